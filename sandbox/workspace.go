@@ -1,0 +1,44 @@
+package sandbox
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+
+	"github.com/go-git/go-git/v5"
+)
+
+// Config configures a Workspace.
+type Config struct {
+	// Root is a directory inside a git repository's working tree. The
+	// workspace is the top of that working tree. Required.
+	Root string
+	// Keep is how many unlabelled snapshots retention keeps (newest first);
+	// labelled snapshots are always kept. Zero means 500.
+	Keep int
+	// TempDir is where isolated copies are made. Empty means os.TempDir().
+	TempDir string
+	// Logger receives diagnostics. Nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// Workspace is one git working tree and its object store. It is safe for
+// concurrent use: go-git's storage is not, so every use of the repository
+// handle holds mu.
+type Workspace struct {
+	cfg    Config
+	root   string // absolute, symlinks resolved: the top of the working tree
+	gitDir string // absolute path of the repository's git dir (.git)
+
+	mu   sync.Mutex
+	repo *git.Repository
+}
+
+// Root returns the absolute path of the working tree's top directory.
+func (w *Workspace) Root() string { return w.root }
+
+// GitDir returns the absolute path of the repository's git directory.
+func (w *Workspace) GitDir() string { return w.gitDir }
+
+// Close releases the workspace. It does not remove snapshots.
+func (w *Workspace) Close(ctx context.Context) error { return nil }
