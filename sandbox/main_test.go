@@ -1,0 +1,17 @@
+package sandbox_test
+
+import (
+	"os"
+	"testing"
+
+	"github.com/factory-dev/factory/sandbox/proc"
+)
+
+// TestMain lets proc re-execute this test binary as the confined child of
+// the native isolation path: proc.Init takes over (and never returns) in that
+// child, and returns at once in the test process itself. Only one TestMain
+// may exist in package sandbox_test; this is it.
+func TestMain(m *testing.M) {
+	proc.Init()
+	os.Exit(m.Run())
+}
