@@ -1,7 +1,280 @@
 package proc
 
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strconv"
+	"sync/atomic"
+	"syscall"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// initCalled records that Init ran, so Run knows a re-exec will reach it.
+var initCalled atomic.Bool
+
+// childMarker is argv[0] of a re-executed confined child; specEnv carries
+// its childSpec as JSON. Neither reaches the target.
+const (
+	childMarker = "factory-proc-child"
+	specEnv     = "FACTORY_PROC_SPEC"
+	errFD       = 3 // the child's setup errors go here; closed by exec on success
+)
+
+// childSpec is what the re-executed child needs to confine itself.
+type childSpec struct {
+	Mode    string   // IsoBwrap: exec Path (bwrap) as is; IsoNative: confine, then exec Path
+	Path    string   // absolute program to exec
+	Argv    []string // its argv
+	Env     []string // its environment
+	Dir     string   // its working directory
+	Cgroups []string // cgroup.procs files to join
+	Rlimits []rlimit
+
+	// native only
+	Loopback   bool     // bring lo up (a fresh network namespace)
+	Writable   []string // bind writable, everything else read-only
+	ReadOnly   []string // paths under /tmp to keep visible read-only
+	PrivateTmp bool     // tmpfs on /tmp and /dev/shm
+	NewProc    bool     // mount a proc for the new pid namespace
+	Landlock   int      // ABI to use, 0 = none
+}
+
+type rlimit struct {
+	Resource int
+	Cur, Max uint64
+}
+
 // Init must be called first thing in main (and in TestMain of test packages
-// that run confined commands). When this process was re-executed by Run as
-// the confined child, Init sets up the confinement and execs the target,
-// never returning; otherwise it returns at once.
-func Init() {}
+// that run confined commands:
+//
+//	func TestMain(m *testing.M) { proc.Init(); os.Exit(m.Run()) }
+//
+// ). When this process was re-executed by Run as the confined child, Init
+// sets up the confinement and execs the target, never returning (it exits
+// 127 after reporting a setup failure to Run). Otherwise it returns at once.
+func Init() {
+	initCalled.Store(true)
+	if len(os.Args) == 0 || os.Args[0] != childMarker {
+		return
+	}
+	raw, ok := os.LookupEnv(specEnv)
+	if !ok {
+		return
+	}
+	runtime.LockOSThread() // Landlock and no_new_privs are per thread: exec from this one
+	unix.CloseOnExec(errFD)
+	var spec childSpec
+	if err := json.Unmarshal([]byte(raw), &spec); err != nil {
+		childFail("internal", "bad child spec: "+err.Error())
+	}
+	if err := spec.confine(); err != nil {
+		childFail("unavailable", err.Error())
+	}
+	err := syscall.Exec(spec.Path, spec.Argv, spec.Env)
+	code := "internal"
+	if errors.Is(err, syscall.ENOENT) {
+		code = "not_found"
+	}
+	childFail(code, "exec "+spec.Path+": "+err.Error())
+}
+
+// childFail reports a setup failure to Run through errFD and exits.
+func childFail(code, msg string) {
+	_, _ = unix.Write(errFD, []byte(code+"\t"+msg))
+	os.Exit(127)
+}
+
+func (s *childSpec) confine() error {
+	pid := strconv.Itoa(os.Getpid())
+	for _, f := range s.Cgroups {
+		if err := os.WriteFile(f, []byte(pid), 0); err != nil {
+			return fmt.Errorf("join cgroup %s: %w", f, err)
+		}
+	}
+	for _, r := range s.Rlimits {
+		if err := unix.Setrlimit(r.Resource, &unix.Rlimit{Cur: r.Cur, Max: r.Max}); err != nil {
+			return fmt.Errorf("setrlimit %d: %w", r.Resource, err)
+		}
+	}
+	if s.Mode != IsoNative {
+		return nil
+	}
+	if s.Loopback {
+		if err := loopbackUp(); err != nil {
+			return fmt.Errorf("bring loopback up: %w", err)
+		}
+	}
+	if err := s.mounts(); err != nil {
+		return err
+	}
+	if s.Landlock > 0 {
+		if err := s.landlock(); err != nil {
+			return fmt.Errorf("landlock: %w", err)
+		}
+	}
+	if err := os.Chdir(s.Dir); err != nil {
+		return fmt.Errorf("chdir: %w", err)
+	}
+	return nil
+}
+
+// loopbackUp sets IFF_UP on lo in the (fresh) network namespace.
+func loopbackUp() error {
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(fd)
+	ifr, err := unix.NewIfreq("lo")
+	if err != nil {
+		return err
+	}
+	if err := unix.IoctlIfreq(fd, unix.SIOCGIFFLAGS, ifr); err != nil {
+		return err
+	}
+	ifr.SetUint16(ifr.Uint16() | unix.IFF_UP)
+	return unix.IoctlIfreq(fd, unix.SIOCSIFFLAGS, ifr)
+}
+
+// mounts makes the whole tree read-only except the writable paths, gives
+// the run a private /tmp and /dev/shm and a proc for its pid namespace. It
+// runs in the child's own mount namespace, so nothing leaks to the host.
+func (s *childSpec) mounts() error {
+	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
+		return fmt.Errorf("make mounts private: %w", err)
+	}
+	// Clone the trees to keep before anything hides them (a private /tmp
+	// would hide t.TempDir()s); attach them again at the end.
+	type keep struct {
+		path string
+		fd   int
+		ro   bool
+	}
+	var keeps []keep
+	add := func(p string, ro bool) error {
+		fd, err := unix.OpenTree(unix.AT_FDCWD, p, unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC|unix.AT_RECURSIVE)
+		if err != nil {
+			return fmt.Errorf("clone mount %s: %w", p, err)
+		}
+		keeps = append(keeps, keep{p, fd, ro})
+		return nil
+	}
+	for _, p := range s.ReadOnly {
+		if err := add(p, true); err != nil {
+			return err
+		}
+	}
+	for _, p := range s.Writable {
+		if err := add(p, false); err != nil {
+			return err
+		}
+	}
+	sort.SliceStable(keeps, func(i, j int) bool { return len(keeps[i].path) < len(keeps[j].path) })
+
+	if err := setattr(unix.AT_FDCWD, "/", unix.MOUNT_ATTR_RDONLY, 0); err != nil {
+		return fmt.Errorf("make / read-only: %w", err)
+	}
+	if s.PrivateTmp {
+		for _, p := range []string{"/tmp", "/dev/shm"} {
+			if _, err := os.Stat(p); err != nil {
+				continue
+			}
+			if err := unix.Mount("tmpfs", p, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "mode=1777"); err != nil {
+				return fmt.Errorf("private %s: %w", p, err)
+			}
+		}
+	}
+	if s.NewProc {
+		if err := unix.Mount("proc", "/proc", "proc", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""); err != nil {
+			return fmt.Errorf("mount /proc: %w", err)
+		}
+	}
+	for _, k := range keeps {
+		if err := os.MkdirAll(k.path, 0o755); err != nil && !errors.Is(err, syscall.EROFS) {
+			return fmt.Errorf("mount point %s: %w", k.path, err)
+		}
+		var set, clr uint64 = 0, unix.MOUNT_ATTR_RDONLY
+		if k.ro {
+			set, clr = unix.MOUNT_ATTR_RDONLY, 0
+		}
+		if err := setattr(k.fd, "", set, clr); err != nil {
+			return fmt.Errorf("mount attributes of %s: %w", k.path, err)
+		}
+		if err := unix.MoveMount(k.fd, "", unix.AT_FDCWD, k.path, unix.MOVE_MOUNT_F_EMPTY_PATH); err != nil {
+			return fmt.Errorf("attach %s: %w", k.path, err)
+		}
+		unix.Close(k.fd)
+	}
+	return nil
+}
+
+func setattr(dirfd int, path string, set, clr uint64) error {
+	flags := uint(unix.AT_RECURSIVE)
+	if path == "" {
+		flags |= unix.AT_EMPTY_PATH
+	}
+	return unix.MountSetattr(dirfd, path, flags, &unix.MountAttr{Attr_set: set, Attr_clr: clr})
+}
+
+// landlock forbids writes everywhere but the writable paths, /tmp and /dev,
+// as a second fence behind the read-only mounts.
+func (s *childSpec) landlock() error {
+	write := uint64(unix.LANDLOCK_ACCESS_FS_WRITE_FILE | unix.LANDLOCK_ACCESS_FS_REMOVE_DIR |
+		unix.LANDLOCK_ACCESS_FS_REMOVE_FILE | unix.LANDLOCK_ACCESS_FS_MAKE_CHAR |
+		unix.LANDLOCK_ACCESS_FS_MAKE_DIR | unix.LANDLOCK_ACCESS_FS_MAKE_REG |
+		unix.LANDLOCK_ACCESS_FS_MAKE_SOCK | unix.LANDLOCK_ACCESS_FS_MAKE_FIFO |
+		unix.LANDLOCK_ACCESS_FS_MAKE_BLOCK | unix.LANDLOCK_ACCESS_FS_MAKE_SYM)
+	if s.Landlock >= 2 {
+		write |= unix.LANDLOCK_ACCESS_FS_REFER
+	}
+	if s.Landlock >= 3 {
+		write |= unix.LANDLOCK_ACCESS_FS_TRUNCATE
+	}
+	attr := unix.LandlockRulesetAttr{Handled_access_fs: write}
+	// Only the fields this ABI knows may be passed: size up to Access_fs.
+	size := unsafe.Sizeof(attr.Handled_access_fs)
+	if s.Landlock >= 4 {
+		size = unsafe.Offsetof(attr.Handled_access_net) + unsafe.Sizeof(attr.Handled_access_net)
+	}
+	rfd, _, errno := unix.Syscall(unix.SYS_LANDLOCK_CREATE_RULESET, uintptr(unsafe.Pointer(&attr)), size, 0)
+	if errno != 0 {
+		return fmt.Errorf("create ruleset: %w", errno)
+	}
+	defer unix.Close(int(rfd))
+	allowed := append([]string{"/tmp", "/dev"}, s.Writable...)
+	for _, p := range allowed {
+		fd, err := unix.Open(p, unix.O_PATH|unix.O_CLOEXEC, 0)
+		if err != nil {
+			continue
+		}
+		access := write
+		if st, err := os.Stat(p); err == nil && !st.IsDir() {
+			access &= unix.LANDLOCK_ACCESS_FS_WRITE_FILE | unix.LANDLOCK_ACCESS_FS_TRUNCATE
+		}
+		rule := unix.LandlockPathBeneathAttr{Allowed_access: access, Parent_fd: int32(fd)}
+		_, _, errno := unix.Syscall6(unix.SYS_LANDLOCK_ADD_RULE, rfd, unix.LANDLOCK_RULE_PATH_BENEATH, uintptr(unsafe.Pointer(&rule)), 0, 0, 0)
+		unix.Close(fd)
+		if errno != 0 {
+			return fmt.Errorf("add rule %s: %w", filepath.Clean(p), errno)
+		}
+	}
+	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
+		return fmt.Errorf("no_new_privs: %w", err)
+	}
+	if _, _, errno := unix.Syscall(unix.SYS_LANDLOCK_RESTRICT_SELF, rfd, 0, 0); errno != 0 {
+		return fmt.Errorf("restrict self: %w", errno)
+	}
+	return nil
+}
+
+func marshalSpec(s childSpec) (string, error) {
+	b, err := json.Marshal(s)
+	return string(b), err
+}

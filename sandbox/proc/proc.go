@@ -2,21 +2,29 @@ package proc
 
 import (
 	"context"
+	"errors"
 	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
 	"time"
 
 	"github.com/factory-dev/factory"
+	"golang.org/x/sys/unix"
 )
 
 // Cmd is one command to run.
 type Cmd struct {
-	Argv      []string      // required; Argv[0] is looked up in the PATH of Env
-	Dir       string        // required: explicit working directory
-	Env       []string      // "K=V" list; nil means BaseEnv(nil)
+	Argv      []string      // required; Argv[0] is looked up in the PATH of Env (relative paths against Dir)
+	Dir       string        // required: explicit, absolute working directory
+	Env       []string      // "K=V" list; nil means BaseEnv(nil), or BaseEnv(Confine.Policy.EnvAllow) when confined
 	Stdin     io.Reader     // nil means empty
 	Timeout   time.Duration // 0 means no limit but ctx
 	MaxOutput int           // bytes kept per stream; 0 means 4 MiB; the excess is dropped and counted
-	Stdout    io.Writer     // optional tee (live progress); capture happens regardless
+	Stdout    io.Writer     // optional tee (live progress) getting every byte; capture happens regardless
 	Stderr    io.Writer     // optional tee; capture happens regardless
 	Confine   *Confinement  // nil runs unconfined (git, internal tools), still in its own process group
 }
@@ -24,25 +32,25 @@ type Cmd struct {
 // Confinement says how a command is isolated.
 type Confinement struct {
 	Policy   factory.SandboxPolicy // network, memory, processes, isolation mode, extra writable, env allow
-	Writable []string              // paths that must be writable (the isolated copy); everything else is read-only
+	Writable []string              // absolute paths that must be writable (the isolated copy); everything else is read-only
 }
 
 // Result is what happened to a command.
 type Result struct {
 	ExitCode  int           // -1 when killed by a signal
 	Signal    string        // "killed", "terminated", ... or ""
-	Stdout    []byte        // captured, capped
-	Stderr    []byte        // captured, capped
+	Stdout    []byte        // captured: all of it, or its first and last MaxOutput/2 bytes joined by a "[factory: N bytes dropped]" line
+	Stderr    []byte        // captured likewise
 	Truncated bool          // a cap was hit
 	OutBytes  int64         // total bytes produced on both streams, including dropped ones
-	Duration  time.Duration // wall time from start to the end of Wait
-	TimedOut  bool          // Cmd.Timeout ran out and the group was killed
-	Cancelled bool          // ctx was cancelled and the group was killed
+	Duration  time.Duration // wall time from start until everything was gone
+	TimedOut  bool          // Cmd.Timeout ran out and the command was killed
+	Cancelled bool          // ctx was done and the command was killed
 	Isolation string        // "bwrap", "native" or "none"
-	Notes     []string      // degradations, e.g. "memory limit not enforced: no cgroup"
+	Notes     []string      // degradations and limit hits, e.g. "memory limit not enforced: no cgroup"
 }
 
-// Isolation modes.
+// Isolation modes (factory.SandboxPolicy.Isolation).
 const (
 	IsoAuto   = "auto"
 	IsoBwrap  = "bwrap"
@@ -50,11 +58,526 @@ const (
 	IsoNone   = "none"
 )
 
-// Run runs c and waits for it and everything it started. The error is
-// non-nil only when the command could not be started: EINVALID for a bad
-// Cmd, ENOTFOUND for a missing program, EUNAVAILABLE for a forced isolation
-// mode this machine lacks. A non-zero exit, a timeout or a cancellation is
-// reported in Result, not as an error.
+const (
+	defaultMaxOutput = 4 << 20
+	defaultMemory    = 4 << 30
+	defaultProcesses = 512
+	killGrace        = 2 * time.Second        // between SIGTERM and SIGKILL
+	pipeGrace        = 500 * time.Millisecond // for pipes held by escaped processes after the exit
+)
+
+// Run runs c and waits for it and everything it started: when the command
+// exits, times out or ctx is done, its whole process group (and, when
+// confined, its cgroup and pid namespace) is killed — SIGTERM, then SIGKILL
+// after a grace of 2 s — before Run returns.
+//
+// The error is non-nil only when the command could not be started: EINVALID
+// for a bad Cmd, ENOTFOUND for a missing program or directory, EUNAVAILABLE
+// for a forced isolation mode this machine lacks, EINTERNAL otherwise. A
+// non-zero exit, a signal, a timeout or a cancellation is reported in
+// Result, not as an error.
 func Run(ctx context.Context, c Cmd) (Result, error) {
-	return Result{}, factory.Errorf(factory.EUNAVAILABLE, "proc.Run: not implemented yet")
+	op := "run"
+	if len(c.Argv) == 0 || c.Argv[0] == "" {
+		return Result{}, factory.Wrap(op, factory.Errorf(factory.EINVALID, "empty argv: give the program and its arguments"))
+	}
+	op = "run " + c.Argv[0]
+	if c.Dir == "" || !filepath.IsAbs(c.Dir) {
+		return Result{}, factory.Wrap(op, factory.Errorf(factory.EINVALID, "working directory %q must be an absolute path", c.Dir))
+	}
+	if st, err := os.Stat(c.Dir); err != nil {
+		return Result{}, factory.Wrap(op, factory.Errorf(factory.ENOTFOUND, "working directory %s: %v", c.Dir, err))
+	} else if !st.IsDir() {
+		return Result{}, factory.Wrap(op, factory.Errorf(factory.EINVALID, "working directory %s is not a directory", c.Dir))
+	}
+	if c.MaxOutput < 0 || c.Timeout < 0 {
+		return Result{}, factory.Wrap(op, factory.Errorf(factory.EINVALID, "negative MaxOutput or Timeout"))
+	}
+	env := c.Env
+	if env == nil {
+		var allow []string
+		if c.Confine != nil {
+			allow = c.Confine.Policy.EnvAllow
+		}
+		env = BaseEnv(allow)
+	}
+	path, err := lookPath(c.Argv[0], envGet(env, "PATH"), c.Dir)
+	if err != nil {
+		return Result{}, factory.Wrap(op, err)
+	}
+	l, err := prepare(c, env, path)
+	if err != nil {
+		return Result{}, factory.Wrap(op, err)
+	}
+	res, err := l.run(ctx, c)
+	if err != nil {
+		return res, factory.Wrap(op, err)
+	}
+	return res, nil
+}
+
+// lookPath resolves prog like execvp would with the given PATH, relative
+// paths against dir.
+func lookPath(prog, pathEnv, dir string) (string, error) {
+	check := func(p string) error {
+		st, err := os.Stat(p)
+		if err != nil {
+			return err
+		}
+		if st.IsDir() || st.Mode()&0o111 == 0 {
+			return errors.New("not an executable file")
+		}
+		return nil
+	}
+	if strings.Contains(prog, "/") {
+		p := prog
+		if !filepath.IsAbs(p) {
+			p = filepath.Join(dir, p)
+		}
+		if err := check(p); err != nil {
+			return "", factory.Errorf(factory.ENOTFOUND, "program %s: %v", prog, err)
+		}
+		return p, nil
+	}
+	for _, d := range filepath.SplitList(pathEnv) {
+		if d == "" {
+			d = "."
+		}
+		if !filepath.IsAbs(d) {
+			d = filepath.Join(dir, d)
+		}
+		p := filepath.Join(d, prog)
+		if check(p) == nil {
+			return p, nil
+		}
+	}
+	return "", factory.Errorf(factory.ENOTFOUND, "program %s not found in PATH %q", prog, pathEnv)
+}
+
+// launch is a prepared command: what to exec and how to clean up.
+type launch struct {
+	mode  string
+	path  string
+	argv  []string
+	env   []string
+	dir   string
+	sys   *syscall.SysProcAttr
+	cg    *cgroup
+	child bool // a re-executed child that reports setup errors on errFD
+	notes []string
+}
+
+// prepare picks the isolation mode and builds the launch.
+func prepare(c Cmd, env []string, path string) (*launch, error) {
+	l := &launch{mode: IsoNone, path: path, argv: c.Argv, env: env, dir: c.Dir,
+		sys: &syscall.SysProcAttr{Setpgid: true}}
+	if c.Confine == nil {
+		return l, nil
+	}
+	pol := c.Confine.Policy
+	f := Detect()
+	native := nativeReason(f)
+	want := pol.Isolation
+	if want == "" {
+		want = IsoAuto
+	}
+	switch want {
+	case IsoNone:
+		return l, nil
+	case IsoBwrap:
+		if !f.BwrapWorks {
+			return nil, factory.Errorf(factory.EUNAVAILABLE, "isolation bwrap unavailable: %s; use isolation auto or native", bwrapReason(f))
+		}
+		l.mode = IsoBwrap
+	case IsoNative:
+		if native != "" {
+			return nil, factory.Errorf(factory.EUNAVAILABLE, "isolation native unavailable: %s; use isolation auto or bwrap", native)
+		}
+		l.mode = IsoNative
+	case IsoAuto:
+		switch {
+		case f.BwrapWorks:
+			l.mode = IsoBwrap
+		case native == "":
+			l.mode = IsoNative
+			l.notes = append(l.notes, bwrapReason(f)+"; using native namespaces")
+		default:
+			l.notes = append(l.notes, "no isolation: "+bwrapReason(f)+", and native isolation unavailable: "+native)
+			return l, nil
+		}
+	default:
+		return nil, factory.Errorf(factory.EINVALID, "unknown isolation %q: use auto, bwrap, native or none", want)
+	}
+
+	writable, ro, notes, err := fsPlan(c, env, path)
+	if err != nil {
+		return nil, err
+	}
+	l.notes = append(l.notes, notes...)
+	mem, procs := pol.Memory, pol.Processes
+	if mem <= 0 {
+		mem = defaultMemory
+	}
+	if procs <= 0 {
+		procs = defaultProcesses
+	}
+	spec := childSpec{Mode: l.mode, Env: env, Dir: c.Dir,
+		Rlimits: []rlimit{{Resource: unix.RLIMIT_CORE, Cur: 0, Max: 0}}}
+	if !f.Root {
+		// RLIMIT_NPROC counts per uid and root ignores it; for others it is a
+		// backstop behind the pids cgroup.
+		spec.Rlimits = append(spec.Rlimits, rlimit{Resource: unix.RLIMIT_NPROC, Cur: uint64(procs), Max: uint64(procs)})
+	}
+	if !initCalled.Load() {
+		// Only bwrap gets here: run it directly, without a cgroup.
+		l.notes = append(l.notes, "memory and process limits not enforced: proc.Init was not called by this binary")
+		l.path, l.argv = f.Bwrap, bwrapArgs(f.Bwrap, c, pol, writable, ro)
+		l.sys.Pdeathsig = syscall.SIGKILL
+		return l, nil
+	}
+	cg, cgNotes := newCgroup(layout, mem, procs)
+	l.cg = cg
+	l.notes = append(l.notes, cgNotes...)
+	if cg == nil && f.Cgroup == "" && !f.Root {
+		spec.Rlimits = append(spec.Rlimits, rlimit{Resource: unix.RLIMIT_DATA, Cur: uint64(mem), Max: uint64(mem)})
+		l.notes = append(l.notes, "memory limit approximated per process with RLIMIT_DATA")
+	}
+	spec.Cgroups = cg.procsFiles()
+	switch l.mode {
+	case IsoBwrap:
+		spec.Path = f.Bwrap
+		spec.Argv = bwrapArgs(f.Bwrap, c, pol, writable, ro)
+	case IsoNative:
+		spec.Path, spec.Argv = path, c.Argv
+		spec.Loopback = !pol.Network
+		spec.Writable, spec.ReadOnly = writable, ro
+		spec.PrivateTmp, spec.NewProc = true, true
+		spec.Landlock = min(f.Landlock, 3)
+		flags := uintptr(syscall.CLONE_NEWNS | syscall.CLONE_NEWPID | syscall.CLONE_NEWIPC)
+		if !pol.Network {
+			flags |= syscall.CLONE_NEWNET
+		}
+		if !f.Root {
+			flags |= syscall.CLONE_NEWUSER
+			l.sys.UidMappings = []syscall.SysProcIDMap{{ContainerID: os.Geteuid(), HostID: os.Geteuid(), Size: 1}}
+			l.sys.GidMappings = []syscall.SysProcIDMap{{ContainerID: os.Getegid(), HostID: os.Getegid(), Size: 1}}
+		}
+		l.sys.Cloneflags = flags
+		if f.Landlock == 0 {
+			l.notes = append(l.notes, "Landlock not available; relying on read-only mounts")
+		}
+	}
+	raw, err := marshalSpec(spec)
+	if err != nil {
+		cg.destroy(time.Second)
+		return nil, factory.Errorf(factory.EINTERNAL, "encode child spec: %v", err)
+	}
+	self, err := os.Executable()
+	if err != nil {
+		cg.destroy(time.Second)
+		return nil, factory.Errorf(factory.EUNAVAILABLE, "cannot re-execute self: %v", err)
+	}
+	l.path, l.argv, l.env, l.child = self, []string{childMarker}, []string{specEnv + "=" + raw}, true
+	l.sys.Pdeathsig = syscall.SIGKILL
+	return l, nil
+}
+
+func bwrapReason(f Features) string {
+	if f.Bwrap == "" {
+		return "bubblewrap not found"
+	}
+	return "bubblewrap does not work here"
+}
+
+// fsPlan lists the writable paths (Confine.Writable, Policy.Writable and
+// the language caches that exist) and the paths under /tmp to keep visible
+// read-only (the working directory and the program's directory).
+func fsPlan(c Cmd, env []string, path string) (writable, ro, notes []string, err error) {
+	home := envGet(env, "HOME")
+	if home == "" {
+		home, _ = os.UserHomeDir()
+	}
+	var cands []string
+	for _, w := range c.Confine.Writable {
+		if !filepath.IsAbs(w) {
+			return nil, nil, nil, factory.Errorf(factory.EINVALID, "writable path %q must be absolute", w)
+		}
+		if _, err := os.Stat(w); err != nil {
+			return nil, nil, nil, factory.Errorf(factory.ENOTFOUND, "writable path %s: %v", w, err)
+		}
+		cands = append(cands, w)
+	}
+	expand := func(p string) string {
+		if p == "~" {
+			return home
+		}
+		if rest, ok := strings.CutPrefix(p, "~/"); ok && home != "" {
+			return filepath.Join(home, rest)
+		}
+		return p
+	}
+	for _, w := range c.Confine.Policy.Writable {
+		p := expand(w)
+		if !filepath.IsAbs(p) {
+			return nil, nil, nil, factory.Errorf(factory.EINVALID, "sandbox writable path %q must be absolute or start with ~/", w)
+		}
+		if _, err := os.Stat(p); err != nil {
+			notes = append(notes, "writable path "+p+" skipped: it does not exist")
+			continue
+		}
+		cands = append(cands, p)
+	}
+	caches := []string{envGet(env, "GOCACHE"), envGet(env, "GOMODCACHE"), envGet(env, "XDG_CACHE_HOME"),
+		envGet(env, "CARGO_HOME"), envGet(env, "NPM_CONFIG_CACHE")}
+	if gp := envGet(env, "GOPATH"); gp != "" {
+		caches = append(caches, filepath.Join(filepath.SplitList(gp)[0], "pkg", "mod"))
+	}
+	if home != "" {
+		caches = append(caches, filepath.Join(home, ".cache"), filepath.Join(home, ".npm"),
+			filepath.Join(home, ".cargo"), filepath.Join(home, "go", "pkg", "mod"))
+	}
+	for _, p := range caches {
+		if p == "" || !filepath.IsAbs(p) {
+			continue
+		}
+		if st, err := os.Stat(p); err == nil && st.IsDir() {
+			cands = append(cands, p)
+		}
+	}
+	writable = minimalCover(cands)
+	for _, p := range []string{c.Dir, filepath.Dir(path)} {
+		if underAny(p, []string{"/tmp"}) && !underAny(p, writable) {
+			ro = append(ro, p)
+		}
+	}
+	return writable, minimalCover(ro), notes, nil
+}
+
+// minimalCover cleans, dedupes and drops paths under another path of the list.
+func minimalCover(paths []string) []string {
+	var out []string
+	for _, p := range paths {
+		p = filepath.Clean(p)
+		if r, err := filepath.EvalSymlinks(p); err == nil {
+			p = r
+		}
+		out = append(out, p)
+	}
+	var keep []string
+	for i, p := range out {
+		dup := false
+		for j, q := range out {
+			if i != j && (q == p && j < i || q != p && under(p, q)) {
+				dup = true
+				break
+			}
+		}
+		if !dup {
+			keep = append(keep, p)
+		}
+	}
+	return keep
+}
+
+func under(p, dir string) bool {
+	return p == dir || dir == "/" || strings.HasPrefix(p, dir+"/")
+}
+
+func underAny(p string, dirs []string) bool {
+	for _, d := range dirs {
+		if under(p, d) {
+			return true
+		}
+	}
+	return false
+}
+
+// bwrapArgs builds the bubblewrap command line.
+func bwrapArgs(bwrap string, c Cmd, pol factory.SandboxPolicy, writable, ro []string) []string {
+	a := []string{bwrap, "--die-with-parent", "--new-session", "--unshare-pid", "--unshare-ipc", "--unshare-uts"}
+	if !pol.Network {
+		a = append(a, "--unshare-net")
+	}
+	a = append(a, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp")
+	type bind struct {
+		p  string
+		rw bool
+	}
+	var binds []bind
+	for _, p := range ro {
+		binds = append(binds, bind{p, false})
+	}
+	for _, p := range writable {
+		binds = append(binds, bind{p, true})
+	}
+	// Parents before children, so a nested bind is not hidden.
+	for i := 1; i < len(binds); i++ {
+		for j := i; j > 0 && len(binds[j].p) < len(binds[j-1].p); j-- {
+			binds[j], binds[j-1] = binds[j-1], binds[j]
+		}
+	}
+	for _, b := range binds {
+		if b.rw {
+			a = append(a, "--bind", b.p, b.p)
+		} else {
+			a = append(a, "--ro-bind", b.p, b.p)
+		}
+	}
+	a = append(a, "--chdir", c.Dir, "--")
+	return append(a, c.Argv...)
+}
+
+// run starts the launch and waits for everything it started to be gone.
+func (l *launch) run(ctx context.Context, c Cmd) (Result, error) {
+	res := Result{Isolation: l.mode, Notes: l.notes}
+	max := c.MaxOutput
+	if max == 0 {
+		max = defaultMaxOutput
+	}
+	outCap, errCap := newCapture(max, c.Stdout), newCapture(max, c.Stderr)
+	rOut, wOut, err := os.Pipe()
+	if err != nil {
+		l.cg.destroy(time.Second)
+		return res, factory.Errorf(factory.EINTERNAL, "pipe: %v", err)
+	}
+	rErr, wErr, err := os.Pipe()
+	if err != nil {
+		closeAll(rOut, wOut)
+		l.cg.destroy(time.Second)
+		return res, factory.Errorf(factory.EINTERNAL, "pipe: %v", err)
+	}
+	cmd := &exec.Cmd{Path: l.path, Args: l.argv, Env: l.env, Dir: l.dir, Stdin: c.Stdin,
+		Stdout: wOut, Stderr: wErr, SysProcAttr: l.sys, WaitDelay: pipeGrace}
+	var errR, errW *os.File
+	if l.child {
+		if errR, errW, err = os.Pipe(); err != nil {
+			closeAll(rOut, wOut, rErr, wErr)
+			l.cg.destroy(time.Second)
+			return res, factory.Errorf(factory.EINTERNAL, "pipe: %v", err)
+		}
+		cmd.ExtraFiles = []*os.File{errW}
+	}
+	if err := ctx.Err(); err != nil {
+		closeAll(rOut, wOut, rErr, wErr, errR, errW)
+		l.cg.destroy(time.Second)
+		res.Cancelled, res.ExitCode = true, -1
+		return res, nil
+	}
+	start := time.Now()
+	err = cmd.Start()
+	closeAll(wOut, wErr, errW)
+	if err != nil {
+		closeAll(rOut, rErr, errR)
+		l.cg.destroy(time.Second)
+		code := factory.EINTERNAL
+		if errors.Is(err, os.ErrNotExist) {
+			code = factory.ENOTFOUND
+		}
+		return res, factory.Errorf(code, "start: %v", err)
+	}
+	pid := cmd.Process.Pid
+	var copies sync.WaitGroup
+	copies.Add(2)
+	go func() { defer copies.Done(); _, _ = io.Copy(outCap, rOut) }()
+	go func() { defer copies.Done(); _, _ = io.Copy(errCap, rErr) }()
+
+	// The watchdog: SIGTERM to everything on timeout or cancellation,
+	// SIGKILL after the grace.
+	exited := make(chan struct{})
+	watchDone := make(chan struct{})
+	var timedOut, cancelled bool
+	go func() {
+		defer close(watchDone)
+		var timer <-chan time.Time
+		if c.Timeout > 0 {
+			t := time.NewTimer(c.Timeout)
+			defer t.Stop()
+			timer = t.C
+		}
+		select {
+		case <-exited:
+			return
+		case <-timer:
+			timedOut = true
+		case <-ctx.Done():
+			cancelled = true
+		}
+		l.signal(pid, syscall.SIGTERM)
+		select {
+		case <-exited:
+		case <-time.After(killGrace):
+			l.signal(pid, syscall.SIGKILL)
+		}
+	}()
+
+	var setupErr error
+	if errR != nil {
+		msg, _ := io.ReadAll(errR) // EOF at the exec of the target, or a report
+		errR.Close()
+		if len(msg) > 0 {
+			code, text, _ := strings.Cut(string(msg), "\t")
+			setupErr = factory.Errorf(code, "confine (%s): %s", l.mode, text)
+		}
+	}
+
+	// Wait for the exit without reaping, so the process group id cannot be
+	// reused while we kill what is left in it.
+	for {
+		var info unix.Siginfo
+		err := unix.Waitid(unix.P_PID, pid, &info, unix.WEXITED|unix.WNOWAIT, nil)
+		if err != unix.EINTR {
+			break
+		}
+	}
+	close(exited)
+	<-watchDone
+	l.signal(pid, syscall.SIGKILL)
+	res.Notes = append(res.Notes, l.cg.events()...)
+	if !l.cg.destroy(5 * time.Second) {
+		res.Notes = append(res.Notes, "some processes survived the cgroup kill")
+	}
+	_ = cmd.Wait() // reaps; its error is in ProcessState
+
+	// Pipes held by processes that escaped the group are cut after a grace.
+	copied := make(chan struct{})
+	go func() { copies.Wait(); close(copied) }()
+	select {
+	case <-copied:
+	case <-time.After(pipeGrace):
+		closeAll(rOut, rErr)
+		<-copied
+		res.Notes = append(res.Notes, "output cut: a process outside the group kept the pipes open")
+	}
+	closeAll(rOut, rErr)
+	res.Duration = time.Since(start)
+	res.TimedOut, res.Cancelled = timedOut, cancelled
+
+	if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		res.ExitCode, res.Signal = -1, ws.Signal().String()
+	} else {
+		res.ExitCode = cmd.ProcessState.ExitCode()
+	}
+	var t1, t2 bool
+	res.Stdout, t1 = outCap.bytes()
+	res.Stderr, t2 = errCap.bytes()
+	res.Truncated = t1 || t2
+	res.OutBytes = outCap.total + errCap.total
+	if setupErr != nil {
+		return res, setupErr
+	}
+	return res, nil
+}
+
+// signal sends sig to the process group and, when confined, the cgroup.
+func (l *launch) signal(pgid int, sig syscall.Signal) {
+	_ = syscall.Kill(-pgid, sig)
+	l.cg.signal(sig)
+}
+
+func closeAll(fs ...*os.File) {
+	for _, f := range fs {
+		if f != nil {
+			_ = f.Close()
+		}
+	}
 }
