@@ -1,0 +1,417 @@
+package traces
+
+import (
+	"bytes"
+	"encoding/json"
+	"regexp"
+	"strings"
+	"unicode"
+)
+
+// Redacted replaces every secret that Redact and RedactJSON remove.
+const Redacted = "[REDACTED]"
+
+// tokenPatterns match credentials by their shape alone, wherever they occur.
+// Each has a cheap literal prefilter so that ordinary text (most of what the
+// run log stores) is not run through the regexp at all.
+var tokenPatterns = []struct {
+	hints []string // lower-case substrings, one of which every match contains; nil: always run
+	re    *regexp.Regexp
+	repl string
+}{
+	// PEM private keys, also when cut short (no END line) and when the
+	// newlines are JSON escapes.
+	{[]string{"private key"}, regexp.MustCompile(`-----BEGIN[A-Z0-9 ]*PRIVATE KEY-----(?s:.*?)(?:-----END[A-Z0-9 ]*PRIVATE KEY-----|$)`), "[REDACTED PRIVATE KEY]"},
+	// Authorization schemes.
+	{[]string{"bearer"}, regexp.MustCompile(`(?i)\b(bearer)\s+[A-Za-z0-9\-._~+/]+=*`), "${1} " + Redacted},
+	{[]string{"authorization"}, regexp.MustCompile(`(?i)(\bauthorization\\?["']?[ \t]*[:=][ \t]*\\?["']?(?:token|digest|negotiate|apikey|sso-key))[ \t]+[^\s"'\\]+`), "${1} " + Redacted},
+	{[]string{"basic"}, regexp.MustCompile(`(?i)\b(basic)\s+[A-Za-z0-9+/]{8,}=*`), "${1} " + Redacted},
+	// Credentials inside URLs: scheme://user:password@host.
+	{[]string{"://"}, regexp.MustCompile(`\b([a-zA-Z][a-zA-Z0-9+.\-]*://[^\s:/@"']+):[^\s@/"']+@`), "${1}:" + Redacted + "@"},
+	// AWS access key ids.
+	{nil, regexp.MustCompile(`\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[A-Z0-9]{16}\b`), Redacted},
+	// GitHub tokens (classic and fine-grained).
+	{[]string{"ghp_", "gho_", "ghu_", "ghs_", "ghr_"}, regexp.MustCompile(`\bgh[pousr]_[A-Za-z0-9]{36,}\b`), Redacted},
+	{[]string{"github_pat_"}, regexp.MustCompile(`\bgithub_pat_[A-Za-z0-9_]{22,}\b`), Redacted},
+	// GitLab personal access tokens.
+	{[]string{"glpat-"}, regexp.MustCompile(`\bglpat-[A-Za-z0-9_\-]{20,}`), Redacted},
+	// Slack tokens.
+	{[]string{"xox"}, regexp.MustCompile(`\bxox[abposr]-[A-Za-z0-9\-]{10,}`), Redacted},
+	// Google API keys.
+	{[]string{"aiza"}, regexp.MustCompile(`\bAIza[0-9A-Za-z\-_]{35}`), Redacted},
+	// OpenAI, Anthropic and similar "sk-" keys; Stripe secret keys.
+	{[]string{"sk-"}, regexp.MustCompile(`\bsk-(?:[A-Za-z0-9]+-)*[A-Za-z0-9_\-]{20,}`), Redacted},
+	{[]string{"k_live_", "k_test_"}, regexp.MustCompile(`\b[rs]k_(?:live|test)_[0-9A-Za-z]{16,}`), Redacted},
+	// npm tokens.
+	{[]string{"npm_"}, regexp.MustCompile(`\bnpm_[A-Za-z0-9]{36}\b`), Redacted},
+	// JSON Web Tokens: base64url header.payload.signature, header and
+	// payload both JSON objects (so both start "eyJ").
+	{[]string{"eyj"}, regexp.MustCompile(`\beyJ[A-Za-z0-9_\-]{5,}\.eyJ[A-Za-z0-9_\-]{5,}\.[A-Za-z0-9_\-]{5,}`), Redacted},
+}
+
+// keyValue matches `key=value`, `key: value` and `"key": "value"` in text.
+// Group 1 is the key with its quotes and separator, group 2 the key name,
+// group 3 the value. Whether the key names a secret is decided in code
+// (secretKey), so that "monkey: 3" or "keyboard=us" stay.
+var keyValue = regexp.MustCompile(`((?:\\?["'])?(-{0,2}[A-Za-z_][A-Za-z0-9_.\-]*)(?:\\?["'])?[ \t]*[:=][ \t]*)(\\"(?:[^"\\]|\\[^"])*\\"|"(?:[^"\\\n]|\\.)*"|'[^'\n]*'|[^\s,;&"'<>(){}\[\]\\]+)`)
+
+// secretFlag matches `--password hunter2` style command-line flags.
+var secretFlag = regexp.MustCompile(`(\s--?([A-Za-z][A-Za-z0-9_\-]*)[ \t]+)([^\s\-][^\s]*)`)
+
+// Redact returns s with secrets replaced by [REDACTED]: values of keys that
+// name a secret (token, secret, password, passwd, key, api_key,
+// authorization, credential, cookie... as whole words of the key, so
+// "monkey" and "keyboard" are not secrets) in `key=value`, `key: value`,
+// `"key": "value"` and `--key value` forms; Bearer and Basic credentials;
+// PEM private key blocks; passwords in URLs; and common credential formats
+// by shape (AWS access key ids, GitHub, GitLab, Slack, Google, OpenAI,
+// Anthropic, Stripe and npm tokens, JWTs). It never fails.
+func Redact(s string) string {
+	if s == "" {
+		return s
+	}
+	lower := ""
+	for _, p := range tokenPatterns {
+		if p.hints != nil {
+			if lower == "" {
+				lower = strings.ToLower(s)
+			}
+			if !containsAny(lower, p.hints) {
+				continue
+			}
+		}
+		s = p.re.ReplaceAllString(s, p.repl)
+		if lower != "" {
+			lower = strings.ToLower(s)
+		}
+	}
+	if strings.ContainsAny(s, ":=") {
+		s = replaceSubmatch(keyValue, s, func(m []string) (string, bool) {
+			key, val := m[2], m[3]
+			if strings.HasPrefix(val, "=") {
+				return "", false // `x := y`, `a == b`: code, not an assignment of a secret
+			}
+			switch strings.ToLower(val) {
+			case "bearer", "basic", "token", "digest", "negotiate", "apikey", "sso-key":
+				return "", false // an authorization scheme; its credential is redacted above
+			}
+			if !secretKey(key) || !secretValue(val) {
+				return "", false
+			}
+			switch {
+			case strings.HasPrefix(val, `\"`):
+				return m[1] + `\"` + Redacted + `\"`, true
+			case val[0] == '"':
+				return m[1] + `"` + Redacted + `"`, true
+			case val[0] == '\'':
+				return m[1] + `'` + Redacted + `'`, true
+			}
+			return m[1] + Redacted, true
+		})
+	}
+	if strings.Contains(s, "-") {
+		s = replaceSubmatch(secretFlag, s, func(m []string) (string, bool) {
+			if !secretKey(m[2]) || m[3] == Redacted {
+				return "", false
+			}
+			return m[1] + Redacted, true
+		})
+	}
+	return s
+}
+
+func containsAny(s string, subs []string) bool {
+	for _, sub := range subs {
+		if strings.Contains(s, sub) {
+			return true
+		}
+	}
+	return false
+}
+
+// replaceSubmatch is ReplaceAllStringSubmatchFunc that can decline a match.
+func replaceSubmatch(re *regexp.Regexp, s string, f func([]string) (string, bool)) string {
+	idx := re.FindAllStringSubmatchIndex(s, -1)
+	if idx == nil {
+		return s
+	}
+	var b strings.Builder
+	last := 0
+	for _, loc := range idx {
+		m := make([]string, len(loc)/2)
+		for i := range m {
+			if loc[2*i] >= 0 {
+				m[i] = s[loc[2*i]:loc[2*i+1]]
+			}
+		}
+		r, ok := f(m)
+		if !ok {
+			continue
+		}
+		b.WriteString(s[last:loc[0]])
+		b.WriteString(r)
+		last = loc[1]
+	}
+	if last == 0 {
+		return s
+	}
+	b.WriteString(s[last:])
+	return b.String()
+}
+
+// secretValue reports whether a value is worth hiding: numbers, booleans,
+// null, empty strings and values already redacted are not.
+func secretValue(v string) bool {
+	u := strings.Trim(v, `"'\\`)
+	if u == "" || u == Redacted || strings.HasPrefix(u, "[REDACTED") {
+		return false
+	}
+	switch strings.ToLower(u) {
+	case "true", "false", "null", "nil", "none", "<nil>":
+		return false
+	}
+	numeric := true
+	for _, r := range u {
+		if !unicode.IsDigit(r) && r != '.' && r != '-' {
+			numeric = false
+			break
+		}
+	}
+	return !numeric
+}
+
+// secretWords are whole words of a key (split at _, -, ., spaces and
+// camelCase) that make its value a secret.
+var secretWords = map[string]bool{
+	"token": true, "secret": true, "password": true, "passwd": true, "pwd": true,
+	"key": true, "apikey": true, "authorization": true, "credential": true,
+	"credentials": true, "passphrase": true, "cookie": true, "privatekey": true,
+	"accesskey": true, "secretkey": true, "sessiontoken": true, "authtoken": true,
+	"accesstoken": true, "refreshtoken": true, "apitoken": true, "clientsecret": true,
+	"signingkey": true, "encryptionkey": true, "jwt": true,
+}
+
+// secretSuffixes catch words written without separators ("githubtoken",
+// "dbpassword").
+var secretSuffixes = []string{"token", "secret", "password", "passwd", "apikey", "privatekey", "secretkey", "accesskey"}
+
+// notSecretWords are words that end like a secret but are not one.
+var notSecretWords = map[string]bool{"tokens": true, "keys": true}
+
+// sourceExt are file name extensions: "key_test.go:42" is a file and a
+// line, not a key and its value.
+var sourceExt = map[string]bool{
+	"go": true, "py": true, "js": true, "ts": true, "tsx": true, "jsx": true, "rs": true,
+	"java": true, "kt": true, "c": true, "h": true, "cc": true, "cpp": true, "hpp": true,
+	"rb": true, "php": true, "cs": true, "swift": true, "sh": true, "txt": true, "md": true,
+	"json": true, "yaml": true, "yml": true, "toml": true, "xml": true, "html": true,
+	"css": true, "sql": true, "proto": true, "pem": true, "pub": true, "mod": true, "sum": true,
+}
+
+// secretKey reports whether a key name names a secret.
+func secretKey(key string) bool {
+	if i := strings.LastIndexByte(key, '.'); i > 0 && sourceExt[strings.ToLower(key[i+1:])] {
+		return false
+	}
+	for _, w := range splitWords(key) {
+		w = strings.ToLower(w)
+		if notSecretWords[w] {
+			continue
+		}
+		if secretWords[w] {
+			return true
+		}
+		for _, suf := range secretSuffixes {
+			if strings.HasSuffix(w, suf) && len(w) <= len(suf)+12 {
+				return true
+			}
+		}
+	}
+	// "api_key" split is api, key; also match the joined form of adjacent
+	// words ("access" "key" is caught by "key", "client" "secret" by
+	// "secret"), so nothing more to do.
+	return false
+}
+
+// splitWords splits an identifier at non-alphanumerics and at camelCase
+// boundaries: "X-Api-Key" -> X Api Key, "apiKey" -> api Key, "APIKey" -> API Key.
+func splitWords(s string) []string {
+	var words []string
+	rs := []rune(s)
+	start := -1
+	flush := func(end int) {
+		if start >= 0 && end > start {
+			words = append(words, string(rs[start:end]))
+		}
+		start = -1
+	}
+	for i, r := range rs {
+		if !unicode.IsLetter(r) && !unicode.IsDigit(r) {
+			flush(i)
+			continue
+		}
+		if start < 0 {
+			start = i
+			continue
+		}
+		if unicode.IsUpper(r) {
+			prev := rs[i-1]
+			nextLower := i+1 < len(rs) && unicode.IsLower(rs[i+1])
+			if unicode.IsLower(prev) || unicode.IsDigit(prev) || (unicode.IsUpper(prev) && nextLower) {
+				flush(i)
+				start = i
+			}
+		}
+	}
+	flush(len(rs))
+	return words
+}
+
+// RedactJSON redacts a JSON document: the value of every object member whose
+// key names a secret (see Redact) becomes "[REDACTED]" unless it is a
+// number, boolean, null or empty; every other string is passed through
+// Redact. Member order is kept. Input that is not valid JSON is redacted as
+// text with Redact. It never fails.
+func RedactJSON(s string) string {
+	if strings.TrimSpace(s) == "" {
+		return s
+	}
+	dec := json.NewDecoder(strings.NewReader(s))
+	dec.UseNumber()
+	var out bytes.Buffer
+	out.Grow(len(s))
+	if err := redactValue(dec, &out); err != nil {
+		return Redact(s)
+	}
+	if strings.TrimSpace(s[dec.InputOffset():]) != "" { // trailing data: not one JSON value
+		return Redact(s)
+	}
+	return out.String()
+}
+
+// redactValue copies one JSON value from dec to out, redacting as it goes.
+func redactValue(dec *json.Decoder, out *bytes.Buffer) error {
+	tok, err := dec.Token()
+	if err != nil {
+		return err
+	}
+	switch t := tok.(type) {
+	case json.Delim:
+		switch t {
+		case '{':
+			out.WriteByte('{')
+			first := true
+			for dec.More() {
+				kt, err := dec.Token()
+				if err != nil {
+					return err
+				}
+				key, ok := kt.(string)
+				if !ok {
+					return errNotJSON
+				}
+				if !first {
+					out.WriteByte(',')
+				}
+				first = false
+				writeJSONString(out, key)
+				out.WriteByte(':')
+				if secretKey(key) {
+					if err := redactSecretValue(dec, out); err != nil {
+						return err
+					}
+					continue
+				}
+				if err := redactValue(dec, out); err != nil {
+					return err
+				}
+			}
+			if _, err := dec.Token(); err != nil { // '}'
+				return err
+			}
+			out.WriteByte('}')
+		case '[':
+			out.WriteByte('[')
+			first := true
+			for dec.More() {
+				if !first {
+					out.WriteByte(',')
+				}
+				first = false
+				if err := redactValue(dec, out); err != nil {
+					return err
+				}
+			}
+			if _, err := dec.Token(); err != nil { // ']'
+				return err
+			}
+			out.WriteByte(']')
+		default:
+			return errNotJSON
+		}
+	case string:
+		writeJSONString(out, Redact(t))
+	default:
+		writeScalar(out, t)
+	}
+	return nil
+}
+
+// redactSecretValue consumes the value of a secret member and writes
+// "[REDACTED]" in its place, or the value itself when there is nothing to
+// hide (numbers, booleans, null, "").
+func redactSecretValue(dec *json.Decoder, out *bytes.Buffer) error {
+	var raw json.RawMessage
+	if err := dec.Decode(&raw); err != nil {
+		return err
+	}
+	switch raw[0] {
+	case '"':
+		var str string
+		if err := json.Unmarshal(raw, &str); err != nil {
+			return err
+		}
+		if !secretValue(str) {
+			writeJSONString(out, str)
+			return nil
+		}
+	case '{', '[':
+		if len(bytes.TrimSpace(raw[1:len(raw)-1])) == 0 {
+			out.Write(raw)
+			return nil
+		}
+	default: // number, true, false, null
+		out.Write(raw)
+		return nil
+	}
+	writeJSONString(out, Redacted)
+	return nil
+}
+
+type jsonError string
+
+func (e jsonError) Error() string { return string(e) }
+
+const errNotJSON = jsonError("not a JSON document")
+
+func writeJSONString(out *bytes.Buffer, s string) {
+	enc := json.NewEncoder(out)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(s) // a string always encodes
+	out.Truncate(out.Len() - 1)
+}
+
+func writeScalar(out *bytes.Buffer, v any) {
+	switch t := v.(type) {
+	case json.Number:
+		out.WriteString(t.String())
+	case bool:
+		if t {
+			out.WriteString("true")
+		} else {
+			out.WriteString("false")
+		}
+	case nil:
+		out.WriteString("null")
+	}
+}
