@@ -17,7 +17,7 @@ const Redacted = "[REDACTED]"
 var tokenPatterns = []struct {
 	hints []string // lower-case substrings, one of which every match contains; nil: always run
 	re    *regexp.Regexp
-	repl string
+	repl  string
 }{
 	// PEM private keys, also when cut short (no END line) and when the
 	// newlines are JSON escapes.
