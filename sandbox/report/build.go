@@ -1,0 +1,200 @@
+package report
+
+import (
+	"fmt"
+	"path/filepath"
+	"regexp"
+	"strings"
+
+	"github.com/factory-dev/factory"
+)
+
+// Input is what Build needs besides the parsed result.
+type Input struct {
+	Suite     string // suite name, copied into the report
+	Format    string // factory.FormatGoJSON, FormatJUnit, FormatTAP or FormatExitCode
+	ExitCode  int    // the command's exit code (-1 when killed by a signal)
+	TimedOut  bool   // the suite's time limit ran out and the run was killed
+	Cancelled bool   // the caller cancelled the run
+	// Log is the run's combined output; FormatExitCode reads its failure
+	// from it.
+	Log []byte
+	// Root is the directory the suite ran in. File paths under it are made
+	// relative to it, so a report names files as the agent knows them.
+	Root string
+}
+
+// Build makes the compact report of res. It never fails.
+//
+// Status: timeout when the run was killed by its limit or a test timed out;
+// error when a build failed, the run was cancelled, the output says the run
+// broke, no test ran ("no tests ran": the invariant gate relies on it), or
+// the command failed without any failing test; fail when a test failed;
+// pass otherwise.
+//
+// Counts count every case the runner reported, subtests included, each as
+// passed, failed or skipped (a parent failing only through its subtests
+// counts as failed). Failures list leaf failures: a parent whose only
+// failure is its subtests is dropped (its subtests are listed); a parent
+// that also failed by itself stays, with its failing subtests named in
+// Subtests. Crashes follow the test failures. Flaky cases (passed on the
+// runner's own retry) are counted as passed and listed in Flaky.
+func Build(res *Result, in Input) factory.TestReport {
+	rep := factory.TestReport{Suite: in.Suite, ExitCode: in.ExitCode}
+	if res == nil {
+		res = &Result{}
+	}
+	if in.Format == factory.FormatExitCode {
+		res = exitCodeResult(res, in)
+	}
+
+	for _, be := range res.BuildErrors {
+		be.File = relPath(in.Root, be.File)
+		rep.BuildErrors = append(rep.BuildErrors, be)
+	}
+
+	failingChildren := map[string][]string{} // parent -> failing leaves under it
+	for _, c := range res.Cases {
+		if c.Status == Fail {
+			for p := c.Parent; p != ""; p = parentOf(res.Cases, c.Package, p) {
+				failingChildren[c.Package+"\x00"+p] = append(failingChildren[c.Package+"\x00"+p], c.Name)
+			}
+		}
+	}
+	timedOut := false
+	for _, c := range res.Cases {
+		rep.Counts.Total++
+		switch c.Status {
+		case Pass:
+			rep.Counts.Passed++
+			if c.Flaky {
+				rep.Flaky = append(rep.Flaky, failure(c, in.Root))
+			}
+			continue
+		case Skip:
+			rep.Counts.Skipped++
+			continue
+		}
+		rep.Counts.Failed++
+		timedOut = timedOut || c.Timeout
+		subs := failingChildren[c.Package+"\x00"+c.Name]
+		if len(subs) > 0 && !c.own {
+			continue // folded: its subtests are reported
+		}
+		f := failure(c, in.Root)
+		f.Subtests = leaves(subs, failingChildren, c.Package)
+		rep.Failures = append(rep.Failures, f)
+	}
+	for _, c := range res.Crashes {
+		timedOut = timedOut || c.Timeout
+		rep.Failures = append(rep.Failures, failure(c, in.Root))
+	}
+	rep.Notes = append(rep.Notes, res.Notes...)
+
+	switch {
+	case in.TimedOut:
+		rep.Status = factory.TestTimeout
+		rep.Notes = append(rep.Notes, "the suite ran out of time and was stopped; the report holds what ran before")
+	case timedOut:
+		rep.Status = factory.TestTimeout
+	case in.Cancelled:
+		rep.Status = factory.TestError
+		rep.Notes = append(rep.Notes, "the run was cancelled")
+	case len(rep.BuildErrors) > 0:
+		rep.Status = factory.TestError
+	case len(rep.Failures) > 0:
+		rep.Status = factory.TestFail
+	case res.Broken:
+		rep.Status = factory.TestError
+	case rep.Counts.Total == 0:
+		rep.Status = factory.TestError
+		rep.Notes = append(rep.Notes, "no tests ran")
+	case in.ExitCode != 0:
+		rep.Status = factory.TestError
+		rep.Notes = append(rep.Notes, fmt.Sprintf("the command exited with %d but reported no failing test; see the full log", in.ExitCode))
+	default:
+		rep.Status = factory.TestPass
+	}
+	return rep
+}
+
+func failure(c Case, root string) factory.TestFailure {
+	f := factory.TestFailure{
+		Name:    c.Name,
+		Package: c.Package,
+		File:    relPath(root, c.File),
+		Line:    c.Line,
+		Message: c.Message,
+		Timeout: c.Timeout,
+	}
+	f.Output, f.Omitted = headTail(c.Output)
+	return f
+}
+
+// parentOf returns the parent of the case named name in pkg, "" when there
+// is none.
+func parentOf(cases []Case, pkg, name string) string {
+	for _, c := range cases {
+		if c.Package == pkg && c.Name == name {
+			return c.Parent
+		}
+	}
+	return ""
+}
+
+// leaves keeps the names in subs that are not themselves folded parents.
+func leaves(subs []string, failingChildren map[string][]string, pkg string) []string {
+	var out []string
+	for _, s := range subs {
+		if len(failingChildren[pkg+"\x00"+s]) == 0 {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// relPath makes an absolute path under root relative to it.
+func relPath(root, p string) string {
+	if root == "" || p == "" || !filepath.IsAbs(p) {
+		return p
+	}
+	if r, err := filepath.Rel(root, p); err == nil && !strings.HasPrefix(r, "..") {
+		return r
+	}
+	return p
+}
+
+var errorLineRe = regexp.MustCompile(`(?i)\b(error|fail(ed|ure)?|panic(ked)?|assert\w*|exception|fatal)\b`)
+
+// exitCodeResult makes one case of a suite that reports only an exit code:
+// named after the suite, failed when the code is not zero, with the log's
+// first error-looking line as its message.
+func exitCodeResult(res *Result, in Input) *Result {
+	name := in.Suite
+	if name == "" {
+		name = "suite"
+	}
+	out := &Result{BuildErrors: res.BuildErrors, Notes: res.Notes}
+	if in.TimedOut || in.Cancelled {
+		if len(in.Log) == 0 {
+			return out
+		}
+	}
+	c := Case{Name: name, Status: Pass}
+	if in.ExitCode != 0 || in.TimedOut {
+		lines := splitLines(string(in.Log))
+		c.Status, c.own, c.Output, c.Timeout = Fail, true, lines, in.TimedOut
+		for _, l := range lines {
+			if errorLineRe.MatchString(l) {
+				c.Message = strings.TrimSpace(l)
+				break
+			}
+		}
+		if c.Message == "" {
+			c.Message = fmt.Sprintf("exited with %d", in.ExitCode)
+		}
+		c.File, c.Line = findLocation(lines)
+	}
+	out.Cases = []Case{c}
+	return out
+}

@@ -1,0 +1,3 @@
+// Package slow is a test-run fixture whose test (build tag slow) outlives
+// any reasonable suite timeout and leaves a background child running.
+package slow
