@@ -1,0 +1,530 @@
+package patch
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha1"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"strings"
+	"syscall"
+
+	"github.com/bluekeyes/go-gitdiff/gitdiff"
+	"github.com/factory-dev/factory"
+)
+
+// Options tunes Apply.
+type Options struct {
+	// DryRun computes the full report and writes nothing.
+	DryRun bool
+	// Fuzz is how many context lines at each end of a hunk may be dropped
+	// when the hunk matches nowhere exactly. Zero means exact matches only.
+	Fuzz int
+	// MaxPatchBytes limits the patch text. Zero means DefaultMaxPatchBytes.
+	MaxPatchBytes int
+}
+
+// Paths returns the workspace-relative paths a patch touches (old and new
+// names of every file, each once, in patch order). Traditional a/ b/
+// prefixes are stripped as if no file existed. It returns an EINVALID error
+// for a corrupt or unsafe patch.
+func Paths(text string) ([]string, error) {
+	p, err := parse(text, 0, nil)
+	if err != nil {
+		return nil, err
+	}
+	seen := map[string]bool{}
+	var out []string
+	for _, fp := range p.files {
+		for _, n := range []string{fp.oldPath, fp.newPath} {
+			if n != "" && !seen[n] {
+				seen[n] = true
+				out = append(out, n)
+			}
+		}
+	}
+	return out, nil
+}
+
+// Apply applies the unified diff text to the tree under root, all or
+// nothing. Every resulting file is computed in memory and every path is
+// checked before the first write; files are replaced atomically (temporary
+// file and rename in the same directory); if a write fails, what was written
+// is restored.
+//
+// Errors, always returned with the report so far (Applied false, nothing
+// written):
+//   - EINVALID: the patch is corrupt, too large, or unsafe (a path outside
+//     the root, into .git, through a symlink...); the message names the patch
+//     line and what is wrong.
+//   - ECONFLICT: some hunks or files do not apply; report.Conflicts says
+//     which, where, and what the file holds there.
+//   - EINTERNAL: reading or writing the tree failed (after a rollback).
+//
+// With opt.DryRun the same report is computed and nothing is written.
+func Apply(ctx context.Context, root *os.Root, text string, opt Options) (factory.PatchReport, error) {
+	rep := factory.PatchReport{DryRun: opt.DryRun, Files: []factory.PatchFile{}}
+	if err := ctx.Err(); err != nil {
+		return rep, factory.Wrap("apply patch", err)
+	}
+	exists := func(p string) bool {
+		if checkPath(p) != nil {
+			return false
+		}
+		_, err := root.Lstat(p)
+		return err == nil
+	}
+	parsed, err := parse(text, opt.MaxPatchBytes, exists)
+	if err != nil {
+		return rep, err
+	}
+	rep.Notes = parsed.notes
+	t := &tree{root: root, nodes: map[string]*node{}, stats: map[string]lstat{}}
+	for _, fp := range parsed.files {
+		if err := ctx.Err(); err != nil {
+			return rep, factory.Wrap("apply patch", err)
+		}
+		pf, conflicts, err := t.applyFile(fp, opt)
+		if err != nil {
+			return rep, err
+		}
+		if pf.Fuzz > 0 {
+			rep.Notes = append(rep.Notes, fmt.Sprintf("%s: applied with fuzz %d (context lines ignored at hunk ends)", pf.Path, pf.Fuzz))
+		}
+		rep.Files = append(rep.Files, pf)
+		rep.Conflicts = append(rep.Conflicts, conflicts...)
+	}
+	rep.Conflicts = append(rep.Conflicts, t.finalChecks()...)
+	if len(rep.Conflicts) > 0 {
+		return rep, conflictError(rep.Conflicts)
+	}
+	if err := t.checkLinks(); err != nil {
+		return rep, err
+	}
+	if opt.DryRun {
+		rep.Applied = true
+		return rep, nil
+	}
+	if err := ctx.Err(); err != nil {
+		return rep, factory.Wrap("apply patch", err)
+	}
+	if err := t.write(); err != nil {
+		return rep, err
+	}
+	rep.Applied = true
+	return rep, nil
+}
+
+func conflictError(cs []factory.HunkConflict) error {
+	files := map[string]bool{}
+	for _, c := range cs {
+		files[c.File] = true
+	}
+	c := cs[0]
+	where := fmt.Sprintf("%s hunk %d at line %d", c.File, c.Hunk, c.Line)
+	if c.Hunk == 0 {
+		where = c.File
+	}
+	return factory.Errorf(factory.ECONFLICT, "patch does not apply, nothing was written: %d conflict(s) in %d file(s); first: %s: %s",
+		len(cs), len(files), where, c.Reason)
+}
+
+// node is one path of the tree: as on disk when first seen, and as the
+// patch leaves it so far.
+type node struct {
+	path string
+	dir  bool // a directory on disk: no file operation may use it
+
+	origExists, origLink bool
+	origData             []byte
+	origPerm             fs.FileMode
+	origInfo             fs.FileInfo
+
+	exists, link bool
+	data         []byte
+	perm         fs.FileMode
+	exactPerm    bool // perm must be set exactly (else created with perm & ~umask)
+	touched      bool
+}
+
+type lstat struct {
+	info fs.FileInfo
+	err  error
+}
+
+// tree is the in-memory state of every path the patch reads or writes.
+type tree struct {
+	root  *os.Root
+	nodes map[string]*node
+	order []string
+	stats map[string]lstat
+}
+
+func (t *tree) lstat(p string) (fs.FileInfo, error) {
+	if s, ok := t.stats[p]; ok {
+		return s.info, s.err
+	}
+	info, err := t.root.Lstat(p)
+	t.stats[p] = lstat{info, err}
+	return info, err
+}
+
+// get loads p. It refuses (EINVALID) a path beyond a symlink and a
+// special file.
+func (t *tree) get(p string, line int) (*node, error) {
+	if n, ok := t.nodes[p]; ok {
+		return n, nil
+	}
+	if err := t.checkAncestors(p, line); err != nil {
+		return nil, err
+	}
+	n := &node{path: p}
+	info, err := t.lstat(p)
+	switch {
+	case errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR):
+	case err != nil:
+		return nil, factory.Wrap("apply patch: stat "+p, err)
+	case info.IsDir():
+		n.dir = true
+	case info.Mode()&fs.ModeSymlink != 0:
+		target, err := t.root.Readlink(p)
+		if err != nil {
+			return nil, factory.Wrap("apply patch: readlink "+p, err)
+		}
+		n.origExists, n.origLink, n.origData = true, true, []byte(target)
+	case info.Mode().IsRegular():
+		data, err := t.root.ReadFile(p)
+		if err != nil {
+			return nil, factory.Wrap("apply patch: read "+p, err)
+		}
+		n.origExists, n.origData, n.origPerm = true, data, info.Mode().Perm()
+	default:
+		return nil, factory.Errorf(factory.EINVALID, "patch line %d: %s is a %s, not a regular file or symlink; it cannot be patched", line, p, info.Mode().Type())
+	}
+	n.origInfo = info
+	n.exists, n.link, n.data, n.perm, n.exactPerm = n.origExists, n.origLink, n.origData, n.origPerm, n.origExists
+	t.nodes[p] = n
+	t.order = append(t.order, p)
+	return n, nil
+}
+
+// checkAncestors refuses p when a directory on its way is a symlink: a
+// write there would land wherever the link points (perhaps outside the
+// workspace, perhaps in .git).
+func (t *tree) checkAncestors(p string, line int) error {
+	var dirs []string
+	for d := path.Dir(p); d != "." && d != "/"; d = path.Dir(d) {
+		dirs = append(dirs, d)
+	}
+	for i := len(dirs) - 1; i >= 0; i-- {
+		d := dirs[i]
+		if n, ok := t.nodes[d]; ok && !n.dir {
+			return nil // a file of this patch; finalChecks reports the clash
+		}
+		info, err := t.lstat(d)
+		if err != nil {
+			return nil // does not exist: nothing deeper does
+		}
+		if info.Mode()&fs.ModeSymlink != 0 {
+			target, _ := t.root.Readlink(d)
+			where := "elsewhere in the workspace"
+			if _, err := t.root.Stat(d); err != nil {
+				where = "outside the workspace"
+			}
+			return factory.Errorf(factory.EINVALID,
+				"patch line %d: path %q goes through the symlink %q (-> %q, which leads %s); patch the real path instead",
+				line, p, d, target, where)
+		}
+		if !info.IsDir() {
+			return nil
+		}
+	}
+	return nil
+}
+
+// fileConflict is a file-level refusal.
+func fileConflict(fp *filePatch, file, reason string) factory.HunkConflict {
+	return factory.HunkConflict{File: file, Hunk: 0, Header: strings.TrimSuffix(firstLine(fp), "\n"), Line: 0, Reason: reason}
+}
+
+func firstLine(fp *filePatch) string { return fmt.Sprintf("patch line %d", fp.line) }
+
+const (
+	modeType    = 0o170000
+	modeLink    = 0o120000
+	modeGitlink = 0o160000
+)
+
+func withExec(perm fs.FileMode, exec bool) fs.FileMode {
+	if exec {
+		return perm | (perm&0o444)>>2
+	}
+	return perm &^ 0o111
+}
+
+// applyFile applies one file section to the in-memory tree.
+func (t *tree) applyFile(fp *filePatch, opt Options) (factory.PatchFile, []factory.HunkConflict, error) {
+	f := fp.f
+	pf := factory.PatchFile{Path: fp.name(), Hunks: len(f.TextFragments)}
+	switch {
+	case f.IsNew:
+		pf.Status = factory.StatusAdded
+	case f.IsDelete:
+		pf.Status = factory.StatusDeleted
+	case f.IsRename:
+		pf.Status, pf.OldPath = factory.StatusRenamed, fp.oldPath
+	case f.IsCopy:
+		pf.Status, pf.OldPath = factory.StatusCopied, fp.oldPath
+	case len(f.TextFragments) == 0 && !f.IsBinary && f.NewMode != 0 && f.OldMode != f.NewMode:
+		pf.Status = factory.StatusMode
+	default:
+		pf.Status = factory.StatusModified
+	}
+	for _, hunk := range fp.hunks {
+		pf.Recounted = pf.Recounted || hunk.recounted
+	}
+	if f.BinaryFragment != nil {
+		pf.Hunks = 1
+	}
+	if f.OldMode&modeType == modeGitlink || f.NewMode&modeType == modeGitlink {
+		return pf, nil, factory.Errorf(factory.EINVALID, "patch line %d: %s is a submodule (gitlink); submodule changes cannot be applied as patches", fp.line, pf.Path)
+	}
+	if f.IsBinary && f.BinaryFragment == nil {
+		return pf, nil, factory.Errorf(factory.EINVALID, "patch line %d: %s is a binary change without data (\"Binary files differ\"); make the patch with git diff --binary", fp.line, pf.Path)
+	}
+
+	var src, dst *node
+	var err error
+	if !f.IsNew {
+		if src, err = t.get(fp.oldPath, fp.line); err != nil {
+			return pf, nil, err
+		}
+		switch {
+		case src.dir:
+			return pf, []factory.HunkConflict{fileConflict(fp, fp.oldPath, fp.oldPath+" is a directory in the workspace")}, nil
+		case !src.exists:
+			return pf, []factory.HunkConflict{fileConflict(fp, fp.oldPath, fp.oldPath+" does not exist in the workspace (check the path, or whether an earlier change renamed or deleted it)")}, nil
+		}
+		patchLink := f.OldMode&modeType == modeLink
+		if src.link && !patchLink {
+			return pf, nil, factory.Errorf(factory.EINVALID,
+				"patch line %d: %s is a symlink in the workspace (-> %q) but the patch edits it as a regular file; patch the file it points to instead",
+				fp.line, fp.oldPath, src.data)
+		}
+		if !src.link && patchLink {
+			return pf, []factory.HunkConflict{fileConflict(fp, fp.oldPath, fp.oldPath+" is a regular file but the patch expects a symlink")}, nil
+		}
+	}
+	if f.IsNew || f.IsRename || f.IsCopy {
+		if dst, err = t.get(fp.newPath, fp.line); err != nil {
+			return pf, nil, err
+		}
+		switch {
+		case dst.dir:
+			return pf, []factory.HunkConflict{fileConflict(fp, fp.newPath, fp.newPath+" is a directory in the workspace")}, nil
+		case dst.exists && dst != src:
+			return pf, []factory.HunkConflict{fileConflict(fp, fp.newPath, fp.newPath+" already exists in the workspace")}, nil
+		}
+	} else {
+		dst = src
+	}
+
+	var base []byte
+	if src != nil {
+		base = src.data
+	}
+	var result []byte
+	var conflicts []factory.HunkConflict
+	switch {
+	case f.BinaryFragment != nil:
+		var c *factory.HunkConflict
+		result, c, err = applyBinary(fp, base, opt)
+		if err != nil {
+			return pf, nil, err
+		}
+		if c != nil {
+			return pf, []factory.HunkConflict{*c}, nil
+		}
+		pf.Applied = 1
+	case len(f.TextFragments) > 0:
+		a := newTextApplier(base, opt.Fuzz)
+		for k, frag := range f.TextFragments {
+			hdr := fp.hunks[k].header
+			r, c := a.apply(pf.Path, k+1, hdr, frag)
+			if c != nil {
+				conflicts = append(conflicts, *c)
+				continue
+			}
+			pf.Applied++
+			if r.offset != 0 {
+				pf.Offsets = append(pf.Offsets, factory.HunkOffset{Hunk: k + 1, Offset: r.offset})
+			}
+			pf.Fuzz = max(pf.Fuzz, r.fuzz)
+		}
+		if len(conflicts) > 0 {
+			return pf, conflicts, nil
+		}
+		result = a.bytes()
+	default:
+		result = base
+	}
+
+	if f.IsDelete {
+		if len(result) > 0 {
+			return pf, []factory.HunkConflict{fileConflict(fp, fp.oldPath,
+				fmt.Sprintf("the deletion patch leaves %d bytes in %s: the file has lines the patch does not remove", len(result), fp.oldPath))}, nil
+		}
+		src.exists, src.touched, src.data = false, true, nil
+		return pf, nil, nil
+	}
+
+	// The new state of dst.
+	link := src != nil && src.link
+	if f.NewMode != 0 {
+		link = f.NewMode&modeType == modeLink
+	}
+	perm, exact := fs.FileMode(0o666), false
+	if src != nil && !src.link {
+		perm, exact = src.perm, true
+	}
+	if f.NewMode != 0 && (f.OldMode != f.NewMode || f.IsNew || !exact) {
+		exec := f.NewMode&0o111 != 0
+		if exact {
+			perm = withExec(perm, exec)
+		} else if exec {
+			perm = 0o777
+		}
+	}
+	if f.IsRename {
+		src.exists, src.touched, src.data = false, true, nil
+	}
+	dst.exists, dst.link, dst.data, dst.perm, dst.exactPerm, dst.touched = true, link, result, perm, exact, true
+	return pf, nil, nil
+}
+
+// applyBinary applies a git binary patch (literal or delta), checking the
+// preimage against the index line's full object id when there is one.
+func applyBinary(fp *filePatch, base []byte, opt Options) ([]byte, *factory.HunkConflict, error) {
+	f := fp.f
+	name := fp.name()
+	if want := f.OldOIDPrefix; !f.IsNew && isFullOID(want) {
+		if got := blobID(base, len(want)); got != want {
+			c := fileConflict(fp, name, fmt.Sprintf("binary file %s is not the one the patch was made from (blob %s, patch expects %s)", name, got[:12], want[:12]))
+			return nil, &c, nil
+		}
+	}
+	limit := int64(opt.MaxPatchBytes)
+	if limit <= 0 {
+		limit = DefaultMaxPatchBytes
+	}
+	var buf bytes.Buffer
+	a := gitdiff.NewBinaryApplier(&buf, bytes.NewReader(base), gitdiff.WithMaxBinaryFragmentBytes(8*limit))
+	err := a.ApplyFragment(f.BinaryFragment)
+	if err == nil {
+		err = a.Close()
+	}
+	if err != nil {
+		if errors.Is(err, &gitdiff.Conflict{}) {
+			c := fileConflict(fp, name, fmt.Sprintf("binary patch for %s does not match the file: %v", name, err))
+			return nil, &c, nil
+		}
+		return nil, nil, factory.Errorf(factory.EINVALID, "patch line %d: binary patch for %s is corrupt: %v", fp.line, name, err)
+	}
+	out := buf.Bytes()
+	if want := f.NewOIDPrefix; isFullOID(want) {
+		if got := blobID(out, len(want)); got != want {
+			return nil, nil, factory.Errorf(factory.EINVALID, "patch line %d: binary patch for %s produces blob %s, not %s as its index line says; the patch is corrupt", fp.line, name, got[:12], want[:12])
+		}
+	}
+	return out, nil, nil
+}
+
+func isFullOID(s string) bool {
+	if len(s) != 40 && len(s) != 64 {
+		return false
+	}
+	return strings.Trim(s, "0") != ""
+}
+
+// blobID is git's object id of a blob with data (sha1 or sha256 by length).
+func blobID(data []byte, n int) string {
+	hdr := fmt.Sprintf("blob %d\x00", len(data))
+	if n == 64 {
+		h := sha256.New()
+		h.Write([]byte(hdr))
+		h.Write(data)
+		return hex.EncodeToString(h.Sum(nil))
+	}
+	h := sha1.New()
+	h.Write([]byte(hdr))
+	h.Write(data)
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// finalChecks reports files the patch creates under a path that is (or
+// stays) a file.
+func (t *tree) finalChecks() []factory.HunkConflict {
+	var out []factory.HunkConflict
+	for _, p := range t.order {
+		n := t.nodes[p]
+		if !n.touched || !n.exists || n.origExists {
+			continue
+		}
+		for d := path.Dir(p); d != "."; d = path.Dir(d) {
+			if dn, ok := t.nodes[d]; ok {
+				if dn.exists {
+					out = append(out, factory.HunkConflict{File: p, Reason: fmt.Sprintf("cannot create %s: %s is a file", p, d)})
+				}
+				break
+			}
+			if info, err := t.lstat(d); err == nil && !info.IsDir() {
+				out = append(out, factory.HunkConflict{File: p, Reason: fmt.Sprintf("cannot create %s: %s is a file", p, d)})
+				break
+			}
+		}
+	}
+	return out
+}
+
+// checkLinks checks the final target of every symlink the patch writes: it
+// must stay inside the workspace, out of .git, and not pass through another
+// symlink (whose own target could lead anywhere).
+func (t *tree) checkLinks() error {
+	for _, p := range t.order {
+		n := t.nodes[p]
+		if !n.touched || !n.exists || !n.link || (n.origLink && bytes.Equal(n.data, n.origData)) {
+			continue
+		}
+		target := string(n.data)
+		if err := checkLinkTarget(p, target); err != nil {
+			return factory.Errorf(factory.EINVALID, "unsafe patch, nothing was written: symlink %q -> %q %v", p, target, err)
+		}
+		cur := path.Dir(p)
+		parts := strings.Split(target, "/")
+		for i, c := range parts {
+			switch c {
+			case "", ".":
+				continue
+			case "..":
+				cur = path.Dir(cur)
+				continue
+			}
+			cur = path.Join(cur, c)
+			isLink := false
+			if dn, ok := t.nodes[cur]; ok && dn.touched {
+				isLink = dn.exists && dn.link
+			} else if info, err := t.lstat(cur); err == nil {
+				isLink = info.Mode()&fs.ModeSymlink != 0
+			}
+			if isLink && i < len(parts)-1 || isLink && cur != p && i == len(parts)-1 {
+				return factory.Errorf(factory.EINVALID, "unsafe patch, nothing was written: symlink %q -> %q passes through the symlink %q; point it at the real path", p, target, cur)
+			}
+		}
+	}
+	return nil
+}

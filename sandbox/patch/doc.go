@@ -1,0 +1,13 @@
+// Package patch parses unified diffs (git-style and traditional) and applies
+// them to a directory tree all or nothing, through an *os.Root.
+//
+// It owns: tolerant pre-parsing (hunk headers recounted from their bodies,
+// a/ b/ prefixes resolved, CRLF patches read as LF), parsing with
+// bluekeyes/go-gitdiff, path safety checks done before any write, exact hunk
+// matching with the nearest exact offset (fuzz only when asked), per-hunk
+// conflict reports, and atomic per-file replacement with rollback.
+//
+// It needs no git repository. It imports the root package factory, the
+// standard library and go-gitdiff only; it never imports sandbox or any
+// other factory package.
+package patch

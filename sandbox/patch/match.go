@@ -1,0 +1,271 @@
+package patch
+
+import (
+	"strings"
+
+	"github.com/bluekeyes/go-gitdiff/gitdiff"
+	"github.com/factory-dev/factory"
+)
+
+// maxShown caps the expected and actual lines in a conflict.
+const maxShown = 20
+
+// lineKey compares lines the way the applier does: the text without its
+// line ending ("\n" or "\r\n"), plus whether it had one at all, so LF patches
+// match CRLF files and "\ No newline at end of file" is honoured.
+func sameLine(fileLine, patchLine string) bool {
+	fe := strings.HasSuffix(fileLine, "\n")
+	if fe != strings.HasSuffix(patchLine, "\n") {
+		return false
+	}
+	if fe {
+		fileLine = strings.TrimSuffix(fileLine[:len(fileLine)-1], "\r")
+		patchLine = strings.TrimSuffix(patchLine[:len(patchLine)-1], "\r")
+	}
+	return fileLine == patchLine
+}
+
+// sameText compares ignoring line endings entirely (for diagnostics).
+func sameText(a, b string) bool {
+	return strings.TrimRight(a, "\r\n") == strings.TrimRight(b, "\r\n")
+}
+
+func matchAt(img []string, p int, old []string) bool {
+	if p < 0 || p+len(old) > len(img) {
+		return false
+	}
+	for i, l := range old {
+		if !sameLine(img[p+i], l) {
+			return false
+		}
+	}
+	return true
+}
+
+// findNearest returns the position nearest to want where old matches
+// exactly, trying want, want+1, want-1, want+2... (as git apply does), or -1.
+func findNearest(img []string, want int, old []string) int {
+	last := len(img) - len(old)
+	if last < 0 {
+		return -1
+	}
+	if want > last {
+		want = last
+	}
+	if want < 0 {
+		want = 0
+	}
+	for d := 0; want+d <= last || want-d >= 0; d++ {
+		if p := want + d; p <= last && matchAt(img, p, old) {
+			return p
+		}
+		if p := want - d; d > 0 && p >= 0 && matchAt(img, p, old) {
+			return p
+		}
+	}
+	return -1
+}
+
+// hunkResult is the outcome of one hunk.
+type hunkResult struct {
+	pos    int // where it applied (0-based), -1 if it did not
+	offset int
+	fuzz   int
+}
+
+// textApplier applies the hunks of one file to its lines.
+type textApplier struct {
+	img   []string
+	crlf  bool // the original file is CRLF throughout: added LF lines become CRLF
+	delta int  // lines added minus removed by earlier hunks
+	fuzz  int  // largest fuzz allowed
+}
+
+func newTextApplier(data []byte, fuzz int) *textApplier {
+	s := string(data)
+	return &textApplier{img: splitLines(s), crlf: isCRLFText(s), fuzz: fuzz}
+}
+
+func (a *textApplier) bytes() []byte {
+	n := 0
+	for _, l := range a.img {
+		n += len(l)
+	}
+	b := make([]byte, 0, n)
+	for _, l := range a.img {
+		b = append(b, l...)
+	}
+	return b
+}
+
+// apply tries one fragment; on failure it returns a conflict.
+func (a *textApplier) apply(file string, k int, hdr string, frag *gitdiff.TextFragment) (hunkResult, *factory.HunkConflict) {
+	var old []string
+	for _, l := range frag.Lines {
+		if l.Old() {
+			old = append(old, l.Line)
+		}
+	}
+	want := int(frag.OldPosition) - 1 + a.delta
+	if frag.OldLines == 0 {
+		want = int(frag.OldPosition) + a.delta
+	}
+	want = max(0, min(want, len(a.img)))
+	newCount := int(frag.NewLines)
+	defer func() { a.delta += newCount - len(old) }()
+
+	// Hunks git anchors: starting at line 0 or 1 means the start of the
+	// file, no trailing context means its end. Tried first, like git;
+	// then the nearest exact match anywhere.
+	pos := -1
+	beginning := frag.OldPosition <= 1
+	end := frag.TrailingContext == 0
+	if len(old) > 0 && (beginning || end) {
+		p := want
+		if beginning {
+			p = 0
+		} else {
+			p = len(a.img) - len(old)
+		}
+		if (!beginning || !end || len(old) == len(a.img)) && matchAt(a.img, p, old) {
+			pos = p
+		}
+	}
+	if pos < 0 {
+		if len(old) == 0 {
+			pos = want
+		} else {
+			pos = findNearest(a.img, want, old)
+		}
+	}
+	if pos >= 0 {
+		a.splice(pos, frag.Lines, 0, 0)
+		return hunkResult{pos: pos, offset: pos - want}, nil
+	}
+	// Fuzz: drop up to n context lines at each end, only when asked.
+	lead, trail := int(frag.LeadingContext), int(frag.TrailingContext)
+	for fz := 1; fz <= a.fuzz; fz++ {
+		dl, dt := min(fz, lead), min(fz, trail)
+		if dl == 0 && dt == 0 {
+			continue
+		}
+		if dl+dt >= len(old) {
+			break
+		}
+		sub := old[dl : len(old)-dt]
+		if p := findNearest(a.img, want+dl, sub); p >= 0 {
+			a.splice(p, frag.Lines, dl, dt)
+			return hunkResult{pos: p, offset: p - dl - want, fuzz: fz}, nil
+		}
+	}
+	return hunkResult{pos: -1}, a.conflict(file, k, hdr, want, old)
+}
+
+// splice replaces the matched old lines at pos by the fragment's new lines,
+// skipping dl leading and dt trailing context lines (fuzz). Context lines are
+// taken from the file, added lines get the file's line ending.
+func (a *textApplier) splice(pos int, lines []gitdiff.Line, dl, dt int) {
+	lines = lines[dl : len(lines)-dt]
+	var repl []string
+	nOld := 0
+	for _, l := range lines {
+		switch l.Op {
+		case gitdiff.OpContext:
+			repl = append(repl, a.img[pos+nOld])
+			nOld++
+		case gitdiff.OpDelete:
+			nOld++
+		case gitdiff.OpAdd:
+			s := l.Line
+			if a.crlf && strings.HasSuffix(s, "\n") && !strings.HasSuffix(s, "\r\n") {
+				s = s[:len(s)-1] + "\r\n"
+			}
+			repl = append(repl, s)
+		}
+	}
+	tail := a.img[pos+nOld:]
+	if len(repl) == nOld {
+		copy(a.img[pos:], repl)
+		return
+	}
+	out := make([]string, 0, len(a.img)-nOld+len(repl))
+	out = append(out, a.img[:pos]...)
+	out = append(out, repl...)
+	out = append(out, tail...)
+	a.img = out
+}
+
+// conflict describes a hunk that matched nowhere.
+func (a *textApplier) conflict(file string, k int, hdr string, want int, old []string) *factory.HunkConflict {
+	c := &factory.HunkConflict{File: file, Hunk: k, Header: hdr, Line: want + 1}
+	if len(a.img) == 0 {
+		c.Line = 0
+	}
+	for i, l := range old {
+		if i == maxShown {
+			break
+		}
+		c.Expected = append(c.Expected, strings.TrimRight(l, "\r\n"))
+	}
+	for i := want; i < len(a.img) && i < want+min(len(old), maxShown); i++ {
+		c.Actual = append(c.Actual, strings.TrimRight(a.img[i], "\r\n"))
+	}
+	c.NearestLine, c.NearestMatched = a.nearestPartial(want, old)
+	c.Reason = "the hunk's context and removed lines match nowhere in the file"
+	if want+len(old) <= len(a.img) {
+		ends := true
+		for i, l := range old {
+			if !sameText(a.img[want+i], l) {
+				ends = false
+				break
+			}
+		}
+		if ends {
+			c.Reason = "the lines match except for the newline at the end of the file: mark a last line without newline with \"\\ No newline at end of file\" exactly as the file is"
+		}
+	}
+	if c.NearestMatched > 0 {
+		c.Reason += "; the closest place is shown as nearest_line"
+	}
+	if len(old) > maxShown {
+		c.Reason += "; expected and actual show the first 20 lines"
+	}
+	return c
+}
+
+// nearestPartial finds the position where the most lines of old match the
+// file, voting by line content (ties go to the position nearest want).
+func (a *textApplier) nearestPartial(want int, old []string) (line, matched int) {
+	if len(old) == 0 || len(a.img) == 0 {
+		return 0, 0
+	}
+	where := map[string][]int{}
+	for i, l := range a.img {
+		key := strings.TrimRight(l, "\r\n")
+		if len(where[key]) < 1000 {
+			where[key] = append(where[key], i)
+		}
+	}
+	votes := map[int]int{}
+	for i, l := range old {
+		for _, q := range where[strings.TrimRight(l, "\r\n")] {
+			if p := q - i; p >= 0 && p+len(old) <= len(a.img)+len(old)-1 {
+				votes[p]++
+			}
+		}
+	}
+	best, bestDist := -1, 0
+	for p, v := range votes {
+		d := p - want
+		if d < 0 {
+			d = -d
+		}
+		if v > matched || (v == matched && d < bestDist) || (v == matched && d == bestDist && p < best) {
+			best, matched, bestDist = p, v, d
+		}
+	}
+	if best < 0 {
+		return 0, 0
+	}
+	return best + 1, matched
+}

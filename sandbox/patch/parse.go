@@ -1,0 +1,230 @@
+package patch
+
+import (
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/bluekeyes/go-gitdiff/gitdiff"
+	"github.com/factory-dev/factory"
+)
+
+// DefaultMaxPatchBytes is the size limit on patch text when Options leaves
+// MaxPatchBytes at zero.
+const DefaultMaxPatchBytes = 16 << 20
+
+// filePatch is one file section of a patch, with resolved paths.
+type filePatch struct {
+	f        *gitdiff.File
+	line     int    // 1-based patch line of the file header
+	oldPath  string // "" when the file is new
+	newPath  string // "" when the file is deleted
+	hunks    []hunkAt
+	seg      *segment
+	stripped bool // traditional a/ b/ prefixes were stripped
+}
+
+// parsed is a whole patch.
+type parsed struct {
+	files []*filePatch
+	notes []string
+}
+
+var gitdiffErr = regexp.MustCompile(`^gitdiff: line (\d+): (.*)$`)
+
+// existsFunc reports whether a path exists in the tree; nil means unknown.
+type existsFunc func(string) bool
+
+// parse reads text into file patches. It returns EINVALID for anything that
+// is not a well-formed, safe patch, with the patch line in the message.
+func parse(text string, maxBytes int, exists existsFunc) (*parsed, error) {
+	if maxBytes <= 0 {
+		maxBytes = DefaultMaxPatchBytes
+	}
+	if len(text) > maxBytes {
+		return nil, factory.Errorf(factory.EINVALID, "patch is %d bytes, larger than the %d byte limit; split it into smaller patches", len(text), maxBytes)
+	}
+	var notes []string
+	if strings.IndexByte(text, 0) >= 0 {
+		line := strings.Count(text[:strings.IndexByte(text, 0)], "\n") + 1
+		return nil, factory.Errorf(factory.EINVALID, "patch line %d: contains a NUL byte; patches are text (binary files need git diff --binary)", line)
+	}
+	if isCRLFText(text) {
+		text = strings.ReplaceAll(text, "\r\n", "\n")
+		notes = append(notes, "the patch had CRLF line endings; it was read as LF (each file keeps its own line endings)")
+	}
+	if text != "" && !strings.HasSuffix(text, "\n") {
+		text += "\n"
+	}
+	pp, err := runPrepass(text)
+	if err != nil {
+		return nil, err
+	}
+	if len(pp.segments) == 0 {
+		if i := firstHunk(pp.lines); i >= 0 {
+			return nil, factory.Errorf(factory.EINVALID, "patch line %d: hunk without a file header (add the --- a/path and +++ b/path lines before it)", i+1)
+		}
+		return nil, factory.Errorf(factory.EINVALID, "patch contains no file changes (expected a unified diff with ---/+++ or diff --git headers)")
+	}
+	if i := firstHunk(pp.lines[:pp.segments[0].start]); i >= 0 {
+		return nil, factory.Errorf(factory.EINVALID, "patch line %d: hunk without a file header (add the --- a/path and +++ b/path lines before it)", i+1)
+	}
+	notes = append(notes, pp.notes...)
+	out := &parsed{}
+	for _, seg := range pp.segments {
+		fp, err := parseSegment(pp, seg, exists)
+		if err != nil {
+			return nil, err
+		}
+		out.files = append(out.files, fp)
+		for k, h := range seg.hunks {
+			if h.recounted {
+				notes = append(notes, fmt.Sprintf("%s hunk %d (patch line %d): header %q miscounts its lines; recounted from the body as %q",
+					fp.name(), k+1, h.line, h.header, h.fixed))
+			}
+		}
+		if seg.noPrefix {
+			notes = append(notes, fmt.Sprintf("%s: paths have no a/ b/ prefixes (as from git diff --no-prefix); used as written", fp.name()))
+		}
+		if fp.stripped {
+			notes = append(notes, fmt.Sprintf("%s: stripped the first directory of the --- and +++ names (%s, %s): that path exists", fp.name(), fp.seg.rawOld, fp.seg.rawNew))
+		}
+	}
+	out.notes = notes
+	if err := checkPaths(out.files); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func firstHunk(lines []string) int {
+	for i, l := range lines {
+		if strings.HasPrefix(l, "@@ -") {
+			return i
+		}
+	}
+	return -1
+}
+
+func (fp *filePatch) name() string {
+	if fp.newPath != "" {
+		return fp.newPath
+	}
+	return fp.oldPath
+}
+
+// parseSegment hands one segment to go-gitdiff and resolves its paths.
+func parseSegment(pp *prepass, seg *segment, exists existsFunc) (*filePatch, error) {
+	text := strings.Join(pp.lines[seg.start:seg.end], "")
+	files, _, err := gitdiff.Parse(strings.NewReader(text))
+	if err != nil {
+		return nil, gitdiffError(err, seg.start)
+	}
+	if len(files) != 1 {
+		return nil, factory.Errorf(factory.EINVALID, "patch line %d: could not read a file header here", seg.start+1)
+	}
+	f := files[0]
+	if len(f.TextFragments) != len(seg.hunks) {
+		return nil, factory.Errorf(factory.EINVALID, "patch line %d: %d hunk headers found but %d hunks readable; check the lines between hunks",
+			seg.start+1, len(seg.hunks), len(f.TextFragments))
+	}
+	fp := &filePatch{f: f, line: seg.start + 1, hunks: seg.hunks, seg: seg}
+	if err := fp.resolve(exists); err != nil {
+		return nil, err
+	}
+	return fp, nil
+}
+
+// gitdiffError turns a go-gitdiff parse error into EINVALID with the line
+// number of the caller's patch.
+func gitdiffError(err error, offset int) error {
+	msg := err.Error()
+	if m := gitdiffErr.FindStringSubmatch(msg); m != nil {
+		n, _ := strconv.Atoi(m[1])
+		return factory.Errorf(factory.EINVALID, "patch line %d: %s", n+offset, m[2])
+	}
+	return factory.Errorf(factory.EINVALID, "patch near line %d: %s", offset+1, strings.TrimPrefix(msg, "gitdiff: "))
+}
+
+func stripOne(p string) string {
+	if i := strings.IndexByte(p, '/'); i >= 0 {
+		return p[i+1:]
+	}
+	return p
+}
+
+// resolve sets oldPath and newPath. Git headers use go-gitdiff's names (the
+// pre-pass made them prefixed). Traditional headers are resolved here: a/ b/
+// prefixes are stripped when the stripped path exists (or the file is new);
+// otherwise the first candidate that exists wins.
+func (fp *filePatch) resolve(exists existsFunc) error {
+	f := fp.f
+	if fp.seg.git {
+		if !f.IsNew {
+			fp.oldPath = f.OldName
+		}
+		if !f.IsDelete {
+			fp.newPath = f.NewName
+		}
+		// Check the unstripped remainder too: go-gitdiff collapses "//",
+		// which would hide "a//etc/passwd".
+		for _, raw := range []string{fp.seg.rawOld, fp.seg.rawNew} {
+			if raw != "" && raw != "/dev/null" && !fp.seg.noPrefix {
+				if err := checkPath(stripOne(raw)); err != nil {
+					return pathError(fp.line, stripOne(raw), err)
+				}
+			}
+		}
+		return nil
+	}
+	o, n := fp.seg.rawOld, fp.seg.rawNew
+	for _, raw := range []string{o, n} {
+		if raw == "/dev/null" {
+			continue
+		}
+		if err := checkPath(raw); err != nil {
+			return pathError(fp.line, raw, err)
+		}
+	}
+	prefixed := isPrefixed(o, n)
+	has := func(p string) bool { return exists != nil && exists(p) }
+	// Stripping a/ and b/ is the norm; stripping anything else is noted.
+	defer func() {
+		if fp.stripped && (o == "/dev/null" || strings.HasPrefix(o, "a/")) && (n == "/dev/null" || strings.HasPrefix(n, "b/")) {
+			fp.stripped = false
+		}
+	}()
+	switch {
+	case f.IsNew:
+		fp.newPath = n
+		if prefixed {
+			fp.newPath, fp.stripped = stripOne(n), true
+		}
+	case f.IsDelete:
+		fp.oldPath = o
+		if prefixed && (!has(o) || has(stripOne(o))) {
+			fp.oldPath, fp.stripped = stripOne(o), true
+		}
+	default:
+		var cands []string
+		if prefixed {
+			cands = []string{stripOne(n), stripOne(o), n, o}
+		} else if strings.HasPrefix(n, o) {
+			// go-gitdiff's rule: "x" and "x.orig"/"x~" mean x.
+			cands = []string{o, n, stripOne(o), stripOne(n)}
+		} else {
+			cands = []string{n, o, stripOne(n), stripOne(o)}
+		}
+		pick := cands[0]
+		for _, c := range cands {
+			if has(c) {
+				pick = c
+				break
+			}
+		}
+		fp.oldPath, fp.newPath = pick, pick
+		fp.stripped = pick != o && pick != n
+	}
+	return nil
+}

@@ -1,0 +1,181 @@
+package patch
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"sort"
+	"strings"
+
+	"github.com/factory-dev/factory"
+)
+
+// changed reports whether the patch leaves n different from the disk.
+func (n *node) changed() bool {
+	if !n.touched {
+		return false
+	}
+	if n.exists != n.origExists {
+		return true
+	}
+	if !n.exists {
+		return false
+	}
+	return n.link != n.origLink || !bytes.Equal(n.data, n.origData) || (!n.link && n.exactPerm && n.perm != n.origPerm)
+}
+
+// write performs the changes: removals first (deepest first, then the
+// directories they leave empty, as git apply does), then writes in path
+// order. Every step pushes its undo; on the first failure the undos run in
+// reverse and the error is returned.
+func (t *tree) write() (err error) {
+	var removals, writes []*node
+	for _, p := range t.order {
+		n := t.nodes[p]
+		switch {
+		case !n.changed():
+		case !n.exists:
+			removals = append(removals, n)
+		default:
+			writes = append(writes, n)
+		}
+	}
+	sort.Slice(removals, func(i, j int) bool {
+		di, dj := strings.Count(removals[i].path, "/"), strings.Count(removals[j].path, "/")
+		if di != dj {
+			return di > dj
+		}
+		return removals[i].path < removals[j].path
+	})
+	sort.Slice(writes, func(i, j int) bool { return writes[i].path < writes[j].path })
+
+	var undo []func() error
+	defer func() {
+		if err == nil {
+			return
+		}
+		var failed []string
+		for i := len(undo) - 1; i >= 0; i-- {
+			if uerr := undo[i](); uerr != nil {
+				failed = append(failed, uerr.Error())
+			}
+		}
+		msg := "writing the patch failed and every file was restored"
+		if len(failed) > 0 {
+			msg = "writing the patch failed and restoring failed too (" + strings.Join(failed, "; ") + "); restore the snapshot taken before the patch"
+		}
+		err = &factory.Error{Code: factory.EINTERNAL, Message: msg + ": " + err.Error(), Op: "apply patch", Err: err}
+	}()
+
+	for _, n := range removals {
+		if err := t.root.Remove(n.path); err != nil {
+			return fmt.Errorf("remove %s: %w", n.path, err)
+		}
+		undo = append(undo, func() error { return t.restore(n) })
+		for d := path.Dir(n.path); d != "."; d = path.Dir(d) {
+			info, serr := t.root.Lstat(d)
+			if serr != nil || t.root.Remove(d) != nil {
+				break
+			}
+			undo = append(undo, func() error { return t.root.Mkdir(d, info.Mode().Perm()) })
+		}
+	}
+	for _, n := range writes {
+		created, err := t.mkdirs(path.Dir(n.path))
+		for i := len(created) - 1; i >= 0; i-- {
+			d := created[i]
+			undo = append(undo, func() error { return t.root.Remove(d) })
+		}
+		if err != nil {
+			return err
+		}
+		if err := t.replace(n.path, n.data, n.link, n.perm, n.exactPerm); err != nil {
+			return err
+		}
+		undo = append(undo, func() error { return t.restore(n) })
+	}
+	return nil
+}
+
+// mkdirs creates dir and its missing parents, returning those it created
+// (outermost first).
+func (t *tree) mkdirs(dir string) ([]string, error) {
+	if dir == "." {
+		return nil, nil
+	}
+	var missing []string
+	for d := dir; d != "."; d = path.Dir(d) {
+		if _, err := t.root.Lstat(d); err == nil {
+			break
+		}
+		missing = append(missing, d)
+	}
+	var created []string
+	for i := len(missing) - 1; i >= 0; i-- {
+		if err := t.root.Mkdir(missing[i], 0o777); err != nil && !errors.Is(err, fs.ErrExist) {
+			return created, fmt.Errorf("create directory %s: %w", missing[i], err)
+		}
+		created = append(created, missing[i])
+	}
+	return created, nil
+}
+
+// replace atomically puts a file or symlink at p: it is made under a
+// temporary name in the same directory, then renamed over p.
+func (t *tree) replace(p string, data []byte, link bool, perm fs.FileMode, exact bool) error {
+	var rnd [8]byte
+	_, _ = rand.Read(rnd[:])
+	tmp := path.Join(path.Dir(p), ".factory-patch-"+hex.EncodeToString(rnd[:])+".tmp")
+	if link {
+		if err := t.root.Symlink(string(data), tmp); err != nil {
+			return fmt.Errorf("create symlink %s: %w", p, err)
+		}
+	} else {
+		f, err := t.root.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
+		if err != nil {
+			return fmt.Errorf("write %s: %w", p, err)
+		}
+		_, err = f.Write(data)
+		if err == nil && exact {
+			err = f.Chmod(perm)
+		}
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			_ = t.root.Remove(tmp)
+			return fmt.Errorf("write %s: %w", p, err)
+		}
+	}
+	if err := t.root.Rename(tmp, p); err != nil {
+		_ = t.root.Remove(tmp)
+		return fmt.Errorf("rename into %s: %w", p, err)
+	}
+	return nil
+}
+
+// restore puts n back as it was on disk, modification time included.
+func (t *tree) restore(n *node) error {
+	if !n.origExists {
+		err := t.root.Remove(n.path)
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+		return err
+	}
+	if _, err := t.mkdirs(path.Dir(n.path)); err != nil {
+		return err
+	}
+	if err := t.replace(n.path, n.origData, n.origLink, n.origPerm, true); err != nil {
+		return err
+	}
+	if !n.origLink && n.origInfo != nil {
+		return t.root.Chtimes(n.path, n.origInfo.ModTime(), n.origInfo.ModTime())
+	}
+	return nil
+}
