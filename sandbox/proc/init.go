@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"runtime"
 	"sort"
@@ -77,6 +78,9 @@ func Init() {
 	if err := spec.confine(); err != nil {
 		childFail("unavailable", err.Error())
 	}
+	if spec.Mode == IsoNative {
+		os.Exit(spec.reap())
+	}
 	err := syscall.Exec(spec.Path, spec.Argv, spec.Env)
 	code := "internal"
 	if errors.Is(err, syscall.ENOENT) {
@@ -85,9 +89,54 @@ func Init() {
 	childFail(code, "exec "+spec.Path+": "+err.Error())
 }
 
+// reap runs the target as pid 2 of the new pid namespace, staying pid 1
+// itself: the kernel gives pid 1 no default signal actions (a shell target
+// would shrug off SIGTERM) and expects it to reap orphans. It forwards the
+// usual termination signals, reaps everything, and returns the target's
+// exit code, or 128+n after reporting signal n on errFD.
+func (s *childSpec) reap() int {
+	sigs := make(chan os.Signal, 8)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGUSR1, syscall.SIGUSR2)
+	// The fork happens on this locked thread, so the target inherits its
+	// Landlock domain and no_new_privs.
+	pid, err := syscall.ForkExec(s.Path, s.Argv, &syscall.ProcAttr{
+		Dir: s.Dir, Env: s.Env, Files: []uintptr{0, 1, 2},
+	})
+	if err != nil {
+		code := "internal"
+		if errors.Is(err, syscall.ENOENT) {
+			code = "not_found"
+		}
+		childFail(code, "exec "+s.Path+": "+err.Error())
+	}
+	go func() {
+		for sig := range sigs {
+			_ = syscall.Kill(pid, sig.(syscall.Signal))
+		}
+	}()
+	for {
+		var ws syscall.WaitStatus
+		got, err := syscall.Wait4(-1, &ws, 0, nil)
+		if err == syscall.EINTR {
+			continue
+		}
+		if err != nil {
+			return 127 // no children left without seeing the target: cannot happen
+		}
+		if got != pid {
+			continue // an orphan reaped
+		}
+		if ws.Signaled() {
+			_, _ = unix.Write(errFD, []byte("signal\t"+strconv.Itoa(int(ws.Signal()))))
+			return 128 + int(ws.Signal())
+		}
+		return ws.ExitStatus()
+	}
+}
+
 // childFail reports a setup failure to Run through errFD and exits.
 func childFail(code, msg string) {
-	_, _ = unix.Write(errFD, []byte(code+"\t"+msg))
+	_, _ = unix.Write(errFD, []byte("error\t"+code+"\t"+msg))
 	os.Exit(127)
 }
 

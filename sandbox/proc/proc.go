@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -510,14 +511,13 @@ func (l *launch) run(ctx context.Context, c Cmd) (Result, error) {
 		}
 	}()
 
-	var setupErr error
+	// The child's reports: a setup failure, or the signal that killed the
+	// target (pid 1 of a namespace cannot die of it itself). EOF comes at
+	// the exec of bwrap or at the exit of the native child.
+	var status chan []byte
 	if errR != nil {
-		msg, _ := io.ReadAll(errR) // EOF at the exec of the target, or a report
-		errR.Close()
-		if len(msg) > 0 {
-			code, text, _ := strings.Cut(string(msg), "\t")
-			setupErr = factory.Errorf(code, "confine (%s): %s", l.mode, text)
-		}
+		status = make(chan []byte, 1)
+		go func() { b, _ := io.ReadAll(errR); status <- b }()
 	}
 
 	// Wait for the exit without reaping, so the process group id cannot be
@@ -556,6 +556,27 @@ func (l *launch) run(ctx context.Context, c Cmd) (Result, error) {
 		res.ExitCode, res.Signal = -1, ws.Signal().String()
 	} else {
 		res.ExitCode = cmd.ProcessState.ExitCode()
+	}
+	var setupErr error
+	if status != nil {
+		var msg []byte
+		select {
+		case msg = <-status:
+		case <-time.After(pipeGrace):
+			errR.Close()
+			msg = <-status
+		}
+		errR.Close()
+		kind, rest, _ := strings.Cut(string(msg), "\t")
+		switch kind {
+		case "error":
+			code, text, _ := strings.Cut(rest, "\t")
+			setupErr = factory.Errorf(code, "confine (%s): %s", l.mode, text)
+		case "signal":
+			if n, err := strconv.Atoi(rest); err == nil && res.ExitCode == 128+n {
+				res.ExitCode, res.Signal = -1, syscall.Signal(n).String()
+			}
+		}
 	}
 	var t1, t2 bool
 	res.Stdout, t1 = outCap.bytes()
