@@ -59,21 +59,20 @@ func TestDiffMatchesGitNumstatAndAppliesWithGit(t *testing.T) {
 	w, dir := rsRepo(t)
 	ctx := context.Background()
 	r := rand.New(rand.NewSource(7))
-	prev := rsSnap(t, dir, "s-0")
+	prevID, prev := rsSnap(t, w, dir)
 	before := rsCapture(t, dir)
 	for step := 1; step <= 25; step++ {
 		rsRandomEdits(t, r, dir, 1+r.Intn(6))
-		id := fmt.Sprintf("s-%d", step)
-		cur := rsSnap(t, dir, id)
+		id, cur := rsSnap(t, w, dir)
 
 		stats, _, err := w.diffTreeHashes(ctx, plumbing.NewHash(prev), plumbing.NewHash(cur), false)
 		require.NoError(t, err)
 		want := rsGit(t, dir, "diff", "--no-renames", "--numstat", prev, cur)
 		require.Equal(t, sortedLines(want), numstatOf(stats), "step %d", step)
 
-		d, err := w.Diff(ctx, fmt.Sprintf("s-%d", step-1), id, 0)
+		d, err := w.Diff(ctx, prevID, id, 0)
 		require.NoError(t, err)
-		full, err := w.FullDiff(ctx, fmt.Sprintf("s-%d", step-1), id)
+		full, err := w.FullDiff(ctx, prevID, id)
 		require.NoError(t, err)
 		assert.Equal(t, len(full), d.FullBytes)
 		binary := false
@@ -83,7 +82,7 @@ func TestDiffMatchesGitNumstatAndAppliesWithGit(t *testing.T) {
 		if !binary {
 			applyCheck(t, dir, prev, cur, full)
 		}
-		prev = cur
+		prev, prevID = cur, id
 	}
 	assert.Equal(t, before, rsCapture(t, dir), "diff changed the index, HEAD or a branch")
 }
@@ -94,14 +93,14 @@ func TestDiffDetectsRenamesAsGitDoes(t *testing.T) {
 	body := strings.Repeat("line of some length\n", 20)
 	rsWrite(t, dir, "old.txt", body, 0o644)
 	rsWrite(t, dir, "moved.txt", "exact content\nhere\n", 0o644)
-	a := rsSnap(t, dir, "s-a")
+	sa, a := rsSnap(t, w, dir)
 	require.NoError(t, os.Remove(filepath.Join(dir, "old.txt")))
 	rsWrite(t, dir, "new.txt", body+"one more\n", 0o644)
 	require.NoError(t, os.MkdirAll(filepath.Join(dir, "sub"), 0o755))
 	require.NoError(t, os.Rename(filepath.Join(dir, "moved.txt"), filepath.Join(dir, "sub", "moved.txt")))
-	b := rsSnap(t, dir, "s-b")
+	sb, b := rsSnap(t, w, dir)
 
-	d, err := w.Diff(ctx, "s-a", "s-b", 0)
+	d, err := w.Diff(ctx, sa, sb, 0)
 	require.NoError(t, err)
 	want := rsGit(t, dir, "diff", "-M", "--numstat", a, b)
 	var got []string
@@ -121,15 +120,15 @@ func sortSlice(s []string) []string { sort.Strings(s); return s }
 func TestDiffCapsThePatch(t *testing.T) {
 	w, dir := rsRepo(t)
 	ctx := context.Background()
-	rsSnap(t, dir, "s-a")
+	sa, _ := rsSnap(t, w, dir)
 	rsWrite(t, dir, "big.txt", strings.Repeat("0123456789\n", 1000), 0o644)
-	rsSnap(t, dir, "s-b")
-	d, err := w.Diff(ctx, "s-a", "s-b", 1000)
+	sb, _ := rsSnap(t, w, dir)
+	d, err := w.Diff(ctx, sa, sb, 1000)
 	require.NoError(t, err)
 	assert.True(t, d.Truncated)
 	assert.LessOrEqual(t, len(d.Patch), 1000)
 	assert.True(t, strings.HasSuffix(d.Patch, "\n"))
-	full, err := w.FullDiff(ctx, "s-a", "s-b")
+	full, err := w.FullDiff(ctx, sa, sb)
 	require.NoError(t, err)
 	assert.Equal(t, len(full), d.FullBytes)
 	assert.True(t, strings.HasPrefix(full, d.Patch))
@@ -140,22 +139,22 @@ func TestDiffCapsThePatch(t *testing.T) {
 func TestDiffBadIDsAreActionable(t *testing.T) {
 	w, dir := rsRepo(t)
 	ctx := context.Background()
-	rsSnap(t, dir, "s-a")
+	sa, _ := rsSnap(t, w, dir)
 	before := rsCapture(t, dir)
 	cases := []struct{ id, code, says string }{
-		{"s-nope", factory.ENOTFOUND, "snapshot_list"},
-		{"main", factory.ENOTFOUND, "not a snapshot"},
-		{"HEAD", factory.ENOTFOUND, "not a snapshot"},
-		{"-rf", factory.EINVALID, "begins with '-'"},
-		{"../../etc", factory.EINVALID, "not a snapshot id"},
-		{"", factory.EINVALID, "no snapshot id"},
+		{"s-0badbad", factory.ENOTFOUND, "snapshot_list"},
+		{"main", factory.EINVALID, "not a snapshot"},
+		{"HEAD", factory.EINVALID, "not a snapshot"},
+		{"-rf", factory.EINVALID, "snapshot"},
+		{"../../etc", factory.EINVALID, "snapshot"},
+		{"", factory.EINVALID, "snapshot"},
 	}
 	for _, c := range cases {
-		_, err := w.Diff(ctx, c.id, "s-a", 0)
+		_, err := w.Diff(ctx, c.id, sa, 0)
 		require.Error(t, err, c.id)
 		assert.Equal(t, c.code, factory.ErrorCode(err), c.id)
 		assert.Contains(t, err.Error(), c.says, c.id)
-		_, err = w.Diff(ctx, "s-a", c.id+"x", 0)
+		_, err = w.Diff(ctx, sa, c.id+"x", 0)
 		require.Error(t, err, c.id)
 	}
 	assert.Equal(t, before, rsCapture(t, dir))

@@ -2,7 +2,6 @@ package sandbox
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"path"
@@ -40,57 +39,15 @@ type treeChange struct {
 	From, To *treeEntry
 }
 
-// checkSnapshotID refuses ids that cannot name a snapshot before anything
-// touches git: empty, leading '-', or characters outside [A-Za-z0-9._-].
-func checkSnapshotID(id string) error {
-	if id == "" {
-		return factory.Errorf(factory.EINVALID, "no snapshot id given; snapshot_list shows the ids")
-	}
-	if strings.HasPrefix(id, "-") {
-		return factory.Errorf(factory.EINVALID, "snapshot id %q begins with '-'; ids look like s-3f9a2c (see snapshot_list)", id)
-	}
-	for _, r := range id {
-		ok := r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.'
-		if !ok {
-			return factory.Errorf(factory.EINVALID, "%q is not a snapshot id; ids look like s-3f9a2c (see snapshot_list)", id)
-		}
-	}
-	if strings.Contains(id, "..") {
-		return factory.Errorf(factory.EINVALID, "%q is not a snapshot id; ids look like s-3f9a2c (see snapshot_list)", id)
-	}
-	return nil
-}
-
-// snapTree resolves a snapshot id to its commit and tree. An id that is not
-// under refs/factory/snapshots/ is ENOTFOUND even when it names some other
-// git object (a branch, a commit hash), and the message says so.
+// snapTree resolves a snapshot id to its commit and tree, with Resolve's
+// error contract (EINVALID for a malformed id or one naming another git
+// object, ENOTFOUND for an unknown one).
 func (w *Workspace) snapTree(ctx context.Context, id string) (commit, tree plumbing.Hash, err error) {
-	if err := ctx.Err(); err != nil {
+	s, err := w.Resolve(ctx, id)
+	if err != nil {
 		return plumbing.ZeroHash, plumbing.ZeroHash, err
 	}
-	if err := checkSnapshotID(id); err != nil {
-		return plumbing.ZeroHash, plumbing.ZeroHash, err
-	}
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	ref, err := w.repo.Storer.Reference(plumbing.ReferenceName(snapshotRefPrefix + id))
-	if errors.Is(err, plumbing.ErrReferenceNotFound) {
-		what := "unknown snapshot"
-		if _, e := w.repo.ResolveRevision(plumbing.Revision(id)); e == nil {
-			what = "not a snapshot (it names another git object)"
-		}
-		return plumbing.ZeroHash, plumbing.ZeroHash, factory.Errorf(factory.ENOTFOUND,
-			"%q: %s; use an id from snapshot_list, or snapshot_create to make one", id, what)
-	}
-	if err != nil {
-		return plumbing.ZeroHash, plumbing.ZeroHash, factory.Wrap("resolve snapshot "+id, err)
-	}
-	c, err := object.GetCommit(w.repo.Storer, ref.Hash())
-	if err != nil {
-		return plumbing.ZeroHash, plumbing.ZeroHash, factory.Errorf(factory.ENOTFOUND,
-			"%q: the ref does not point to a commit, so it is not a snapshot", id)
-	}
-	return c.Hash, c.TreeHash, nil
+	return plumbing.NewHash(s.Commit), plumbing.NewHash(s.Tree), nil
 }
 
 // treeLevel reads one tree object and returns its entries by name. Caller
@@ -385,5 +342,9 @@ func underAny(p string, roots []string) bool {
 // captureLive snapshots the live tree with label and returns the snapshot's
 // id and tree.
 func (w *Workspace) captureLive(ctx context.Context, label string) (string, plumbing.Hash, error) {
-	return "", plumbing.ZeroHash, factory.Errorf(factory.EUNAVAILABLE, "snapshot capture is not built yet")
+	s, err := w.Snapshot(ctx, label)
+	if err != nil {
+		return "", plumbing.ZeroHash, err
+	}
+	return s.ID, plumbing.NewHash(s.Tree), nil
 }

@@ -101,20 +101,16 @@ func rsNativeTree(t testing.TB, dir string) string {
 	return strings.TrimSpace(rsGitEnvRun(t, dir, env, "", "write-tree"))
 }
 
-// rsSnap records the working tree as a snapshot with the given id, the way
-// the capture engine lays it out (a commit under refs/factory/snapshots/),
-// using native git. It returns the tree hash.
-func rsSnap(t testing.TB, dir, id string) string {
+// rsSnap captures the working tree with the workspace's Snapshot and
+// requires its tree to be the one native git writes for the same state.
+// It returns the snapshot id and tree hash.
+func rsSnap(t testing.TB, w *Workspace, dir string) (string, string) {
 	t.Helper()
-	tree := rsNativeTree(t, dir)
-	rsSnapTree(t, dir, id, tree)
-	return tree
-}
-
-func rsSnapTree(t testing.TB, dir, id, tree string) {
-	t.Helper()
-	commit := strings.TrimSpace(rsGit(t, dir, "commit-tree", "-m", "snapshot "+id, tree))
-	rsGit(t, dir, "update-ref", "refs/factory/snapshots/"+id, commit)
+	want := rsNativeTree(t, dir)
+	s, err := w.Snapshot(context.Background(), "")
+	require.NoError(t, err)
+	require.Equal(t, want, s.Tree, "snapshot tree differs from git add -A && git write-tree")
+	return s.ID, s.Tree
 }
 
 // rsState records what must not change: index bytes and mtime, HEAD, refs

@@ -1,0 +1,140 @@
+package sandbox
+
+import (
+	"context"
+	"strings"
+
+	"github.com/factory-dev/factory"
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/filemode"
+	"github.com/go-git/go-git/v5/plumbing/object"
+)
+
+// Restore puts the live tree (or only paths, files or directories relative
+// to the root) back to snapshot id. It snapshots the current state first and
+// returns that snapshot as Undo, so a restore can itself be restored. Only
+// files that differ are written (content, executable bit, symlink); files
+// the target lacks are deleted, but never ignored files, and directories are
+// removed only when that leaves them empty. All writes go through os.Root as
+// one transaction: if any write fails, the tree is put back as it was. The
+// user's index, HEAD and branches are never touched. Submodules (gitlinks)
+// are left as they are.
+//
+// Errors: EINVALID for a malformed id or path (absolute, "..", ".git", a
+// leading '-'); ENOTFOUND for an unknown or non-snapshot id, or a path in
+// neither the target nor the current tree; ECONFLICT when an ignored file
+// or directory stands where the target needs to write. On any error the
+// working tree is unchanged.
+func (w *Workspace) Restore(ctx context.Context, id string, paths []string) (factory.RestoreResult, error) {
+	op := "restore " + id
+	_, target, err := w.snapTree(ctx, id)
+	if err != nil {
+		return factory.RestoreResult{}, factory.Wrap(op, err)
+	}
+	roots, err := cleanPaths(paths)
+	if err != nil {
+		return factory.RestoreResult{}, factory.Wrap(op, err)
+	}
+	undoID, current, err := w.captureLive(ctx, "")
+	if err != nil {
+		return factory.RestoreResult{}, factory.Wrap(op, err)
+	}
+	res := factory.RestoreResult{Target: id, Undo: undoID, Written: []string{}, Deleted: []string{}}
+	if roots != nil {
+		for _, p := range roots {
+			if p == "" {
+				continue
+			}
+			inT, err := w.treeHasPath(target, p)
+			if err != nil {
+				return factory.RestoreResult{}, factory.Wrap(op, err)
+			}
+			inC, err := w.treeHasPath(current, p)
+			if err != nil {
+				return factory.RestoreResult{}, factory.Wrap(op, err)
+			}
+			if !inT && !inC {
+				return factory.RestoreResult{}, factory.Wrap(op, factory.Errorf(factory.ENOTFOUND,
+					"path %q is in neither snapshot %s nor the current tree; snapshot_diff shows which paths differ", p, id))
+			}
+		}
+	}
+	changes, err := w.diffTrees(ctx, current, target)
+	if err != nil {
+		return factory.RestoreResult{}, factory.Wrap(op, err)
+	}
+	ops, err := w.opsFor(changes, roots)
+	if err != nil {
+		return factory.RestoreResult{}, factory.Wrap(op, err)
+	}
+	written, deleted, err := applyOps(ctx, w.root, w.gitDir, ops)
+	if err != nil {
+		return factory.RestoreResult{}, factory.Wrap(op, err)
+	}
+	res.Written = append(res.Written, written...)
+	res.Deleted = append(res.Deleted, deleted...)
+	return res, nil
+}
+
+// cleanPaths validates user paths; nil in, nil out (the whole tree).
+func cleanPaths(paths []string) ([]string, error) {
+	if len(paths) == 0 {
+		return nil, nil
+	}
+	out := make([]string, 0, len(paths))
+	for _, p := range paths {
+		c, err := checkRelPath(p)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+// opsFor turns tree changes (from the live tree to the wanted one) into
+// file operations with their content read, restricted to roots when given.
+// Gitlinks are skipped on either side.
+func (w *Workspace) opsFor(changes []treeChange, roots []string) ([]fileOp, error) {
+	var ops []fileOp
+	for _, c := range changes {
+		if roots != nil && !underAny(c.Path, roots) {
+			continue
+		}
+		if (c.From != nil && c.From.Mode == filemode.Submodule) || (c.To != nil && c.To.Mode == filemode.Submodule) {
+			continue
+		}
+		if c.To == nil {
+			ops = append(ops, fileOp{Path: c.Path})
+			continue
+		}
+		if c.From != nil && c.From.Hash == c.To.Hash && c.From.isFile() && c.To.isFile() {
+			ops = append(ops, fileOp{Path: c.Path, To: c.To, ModeOnly: true})
+			continue
+		}
+		b, err := w.readBlob(c.To.Hash)
+		if err != nil {
+			return nil, err
+		}
+		ops = append(ops, fileOp{Path: c.Path, To: c.To, Data: b})
+	}
+	return ops, nil
+}
+
+// treeHasPath reports whether p names a file or a directory in tree h.
+func (w *Workspace) treeHasPath(h plumbing.Hash, p string) (bool, error) {
+	if h.IsZero() {
+		return false, nil
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	t, err := object.GetTree(w.repo.Storer, h)
+	if err != nil {
+		return false, err
+	}
+	_, err = t.FindEntry(strings.TrimSuffix(p, "/"))
+	if err == object.ErrEntryNotFound || err == object.ErrDirectoryNotFound {
+		return false, nil
+	}
+	return err == nil, err
+}
