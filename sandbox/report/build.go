@@ -44,8 +44,8 @@ func Build(res *Result, in Input) factory.TestReport {
 	if res == nil {
 		res = &Result{}
 	}
-	if in.Format == factory.FormatExitCode {
-		res = exitCodeResult(res, in)
+	if in.Format == factory.FormatExitCode && len(res.Cases) == 0 {
+		res = mergeExit(res, ParseExitCode(in.Suite, in.ExitCode, in.TimedOut, in.Log))
 	}
 
 	for _, be := range res.BuildErrors {
@@ -166,24 +166,29 @@ func relPath(root, p string) string {
 
 var errorLineRe = regexp.MustCompile(`(?i)\b(error|fail(ed|ure)?|panic(ked)?|assert\w*|exception|fatal)\b`)
 
-// exitCodeResult makes one case of a suite that reports only an exit code:
-// named after the suite, failed when the code is not zero, with the log's
-// first error-looking line as its message.
-func exitCodeResult(res *Result, in Input) *Result {
-	name := in.Suite
-	if name == "" {
-		name = "suite"
+// mergeExit adds the case of an exit-code suite to what else was known.
+func mergeExit(res, exit *Result) *Result {
+	exit.BuildErrors = append(res.BuildErrors, exit.BuildErrors...)
+	exit.Notes = append(res.Notes, exit.Notes...)
+	return exit
+}
+
+// ParseExitCode makes the one case of a suite that reports only an exit
+// code: named after the suite, failed when the code is not zero or the run
+// timed out, with the log's first error-looking line as its message. A run
+// stopped before it printed anything has no case.
+func ParseExitCode(suite string, exitCode int, timedOut bool, log []byte) *Result {
+	if suite == "" {
+		suite = "suite"
 	}
-	out := &Result{BuildErrors: res.BuildErrors, Notes: res.Notes}
-	if in.TimedOut || in.Cancelled {
-		if len(in.Log) == 0 {
-			return out
-		}
+	out := &Result{}
+	if timedOut && len(log) == 0 {
+		return out
 	}
-	c := Case{Name: name, Status: Pass}
-	if in.ExitCode != 0 || in.TimedOut {
-		lines := splitLines(string(in.Log))
-		c.Status, c.own, c.Output, c.Timeout = Fail, true, lines, in.TimedOut
+	c := Case{Name: suite, Status: Pass}
+	if exitCode != 0 || timedOut {
+		lines := splitLines(string(log))
+		c.Status, c.own, c.Output, c.Timeout = Fail, true, lines, timedOut
 		for _, l := range lines {
 			if errorLineRe.MatchString(l) {
 				c.Message = strings.TrimSpace(l)
@@ -191,7 +196,7 @@ func exitCodeResult(res *Result, in Input) *Result {
 			}
 		}
 		if c.Message == "" {
-			c.Message = fmt.Sprintf("exited with %d", in.ExitCode)
+			c.Message = fmt.Sprintf("exited with %d", exitCode)
 		}
 		c.File, c.Line = findLocation(lines)
 	}

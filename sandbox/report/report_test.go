@@ -358,3 +358,24 @@ func FuzzParseGoJSON(f *testing.F) {
 		}
 	})
 }
+
+func TestMarkFlakyPassesFoldedParents(t *testing.T) {
+	out := []byte(`{"Action":"run","Package":"p","Test":"TestT"}
+{"Action":"run","Package":"p","Test":"TestT/a"}
+{"Action":"output","Package":"p","Test":"TestT/a","Output":"    x_test.go:3: want 1, got 2\n"}
+{"Action":"fail","Package":"p","Test":"TestT/a","Elapsed":0}
+{"Action":"fail","Package":"p","Test":"TestT","Elapsed":0}
+{"Action":"run","Package":"p","Test":"TestU"}
+{"Action":"output","Package":"p","Test":"TestU","Output":"    x_test.go:9: broken\n"}
+{"Action":"fail","Package":"p","Test":"TestU","Elapsed":0}
+`)
+	res := ParseGoJSON(out, nil, false)
+	assert.True(t, res.MarkFlaky("p", "TestT/a"))
+	assert.False(t, res.MarkFlaky("p", "TestT/a"), "already passing")
+	rep := Build(res, Input{Format: factory.FormatGoJSON, ExitCode: 1})
+	assert.Equal(t, factory.TestCounts{Total: 3, Passed: 2, Failed: 1}, rep.Counts)
+	assert.Equal(t, []string{"TestU"}, names(rep.Failures))
+	assert.Equal(t, []string{"TestT/a"}, names(rep.Flaky))
+	assert.Equal(t, "want 1, got 2", rep.Flaky[0].Message)
+	assert.Equal(t, map[string]bool{"p.TestU": true}, res.Failing())
+}
