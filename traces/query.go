@@ -1,0 +1,357 @@
+package traces
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/factory-dev/factory"
+)
+
+// Query kinds.
+const (
+	KindSteps    = "steps"
+	KindRuns     = "runs"
+	KindMessages = "messages"
+)
+
+// Query filters the run log. Zero fields do not filter.
+type Query struct {
+	Kind   string    // "steps" (default), "runs", "messages"
+	RunID  string    // a run id, a unique prefix of one, or "latest"
+	Tool   string    // steps only: exact tool name
+	Status string    // steps only: ok, tool_error, error, cancelled, running
+	Since  time.Time // started (created, for messages) at or after
+	Text   string    // full text: every word must appear (see Store.Query)
+	Limit  int       // 0 = 20, max 100
+	Cursor string    // opaque, from a previous Page.Next
+}
+
+// Page is one page of a query's results, newest first. Next, when set,
+// fetches the following page.
+type Page struct {
+	Runs     []factory.Run     `json:"runs,omitempty"`
+	Steps    []factory.Step    `json:"steps,omitempty"`
+	Messages []factory.Message `json:"messages,omitempty"`
+	Next     string            `json:"next,omitempty"`
+}
+
+const (
+	defaultLimit = 20
+	maxLimit     = 100
+)
+
+// cursor is a position in a result list: the last row returned. Started
+// and ID are the keyset of the ordered index; Seq is the row's insertion
+// number, which orders FTS5 results.
+type cursor struct {
+	Kind    string
+	Started int64
+	ID      string
+	Seq     int64
+}
+
+func (c cursor) encode() string {
+	raw := strings.Join([]string{"c1", c.Kind, strconv.FormatInt(c.Started, 10), strconv.FormatInt(c.Seq, 10), c.ID}, "|")
+	return base64.RawURLEncoding.EncodeToString([]byte(raw))
+}
+
+func decodeCursor(s, kind string) (cursor, error) {
+	bad := factory.Errorf(factory.EINVALID, "cursor %q is not one this run log returned; pass the next value of a previous result, or no cursor for the first page", s)
+	raw, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		return cursor{}, bad
+	}
+	parts := strings.SplitN(string(raw), "|", 5)
+	if len(parts) != 5 || parts[0] != "c1" {
+		return cursor{}, bad
+	}
+	c := cursor{Kind: parts[1], ID: parts[4]}
+	if c.Started, err = strconv.ParseInt(parts[2], 10, 64); err != nil {
+		return cursor{}, bad
+	}
+	if c.Seq, err = strconv.ParseInt(parts[3], 10, 64); err != nil {
+		return cursor{}, bad
+	}
+	if c.Kind != kind {
+		return cursor{}, factory.Errorf(factory.EINVALID, "this cursor pages a %s query, not a %s query", c.Kind, kind)
+	}
+	return c, nil
+}
+
+// Query returns one page of runs, steps or messages, newest first (by
+// start time; full-text matches by insertion order, which is the same
+// order except for steps recorded with an old start time). Pages are
+// keyset-paginated: a page is as fast at the millionth row as at the
+// first, and rows inserted meanwhile do not shift later pages.
+//
+// Text matches rows containing every word of Text: in a step's tool, args,
+// result or error, in a message's text, in a run's name, workflow or
+// client. With FTS5 (Store.FTS) words match whole tokens, and a word ending
+// in * matches as a prefix; without it, words match as case-insensitive
+// substrings.
+//
+// It returns EINVALID for an unknown kind, a bad cursor, a negative limit
+// or a filter the kind does not have (tool and status are for steps), and
+// ENOTFOUND for a RunID that matches no run.
+func (s *Store) Query(ctx context.Context, q Query) (Page, error) {
+	const op = "query run log"
+	if q.Kind == "" {
+		q.Kind = KindSteps
+	}
+	switch q.Kind {
+	case KindSteps, KindRuns, KindMessages:
+	default:
+		return Page{}, factory.Errorf(factory.EINVALID, "%s: unknown kind %q; use steps, runs or messages", op, q.Kind)
+	}
+	if q.Kind != KindSteps && (q.Tool != "" || q.Status != "") {
+		return Page{}, factory.Errorf(factory.EINVALID, "%s: tool and status filter steps, not %s; drop them or use kind steps", op, q.Kind)
+	}
+	switch {
+	case q.Limit < 0:
+		return Page{}, factory.Errorf(factory.EINVALID, "%s: limit %d is negative", op, q.Limit)
+	case q.Limit == 0:
+		q.Limit = defaultLimit
+	case q.Limit > maxLimit:
+		q.Limit = maxLimit
+	}
+	var cur *cursor
+	if q.Cursor != "" {
+		c, err := decodeCursor(q.Cursor, q.Kind)
+		if err != nil {
+			return Page{}, factory.Wrap(op, err)
+		}
+		cur = &c
+	}
+	if q.RunID != "" {
+		id, err := resolveRun(ctx, s.rdb, q.RunID)
+		if err != nil {
+			return Page{}, factory.Wrap(op, err)
+		}
+		q.RunID = id
+	}
+	var page Page
+	var err error
+	switch q.Kind {
+	case KindSteps:
+		page, err = s.querySteps(ctx, q, cur)
+	case KindMessages:
+		page, err = s.queryMessages(ctx, q, cur)
+	case KindRuns:
+		page, err = s.queryRuns(ctx, q, cur)
+	}
+	return page, factory.Wrap(op, err)
+}
+
+// where accumulates SQL conditions and their arguments.
+type where struct {
+	conds []string
+	args  []any
+}
+
+func (w *where) add(cond string, args ...any) {
+	w.conds = append(w.conds, cond)
+	w.args = append(w.args, args...)
+}
+
+func (w *where) sql() string {
+	if len(w.conds) == 0 {
+		return ""
+	}
+	return " WHERE " + strings.Join(w.conds, " AND ")
+}
+
+// words splits full-text input into words.
+func words(text string) []string {
+	return strings.FieldsFunc(text, unicode.IsSpace)
+}
+
+// ftsQuery turns words into an FTS5 query that cannot be a syntax error:
+// each word is a quoted phrase (so punctuation inside it only separates
+// tokens), a trailing * makes it a prefix query, and words are ANDed.
+func ftsQuery(ws []string) string {
+	parts := make([]string, 0, len(ws))
+	for _, w := range ws {
+		prefix := strings.HasSuffix(w, "*")
+		w = strings.TrimRight(w, "*")
+		if w == "" {
+			continue
+		}
+		p := `"` + strings.ReplaceAll(w, `"`, `""`) + `"`
+		if prefix {
+			p += "*"
+		}
+		parts = append(parts, p)
+	}
+	return strings.Join(parts, " AND ")
+}
+
+// likeArg makes a LIKE pattern matching w as a substring.
+func likeArg(w string) string {
+	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+	return "%" + r.Replace(w) + "%"
+}
+
+// likeAll adds, for each word, a condition that some column contains it.
+func likeAll(wh *where, ws []string, cols ...string) {
+	for _, w := range ws {
+		w = strings.TrimRight(w, "*") // prefix syntax of FTS5; substrings match anyway
+		if w == "" {
+			continue
+		}
+		arg := likeArg(w)
+		ors := make([]string, len(cols))
+		for i, c := range cols {
+			ors[i] = c + ` LIKE ? ESCAPE '\'`
+			wh.args = append(wh.args, arg)
+		}
+		wh.conds = append(wh.conds, "("+strings.Join(ors, " OR ")+")")
+	}
+}
+
+func (s *Store) querySteps(ctx context.Context, q Query, cur *cursor) (Page, error) {
+	var wh where
+	if q.RunID != "" {
+		wh.add("s.run_id = ?", q.RunID)
+	}
+	if q.Tool != "" {
+		wh.add("s.tool = ?", q.Tool)
+	}
+	if q.Status != "" {
+		wh.add("s.status = ?", q.Status)
+	}
+	if !q.Since.IsZero() {
+		wh.add("s.started >= ?", nanos(q.Since))
+	}
+	ws := words(q.Text)
+	var query string
+	useFTS := len(ws) > 0 && s.fts && ftsQuery(ws) != ""
+	if useFTS {
+		// Drive from the FTS5 index in rowid order (newest inserted first):
+		// it stops after limit matches however common the words are.
+		// CROSS JOIN keeps SQLite from starting at steps instead.
+		wh.add("steps_fts MATCH ?", ftsQuery(ws))
+		if cur != nil {
+			wh.add("steps_fts.rowid < ?", cur.Seq)
+		}
+		query = `SELECT ` + stepCols + ` FROM steps_fts CROSS JOIN steps s ON s.seq = steps_fts.rowid` +
+			wh.sql() + ` ORDER BY steps_fts.rowid DESC LIMIT ?`
+	} else {
+		if len(ws) > 0 {
+			likeAll(&wh, ws, "s.tool", "s.args", "s.result", "s.error")
+		}
+		if cur != nil {
+			wh.add("(s.started, s.id) < (?, ?)", cur.Started, cur.ID)
+		}
+		query = `SELECT ` + stepCols + ` FROM steps s` + wh.sql() + ` ORDER BY s.started DESC, s.id DESC LIMIT ?`
+	}
+	rows, err := s.rdb.QueryContext(ctx, query, append(wh.args, q.Limit+1)...)
+	if err != nil {
+		return Page{}, err
+	}
+	defer rows.Close()
+	var page Page
+	var last cursor
+	for rows.Next() {
+		st, seq, err := scanStep(rows)
+		if err != nil {
+			return Page{}, err
+		}
+		if len(page.Steps) == q.Limit {
+			page.Next = last.encode()
+			break
+		}
+		page.Steps = append(page.Steps, st)
+		last = cursor{Kind: KindSteps, Started: nanos(st.Started), ID: st.ID, Seq: seq}
+	}
+	return page, rows.Err()
+}
+
+func (s *Store) queryMessages(ctx context.Context, q Query, cur *cursor) (Page, error) {
+	var wh where
+	if q.RunID != "" {
+		wh.add("m.run_id = ?", q.RunID)
+	}
+	if !q.Since.IsZero() {
+		wh.add("m.created >= ?", nanos(q.Since))
+	}
+	ws := words(q.Text)
+	var query string
+	if len(ws) > 0 && s.fts && ftsQuery(ws) != "" {
+		wh.add("messages_fts MATCH ?", ftsQuery(ws))
+		if cur != nil {
+			wh.add("messages_fts.rowid < ?", cur.Seq)
+		}
+		query = `SELECT ` + msgCols + ` FROM messages_fts CROSS JOIN messages m ON m.id = messages_fts.rowid` +
+			wh.sql() + ` ORDER BY messages_fts.rowid DESC LIMIT ?`
+	} else {
+		if len(ws) > 0 {
+			likeAll(&wh, ws, "m.text")
+		}
+		if cur != nil {
+			wh.add("(m.created, m.id) < (?, ?)", cur.Started, cur.Seq)
+		}
+		query = `SELECT ` + msgCols + ` FROM messages m` + wh.sql() + ` ORDER BY m.created DESC, m.id DESC LIMIT ?`
+	}
+	rows, err := s.rdb.QueryContext(ctx, query, append(wh.args, q.Limit+1)...)
+	if err != nil {
+		return Page{}, err
+	}
+	defer rows.Close()
+	var page Page
+	var last cursor
+	for rows.Next() {
+		m, err := scanMessage(rows)
+		if err != nil {
+			return Page{}, err
+		}
+		if len(page.Messages) == q.Limit {
+			page.Next = last.encode()
+			break
+		}
+		page.Messages = append(page.Messages, m)
+		last = cursor{Kind: KindMessages, Started: nanos(m.Created), ID: fmt.Sprint(m.ID), Seq: m.ID}
+	}
+	return page, rows.Err()
+}
+
+func (s *Store) queryRuns(ctx context.Context, q Query, cur *cursor) (Page, error) {
+	var wh where
+	if q.RunID != "" {
+		wh.add("r.id = ?", q.RunID)
+	}
+	if !q.Since.IsZero() {
+		wh.add("r.started >= ?", nanos(q.Since))
+	}
+	if ws := words(q.Text); len(ws) > 0 {
+		likeAll(&wh, ws, "r.name", "r.workflow", "r.client", "r.id")
+	}
+	if cur != nil {
+		wh.add("(r.started, r.id) < (?, ?)", cur.Started, cur.ID)
+	}
+	rows, err := s.rdb.QueryContext(ctx, `SELECT `+runCols+` FROM runs r`+wh.sql()+` ORDER BY r.started DESC, r.id DESC LIMIT ?`,
+		append(wh.args, q.Limit+1)...)
+	if err != nil {
+		return Page{}, err
+	}
+	defer rows.Close()
+	var page Page
+	var last cursor
+	for rows.Next() {
+		r, err := scanRun(rows)
+		if err != nil {
+			return Page{}, err
+		}
+		if len(page.Runs) == q.Limit {
+			page.Next = last.encode()
+			break
+		}
+		page.Runs = append(page.Runs, r)
+		last = cursor{Kind: KindRuns, Started: nanos(r.Started), ID: r.ID}
+	}
+	return page, rows.Err()
+}

@@ -1,0 +1,379 @@
+package traces
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/factory-dev/factory"
+)
+
+// StartRun records a new run. An empty ID gets "r-" and 10 random
+// characters; a zero Started gets the current time. Steps and Failed are
+// ignored. It returns the run as stored, EINVALID for an ID that is taken,
+// and EUNAVAILABLE after Close.
+func (s *Store) StartRun(ctx context.Context, r factory.Run) (factory.Run, error) {
+	if r.ID == "" {
+		r.ID = newID("r-")
+	}
+	if r.Started.IsZero() {
+		r.Started = time.Now()
+	}
+	r.Started = r.Started.UTC()
+	r.Name = clean(r.Name, maxShort, false)
+	r.Workflow = capText(r.Workflow, maxShort)
+	r.Client = capText(r.Client, maxShort)
+	r.Steps, r.Failed = 0, 0
+	err := s.write(func(w *wtx) error {
+		_, err := w.exec(stInsRun, r.ID, r.Name, r.Workflow, r.Client, r.Root, nanos(r.Started), nanos(r.Ended))
+		return uniqueErr(err, "run", r.ID)
+	})
+	if err != nil {
+		return factory.Run{}, factory.Wrap("start run", err)
+	}
+	return r, nil
+}
+
+// EndRun sets the end time of run id (now, if ended is zero). It returns
+// ENOTFOUND for an unknown run.
+func (s *Store) EndRun(ctx context.Context, id string, ended time.Time) error {
+	if ended.IsZero() {
+		ended = time.Now()
+	}
+	err := s.write(func(w *wtx) error {
+		res, err := w.exec(stEndRun, nanos(ended), id)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return factory.Errorf(factory.ENOTFOUND, "run %q not found", id)
+		}
+		return nil
+	})
+	return factory.Wrap("end run", err)
+}
+
+// prepareStep fills defaults and redacts and caps a step's text.
+func prepareStep(st *factory.Step, status string) error {
+	if st.RunID == "" {
+		return factory.Errorf(factory.EINVALID, "a step needs a run id")
+	}
+	if st.ID == "" {
+		st.ID = newID("st-")
+	}
+	if st.Started.IsZero() {
+		st.Started = time.Now()
+	}
+	st.Started = st.Started.UTC()
+	if status != "" {
+		st.Status = status
+	}
+	if st.Status == "" {
+		st.Status = factory.StepOK
+		if st.Error != "" {
+			st.Status = factory.StepError
+		}
+	}
+	st.Args = clean(st.Args, maxSummary, true)
+	st.Result = clean(st.Result, maxSummary, false)
+	st.Error = clean(st.Error, maxSummary, false)
+	return nil
+}
+
+// StartStep records a step as running. An empty ID gets "st-" and 10
+// random characters; a zero Started gets the current time. Args is
+// redacted (RedactJSON) and capped at 4 KiB before storage. It returns the
+// step as stored, EINVALID without a RunID or for an ID that is taken, and
+// EUNAVAILABLE after Close.
+func (s *Store) StartStep(ctx context.Context, st factory.Step) (factory.Step, error) {
+	if err := prepareStep(&st, factory.StepRunning); err != nil {
+		return factory.Step{}, factory.Wrap("start step", err)
+	}
+	if err := s.write(func(w *wtx) error { return s.insertStep(w, &st) }); err != nil {
+		return factory.Step{}, factory.Wrap("start step", err)
+	}
+	return st, nil
+}
+
+// RecordStep records a finished step in one write: StartStep and
+// FinishStep together. An empty Status means ok, or error when Error is
+// set. Same defaults, redaction and errors as StartStep.
+func (s *Store) RecordStep(ctx context.Context, st factory.Step) (factory.Step, error) {
+	if err := prepareStep(&st, ""); err != nil {
+		return factory.Step{}, factory.Wrap("record step", err)
+	}
+	if err := s.write(func(w *wtx) error { return s.insertStep(w, &st) }); err != nil {
+		return factory.Step{}, factory.Wrap("record step", err)
+	}
+	return st, nil
+}
+
+func (s *Store) insertStep(w *wtx, st *factory.Step) error {
+	res, err := w.exec(stInsStep, st.ID, st.RunID, st.ParentID, st.RequestID, st.Method, st.Tool,
+		st.Args, st.Result, st.Status, st.Error, st.Snapshot, nanos(st.Started), int64(st.Duration),
+		st.TraceID, st.SpanID)
+	if err != nil {
+		return uniqueErr(err, "step", st.ID)
+	}
+	if !s.fts {
+		return nil
+	}
+	seq, err := res.LastInsertId()
+	if err != nil {
+		return err
+	}
+	_, err = w.exec(stFTSStep, seq, st.Tool, st.Args, st.Result, st.Error)
+	return err
+}
+
+// FinishStep completes the step st.ID: it sets Status (empty means ok, or
+// error when Error is set), Result, Error, Duration, and Snapshot, TraceID
+// and SpanID when given; Args too when given. Text is redacted and capped
+// as in StartStep. It returns ENOTFOUND for an unknown step.
+func (s *Store) FinishStep(ctx context.Context, st factory.Step) error {
+	if st.ID == "" {
+		return factory.Errorf(factory.EINVALID, "finish step: no step id")
+	}
+	if st.Status == factory.StepRunning {
+		return factory.Errorf(factory.EINVALID, "finish step: status %q is not a final status", st.Status)
+	}
+	st.RunID = "-" // not updated; satisfies prepareStep
+	if err := prepareStep(&st, ""); err != nil {
+		return factory.Wrap("finish step", err)
+	}
+	err := s.write(func(w *wtx) error {
+		var seq int64
+		var tool, args, result, errText string
+		if err := w.stmt(stStepOld).QueryRowContext(w.ctx, st.ID).Scan(&seq, &tool, &args, &result, &errText); err != nil {
+			if errors.Is(err, sql.ErrNoRows) {
+				return factory.Errorf(factory.ENOTFOUND, "step %q not found", st.ID)
+			}
+			return err
+		}
+		newArgs := args
+		if st.Args != "" {
+			newArgs = st.Args
+		}
+		// Snapshot and trace ids keep their stored values unless given.
+		if _, err := w.exec(stFinishStep, st.Status, newArgs, st.Result, st.Error, st.Snapshot,
+			int64(st.Duration), st.TraceID, st.SpanID, seq); err != nil {
+			return err
+		}
+		if !s.fts {
+			return nil
+		}
+		if _, err := w.exec(stFTSStepDel, seq, tool, args, result, errText); err != nil {
+			return err
+		}
+		_, err := w.exec(stFTSStep, seq, tool, newArgs, st.Result, st.Error)
+		return err
+	})
+	return factory.Wrap("finish step", err)
+}
+
+// AddMessage records a message. Text is redacted and capped at 64 KiB; an
+// empty Kind means observation; a zero Created gets the current time. It
+// returns the message with its ID, and EINVALID without a RunID or text.
+func (s *Store) AddMessage(ctx context.Context, m factory.Message) (factory.Message, error) {
+	if m.RunID == "" {
+		return factory.Message{}, factory.Errorf(factory.EINVALID, "add message: no run id")
+	}
+	if strings.TrimSpace(m.Text) == "" {
+		return factory.Message{}, factory.Errorf(factory.EINVALID, "add message: the text is empty")
+	}
+	if m.Kind == "" {
+		m.Kind = factory.NoteObservation
+	}
+	if m.Created.IsZero() {
+		m.Created = time.Now()
+	}
+	m.Created = m.Created.UTC()
+	m.Kind = capText(m.Kind, maxShort)
+	m.Text = clean(m.Text, maxMessage, false)
+	err := s.write(func(w *wtx) error {
+		res, err := w.exec(stInsMsg, m.RunID, m.StepID, m.Kind, m.Text, nanos(m.Created))
+		if err != nil {
+			return err
+		}
+		if m.ID, err = res.LastInsertId(); err != nil {
+			return err
+		}
+		if s.fts {
+			_, err = w.exec(stFTSMsg, m.ID, m.Text)
+		}
+		return err
+	})
+	if err != nil {
+		return factory.Message{}, factory.Wrap("add message", err)
+	}
+	return m, nil
+}
+
+// uniqueErr turns a unique-constraint failure into EINVALID.
+func uniqueErr(err error, what, id string) error {
+	if err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed") {
+		return factory.Errorf(factory.EINVALID, "%s id %q is already taken; leave it empty to get a fresh one", what, id)
+	}
+	return err
+}
+
+const runCols = `r.id, r.name, r.workflow, r.client, r.root, r.started, r.ended,
+	(SELECT count(*) FROM steps WHERE run_id = r.id),
+	(SELECT count(*) FROM steps WHERE run_id = r.id AND status NOT IN ('ok', 'running'))`
+
+type scanner interface{ Scan(...any) error }
+
+func scanRun(sc scanner) (factory.Run, error) {
+	var r factory.Run
+	var started, ended int64
+	err := sc.Scan(&r.ID, &r.Name, &r.Workflow, &r.Client, &r.Root, &started, &ended, &r.Steps, &r.Failed)
+	r.Started, r.Ended = fromNanos(started), fromNanos(ended)
+	return r, err
+}
+
+const stepCols = `s.id, s.run_id, s.parent_id, s.request_id, s.method, s.tool, s.args, s.result, s.status, s.error,
+	s.snapshot, s.started, s.duration, s.trace_id, s.span_id, s.seq`
+
+func scanStep(sc scanner) (factory.Step, int64, error) {
+	var st factory.Step
+	var started, dur, seq int64
+	err := sc.Scan(&st.ID, &st.RunID, &st.ParentID, &st.RequestID, &st.Method, &st.Tool, &st.Args, &st.Result,
+		&st.Status, &st.Error, &st.Snapshot, &started, &dur, &st.TraceID, &st.SpanID, &seq)
+	st.Started, st.Duration = fromNanos(started), time.Duration(dur)
+	return st, seq, err
+}
+
+const msgCols = `m.id, m.run_id, m.step_id, m.kind, m.text, m.created`
+
+func scanMessage(sc scanner) (factory.Message, error) {
+	var m factory.Message
+	var created int64
+	err := sc.Scan(&m.ID, &m.RunID, &m.StepID, &m.Kind, &m.Text, &created)
+	m.Created = fromNanos(created)
+	return m, err
+}
+
+// Runs returns up to limit runs (0 means 20), newest first, with their step
+// and failure counts (Failed counts steps whose status is neither ok nor
+// running).
+func (s *Store) Runs(ctx context.Context, limit int) ([]factory.Run, error) {
+	if limit <= 0 {
+		limit = 20
+	}
+	rows, err := s.rdb.QueryContext(ctx, `SELECT `+runCols+` FROM runs r ORDER BY r.started DESC, r.id DESC LIMIT ?`, limit)
+	if err != nil {
+		return nil, factory.Wrap("list runs", err)
+	}
+	defer rows.Close()
+	var runs []factory.Run
+	for rows.Next() {
+		r, err := scanRun(rows)
+		if err != nil {
+			return nil, factory.Wrap("list runs", err)
+		}
+		runs = append(runs, r)
+	}
+	return runs, factory.Wrap("list runs", rows.Err())
+}
+
+// resolveRun turns "latest", a full id or a unique prefix into a run id.
+// It returns ENOTFOUND when nothing matches and EINVALID when a prefix
+// matches several runs.
+func resolveRun(ctx context.Context, q interface {
+	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
+}, id string) (string, error) {
+	var query string
+	var args []any
+	switch {
+	case id == "":
+		return "", factory.Errorf(factory.EINVALID, "no run id given; pass an id, a prefix of one, or \"latest\"")
+	case id == "latest":
+		query = `SELECT id FROM runs ORDER BY started DESC, id DESC LIMIT 1`
+	default:
+		// Exact match first, then the ids that start with id (ids are
+		// ASCII, so the range [id, id+"\x7f") holds exactly those).
+		query = `SELECT id FROM runs WHERE id = ?1
+			UNION ALL SELECT * FROM (SELECT id FROM runs WHERE id > ?1 AND id < ?2 ORDER BY id LIMIT 2)`
+		args = []any{id, id + "\x7f"}
+	}
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return "", err
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			return "", err
+		}
+		ids = append(ids, s)
+	}
+	if err := rows.Err(); err != nil {
+		return "", err
+	}
+	switch {
+	case len(ids) == 0:
+		return "", factory.Errorf(factory.ENOTFOUND, "run %q not found; list runs with trace_query kind=runs", id)
+	case ids[0] == id || len(ids) == 1:
+		return ids[0], nil
+	default:
+		return "", factory.Errorf(factory.EINVALID, "run prefix %q matches several runs (%s, %s...); give more characters", id, ids[0], ids[1])
+	}
+}
+
+// Run returns one run with all its steps and messages, oldest first. id is
+// a run id, a unique prefix of one, or "latest". It returns ENOTFOUND when
+// no run matches and EINVALID for an empty id or an ambiguous prefix.
+func (s *Store) Run(ctx context.Context, id string) (factory.Run, []factory.Step, []factory.Message, error) {
+	const op = "read run"
+	tx, err := s.rdb.BeginTx(ctx, nil) // one read transaction: a consistent view
+	if err != nil {
+		return factory.Run{}, nil, nil, factory.Wrap(op, err)
+	}
+	defer tx.Rollback()
+	rid, err := resolveRun(ctx, tx, id)
+	if err != nil {
+		return factory.Run{}, nil, nil, factory.Wrap(op, err)
+	}
+	r, err := scanRun(tx.QueryRowContext(ctx, `SELECT `+runCols+` FROM runs r WHERE r.id = ?`, rid))
+	if err != nil {
+		return factory.Run{}, nil, nil, factory.Wrap(op, err)
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT `+stepCols+` FROM steps s WHERE s.run_id = ? ORDER BY s.started, s.id`, rid)
+	if err != nil {
+		return factory.Run{}, nil, nil, factory.Wrap(op, err)
+	}
+	var steps []factory.Step
+	for rows.Next() {
+		st, _, err := scanStep(rows)
+		if err != nil {
+			rows.Close()
+			return factory.Run{}, nil, nil, factory.Wrap(op, err)
+		}
+		steps = append(steps, st)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return factory.Run{}, nil, nil, factory.Wrap(op, err)
+	}
+	rows, err = tx.QueryContext(ctx, `SELECT `+msgCols+` FROM messages m WHERE m.run_id = ? ORDER BY m.created, m.id`, rid)
+	if err != nil {
+		return factory.Run{}, nil, nil, factory.Wrap(op, err)
+	}
+	defer rows.Close()
+	var msgs []factory.Message
+	for rows.Next() {
+		m, err := scanMessage(rows)
+		if err != nil {
+			return factory.Run{}, nil, nil, factory.Wrap(op, err)
+		}
+		msgs = append(msgs, m)
+	}
+	if err := rows.Err(); err != nil {
+		return factory.Run{}, nil, nil, factory.Wrap(op, err)
+	}
+	return r, steps, msgs, nil
+}

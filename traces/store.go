@@ -1,0 +1,435 @@
+package traces
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/factory-dev/factory"
+	_ "github.com/mattn/go-sqlite3" // the SQLite driver; FTS5 with -tags sqlite_fts5
+)
+
+// DefaultPath returns the run log's path for the repository whose git
+// directory is gitDir: <gitDir>/factory/factory.db.
+func DefaultPath(gitDir string) string {
+	return filepath.Join(gitDir, "factory", "factory.db")
+}
+
+// Config configures Open.
+type Config struct {
+	// Path is the database file. Required. Its directory is created (0700)
+	// if missing.
+	Path string
+	// BusyTimeout is how long a write waits for another process holding the
+	// write lock. Zero means 5s.
+	BusyTimeout time.Duration
+	// Logger receives migration and maintenance messages. Nil discards them.
+	Logger *slog.Logger
+
+	// noFTS forces the LIKE fallback even when FTS5 is compiled in (tests).
+	noFTS bool
+}
+
+// Limits on what one row stores. Longer text is cut and marked.
+const (
+	maxSummary = 4 << 10  // Step.Args, Step.Result, Step.Error
+	maxMessage = 64 << 10 // Message.Text
+	maxShort   = 512      // names, ids, labels
+	maxBatch   = 512      // writes per group commit
+)
+
+// Store is the run log. Its methods are safe for concurrent use. Writes are
+// committed by one writer goroutine, several callers' writes in one
+// transaction (group commit); a write method returns after the transaction
+// holding its write committed.
+type Store struct {
+	log       *slog.Logger
+	wdb       *sql.DB // one connection, owned by the writer goroutine
+	rdb       *sql.DB // readers
+	fts       bool    // FTS5 available and its indexes maintained
+	ftsTables bool    // FTS5 indexes exist in the file (written by an FTS build)
+	prep      [nStmt]*sql.Stmt
+
+	ops    chan *op
+	mu     sync.RWMutex // guards closed against sends on ops
+	closed bool
+	done   chan struct{}
+
+	dirtyMarked bool // writer only: fts_dirty set in this process
+}
+
+// Open opens (creating if needed) the run log at cfg.Path, migrates its
+// schema, and starts the writer. It returns EINVALID without a path,
+// EUNAVAILABLE for a database written by a newer factory, and EINTERNAL
+// when the file cannot be opened or migrated.
+func Open(ctx context.Context, cfg Config) (*Store, error) {
+	const opName = "open run log"
+	if cfg.Path == "" {
+		return nil, factory.Errorf(factory.EINVALID, "%s: no database path given", opName)
+	}
+	if cfg.BusyTimeout <= 0 {
+		cfg.BusyTimeout = 5 * time.Second
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if err := os.MkdirAll(filepath.Dir(cfg.Path), 0o700); err != nil {
+		return nil, factory.Wrap(opName, err)
+	}
+	s := &Store{log: cfg.Logger, ops: make(chan *op, 4*maxBatch), done: make(chan struct{})}
+	var err error
+	if s.wdb, err = sql.Open("sqlite3", dsn(cfg.Path, cfg.BusyTimeout, "immediate", false)); err != nil {
+		return nil, factory.Wrap(opName, err)
+	}
+	s.wdb.SetMaxOpenConns(1)
+	s.wdb.SetMaxIdleConns(1)
+	s.wdb.SetConnMaxLifetime(0)
+	s.wdb.SetConnMaxIdleTime(0)
+	fail := func(err error) (*Store, error) {
+		s.wdb.Close()
+		if s.rdb != nil {
+			s.rdb.Close()
+		}
+		return nil, factory.Wrap(opName, err)
+	}
+	if err := s.wdb.PingContext(ctx); err != nil {
+		return fail(err)
+	}
+	if err := migrate(ctx, s.wdb); err != nil {
+		return fail(err)
+	}
+	if err := s.setupFTS(ctx, !cfg.noFTS); err != nil {
+		return fail(err)
+	}
+	for i, q := range stmtSQL {
+		if q == "" || (!s.fts && strings.Contains(q, "_fts")) {
+			continue
+		}
+		if s.prep[i], err = s.wdb.PrepareContext(ctx, q); err != nil {
+			return fail(fmt.Errorf("prepare %q: %w", q, err))
+		}
+	}
+	if s.rdb, err = sql.Open("sqlite3", dsn(cfg.Path, cfg.BusyTimeout, "deferred", true)); err != nil {
+		return fail(err)
+	}
+	s.rdb.SetMaxOpenConns(4)
+	s.rdb.SetMaxIdleConns(4)
+	if err := s.rdb.PingContext(ctx); err != nil {
+		return fail(err)
+	}
+	go s.writer()
+	return s, nil
+}
+
+// dsn builds a go-sqlite3 data source name: WAL, synchronous=NORMAL (a
+// commit survives a crash of the process, not necessarily of the machine),
+// the busy timeout, and the lock BEGIN takes.
+func dsn(path string, busy time.Duration, txlock string, queryOnly bool) string {
+	abs, err := filepath.Abs(path)
+	if err == nil {
+		path = abs
+	}
+	v := url.Values{}
+	v.Set("_journal_mode", "WAL")
+	v.Set("_synchronous", "NORMAL")
+	v.Set("_busy_timeout", fmt.Sprint(busy.Milliseconds()))
+	v.Set("_txlock", txlock)
+	v.Set("_cache_size", "-16000") // 16 MB of page cache per connection
+	if queryOnly {
+		v.Set("_query_only", "1")
+	}
+	return "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + v.Encode()
+}
+
+// setupFTS decides between FTS5 and the LIKE fallback, and brings the FTS5
+// indexes up to date. A build without FTS5 cannot maintain indexes that an
+// FTS5 build created; it leaves them alone and sets meta fts_dirty on its
+// first write, and the next FTS5 build to open the file rebuilds them.
+func (s *Store) setupFTS(ctx context.Context, want bool) error {
+	var n int
+	if err := s.wdb.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE name IN ('steps_fts','messages_fts')`).Scan(&n); err != nil {
+		return err
+	}
+	s.ftsTables = n == 2
+	if !want {
+		return nil
+	}
+	if _, err := s.wdb.ExecContext(ctx, `CREATE VIRTUAL TABLE temp.fts5_probe USING fts5(x)`); err != nil {
+		if strings.Contains(err.Error(), "no such module") {
+			return nil // built without -tags sqlite_fts5
+		}
+		return fmt.Errorf("probe fts5: %w", err)
+	}
+	if _, err := s.wdb.ExecContext(ctx, `DROP TABLE temp.fts5_probe`); err != nil {
+		return fmt.Errorf("probe fts5: %w", err)
+	}
+	s.fts = true
+	tx, err := s.wdb.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	var dirty string
+	err = tx.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = 'fts_dirty'`).Scan(&dirty)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return err
+	}
+	if s.ftsTables && dirty != "1" {
+		return nil
+	}
+	start := time.Now()
+	if _, err := tx.ExecContext(ctx, ftsSchema); err != nil {
+		return fmt.Errorf("create fts5 indexes: %w", err)
+	}
+	for _, t := range []string{"steps_fts", "messages_fts"} {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO `+t+`(`+t+`) VALUES('rebuild')`); err != nil {
+			return fmt.Errorf("rebuild %s: %w", t, err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM meta WHERE key = 'fts_dirty'`); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	s.ftsTables = true
+	s.log.Info("run log full-text index built", "dirty", dirty == "1", "elapsed", time.Since(start))
+	return nil
+}
+
+// FTS reports whether full-text queries use FTS5 (true) or the LIKE
+// fallback of a build without -tags sqlite_fts5 (false).
+func (s *Store) FTS() bool { return s.fts }
+
+// Close waits for pending writes to commit, stops the writer and closes the
+// database. Writes after Close fail with EUNAVAILABLE. Close is idempotent.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	close(s.ops)
+	s.mu.Unlock()
+	<-s.done
+	var errs []error
+	for _, st := range s.prep {
+		if st != nil {
+			errs = append(errs, st.Close())
+		}
+	}
+	errs = append(errs, s.rdb.Close())
+	if _, err := s.wdb.Exec("PRAGMA optimize"); err != nil {
+		s.log.Debug("run log optimize", "err", err)
+	}
+	errs = append(errs, s.wdb.Close())
+	return factory.Wrap("close run log", errors.Join(errs...))
+}
+
+// Statements the writer prepares once.
+const (
+	stInsRun = iota
+	stEndRun
+	stInsStep
+	stStepOld
+	stFinishStep
+	stInsMsg
+	stFTSStep
+	stFTSStepDel
+	stFTSMsg
+	nStmt
+)
+
+var stmtSQL = [nStmt]string{
+	stInsRun: `INSERT INTO runs(id, name, workflow, client, root, started, ended) VALUES(?,?,?,?,?,?,?)`,
+	stEndRun: `UPDATE runs SET ended = ? WHERE id = ?`,
+	stInsStep: `INSERT INTO steps(id, run_id, parent_id, request_id, method, tool, args, result, status, error, snapshot, started, duration, trace_id, span_id)
+		VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+	stStepOld: `SELECT seq, tool, args, result, error FROM steps WHERE id = ?`,
+	stFinishStep: `UPDATE steps SET status = ?, args = ?, result = ?, error = ?, snapshot = coalesce(nullif(?, ''), snapshot),
+		duration = ?, trace_id = coalesce(nullif(?, ''), trace_id), span_id = coalesce(nullif(?, ''), span_id)
+		WHERE seq = ?`,
+	stInsMsg:     `INSERT INTO messages(run_id, step_id, kind, text, created) VALUES(?,?,?,?,?)`,
+	stFTSStep:    `INSERT INTO steps_fts(rowid, tool, args, result, error) VALUES(?,?,?,?,?)`,
+	stFTSStepDel: `INSERT INTO steps_fts(steps_fts, rowid, tool, args, result, error) VALUES('delete',?,?,?,?,?)`,
+	stFTSMsg:     `INSERT INTO messages_fts(rowid, text) VALUES(?,?)`,
+}
+
+// op is one write waiting for the writer.
+type op struct {
+	fn   func(w *wtx) error
+	done chan error
+}
+
+// wtx is the writer's transaction, with statements bound to it lazily.
+type wtx struct {
+	ctx   context.Context
+	tx    *sql.Tx
+	s     *Store
+	stmts [nStmt]*sql.Stmt
+}
+
+func (w *wtx) stmt(i int) *sql.Stmt {
+	if w.stmts[i] == nil {
+		w.stmts[i] = w.tx.StmtContext(w.ctx, w.s.prep[i])
+	}
+	return w.stmts[i]
+}
+
+func (w *wtx) exec(i int, args ...any) (sql.Result, error) {
+	return w.stmt(i).ExecContext(w.ctx, args...)
+}
+
+// write runs fn in the writer's next transaction and returns once that
+// transaction committed (or failed). A cancelled ctx does not abandon a
+// write: the run log must record cancelled requests too, and a write is
+// bounded by the busy timeout.
+func (s *Store) write(fn func(w *wtx) error) error {
+	o := &op{fn: fn, done: make(chan error, 1)}
+	s.mu.RLock()
+	if s.closed {
+		s.mu.RUnlock()
+		return factory.Errorf(factory.EUNAVAILABLE, "the run log is closed")
+	}
+	s.ops <- o
+	s.mu.RUnlock()
+	return <-o.done
+}
+
+// writer commits queued writes in batches until ops is closed.
+func (s *Store) writer() {
+	defer close(s.done)
+	batch := make([]*op, 0, maxBatch)
+	for first := range s.ops {
+		batch = append(batch[:0], first)
+	drain:
+		for len(batch) < maxBatch {
+			select {
+			case o, ok := <-s.ops:
+				if !ok {
+					break drain
+				}
+				batch = append(batch, o)
+			default:
+				break drain
+			}
+		}
+		err := s.commit(batch)
+		if err != nil && len(batch) > 1 {
+			// One write failed (or the commit did): retry each alone so
+			// that only the faulty write reports an error.
+			for _, o := range batch {
+				o.done <- s.commit([]*op{o})
+			}
+			continue
+		}
+		for _, o := range batch {
+			o.done <- err
+		}
+	}
+}
+
+// commit runs the batch's writes in one transaction.
+func (s *Store) commit(batch []*op) error {
+	ctx := context.Background() // no Done channel: go-sqlite3 then starts no watcher goroutine
+	tx, err := s.wdb.BeginTx(ctx, nil)
+	if err != nil {
+		return factory.Wrap("run log: begin", err)
+	}
+	w := &wtx{ctx: ctx, tx: tx, s: s}
+	for _, o := range batch {
+		if err := o.fn(w); err != nil {
+			tx.Rollback()
+			return err
+		}
+	}
+	if s.ftsTables && !s.fts && !s.dirtyMarked {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO meta(key, value) VALUES('fts_dirty', '1') ON CONFLICT(key) DO UPDATE SET value = '1'`); err != nil {
+			tx.Rollback()
+			return factory.Wrap("run log: mark fts dirty", err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return factory.Wrap("run log: commit", err)
+	}
+	if s.ftsTables && !s.fts {
+		s.dirtyMarked = true
+	}
+	return nil
+}
+
+// idAlphabet is lower-case base32 without i, l, o, u: readable ids.
+const idAlphabet = "0123456789abcdefghjkmnpqrstvwxyz"
+
+// newID returns prefix + 10 random characters (50 bits).
+func newID(prefix string) string {
+	var b [10]byte
+	r := rand.Uint64()
+	for i := range b {
+		b[i] = idAlphabet[r&31]
+		r >>= 5
+	}
+	return prefix + string(b[:])
+}
+
+// capText cuts s to at most n bytes (on a rune boundary), saying how much
+// was cut.
+func capText(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	suffix := fmt.Sprintf("…[truncated: %d bytes in all]", len(s))
+	cut := n - len(suffix)
+	if cut < 0 {
+		cut = 0
+	}
+	for cut > 0 && cut < len(s) && !utf8Start(s[cut]) {
+		cut--
+	}
+	return s[:cut] + suffix
+}
+
+func utf8Start(b byte) bool { return b&0xC0 != 0x80 }
+
+// clean redacts text and caps it at n bytes. Text is cut to 16n first so
+// that a huge result does not go through every pattern; a secret cut in
+// half at that point is then far past the final cap.
+func clean(s string, n int, isJSON bool) string {
+	if len(s) > 16*n {
+		cut := 16 * n
+		for cut > 0 && !utf8Start(s[cut]) {
+			cut--
+		}
+		s = s[:cut]
+	}
+	if isJSON {
+		s = RedactJSON(s)
+	} else {
+		s = Redact(s)
+	}
+	return capText(s, n)
+}
+
+func nanos(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+func fromNanos(n int64) time.Time {
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n).UTC()
+}
