@@ -1,0 +1,179 @@
+package traces_test
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/factory-dev/factory"
+	"github.com/factory-dev/factory/traces"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+const crashEnv = "FACTORY_TRACES_CRASH_DB"
+
+// TestCrashChild is the writer that TestKill9KeepsEveryAcknowledgedStep
+// kills. It runs only in the child, where crashEnv names the database. It
+// writes steps from several goroutines and prints each step's id right
+// after the write returned: "S id" after StartStep, "F id" after
+// FinishStep, "R id" after RecordStep.
+func TestCrashChild(t *testing.T) {
+	path := os.Getenv(crashEnv)
+	if path == "" {
+		t.Skip("helper process of TestKill9KeepsEveryAcknowledgedStep")
+	}
+	ctx := context.Background()
+	s, err := traces.Open(ctx, traces.Config{Path: path})
+	if err != nil {
+		fmt.Println("ERR", err)
+		os.Exit(3)
+	}
+	run, err := s.StartRun(ctx, factory.Run{Name: "burst"})
+	if err != nil {
+		fmt.Println("ERR", err)
+		os.Exit(3)
+	}
+	var mu sync.Mutex
+	say := func(kind, id string) {
+		mu.Lock()
+		defer mu.Unlock()
+		fmt.Printf("%s %s\n", kind, id)
+	}
+	say("run", run.ID)
+	deadline := time.Now().Add(60 * time.Second) // never outlive a dead parent by long
+	var wg sync.WaitGroup
+	for g := range 6 {
+		wg.Go(func() {
+			for i := 0; time.Now().Before(deadline); i++ {
+				args := fmt.Sprintf(`{"g":%d,"i":%d,"path":"internal/pkg/file_%d.go"}`, g, i, i%50)
+				if g%2 == 0 {
+					st, err := s.StartStep(ctx, factory.Step{RunID: run.ID, Method: "tools/call", Tool: "patch_apply", Args: args})
+					if err != nil {
+						say("ERR", err.Error())
+						return
+					}
+					say("S", st.ID)
+					if err := s.FinishStep(ctx, factory.Step{ID: st.ID, Status: factory.StepOK, Result: "applied", Duration: time.Millisecond}); err != nil {
+						say("ERR", err.Error())
+						return
+					}
+					say("F", st.ID)
+				} else {
+					st, err := s.RecordStep(ctx, factory.Step{RunID: run.ID, Method: "tools/call", Tool: "trace_note", Args: args, Status: factory.StepOK})
+					if err != nil {
+						say("ERR", err.Error())
+						return
+					}
+					say("R", st.ID)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	os.Exit(0)
+}
+
+// TestKill9KeepsEveryAcknowledgedStep kills a writing process with SIGKILL
+// in the middle of a burst. The database must pass integrity_check and hold
+// every step whose write had returned (the child printed it), with the
+// state it was acknowledged in.
+func TestKill9KeepsEveryAcknowledgedStep(t *testing.T) {
+	if os.Getenv(crashEnv) != "" {
+		t.Skip("in the child")
+	}
+	dir := t.TempDir()
+	path := filepath.Join(dir, "factory.db")
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestCrashChild$", "-test.count=1")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), crashEnv+"="+path)
+	cmd.Stderr = os.Stderr
+	out, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+
+	started, finished, recorded := map[string]bool{}, map[string]bool{}, map[string]bool{}
+	acked := 0
+	killed := false
+	sc := bufio.NewScanner(out)
+	for sc.Scan() {
+		kind, id, _ := strings.Cut(sc.Text(), " ")
+		switch kind {
+		case "S":
+			started[id] = true
+		case "F":
+			finished[id] = true
+		case "R":
+			recorded[id] = true
+		case "ERR":
+			t.Fatalf("child: %s", id)
+		default:
+			continue
+		}
+		acked++
+		// Kill in the middle of the burst, at a point that varies with
+		// scheduling: writes are in flight on every goroutine.
+		if acked == 4000 && !killed {
+			require.NoError(t, cmd.Process.Kill())
+			killed = true
+		}
+	}
+	require.NoError(t, sc.Err())
+	err = cmd.Wait()
+	require.True(t, killed, "the child ended before the kill: %v", err)
+	require.Error(t, err, "the child was killed")
+	t.Logf("acknowledged before and during the kill: %d started, %d finished, %d recorded", len(started), len(finished), len(recorded))
+
+	db := rawDB(t, path)
+	var check string
+	require.NoError(t, db.QueryRow("PRAGMA integrity_check").Scan(&check))
+	assert.Equal(t, "ok", check)
+
+	status := map[string]string{}
+	rows, err := db.Query("SELECT id, status FROM steps")
+	require.NoError(t, err)
+	for rows.Next() {
+		var id, st string
+		require.NoError(t, rows.Scan(&id, &st))
+		status[id] = st
+	}
+	require.NoError(t, rows.Err())
+	rows.Close()
+	missing := 0
+	for id := range started {
+		if _, ok := status[id]; !ok {
+			missing++
+		}
+	}
+	for id := range finished {
+		if status[id] != factory.StepOK {
+			missing++
+		}
+	}
+	for id := range recorded {
+		if status[id] != factory.StepOK {
+			missing++
+		}
+	}
+	assert.Zero(t, missing, "acknowledged steps lost or in an older state")
+
+	// And the store opens again and keeps writing.
+	s, err := traces.Open(context.Background(), traces.Config{Path: path})
+	require.NoError(t, err)
+	defer s.Close()
+	latest, _, _, err := s.Run(context.Background(), "latest")
+	require.NoError(t, err)
+	assert.GreaterOrEqual(t, latest.Steps, len(started)+len(recorded))
+	_, err = s.RecordStep(context.Background(), factory.Step{RunID: latest.ID, Tool: "after"})
+	require.NoError(t, err)
+}
