@@ -591,6 +591,16 @@ func (l *launch) run(ctx context.Context, c Cmd) (Result, error) {
 
 // signal sends sig to the process group and, when confined, the cgroup.
 func (l *launch) signal(pgid int, sig syscall.Signal) {
+	if l.mode == IsoBwrap && l.cg != nil && sig != syscall.SIGKILL {
+		// bwrap dies of SIGTERM and takes the sandbox down with SIGKILL at
+		// once: send the gentle signal to the processes inside only.
+		for _, p := range l.cg.pids() {
+			if comm, _ := os.ReadFile("/proc/" + strconv.Itoa(p) + "/comm"); strings.TrimSpace(string(comm)) != "bwrap" {
+				_ = syscall.Kill(p, sig)
+			}
+		}
+		return
+	}
 	_ = syscall.Kill(-pgid, sig)
 	l.cg.signal(sig)
 }

@@ -420,3 +420,27 @@ func TestForcedModeUnavailable(t *testing.T) {
 	require.Error(t, err)
 	assert.True(t, errors.Is(err, &factory.Error{Code: factory.EUNAVAILABLE}))
 }
+
+func TestRunKillIsGentleFirst(t *testing.T) {
+	eachMode(t, func(t *testing.T, m mode) {
+		token := sleepToken()
+		// Cancel once the trap is set: a cancellation during start-up would
+		// find no process to be gentle with yet.
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		c := cmdFor(m, t.TempDir(), sh(`trap 'echo got term; exit 3' TERM; echo started; sleep `+token+` & wait`)...)
+		c.Stdout = writerFunc(func(p []byte) {
+			if bytes.Contains(p, []byte("started")) {
+				cancel()
+			}
+		})
+		start := time.Now()
+		res, err := Run(ctx, c)
+		require.NoError(t, err)
+		assert.True(t, res.Cancelled)
+		assert.Equal(t, "started\ngot term\n", string(res.Stdout), "SIGTERM reaches the command before SIGKILL")
+		assert.Equal(t, 3, res.ExitCode)
+		assert.Less(t, time.Since(start), killGrace, "a command that obeys SIGTERM is not waited on for the grace")
+		assert.Empty(t, alive(token))
+	})
+}
