@@ -1,0 +1,3 @@
+module example.com/gates
+
+go 1.22

@@ -1,0 +1,595 @@
+package invariants
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/factory-dev/factory"
+)
+
+// ControllerConfig configures a Controller.
+type ControllerConfig struct {
+	// Workspace is the sandbox's workspace, adapted. Required.
+	Workspace Workspace
+	// Runner runs gate commands confined. Required.
+	Runner Runner
+	// Steps records each phase as a child step. Nil records nothing.
+	Steps Steps
+	// CacheDir holds gate facts and verdicts as small JSON files, so an
+	// unchanged tree is not re-run by a later process (cmd/factory passes
+	// .git/factory/cache). Empty means an in-memory cache only.
+	CacheDir string
+	// Logger receives diagnostics. Nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// FileReader is implemented by a Workspace that can read one file of a
+// snapshot without materialising it. The controller uses it, when present,
+// to read factory.yaml from a snapshot cheaply; otherwise it isolates the
+// snapshot and reads the file from the copy.
+type FileReader interface {
+	// ReadFileAt returns the file at the slash-separated path in the
+	// snapshot; ENOTFOUND when the snapshot has no such file.
+	ReadFileAt(ctx context.Context, snapshotID, path string) ([]byte, error)
+}
+
+// Controller evaluates factory.yaml's invariants (Check) and gates changes
+// into the live tree (Propose). It is safe for concurrent use.
+type Controller struct {
+	cfg ControllerConfig
+	log *slog.Logger
+
+	mu       sync.Mutex
+	facts    map[string]gateOutcome       // cache key -> outcome
+	verdicts map[string][]factory.Verdict // cache key -> verdicts
+	plans    map[string]*plan             // config hash -> plan
+	configs  map[string]*Config           // tree hash + source -> config
+}
+
+// New returns a Controller. It fails with EINVALID when Workspace or Runner
+// is missing.
+func New(cfg ControllerConfig) (*Controller, error) {
+	if cfg.Workspace == nil || cfg.Runner == nil {
+		return nil, factory.Errorf(factory.EINVALID, "invariants controller needs a Workspace and a Runner")
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Controller{cfg: cfg, log: log, facts: map[string]gateOutcome{}, verdicts: map[string][]factory.Verdict{},
+		plans: map[string]*plan{}, configs: map[string]*Config{}}, nil
+}
+
+// CheckRequest asks for the invariants to be evaluated on one tree.
+type CheckRequest struct {
+	Snapshot string // the tree to check; "" means the live tree (snapshotted first)
+	Baseline string // a snapshot to compare with (baseline.*, diff.*, protect); "" means none
+	NoCache  bool   // re-run every gate even if this tree was checked before
+}
+
+// CheckResult is the outcome of Check.
+type CheckResult struct {
+	Snapshot string            `json:"snapshot"`           // the tree checked
+	Baseline string            `json:"baseline,omitempty"` // the tree compared with
+	Config   string            `json:"config"`             // sha256 of the factory.yaml used
+	Passed   bool              `json:"passed"`             // no verdict failed or errored
+	Cached   bool              `json:"cached,omitempty"`   // the verdicts came from the cache
+	Verdicts []factory.Verdict `json:"verdicts"`
+}
+
+// Check evaluates every invariant on a tree, in an isolated copy, never in
+// the live tree. factory.yaml is read from the baseline when one is given
+// (so the change under judgement cannot rewrite its rules), else from the
+// tree itself. Verdicts are cached by tree, baseline tree and config hash.
+// Errors: ENOTFOUND for an unknown snapshot or a missing factory.yaml,
+// EINVALID for a malformed one; failing invariants are not errors.
+func (c *Controller) Check(ctx context.Context, req CheckRequest) (CheckResult, error) {
+	ws := c.cfg.Workspace
+	var (
+		target factory.Snapshot
+		err    error
+	)
+	sctx, end := begin(c.cfg.Steps, ctx, "snapshot")
+	if req.Snapshot == "" {
+		target, err = ws.Snapshot(sctx, "check")
+	} else {
+		target, err = ws.Resolve(sctx, req.Snapshot)
+	}
+	var base *factory.Snapshot
+	if err == nil && req.Baseline != "" {
+		var b factory.Snapshot
+		if b, err = ws.Resolve(sctx, req.Baseline); err == nil {
+			base = &b
+		}
+	}
+	end(err)
+	if err != nil {
+		return CheckResult{}, factory.Wrap("check", err)
+	}
+	source := target
+	if base != nil {
+		source = *base
+	}
+	cfg, err := c.configAt(ctx, source)
+	if err != nil {
+		return CheckResult{}, factory.Wrap("check", err)
+	}
+	p := c.plan(cfg)
+	res := CheckResult{Snapshot: target.ID, Config: cfg.Hash}
+	baseTree := ""
+	if base != nil {
+		res.Baseline, baseTree = base.ID, base.Tree
+	}
+	vkey := cacheKey("verdicts", cfg.Hash, target.Tree, baseTree)
+	if !req.NoCache {
+		if vs, ok := c.cachedVerdicts(vkey); ok {
+			res.Verdicts, res.Cached, res.Passed = vs, true, passed(vs)
+			return res, nil
+		}
+	}
+	var diff *DiffFacts
+	if base != nil {
+		if diff, err = c.diffFacts(ctx, base.ID, target.ID); err != nil {
+			return CheckResult{}, factory.Wrap("check", err)
+		}
+	}
+	facts, err := c.gatesOn(ctx, p, target, p.gates, diff, req.NoCache, "")
+	if err != nil {
+		return CheckResult{}, factory.Wrap("check", err)
+	}
+	var baseFacts treeFacts
+	if base != nil {
+		if baseFacts, err = c.gatesOn(ctx, p, *base, p.gatesNamed(p.baseGates), nil, req.NoCache, "baseline "); err != nil {
+			return CheckResult{}, factory.Wrap("check", err)
+		}
+		applyBaseline(p, facts, baseFacts)
+	}
+	ectx, end := begin(c.cfg.Steps, ctx, "evaluate")
+	_ = ectx
+	res.Verdicts = p.evaluateAll(evalInput{facts: facts, base: baseFacts, diff: diff}, nil)
+	end(nil)
+	res.Passed = passed(res.Verdicts)
+	c.storeVerdicts(vkey, res.Verdicts)
+	return res, nil
+}
+
+func passed(vs []factory.Verdict) bool {
+	for _, v := range vs {
+		if v.Status == factory.VerdictFail || v.Status == factory.VerdictError {
+			return false
+		}
+	}
+	return true
+}
+
+// Failing returns the verdicts that failed or errored.
+func Failing(vs []factory.Verdict) []factory.Verdict {
+	var out []factory.Verdict
+	for _, v := range vs {
+		if v.Status == factory.VerdictFail || v.Status == factory.VerdictError {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// evaluateAll evaluates every invariant in order; those in skip get a
+// skipped verdict naming why.
+func (p *plan) evaluateAll(in evalInput, skip map[string]string) []factory.Verdict {
+	out := make([]factory.Verdict, 0, len(p.invs))
+	for _, inv := range p.invs {
+		if why, ok := skip[inv.ID]; ok {
+			out = append(out, factory.Verdict{ID: inv.ID, Status: factory.VerdictSkipped, Message: why})
+			continue
+		}
+		out = append(out, p.evaluate(inv, in))
+	}
+	return out
+}
+
+// applyBaseline fills bench comparisons from the baseline's samples.
+func applyBaseline(p *plan, facts, base treeFacts) {
+	for _, g := range p.gates {
+		if g.Kind != GateBench {
+			continue
+		}
+		cur, ok1 := facts[g.Name].Facts.(BenchFacts)
+		old, ok2 := base[g.Name].Facts.(BenchFacts)
+		if ok1 && ok2 {
+			facts[g.Name] = gateOutcome{Facts: compareBench(cur, old)}
+		}
+	}
+}
+
+func (p *plan) gatesNamed(names map[string]bool) []Gate {
+	var out []Gate
+	for _, g := range p.gates {
+		if names[g.Name] {
+			out = append(out, g)
+		}
+	}
+	return out
+}
+
+func (c *Controller) plan(cfg *Config) *plan {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if p, ok := c.plans[cfg.Hash]; ok {
+		return p
+	}
+	p := newPlan(cfg)
+	c.plans[cfg.Hash] = p
+	return p
+}
+
+// configAt reads factory.yaml from a snapshot.
+func (c *Controller) configAt(ctx context.Context, s factory.Snapshot) (*Config, error) {
+	c.mu.Lock()
+	cfg, ok := c.configs[s.Tree]
+	c.mu.Unlock()
+	if ok {
+		return cfg, nil
+	}
+	var data []byte
+	if fr, ok := c.cfg.Workspace.(FileReader); ok {
+		b, err := fr.ReadFileAt(ctx, s.ID, ConfigFile)
+		if err != nil {
+			if factory.ErrorCode(err) == factory.ENOTFOUND {
+				return nil, noConfig(s.ID)
+			}
+			return nil, err
+		}
+		data = b
+	} else {
+		dir, release, err := c.cfg.Workspace.Isolate(ctx, s.ID)
+		if err != nil {
+			return nil, err
+		}
+		data, err = readInDir(dir, ConfigFile)
+		_ = release()
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil, noConfig(s.ID)
+			}
+			return nil, err
+		}
+	}
+	cfg, err := Parse(ConfigFile, data)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	c.configs[s.Tree] = cfg
+	c.mu.Unlock()
+	return cfg, nil
+}
+
+func noConfig(snap string) error {
+	return factory.Errorf(factory.ENOTFOUND, "snapshot %s has no %s; write one (`factory init` starts one) and commit or snapshot it first", snap, ConfigFile)
+}
+
+func readInDir(dir, name string) ([]byte, error) {
+	r, err := os.OpenRoot(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	return r.ReadFile(name)
+}
+
+// diffFacts computes diff.* between two snapshots.
+func (c *Controller) diffFacts(ctx context.Context, from, to string) (*DiffFacts, error) {
+	ctx, end := begin(c.cfg.Steps, ctx, "diff")
+	d, err := c.cfg.Workspace.Diff(ctx, from, to, 1)
+	var patch string
+	if err == nil && len(d.Files) > 0 {
+		patch, err = c.cfg.Workspace.FullDiff(ctx, from, to)
+	}
+	end(err)
+	if err != nil {
+		return nil, err
+	}
+	return buildDiffFacts(d.Files, patch), nil
+}
+
+// gatesOn runs gates on a snapshot's tree, reusing cached facts; it
+// isolates the snapshot only when some gate must actually run. dir, when
+// not empty, is an existing isolated copy of the snapshot to use.
+func (c *Controller) gatesOn(ctx context.Context, p *plan, s factory.Snapshot, gates []Gate, diff *DiffFacts, noCache bool, prefix string) (treeFacts, error) {
+	return c.gatesIn(ctx, p, s, "", gates, diff, noCache, prefix)
+}
+
+func (c *Controller) gatesIn(ctx context.Context, p *plan, s factory.Snapshot, dir string, gates []Gate, diff *DiffFacts, noCache bool, prefix string) (treeFacts, error) {
+	out := treeFacts{}
+	var todo []Gate
+	for _, g := range gates {
+		if o, ok := c.cachedFacts(p, g, s.Tree); ok && !noCache {
+			out[g.Name] = o
+			continue
+		}
+		todo = append(todo, g)
+	}
+	if len(todo) == 0 {
+		return out, nil
+	}
+	if dir == "" && needsTree(todo) {
+		ictx, end := begin(c.cfg.Steps, ctx, prefix+"isolate")
+		d, release, err := c.cfg.Workspace.Isolate(ictx, s.ID)
+		end(err)
+		if err != nil {
+			return nil, err
+		}
+		defer func() {
+			if err := release(); err != nil {
+				c.log.Warn("release isolated copy", "dir", d, "err", err)
+			}
+		}()
+		dir = d
+	}
+	gctx, endAll := begin(c.cfg.Steps, ctx, prefix+"gates")
+	defer endAll(nil)
+	run := gateRun{runner: c.cfg.Runner, dir: dir, snapshot: s.ID, cfg: p.cfg, diff: diff}
+	for _, g := range todo {
+		if err := gctx.Err(); err != nil {
+			return nil, factory.Errorf(factory.ETIMEOUT, "gates cancelled: %v", err)
+		}
+		stepCtx, end := begin(c.cfg.Steps, gctx, prefix+"gate "+g.Name)
+		o := run.run(stepCtx, g)
+		var stepErr error
+		if o.Err != "" {
+			stepErr = factory.Errorf(factory.EINVALID, "%s", o.Err)
+		}
+		end(stepErr)
+		if ctx.Err() != nil {
+			return nil, factory.Errorf(factory.ETIMEOUT, "gates cancelled: %v", ctx.Err())
+		}
+		out[g.Name] = o
+		if o.Err == "" {
+			c.storeFacts(p, g, s.Tree, o)
+		}
+	}
+	return out, nil
+}
+
+// needsTree reports whether any gate reads files (all but added-line patterns).
+func needsTree(gs []Gate) bool {
+	for _, g := range gs {
+		if !(g.Kind == GatePattern && g.Scope != ScopeFiles) {
+			return true
+		}
+	}
+	return false
+}
+
+func cacheKey(parts ...string) string {
+	h := sha256.New()
+	for _, p := range parts {
+		h.Write([]byte(p))
+		h.Write([]byte{0})
+	}
+	return hex.EncodeToString(h.Sum(nil))[:32]
+}
+
+// gateKey identifies a gate's facts on a tree: the tree, the gate's
+// definition, the sandbox policy and, for suite gates, the suite. Pattern
+// gates over added lines depend on the diff and are never cached.
+func gateKey(p *plan, g Gate, tree string) (string, bool) {
+	if g.Kind == GatePattern && g.Scope != ScopeFiles {
+		return "", false
+	}
+	gj, _ := json.Marshal(g)
+	pj, _ := json.Marshal(p.cfg.Sandbox)
+	var sj []byte
+	for _, s := range p.cfg.Suites {
+		if g.Kind == GateSuite && s.Name == g.Suite {
+			sj, _ = json.Marshal(s)
+		}
+	}
+	return cacheKey("facts", tree, string(gj), string(pj), string(sj)), true
+}
+
+type factsFile struct {
+	Kind  string          `json:"kind"`
+	Facts json.RawMessage `json:"facts"`
+}
+
+func (c *Controller) cachedFacts(p *plan, g Gate, tree string) (gateOutcome, bool) {
+	key, ok := gateKey(p, g, tree)
+	if !ok {
+		return gateOutcome{}, false
+	}
+	c.mu.Lock()
+	o, ok := c.facts[key]
+	c.mu.Unlock()
+	if ok {
+		return o, true
+	}
+	data, err := c.readCache("facts-" + key + ".json")
+	if err != nil {
+		return gateOutcome{}, false
+	}
+	var ff factsFile
+	if json.Unmarshal(data, &ff) != nil || ff.Kind != g.Kind {
+		return gateOutcome{}, false
+	}
+	v, err := decodeFacts(g.Kind, ff.Facts)
+	if err != nil {
+		return gateOutcome{}, false
+	}
+	o = gateOutcome{Facts: v}
+	c.mu.Lock()
+	c.facts[key] = o
+	c.mu.Unlock()
+	return o, true
+}
+
+func (c *Controller) storeFacts(p *plan, g Gate, tree string, o gateOutcome) {
+	key, ok := gateKey(p, g, tree)
+	if !ok {
+		return
+	}
+	c.mu.Lock()
+	c.facts[key] = o
+	c.mu.Unlock()
+	raw, err := json.Marshal(o.Facts)
+	if err != nil {
+		return
+	}
+	data, _ := json.Marshal(factsFile{Kind: g.Kind, Facts: raw})
+	c.writeCache("facts-"+key+".json", data)
+}
+
+func (c *Controller) cachedVerdicts(key string) ([]factory.Verdict, bool) {
+	c.mu.Lock()
+	vs, ok := c.verdicts[key]
+	c.mu.Unlock()
+	if ok {
+		return vs, true
+	}
+	data, err := c.readCache("verdicts-" + key + ".json")
+	if err != nil || json.Unmarshal(data, &vs) != nil {
+		return nil, false
+	}
+	c.mu.Lock()
+	c.verdicts[key] = vs
+	c.mu.Unlock()
+	return vs, true
+}
+
+func (c *Controller) storeVerdicts(key string, vs []factory.Verdict) {
+	c.mu.Lock()
+	c.verdicts[key] = vs
+	c.mu.Unlock()
+	if data, err := json.Marshal(vs); err == nil {
+		c.writeCache("verdicts-"+key+".json", data)
+	}
+}
+
+func (c *Controller) readCache(name string) ([]byte, error) {
+	if c.cfg.CacheDir == "" {
+		return nil, fs.ErrNotExist
+	}
+	return readInDir(c.cfg.CacheDir, name)
+}
+
+// writeCache writes a cache file atomically (temp file, rename) through
+// os.Root. Failures are logged: the cache is an optimisation.
+func (c *Controller) writeCache(name string, data []byte) {
+	if c.cfg.CacheDir == "" {
+		return
+	}
+	err := func() error {
+		if err := os.MkdirAll(c.cfg.CacheDir, 0o755); err != nil {
+			return err
+		}
+		r, err := os.OpenRoot(c.cfg.CacheDir)
+		if err != nil {
+			return err
+		}
+		defer r.Close()
+		tmp := fmt.Sprintf(".%s.%d.tmp", name, os.Getpid())
+		if err := r.WriteFile(tmp, data, 0o644); err != nil {
+			return err
+		}
+		return r.Rename(tmp, name)
+	}()
+	if err != nil {
+		c.log.Warn("write invariants cache", "dir", c.cfg.CacheDir, "err", err)
+	}
+}
+
+// Plan describes what a factory.yaml declares, for invariant_list.
+type Plan struct {
+	Config     string          `json:"config"` // sha256 of the file
+	Gates      []GateInfo      `json:"gates"`
+	Invariants []InvariantInfo `json:"invariants"`
+}
+
+// GateInfo is one gate, described.
+type GateInfo struct {
+	Name   string `json:"name"`
+	Kind   string `json:"kind"`
+	Detail string `json:"detail"`
+}
+
+// InvariantInfo is one invariant, described.
+type InvariantInfo struct {
+	ID       string   `json:"id"`
+	Kind     string   `json:"kind"`
+	Detail   string   `json:"detail"`
+	Gates    []string `json:"gates,omitempty"`    // gates it reads
+	Baseline bool     `json:"baseline,omitempty"` // it compares with a baseline
+	Implicit bool     `json:"implicit,omitempty"` // added by factory, not written in the file
+}
+
+// Describe lists cfg's gates and invariants (including the implicit
+// protection of factory.yaml) as invariant_list shows them.
+func Describe(cfg *Config) Plan {
+	p := newPlan(cfg)
+	out := Plan{Config: cfg.Hash, Gates: []GateInfo{}, Invariants: []InvariantInfo{}}
+	for _, g := range cfg.Gates {
+		var d string
+		switch g.Kind {
+		case GateSuite:
+			d = "suite " + g.Suite
+		case GateCommand:
+			d = strings.Join(g.Run, " ")
+		case GateGoImports:
+			d = "go list " + strings.Join(packagesOr(g.Packages), " ")
+		case GatePattern:
+			d = fmt.Sprintf("%q in %s (%s)", g.Regex, strings.Join(orAll(g.In), ", "), g.Scope)
+		case GateCoverage, GateBench:
+			d = strings.Join(packagesOr(g.Packages), " ")
+			if g.Run != nil {
+				d = strings.Join(g.Run, " ")
+			}
+		}
+		out.Gates = append(out.Gates, GateInfo{Name: g.Name, Kind: g.Kind, Detail: d})
+	}
+	for _, inv := range p.invs {
+		var d string
+		switch inv.Kind {
+		case InvExpr:
+			d = inv.Expr
+		case InvDenyImports:
+			d = strings.Join(inv.From, ", ") + " may not import " + strings.Join(inv.To, ", ")
+		case InvProtect:
+			d = strings.Join(inv.Globs, ", ")
+		case InvForbid:
+			d = fmt.Sprintf("%q in %s (%s)", inv.Pattern, strings.Join(orAll(inv.In), ", "), inv.Scope)
+		case InvMaxRegression:
+			d = fmt.Sprintf("%s at most %g%% slower", inv.Bench, inv.Percent)
+		}
+		var gates []string
+		for _, r := range inv.refs {
+			if !strings.HasPrefix(r, "forbid:") {
+				gates = append(gates, r)
+			}
+		}
+		sort.Strings(gates)
+		out.Invariants = append(out.Invariants, InvariantInfo{ID: inv.ID, Kind: inv.Kind, Detail: d, Gates: gates,
+			Baseline: len(inv.baseRefs) > 0, Implicit: inv.ID == ImplicitProtectID && inv.Line == 0})
+	}
+	return out
+}
+
+func orAll(g []string) []string {
+	if len(g) == 0 {
+		return []string{"**"}
+	}
+	return g
+}
+
+// ConfigPath is where factory.yaml lives in a working tree.
+func ConfigPath(root string) string { return filepath.Join(root, ConfigFile) }

@@ -1,0 +1,493 @@
+package invariants
+
+import (
+	"errors"
+	"fmt"
+	"reflect"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/expr-lang/expr"
+	"github.com/expr-lang/expr/ast"
+	"github.com/expr-lang/expr/file"
+	exprparser "github.com/expr-lang/expr/parser"
+	"github.com/expr-lang/expr/vm"
+	"github.com/factory-dev/factory"
+)
+
+// ImplicitProtectID is the id of the invariant factory adds when no protect
+// invariant of factory.yaml covers factory.yaml itself: a change may never
+// edit the rules that judge it.
+const ImplicitProtectID = "factory-yaml-protected"
+
+// plan is a Config compiled for evaluation: expr programs, the gates each
+// invariant reads, and which gates must also run on the baseline.
+type plan struct {
+	cfg       *Config
+	gates     []Gate // cfg.Gates plus one pattern gate per forbid
+	kinds     map[string]string
+	invs      []*compiled
+	baseGates map[string]bool
+	env       map[string]any // typed zero values for the expr checker
+	baseType  reflect.Type
+	baseIdx   map[string]int // gate name -> field of baseType
+}
+
+type compiled struct {
+	Invariant
+	prog     *vm.Program
+	bad      string   // compile error, one line
+	badMore  []string // its position and snippet
+	refs     []string // gates read on this tree
+	baseRefs []string // gates read on the baseline
+	chains   []string // fact paths shown as evidence
+	static   bool     // reads only the diff and added-line patterns: decidable before any command runs
+}
+
+func forbidGate(id string) string { return "forbid:" + id }
+
+// newPlan compiles cfg. It does not fail: an invariant that does not
+// compile becomes an error verdict when evaluated.
+func newPlan(cfg *Config) *plan {
+	p := &plan{cfg: cfg, kinds: map[string]string{GateDiff: GateDiff}, baseGates: map[string]bool{}, baseIdx: map[string]int{}}
+	p.gates = append(p.gates, cfg.Gates...)
+	invs := cfg.Invariants
+	covered := false
+	for _, inv := range invs {
+		if inv.Kind == InvProtect && matchAny(inv.Globs, ConfigFile) && len(inv.Globs) > 0 {
+			covered = true
+		}
+	}
+	if !covered {
+		invs = append([]Invariant{{ID: ImplicitProtectID, Kind: InvProtect, Globs: []string{ConfigFile}}}, invs...)
+	}
+	for _, inv := range invs {
+		if inv.Kind == InvForbid {
+			p.gates = append(p.gates, Gate{Name: forbidGate(inv.ID), Kind: GatePattern, Regex: inv.Pattern, In: inv.In, Scope: inv.Scope})
+		}
+	}
+	var fields []reflect.StructField
+	p.env = map[string]any{GateDiff: DiffFacts{}}
+	for _, g := range p.gates {
+		p.kinds[g.Name] = g.Kind
+		if strings.HasPrefix(g.Name, "forbid:") {
+			continue
+		}
+		t := factType(g.Kind)
+		p.env[g.Name] = reflect.Zero(t).Interface()
+		p.baseIdx[g.Name] = len(fields)
+		fields = append(fields, reflect.StructField{Name: fmt.Sprintf("G%d", len(fields)), Type: t, Tag: reflect.StructTag(`expr:"` + g.Name + `"`)})
+		if g.Kind == GateBench {
+			p.baseGates[g.Name] = true // compare needs the baseline's samples
+		}
+	}
+	p.baseType = reflect.StructOf(fields)
+	p.env["baseline"] = reflect.Zero(p.baseType).Interface()
+	for _, inv := range invs {
+		c := &compiled{Invariant: inv}
+		switch inv.Kind {
+		case InvExpr:
+			p.compileExpr(c)
+		case InvDenyImports:
+			c.refs = []string{inv.Gate}
+		case InvProtect:
+			c.refs, c.static = []string{GateDiff}, true
+		case InvForbid:
+			c.refs, c.static = []string{forbidGate(inv.ID)}, inv.Scope != ScopeFiles
+		case InvMaxRegression:
+			c.refs, c.baseRefs = []string{inv.Gate}, []string{inv.Gate}
+		}
+		for _, g := range c.baseRefs {
+			p.baseGates[g] = true
+		}
+		p.invs = append(p.invs, c)
+	}
+	return p
+}
+
+func (p *plan) compileExpr(c *compiled) {
+	prog, err := expr.Compile(c.Expr, expr.Env(p.env), expr.AsBool())
+	if err != nil {
+		c.bad, c.badMore = exprError(err)
+		if strings.Contains(c.bad, "has no field") && strings.Contains(c.bad, "struct {") {
+			c.bad = "baseline has no such gate: " + c.bad[strings.LastIndex(c.bad, "has no field")+len("has no field "):]
+		}
+		return
+	}
+	c.prog = prog
+	tree, err := exprparser.Parse(c.Expr)
+	if err != nil {
+		return
+	}
+	v := &refVisitor{p: p, refs: map[string]bool{}, base: map[string]bool{}}
+	ast.Walk(&tree.Node, v)
+	c.refs, c.baseRefs = sortedKeys(v.refs), sortedKeys(v.base)
+	sort.Strings(v.chains)
+	for i, ch := range v.chains {
+		prefix := false
+		for _, other := range v.chains[i+1:] {
+			if strings.HasPrefix(other, ch+".") || strings.HasPrefix(other, ch+"[") {
+				prefix = true
+			}
+		}
+		if !prefix && (i == 0 || v.chains[i-1] != ch) {
+			c.chains = append(c.chains, ch)
+		}
+	}
+	c.static = len(c.baseRefs) == 0
+	for _, r := range c.refs {
+		g := p.gate(r)
+		if r != GateDiff && !(g != nil && g.Kind == GatePattern && g.Scope != ScopeFiles) {
+			c.static = false
+		}
+	}
+}
+
+func (p *plan) gate(name string) *Gate {
+	for i := range p.gates {
+		if p.gates[i].Name == name {
+			return &p.gates[i]
+		}
+	}
+	return nil
+}
+
+// exprError splits an expr error into its message and position lines.
+func exprError(err error) (string, []string) {
+	var fe *file.Error
+	if errors.As(err, &fe) {
+		more := []string{fmt.Sprintf("at line %d, column %d", fe.Line, fe.Column+1)}
+		for _, l := range strings.Split(strings.TrimRight(fe.Snippet, "\n"), "\n") {
+			if strings.TrimSpace(l) != "" {
+				more = append(more, l)
+			}
+		}
+		return fmt.Sprintf("%s (%d:%d)", fe.Message, fe.Line, fe.Column+1), more
+	}
+	lines := strings.Split(err.Error(), "\n")
+	return lines[0], lines[1:]
+}
+
+type refVisitor struct {
+	p      *plan
+	refs   map[string]bool
+	base   map[string]bool
+	chains []string
+}
+
+func (v *refVisitor) Visit(n *ast.Node) {
+	switch x := (*n).(type) {
+	case *ast.IdentifierNode:
+		if _, ok := v.p.kinds[x.Value]; ok {
+			v.refs[x.Value] = true
+			v.chains = append(v.chains, x.Value)
+		}
+	case *ast.MemberNode:
+		if id, ok := x.Node.(*ast.IdentifierNode); ok && id.Value == "baseline" {
+			if s, ok := x.Property.(*ast.StringNode); ok {
+				v.base[s.Value] = true
+			}
+		}
+		if root := chainRoot(x); root != "" {
+			v.chains = append(v.chains, x.String())
+		}
+	}
+}
+
+// chainRoot returns the identifier a member chain starts from, if it is a
+// gate, diff or baseline.
+func chainRoot(n ast.Node) string {
+	for {
+		switch x := n.(type) {
+		case *ast.MemberNode:
+			n = x.Node
+		case *ast.IdentifierNode:
+			return x.Value
+		default:
+			return ""
+		}
+	}
+}
+
+func sortedKeys(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// evalInput is what evaluation reads: this tree's gate outcomes, the
+// baseline's (nil without a baseline) and the diff facts.
+type evalInput struct {
+	facts treeFacts
+	base  treeFacts // nil: no baseline
+	diff  *DiffFacts
+}
+
+// evaluate returns the verdict of one invariant.
+func (p *plan) evaluate(c *compiled, in evalInput) factory.Verdict {
+	start := time.Now()
+	v := p.verdict(c, in)
+	v.ID = c.ID
+	v.Duration = time.Since(start)
+	return v
+}
+
+func (p *plan) verdict(c *compiled, in evalInput) factory.Verdict {
+	if c.Kind == InvExpr && c.prog == nil {
+		return factory.Verdict{Status: factory.VerdictError, Message: "expr does not compile: " + c.bad, Evidence: append([]string{c.Expr}, c.badMore...)}
+	}
+	for _, r := range c.refs {
+		if r == GateDiff {
+			continue
+		}
+		o, ok := in.facts[r]
+		if !ok {
+			return factory.Verdict{Status: factory.VerdictSkipped, Message: "gate " + r + " did not run"}
+		}
+		if o.Err != "" {
+			return factory.Verdict{Status: factory.VerdictError, Message: "gate " + r + ": " + firstLine(o.Err), Evidence: moreLines(o.Err)}
+		}
+	}
+	if len(c.baseRefs) > 0 {
+		if in.base == nil {
+			return factory.Verdict{Status: factory.VerdictSkipped, Message: "needs a baseline to compare with; pass one"}
+		}
+		for _, r := range c.baseRefs {
+			o := in.base[r]
+			if o.Err != "" {
+				return factory.Verdict{Status: factory.VerdictError, Message: "gate " + r + " on the baseline: " + firstLine(o.Err), Evidence: moreLines(o.Err)}
+			}
+		}
+	}
+	switch c.Kind {
+	case InvExpr:
+		return p.evalExpr(c, in)
+	case InvProtect:
+		return evalProtect(c, in.diff)
+	case InvForbid:
+		f := in.facts[forbidGate(c.ID)].Facts.(PatternFacts)
+		if f.Count == 0 {
+			return factory.Verdict{Status: factory.VerdictPass, Message: fmt.Sprintf("no match of %q", c.Pattern)}
+		}
+		where := "added lines"
+		if c.Scope == ScopeFiles {
+			where = "files"
+		}
+		return factory.Verdict{Status: factory.VerdictFail, Message: fmt.Sprintf("%d forbidden match(es) of %q in %s", f.Count, c.Pattern, where), Evidence: f.Matches}
+	case InvDenyImports:
+		return evalDenyImports(c, in.facts[c.Gate].Facts.(ImportsFacts))
+	case InvMaxRegression:
+		return evalMaxRegression(c, in.facts[c.Gate].Facts.(BenchFacts))
+	}
+	return factory.Verdict{Status: factory.VerdictError, Message: "unknown invariant kind " + c.Kind}
+}
+
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
+}
+
+func moreLines(s string) []string {
+	lines := strings.Split(s, "\n")
+	if len(lines) <= 1 {
+		return nil
+	}
+	return lines[1:]
+}
+
+// exprEnv builds the runtime environment for expr programs.
+func (p *plan) exprEnv(in evalInput) map[string]any {
+	env := map[string]any{}
+	for name := range p.env {
+		if name == "baseline" {
+			continue
+		}
+		env[name] = p.env[name]
+		if o, ok := in.facts[name]; ok && o.Facts != nil {
+			env[name] = o.Facts
+		}
+	}
+	if in.diff != nil {
+		env[GateDiff] = *in.diff
+	}
+	b := reflect.New(p.baseType).Elem()
+	for name, i := range p.baseIdx {
+		if o, ok := in.base[name]; ok && o.Facts != nil {
+			b.Field(i).Set(reflect.ValueOf(o.Facts))
+		}
+	}
+	env["baseline"] = b.Interface()
+	return env
+}
+
+func (p *plan) evalExpr(c *compiled, in evalInput) factory.Verdict {
+	env := p.exprEnv(in)
+	out, err := expr.Run(c.prog, env)
+	if err != nil {
+		msg, more := exprError(err)
+		return factory.Verdict{Status: factory.VerdictError, Message: "expr failed: " + msg, Evidence: more}
+	}
+	var ev []string
+	for _, ch := range c.chains {
+		prog, err := expr.Compile(ch, expr.Env(p.env))
+		if err != nil {
+			continue
+		}
+		val, err := expr.Run(prog, env)
+		if err != nil {
+			continue
+		}
+		ev = append(ev, ch+" = "+clip(showValue(val), 300))
+	}
+	if out == true {
+		return factory.Verdict{Status: factory.VerdictPass, Message: c.Expr, Evidence: ev}
+	}
+	for _, r := range c.refs {
+		if sf, ok := in.facts[r].Facts.(SuiteFacts); ok {
+			ev = append(ev, limit(sf.Details, 20)...)
+		}
+		if cf, ok := in.facts[r].Facts.(CommandFacts); ok && cf.ExitCode != 0 && cf.Output != "" {
+			ev = append(ev, limit(strings.Split(cf.Output, "\n"), 20)...)
+		}
+	}
+	return factory.Verdict{Status: factory.VerdictFail, Message: "false: " + c.Expr, Evidence: ev}
+}
+
+func limit(s []string, n int) []string {
+	if len(s) <= n {
+		return s
+	}
+	return append(append([]string{}, s[:n]...), fmt.Sprintf("... and %d more", len(s)-n))
+}
+
+func showValue(v any) string {
+	switch x := v.(type) {
+	case string:
+		return fmt.Sprintf("%q", x)
+	case SuiteFacts:
+		return fmt.Sprintf("{total: %d, passed: %d, failed: %d, skipped: %d, build_errors: %d}", x.Total, x.Passed, x.Failed, x.Skipped, x.BuildErrors)
+	case CommandFacts:
+		return fmt.Sprintf("{exit_code: %d}", x.ExitCode)
+	}
+	return fmt.Sprintf("%v", v)
+}
+
+func evalProtect(c *compiled, d *DiffFacts) factory.Verdict {
+	if d == nil {
+		return factory.Verdict{Status: factory.VerdictSkipped, Message: "no base to compare with; nothing changed"}
+	}
+	var ev []string
+	for _, f := range d.stats {
+		hit := ""
+		switch {
+		case f.Status == factory.StatusRenamed && (matchAny(c.Globs, f.OldPath) || matchAny(c.Globs, f.Path)):
+			hit = fmt.Sprintf("renamed %s -> %s", f.OldPath, f.Path)
+		case f.Status == factory.StatusAdded || f.Status == factory.StatusCopied:
+			// a new file is not an edit of a protected one
+		case matchAny(c.Globs, f.Path):
+			hit = fmt.Sprintf("%s %s (+%d -%d)", f.Status, f.Path, f.Additions, f.Deletions)
+		}
+		if hit != "" {
+			ev = append(ev, hit)
+		}
+	}
+	if len(ev) == 0 {
+		return factory.Verdict{Status: factory.VerdictPass, Message: "no protected file changed (" + strings.Join(c.Globs, ", ") + ")"}
+	}
+	return factory.Verdict{Status: factory.VerdictFail, Message: fmt.Sprintf("the change edits %d protected file(s) (%s); protected files are read from the base and may not be modified, deleted or renamed", len(ev), strings.Join(c.Globs, ", ")), Evidence: ev}
+}
+
+// pkgPattern compiles a Go package pattern; "./x/..." is relative to the
+// module path.
+func pkgPattern(module, pat string) *regexp.Regexp {
+	switch {
+	case pat == "." || pat == "./":
+		pat = module
+	case strings.HasPrefix(pat, "./"):
+		pat = module + "/" + strings.TrimPrefix(pat, "./")
+	}
+	q := regexp.QuoteMeta(pat)
+	if strings.HasSuffix(q, `/\.\.\.`) {
+		q = strings.TrimSuffix(q, `/\.\.\.`) + `(/.*)?`
+	}
+	q = strings.ReplaceAll(q, `\.\.\.`, `.*`)
+	return regexp.MustCompile("^" + q + "$")
+}
+
+func evalDenyImports(c *compiled, f ImportsFacts) factory.Verdict {
+	var from, to []*regexp.Regexp
+	for _, p := range c.From {
+		from = append(from, pkgPattern(f.Module, p))
+	}
+	for _, p := range c.To {
+		to = append(to, pkgPattern(f.Module, p))
+	}
+	any := func(rs []*regexp.Regexp, s string) bool {
+		for _, r := range rs {
+			if r.MatchString(s) {
+				return true
+			}
+		}
+		return false
+	}
+	var ev []string
+	for _, e := range f.Edges {
+		if any(from, e.From) && any(to, e.To) {
+			pos := e.Pos
+			if pos == "" {
+				pos = "?"
+			}
+			ev = append(ev, fmt.Sprintf("%s: %s imports %s", pos, e.From, e.To))
+		}
+	}
+	rule := strings.Join(c.From, ", ") + " may not import " + strings.Join(c.To, ", ")
+	if len(ev) == 0 {
+		return factory.Verdict{Status: factory.VerdictPass, Message: rule}
+	}
+	return factory.Verdict{Status: factory.VerdictFail, Message: fmt.Sprintf("%d denied import(s): %s", len(ev), rule), Evidence: ev}
+}
+
+// benchGlob matches a benchmark name: "*" matches any run of characters.
+func benchGlob(glob, name string) bool {
+	q := regexp.QuoteMeta(glob)
+	q = strings.ReplaceAll(q, `\*`, `.*`)
+	q = strings.ReplaceAll(q, `\?`, `.`)
+	return regexp.MustCompile("^" + q + "$").MatchString(name)
+}
+
+func evalMaxRegression(c *compiled, f BenchFacts) factory.Verdict {
+	names := make([]string, 0, len(f.Compare))
+	for n := range f.Compare {
+		if benchGlob(c.Bench, n) {
+			names = append(names, n)
+		}
+	}
+	sort.Strings(names)
+	if len(names) == 0 {
+		return factory.Verdict{Status: factory.VerdictError, Message: fmt.Sprintf("no benchmark matching %q ran on both trees", c.Bench)}
+	}
+	var bad, ok []string
+	for _, n := range names {
+		d := f.Compare[n]
+		line := fmt.Sprintf("%s: %s -> %s (%+.1f%%, p=%.3f, n=%s)", n, fmtNs(d.Base), fmtNs(d.Center), d.DeltaPct, d.P, d.N)
+		if d.Significant && d.DeltaPct > c.Percent {
+			bad = append(bad, line)
+		} else {
+			if !d.Significant {
+				line += " not significant"
+			}
+			ok = append(ok, line)
+		}
+	}
+	if len(bad) == 0 {
+		return factory.Verdict{Status: factory.VerdictPass, Message: fmt.Sprintf("%d benchmark(s) within %g%%", len(ok), c.Percent), Evidence: ok}
+	}
+	return factory.Verdict{Status: factory.VerdictFail, Message: fmt.Sprintf("%d benchmark(s) slower by more than %g%%", len(bad), c.Percent), Evidence: bad}
+}

@@ -1,0 +1,149 @@
+package invariants
+
+import (
+	"encoding/json"
+	"fmt"
+	"reflect"
+)
+
+// SuiteFacts are a suite gate's facts: the test report's counts and failures.
+type SuiteFacts struct {
+	Status      string   `json:"status" expr:"status"`
+	Total       int      `json:"total" expr:"total"`
+	Passed      int      `json:"passed" expr:"passed"`
+	Failed      int      `json:"failed" expr:"failed"`
+	Skipped     int      `json:"skipped" expr:"skipped"`
+	BuildErrors int      `json:"build_errors" expr:"build_errors"`
+	Failures    []string `json:"failures" expr:"failures"` // failing test names (Package.Test)
+	ExitCode    int      `json:"exit_code" expr:"exit_code"`
+	Details     []string `json:"details,omitempty" expr:"details"` // one line per build error and failure, for evidence
+	Report      string   `json:"report,omitempty" expr:"report"`   // the test report's id (its full log)
+}
+
+// CommandFacts are a command gate's facts.
+type CommandFacts struct {
+	ExitCode int     `json:"exit_code" expr:"exit_code"`
+	Output   string  `json:"output" expr:"output"` // head and tail of stdout+stderr
+	TimedOut bool    `json:"timed_out" expr:"timed_out"`
+	Seconds  float64 `json:"seconds" expr:"seconds"`
+}
+
+// ImportEdge is one package importing another.
+type ImportEdge struct {
+	From string `json:"from" expr:"from"` // import path of the importer
+	To   string `json:"to" expr:"to"`     // import path it imports
+	Pos  string `json:"pos" expr:"pos"`   // file:line of the import spec, relative to the root
+}
+
+// ImportsFacts are a go-imports gate's facts: the module's package graph.
+type ImportsFacts struct {
+	Module   string       `json:"module" expr:"module"`
+	Packages []string     `json:"packages" expr:"packages"`
+	Edges    []ImportEdge `json:"edges" expr:"edges"` // non-test imports of the listed packages
+	Errors   []string     `json:"errors,omitempty" expr:"errors"`
+}
+
+// DiffFacts describe the change against the base: always present as diff.*.
+type DiffFacts struct {
+	Files        int      `json:"files" expr:"files"`             // files changed
+	LinesAdded   int      `json:"lines_added" expr:"lines_added"` // lines added, all files
+	LinesDeleted int      `json:"lines_deleted" expr:"lines_deleted"`
+	Paths        []string `json:"paths" expr:"paths"` // every path touched, old and new names
+	Added        []string `json:"added" expr:"added"` // files by status
+	Modified     []string `json:"modified" expr:"modified"`
+	Deleted      []string `json:"deleted" expr:"deleted"`
+	Renamed      []string `json:"renamed" expr:"renamed"` // "old -> new"
+
+	stats []fileChange // for protect
+	lines []addedLine  // for patterns over added lines
+}
+
+type fileChange struct {
+	Path, OldPath, Status string
+	Additions, Deletions  int
+}
+
+type addedLine struct {
+	Path string
+	Line int
+	Text string
+}
+
+// PatternFacts are a pattern gate's facts.
+type PatternFacts struct {
+	Count   int      `json:"count" expr:"count"`
+	Matches []string `json:"matches" expr:"matches"` // "path:line: text", the first 50
+}
+
+// CoverageFacts are a coverage gate's facts, percentages of statements.
+type CoverageFacts struct {
+	Total      float64            `json:"total" expr:"total"`
+	Packages   map[string]float64 `json:"packages" expr:"packages"` // import path -> percent
+	Statements int                `json:"statements" expr:"statements"`
+	ExitCode   int                `json:"exit_code" expr:"exit_code"`
+}
+
+// BenchResult is one benchmark's measurements on one tree.
+type BenchResult struct {
+	Center float64   `json:"center" expr:"center"` // median ns/op
+	N      int       `json:"n" expr:"n"`
+	Values []float64 `json:"values" expr:"values"` // ns/op per run
+}
+
+// BenchDelta compares one benchmark with the baseline (Mann-Whitney U test,
+// golang.org/x/perf/benchmath).
+type BenchDelta struct {
+	Base        float64 `json:"base" expr:"base"`     // baseline median ns/op
+	Center      float64 `json:"center" expr:"center"` // this tree's median ns/op
+	DeltaPct    float64 `json:"delta_pct" expr:"delta_pct"`
+	P           float64 `json:"p" expr:"p"`
+	Significant bool    `json:"significant" expr:"significant"` // p < 0.05
+	N           string  `json:"n" expr:"n"`                     // "6+6"
+}
+
+// BenchFacts are a bench gate's facts. Compare is filled when a baseline
+// exists.
+type BenchFacts struct {
+	Benchmarks map[string]BenchResult `json:"benchmarks" expr:"benchmarks"`
+	Compare    map[string]BenchDelta  `json:"compare" expr:"compare"`
+}
+
+// factType is the Go type of each gate kind's facts.
+func factType(kind string) reflect.Type {
+	switch kind {
+	case GateSuite:
+		return reflect.TypeOf(SuiteFacts{})
+	case GateCommand:
+		return reflect.TypeOf(CommandFacts{})
+	case GateGoImports:
+		return reflect.TypeOf(ImportsFacts{})
+	case GatePattern:
+		return reflect.TypeOf(PatternFacts{})
+	case GateCoverage:
+		return reflect.TypeOf(CoverageFacts{})
+	case GateBench:
+		return reflect.TypeOf(BenchFacts{})
+	case GateDiff:
+		return reflect.TypeOf(DiffFacts{})
+	}
+	panic("invariants: unknown gate kind " + kind)
+}
+
+// decodeFacts decodes cached JSON facts of a gate kind into a value of its
+// fact type.
+func decodeFacts(kind string, raw json.RawMessage) (any, error) {
+	p := reflect.New(factType(kind))
+	if err := json.Unmarshal(raw, p.Interface()); err != nil {
+		return nil, fmt.Errorf("decode %s facts: %w", kind, err)
+	}
+	return p.Elem().Interface(), nil
+}
+
+// gateOutcome is a gate's facts, or why it produced none.
+type gateOutcome struct {
+	Facts any    // a value of factType(kind)
+	Err   string // the gate could not produce facts: verdicts reading it are errors
+}
+
+// treeFacts are every gate's outcome on one tree.
+type treeFacts map[string]gateOutcome

@@ -1,0 +1,514 @@
+package invariants
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"go/parser"
+	"go/token"
+	"io"
+	"io/fs"
+	"math"
+	"os"
+	"path"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/factory-dev/factory"
+	"golang.org/x/perf/benchfmt"
+	"golang.org/x/perf/benchmath"
+)
+
+// gateRun is everything a gate needs to run on one tree.
+type gateRun struct {
+	runner   Runner
+	dir      string // the isolated copy
+	snapshot string
+	cfg      *Config
+	diff     *DiffFacts // the change against the base; nil when there is none
+}
+
+const maxMatches = 50
+
+// run runs one gate. Failures to produce facts become gateOutcome.Err.
+func (r gateRun) run(ctx context.Context, g Gate) gateOutcome {
+	var (
+		facts any
+		err   error
+	)
+	switch g.Kind {
+	case GateSuite:
+		facts, err = r.suite(ctx, g)
+	case GateCommand:
+		facts, err = r.command(ctx, g)
+	case GateGoImports:
+		facts, err = r.imports(ctx, g)
+	case GatePattern:
+		facts, err = r.pattern(ctx, g)
+	case GateCoverage:
+		facts, err = r.coverage(ctx, g)
+	case GateBench:
+		facts, err = r.bench(ctx, g)
+	default:
+		err = fmt.Errorf("unknown gate kind %q", g.Kind)
+	}
+	if err != nil {
+		return gateOutcome{Err: factory.ErrorMessage(err)}
+	}
+	return gateOutcome{Facts: facts}
+}
+
+func (r gateRun) suite(ctx context.Context, g Gate) (any, error) {
+	var suite factory.Suite
+	for _, s := range r.cfg.Suites {
+		if s.Name == g.Suite {
+			suite = s
+		}
+	}
+	if suite.Name == "" {
+		return nil, factory.Errorf(factory.EINVALID, "no suite named %q", g.Suite)
+	}
+	if g.Timeout > 0 {
+		suite.Timeout = g.Timeout
+	}
+	rep, err := r.runner.RunSuite(ctx, SuiteRun{Dir: r.dir, Snapshot: r.snapshot, Suite: suite, Policy: r.cfg.Sandbox})
+	if err != nil {
+		return nil, err
+	}
+	f := SuiteFacts{
+		Status: rep.Status, Total: rep.Counts.Total, Passed: rep.Counts.Passed, Failed: rep.Counts.Failed,
+		Skipped: rep.Counts.Skipped, BuildErrors: len(rep.BuildErrors), ExitCode: rep.ExitCode, Report: rep.ID,
+		Failures: []string{},
+	}
+	for _, b := range rep.BuildErrors {
+		f.Details = append(f.Details, fmt.Sprintf("build error %s: %s", location(b.Package, b.File, b.Line), b.Message))
+	}
+	for _, t := range rep.Failures {
+		name := t.Name
+		if t.Package != "" {
+			name = t.Package + "." + t.Name
+		}
+		f.Failures = append(f.Failures, name)
+		f.Details = append(f.Details, fmt.Sprintf("FAIL %s (%s): %s", name, location("", t.File, t.Line), t.Message))
+	}
+	if rep.Status == factory.TestTimeout {
+		return nil, factory.Errorf(factory.ETIMEOUT, "suite %s timed out", suite.Name)
+	}
+	if f.Total == 0 && f.BuildErrors == 0 {
+		return nil, factory.Errorf(factory.EINVALID, "suite %s ran zero tests (exit code %d); a suite that tests nothing is not a pass", suite.Name, rep.ExitCode)
+	}
+	return f, nil
+}
+
+func location(pkg, file string, line int) string {
+	s := file
+	if s == "" {
+		s = pkg
+	}
+	if line > 0 {
+		s += ":" + strconv.Itoa(line)
+	}
+	if s == "" {
+		s = "?"
+	}
+	return s
+}
+
+func (r gateRun) exec(ctx context.Context, g Gate, argv []string) (CommandResult, error) {
+	return r.runner.RunCommand(ctx, Command{Argv: argv, Dir: r.dir, Env: g.Env, Timeout: g.Timeout, Policy: r.cfg.Sandbox})
+}
+
+func (r gateRun) command(ctx context.Context, g Gate) (any, error) {
+	res, err := r.exec(ctx, g, g.Run)
+	if err != nil {
+		return nil, err
+	}
+	return CommandFacts{ExitCode: res.ExitCode, TimedOut: res.TimedOut, Seconds: res.Duration.Seconds(),
+		Output: excerpt(append(append([]byte{}, res.Stdout...), res.Stderr...), 5, 20)}, nil
+}
+
+// excerpt keeps the first head and last tail lines of out.
+func excerpt(out []byte, head, tail int) string {
+	lines := strings.Split(strings.TrimRight(string(out), "\n"), "\n")
+	if len(lines) <= head+tail {
+		return strings.Join(lines, "\n")
+	}
+	omitted := len(lines) - head - tail
+	return strings.Join(lines[:head], "\n") + fmt.Sprintf("\n... %d lines omitted ...\n", omitted) + strings.Join(lines[len(lines)-tail:], "\n")
+}
+
+func packagesOr(p []string) []string {
+	if len(p) == 0 {
+		return []string{"./..."}
+	}
+	return p
+}
+
+// safePatterns rejects package patterns that git or go would read as flags.
+func safePatterns(ps []string) error {
+	for _, p := range ps {
+		if strings.HasPrefix(p, "-") {
+			return factory.Errorf(factory.EINVALID, "package pattern %q starts with -", p)
+		}
+	}
+	return nil
+}
+
+type listedPackage struct {
+	ImportPath string
+	Dir        string
+	GoFiles    []string
+	CgoFiles   []string
+	Imports    []string
+	Standard   bool
+	Module     *struct{ Path string }
+	Error      *struct{ Err string }
+}
+
+func (r gateRun) imports(ctx context.Context, g Gate) (any, error) {
+	pkgs := packagesOr(g.Packages)
+	if err := safePatterns(pkgs); err != nil {
+		return nil, err
+	}
+	argv := append([]string{"go", "list", "-e", "-json=ImportPath,Dir,GoFiles,CgoFiles,Imports,Standard,Module,Error", "--"}, pkgs...)
+	res, err := r.exec(ctx, g, argv)
+	if err != nil {
+		return nil, err
+	}
+	if res.ExitCode != 0 {
+		return nil, factory.Errorf(factory.EINVALID, "go list exited %d: %s", res.ExitCode, excerpt(res.Stderr, 3, 5))
+	}
+	root, err := filepath.EvalSymlinks(r.dir)
+	if err != nil {
+		return nil, err
+	}
+	f := ImportsFacts{Packages: []string{}, Edges: []ImportEdge{}}
+	dec := json.NewDecoder(bytes.NewReader(res.Stdout))
+	fset := token.NewFileSet()
+	for {
+		var p listedPackage
+		if err := dec.Decode(&p); err == io.EOF {
+			break
+		} else if err != nil {
+			return nil, factory.Errorf(factory.EINTERNAL, "read go list output: %v", err)
+		}
+		if p.Module != nil && f.Module == "" {
+			f.Module = p.Module.Path
+		}
+		f.Packages = append(f.Packages, p.ImportPath)
+		if p.Error != nil {
+			f.Errors = append(f.Errors, p.ImportPath+": "+p.Error.Err)
+		}
+		pos := importPositions(fset, root, p)
+		for _, imp := range p.Imports {
+			if imp == "C" {
+				continue
+			}
+			f.Edges = append(f.Edges, ImportEdge{From: p.ImportPath, To: imp, Pos: pos[imp]})
+		}
+	}
+	return f, nil
+}
+
+// importPositions finds where each import of a package is written, as
+// "file:line" relative to root (the first file that imports it).
+func importPositions(fset *token.FileSet, root string, p listedPackage) map[string]string {
+	out := map[string]string{}
+	dir := p.Dir
+	if d, err := filepath.EvalSymlinks(dir); err == nil {
+		dir = d
+	}
+	files := append(append([]string{}, p.GoFiles...), p.CgoFiles...)
+	sort.Strings(files)
+	for _, name := range files {
+		full := filepath.Join(dir, name)
+		af, err := parser.ParseFile(fset, full, nil, parser.ImportsOnly)
+		if err != nil {
+			continue
+		}
+		rel, err := filepath.Rel(root, full)
+		if err != nil {
+			rel = full
+		}
+		for _, is := range af.Imports {
+			ip, err := strconv.Unquote(is.Path.Value)
+			if err != nil || out[ip] != "" {
+				continue
+			}
+			out[ip] = fmt.Sprintf("%s:%d", filepath.ToSlash(rel), fset.Position(is.Pos()).Line)
+		}
+	}
+	return out
+}
+
+const maxScanFile = 1 << 20
+
+func (r gateRun) pattern(ctx context.Context, g Gate) (any, error) {
+	re, err := regexp.Compile(g.Regex)
+	if err != nil {
+		return nil, factory.Errorf(factory.EINVALID, "regex %q: %v", g.Regex, err)
+	}
+	f := PatternFacts{Matches: []string{}}
+	add := func(p string, line int, text string) {
+		f.Count++
+		if len(f.Matches) < maxMatches {
+			f.Matches = append(f.Matches, fmt.Sprintf("%s:%d: %s", p, line, clip(strings.TrimSpace(text), 160)))
+		}
+	}
+	if g.Scope != ScopeFiles {
+		if r.diff == nil {
+			return f, nil
+		}
+		for _, l := range r.diff.lines {
+			if matchAny(g.In, l.Path) && re.MatchString(l.Text) {
+				add(l.Path, l.Line, l.Text)
+			}
+		}
+		return f, nil
+	}
+	root, err := os.OpenRoot(r.dir)
+	if err != nil {
+		return nil, err
+	}
+	defer root.Close()
+	err = fs.WalkDir(root.FS(), ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return nil
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if d.IsDir() {
+			if p == ".git" {
+				return fs.SkipDir
+			}
+			return nil
+		}
+		if !d.Type().IsRegular() || !matchAny(g.In, p) {
+			return nil
+		}
+		b, err := fs.ReadFile(root.FS(), p)
+		if err != nil || len(b) > maxScanFile || bytes.IndexByte(b, 0) >= 0 {
+			return nil
+		}
+		if !re.Match(b) {
+			return nil
+		}
+		sc := bufio.NewScanner(bytes.NewReader(b))
+		sc.Buffer(make([]byte, 64<<10), maxScanFile)
+		for n := 1; sc.Scan(); n++ {
+			if re.Match(sc.Bytes()) {
+				add(p, n, sc.Text())
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
+
+const coverFile = ".factory-cover.out"
+
+func (r gateRun) coverage(ctx context.Context, g Gate) (any, error) {
+	argv, profile := g.Run, g.Profile
+	if argv == nil {
+		pkgs := packagesOr(g.Packages)
+		if err := safePatterns(pkgs); err != nil {
+			return nil, err
+		}
+		profile = coverFile
+		argv = append([]string{"go", "test", "-count=1", "-coverprofile=" + coverFile, "--"}, pkgs...)
+	}
+	res, err := r.exec(ctx, g, argv)
+	if err != nil {
+		return nil, err
+	}
+	root, err := os.OpenRoot(r.dir)
+	if err != nil {
+		return nil, err
+	}
+	defer root.Close()
+	data, err := root.ReadFile(filepath.FromSlash(profile))
+	if err != nil {
+		return nil, factory.Errorf(factory.EINVALID, "no cover profile %s after the command (exit code %d): %s", profile, res.ExitCode, excerpt(append(res.Stdout, res.Stderr...), 3, 8))
+	}
+	f, err := parseCoverProfile(data)
+	if err != nil {
+		return nil, err
+	}
+	f.ExitCode = res.ExitCode
+	return f, nil
+}
+
+// parseCoverProfile reads a Go cover profile ("mode: set" then
+// "file:l.c,l.c stmts count" lines). A block listed twice (several test
+// binaries) counts once, covered if any listing covered it.
+func parseCoverProfile(data []byte) (CoverageFacts, error) {
+	type block struct {
+		stmts   int
+		covered bool
+	}
+	blocks := map[string]*block{}
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for n := 1; sc.Scan(); n++ {
+		line := sc.Text()
+		if n == 1 && strings.HasPrefix(line, "mode:") || line == "" {
+			continue
+		}
+		sp := strings.LastIndexByte(line, ' ')
+		sp2 := strings.LastIndexByte(line[:max(sp, 0)], ' ')
+		if sp < 0 || sp2 < 0 {
+			return CoverageFacts{}, factory.Errorf(factory.EINVALID, "cover profile line %d: expected \"file:pos stmts count\", got %q", n, clip(line, 80))
+		}
+		stmts, err1 := strconv.Atoi(line[sp2+1 : sp])
+		count, err2 := strconv.ParseInt(line[sp+1:], 10, 64)
+		if err1 != nil || err2 != nil || !strings.Contains(line[:sp2], ":") {
+			return CoverageFacts{}, factory.Errorf(factory.EINVALID, "cover profile line %d: expected \"file:pos stmts count\", got %q", n, clip(line, 80))
+		}
+		key := line[:sp2]
+		b := blocks[key]
+		if b == nil {
+			b = &block{stmts: stmts}
+			blocks[key] = b
+		}
+		b.covered = b.covered || count > 0
+	}
+	type acc struct{ total, covered int }
+	per := map[string]*acc{}
+	var all acc
+	for key, b := range blocks {
+		file := key[:strings.LastIndexByte(key, ':')]
+		pkg := path.Dir(file)
+		a := per[pkg]
+		if a == nil {
+			a = &acc{}
+			per[pkg] = a
+		}
+		a.total += b.stmts
+		all.total += b.stmts
+		if b.covered {
+			a.covered += b.stmts
+			all.covered += b.stmts
+		}
+	}
+	pct := func(a acc) float64 {
+		if a.total == 0 {
+			return 0
+		}
+		return math.Round(1000*float64(a.covered)/float64(a.total)) / 10
+	}
+	f := CoverageFacts{Total: pct(all), Statements: all.total, Packages: map[string]float64{}}
+	for k, a := range per {
+		f.Packages[k] = pct(*a)
+	}
+	return f, nil
+}
+
+func (r gateRun) bench(ctx context.Context, g Gate) (any, error) {
+	argv := g.Run
+	if argv == nil {
+		pkgs := packagesOr(g.Packages)
+		if err := safePatterns(pkgs); err != nil {
+			return nil, err
+		}
+		pat, count, bt := g.Bench, g.Count, g.Benchtime
+		if pat == "" {
+			pat = "."
+		}
+		if count == 0 {
+			count = 6
+		}
+		if bt == "" {
+			bt = "100ms"
+		}
+		argv = append([]string{"go", "test", "-run=^$", "-bench=" + pat, "-count=" + strconv.Itoa(count), "-benchtime=" + bt, "--"}, pkgs...)
+	}
+	res, err := r.exec(ctx, g, argv)
+	if err != nil {
+		return nil, err
+	}
+	if res.ExitCode != 0 {
+		return nil, factory.Errorf(factory.EINVALID, "benchmarks failed (exit code %d): %s", res.ExitCode, excerpt(append(res.Stdout, res.Stderr...), 3, 10))
+	}
+	f, err := parseBench(res.Stdout)
+	if err != nil {
+		return nil, err
+	}
+	if len(f.Benchmarks) == 0 {
+		return nil, factory.Errorf(factory.EINVALID, "no benchmark ran (pattern %q): %s", g.Bench, excerpt(res.Stdout, 3, 5))
+	}
+	return f, nil
+}
+
+// parseBench reads Go benchmark output (benchfmt) into ns/op samples per
+// benchmark, GOMAXPROCS suffix removed.
+func parseBench(out []byte) (BenchFacts, error) {
+	samples := map[string][]float64{}
+	rd := benchfmt.NewReader(bytes.NewReader(out), "bench")
+	for rd.Scan() {
+		res, ok := rd.Result().(*benchfmt.Result)
+		if !ok {
+			continue
+		}
+		v, ok := res.Value("sec/op")
+		if !ok {
+			continue
+		}
+		base, parts := res.Name.Parts()
+		name := "Benchmark" + string(base)
+		for _, p := range parts {
+			if len(p) > 0 && p[0] == '/' {
+				name += string(p)
+			}
+		}
+		samples[name] = append(samples[name], v*1e9)
+	}
+	f := BenchFacts{Benchmarks: map[string]BenchResult{}, Compare: map[string]BenchDelta{}}
+	for name, vs := range samples {
+		s := benchmath.NewSample(vs, &benchmath.DefaultThresholds)
+		sum := benchmath.AssumeNothing.Summary(s, 0.95)
+		f.Benchmarks[name] = BenchResult{Center: sum.Center, N: len(vs), Values: s.Values}
+	}
+	return f, nil
+}
+
+// compareBench fills cur.Compare from the baseline's samples.
+func compareBench(cur, base BenchFacts) BenchFacts {
+	out := BenchFacts{Benchmarks: cur.Benchmarks, Compare: map[string]BenchDelta{}}
+	for name, r := range cur.Benchmarks {
+		b, ok := base.Benchmarks[name]
+		if !ok || len(b.Values) == 0 || len(r.Values) == 0 {
+			continue
+		}
+		s1 := benchmath.NewSample(append([]float64{}, b.Values...), &benchmath.DefaultThresholds)
+		s2 := benchmath.NewSample(append([]float64{}, r.Values...), &benchmath.DefaultThresholds)
+		c := benchmath.AssumeNothing.Compare(s1, s2)
+		d := BenchDelta{Base: b.Center, Center: r.Center, P: c.P, Significant: c.P < c.Alpha, N: fmt.Sprintf("%d+%d", c.N1, c.N2)}
+		if b.Center != 0 {
+			d.DeltaPct = math.Round(10000*(r.Center/b.Center-1)) / 100
+		}
+		out.Compare[name] = d
+	}
+	return out
+}
+
+// fmtNs formats nanoseconds per op for evidence.
+func fmtNs(ns float64) string {
+	return time.Duration(ns).String()
+}

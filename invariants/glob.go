@@ -1,0 +1,75 @@
+package invariants
+
+import (
+	"path"
+	"strings"
+
+	"github.com/factory-dev/factory"
+)
+
+// validGlob reports whether g is a usable path glob.
+func validGlob(g string) error {
+	if g == "" || strings.HasPrefix(g, "/") || strings.HasPrefix(g, "./") {
+		return factory.Errorf(factory.EINVALID, "glob %q: write a path relative to the root without a leading / or ./, e.g. internal/**/*.go", g)
+	}
+	for _, seg := range strings.Split(g, "/") {
+		if seg == "**" {
+			continue
+		}
+		if _, err := path.Match(seg, ""); err != nil {
+			return factory.Errorf(factory.EINVALID, "glob %q: bad pattern %q", g, seg)
+		}
+	}
+	return nil
+}
+
+// MatchGlob reports whether the slash-separated path p matches glob g. The
+// glob matches the whole path; "*", "?" and "[...]" match within one path
+// segment (path.Match); a "**" segment matches any number of segments,
+// including none; a glob ending in "/" matches everything under it.
+func MatchGlob(g, p string) bool {
+	if strings.HasSuffix(g, "/") {
+		g += "**"
+	}
+	return matchSegs(strings.Split(g, "/"), strings.Split(p, "/"))
+}
+
+func matchSegs(gs, ps []string) bool {
+	for len(gs) > 0 {
+		if gs[0] == "**" {
+			for len(gs) > 0 && gs[0] == "**" {
+				gs = gs[1:]
+			}
+			if len(gs) == 0 {
+				return true
+			}
+			for i := 0; i <= len(ps); i++ {
+				if matchSegs(gs, ps[i:]) {
+					return true
+				}
+			}
+			return false
+		}
+		if len(ps) == 0 {
+			return false
+		}
+		if ok, _ := path.Match(gs[0], ps[0]); !ok {
+			return false
+		}
+		gs, ps = gs[1:], ps[1:]
+	}
+	return len(ps) == 0
+}
+
+// matchAny reports whether p matches any glob; no globs match everything.
+func matchAny(globs []string, p string) bool {
+	if len(globs) == 0 {
+		return true
+	}
+	for _, g := range globs {
+		if MatchGlob(g, p) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,106 @@
+package invariants
+
+import (
+	"context"
+	"time"
+
+	"github.com/factory-dev/factory"
+)
+
+// Workspace is what the controller needs from the sandbox: snapshots,
+// isolated copies, patch application in a copy, diffs and promotion into the
+// live tree. cmd/factory adapts *sandbox.Workspace to it.
+type Workspace interface {
+	// Root is the live working tree's top directory.
+	Root() string
+	// Snapshot captures the live tree.
+	Snapshot(ctx context.Context, label string) (factory.Snapshot, error)
+	// SnapshotDir captures the tree in dir (an isolated copy) into the same
+	// object store.
+	SnapshotDir(ctx context.Context, dir, label string) (factory.Snapshot, error)
+	// Resolve finds a snapshot by id; ENOTFOUND when there is none.
+	Resolve(ctx context.Context, id string) (factory.Snapshot, error)
+	// Diff returns the file stats (and a capped patch) between snapshots.
+	Diff(ctx context.Context, from, to string, maxPatch int) (factory.SnapshotDiff, error)
+	// FullDiff returns the whole unified diff between snapshots.
+	FullDiff(ctx context.Context, from, to string) (string, error)
+	// Isolate materialises a snapshot in a private directory; release
+	// removes it.
+	Isolate(ctx context.Context, snapshotID string) (dir string, release func() error, err error)
+	// ApplyInDir applies a patch to the files of dir (an isolated copy),
+	// all files or none.
+	ApplyInDir(ctx context.Context, dir string, req factory.PatchRequest) (factory.PatchReport, error)
+	// Promote writes the change base->result into the live tree, merging
+	// with live edits made since base; ECONFLICT when that cannot be done
+	// cleanly, in which case nothing was written.
+	Promote(ctx context.Context, baseID, resultID string) (factory.RestoreResult, error)
+}
+
+// Runner runs gate commands in the sandbox.
+type Runner interface {
+	// RunCommand runs one command. A non-zero exit is not an error; a
+	// command that cannot start is.
+	RunCommand(ctx context.Context, cmd Command) (CommandResult, error)
+	// RunSuite runs a test suite in run.Dir (an isolated copy of the tree
+	// run.Snapshot) and returns its report.
+	RunSuite(ctx context.Context, run SuiteRun) (factory.TestReport, error)
+}
+
+// Command is one command for Runner.RunCommand.
+type Command struct {
+	Argv      []string              // never empty; never a shell string
+	Dir       string                // working directory
+	Env       map[string]string     // extra environment on top of the sandbox's
+	Timeout   time.Duration         // zero means 10 minutes
+	MaxOutput int                   // bytes of stdout and of stderr kept; zero means 1 MiB
+	Policy    factory.SandboxPolicy // confinement (factory.yaml's sandbox section)
+	// Host runs the command unconfined in the live tree: only factory's own
+	// git invocations (the optional commit) set it.
+	Host bool
+}
+
+// CommandResult is what a command did.
+type CommandResult struct {
+	ExitCode int // -1 when killed
+	Stdout   []byte
+	Stderr   []byte
+	TimedOut bool
+	Duration time.Duration
+}
+
+// SuiteRun asks for one suite to run on an isolated copy.
+type SuiteRun struct {
+	Dir      string // the isolated copy holding the tree
+	Snapshot string // the snapshot id of that tree
+	Suite    factory.Suite
+	Policy   factory.SandboxPolicy
+}
+
+// Steps records the controller's phases as child steps of the current
+// request. Begin returns the context for the phase and a function that ends
+// it with a factory.Step* status and the error, if any. A nil Steps records
+// nothing.
+type Steps interface {
+	Begin(ctx context.Context, name string) (context.Context, func(status string, err error))
+}
+
+// begin is nil-safe Steps.Begin.
+func begin(s Steps, ctx context.Context, name string) (context.Context, func(error)) {
+	if s == nil {
+		return ctx, func(error) {}
+	}
+	c, end := s.Begin(ctx, name)
+	return c, func(err error) {
+		st := factory.StepOK
+		switch {
+		case err == nil:
+		case ctx.Err() != nil:
+			st = factory.StepCancelled
+		case factory.ErrorCode(err) == factory.EINTERNAL:
+			st = factory.StepError
+		default:
+			st = factory.StepToolError
+		}
+		end(st, err)
+	}
+}
