@@ -32,6 +32,8 @@ type Workspace struct {
 
 	mu   sync.Mutex
 	repo *git.Repository
+
+	snap captureState // the snapshot engine's caches (snapshot.go)
 }
 
 // Root returns the absolute path of the working tree's top directory.

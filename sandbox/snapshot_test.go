@@ -1,0 +1,341 @@
+package sandbox_test
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/factory-dev/factory"
+	"github.com/factory-dev/factory/sandbox"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// snapshotSeeds returns the seeds to run: FACTORY_SNAPSHOT_SEED pins one.
+func snapshotSeeds(t *testing.T, n int) []int64 {
+	if s := os.Getenv("FACTORY_SNAPSHOT_SEED"); s != "" {
+		v, err := strconv.ParseInt(s, 10, 64)
+		require.NoError(t, err)
+		return []int64{v}
+	}
+	base := time.Now().UnixNano()
+	out := make([]int64, n)
+	for i := range out {
+		out[i] = base + int64(i)
+	}
+	return out
+}
+
+func openWorkspace(t testing.TB, dir string) *sandbox.Workspace {
+	t.Helper()
+	w, err := sandbox.Open(context.Background(), sandbox.Config{Root: dir})
+	require.NoError(t, err)
+	t.Cleanup(func() { w.Close(context.Background()) })
+	return w
+}
+
+// checkObjects fails unless every object of tree exists in the repository.
+func checkObjects(t testing.TB, dir, tree string) {
+	t.Helper()
+	cmd := exec.Command("git", "ls-tree", "-r", "-t", "--format=%(objecttype) %(objectname)", tree)
+	cmd.Dir = dir
+	out, err := cmd.Output()
+	require.NoError(t, err, "ls-tree %s", tree)
+	var ids []string
+	for _, l := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		if typ, id, ok := strings.Cut(l, " "); ok && typ != "commit" {
+			ids = append(ids, id)
+		}
+	}
+	cmd = exec.Command("git", "cat-file", "--batch-check")
+	cmd.Dir = dir
+	cmd.Stdin = strings.NewReader(strings.Join(ids, "\n") + "\n")
+	out, err = cmd.Output()
+	require.NoError(t, err)
+	assert.NotContains(t, string(out), "missing", "objects of tree %s missing", tree)
+}
+
+// TestSnapshotMatchesGitAddAll is the differential test: random workspaces,
+// random edits, and after each edit the snapshot's tree must be the tree
+// native git writes for the same state, while .git/index, HEAD, branches and
+// the working tree stay untouched by create and list.
+func TestSnapshotMatchesGitAddAll(t *testing.T) {
+	isolateGit(t)
+	ctx := context.Background()
+	for _, seed := range snapshotSeeds(t, 8) {
+		g := NewRandomWorkspace(t, seed)
+		w := openWorkspace(t, g.Dir)
+		for step := 0; step < 20; step++ {
+			what := g.Edit()
+			before := g.UserState()
+			s, err := w.Snapshot(ctx, "")
+			require.NoError(t, err, "seed %d step %d (%s)", seed, step, what)
+			_, err = w.Snapshots(ctx, sandbox.SnapshotFilter{})
+			require.NoError(t, err)
+			after := g.UserState()
+			require.Equal(t, before, after, "seed %d step %d: snapshot changed the user's state (edits: %s)", seed, step, strings.Join(g.Log, "; "))
+			if step%4 == 3 {
+				checkObjects(t, g.Dir, s.Tree)
+			}
+			want := g.GitTree()
+			if !assert.Equal(t, want, s.Tree, "seed %d step %d: tree differs from git add -A (FACTORY_SNAPSHOT_SEED=%d)\nedits: %s\ndiff (git -> factory):\n%s",
+				seed, step, seed, strings.Join(g.Log, "; "), diffTrees(g.Dir, want, s.Tree)) {
+				return
+			}
+		}
+	}
+}
+
+func diffTrees(dir, a, b string) string {
+	cmd := exec.Command("git", "diff-tree", "-r", "--name-status", a, b)
+	cmd.Dir = dir
+	out, _ := cmd.CombinedOutput()
+	return string(out)
+}
+
+// TestSnapshotDirMatchesGit checks the capture of an isolated copy (a
+// directory outside the working tree) against git run on that directory.
+func TestSnapshotDirMatchesGit(t *testing.T) {
+	isolateGit(t)
+	ctx := context.Background()
+	for _, seed := range snapshotSeeds(t, 4) {
+		g := NewRandomWorkspace(t, seed)
+		w := openWorkspace(t, g.Dir)
+		cp := t.TempDir()
+		for step := 0; step < 8; step++ {
+			g.Edit()
+			require.NoError(t, exec.Command("rm", "-rf", cp).Run())
+			out, err := exec.Command("cp", "-a", g.Dir, cp).CombinedOutput()
+			require.NoError(t, err, string(out))
+			require.NoError(t, os.RemoveAll(cp+"/.git"))
+			s, err := w.SnapshotDir(ctx, cp, "")
+			require.NoError(t, err)
+			want := GitTreeOf(t, g.Dir, cp)
+			require.Equal(t, want, s.Tree, "seed %d step %d (FACTORY_SNAPSHOT_SEED=%d)\nedits: %s\n%s", seed, step, seed, strings.Join(g.Log, "; "), diffTrees(g.Dir, want, s.Tree))
+			// A live snapshot of the same state has the same tree.
+			live, err := w.Snapshot(ctx, "")
+			require.NoError(t, err)
+			assert.Equal(t, s.Tree, live.Tree)
+		}
+	}
+}
+
+func TestSnapshotRecordsMetadataAndReuses(t *testing.T) {
+	isolateGit(t)
+	ctx := factory.WithCall(context.Background(), factory.Call{RunID: "r-1", StepID: "st-2"})
+	g := NewRandomWorkspace(t, 1)
+	g.Git("add", "-A")
+	g.Git("commit", "-q", "--allow-empty", "-m", "base")
+	head := g.Git("rev-parse", "HEAD")
+	w := openWorkspace(t, g.Dir)
+
+	g.write("new-file.txt", "hello\n")
+	s1, err := w.Snapshot(ctx, "before refactor")
+	require.NoError(t, err)
+	assert.Regexp(t, `^s-[0-9a-f]{6,}$`, s1.ID)
+	assert.Equal(t, head, s1.Parent)
+	assert.Equal(t, "r-1", s1.RunID)
+	assert.Equal(t, "st-2", s1.StepID)
+	assert.Equal(t, factory.Changes{Added: 1}, s1.Changes)
+	assert.False(t, s1.Reused)
+	assert.True(t, strings.HasPrefix(s1.Commit, strings.TrimPrefix(s1.ID, "s-")))
+
+	// The ref alone describes the snapshot: trailers in the commit message.
+	msg := g.Git("log", "-1", "--format=%B", "refs/factory/snapshots/"+s1.ID)
+	assert.Contains(t, msg, "Factory-Label: before refactor")
+	assert.Contains(t, msg, "Factory-Run: r-1")
+	assert.Contains(t, msg, "Factory-Step: st-2")
+	assert.Contains(t, msg, "Factory-Changes: added=1 modified=0 deleted=0")
+	assert.Equal(t, head, g.Git("rev-parse", "refs/factory/snapshots/"+s1.ID+"^"))
+
+	// Same tree again: the same snapshot comes back, marked reused.
+	s2, err := w.Snapshot(context.Background(), "")
+	require.NoError(t, err)
+	assert.True(t, s2.Reused)
+	assert.Equal(t, s1.ID, s2.ID)
+
+	// A fresh Workspace (another process) finds the latest too.
+	w2 := openWorkspace(t, g.Dir)
+	s3, err := w2.Snapshot(context.Background(), "")
+	require.NoError(t, err)
+	assert.True(t, s3.Reused)
+	assert.Equal(t, s1.ID, s3.ID)
+
+	g.write("new-file.txt", "changed\n")
+	s4, err := w.Snapshot(context.Background(), "")
+	require.NoError(t, err)
+	assert.False(t, s4.Reused)
+	assert.NotEqual(t, s1.ID, s4.ID)
+
+	list, err := w.Snapshots(ctx, sandbox.SnapshotFilter{})
+	require.NoError(t, err)
+	require.Len(t, list, 2)
+	assert.Equal(t, s4.ID, list[0].ID, "newest first")
+	assert.Equal(t, s1.ID, list[1].ID)
+	assert.Equal(t, s1.Label, list[1].Label)
+	assert.Equal(t, s1.Changes, list[1].Changes)
+	assert.True(t, s1.Created.Equal(list[1].Created))
+
+	l, err := w.Snapshots(ctx, sandbox.SnapshotFilter{Label: "before refactor"})
+	require.NoError(t, err)
+	require.Len(t, l, 1)
+	assert.Equal(t, s1.ID, l[0].ID)
+	l, err = w.Snapshots(ctx, sandbox.SnapshotFilter{RunID: "r-1"})
+	require.NoError(t, err)
+	require.Len(t, l, 1)
+	l, err = w.Snapshots(ctx, sandbox.SnapshotFilter{Limit: 1})
+	require.NoError(t, err)
+	require.Len(t, l, 1)
+	assert.Equal(t, s4.ID, l[0].ID)
+
+	r, err := w.Resolve(ctx, s1.ID)
+	require.NoError(t, err)
+	assert.Equal(t, s1.Tree, r.Tree)
+	tree, err := w.TreeOf(ctx, "refs/factory/snapshots/"+s1.ID)
+	require.NoError(t, err)
+	assert.Equal(t, s1.Tree, tree)
+}
+
+func TestSnapshotEmptyRepositoryAndDetachedHead(t *testing.T) {
+	isolateGit(t)
+	ctx := context.Background()
+	dir := t.TempDir()
+	g := &RandomWorkspace{T: t, Dir: dir}
+	g.Git("init", "-q", ".")
+	w := openWorkspace(t, dir)
+
+	s, err := w.Snapshot(ctx, "")
+	require.NoError(t, err)
+	assert.Equal(t, "4b825dc642cb6eb9a060e54bf8d69288fbee4904", s.Tree, "the empty tree")
+	assert.Empty(t, s.Parent)
+	assert.Equal(t, "unborn", strings.TrimSpace(func() string {
+		if _, err := g.gitEnv(nil, "rev-parse", "--verify", "-q", "HEAD"); err != nil {
+			return "unborn"
+		}
+		return "born"
+	}()), "snapshot must not create a commit on the branch")
+
+	g.write("a.txt", "a\n")
+	s, err = w.Snapshot(ctx, "")
+	require.NoError(t, err)
+	assert.Equal(t, g.GitTree(), s.Tree)
+	assert.Equal(t, factory.Changes{Added: 1}, s.Changes)
+
+	g.Git("add", "-A")
+	g.Git("commit", "-q", "-m", "one")
+	g.Git("checkout", "-q", "--detach")
+	g.write("a.txt", "b\n")
+	s, err = w.Snapshot(ctx, "")
+	require.NoError(t, err)
+	assert.Equal(t, g.Git("rev-parse", "HEAD"), s.Parent)
+	assert.Equal(t, factory.Changes{Modified: 1}, s.Changes)
+}
+
+func TestResolveRejectsBadIDs(t *testing.T) {
+	isolateGit(t)
+	ctx := context.Background()
+	g := NewRandomWorkspace(t, 7)
+	g.Git("add", "-A")
+	g.Git("commit", "-q", "--allow-empty", "-m", "base")
+	g.Git("tag", "v1")
+	w := openWorkspace(t, g.Dir)
+	s, err := w.Snapshot(ctx, "")
+	require.NoError(t, err)
+	// A ref under the snapshot prefix that factory did not write.
+	g.Git("update-ref", "refs/factory/snapshots/s-abcdef", "HEAD")
+	before := g.UserState()
+
+	cases := []struct {
+		id, code, says string
+	}{
+		{"", factory.EINVALID, "snapshot_list"},
+		{"-rf", factory.EINVALID, "must not begin with '-'"},
+		{"--output=/tmp/x", factory.EINVALID, "'-'"},
+		{"s-00000000", factory.ENOTFOUND, "list them with snapshot_list"},
+		{"main", factory.EINVALID, "a branch, not a snapshot"},
+		{"v1", factory.EINVALID, "a tag, not a snapshot"},
+		{"HEAD", factory.EINVALID, "not a snapshot"},
+		{g.Git("rev-parse", "HEAD"), factory.EINVALID, "not a snapshot"},
+		{"refs/heads/main", factory.EINVALID, "not a snapshot"},
+		{"s-abcdef", factory.EINVALID, "not a snapshot"},
+		{"s-XYZ123", factory.EINVALID, "snapshot_list"},
+		{"../../HEAD", factory.EINVALID, "snapshot_list"},
+		{"s-abc", factory.EINVALID, "snapshot_list"},
+	}
+	for _, c := range cases {
+		_, err := w.Resolve(ctx, c.id)
+		require.Error(t, err, c.id)
+		assert.Equal(t, c.code, factory.ErrorCode(err), "%q: %v", c.id, err)
+		assert.Contains(t, err.Error(), c.says, c.id)
+		_, err = w.TreeOf(ctx, c.id)
+		assert.Equal(t, c.code, factory.ErrorCode(err), c.id)
+	}
+	_, err = w.Resolve(ctx, s.ID)
+	require.NoError(t, err)
+	assert.Equal(t, before, g.UserState(), "bad input changed nothing")
+
+	_, err = w.Snapshot(ctx, "two\nlines")
+	assert.Equal(t, factory.EINVALID, factory.ErrorCode(err))
+	_, err = w.Snapshot(ctx, strings.Repeat("x", 201))
+	assert.Equal(t, factory.EINVALID, factory.ErrorCode(err))
+	_, err = w.Snapshots(ctx, sandbox.SnapshotFilter{Limit: -1})
+	assert.Equal(t, factory.EINVALID, factory.ErrorCode(err))
+	_, err = w.Prune(ctx, -1, true)
+	assert.Equal(t, factory.EINVALID, factory.ErrorCode(err))
+	_, err = w.SnapshotDir(ctx, "/nonexistent/dir", "")
+	assert.Equal(t, factory.EINVALID, factory.ErrorCode(err))
+}
+
+func TestPruneKeepsNewestAndLabelled(t *testing.T) {
+	isolateGit(t)
+	ctx := context.Background()
+	g := NewRandomWorkspace(t, 3)
+	w, err := sandbox.Open(ctx, sandbox.Config{Root: g.Dir, Keep: 2})
+	require.NoError(t, err)
+	var made []factory.Snapshot
+	for i := 0; i < 6; i++ {
+		g.write("counter.txt", strconv.Itoa(i))
+		label := ""
+		if i == 1 {
+			label = "keep me"
+		}
+		s, err := w.Snapshot(ctx, label)
+		require.NoError(t, err)
+		made = append(made, s)
+		time.Sleep(2 * time.Millisecond)
+	}
+	// Unlabelled, newest first: 5 4 3 2 0. Keep 2 -> 3 2 0 go.
+	gone, err := w.Prune(ctx, 0, true)
+	require.NoError(t, err)
+	ids := func(ss []factory.Snapshot) []string {
+		var out []string
+		for _, s := range ss {
+			out = append(out, s.ID)
+		}
+		return out
+	}
+	assert.Equal(t, []string{made[3].ID, made[2].ID, made[0].ID}, ids(gone))
+	all, err := w.Snapshots(ctx, sandbox.SnapshotFilter{})
+	require.NoError(t, err)
+	assert.Len(t, all, 6, "dry run deletes nothing")
+
+	gone2, err := w.Prune(ctx, 0, false)
+	require.NoError(t, err)
+	assert.Equal(t, ids(gone), ids(gone2))
+	all, err = w.Snapshots(ctx, sandbox.SnapshotFilter{})
+	require.NoError(t, err)
+	assert.Equal(t, []string{made[5].ID, made[4].ID, made[1].ID}, ids(all))
+	_, err = w.Resolve(ctx, made[0].ID)
+	assert.Equal(t, factory.ENOTFOUND, factory.ErrorCode(err))
+
+	// Packed refs are pruned too.
+	g.Git("pack-refs", "--all")
+	gone3, err := w.Prune(ctx, 1, false)
+	require.NoError(t, err)
+	assert.Equal(t, []string{made[4].ID}, ids(gone3))
+	assert.Empty(t, g.Git("for-each-ref", "refs/factory/snapshots/"+made[4].ID))
+}

@@ -1,0 +1,452 @@
+package sandbox
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/go-git/go-git/v5/plumbing"
+)
+
+// This file is the capture walk: it lists a directory tree the way
+// `git add -A` sees it and builds the git tree objects for it, hashing only
+// files whose stat data differ from the index (or from the engine's own
+// stat cache).
+//
+// Rules, as git 2.39 applies them:
+//   - A path in the index (tracked) is taken as it is on disk whatever the
+//     ignore rules say; if it is gone, or became a directory, it is dropped.
+//   - An untracked file is taken unless ignored. An ignored directory is
+//     not searched for untracked files, but tracked files inside it are
+//     still taken.
+//   - A directory named ".git" is never taken. An untracked directory that
+//     holds a git repository becomes a gitlink to that repository's HEAD
+//     (skipped when it has no commit: git refuses to add it). A gitlink in
+//     the index follows its repository's HEAD, or keeps its recorded
+//     commit when the submodule is not checked out.
+//   - Empty directories are not recorded.
+
+// errNeedGit says the tree needs a git feature the native walk does not
+// implement (content filters, line-ending conversion, odd core settings);
+// the capture then asks git itself.
+var errNeedGit = errors.New("needs git's own add")
+
+// statCache remembers the blob ids of files the engine hashed itself, by
+// path, with their stat data: the equivalent of git's index for files the
+// index does not describe (untracked files, edited files, isolated copies).
+type statCache struct {
+	entries map[string]cachedFile
+}
+
+type cachedFile struct {
+	st   statInfo
+	hash plumbing.Hash
+}
+
+// racyMargin is how much older than the start of a walk a file's mtime must
+// be for its hash to be remembered: filesystem timestamps come from a coarse
+// clock, so a write just after the walk began could carry an earlier mtime.
+const racyMargin = 100 * time.Millisecond
+
+// walker captures one directory tree.
+type walker struct {
+	ctx   context.Context
+	root  string       // absolute path of the directory captured
+	idx   []indexEntry // the tracked paths, sorted
+	index *gitIndex    // non-nil when the index's stat data describe root
+	old   *statCache   // previous captures of root (may be nil)
+	stamp int64        // files with mtime before this may enter the cache
+	store *objectStore
+	exist func(plumbing.Hash) bool // asks the object database (packs included)
+	head  func(dir string) (plumbing.Hash, bool, bool)
+	attrs func(content []byte) bool // reports whether .gitattributes content needs git
+
+	sem chan struct{} // tokens for walking sibling directories in parallel
+
+	mu     sync.Mutex
+	cache  map[string]cachedFile
+	hashed int // files hashed (for tests and benchmarks)
+}
+
+// walkResult is what a capture walk produced.
+type walkResult struct {
+	tree   plumbing.Hash
+	cache  *statCache
+	hashed int
+}
+
+// captureWalk builds and stores the tree of root. idx lists the tracked
+// paths; index, when non-nil, also vouches for their stat data.
+func (w *Workspace) captureWalk(ctx context.Context, root string, idx []indexEntry, index *gitIndex, old *statCache, rules *ignoreRules) (walkResult, error) {
+	wk := &walker{
+		ctx:   ctx,
+		root:  root,
+		idx:   idx,
+		index: index,
+		old:   old,
+		stamp: time.Now().Add(-racyMargin).UnixNano(),
+		store: w.objects(),
+		exist: w.hasObject,
+		head:  nestedHead,
+		attrs: attributesNeedGit,
+		sem:   make(chan struct{}, max(runtime.GOMAXPROCS(0)-1, 0)),
+		cache: make(map[string]cachedFile),
+	}
+	h, _, err := wk.dir(rules, "", 0, len(idx), false)
+	if err != nil {
+		return walkResult{}, err
+	}
+	if h.IsZero() {
+		h, err = wk.putTree(nil)
+		if err != nil {
+			return walkResult{}, err
+		}
+	}
+	return walkResult{tree: h, cache: &statCache{entries: wk.cache}, hashed: wk.hashed}, nil
+}
+
+// idxChild is what the index says about one name inside a directory.
+type idxChild struct {
+	file     int // index of the entry for this exact path, -1 if none
+	lo, hi   int // range of entries below this path (a tracked directory)
+	conflict bool
+}
+
+// children groups the index entries [lo,hi) under directory rel by the
+// next path element.
+func (wk *walker) children(rel string, lo, hi int) map[string]*idxChild {
+	m := make(map[string]*idxChild)
+	for i := lo; i < hi; {
+		rest := wk.idx[i].path[len(rel):]
+		if j := strings.IndexByte(rest, '/'); j >= 0 {
+			name := rest[:j]
+			prefix := rel + name + "/"
+			k := i + 1
+			for k < hi && strings.HasPrefix(wk.idx[k].path, prefix) {
+				k++
+			}
+			c := m[name]
+			if c == nil {
+				c = &idxChild{file: -1}
+				m[name] = c
+			}
+			c.lo, c.hi = i, k
+			i = k
+			continue
+		}
+		c := m[rest]
+		if c == nil {
+			c = &idxChild{file: -1}
+			m[rest] = c
+		}
+		if c.file >= 0 || wk.idx[i].stage != 0 {
+			c.conflict = true
+		}
+		if c.file < 0 {
+			c.file = i
+		}
+		i++
+	}
+	return m
+}
+
+// dir captures directory rel ("" or "a/b/") and returns its tree id, or a
+// zero id when nothing in it is taken.
+func (wk *walker) dir(rules *ignoreRules, rel string, lo, hi int, ignored bool) (plumbing.Hash, bool, error) {
+	if err := wk.ctx.Err(); err != nil {
+		return plumbing.ZeroHash, false, err
+	}
+	abs := wk.root
+	if rel != "" {
+		abs = filepath.Join(wk.root, filepath.FromSlash(strings.TrimSuffix(rel, "/")))
+	}
+	f, err := os.Open(abs)
+	if err != nil {
+		return plumbing.ZeroHash, false, fmt.Errorf("read directory %s: %w", abs, err)
+	}
+	des, err := f.ReadDir(-1)
+	f.Close()
+	if err != nil {
+		return plumbing.ZeroHash, false, fmt.Errorf("read directory %s: %w", abs, err)
+	}
+	kids := wk.children(rel, lo, hi)
+
+	// This directory's own .gitignore and .gitattributes come first.
+	for _, de := range des {
+		switch de.Name() {
+		case ".gitignore":
+			if de.Type().IsRegular() && !ignored {
+				b, err := os.ReadFile(filepath.Join(abs, ".gitignore"))
+				if err != nil && !errors.Is(err, fs.ErrNotExist) {
+					return plumbing.ZeroHash, false, err
+				}
+				rules = rules.with(parseIgnore(rel, b))
+			}
+		case ".gitattributes":
+			if de.Type().IsRegular() {
+				b, err := os.ReadFile(filepath.Join(abs, ".gitattributes"))
+				if err == nil && wk.attrs(b) {
+					return plumbing.ZeroHash, false, fmt.Errorf("%w: %s%s sets a filter or line-ending conversion", errNeedGit, rel, ".gitattributes")
+				}
+			}
+		}
+	}
+
+	entries := make([]gitEntry, 0, len(des))
+	type sub struct {
+		slot   int
+		name   string
+		lo, hi int
+		ign    bool
+	}
+	var subs []sub
+	for _, de := range des {
+		name := de.Name()
+		if name == ".git" {
+			continue
+		}
+		full := rel + name
+		kid := kids[name]
+		t := de.Type()
+		switch {
+		case t.IsRegular() || t&fs.ModeSymlink != 0:
+			tracked := kid != nil && kid.file >= 0
+			if !tracked && (ignored || rules.excluded(full, name, false)) {
+				continue
+			}
+			var ie *indexEntry
+			if tracked && !kid.conflict {
+				ie = &wk.idx[kid.file]
+			}
+			e, ok, err := wk.file(abs, full, name, ie)
+			if err != nil {
+				return plumbing.ZeroHash, false, err
+			}
+			if ok {
+				entries = append(entries, e)
+			}
+		case t.IsDir():
+			if kid != nil && kid.hi > kid.lo {
+				ign := ignored || rules.excluded(full, name, true)
+				entries = append(entries, gitEntry{name: name, mode: modeTree})
+				subs = append(subs, sub{slot: len(entries) - 1, name: name, lo: kid.lo, hi: kid.hi, ign: ign})
+				continue
+			}
+			if kid != nil && kid.file >= 0 && wk.idx[kid.file].st.mode == 0o160000 {
+				h, _, ok := wk.head(filepath.Join(abs, name))
+				if !ok {
+					h = wk.idx[kid.file].hash
+				}
+				entries = append(entries, gitEntry{name: name, mode: 0o160000, hash: h})
+				continue
+			}
+			if ignored || rules.excluded(full, name, true) {
+				continue
+			}
+			if h, isRepo, ok := wk.head(filepath.Join(abs, name)); isRepo {
+				if ok {
+					entries = append(entries, gitEntry{name: name, mode: 0o160000, hash: h})
+				}
+				continue
+			}
+			entries = append(entries, gitEntry{name: name, mode: modeTree})
+			subs = append(subs, sub{slot: len(entries) - 1, name: name, lo: 0, hi: 0, ign: false})
+		}
+	}
+
+	// Subdirectories, some of them in parallel when a token is free.
+	if len(subs) > 0 {
+		var wg sync.WaitGroup
+		errs := make([]error, len(subs))
+		for i, s := range subs {
+			run := func() {
+				h, _, err := wk.dir(rules, rel+s.name+"/", s.lo, s.hi, s.ign)
+				entries[s.slot].hash = h
+				errs[i] = err
+			}
+			if i < len(subs)-1 {
+				select {
+				case wk.sem <- struct{}{}:
+					wg.Add(1)
+					go func() {
+						defer func() { <-wk.sem; wg.Done() }()
+						run()
+					}()
+					continue
+				default:
+				}
+			}
+			run()
+		}
+		wg.Wait()
+		for _, err := range errs {
+			if err != nil {
+				return plumbing.ZeroHash, false, err
+			}
+		}
+		// Drop directories that turned out empty.
+		kept := entries[:0]
+		for _, e := range entries {
+			if e.mode == modeTree && e.hash.IsZero() {
+				continue
+			}
+			kept = append(kept, e)
+		}
+		entries = kept
+	}
+	if len(entries) == 0 {
+		return plumbing.ZeroHash, false, nil
+	}
+	sortTreeEntries(entries)
+	h, err := wk.putTree(entries)
+	return h, true, err
+}
+
+// file captures one regular file or symlink. ie is its index entry when it
+// is tracked (and not conflicted). ok is false when the file vanished or is
+// of a kind git does not record.
+func (wk *walker) file(absDir, full, name string, ie *indexEntry) (gitEntry, bool, error) {
+	p := filepath.Join(absDir, name)
+	fi, err := os.Lstat(p)
+	if errors.Is(err, fs.ErrNotExist) {
+		return gitEntry{}, false, nil
+	}
+	if err != nil {
+		return gitEntry{}, false, err
+	}
+	st := statOf(fi)
+	if st.mode != 0o100644 && st.mode != 0o100755 && st.mode != 0o120000 {
+		return gitEntry{}, false, nil
+	}
+	e := gitEntry{name: name, mode: st.mode}
+	if ie != nil && wk.index != nil && sameStat(ie.st, st) && !wk.index.racy(ie.st.mtime) {
+		e.hash = ie.hash
+		return e, true, nil
+	}
+	if wk.old != nil {
+		if c, ok := wk.old.entries[full]; ok && sameStat(c.st, st) {
+			e.hash = c.hash
+			wk.remember(full, c)
+			return e, true, nil
+		}
+	}
+	h, err := wk.hashFile(p, fi)
+	if errors.Is(err, fs.ErrNotExist) {
+		return gitEntry{}, false, nil
+	}
+	if err != nil {
+		return gitEntry{}, false, err
+	}
+	e.hash = h
+	if st.mtime < wk.stamp && st.ctime < wk.stamp {
+		wk.remember(full, cachedFile{st: st, hash: h})
+	}
+	return e, true, nil
+}
+
+func (wk *walker) remember(full string, c cachedFile) {
+	wk.mu.Lock()
+	wk.cache[full] = c
+	wk.mu.Unlock()
+}
+
+// bigFile is the size above which a file is streamed twice (hash, then
+// write if new) instead of being held in memory.
+const bigFile = 8 << 20
+
+// hashFile computes the blob id of the file or symlink at p and makes sure
+// the blob is in the object store.
+func (wk *walker) hashFile(p string, fi fs.FileInfo) (plumbing.Hash, error) {
+	wk.mu.Lock()
+	wk.hashed++
+	wk.mu.Unlock()
+	if fi.Mode()&fs.ModeSymlink != 0 {
+		target, err := os.Readlink(p)
+		if err != nil {
+			return plumbing.ZeroHash, err
+		}
+		return wk.putBlob([]byte(target))
+	}
+	if fi.Size() <= bigFile {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return plumbing.ZeroHash, err
+		}
+		return wk.putBlob(b)
+	}
+	return wk.putBigBlob(p)
+}
+
+func (wk *walker) putBlob(b []byte) (plumbing.Hash, error) {
+	h := hashObject(plumbing.BlobObject, b)
+	if wk.store.isKnown(h) {
+		return h, nil
+	}
+	if !wk.exist(h) {
+		if err := wk.store.writeLoose(h, plumbing.BlobObject, b); err != nil {
+			return plumbing.ZeroHash, err
+		}
+	}
+	wk.store.remember(h)
+	return h, nil
+}
+
+func (wk *walker) putBigBlob(p string) (plumbing.Hash, error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return plumbing.ZeroHash, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return plumbing.ZeroHash, err
+	}
+	d := newObjectHasher(plumbing.BlobObject, fi.Size())
+	n, err := io.Copy(d, f)
+	if err != nil {
+		return plumbing.ZeroHash, err
+	}
+	if n != fi.Size() {
+		return plumbing.ZeroHash, fmt.Errorf("%s changed while being read", p)
+	}
+	h := sumHash(d)
+	if wk.store.isKnown(h) || wk.exist(h) {
+		wk.store.remember(h)
+		return h, nil
+	}
+	err = wk.store.writeLooseFrom(h, plumbing.BlobObject, n, func(w io.Writer) error {
+		if _, err := f.Seek(0, io.SeekStart); err != nil {
+			return err
+		}
+		_, err := io.Copy(w, f)
+		return err
+	})
+	if err != nil {
+		return plumbing.ZeroHash, err
+	}
+	wk.store.remember(h)
+	return h, nil
+}
+
+func (wk *walker) putTree(es []gitEntry) (plumbing.Hash, error) {
+	b := encodeTree(es)
+	h := hashObject(plumbing.TreeObject, b)
+	if wk.store.isKnown(h) {
+		return h, nil
+	}
+	if !wk.exist(h) {
+		if err := wk.store.writeLoose(h, plumbing.TreeObject, b); err != nil {
+			return plumbing.ZeroHash, err
+		}
+	}
+	wk.store.remember(h)
+	return h, nil
+}
