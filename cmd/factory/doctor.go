@@ -1,0 +1,64 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/factory-dev/factory/tools"
+)
+
+func runDoctor(ctx context.Context, env *cliEnv, args []string) error {
+	fs := newFlags(env, "doctor", "[flags]", "Check what this machine and workspace offer factory, and say how to fix what is missing.")
+	var c common
+	c.register(fs, env)
+	asJSON := fs.Bool("json", false, "print the report as JSON")
+	if err := parse(env, fs, args); err != nil {
+		return err
+	}
+	var rep tools.DoctorReport
+	a, err := c.open(ctx, env)
+	if err != nil {
+		// Still report what can be checked without a workspace.
+		rep = tools.Diagnose(ctx, tools.Deps{Version: factoryVersion()})
+		rep.Checks = append(rep.Checks, tools.Check{Name: "open", Detail: err.Error(), Fix: "run inside a git repository or pass --root"})
+	} else {
+		defer a.close()
+		rep = tools.Diagnose(ctx, a.deps(nil))
+	}
+	if *asJSON {
+		enc := json.NewEncoder(env.stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(rep); err != nil {
+			return err
+		}
+	} else {
+		for _, ch := range rep.Checks {
+			mark := "ok  "
+			if !ch.OK {
+				mark = "FAIL"
+			}
+			fmt.Fprintf(env.stdout, "%s %-10s %s\n", mark, ch.Name, ch.Detail)
+			if !ch.OK && ch.Fix != "" {
+				fmt.Fprintf(env.stdout, "     %-10s fix: %s\n", "", ch.Fix)
+			}
+		}
+		if len(rep.Sandbox.Notes) > 0 {
+			fmt.Fprintf(env.stdout, "\nsandbox notes: %s\n", strings.Join(rep.Sandbox.Notes, "; "))
+		}
+	}
+	if !rep.OK {
+		return exitError{1}
+	}
+	return nil
+}
+
+func runVersion(ctx context.Context, env *cliEnv, args []string) error {
+	fs := newFlags(env, "version", "", "Print factory's version.")
+	if err := parse(env, fs, args); err != nil {
+		return err
+	}
+	fmt.Fprintf(env.stdout, "factory %s\n", factoryVersion())
+	return nil
+}

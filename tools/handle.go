@@ -1,0 +1,110 @@
+package tools
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/factory-dev/factory"
+	"github.com/mark3labs/mcp-go/mcp"
+	"github.com/mark3labs/mcp-go/server"
+)
+
+type requestKey struct{}
+
+// requestFrom returns the MCP request being served (for its progress token).
+func requestFrom(ctx context.Context) (mcp.CallToolRequest, bool) {
+	r, ok := ctx.Value(requestKey{}).(mcp.CallToolRequest)
+	return r, ok
+}
+
+// handle is the one place where tool results and errors are made:
+//   - arguments that do not decode (unknown field, wrong type) are a tool
+//     error naming the field;
+//   - an error the agent can act on (any factory code but EINTERNAL) is a
+//     tool error with its message;
+//   - an internal fault is logged with an id and answered as a Go error that
+//     shows only the id.
+func handle[A, R any](log *slog.Logger, name string, fn func(context.Context, A) (R, error)) server.ToolHandlerFunc {
+	return func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		var args A
+		if err := decodeArgs(req.GetRawArguments(), &args); err != nil {
+			return mcp.NewToolResultError(fmt.Sprintf("%s: bad arguments: %v; see the tool's input schema", name, err)), nil
+		}
+		res, err := fn(context.WithValue(ctx, requestKey{}, req), args)
+		if err != nil {
+			return errorResult(ctx, log, name, err, res)
+		}
+		return mcp.NewToolResultStructuredOnly(res), nil
+	}
+}
+
+// errorResult maps err to what the client sees. An actionable error keeps
+// the partial result the tool returned with it (a patch's conflict report, a
+// proposal's failing verdicts) after the message.
+func errorResult[R any](ctx context.Context, log *slog.Logger, name string, err error, partial R) (*mcp.CallToolResult, error) {
+	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
+		return nil, err
+	}
+	if code := factory.ErrorCode(err); code != factory.EINTERNAL {
+		// No structured content: clients validate it against the output
+		// schema even on error results. The partial result, if any, follows
+		// the message as JSON text.
+		res := mcp.NewToolResultError(factory.ErrorMessage(err))
+		if !isZero(partial) {
+			if b, jerr := json.Marshal(partial); jerr == nil {
+				res.Content = append(res.Content, mcp.NewTextContent(string(b)))
+			}
+		}
+		return res, nil
+	}
+	id := newErrorID()
+	log.ErrorContext(ctx, "internal error in tool", "tool", name, "error_id", id, "err", err)
+	return nil, fmt.Errorf("internal error %s in %s; the server log has the details", id, name)
+}
+
+func isZero[R any](v R) bool {
+	var zero R
+	a, err1 := json.Marshal(v)
+	b, err2 := json.Marshal(zero)
+	return err1 == nil && err2 == nil && bytes.Equal(a, b)
+}
+
+func newErrorID() string {
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	return "e-" + hex.EncodeToString(b)
+}
+
+// decodeArgs decodes raw tool arguments strictly: unknown fields are errors,
+// so a typo in a field name is reported rather than ignored.
+func decodeArgs(raw any, into any) error {
+	var data []byte
+	switch v := raw.(type) {
+	case nil:
+		data = []byte("{}")
+	case json.RawMessage:
+		data = v
+	case []byte:
+		data = v
+	default:
+		var err error
+		if data, err = json.Marshal(v); err != nil {
+			return err
+		}
+	}
+	if len(bytes.TrimSpace(data)) == 0 || string(bytes.TrimSpace(data)) == "null" {
+		data = []byte("{}")
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(into); err != nil {
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,147 @@
+package tools
+
+import (
+	"context"
+
+	"github.com/factory-dev/factory"
+	"github.com/factory-dev/factory/sandbox"
+)
+
+type snapshotCreateArgs struct {
+	Label string `json:"label,omitempty" jsonschema:"a short label, e.g. 'before refactor'; labelled snapshots are never pruned"`
+}
+
+type snapshotCreateResult struct {
+	Snapshot factory.Snapshot `json:"snapshot"`
+}
+
+type snapshotListArgs struct {
+	Label string `json:"label,omitempty" jsonschema:"only snapshots with this label"`
+	Run   string `json:"run,omitempty" jsonschema:"only snapshots created in this run ('current' for this session's run)"`
+	Limit int    `json:"limit,omitempty" jsonschema:"at most this many (default 20, max 200)"`
+}
+
+type snapshotListResult struct {
+	Snapshots []factory.Snapshot `json:"snapshots"`
+}
+
+type snapshotDiffArgs struct {
+	From     string `json:"from" jsonschema:"snapshot id to diff from"`
+	To       string `json:"to,omitempty" jsonschema:"snapshot id to diff to; omit for the live working tree"`
+	MaxBytes int    `json:"max_bytes,omitempty" jsonschema:"cap on the unified diff returned inline (default 32768); the whole diff is at full_diff"`
+}
+
+type snapshotDiffResult struct {
+	factory.SnapshotDiff
+	FullDiff string `json:"full_diff,omitempty"` // resource URI of the whole diff, when it was cut
+}
+
+type snapshotRestoreArgs struct {
+	ID    string   `json:"id" jsonschema:"snapshot id to restore"`
+	Paths []string `json:"paths,omitempty" jsonschema:"restore only these files or directories (relative to the workspace root); omit for the whole tree"`
+}
+
+func snapshotTools(d Deps) []Tool {
+	w := d.Workspace
+	return []Tool{
+		define(d.Log, SetWorkspace, "snapshot_create",
+			"Capture the working tree (tracked changes and untracked, not-ignored files) as a snapshot, without touching the git index, HEAD or branches. Returns the latest snapshot again if nothing changed since it.",
+			annotations{title: "Create a snapshot", idempotent: true},
+			func(ctx context.Context, a snapshotCreateArgs) (snapshotCreateResult, error) {
+				if err := checkText("label", a.Label, 200); err != nil {
+					return snapshotCreateResult{}, err
+				}
+				s, err := w.Snapshot(ctx, a.Label)
+				if err == nil && !s.Reused {
+					recordSnapshot(ctx, d, s)
+				}
+				return snapshotCreateResult{Snapshot: s}, err
+			}),
+		define(d.Log, SetWorkspace, "snapshot_list",
+			"List snapshots, newest first, with label, creating run and change counts against HEAD.",
+			annotations{title: "List snapshots", readOnly: true, idempotent: true},
+			func(ctx context.Context, a snapshotListArgs) (snapshotListResult, error) {
+				limit := a.Limit
+				if limit <= 0 {
+					limit = 20
+				}
+				if limit > 200 {
+					limit = 200
+				}
+				run := a.Run
+				if run == "current" {
+					run = factory.CallFrom(ctx).RunID
+				}
+				ss, err := w.Snapshots(ctx, sandbox.SnapshotFilter{Label: a.Label, RunID: run, Limit: limit})
+				if ss == nil {
+					ss = []factory.Snapshot{}
+				}
+				return snapshotListResult{Snapshots: ss}, err
+			}),
+		define(d.Log, SetWorkspace, "snapshot_diff",
+			"Show what changed between two snapshots, or between a snapshot and the live tree: a stat per file and a unified diff capped in size. The whole diff, when cut, is a resource (full_diff).",
+			annotations{title: "Diff snapshots", readOnly: true, idempotent: true},
+			func(ctx context.Context, a snapshotDiffArgs) (snapshotDiffResult, error) {
+				if a.From == "" {
+					return snapshotDiffResult{}, factory.Errorf(factory.EINVALID, "from is required: a snapshot id from snapshot_list")
+				}
+				diff, err := w.Diff(ctx, a.From, a.To, a.MaxBytes)
+				if err != nil {
+					return snapshotDiffResult{}, err
+				}
+				res := snapshotDiffResult{SnapshotDiff: diff}
+				if diff.Truncated && d.Store != nil {
+					full, err := w.FullDiff(ctx, a.From, diff.To)
+					if err != nil {
+						return res, err
+					}
+					id := "d-" + shortHash(full)
+					if err := d.Store.PutBlob(ctx, id, "diff", []byte(full)); err != nil {
+						return res, err
+					}
+					res.FullDiff = BlobURI(id)
+				}
+				return res, nil
+			}),
+		define(d.Log, SetWorkspace, "snapshot_restore",
+			"Put the working tree (or only some paths) back to a snapshot: writes only what differs, deletes files the snapshot lacks (never ignored files), restores modes and symlinks. It snapshots the current state first and returns that id as undo, so a restore can itself be undone by restoring undo.",
+			annotations{title: "Restore a snapshot", destructive: true, idempotent: true},
+			func(ctx context.Context, a snapshotRestoreArgs) (factory.RestoreResult, error) {
+				if a.ID == "" {
+					return factory.RestoreResult{}, factory.Errorf(factory.EINVALID, "id is required: a snapshot id from snapshot_list")
+				}
+				res, err := w.Restore(ctx, a.ID, a.Paths)
+				if err == nil && res.Undo != "" {
+					if s, err := w.Resolve(ctx, res.Undo); err == nil {
+						recordSnapshot(ctx, d, s)
+					}
+				}
+				return res, err
+			}),
+	}
+}
+
+// recordSnapshot notes a new snapshot in the run log. The snapshot is in
+// the object store already; failing to log it is logged, not returned.
+func recordSnapshot(ctx context.Context, d Deps, s factory.Snapshot) {
+	if d.Store == nil {
+		return
+	}
+	if err := d.Store.RecordSnapshot(context.WithoutCancel(ctx), s); err != nil {
+		d.Log.Warn("cannot record snapshot in the run log", "snapshot", s.ID, "err", err)
+	}
+}
+
+// checkText rejects over-long or control-character text arguments.
+func checkText(field, s string, max int) error {
+	if len(s) > max {
+		return factory.Errorf(factory.EINVALID, "%s is %d bytes; keep it under %d", field, len(s), max)
+	}
+	for _, r := range s {
+		if r < 0x20 && r != '\t' {
+			return factory.Errorf(factory.EINVALID, "%s contains a control character (%U); use plain text", field, r)
+		}
+	}
+	return nil
+}
+

@@ -1,0 +1,135 @@
+package tools
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/factory-dev/factory"
+	"github.com/factory-dev/factory/traces"
+)
+
+type runStartArgs struct {
+	Name     string `json:"name" jsonschema:"short name of the task, e.g. 'add retry to fetcher'"`
+	Workflow string `json:"workflow,omitempty" jsonschema:"forward (build something new) or investigate (find a regression, a flake, a perf gap); optional"`
+}
+
+type runStartResult struct {
+	Run factory.Run `json:"run"`
+}
+
+type traceNoteArgs struct {
+	Text string `json:"text" jsonschema:"the note: a plan, a decision and its reason, or an observation"`
+	Kind string `json:"kind,omitempty" jsonschema:"plan, decision or observation (default observation)"`
+}
+
+type traceNoteResult struct {
+	Message factory.Message `json:"message"`
+}
+
+type traceQueryArgs struct {
+	Kind   string `json:"kind,omitempty" jsonschema:"what to list: steps (default), runs or messages"`
+	Run    string `json:"run,omitempty" jsonschema:"only this run id (a unique prefix works; 'current' is this connection's run)"`
+	Tool   string `json:"tool,omitempty" jsonschema:"only steps of this tool"`
+	Status string `json:"status,omitempty" jsonschema:"only steps with this status: ok, tool_error, error, cancelled"`
+	Since  string `json:"since,omitempty" jsonschema:"only newer than this: an RFC 3339 time or a duration such as 30m or 2h"`
+	Text   string `json:"text,omitempty" jsonschema:"full-text search over step tool, arguments, result and error, and message text"`
+	Limit  int    `json:"limit,omitempty" jsonschema:"rows per page, 1 to 100 (default 20)"`
+	Cursor string `json:"cursor,omitempty" jsonschema:"the next value of a previous page"`
+}
+
+func traceTools(d Deps) []Tool {
+	var out []Tool
+	if d.Runs != nil {
+		out = append(out, define(d.Log, SetTrace, "run_start",
+			"Begin a named run (a task) for this session. Every later call is recorded as a step of this run, so the task's plan, changes, tests and verdicts can be queried and replayed together. Call it at the start of each task.",
+			annotations{title: "Start a run", idempotent: false},
+			func(ctx context.Context, a runStartArgs) (runStartResult, error) {
+				switch a.Workflow {
+				case "", "forward", "investigate":
+				default:
+					return runStartResult{}, factory.Errorf(factory.EINVALID, "workflow %q is not known; use forward or investigate, or leave it out", a.Workflow)
+				}
+				if strings.TrimSpace(a.Name) == "" {
+					return runStartResult{}, factory.Errorf(factory.EINVALID, "name is empty; give the run a short name that says what the task is")
+				}
+				r, err := d.Runs.Start(ctx, a.Name, a.Workflow)
+				return runStartResult{Run: r}, err
+			}))
+	}
+	out = append(out, define(d.Log, SetTrace, "trace_note",
+		"Record your own plan, decision or observation in the current run, so the run log explains why as well as what. Keep notes short; they are searchable with trace_query.",
+		annotations{title: "Note in the run log"},
+		func(ctx context.Context, a traceNoteArgs) (traceNoteResult, error) {
+			kind := a.Kind
+			if kind == "" {
+				kind = factory.NoteObservation
+			}
+			switch kind {
+			case factory.NotePlan, factory.NoteDecision, factory.NoteObservation:
+			default:
+				return traceNoteResult{}, factory.Errorf(factory.EINVALID, "kind %q is not known; use plan, decision or observation", a.Kind)
+			}
+			if strings.TrimSpace(a.Text) == "" {
+				return traceNoteResult{}, factory.Errorf(factory.EINVALID, "text is empty; write the note in text")
+			}
+			call := factory.CallFrom(ctx)
+			m, err := d.Store.AddMessage(ctx, factory.Message{RunID: call.RunID, StepID: call.StepID, Kind: kind, Text: a.Text})
+			return traceNoteResult{Message: m}, err
+		}))
+	out = append(out, define(d.Log, SetTrace, "trace_query",
+		"Query the run log: steps (default), runs or messages, newest first, filtered by run, tool, status, time and full text. Results are paged: pass next back as cursor for more.",
+		annotations{title: "Query the run log", readOnly: true, idempotent: true},
+		func(ctx context.Context, a traceQueryArgs) (traces.Page, error) {
+			q := traces.Query{Kind: a.Kind, RunID: a.Run, Tool: a.Tool, Status: a.Status, Text: a.Text, Limit: a.Limit, Cursor: a.Cursor}
+			if q.RunID == "current" {
+				q.RunID = factory.CallFrom(ctx).RunID
+			}
+			if a.Since != "" {
+				t, err := parseSince(a.Since, time.Now())
+				if err != nil {
+					return traces.Page{}, err
+				}
+				q.Since = t
+			}
+			p, err := d.Store.Query(ctx, q)
+			if err != nil {
+				return p, err
+			}
+			for i := range p.Steps {
+				p.Steps[i].Args = clip(p.Steps[i].Args, 300)
+				p.Steps[i].Result = clip(p.Steps[i].Result, 300)
+				p.Steps[i].Error = clip(p.Steps[i].Error, 300)
+			}
+			for i := range p.Messages {
+				p.Messages[i].Text = clip(p.Messages[i].Text, 1000)
+			}
+			return p, nil
+		}))
+	return out
+}
+
+// parseSince reads an RFC 3339 time or a duration before now.
+func parseSince(s string, now time.Time) (time.Time, error) {
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t, nil
+	}
+	if d, err := time.ParseDuration(s); err == nil && d > 0 {
+		return now.Add(-d), nil
+	}
+	return time.Time{}, factory.Errorf(factory.EINVALID, "since %q is neither an RFC 3339 time (2026-01-02T15:04:05Z) nor a duration (30m, 2h)", s)
+}
+
+// clip shortens s to at most n bytes on a rune boundary, marking the cut.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	cut := n
+	for cut > 0 && !utf8RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
+}
+
+func utf8RuneStart(b byte) bool { return b&0xC0 != 0x80 }
