@@ -23,10 +23,10 @@ type Check struct {
 
 // DoctorReport is what this machine and workspace offer factory.
 type DoctorReport struct {
-	Version string         `json:"version"`
-	OK      bool           `json:"ok"` // every required check passed
-	Checks  []Check        `json:"checks"`
-	Sandbox proc.Features  `json:"sandbox"`
+	Version string        `json:"version"`
+	OK      bool          `json:"ok"` // every required check passed
+	Checks  []Check       `json:"checks"`
+	Sandbox proc.Features `json:"sandbox"`
 }
 
 type doctorArgs struct{}

@@ -144,4 +144,3 @@ func checkText(field, s string, max int) error {
 	}
 	return nil
 }
-
