@@ -45,6 +45,7 @@ type childSpec struct {
 	PrivateTmp bool     // tmpfs on /tmp and /dev/shm
 	NewProc    bool     // mount a proc for the new pid namespace
 	Landlock   int      // ABI to use, 0 = none
+	DropCaps   bool     // clear the ambient capabilities kept for the setup
 }
 
 type rlimit struct {
@@ -166,6 +167,11 @@ func (s *childSpec) confine() error {
 	if s.Landlock > 0 {
 		if err := s.landlock(); err != nil {
 			return fmt.Errorf("landlock: %w", err)
+		}
+	}
+	if s.DropCaps {
+		if err := unix.Prctl(unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0); err != nil {
+			return fmt.Errorf("drop capabilities: %w", err)
 		}
 	}
 	if err := os.Chdir(s.Dir); err != nil {

@@ -262,6 +262,11 @@ func prepare(c Cmd, env []string, path string) (*launch, error) {
 			flags |= syscall.CLONE_NEWUSER
 			l.sys.UidMappings = []syscall.SysProcIDMap{{ContainerID: os.Geteuid(), HostID: os.Geteuid(), Size: 1}}
 			l.sys.GidMappings = []syscall.SysProcIDMap{{ContainerID: os.Getegid(), HostID: os.Getegid(), Size: 1}}
+			// Keep, through the re-exec, the capabilities the new user
+			// namespace grants (mounts, loopback); the child drops them
+			// before the target starts.
+			l.sys.AmbientCaps = []uintptr{unix.CAP_SYS_ADMIN, unix.CAP_NET_ADMIN}
+			spec.DropCaps = true
 		}
 		l.sys.Cloneflags = flags
 		if f.Landlock == 0 {
@@ -273,10 +278,14 @@ func prepare(c Cmd, env []string, path string) (*launch, error) {
 		cg.destroy(time.Second)
 		return nil, factory.Errorf(factory.EINTERNAL, "encode child spec: %v", err)
 	}
-	self, err := os.Executable()
-	if err != nil {
-		cg.destroy(time.Second)
-		return nil, factory.Errorf(factory.EUNAVAILABLE, "cannot re-execute self: %v", err)
+	// /proc/self/exe still works when the binary was replaced or deleted
+	// since it started.
+	self := "/proc/self/exe"
+	if _, err := os.Stat(self); err != nil {
+		if self, err = os.Executable(); err != nil {
+			cg.destroy(time.Second)
+			return nil, factory.Errorf(factory.EUNAVAILABLE, "cannot re-execute self: %v", err)
+		}
 	}
 	l.path, l.argv, l.env, l.child = self, []string{childMarker}, []string{specEnv + "=" + raw}, true
 	l.sys.Pdeathsig = syscall.SIGKILL
@@ -591,10 +600,14 @@ func (l *launch) run(ctx context.Context, c Cmd) (Result, error) {
 
 // signal sends sig to the process group and, when confined, the cgroup.
 func (l *launch) signal(pgid int, sig syscall.Signal) {
-	if l.mode == IsoBwrap && l.cg != nil && sig != syscall.SIGKILL {
+	if l.mode == IsoBwrap && sig != syscall.SIGKILL {
 		// bwrap dies of SIGTERM and takes the sandbox down with SIGKILL at
 		// once: send the gentle signal to the processes inside only.
-		for _, p := range l.cg.pids() {
+		inside := descendants(pgid)
+		if l.cg != nil {
+			inside = l.cg.pids()
+		}
+		for _, p := range inside {
 			if comm, _ := os.ReadFile("/proc/" + strconv.Itoa(p) + "/comm"); strings.TrimSpace(string(comm)) != "bwrap" {
 				_ = syscall.Kill(p, sig)
 			}
@@ -611,4 +624,43 @@ func closeAll(fs ...*os.File) {
 			_ = f.Close()
 		}
 	}
+}
+
+// descendants lists the processes below pid, found through /proc.
+func descendants(pid int) []int {
+	children := map[int][]int{}
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		p, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		stat, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		// Fields after the command name, which may hold spaces: state ppid ...
+		i := strings.LastIndexByte(string(stat), ')')
+		if i < 0 {
+			continue
+		}
+		f := strings.Fields(string(stat[i+1:]))
+		if len(f) < 2 {
+			continue
+		}
+		if pp, err := strconv.Atoi(f[1]); err == nil {
+			children[pp] = append(children[pp], p)
+		}
+	}
+	var out []int
+	queue := []int{pid}
+	for len(queue) > 0 {
+		p := queue[0]
+		queue = queue[1:]
+		for _, c := range children[p] {
+			out = append(out, c)
+			queue = append(queue, c)
+		}
+	}
+	return out
 }

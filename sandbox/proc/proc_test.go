@@ -342,10 +342,19 @@ func TestConfinedNetwork(t *testing.T) {
 	})
 }
 
-func TestConfinedForkLoopStopped(t *testing.T) {
-	if Detect().Cgroup == "" {
-		t.Skip("no cgroup controllers: process limit cannot be enforced")
+// needLimits skips when this process cannot create cgroups for the limits.
+func needLimits(t *testing.T) {
+	t.Helper()
+	Detect()
+	cg, notes := newCgroup(layout, 1<<30, 100)
+	cg.destroy(time.Second)
+	if cg == nil || len(cg.dirs) < 2 && layout.version == "v1" {
+		t.Skipf("memory and process limits cannot be enforced here: %v", notes)
 	}
+}
+
+func TestConfinedForkLoopStopped(t *testing.T) {
+	needLimits(t)
 	eachIsolation(t, func(t *testing.T, iso string) {
 		token := sleepToken()
 		c := cmdFor(mode{iso, true}, t.TempDir(), sh(`i=0; while [ $i -lt 500 ]; do sleep `+token+` & i=$((i+1)); done; echo spawned $i`)...)
@@ -361,9 +370,7 @@ func TestConfinedForkLoopStopped(t *testing.T) {
 }
 
 func TestConfinedMemoryLimit(t *testing.T) {
-	if Detect().Cgroup == "" {
-		t.Skip("no cgroup controllers: memory limit cannot be enforced")
-	}
+	needLimits(t)
 	eachIsolation(t, func(t *testing.T, iso string) {
 		work := t.TempDir()
 		c := selfCmd(t, iso, work, "alloc", "200")
@@ -407,7 +414,9 @@ func TestConfinedWritesLandNowhere(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, "in\n", string(b))
 		assert.DirExists(t, filepath.Join(work, "d"))
-		assert.Contains(t, string(res.Stderr), "Read-only file system")
+		if !strings.HasPrefix(outside, "/tmp/") {
+			assert.Contains(t, string(res.Stderr), "Read-only file system")
+		}
 	})
 }
 
