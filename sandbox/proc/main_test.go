@@ -5,6 +5,8 @@ import (
 	"io"
 	"net"
 	"os"
+	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -79,6 +81,23 @@ func helper(mode string, args []string) int {
 			keep = append(keep, b)
 		}
 		fmt.Println("allocated", len(keep), "MiB")
+		return 0
+	case "landlock": // restrict writes to args[0]; args[1] must then refuse them
+		runtime.LockOSThread() // Landlock binds this thread; the writes below run on it
+		s := childSpec{Writable: []string{args[0]}, Landlock: min(landlockABI(), 3)}
+		if err := s.landlock(); err != nil {
+			fmt.Fprintln(os.Stderr, "landlock:", err)
+			return 2
+		}
+		if err := os.WriteFile(filepath.Join(args[0], "in"), []byte("x"), 0o644); err != nil {
+			fmt.Fprintln(os.Stderr, "write inside:", err)
+			return 3
+		}
+		err := os.WriteFile(filepath.Join(args[1], "out"), []byte("x"), 0o644)
+		fmt.Println("outside:", err)
+		if err == nil {
+			return 4
+		}
 		return 0
 	case "env":
 		fmt.Println(strings.Join(os.Environ(), "\n"))

@@ -453,3 +453,50 @@ func TestRunKillIsGentleFirst(t *testing.T) {
 		assert.Empty(t, alive(token))
 	})
 }
+
+func TestDetect(t *testing.T) {
+	f := Detect()
+	t.Logf("features: %+v", f)
+	assert.Equal(t, os.Geteuid() == 0, f.Root)
+	if f.Bwrap != "" {
+		assert.FileExists(t, f.Bwrap)
+	} else {
+		assert.False(t, f.BwrapWorks)
+	}
+	switch f.Best {
+	case IsoBwrap:
+		assert.True(t, f.BwrapWorks)
+	case IsoNative:
+		assert.False(t, f.BwrapWorks)
+		assert.Empty(t, nativeReason(f))
+	case IsoNone:
+		assert.False(t, f.BwrapWorks)
+		assert.NotEmpty(t, nativeReason(f))
+	default:
+		t.Fatalf("Best = %q", f.Best)
+	}
+	// Cached: a second call is the same and cheap.
+	assert.Equal(t, f, Detect())
+}
+
+// TestLandlockRefusesWritesOutside checks the Landlock layer on its own,
+// without the read-only mounts in front of it.
+func TestLandlockRefusesWritesOutside(t *testing.T) {
+	if Detect().Landlock == 0 {
+		t.Skip("Landlock not available in this kernel")
+	}
+	allowed := t.TempDir()
+	denied, err := os.MkdirTemp(".", ".landlock-")
+	require.NoError(t, err)
+	denied, _ = filepath.Abs(denied)
+	defer os.RemoveAll(denied)
+	self, err := os.Executable()
+	require.NoError(t, err)
+	res, err := Run(context.Background(), Cmd{Argv: []string{self, allowed, denied}, Dir: allowed,
+		Env: append(BaseEnv(nil), helperEnv+"=landlock")})
+	require.NoError(t, err)
+	assert.Equal(t, 0, res.ExitCode, "stdout %s stderr %s", res.Stdout, res.Stderr)
+	assert.Contains(t, string(res.Stdout), "permission denied")
+	assert.FileExists(t, filepath.Join(allowed, "in"))
+	assert.NoFileExists(t, filepath.Join(denied, "out"))
+}
