@@ -1,0 +1,226 @@
+package sandbox
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+
+	"github.com/factory-dev/factory"
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/filemode"
+)
+
+// FileConflict is one file the live tree and a change both modified in
+// ways that do not merge. Regions is empty for whole-file conflicts
+// (deleted on one side and edited on the other, both added, a binary file,
+// a type or mode change on both sides).
+type FileConflict struct {
+	Path    string           `json:"path"`
+	Reason  string           `json:"reason"`
+	Regions []ConflictRegion `json:"regions,omitempty"`
+}
+
+// ConflictError is the cause inside the ECONFLICT error Promote returns,
+// for callers that want the files and regions as data (errors.As).
+type ConflictError struct {
+	Files []FileConflict
+}
+
+func (e *ConflictError) Error() string {
+	var b strings.Builder
+	b.WriteString("the live tree changed since the base in ways that conflict with the change: ")
+	for i, f := range e.Files {
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		b.WriteString(f.Path + " (" + f.Reason)
+		for k, r := range f.Regions {
+			if k == 3 {
+				fmt.Fprintf(&b, ", and %d more", len(f.Regions)-3)
+				break
+			}
+			if r.End < r.Start {
+				fmt.Fprintf(&b, ", both insert after base line %d", r.End)
+			} else {
+				fmt.Fprintf(&b, ", base lines %d-%d", r.Start, r.End)
+			}
+		}
+		b.WriteString(")")
+	}
+	b.WriteString(". Nothing was written; restore or re-base the change on a fresh snapshot and propose it again")
+	return b.String()
+}
+
+// Promote makes the live tree carry the change from snapshot baseID to
+// snapshot resultID, all or nothing. For each path the change touches: when
+// the live tree still has the base's version, the result's is written; when
+// it already has the result's, nothing is done; when it has a third version
+// of a text file, the three are merged line by line (as git merge-file)
+// and the merge is written if clean. The live tree is snapshotted first
+// (RestoreResult.Undo); writes go through os.Root as one transaction that
+// is rolled back on any failure. Files the change does not touch are never
+// written, and the user's index, HEAD and branches are never touched.
+//
+// Errors: those of Resolve for either id; ECONFLICT (wrapping a
+// *ConflictError that lists the files and regions) when the live tree moved
+// in a way that does not merge cleanly, or an ignored file stands where the
+// change writes; in every error case the live tree is unchanged.
+func (w *Workspace) Promote(ctx context.Context, baseID, resultID string) (factory.RestoreResult, error) {
+	op := "promote " + baseID + ".." + resultID
+	_, baseT, err := w.snapTree(ctx, baseID)
+	if err != nil {
+		return factory.RestoreResult{}, factory.Wrap(op, err)
+	}
+	_, resT, err := w.snapTree(ctx, resultID)
+	if err != nil {
+		return factory.RestoreResult{}, factory.Wrap(op, err)
+	}
+	change, err := w.diffTrees(ctx, baseT, resT)
+	if err != nil {
+		return factory.RestoreResult{}, factory.Wrap(op, err)
+	}
+	undoID, liveT, err := w.captureLive(ctx, "")
+	if err != nil {
+		return factory.RestoreResult{}, factory.Wrap(op, err)
+	}
+	res := factory.RestoreResult{Target: resultID, Undo: undoID, Written: []string{}, Deleted: []string{}}
+	if len(change) == 0 {
+		return res, nil
+	}
+	moved := map[string]treeChange{} // paths where live differs from base
+	if liveT != baseT {
+		lc, err := w.diffTrees(ctx, baseT, liveT)
+		if err != nil {
+			return factory.RestoreResult{}, factory.Wrap(op, err)
+		}
+		for _, c := range lc {
+			moved[c.Path] = c
+		}
+	}
+	var ops []fileOp
+	var conflicts []FileConflict
+	liveAbsent := map[string]bool{} // written paths the live snapshot lacks
+	for _, c := range change {
+		b, r := c.From, c.To
+		l := b
+		if m, ok := moved[c.Path]; ok {
+			l = m.To
+		}
+		if (b != nil && b.Mode == filemode.Submodule) || (r != nil && r.Mode == filemode.Submodule) {
+			continue // submodules are not ours to write
+		}
+		switch {
+		case sameEntry(l, r):
+			continue
+		case sameEntry(l, b):
+			if r == nil {
+				ops = append(ops, fileOp{Path: c.Path})
+				continue
+			}
+			if l != nil && l.Hash == r.Hash && l.isFile() && r.isFile() {
+				ops = append(ops, fileOp{Path: c.Path, To: r, ModeOnly: true})
+				continue
+			}
+			data, err := w.readBlob(r.Hash)
+			if err != nil {
+				return factory.RestoreResult{}, factory.Wrap(op, err)
+			}
+			ops = append(ops, fileOp{Path: c.Path, To: r, Data: data})
+			liveAbsent[c.Path] = l == nil
+		default:
+			o, fc, err := w.mergeEntry(c.Path, b, l, r)
+			if err != nil {
+				return factory.RestoreResult{}, factory.Wrap(op, err)
+			}
+			if fc != nil {
+				conflicts = append(conflicts, *fc)
+				continue
+			}
+			ops = append(ops, *o)
+		}
+	}
+	// A write below a path that the live tree (but not the base) has as a
+	// file cannot happen without deleting that file: a conflict.
+	for _, o := range ops {
+		if o.To == nil {
+			continue
+		}
+		if liveAbsent[o.Path] {
+			if _, err := os.Lstat(filepath.Join(w.root, filepath.FromSlash(o.Path))); err == nil {
+				conflicts = append(conflicts, FileConflict{Path: o.Path,
+					Reason: "an ignored file is in the live tree where the change adds one; move it away"})
+				continue
+			}
+		}
+		for d := path.Dir(o.Path); d != "."; d = path.Dir(d) {
+			if m, ok := moved[d]; ok && m.To != nil {
+				conflicts = append(conflicts, FileConflict{Path: o.Path,
+					Reason: "the live tree has a file at " + d + " where the change needs a directory"})
+				break
+			}
+		}
+	}
+	if len(conflicts) > 0 {
+		ce := &ConflictError{Files: conflicts}
+		return factory.RestoreResult{}, &factory.Error{Code: factory.ECONFLICT, Op: op, Message: ce.Error(), Err: ce}
+	}
+	written, deleted, err := applyOps(ctx, w.root, w.gitDir, ops)
+	if err != nil {
+		return factory.RestoreResult{}, factory.Wrap(op, err)
+	}
+	res.Written = append(res.Written, written...)
+	res.Deleted = append(res.Deleted, deleted...)
+	return res, nil
+}
+
+func sameEntry(a, b *treeEntry) bool {
+	if a == nil || b == nil {
+		return a == nil && b == nil
+	}
+	return a.Mode == b.Mode && a.Hash == b.Hash
+}
+
+// mergeEntry merges one path that both the live tree (l) and the change
+// (b→r) modified. It returns the op to write, or the conflict.
+func (w *Workspace) mergeEntry(p string, b, l, r *treeEntry) (*fileOp, *FileConflict, error) {
+	conflict := func(reason string) (*fileOp, *FileConflict, error) {
+		return nil, &FileConflict{Path: p, Reason: reason}, nil
+	}
+	switch {
+	case b == nil:
+		return conflict("added by both with different content")
+	case l == nil:
+		return conflict("deleted in the live tree, changed by the change")
+	case r == nil:
+		return conflict("changed in the live tree, deleted by the change")
+	case !b.isFile() || !l.isFile() || !r.isFile():
+		return conflict("a symlink or a type change on both sides")
+	}
+	mode := r.Mode
+	switch {
+	case l.Mode == b.Mode:
+	case r.Mode == b.Mode:
+		mode = l.Mode
+	case l.Mode != r.Mode:
+		return conflict("the executable bit changed on both sides")
+	}
+	var blobs [3][]byte
+	for i, h := range []plumbing.Hash{b.Hash, l.Hash, r.Hash} {
+		data, err := w.readBlob(h)
+		if err != nil {
+			return nil, nil, err
+		}
+		blobs[i] = data
+	}
+	if isBinary(blobs[0]) || isBinary(blobs[1]) || isBinary(blobs[2]) {
+		return conflict("a binary file changed on both sides")
+	}
+	merged, regions := merge3(blobs[0], blobs[1], blobs[2])
+	if len(regions) > 0 {
+		return nil, &FileConflict{Path: p, Reason: "edited on both sides", Regions: regions}, nil
+	}
+	return &fileOp{Path: p, To: &treeEntry{Mode: mode}, Data: merged}, nil, nil
+}
