@@ -243,6 +243,12 @@ func (r *suiteRunner) run(ctx context.Context, argv []string, dir string, log *b
 		if err := jroot.Remove(s.JUnitPath); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return outcome{}, fmt.Errorf("remove old %s: %w", s.JUnitPath, err)
 		}
+		// Runners such as node --test do not create the report's directory.
+		if d := filepath.Dir(s.JUnitPath); d != "." {
+			if err := jroot.MkdirAll(d, 0o755); err != nil {
+				return outcome{}, fmt.Errorf("make directory for %s: %w", s.JUnitPath, err)
+			}
+		}
 	}
 	env := proc.BaseEnv(r.policy.EnvAllow)
 	keys := make([]string, 0, len(s.Env))

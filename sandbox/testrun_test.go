@@ -276,20 +276,19 @@ func TestRunTestsNarrowBaselineInPlace(t *testing.T) {
 	assert.NotContains(t, string(log), "baseline run on snapshot")
 }
 
-// TestRunTestsNodeJUnit runs the node --test fixture for real with its
-// JUnit reporter.
+// TestRunTestsNodeJUnit runs the node --test fixture for real, with the
+// suite DetectSuites proposes for it.
 func TestRunTestsNodeJUnit(t *testing.T) {
 	if _, err := exec.LookPath("node"); err != nil {
 		t.Skip("node not installed")
 	}
 	w := fixtureRepo(t, "nodeproj")
-	s := factory.Suite{
-		Name:      "node",
-		Run:       []string{"node", "--test", "--test-reporter=junit", "--test-reporter-destination=junit.xml", "test/"},
-		Format:    factory.FormatJUnit,
-		JUnitPath: "junit.xml",
-		Timeout:   time.Minute,
-	}
+	// The suite factory init would write: node --test with its JUnit
+	// reporter into .factory/, a directory RunTests has to make.
+	suites := sandbox.DetectSuites(w.Root())
+	require.Len(t, suites, 1)
+	s := suites[0]
+	s.Timeout = time.Minute
 	rep, log, err := w.RunTests(context.Background(), sandbox.TestRun{Suite: s})
 	require.NoError(t, err, string(log))
 	assert.Equal(t, factory.TestFail, rep.Status, "notes: %v\n%s", rep.Notes, log)
