@@ -144,13 +144,20 @@ func (c *Controller) Check(ctx context.Context, req CheckRequest) (CheckResult, 
 			return CheckResult{}, factory.Wrap("check", err)
 		}
 	}
-	facts, err := c.gatesOn(ctx, p, target, p.gates, diff, req.NoCache, "")
+	gates := p.gates
+	if base != nil {
+		gates = unpaired(gates)
+	}
+	facts, err := c.gatesOn(ctx, p, target, gates, diff, req.NoCache, "")
 	if err != nil {
 		return CheckResult{}, factory.Wrap("check", err)
 	}
 	var baseFacts treeFacts
 	if base != nil {
-		if baseFacts, err = c.gatesOn(ctx, p, *base, p.gatesNamed(p.baseGates), nil, req.NoCache, "baseline "); err != nil {
+		if baseFacts, err = c.gatesOn(ctx, p, *base, unpaired(p.gatesNamed(p.baseGates)), nil, req.NoCache, "baseline "); err != nil {
+			return CheckResult{}, factory.Wrap("check", err)
+		}
+		if err := c.pairedBenches(ctx, p, *base, target, "", facts, baseFacts, req.NoCache); err != nil {
 			return CheckResult{}, factory.Wrap("check", err)
 		}
 		applyBaseline(p, facts, baseFacts)
@@ -198,10 +205,117 @@ func (p *plan) evaluateAll(in evalInput, skip map[string]string) []factory.Verdi
 	return out
 }
 
-// applyBaseline fills bench comparisons from the baseline's samples.
+// pairable reports whether a gate runs on the base and the result
+// alternately when both are there (bench gates without their own command).
+func pairable(g Gate) bool { return g.Kind == GateBench && g.Run == nil }
+
+// unpaired returns the gates that are not pairable.
+func unpaired(gs []Gate) []Gate {
+	var out []Gate
+	for _, g := range gs {
+		if !pairable(g) {
+			out = append(out, g)
+		}
+	}
+	return out
+}
+
+type pairedFile struct {
+	Base   BenchFacts `json:"base"`
+	Result BenchFacts `json:"result"`
+}
+
+// pairedBenches runs the pairable bench gates on base and result
+// alternately (see pairedBench), cached by both trees. resultDir, when not
+// empty, is an isolated copy of result to use.
+func (c *Controller) pairedBenches(ctx context.Context, p *plan, base, result factory.Snapshot, resultDir string, facts, baseFacts treeFacts, noCache bool) error {
+	var todo []Gate
+	for _, g := range p.gates {
+		if !pairable(g) {
+			continue
+		}
+		gj, _ := json.Marshal(g)
+		pj, _ := json.Marshal(p.cfg.Sandbox)
+		key := cacheKey("paired", base.Tree, result.Tree, string(gj), string(pj))
+		if data, err := c.readCache("bench-" + key + ".json"); err == nil && !noCache {
+			var pf pairedFile
+			if json.Unmarshal(data, &pf) == nil {
+				facts[g.Name], baseFacts[g.Name] = gateOutcome{Facts: pf.Result}, gateOutcome{Facts: pf.Base}
+				continue
+			}
+		}
+		c.mu.Lock()
+		o, ok := c.facts[key]
+		c.mu.Unlock()
+		if ok && !noCache {
+			pf := o.Facts.(pairedFile)
+			facts[g.Name], baseFacts[g.Name] = gateOutcome{Facts: pf.Result}, gateOutcome{Facts: pf.Base}
+			continue
+		}
+		todo = append(todo, g)
+	}
+	if len(todo) == 0 {
+		return nil
+	}
+	isolate := func(s factory.Snapshot, prefix string) (string, func(), error) {
+		ictx, end := begin(c.cfg.Steps, ctx, prefix+"isolate")
+		d, release, err := c.cfg.Workspace.Isolate(ictx, s.ID)
+		end(err)
+		if err != nil {
+			return "", nil, err
+		}
+		return d, func() {
+			if err := release(); err != nil {
+				c.log.Warn("release isolated copy", "dir", d, "err", err)
+			}
+		}, nil
+	}
+	baseDir, releaseBase, err := isolate(base, "baseline ")
+	if err != nil {
+		return err
+	}
+	defer releaseBase()
+	if resultDir == "" {
+		var releaseResult func()
+		if resultDir, releaseResult, err = isolate(result, ""); err != nil {
+			return err
+		}
+		defer releaseResult()
+	}
+	br := gateRun{runner: c.cfg.Runner, dir: baseDir, snapshot: base.ID, cfg: p.cfg}
+	rr := gateRun{runner: c.cfg.Runner, dir: resultDir, snapshot: result.ID, cfg: p.cfg}
+	for _, g := range todo {
+		gctx, end := begin(c.cfg.Steps, ctx, "gate "+g.Name+" (paired with baseline)")
+		fb, fr, err := pairedBench(gctx, br, rr, g)
+		end(err)
+		if ctx.Err() != nil {
+			return factory.Errorf(factory.ETIMEOUT, "gates cancelled: %v", ctx.Err())
+		}
+		if err != nil {
+			msg := factory.ErrorMessage(err)
+			facts[g.Name], baseFacts[g.Name] = gateOutcome{Err: msg}, gateOutcome{Err: msg}
+			continue
+		}
+		facts[g.Name], baseFacts[g.Name] = gateOutcome{Facts: fr}, gateOutcome{Facts: fb}
+		gj, _ := json.Marshal(g)
+		pj, _ := json.Marshal(p.cfg.Sandbox)
+		key := cacheKey("paired", base.Tree, result.Tree, string(gj), string(pj))
+		pf := pairedFile{Base: fb, Result: fr}
+		c.mu.Lock()
+		c.facts[key] = gateOutcome{Facts: pf}
+		c.mu.Unlock()
+		if data, err := json.Marshal(pf); err == nil {
+			c.writeCache("bench-"+key+".json", data)
+		}
+	}
+	return nil
+}
+
+// applyBaseline fills bench comparisons from the baseline's samples, for
+// bench gates that were not run paired.
 func applyBaseline(p *plan, facts, base treeFacts) {
 	for _, g := range p.gates {
-		if g.Kind != GateBench {
+		if g.Kind != GateBench || pairable(g) {
 			continue
 		}
 		cur, ok1 := facts[g.Name].Facts.(BenchFacts)

@@ -19,6 +19,7 @@ type matrixCase struct {
 	edit     func(t testing.TB, dir string)
 	failID   string   // the verdict that must fail
 	evidence []string // strings its message or evidence must contain
+	noisy    bool     // a timing comparison: a busy machine may hide it
 }
 
 // shopCases are the proposals of the done-when list, for testdata/shop.
@@ -26,27 +27,27 @@ func shopCases() []matrixCase {
 	return []matrixCase{
 		{"breaks a test", func(t testing.TB, d string) {
 			replaceIn(t, d, "cart/cart.go", "price.Sum(c.Lines...)", "price.Sum(c.Lines[1:]...)")
-		}, "tests-pass", []string{"tests.failed = 1", "TestTotal", "cart/cart_test.go"}},
+		}, "tests-pass", []string{"tests.failed = 2", "FAIL example.com/shop/cart.TestTotal (cart_test.go:12): Total = 250, want 500"}, false},
 		{"adds a skip marker", func(t testing.TB, d string) {
 			replaceIn(t, d, "web/web_test.go", "func TestReceipt(t *testing.T) {\n", "func TestReceipt(t *testing.T) {\n\tt.Skip(\"flaky on CI\")\n")
-		}, "no-new-skips", []string{"tests.skipped = 1", "baseline.tests.skipped = 0"}},
+		}, "no-new-skips", []string{"tests.skipped = 1", "baseline.tests.skipped = 0"}, false},
 		{"edits a protected test file", func(t testing.TB, d string) {
 			replaceIn(t, d, "price/golden_test.go", "got != 900", "got != 899")
-		}, "golden-untouched", []string{"modified price/golden_test.go (+1 -1)"}},
+		}, "golden-untouched", []string{"modified price/golden_test.go (+1 -1)"}, false},
 		{"edits factory.yaml to drop a gate", func(t testing.TB, d string) {
 			replaceIn(t, d, "factory.yaml", "  vet: {run: [go, vet, -trimpath, ./...]}\n", "")
 			replaceIn(t, d, "factory.yaml", "  - {id: vet-clean, expr: \"vet.exit_code == 0\"}\n", "")
-		}, "golden-untouched", []string{"modified factory.yaml (+0 -2)"}},
+		}, "golden-untouched", []string{"modified factory.yaml (+0 -2)"}, false},
 		{"breaks the import layering", func(t testing.TB, d string) {
 			replaceIn(t, d, "web/web.go", "\t\"example.com/shop/cart\"\n", "\t\"example.com/shop/cart\"\n\t\"example.com/shop/price\"\n")
 			replaceIn(t, d, "web/web.go", "\tt := c.Total(0)\n", "\tvar t price.Cents = c.Total(0)\n")
-		}, "layering", []string{"web/web.go:7: example.com/shop/web imports example.com/shop/price"}},
+		}, "layering", []string{"web/web.go:8: example.com/shop/web imports example.com/shop/price"}, false},
 		{"regresses a benchmark by 30%", func(t testing.TB, d string) {
 			replaceIn(t, d, "price/price.go", "\treturn out\n}", "\tfor i := 0; i < n*4/10; i++ { // the same work again for 40% of the parts\n\t\tout[i] = c / Cents(n)\n\t\tif Cents(i) < c%Cents(n) {\n\t\t\tout[i]++\n\t\t}\n\t}\n\treturn out\n}")
-		}, "spread-fast", []string{"BenchmarkSpread: ", "p=0.00"}},
+		}, "spread-fast", []string{"BenchmarkSpread: ", "n=6+6"}, true},
 		{"adds a panic (forbid over added lines)", func(t testing.TB, d string) {
 			replaceIn(t, d, "cart/cart.go", "\treturn price.Discount", "\tif discount > 100 {\n\t\tpanic(\"discount\")\n\t}\n\treturn price.Discount")
-		}, "no-panics", []string{"cart/cart.go:12: panic(\"discount\")"}},
+		}, "no-panics", []string{"cart/cart.go:12: panic(\"discount\")"}, false},
 	}
 }
 
@@ -73,6 +74,12 @@ func runMatrix(t *testing.T, repo string, c *Controller, resolve func(string) (f
 			before := treeState(t, repo)
 			res, err := c.Propose(ctx, ProposeRequest{Patch: patch})
 			require.NoError(t, err)
+			if v, _ := verdictByID(res.Verdicts, tc.failID); tc.noisy && v.Status == factory.VerdictPass {
+				// Only an insignificant comparison may pass: a significant
+				// slowdown beyond the budget that passes is a bug.
+				require.Contains(t, strings.Join(v.Evidence, "\n"), "not significant", "%+v", v)
+				t.Skipf("this machine is too busy to measure the slowdown: %s", strings.Join(v.Evidence, "; "))
+			}
 			assert.False(t, res.Accepted, res.Reason)
 			requireVerdict(t, res.Verdicts, tc.failID, factory.VerdictFail, tc.evidence...)
 			assert.Contains(t, res.Reason, tc.failID)

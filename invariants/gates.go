@@ -332,7 +332,7 @@ func (r gateRun) coverage(ctx context.Context, g Gate) (any, error) {
 			return nil, err
 		}
 		profile = coverFile
-		argv = append([]string{"go", "test", "-count=1", "-coverprofile=" + coverFile, "--"}, pkgs...)
+		argv = append([]string{"go", "test", "-count=1", "-coverprofile=" + coverFile}, pkgs...)
 	}
 	res, err := r.exec(ctx, g, argv)
 	if err != nil {
@@ -420,40 +420,164 @@ func parseCoverProfile(data []byte) (CoverageFacts, error) {
 	return f, nil
 }
 
-func (r gateRun) bench(ctx context.Context, g Gate) (any, error) {
-	argv := g.Run
-	if argv == nil {
-		pkgs := packagesOr(g.Packages)
-		if err := safePatterns(pkgs); err != nil {
-			return nil, err
-		}
-		pat, count, bt := g.Bench, g.Count, g.Benchtime
-		if pat == "" {
-			pat = "."
-		}
-		if count == 0 {
-			count = 6
-		}
-		if bt == "" {
-			bt = "100ms"
-		}
-		argv = append([]string{"go", "test", "-run=^$", "-bench=" + pat, "-count=" + strconv.Itoa(count), "-benchtime=" + bt, "--"}, pkgs...)
+func benchDefaults(g Gate) (pat string, count int, benchtime string) {
+	pat, count, benchtime = g.Bench, g.Count, g.Benchtime
+	if pat == "" {
+		pat = "."
 	}
+	if count == 0 {
+		count = 6
+	}
+	if benchtime == "" {
+		benchtime = "100ms"
+	}
+	return pat, count, benchtime
+}
+
+// benchBin is one compiled test binary and the package directory it runs in.
+type benchBin struct{ bin, dir string }
+
+const benchDir = ".factory-bench"
+
+// benchBinaries compiles the test binary of every package of the gate that
+// has tests (go test -c), so the benchmarks can then run many times, and
+// alternately with another tree's, without rebuilding.
+func (r gateRun) benchBinaries(ctx context.Context, g Gate) ([]benchBin, error) {
+	pkgs := packagesOr(g.Packages)
+	if err := safePatterns(pkgs); err != nil {
+		return nil, err
+	}
+	argv := append([]string{"go", "list", "-e", "-f", "{{.ImportPath}}\t{{.Dir}}\t{{len .TestGoFiles}}\t{{len .XTestGoFiles}}"}, pkgs...)
 	res, err := r.exec(ctx, g, argv)
 	if err != nil {
 		return nil, err
 	}
 	if res.ExitCode != 0 {
-		return nil, factory.Errorf(factory.EINVALID, "benchmarks failed (exit code %d): %s", res.ExitCode, excerpt(append(res.Stdout, res.Stderr...), 3, 10))
+		return nil, factory.Errorf(factory.EINVALID, "go list exited %d: %s", res.ExitCode, excerpt(res.Stderr, 3, 5))
 	}
-	f, err := parseBench(res.Stdout)
+	var bins []benchBin
+	for _, line := range strings.Split(strings.TrimSpace(string(res.Stdout)), "\n") {
+		f := strings.Split(line, "\t")
+		if len(f) != 4 || (f[2] == "0" && f[3] == "0") {
+			continue
+		}
+		bin := filepath.Join(r.dir, benchDir, fmt.Sprintf("%d.test", len(bins)))
+		res, err := r.exec(ctx, g, []string{"go", "test", "-c", "-o", bin, f[0]})
+		if err != nil {
+			return nil, err
+		}
+		if res.ExitCode != 0 {
+			return nil, factory.Errorf(factory.EINVALID, "building the benchmarks of %s failed (exit code %d): %s", f[0], res.ExitCode, excerpt(append(res.Stdout, res.Stderr...), 3, 10))
+		}
+		bins = append(bins, benchBin{bin: bin, dir: f[1]})
+	}
+	if len(bins) == 0 {
+		return nil, factory.Errorf(factory.EINVALID, "no package with tests matches %s", strings.Join(pkgs, " "))
+	}
+	return bins, nil
+}
+
+// benchRound runs every binary's benchmarks once (-test.count=1).
+func (r gateRun) benchRound(ctx context.Context, g Gate, bins []benchBin) ([]byte, error) {
+	pat, _, bt := benchDefaults(g)
+	var out []byte
+	for _, b := range bins {
+		res, err := r.runner.RunCommand(ctx, Command{Argv: []string{b.bin, "-test.run=^$", "-test.bench=" + pat, "-test.benchtime=" + bt, "-test.count=1"},
+			Dir: b.dir, Env: g.Env, Timeout: g.Timeout, Policy: r.cfg.Sandbox})
+		if err != nil {
+			return nil, err
+		}
+		if res.ExitCode != 0 {
+			return nil, factory.Errorf(factory.EINVALID, "benchmarks failed (exit code %d): %s", res.ExitCode, excerpt(append(res.Stdout, res.Stderr...), 3, 10))
+		}
+		out = append(out, res.Stdout...)
+	}
+	return out, nil
+}
+
+// bench runs a bench gate on one tree: the gate's own command when it has
+// one, else the compiled test binaries Count times.
+func (r gateRun) bench(ctx context.Context, g Gate) (any, error) {
+	var out []byte
+	if g.Run != nil {
+		res, err := r.exec(ctx, g, g.Run)
+		if err != nil {
+			return nil, err
+		}
+		if res.ExitCode != 0 {
+			return nil, factory.Errorf(factory.EINVALID, "benchmarks failed (exit code %d): %s", res.ExitCode, excerpt(append(res.Stdout, res.Stderr...), 3, 10))
+		}
+		out = res.Stdout
+	} else {
+		bins, err := r.benchBinaries(ctx, g)
+		if err != nil {
+			return nil, err
+		}
+		_, count, _ := benchDefaults(g)
+		for i := 0; i < count; i++ {
+			o, err := r.benchRound(ctx, g, bins)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, o...)
+		}
+	}
+	return benchFacts(g, out)
+}
+
+func benchFacts(g Gate, out []byte) (BenchFacts, error) {
+	f, err := parseBench(out)
 	if err != nil {
-		return nil, err
+		return f, err
 	}
 	if len(f.Benchmarks) == 0 {
-		return nil, factory.Errorf(factory.EINVALID, "no benchmark ran (pattern %q): %s", g.Bench, excerpt(res.Stdout, 3, 5))
+		return f, factory.Errorf(factory.EINVALID, "no benchmark ran (pattern %q): %s", g.Bench, excerpt(out, 3, 5))
 	}
 	return f, nil
+}
+
+// pairedBench runs a bench gate on the base and the result alternately,
+// one round of each at a time (the side that goes first alternates too), so
+// that a busy machine slows both sides alike and the comparison measures the
+// change, not the load. It returns both sides' facts, the result's with
+// Compare filled.
+func pairedBench(ctx context.Context, base, result gateRun, g Gate) (BenchFacts, BenchFacts, error) {
+	bb, err := base.benchBinaries(ctx, g)
+	if err != nil {
+		return BenchFacts{}, BenchFacts{}, fmt.Errorf("on the baseline: %w", err)
+	}
+	rb, err := result.benchBinaries(ctx, g)
+	if err != nil {
+		return BenchFacts{}, BenchFacts{}, err
+	}
+	_, count, _ := benchDefaults(g)
+	var outB, outR []byte
+	for i := 0; i < count; i++ {
+		for k := 0; k < 2; k++ {
+			if (i+k)%2 == 0 {
+				o, err := base.benchRound(ctx, g, bb)
+				if err != nil {
+					return BenchFacts{}, BenchFacts{}, fmt.Errorf("on the baseline: %w", err)
+				}
+				outB = append(outB, o...)
+			} else {
+				o, err := result.benchRound(ctx, g, rb)
+				if err != nil {
+					return BenchFacts{}, BenchFacts{}, err
+				}
+				outR = append(outR, o...)
+			}
+		}
+	}
+	fb, err := benchFacts(g, outB)
+	if err != nil {
+		return BenchFacts{}, BenchFacts{}, fmt.Errorf("on the baseline: %w", err)
+	}
+	fr, err := benchFacts(g, outR)
+	if err != nil {
+		return BenchFacts{}, BenchFacts{}, err
+	}
+	return fb, compareBench(fr, fb), nil
 }
 
 // parseBench reads Go benchmark output (benchfmt) into ns/op samples per

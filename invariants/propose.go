@@ -166,7 +166,7 @@ func (c *Controller) propose(ctx context.Context, req ProposeRequest) (ProposeRe
 
 	// Phase 2: every gate on the result, the compared gates on the base.
 	var rest []Gate
-	for _, g := range p.gates {
+	for _, g := range unpaired(p.gates) {
 		if needsTree([]Gate{g}) {
 			rest = append(rest, g)
 		}
@@ -178,8 +178,11 @@ func (c *Controller) propose(ctx context.Context, req ProposeRequest) (ProposeRe
 	for k, v := range more {
 		facts[k] = v
 	}
-	baseFacts, err := c.gatesOn(ctx, p, base, p.gatesNamed(p.baseGates), nil, false, "baseline ")
+	baseFacts, err := c.gatesOn(ctx, p, base, unpaired(p.gatesNamed(p.baseGates)), nil, false, "baseline ")
 	if err != nil {
+		return res, err
+	}
+	if err := c.pairedBenches(ctx, p, base, result, dir, facts, baseFacts, false); err != nil {
 		return res, err
 	}
 	applyBaseline(p, facts, baseFacts)
