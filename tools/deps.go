@@ -5,6 +5,7 @@ import (
 	"log/slog"
 
 	"github.com/factory-dev/factory"
+	"github.com/factory-dev/factory/invariants"
 	"github.com/factory-dev/factory/sandbox"
 	"github.com/factory-dev/factory/traces"
 )
@@ -19,12 +20,13 @@ type Runs interface {
 // Deps is everything the tools call into. Fields left nil switch off the
 // tools that need them (New leaves those tools out).
 type Deps struct {
-	Log       *slog.Logger       // nil means slog.Default()
-	Store     *traces.Store      // the run log; required
-	Workspace *sandbox.Workspace // the workspace; nil leaves out workspace, change, test and invariants tools
-	Runs      Runs               // nil leaves out run_start
-	Version   string             // factory's version, for doctor
-	DBPath    string             // the run log's path, for doctor
+	Log       *slog.Logger           // nil means slog.Default()
+	Store     *traces.Store          // the run log; required
+	Workspace *sandbox.Workspace     // the workspace; nil leaves out workspace, change, test and invariants tools
+	Gate      *invariants.Controller // the change controller; nil leaves out invariant and change_propose tools
+	Runs      Runs                   // nil leaves out run_start
+	Version   string                 // factory's version, for doctor
+	DBPath    string                 // the run log's path, for doctor
 }
 
 // New returns every tool that deps can serve, in a stable order.
@@ -36,6 +38,9 @@ func New(d Deps) []Tool {
 	if d.Workspace != nil {
 		out = append(out, snapshotTools(d)...)
 		out = append(out, workspaceTools(d)...)
+	}
+	if d.Workspace != nil && d.Gate != nil {
+		out = append(out, invariantTools(d)...)
 	}
 	out = append(out, traceTools(d)...)
 	out = append(out, doctorTool(d))

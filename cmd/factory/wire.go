@@ -116,5 +116,11 @@ func (a *app) serverFor(toolsets string, readOnly bool) (*server.Server, error) 
 }
 
 func (a *app) deps(runs tools.Runs) tools.Deps {
-	return tools.Deps{Log: a.log, Store: a.store, Workspace: a.ws, Runs: runs, Version: factoryVersion(), DBPath: a.dbPath}
+	d := tools.Deps{Log: a.log, Store: a.store, Workspace: a.ws, Runs: runs, Version: factoryVersion(), DBPath: a.dbPath}
+	if ctrl, err := a.controller(tools.ChildSteps{Store: a.store}); err == nil {
+		d.Gate = ctrl
+	} else {
+		a.log.Warn("the change gate is off", "err", err)
+	}
+	return d
 }

@@ -1,0 +1,94 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os/exec"
+	"path/filepath"
+	"strings"
+
+	"github.com/factory-dev/factory"
+	"github.com/factory-dev/factory/invariants"
+)
+
+func runCheck(ctx context.Context, env *cliEnv, args []string) error {
+	fs := newFlags(env, "check", "[flags]", `Evaluate the invariants of factory.yaml on the current tree (its gates run in an
+isolated copy), print a table of verdicts, and exit 1 if any fails. With --base,
+the rules are read from that commit and the change since it is judged (diff,
+protect, baseline.* facts): the way to use it in CI on a pull request.`)
+	var c common
+	c.register(fs, env)
+	base := fs.String("base", "", "a git revision to judge the tree against (e.g. origin/main)")
+	asJSON := fs.Bool("json", false, "print the result as JSON")
+	noCache := fs.Bool("no-cache", false, "run every gate even if this tree was checked before")
+	if err := parse(env, fs, args); err != nil {
+		return err
+	}
+	a, err := c.open(ctx, env)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	ctrl, err := a.controller(nil)
+	if err != nil {
+		return err
+	}
+	req := invariants.CheckRequest{NoCache: *noCache}
+	if *base != "" {
+		id, err := a.snapshotOfRevision(ctx, *base)
+		if err != nil {
+			return err
+		}
+		req.Baseline = id
+	}
+	res, err := ctrl.Check(ctx, req)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		enc := json.NewEncoder(env.stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(res); err != nil {
+			return err
+		}
+	} else {
+		if err := invariants.FormatTable(env.stdout, res.Verdicts); err != nil {
+			return err
+		}
+		failed := len(invariants.Failing(res.Verdicts))
+		fmt.Fprintf(env.stdout, "\n%d invariants, %d not passing (tree %s", len(res.Verdicts), failed, res.Snapshot)
+		if res.Cached {
+			fmt.Fprint(env.stdout, ", cached")
+		}
+		fmt.Fprintln(env.stdout, ")")
+	}
+	if !res.Passed {
+		return exitError{1}
+	}
+	return nil
+}
+
+// controller builds the invariants controller over this workspace.
+func (a *app) controller(steps invariants.Steps) (*invariants.Controller, error) {
+	return invariants.New(invariants.ControllerConfig{
+		Workspace: gateWorkspace{a.ws},
+		Runner:    gateRunner{a.ws},
+		Steps:     steps,
+		CacheDir:  filepath.Join(a.ws.GitDir(), "factory", "cache"),
+		Logger:    a.log,
+	})
+}
+
+// snapshotOfRevision makes a snapshot whose tree is the tree of a git
+// revision, so a commit can serve as a baseline.
+func (a *app) snapshotOfRevision(ctx context.Context, rev string) (string, error) {
+	if strings.HasPrefix(rev, "-") {
+		return "", usageError{fmt.Sprintf("--base %q: a revision cannot begin with '-'", rev)}
+	}
+	out, err := exec.CommandContext(ctx, "git", "-C", a.ws.Root(), "rev-parse", "--verify", "--end-of-options", rev+"^{commit}").Output()
+	if err != nil {
+		return "", factory.Errorf(factory.ENOTFOUND, "--base %q is not a commit in this repository", rev)
+	}
+	return a.ws.SnapshotCommit(ctx, strings.TrimSpace(string(out)), "base "+rev)
+}

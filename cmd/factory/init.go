@@ -1,0 +1,58 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/factory-dev/factory/invariants"
+	"github.com/factory-dev/factory/sandbox"
+)
+
+func runInit(ctx context.Context, env *cliEnv, args []string) error {
+	fs := newFlags(env, "init", "[flags]", `Write a commented factory.yaml for this repository, with the test suites
+detected from its files (go.mod, package.json, pyproject.toml, Cargo.toml),
+and print how to register factory with Claude Code and Claude Desktop.`)
+	var c common
+	c.register(fs, env)
+	force := fs.Bool("force", false, "overwrite an existing factory.yaml")
+	if err := parse(env, fs, args); err != nil {
+		return err
+	}
+	a, err := c.open(ctx, env)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	path := invariants.ConfigPath(a.ws.Root())
+	if _, err := os.Stat(path); err == nil && !*force {
+		return fmt.Errorf("%s exists; edit it, or pass --force to replace it", path)
+	} else if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	suites := sandbox.DetectSuites(a.ws.Root())
+	lang := ""
+	if len(suites) > 0 {
+		lang = suites[0].Name
+	}
+	data := invariants.StarterConfig(suites, lang)
+	if _, err := invariants.Parse(path, data); err != nil {
+		return fmt.Errorf("the starter file does not parse (a bug): %w", err)
+	}
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		return err
+	}
+	fmt.Fprintf(env.stdout, "wrote %s (%d suites detected)\n\n", path, len(suites))
+	exe, _ := os.Executable()
+	fmt.Fprintf(env.stdout, `Claude Code:
+  claude mcp add factory -- %[1]s serve
+
+or .mcp.json at the repository root:
+  {"mcpServers": {"factory": {"command": %[1]q, "args": ["serve"]}}}
+
+Claude Desktop (claude_desktop_config.json):
+  {"mcpServers": {"factory": {"command": %[1]q, "args": ["serve", "--root", %[2]q]}}}
+`, exe, a.ws.Root())
+	return nil
+}
