@@ -329,3 +329,35 @@ func TestASuiteThatRanZeroTestsIsAnError(t *testing.T) {
 	assert.False(t, res.Passed)
 	requireVerdict(t, res.Verdicts, "tests-pass", factory.VerdictError, "ran zero tests")
 }
+
+// gatesCases are the proposals of the done-when list, for the demo
+// workspace examples/gates.
+func gatesCases() []matrixCase {
+	return []matrixCase{
+		{"breaks a test", func(t testing.TB, d string) {
+			replaceIn(t, d, "ui/ui.go", `"%s: %d\n"`, `"%s=%d\n"`)
+		}, "tests-pass", []string{"tests.failed = 1", "FAIL example.com/gates/ui.TestRender (ui_test.go:"}, false},
+		{"adds a skip marker", func(t testing.TB, d string) {
+			replaceIn(t, d, "ui/ui_test.go", "func TestRender(t *testing.T) {\n", "func TestRender(t *testing.T) {\n\tt.Skip(\"TODO: fix later\")\n")
+		}, "no-new-skips", []string{"tests.skipped = 1", "baseline.tests.skipped = 0"}, false},
+		{"edits a protected test file", func(t testing.TB, d string) {
+			replaceIn(t, d, "core/contract_test.go", `"a":      0xe40c292c,`, `"a":      0xe40c292d,`)
+		}, "contract-untouched", []string{"modified core/contract_test.go (+1 -1)"}, false},
+		{"edits factory.yaml to drop a gate", func(t testing.TB, d string) {
+			replaceIn(t, d, "factory.yaml", "  vet: {run: [go, vet, -trimpath, ./...]}\n", "")
+			replaceIn(t, d, "factory.yaml", "  - {id: vet-clean, expr: \"vet.exit_code == 0\"}\n", "")
+		}, ImplicitProtectID, []string{"modified factory.yaml (+0 -2)"}, false},
+		{"breaks the import layering", func(t testing.TB, d string) {
+			replaceIn(t, d, "ui/ui.go", "\t\"example.com/gates/core\"\n", "\t\"example.com/gates/core\"\n\t\"example.com/gates/internal/db\"\n")
+			replaceIn(t, d, "ui/ui.go", "// Render lists", "// Blank is an empty store, for previews.\nvar Blank = db.New()\n\n// Render lists")
+		}, "layering", []string{"ui/ui.go:9: example.com/gates/ui imports example.com/gates/internal/db"}, false},
+		{"regresses a benchmark by 30%", func(t testing.TB, d string) {
+			replaceIn(t, d, "core/core.go", "\treturn h\n}", "\textra := uint32(0)\n\tfor _, b := range data[:len(data)*3/10] { // a second pass over 30% of the input\n\t\textra ^= uint32(b)\n\t\textra *= 16777619\n\t}\n\tif extra == 0x9e3779b9 {\n\t\th++\n\t}\n\treturn h\n}")
+		}, "checksum-fast", []string{"BenchmarkChecksum: ", "n=6+6"}, true},
+	}
+}
+
+func goodGatesEdit(t testing.TB, d string) {
+	replaceIn(t, d, "ui/ui.go", "// Render lists", "// Total is the number of words counted.\nfunc Total(c *core.Counter) int {\n\tn := 0\n\tfor _, w := range c.Words() {\n\t\tn += c.Count(w)\n\t}\n\treturn n\n}\n\n// Render lists")
+	writeFiles(t, d, map[string]string{"ui/total_test.go": "package ui\n\nimport (\n\t\"testing\"\n\n\t\"example.com/gates/core\"\n)\n\nfunc TestTotal(t *testing.T) {\n\tc := core.NewCounter()\n\tc.AddText(\"a b a\")\n\tif Total(c) != 3 {\n\t\tt.Fatal(Total(c))\n\t}\n}\n"})
+}
