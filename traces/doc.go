@@ -15,9 +15,9 @@
 // write method returns only after its transaction committed, so a step
 // whose write returned survives a crash or kill -9 of the process; it is
 // not guaranteed to survive a power loss or kernel crash (the WAL is synced
-// at checkpoints, not at every commit). Writes go through one writer
-// goroutine that commits the writes of concurrent callers together (group
-// commit); reads use a separate pool of connections and never wait for it.
+// at checkpoints, not at every commit). Writes of concurrent callers are
+// committed together in one transaction (group commit, see Store); reads use
+// a separate pool of connections and never wait for writes.
 //
 // Imports: the standard library, the root package factory, mattn/go-sqlite3
 // and OpenTelemetry. Never sandbox, invariants, tools, server or mcp-go.

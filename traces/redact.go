@@ -15,7 +15,7 @@ const Redacted = "[REDACTED]"
 // Each has a cheap literal prefilter so that ordinary text (most of what the
 // run log stores) is not run through the regexp at all.
 var tokenPatterns = []struct {
-	hints []string // lower-case substrings, one of which every match contains; nil: always run
+	hints []string // lower-case substrings, one of which every match contains
 	re    *regexp.Regexp
 	repl  string
 }{
@@ -29,7 +29,7 @@ var tokenPatterns = []struct {
 	// Credentials inside URLs: scheme://user:password@host.
 	{[]string{"://"}, regexp.MustCompile(`\b([a-zA-Z][a-zA-Z0-9+.\-]*://[^\s:/@"']+):[^\s@/"']+@`), "${1}:" + Redacted + "@"},
 	// AWS access key ids.
-	{nil, regexp.MustCompile(`\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[A-Z0-9]{16}\b`), Redacted},
+	{[]string{"akia", "asia", "agpa", "aida", "aroa", "anpa", "anva", "aipa"}, regexp.MustCompile(`\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[A-Z0-9]{16}\b`), Redacted},
 	// GitHub tokens (classic and fine-grained).
 	{[]string{"ghp_", "gho_", "ghu_", "ghs_", "ghr_"}, regexp.MustCompile(`\bgh[pousr]_[A-Za-z0-9]{36,}\b`), Redacted},
 	{[]string{"github_pat_"}, regexp.MustCompile(`\bgithub_pat_[A-Za-z0-9_]{22,}\b`), Redacted},
@@ -48,6 +48,17 @@ var tokenPatterns = []struct {
 	// payload both JSON objects (so both start "eyJ").
 	{[]string{"eyj"}, regexp.MustCompile(`\beyJ[A-Za-z0-9_\-]{5,}\.eyJ[A-Za-z0-9_\-]{5,}\.[A-Za-z0-9_\-]{5,}`), Redacted},
 }
+
+// secretHints holds a substring of everything Redact replaces: every
+// token pattern's hints and every root of secretWords and secretSuffixes.
+// Text without any of them (most text) is returned at once.
+var secretHints = func() []string {
+	h := []string{"token", "secret", "passw", "pwd", "key", "credential", "passphrase", "cookie", "jwt", "authorization"}
+	for _, p := range tokenPatterns {
+		h = append(h, p.hints...)
+	}
+	return h
+}()
 
 // keyValue matches `key=value`, `key: value` and `"key": "value"` in text.
 // Group 1 is the key with its quotes and separator, group 2 the key name,
@@ -70,19 +81,16 @@ func Redact(s string) string {
 	if s == "" {
 		return s
 	}
-	lower := ""
+	lower := strings.ToLower(s)
+	if !containsAny(lower, secretHints) {
+		return s
+	}
 	for _, p := range tokenPatterns {
-		if p.hints != nil {
-			if lower == "" {
-				lower = strings.ToLower(s)
-			}
-			if !containsAny(lower, p.hints) {
-				continue
-			}
+		if !containsAny(lower, p.hints) {
+			continue
 		}
-		s = p.re.ReplaceAllString(s, p.repl)
-		if lower != "" {
-			lower = strings.ToLower(s)
+		if r := p.re.ReplaceAllString(s, p.repl); r != s {
+			s, lower = r, strings.ToLower(r)
 		}
 	}
 	if strings.ContainsAny(s, ":=") {
@@ -273,7 +281,7 @@ func splitWords(s string) []string {
 // Redact. Member order is kept. Input that is not valid JSON is redacted as
 // text with Redact. It never fails.
 func RedactJSON(s string) string {
-	if strings.TrimSpace(s) == "" {
+	if strings.TrimSpace(s) == "" || !containsAny(strings.ToLower(s), secretHints) {
 		return s
 	}
 	dec := json.NewDecoder(strings.NewReader(s))

@@ -168,3 +168,18 @@ func isScalarish(s string) bool {
 	}
 	return strings.Trim(u, "0123456789.-") == ""
 }
+
+// TestSecretHintsCoverEveryRule: the fast path (no hint: return the text
+// unchanged) must not skip anything the rules would redact. Each secret
+// word and token shape is checked to be caught, and text without hints is
+// checked to be left alone by the full rules too.
+func TestSecretHintsCoverEveryRule(t *testing.T) {
+	for _, in := range []string{
+		"token=abc123", "SECRET: xyz987", "passwd=qq1", "pwd=qq2", "apikey: qq3", "x-credential=qq4",
+		"passphrase: qq5", "cookie: sid=qq6", "jwt=qq7", "githubtoken=qq8", "dbpassword: qq9",
+		"sent " + ghToken, "with " + awsKeyID, jwt, slackTok, googleKey, openaiKey, stripeKey,
+		"npm_" + strings.Repeat("a1", 18), "glpat-" + strings.Repeat("x", 20), "https://u:pw9@h.example",
+	} {
+		assert.NotEqual(t, in, traces.Redact(in), in)
+	}
+}

@@ -181,8 +181,11 @@ func migrate(ctx context.Context, db *sql.DB) error {
 
 // ftsSchema creates the optional full-text indexes. They are not a
 // versioned migration because they depend on the build (FTS5 is compiled in
-// only with -tags sqlite_fts5); see Store.syncFTS.
+// only with -tags sqlite_fts5); see Store.setupFTS. They are external
+// content tables (the text lives once, in steps and messages) without
+// column sizes (no ranking by relevance: results come newest first), which
+// saves a page write per commit.
 const ftsSchema = `
-CREATE VIRTUAL TABLE IF NOT EXISTS steps_fts USING fts5(tool, args, result, error, content='steps', content_rowid='seq');
-CREATE VIRTUAL TABLE IF NOT EXISTS messages_fts USING fts5(text, content='messages', content_rowid='id');
+CREATE VIRTUAL TABLE IF NOT EXISTS steps_fts USING fts5(tool, args, result, error, content='steps', content_rowid='seq', columnsize=0);
+CREATE VIRTUAL TABLE IF NOT EXISTS messages_fts USING fts5(text, content='messages', content_rowid='id', columnsize=0);
 `
