@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/factory-dev/factory/server"
+	"github.com/factory-dev/factory/traces"
 )
 
 func runServe(ctx context.Context, env *cliEnv, args []string) error {
@@ -28,7 +29,7 @@ at start and printed to stderr.`)
 		return err
 	}
 	defer a.close()
-	shutdown, err := setupOTel(ctx)
+	shutdown, err := traces.SetupOTel(ctx, "factory", factoryVersion())
 	if err != nil {
 		a.log.Warn("OpenTelemetry export disabled", "err", err)
 	} else {
@@ -55,7 +56,3 @@ at start and printed to stderr.`)
 	})
 }
 
-// WIPOTEL
-func setupOTel(ctx context.Context) (func(context.Context) error, error) {
-	return func(context.Context) error { return nil }, nil
-}
