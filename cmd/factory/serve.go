@@ -55,4 +55,3 @@ at start and printed to stderr.`)
 		}
 	})
 }
-
