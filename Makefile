@@ -25,7 +25,7 @@ deps: ## install what the tests need: the e2e client (npm) and bubblewrap (Debia
 
 test: deps build ## the whole suite: vet, unit and integration tests, end-to-end, fuzz smoke, factory check
 	$(GO) vet -tags '$(TAGS)' $(PKGS)
-	$(GO) test -tags '$(TAGS)' -count=1 -timeout 8m $(PKGS)
+	FACTORY_BIN=$(CURDIR)/$(BIN) $(GO) test -tags '$(TAGS)' -count=1 -timeout 8m $(PKGS)
 	$(GO) test -count=1 ./traces/   # the run log without FTS5: the LIKE fallback
 	$(MAKE) --no-print-directory e2e
 	$(MAKE) --no-print-directory fuzz

@@ -8,6 +8,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -128,7 +130,8 @@ func TestCallExitCodesAndRunsAndTrace(t *testing.T) {
 	assert.NotEmpty(t, errOut)
 }
 
-// buildBinary builds cmd/factory once per test process.
+// binary returns the factory binary: $FACTORY_BIN, or one built once per
+// test process.
 var buildOnce struct {
 	sync.Once
 	path string
@@ -138,6 +141,10 @@ var buildOnce struct {
 func binary(t testing.TB) string {
 	t.Helper()
 	buildOnce.Do(func() {
+		if p := os.Getenv("FACTORY_BIN"); p != "" {
+			buildOnce.path = p // make test builds it first
+			return
+		}
 		dir, err := os.MkdirTemp("", "factory-bin-")
 		if err != nil {
 			buildOnce.err = err
@@ -229,4 +236,42 @@ func TestKill9MidBurstLosesNoAnsweredStep(t *testing.T) {
 		}
 	}
 	assert.Zero(t, missing, "steps whose reply was sent must survive kill -9")
+}
+
+// TestServeExportsSpansOverOTLP: with OTEL_EXPORTER_OTLP_ENDPOINT set, the
+// span of a served call reaches an OTLP/HTTP receiver by the time serve
+// exits.
+func TestServeExportsSpansOverOTLP(t *testing.T) {
+	var mu sync.Mutex
+	var bodies [][]byte
+	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		if r.URL.Path == "/v1/traces" {
+			bodies = append(bodies, b)
+		}
+		mu.Unlock()
+		w.WriteHeader(http.StatusOK)
+	}))
+	defer recv.Close()
+
+	repo := gitRepo(t)
+	cmd := exec.Command(binary(t), "serve", "--root", repo)
+	cmd.Env = append(os.Environ(), "OTEL_EXPORTER_OTLP_ENDPOINT="+recv.URL, "OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf")
+	cmd.Stdin = strings.NewReader(strings.Join([]string{
+		`{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"otel","version":"1"}}}`,
+		`{"jsonrpc":"2.0","method":"notifications/initialized"}`,
+		`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"trace_note","arguments":{"text":"exported"}}}`,
+	}, "\n") + "\n")
+	var out bytes.Buffer
+	cmd.Stdout = &out
+	cmd.Stderr = io.Discard
+	require.NoError(t, cmd.Run())
+	assert.Contains(t, out.String(), `"id":1`)
+
+	mu.Lock()
+	defer mu.Unlock()
+	all := bytes.Join(bodies, nil)
+	assert.Contains(t, string(all), "tools/call trace_note", "the span reached the receiver")
+	assert.Contains(t, string(all), "gen_ai.tool.name")
 }
