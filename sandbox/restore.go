@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"context"
+	"path"
 	"strings"
 
 	"github.com/factory-dev/factory"
@@ -96,13 +97,19 @@ func cleanPaths(paths []string) ([]string, error) {
 // file operations with their content read, restricted to roots when given.
 // Gitlinks are skipped on either side.
 func (w *Workspace) opsFor(changes []treeChange, roots []string) ([]fileOp, error) {
+	gitlinks := map[string]bool{}
+	for _, c := range changes {
+		if (c.From != nil && c.From.Mode == filemode.Submodule) || (c.To != nil && c.To.Mode == filemode.Submodule) {
+			gitlinks[c.Path] = true
+		}
+	}
 	var ops []fileOp
 	for _, c := range changes {
 		if roots != nil && !underAny(c.Path, roots) {
 			continue
 		}
-		if (c.From != nil && c.From.Mode == filemode.Submodule) || (c.To != nil && c.To.Mode == filemode.Submodule) {
-			continue
+		if gitlinks[c.Path] || underGitlink(c.Path, gitlinks) {
+			continue // a submodule or an embedded repository: not ours to write
 		}
 		if c.To == nil {
 			ops = append(ops, fileOp{Path: c.Path})
@@ -119,6 +126,18 @@ func (w *Workspace) opsFor(changes []treeChange, roots []string) ([]fileOp, erro
 		ops = append(ops, fileOp{Path: c.Path, To: c.To, Data: b})
 	}
 	return ops, nil
+}
+
+func underGitlink(p string, gitlinks map[string]bool) bool {
+	if len(gitlinks) == 0 {
+		return false
+	}
+	for d := path.Dir(p); d != "."; d = path.Dir(d) {
+		if gitlinks[d] {
+			return true
+		}
+	}
+	return false
 }
 
 // treeHasPath reports whether p names a file or a directory in tree h.

@@ -75,6 +75,9 @@ func applyOps(ctx context.Context, dir, gitDir string, ops []fileOp) (written, d
 		return nil, nil, factory.Wrap("open workspace root", err)
 	}
 	defer root.Close()
+	if err := precheck(root, ops); err != nil {
+		return nil, nil, err
+	}
 	t := &txn{root: root, bakDir: backupDirFor(dir, gitDir)}
 	if err := root.MkdirAll(t.bakDir, 0o700); err != nil {
 		return nil, nil, factory.Wrap("make backup directory", err)
@@ -89,6 +92,72 @@ func applyOps(ctx context.Context, dir, gitDir string, ops []fileOp) (written, d
 		return nil, nil, err
 	}
 	return t.written, t.deleted, nil
+}
+
+// precheck refuses, before anything is written, ops that would have to
+// remove a file no op deletes: an ignored file standing where a written
+// path needs a directory, or inside a directory standing where a written
+// path needs a file. Ignored files are in no snapshot, so removing one
+// could not be undone.
+func precheck(root *os.Root, ops []fileOp) error {
+	dels := map[string]bool{}
+	for _, op := range ops {
+		if op.To == nil {
+			dels[op.Path] = true
+		}
+	}
+	inTheWay := func(p, blocker string) error {
+		return factory.Errorf(factory.ECONFLICT,
+			"cannot write %s: %s is in the way and is in no snapshot (ignored); move it away and retry", p, blocker)
+	}
+	for _, op := range ops {
+		if op.To == nil || op.ModeOnly {
+			continue
+		}
+		parts := strings.Split(op.Path, "/")
+		parentsClear := true
+	parents:
+		for i := 1; i < len(parts); i++ {
+			d := strings.Join(parts[:i], "/")
+			st, err := root.Lstat(d)
+			switch {
+			case errors.Is(err, fs.ErrNotExist):
+				parentsClear = false
+				break parents
+			case err != nil:
+				return factory.Wrap("write "+op.Path, err)
+			case st.IsDir():
+				continue
+			case dels[d]:
+				parentsClear = false
+				break parents
+			default:
+				return inTheWay(op.Path, d)
+			}
+		}
+		if !parentsClear {
+			continue // the path itself cannot exist yet
+		}
+		st, err := root.Lstat(op.Path)
+		if err != nil || !st.IsDir() {
+			continue
+		}
+		var blocker string
+		_ = fs.WalkDir(root.FS(), op.Path, func(p string, d fs.DirEntry, err error) error {
+			if err != nil || blocker != "" {
+				return fs.SkipAll
+			}
+			if !d.IsDir() && !dels[p] {
+				blocker = p
+				return fs.SkipAll
+			}
+			return nil
+		})
+		if blocker != "" {
+			return inTheWay(op.Path, blocker)
+		}
+	}
+	return nil
 }
 
 func (t *txn) run(ctx context.Context, ops []fileOp) error {
@@ -262,9 +331,18 @@ func (t *txn) write(op fileOp) error {
 		_ = t.root.Remove(tmp)
 		return factory.Wrap("write "+p, err)
 	case st.IsDir():
-		_ = t.root.Remove(tmp)
-		return factory.Errorf(factory.ECONFLICT,
-			"write %s: a directory holding ignored files is in the way; move them away and retry", p)
+		// Directories left empty (git does not see them) give way; one
+		// holding any file (ignored, so in no snapshot) does not.
+		if err := t.removeEmptyTree(p); err != nil {
+			_ = t.root.Remove(tmp)
+			return err
+		}
+		if err := t.root.Rename(tmp, p); err != nil {
+			_ = t.root.Remove(tmp)
+			return factory.Wrap("write "+p, err)
+		}
+		t.undo = append(t.undo, func() error { return t.root.Remove(p) })
+		return nil
 	}
 	// Keep the old entry (hard link, same inode and mtime) and replace it
 	// atomically; fall back to moving it when links are not possible.
@@ -281,6 +359,40 @@ func (t *txn) write(op fileOp) error {
 		return factory.Wrap("write "+p, err)
 	}
 	t.undo = append(t.undo, func() error { return t.root.Rename(bak, p) })
+	return nil
+}
+
+// removeEmptyTree removes directory d when it holds nothing but (empty)
+// directories, recording each removal for the rollback.
+func (t *txn) removeEmptyTree(d string) error {
+	f, err := t.root.Open(d)
+	if err != nil {
+		return factory.Wrap("write "+d, err)
+	}
+	ents, err := f.ReadDir(-1)
+	f.Close()
+	if err != nil {
+		return factory.Wrap("write "+d, err)
+	}
+	for _, e := range ents {
+		if !e.IsDir() {
+			return factory.Errorf(factory.ECONFLICT,
+				"write %s: a directory holding files outside the snapshot (ignored ones, such as %s) is in the way; move them away and retry",
+				d, path.Join(d, e.Name()))
+		}
+		if err := t.removeEmptyTree(path.Join(d, e.Name())); err != nil {
+			return err
+		}
+	}
+	st, err := t.root.Lstat(d)
+	if err != nil {
+		return factory.Wrap("write "+d, err)
+	}
+	if err := t.root.Remove(d); err != nil {
+		return factory.Wrap("write "+d, err)
+	}
+	perm := st.Mode().Perm()
+	t.undo = append(t.undo, func() error { return t.root.Mkdir(d, perm) })
 	return nil
 }
 
