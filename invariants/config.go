@@ -79,7 +79,7 @@ type Gate struct {
 	Profile string `json:"profile,omitempty"` // GateCoverage: profile Run writes, relative to the root
 
 	Bench     string `json:"bench,omitempty"`     // GateBench: -bench regexp; empty means "."
-	Count     int    `json:"count,omitempty"`     // GateBench: -count; zero means 6
+	Count     int    `json:"count,omitempty"`     // GateBench: rounds per tree; zero means 10
 	Benchtime string `json:"benchtime,omitempty"` // GateBench: -benchtime; empty means 100ms
 }
 
@@ -716,7 +716,7 @@ func (p *cparser) benchGate(g *Gate, n ast.Node, f string) {
 		case "count":
 			if c, ok := p.integer(e.val, ff); ok {
 				if c < 2 || c > 50 {
-					p.errf(e.val, ff, "expected 2 to 50 runs (6 or more to detect a difference)")
+					p.errf(e.val, ff, "expected 2 to 50 rounds (10 or more to detect a difference at p < 0.01)")
 				}
 				g.Count = c
 			}

@@ -42,15 +42,3 @@ func NewStepRecorderForTest(hook map[string]func()) *stepRecorder { return &step
 func RequireVerdictForTest(t testing.TB, vs []factory.Verdict, id, status string, evidence ...string) factory.Verdict {
 	return requireVerdict(t, vs, id, status, evidence...)
 }
-
-// TestGatesMatrixWithTheFakes runs the demo workspace's matrix on the
-// package's own git-binary Workspace.
-func TestGatesMatrixWithTheFakes(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs go test, vet and benchmarks")
-	}
-	repo := repoFrom(t, "../examples/gates")
-	ws := newFakeWS(t, repo)
-	c := newTestController(t, ws, &execRunner{}, nil, "")
-	RunGatesMatrixForTest(t, repo, c, func(id string) (factory.Snapshot, error) { return ws.Resolve(t.Context(), id) })
-}

@@ -97,7 +97,7 @@ type BenchDelta struct {
 	Center      float64 `json:"center" expr:"center"` // this tree's median ns/op
 	DeltaPct    float64 `json:"delta_pct" expr:"delta_pct"`
 	P           float64 `json:"p" expr:"p"`
-	Significant bool    `json:"significant" expr:"significant"` // p < 0.05
+	Significant bool    `json:"significant" expr:"significant"` // p < 0.01
 	N           string  `json:"n" expr:"n"`                     // "6+6"
 }
 

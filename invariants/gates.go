@@ -426,7 +426,7 @@ func benchDefaults(g Gate) (pat string, count int, benchtime string) {
 		pat = "."
 	}
 	if count == 0 {
-		count = 6
+		count = 10
 	}
 	if benchtime == "" {
 		benchtime = "100ms"
@@ -612,6 +612,10 @@ func parseBench(out []byte) (BenchFacts, error) {
 	return f, nil
 }
 
+// benchThresholds is stricter than benchmath's default alpha of 0.05: a
+// gate that rejects changes must not cry wolf on a noisy machine.
+var benchThresholds = benchmath.Thresholds{CompareAlpha: 0.01}
+
 // compareBench fills cur.Compare from the baseline's samples.
 func compareBench(cur, base BenchFacts) BenchFacts {
 	out := BenchFacts{Benchmarks: cur.Benchmarks, Compare: map[string]BenchDelta{}}
@@ -620,8 +624,8 @@ func compareBench(cur, base BenchFacts) BenchFacts {
 		if !ok || len(b.Values) == 0 || len(r.Values) == 0 {
 			continue
 		}
-		s1 := benchmath.NewSample(append([]float64{}, b.Values...), &benchmath.DefaultThresholds)
-		s2 := benchmath.NewSample(append([]float64{}, r.Values...), &benchmath.DefaultThresholds)
+		s1 := benchmath.NewSample(append([]float64{}, b.Values...), &benchThresholds)
+		s2 := benchmath.NewSample(append([]float64{}, r.Values...), &benchThresholds)
 		c := benchmath.AssumeNothing.Compare(s1, s2)
 		d := BenchDelta{Base: b.Center, Center: r.Center, P: c.P, Significant: c.P < c.Alpha, N: fmt.Sprintf("%d+%d", c.N1, c.N2)}
 		if b.Center != 0 {

@@ -1,0 +1,3 @@
+module example.com/moving
+
+go 1.22
