@@ -134,7 +134,7 @@ func BenchmarkIngest(b *testing.B) {
 		b.ResetTimer()
 		for i := range b.N {
 			st := benchStep(run.ID, i)
-			if _, err := db.ExecContext(ctx, stmtSQL[stInsStep], newID("st-"), st.RunID, st.ParentID, st.RequestID, st.Method, st.Tool,
+			if _, err := db.ExecContext(ctx, stmtSQL[stInsStep], newStepID(time.Now()), st.RunID, st.ParentID, st.RequestID, st.Method, st.Tool,
 				RedactJSON(st.Args), Redact(st.Result), factory.StepOK, "", "", time.Now().UnixNano(), int64(st.Duration), "", ""); err != nil {
 				b.Fatal(err)
 			}
@@ -254,7 +254,7 @@ func bigLog(b *testing.B) *Store {
 			steps = nil
 			if err := s.write(func(w *wtx) error {
 				for i := range batch {
-					if err := s.insertStep(w, &batch[i]); err != nil {
+					if err := s.insertStep(w, &batch[i], true); err != nil {
 						return err
 					}
 				}
@@ -274,7 +274,6 @@ func bigLog(b *testing.B) *Store {
 			stepGap := span / bigRunCount / time.Duration(per)
 			for i := range per {
 				st := factory.Step{
-					ID:        newID("st-"),
 					RunID:     run.ID,
 					RequestID: fmt.Sprint(i),
 					Method:    "tools/call",
@@ -288,6 +287,7 @@ func bigLog(b *testing.B) *Store {
 				if st.Status != factory.StepOK {
 					st.Error = sentence(6)
 				}
+				st.ID = newStepID(st.Started)
 				steps = append(steps, st)
 				if len(steps) == txSize {
 					flush()

@@ -55,10 +55,11 @@ func (s *Store) EndRun(ctx context.Context, id string, ended time.Time) error {
 	return factory.Wrap("end run", err)
 }
 
-// prepareStep fills defaults and redacts and caps a step's text.
-func prepareStep(st *factory.Step, status string) error {
+// prepareStep fills defaults and redacts and caps a step's text. It
+// reports whether it made up the step's id.
+func prepareStep(st *factory.Step, status string) (generated bool, err error) {
 	if st.RunID == "" {
-		return factory.Errorf(factory.EINVALID, "a step needs a run id")
+		return false, factory.Errorf(factory.EINVALID, "a step needs a run id")
 	}
 	if st.ID == "" {
 		st.ID = newID("st-")
@@ -79,7 +80,7 @@ func prepareStep(st *factory.Step, status string) error {
 	st.Args = clean(st.Args, maxSummary, true)
 	st.Result = clean(st.Result, maxSummary, false)
 	st.Error = clean(st.Error, maxSummary, false)
-	return nil
+	return generated, nil
 }
 
 // StartStep records a step as running. An empty ID gets "st-" and 10
@@ -88,10 +89,11 @@ func prepareStep(st *factory.Step, status string) error {
 // step as stored, EINVALID without a RunID or for an ID that is taken, and
 // EUNAVAILABLE after Close.
 func (s *Store) StartStep(ctx context.Context, st factory.Step) (factory.Step, error) {
-	if err := prepareStep(&st, factory.StepRunning); err != nil {
+	gen, err := prepareStep(&st, factory.StepRunning)
+	if err != nil {
 		return factory.Step{}, factory.Wrap("start step", err)
 	}
-	if err := s.write(func(w *wtx) error { return s.insertStep(w, &st) }); err != nil {
+	if err := s.write(func(w *wtx) error { return s.insertStep(w, &st, gen) }); err != nil {
 		return factory.Step{}, factory.Wrap("start step", err)
 	}
 	return st, nil
@@ -101,20 +103,32 @@ func (s *Store) StartStep(ctx context.Context, st factory.Step) (factory.Step, e
 // FinishStep together. An empty Status means ok, or error when Error is
 // set. Same defaults, redaction and errors as StartStep.
 func (s *Store) RecordStep(ctx context.Context, st factory.Step) (factory.Step, error) {
-	if err := prepareStep(&st, ""); err != nil {
+	gen, err := prepareStep(&st, "")
+	if err != nil {
 		return factory.Step{}, factory.Wrap("record step", err)
 	}
-	if err := s.write(func(w *wtx) error { return s.insertStep(w, &st) }); err != nil {
+	if err := s.write(func(w *wtx) error { return s.insertStep(w, &st, gen) }); err != nil {
 		return factory.Step{}, factory.Wrap("record step", err)
 	}
 	return st, nil
 }
 
-func (s *Store) insertStep(w *wtx, st *factory.Step) error {
-	res, err := w.exec(stInsStep, st.ID, st.RunID, st.ParentID, st.RequestID, st.Method, st.Tool,
-		st.Args, st.Result, st.Status, st.Error, st.Snapshot, nanos(st.Started), int64(st.Duration),
-		st.TraceID, st.SpanID)
-	if err != nil {
+// insertStep inserts st. An id that insertStep's caller generated is drawn
+// again if it is taken (a failed INSERT leaves the transaction usable).
+func (s *Store) insertStep(w *wtx, st *factory.Step, generated bool) error {
+	var res sql.Result
+	var err error
+	for try := 0; ; try++ {
+		res, err = w.exec(stInsStep, st.ID, st.RunID, st.ParentID, st.RequestID, st.Method, st.Tool,
+			st.Args, st.Result, st.Status, st.Error, st.Snapshot, nanos(st.Started), int64(st.Duration),
+			st.TraceID, st.SpanID)
+		if err == nil {
+			break
+		}
+		if generated && try < 3 && isUnique(err) {
+			st.ID = newStepID(time.Now())
+			continue
+		}
 		return uniqueErr(err, "step", st.ID)
 	}
 	if !s.fts {
@@ -140,7 +154,7 @@ func (s *Store) FinishStep(ctx context.Context, st factory.Step) error {
 		return factory.Errorf(factory.EINVALID, "finish step: status %q is not a final status", st.Status)
 	}
 	st.RunID = "-" // not updated; satisfies prepareStep
-	if err := prepareStep(&st, ""); err != nil {
+	if _, err := prepareStep(&st, ""); err != nil {
 		return factory.Wrap("finish step", err)
 	}
 	err := s.write(func(w *wtx) error {
@@ -211,9 +225,13 @@ func (s *Store) AddMessage(ctx context.Context, m factory.Message) (factory.Mess
 	return m, nil
 }
 
+func isUnique(err error) bool {
+	return err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed")
+}
+
 // uniqueErr turns a unique-constraint failure into EINVALID.
 func uniqueErr(err error, what, id string) error {
-	if err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed") {
+	if isUnique(err) {
 		return factory.Errorf(factory.EINVALID, "%s id %q is already taken; leave it empty to get a fresh one", what, id)
 	}
 	return err

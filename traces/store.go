@@ -413,6 +413,27 @@ func (s *Store) commit(batch []*op) error {
 // idAlphabet is lower-case base32 without i, l, o, u: readable ids.
 const idAlphabet = "0123456789abcdefghjkmnpqrstvwxyz"
 
+// newStepID returns "st-" + 8 characters of the time in milliseconds + 5
+// random characters. Ids made close in time sort together, so the steps
+// inserted by one transaction land on one page of the id index instead of
+// one page each. Two ids collide only when made in the same millisecond
+// with the same 25 random bits; insertStep then draws again.
+func newStepID(now time.Time) string {
+	var b [16]byte
+	copy(b[:], "st-")
+	ms := uint64(now.UnixMilli())
+	for i := 10; i >= 3; i-- {
+		b[i] = idAlphabet[ms&31]
+		ms >>= 5
+	}
+	r := rand.Uint64()
+	for i := 11; i < 16; i++ {
+		b[i] = idAlphabet[r&31]
+		r >>= 5
+	}
+	return string(b[:])
+}
+
 // newID returns prefix + 10 random characters (50 bits).
 func newID(prefix string) string {
 	var b [10]byte
