@@ -24,7 +24,10 @@ const detectedTimeout = 10 * time.Minute
 // DetectSuites looks at the files at root and proposes a test suite per
 // language it recognises, for `factory init` to write into factory.yaml:
 //
-//   - Go (go.mod): go test -json ./..., format go-json.
+//   - Go (go.mod): go test -json -trimpath ./..., format go-json. The
+//     -trimpath lets runs in isolated copies (at a new path each time)
+//     reuse Go's build cache; a suite whose tests find files through
+//     runtime.Caller's absolute paths should drop it.
 //   - Node (package.json with a test script): a script that is plain
 //     `node --test [args]` runs node directly with its JUnit reporter; a
 //     vitest script runs vitest with its JUnit reporter; a tap or tape
@@ -55,7 +58,10 @@ func DetectSuites(root string) []factory.Suite {
 	}
 
 	if has("go.mod") {
-		out = append(out, factory.Suite{Name: "go", Run: []string{"go", "test", "-json", "./..."},
+		// -trimpath keeps the build cache valid across isolated copies,
+		// whose paths differ from run to run; without it every run
+		// recompiles the module's packages.
+		out = append(out, factory.Suite{Name: "go", Run: []string{"go", "test", "-json", "-trimpath", "./..."},
 			Format: factory.FormatGoJSON, Timeout: detectedTimeout})
 	}
 	if s, ok := detectNode(read("package.json")); ok {

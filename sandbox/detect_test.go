@@ -14,7 +14,7 @@ import (
 
 func TestDetectSuites(t *testing.T) {
 	const tm = 10 * time.Minute
-	goSuite := factory.Suite{Name: "go", Run: []string{"go", "test", "-json", "./..."}, Format: factory.FormatGoJSON, Timeout: tm}
+	goSuite := factory.Suite{Name: "go", Run: []string{"go", "test", "-json", "-trimpath", "./..."}, Format: factory.FormatGoJSON, Timeout: tm}
 	for _, tc := range []struct {
 		name  string
 		files map[string]string

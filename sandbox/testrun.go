@@ -107,7 +107,7 @@ func (w *Workspace) RunTests(ctx context.Context, tr TestRun) (factory.TestRepor
 	rep := report.Build(res, first.input(s, dir, &log))
 	rep.Notes = append(rep.Notes, notes...)
 	if len(rep.Flaky) > 0 {
-		rep.Notes = append(rep.Notes, fmt.Sprintf("%d test(s) failed, then passed on rerun: reported as flaky", len(rep.Flaky)))
+		rep.Notes = append(rep.Notes, fmt.Sprintf("%d flaky: failed, then passed on rerun", len(rep.Flaky)))
 	}
 
 	if req.Baseline != "" && !first.stopped() && ctx.Err() == nil {
@@ -157,6 +157,9 @@ func goResolveFiles(rep *factory.TestReport, dir string) {
 		return
 	}
 	fix := func(pkg, file string) string {
+		if strings.HasPrefix(file, mod+"/") { // -trimpath frames: module path + file
+			return strings.TrimPrefix(file, mod+"/")
+		}
 		if file == "" || strings.Contains(file, "/") {
 			return file
 		}

@@ -133,9 +133,9 @@ func TestRunTestsGoFixture(t *testing.T) {
 			}, failureNames(rep.Failures))
 			assert.Equal(t, []string{"TestFlaky"}, failureNames(rep.Flaky))
 			assert.Equal(t, "first run fails", rep.Flaky[0].Message)
-			// 15 cases: basic 10, panics 2, confine 3; the flaky one and
+			// 216 cases: basic 10, bulk 201, panics 2, confine 3; the flaky one and
 			// the three probes pass.
-			assert.Equal(t, factory.TestCounts{Total: 15, Passed: 7, Failed: 7, Skipped: 1}, rep.Counts)
+			assert.Equal(t, factory.TestCounts{Total: 216, Passed: 208, Failed: 7, Skipped: 1}, rep.Counts)
 
 			byName := map[string]factory.TestFailure{}
 			for _, f := range rep.Failures {
@@ -159,11 +159,13 @@ func TestRunTestsGoFixture(t *testing.T) {
 			assert.NotEmpty(t, rep.Snapshot)
 			assert.Equal(t, len(log), rep.LogBytes)
 			assert.Contains(t, string(log), "rerun 1 of example.com/fixture/basic TestFlaky")
+			assert.Contains(t, string(log), "$ go test -run ^TestTable$/^one$ -json -count=1 -p 1 example.com/fixture/basic\n",
+				"a failing subtest is rerun alone, anchored per level, in its package")
 
 			mu.Lock()
 			defer mu.Unlock()
 			require.NotEmpty(t, calls)
-			assert.Equal(t, 15, lastDone, "the last call reports the totals")
+			assert.Equal(t, 216, lastDone, "the last call reports the totals")
 			for i := 1; i < len(calls)-1; i++ {
 				assert.GreaterOrEqual(t, calls[i].Sub(calls[i-1]), 490*time.Millisecond, "progress is rate-limited")
 			}

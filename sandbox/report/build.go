@@ -50,6 +50,9 @@ func Build(res *Result, in Input) factory.TestReport {
 
 	for _, be := range res.BuildErrors {
 		be.File = relPath(in.Root, be.File)
+		if onlySays(be.Output, be.Message) {
+			be.Output = nil
+		}
 		rep.BuildErrors = append(rep.BuildErrors, be)
 	}
 
@@ -128,7 +131,25 @@ func failure(c Case, root string) factory.TestFailure {
 		Timeout: c.Timeout,
 	}
 	f.Output, f.Omitted = headTail(c.Output)
+	if root != "" && root != "/" {
+		// Paths as the agent knows them: the run's copy means nothing to it.
+		prefix := strings.TrimSuffix(root, "/") + "/"
+		out := make([]string, len(f.Output))
+		for i, l := range f.Output {
+			out[i] = strings.ReplaceAll(l, prefix, "")
+		}
+		f.Output = out
+	}
+	if onlySays(f.Output, f.Message) {
+		f.Output = nil // "x_test.go:12: msg" says nothing File, Line and Message do not
+	}
 	return f
+}
+
+// onlySays reports whether output is one line that holds msg and nothing
+// else worth reading.
+func onlySays(output []string, msg string) bool {
+	return len(output) == 1 && msg != "" && strings.HasSuffix(strings.TrimSpace(output[0]), msg)
 }
 
 // parentOf returns the parent of the case named name in pkg, "" when there

@@ -54,7 +54,7 @@ func TestGoJSONFixtureRun(t *testing.T) {
 	assert.Equal(t, 5, be.Line)
 	assert.Equal(t, "undefined: undeclaredName", be.Message)
 
-	assert.Equal(t, factory.TestCounts{Total: 15, Passed: 3, Failed: 8, Skipped: 4}, rep.Counts)
+	assert.Equal(t, factory.TestCounts{Total: 216, Passed: 204, Failed: 8, Skipped: 4}, rep.Counts)
 	assert.Equal(t, []string{
 		"TestAddFails", "TestTable/one", "TestTable/two",
 		"TestParentOwnFailure", "TestParentOwnFailure/child", "TestFlaky", "TestPanics",
@@ -378,4 +378,13 @@ func TestMarkFlakyPassesFoldedParents(t *testing.T) {
 	assert.Equal(t, []string{"TestT/a"}, names(rep.Flaky))
 	assert.Equal(t, "want 1, got 2", rep.Flaky[0].Message)
 	assert.Equal(t, map[string]bool{"p.TestU": true}, res.Failing())
+}
+
+func TestOutputPathsAreRelativeToTheRoot(t *testing.T) {
+	rep := Build(ParseGoJSON(read(t, "go-fixture.json"), nil, false), Input{Format: factory.FormatGoJSON, ExitCode: 1, Root: "/src/fixture"})
+	p := byName(t, rep.Failures, "TestPanics")
+	assert.Contains(t, p.Output, "\tpanics/panics_test.go:9 +0x28")
+	for _, l := range p.Output {
+		assert.NotContains(t, l, "/src/fixture/")
+	}
 }
