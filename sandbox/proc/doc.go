@@ -1,9 +1,11 @@
 // Package proc is the one way factory runs a process (sandbox.Exec in the
 // design): explicit argv, working directory and environment (an allowlist,
 // see BaseEnv), its own process group killed as a whole on timeout or
-// cancellation (SIGTERM, then SIGKILL after 2 s), leftovers killed when the
-// command exits, pipes held by escaped processes cut after a short grace,
-// capped output capture, and exit code, signal and duration recorded.
+// cancellation (SIGTERM, then SIGKILL after 2 s; descendants that left the
+// group with setsid are found through /proc and signalled too), leftovers
+// in the group killed when the command exits, pipes held by escaped
+// processes cut after a short grace, capped output capture, and exit code,
+// signal and duration recorded.
 //
 // With a Confinement, Run also isolates the command with the best means the
 // machine has (Detect, reported by doctor), degrading with a note in
@@ -25,7 +27,9 @@
 // detected, nested under this process's own) with Policy.Memory and
 // Policy.Processes as limits; the cgroup is also how Run finds and kills
 // everything the command started, even processes that left its session.
-// Limit hits are reported in Result.Notes.
+// Limit hits are reported in Result.Notes. Under bwrap a command killed by
+// signal n shows as ExitCode 128+n with Signal "" (bwrap reports it so);
+// the native mode reports the signal itself.
 //
 // Any binary that runs confined commands must call Init first thing in
 // main; without it the native mode is unavailable and bwrap runs without

@@ -614,7 +614,17 @@ func (l *launch) signal(pgid int, sig syscall.Signal) {
 		}
 		return
 	}
+	var below []int
+	if l.cg == nil {
+		// Without a cgroup, processes that left the group (setsid) are found
+		// as descendants while their parents live; list them before the
+		// signal breaks the chain.
+		below = descendants(pgid)
+	}
 	_ = syscall.Kill(-pgid, sig)
+	for _, p := range below {
+		_ = syscall.Kill(p, sig)
+	}
 	l.cg.signal(sig)
 }
 
