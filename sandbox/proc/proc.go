@@ -342,6 +342,15 @@ func fsPlan(c Cmd, env []string, path string) (writable, ro, notes []string, err
 	if gp := envGet(env, "GOPATH"); gp != "" {
 		caches = append(caches, filepath.Join(filepath.SplitList(gp)[0], "pkg", "mod"))
 	}
+	// The Go build cache must be writable or `go test` fails: create it (as
+	// go itself would) rather than leave it read-only on a fresh machine.
+	goCache := envGet(env, "GOCACHE")
+	if goCache == "" && home != "" && envGet(env, "XDG_CACHE_HOME") == "" {
+		goCache = filepath.Join(home, ".cache", "go-build")
+	}
+	if filepath.IsAbs(goCache) {
+		_ = os.MkdirAll(goCache, 0o755)
+	}
 	if home != "" {
 		caches = append(caches, filepath.Join(home, ".cache"), filepath.Join(home, ".npm"),
 			filepath.Join(home, ".cargo"), filepath.Join(home, "go", "pkg", "mod"))
@@ -356,6 +365,9 @@ func fsPlan(c Cmd, env []string, path string) (writable, ro, notes []string, err
 	}
 	writable = minimalCover(cands)
 	for _, p := range []string{c.Dir, filepath.Dir(path)} {
+		if r, err := filepath.EvalSymlinks(p); err == nil {
+			p = r
+		}
 		if underAny(p, []string{"/tmp"}) && !underAny(p, writable) {
 			ro = append(ro, p)
 		}
