@@ -91,7 +91,8 @@ type CheckResult struct {
 // Check evaluates every invariant on a tree, in an isolated copy, never in
 // the live tree. factory.yaml is read from the baseline when one is given
 // (so the change under judgement cannot rewrite its rules), else from the
-// tree itself. Verdicts are cached by tree, baseline tree and config hash.
+// tree itself. Verdicts are cached by tree, baseline tree and config hash
+// (unless a gate failed to produce facts), gate facts by tree and gate.
 // Errors: ENOTFOUND for an unknown snapshot or a missing factory.yaml,
 // EINVALID for a malformed one; failing invariants are not errors.
 func (c *Controller) Check(ctx context.Context, req CheckRequest) (CheckResult, error) {
@@ -167,7 +168,17 @@ func (c *Controller) Check(ctx context.Context, req CheckRequest) (CheckResult, 
 	res.Verdicts = p.evaluateAll(evalInput{facts: facts, base: baseFacts, diff: diff}, nil)
 	end(nil)
 	res.Passed = passed(res.Verdicts)
-	c.storeVerdicts(vkey, res.Verdicts)
+	cacheable := true
+	for _, tf := range []treeFacts{facts, baseFacts} {
+		for _, o := range tf {
+			// a gate error may be the machine's (a timeout, a missing
+			// tool): try again next time rather than remember it
+			cacheable = cacheable && o.Err == ""
+		}
+	}
+	if cacheable {
+		c.storeVerdicts(vkey, res.Verdicts)
+	}
 	return res, nil
 }
 

@@ -328,6 +328,9 @@ func TestASuiteThatRanZeroTestsIsAnError(t *testing.T) {
 	require.NoError(t, err)
 	assert.False(t, res.Passed)
 	requireVerdict(t, res.Verdicts, "tests-pass", factory.VerdictError, "ran zero tests")
+	again, err := c.Check(context.Background(), CheckRequest{})
+	require.NoError(t, err)
+	assert.False(t, again.Cached, "a gate error is not remembered")
 }
 
 // gatesCases are the proposals of the done-when list, for the demo

@@ -45,8 +45,10 @@ type ProposeResult struct {
 // the live tree snapshotted; otherwise the live tree is left untouched.
 //
 // Invariants that need no command (protect, forbid over added lines, exprs
-// over diff.*) are decided first; when one fails, the gates are not run and
-// the other invariants are reported as skipped.
+// over diff.*) are decided first; then the gates run one at a time in
+// factory.yaml's order (benchmarks last) and each invariant is decided as
+// soon as its facts are in. At the first failure the remaining gates are not
+// run and the undecided invariants are reported as skipped, naming it.
 //
 // A rejection (patch does not apply, a verdict fails, the merge with live
 // edits conflicts) is a result with Accepted false and a nil error. Errors:
@@ -164,38 +166,62 @@ func (c *Controller) propose(ctx context.Context, req ProposeRequest) (ProposeRe
 		return res, nil
 	}
 
-	// Phase 2: every gate on the result, the compared gates on the base.
-	var rest []Gate
-	for _, g := range unpaired(p.gates) {
-		if needsTree([]Gate{g}) {
-			rest = append(rest, g)
-		}
-	}
-	more, err := c.gatesIn(ctx, p, result, dir, rest, diff, false, "")
-	if err != nil {
-		return res, err
-	}
-	for k, v := range more {
-		facts[k] = v
-	}
+	// Phase 2: the base's compared facts (cached by tree), then the result's
+	// gates one at a time, benchmarks last; as soon as an invariant can be
+	// decided and fails, the remaining gates are not run.
 	baseFacts, err := c.gatesOn(ctx, p, base, unpaired(p.gatesNamed(p.baseGates)), nil, false, "baseline ")
 	if err != nil {
 		return res, err
 	}
-	if err := c.pairedBenches(ctx, p, base, result, dir, facts, baseFacts, false); err != nil {
-		return res, err
-	}
-	applyBaseline(p, facts, baseFacts)
-
-	_, end = begin(c.cfg.Steps, ctx, "evaluate")
-	res.Verdicts = p.evaluateAll(evalInput{facts: facts, base: baseFacts, diff: diff}, nil)
-	end(nil)
-	if bad := Failing(res.Verdicts); len(bad) > 0 {
-		ids := make([]string, len(bad))
-		for i, v := range bad {
-			ids[i] = v.ID
+	in := evalInput{facts: facts, base: baseFacts, diff: diff}
+	decided := staticVerdicts
+	decide := func() []string {
+		var failed []string
+		for _, inv := range p.invs {
+			if _, ok := decided[inv.ID]; ok || !ready(inv, facts, baseFacts) {
+				continue
+			}
+			v := p.evaluate(inv, in)
+			decided[inv.ID] = v
+			if v.Status == factory.VerdictFail || v.Status == factory.VerdictError {
+				failed = append(failed, inv.ID)
+			}
 		}
-		res.Reason = "rejected: " + strings.Join(ids, ", ") + " failed; the live tree is unchanged"
+		return failed
+	}
+	var failed []string
+	for _, g := range unpaired(p.gates) {
+		if !needsTree([]Gate{g}) {
+			continue
+		}
+		more, err := c.gatesIn(ctx, p, result, dir, []Gate{g}, diff, false, "")
+		if err != nil {
+			return res, err
+		}
+		facts[g.Name] = more[g.Name]
+		applyBaseline(p, facts, baseFacts)
+		if failed = decide(); len(failed) > 0 {
+			break
+		}
+	}
+	if len(failed) == 0 {
+		if err := c.pairedBenches(ctx, p, base, result, dir, facts, baseFacts, false); err != nil {
+			return res, err
+		}
+		failed = decide()
+	}
+	_, end = begin(c.cfg.Steps, ctx, "evaluate")
+	why := "not run: " + strings.Join(failed, ", ") + " failed first"
+	for _, inv := range p.invs {
+		v, ok := decided[inv.ID]
+		if !ok {
+			v = factory.Verdict{ID: inv.ID, Status: factory.VerdictSkipped, Message: why}
+		}
+		res.Verdicts = append(res.Verdicts, v)
+	}
+	end(nil)
+	if len(failed) > 0 {
+		res.Reason = "rejected: " + strings.Join(failed, ", ") + " failed; the live tree is unchanged"
 		return res, nil
 	}
 
@@ -231,6 +257,21 @@ func (c *Controller) propose(ctx context.Context, req ProposeRequest) (ProposeRe
 		res.Commit = hash
 	}
 	return res, nil
+}
+
+// ready reports whether every fact an invariant reads is in.
+func ready(inv *compiled, facts, base treeFacts) bool {
+	for _, r := range inv.refs {
+		if _, ok := facts[r]; !ok && r != GateDiff {
+			return false
+		}
+	}
+	for _, r := range inv.baseRefs {
+		if _, ok := base[r]; !ok {
+			return false
+		}
+	}
+	return true
 }
 
 func (c *Controller) configFromCopy(base factory.Snapshot, dir string) (*Config, error) {
