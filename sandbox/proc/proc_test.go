@@ -493,3 +493,25 @@ func TestLandlockRefusesWritesOutside(t *testing.T) {
 	assert.FileExists(t, filepath.Join(allowed, "in"))
 	assert.NoFileExists(t, filepath.Join(denied, "out"))
 }
+
+// TestWithoutInit covers a binary that forgot proc.Init: native is refused
+// when forced, auto still isolates with bwrap (without limits, said so).
+func TestWithoutInit(t *testing.T) {
+	initCalled.Store(false)
+	defer initCalled.Store(true)
+	work := t.TempDir()
+	_, err := Run(context.Background(), cmdFor(mode{IsoNative, true}, work, "true"))
+	require.Error(t, err)
+	assert.Equal(t, factory.EUNAVAILABLE, factory.ErrorCode(err))
+	assert.Contains(t, err.Error(), "proc.Init was not called")
+
+	if !Detect().BwrapWorks {
+		t.Skip("bubblewrap unusable here")
+	}
+	res, err := Run(context.Background(), cmdFor(mode{IsoAuto, true}, work, sh("echo x > "+work+"/f; echo y > /f")...))
+	require.NoError(t, err)
+	assert.Equal(t, IsoBwrap, res.Isolation)
+	assert.Contains(t, strings.Join(res.Notes, "\n"), "limits not enforced: proc.Init was not called")
+	assert.FileExists(t, filepath.Join(work, "f"))
+	assert.NoFileExists(t, "/f")
+}
