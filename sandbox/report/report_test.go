@@ -301,8 +301,9 @@ func TestExitCodeFormat(t *testing.T) {
 
 func TestReportIsCompactAndKeepsEveryAssertion(t *testing.T) {
 	// The report of the fixture run against the verbose text a person would
-	// otherwise read: every failing test's name and first assertion or
-	// panic line must survive.
+	// otherwise read (go-fixture-verbose.txt is `go test -v -count=1 -p 1
+	// ./...` of the same module): every failing test's name and first
+	// assertion or panic line must survive, in a tenth of the bytes.
 	raw := read(t, "go-fixture.json")
 	rep := Build(ParseGoJSON(raw, nil, false), Input{Format: factory.FormatGoJSON, ExitCode: 1, Root: "/src/fixture"})
 	b, err := json.Marshal(rep)
@@ -316,11 +317,16 @@ func TestReportIsCompactAndKeepsEveryAssertion(t *testing.T) {
 		"TestFlaky":                  "first run fails",
 		"TestPanics":                 "panic: assignment to entry in nil map [recovered, repanicked]",
 	}
+	verbose := read(t, "go-fixture-verbose.txt") // go test -v of the same module
+	assert.Len(t, rep.Failures, len(want))
 	for name, msg := range want {
 		f := byName(t, rep.Failures, name)
 		assert.Equal(t, msg, f.Message, name)
 		assert.Contains(t, string(b), msg)
+		assert.Contains(t, string(verbose), msg, "the message is the run's own line")
 	}
+	assert.LessOrEqual(t, float64(len(b))/float64(len(verbose)), 0.10,
+		"report %d bytes against %d bytes of go test -v", len(b), len(verbose))
 }
 
 func FuzzParseTAP(f *testing.F) {
