@@ -45,6 +45,8 @@ func ParseGoJSON(stdout, stderr []byte, timedOut bool) *Result {
 		case t[0] == '{':
 			events.Write(t)
 			events.WriteByte('\n')
+		case bytes.HasPrefix(t, []byte("FAIL")), bytes.HasPrefix(t, []byte("ok ")), bytes.Equal(t, []byte("PASS")):
+			// Summary lines some go versions print outside the JSON.
 		default:
 			h.stray = append(h.stray, string(t))
 		}
