@@ -102,7 +102,8 @@ func (c *common) logger(env *cliEnv) (*slog.Logger, func(), error) {
 // serverFor builds the MCP server with the selected tools.
 func (a *app) serverFor(toolsets string, readOnly bool) (*server.Server, error) {
 	srv := server.New(server.Config{Store: a.store, Root: a.ws.Root(), Logger: a.log, Version: factoryVersion()})
-	all := tools.New(a.deps(srv.Runs()))
+	deps := a.deps(srv.Runs())
+	all := tools.New(deps)
 	var sets []string
 	if toolsets != "" {
 		sets = strings.Split(toolsets, ",")
@@ -112,6 +113,9 @@ func (a *app) serverFor(toolsets string, readOnly bool) (*server.Server, error) 
 		return nil, usageError{err.Error()}
 	}
 	srv.Register(sel)
+	for _, r := range tools.Resources(deps) {
+		srv.AddResourceTemplate(r.Template, r.Handler)
+	}
 	return srv, nil
 }
 
