@@ -476,7 +476,7 @@ func evalMaxRegression(c *compiled, f BenchFacts) factory.Verdict {
 	var bad, ok []string
 	for _, n := range names {
 		d := f.Compare[n]
-		line := fmt.Sprintf("%s: %s -> %s (%+.1f%%, p=%.3f, n=%s)", n, fmtNs(d.Base), fmtNs(d.Center), d.DeltaPct, d.P, d.N)
+		line := fmt.Sprintf("%s: %s -> %s (%+.1f%%, p=%.3f, n=%s, %s)", n, fmtNs(d.Base), fmtNs(d.Center), d.DeltaPct, d.P, d.N, d.Test)
 		if d.Significant && d.DeltaPct > c.Percent {
 			bad = append(bad, line)
 		} else {

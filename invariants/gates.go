@@ -538,9 +538,8 @@ func benchFacts(g Gate, out []byte) (BenchFacts, error) {
 
 // pairedBench runs a bench gate on the base and the result alternately,
 // one round of each at a time (the side that goes first alternates too), so
-// that a busy machine slows both sides alike and the comparison measures the
-// change, not the load. It returns both sides' facts, the result's with
-// Compare filled.
+// that a busy machine slows both sides of a round alike. It returns both
+// sides' facts, the result's with Compare filled by comparePaired.
 func pairedBench(ctx context.Context, base, result gateRun, g Gate) (BenchFacts, BenchFacts, error) {
 	bb, err := base.benchBinaries(ctx, g)
 	if err != nil {
@@ -551,33 +550,125 @@ func pairedBench(ctx context.Context, base, result gateRun, g Gate) (BenchFacts,
 		return BenchFacts{}, BenchFacts{}, err
 	}
 	_, count, _ := benchDefaults(g)
-	var outB, outR []byte
+	roundsB := make([][]byte, count)
+	roundsR := make([][]byte, count)
 	for i := 0; i < count; i++ {
 		for k := 0; k < 2; k++ {
 			if (i+k)%2 == 0 {
-				o, err := base.benchRound(ctx, g, bb)
-				if err != nil {
+				if roundsB[i], err = base.benchRound(ctx, g, bb); err != nil {
 					return BenchFacts{}, BenchFacts{}, fmt.Errorf("on the baseline: %w", err)
 				}
-				outB = append(outB, o...)
-			} else {
-				o, err := result.benchRound(ctx, g, rb)
-				if err != nil {
-					return BenchFacts{}, BenchFacts{}, err
-				}
-				outR = append(outR, o...)
+			} else if roundsR[i], err = result.benchRound(ctx, g, rb); err != nil {
+				return BenchFacts{}, BenchFacts{}, err
 			}
 		}
 	}
-	fb, err := benchFacts(g, outB)
+	fb, err := benchFacts(g, bytes.Join(roundsB, nil))
 	if err != nil {
 		return BenchFacts{}, BenchFacts{}, fmt.Errorf("on the baseline: %w", err)
 	}
-	fr, err := benchFacts(g, outR)
+	fr, err := benchFacts(g, bytes.Join(roundsR, nil))
 	if err != nil {
 		return BenchFacts{}, BenchFacts{}, err
 	}
-	return fb, compareBench(fr, fb), nil
+	fr.Compare = comparePaired(fb, fr, roundsB, roundsR)
+	return fb, fr, nil
+}
+
+// comparePaired compares benchmarks measured in interleaved rounds. The
+// ratio result/base within a round cancels the load the two shared; the
+// change is the geometric mean of those ratios, and its significance the
+// exact paired randomization test on their logarithms (under no change,
+// each log ratio is as likely positive as negative). benchmath's
+// Mann-Whitney test assumes independent samples and so cannot use the
+// pairing; it still gives the medians.
+func comparePaired(base, result BenchFacts, roundsB, roundsR [][]byte) map[string]BenchDelta {
+	out := map[string]BenchDelta{}
+	per := func(rounds [][]byte) []map[string]float64 {
+		m := make([]map[string]float64, len(rounds))
+		for i, r := range rounds {
+			m[i] = map[string]float64{}
+			if f, err := parseBench(r); err == nil {
+				for name, b := range f.Benchmarks {
+					m[i][name] = b.Center
+				}
+			}
+		}
+		return m
+	}
+	pb, pr := per(roundsB), per(roundsR)
+	for name, r := range result.Benchmarks {
+		b, ok := base.Benchmarks[name]
+		if !ok {
+			continue
+		}
+		var logs []float64
+		for i := range pb {
+			vb, ok1 := pb[i][name]
+			vr, ok2 := pr[i][name]
+			if ok1 && ok2 && vb > 0 && vr > 0 {
+				logs = append(logs, math.Log(vr/vb))
+			}
+		}
+		if len(logs) == 0 {
+			continue
+		}
+		mean := 0.0
+		for _, l := range logs {
+			mean += l
+		}
+		mean /= float64(len(logs))
+		p := signFlipP(logs)
+		out[name] = BenchDelta{Base: b.Center, Center: r.Center, DeltaPct: math.Round(10000*(math.Exp(mean)-1)) / 100,
+			P: p, Significant: p < benchThresholds.CompareAlpha, N: fmt.Sprintf("%d+%d", len(logs), len(logs)), Test: "paired"}
+	}
+	return out
+}
+
+// signFlipP is the two-sided p-value of the paired randomization test: the
+// share of the 2^n sign assignments of xs whose sum is at least as far from
+// zero as the observed one. Exact up to 20 pairs, else from 1<<20
+// assignments drawn with a fixed seed.
+func signFlipP(xs []float64) float64 {
+	obs := 0.0
+	for _, x := range xs {
+		obs += x
+	}
+	obs = math.Abs(obs) - 1e-12
+	n := len(xs)
+	sum := func(mask uint64) float64 {
+		s := 0.0
+		for i, x := range xs {
+			if mask&(1<<uint(i)) != 0 {
+				s -= x
+			} else {
+				s += x
+			}
+		}
+		return s
+	}
+	if n <= 20 {
+		hits := 0
+		total := 1 << uint(n)
+		for m := 0; m < total; m++ {
+			if math.Abs(sum(uint64(m))) >= obs {
+				hits++
+			}
+		}
+		return float64(hits) / float64(total)
+	}
+	const draws = 1 << 20
+	state := uint64(0x9e3779b97f4a7c15)
+	hits := 0
+	for d := 0; d < draws; d++ {
+		state ^= state << 13
+		state ^= state >> 7
+		state ^= state << 17
+		if math.Abs(sum(state)) >= obs {
+			hits++
+		}
+	}
+	return float64(hits+1) / float64(draws+1)
 }
 
 // parseBench reads Go benchmark output (benchfmt) into ns/op samples per
@@ -627,7 +718,7 @@ func compareBench(cur, base BenchFacts) BenchFacts {
 		s1 := benchmath.NewSample(append([]float64{}, b.Values...), &benchThresholds)
 		s2 := benchmath.NewSample(append([]float64{}, r.Values...), &benchThresholds)
 		c := benchmath.AssumeNothing.Compare(s1, s2)
-		d := BenchDelta{Base: b.Center, Center: r.Center, P: c.P, Significant: c.P < c.Alpha, N: fmt.Sprintf("%d+%d", c.N1, c.N2)}
+		d := BenchDelta{Base: b.Center, Center: r.Center, P: c.P, Significant: c.P < c.Alpha, N: fmt.Sprintf("%d+%d", c.N1, c.N2), Test: "mann-whitney"}
 		if b.Center != 0 {
 			d.DeltaPct = math.Round(10000*(r.Center/b.Center-1)) / 100
 		}

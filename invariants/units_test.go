@@ -127,7 +127,7 @@ func TestParseBenchAndCompare(t *testing.T) {
 	v := evalMaxRegression(&compiled{Invariant: Invariant{ID: "fast", Bench: "Benchmark*", Percent: 15}}, compareBench(fs, fb))
 	assert.Equal(t, factory.VerdictFail, v.Status)
 	require.Len(t, v.Evidence, 1)
-	assert.Contains(t, v.Evidence[0], "BenchmarkA: 1.004µs -> 1.304µs (+29.9%, p=0.000, n=10+10)")
+	assert.Contains(t, v.Evidence[0], "BenchmarkA: 1.004µs -> 1.304µs (+29.9%, p=0.000, n=10+10, mann-whitney)")
 	v = evalMaxRegression(&compiled{Invariant: Invariant{ID: "fast", Bench: "BenchmarkB*", Percent: 15}}, compareBench(fs, fb))
 	assert.Equal(t, factory.VerdictPass, v.Status)
 	v = evalMaxRegression(&compiled{Invariant: Invariant{ID: "fast", Bench: "BenchmarkZ", Percent: 15}}, compareBench(fs, fb))
@@ -247,4 +247,67 @@ func TestSelfConfigLayeringHoldsToday(t *testing.T) {
 			assert.Equal(t, []string{"sandbox/x.go:3: github.com/factory-dev/factory/sandbox imports github.com/factory-dev/factory/invariants"}, v.Evidence)
 		}
 	}
+}
+
+func TestSignFlipP(t *testing.T) {
+	same := []float64{0.2, 0.2, 0.2, 0.2, 0.2, 0.2, 0.2, 0.2, 0.2, 0.2}
+	// only all-plus and all-minus reach the observed sum
+	assert.InDelta(t, 2.0/1024, signFlipP(same), 1e-12)
+	assert.Equal(t, 1.0, signFlipP([]float64{1, -1, 1, -1}))
+	// brute-force reference for a small mixed sample
+	xs := []float64{0.3, -0.1, 0.25, 0.05, 0.4}
+	obs := 0.0
+	for _, x := range xs {
+		obs += x
+	}
+	hits := 0
+	for m := 0; m < 32; m++ {
+		s := 0.0
+		for i, x := range xs {
+			if m>>i&1 == 1 {
+				x = -x
+			}
+			s += x
+		}
+		if s >= obs-1e-9 || -s >= obs-1e-9 {
+			hits++
+		}
+	}
+	assert.InDelta(t, float64(hits)/32, signFlipP(xs), 1e-12)
+	// the sampled path for long samples agrees with the exact bound
+	long := make([]float64, 30)
+	for i := range long {
+		long[i] = 0.1
+	}
+	assert.Less(t, signFlipP(long), 1e-5)
+}
+
+// Interleaved rounds: whatever load slows a round slows both sides, and the
+// paired comparison still sees a 30% change; the same samples compared as
+// independent ones (Mann-Whitney) do not.
+func TestComparePairedCancelsTheLoad(t *testing.T) {
+	load := []float64{1, 4.5, 1.3, 7, 2, 1.1, 5, 3.3, 1.7, 6}
+	var rb, rr [][]byte
+	var allB, allR []byte
+	for i, l := range load {
+		jitter := 1 + 0.02*float64(i%3-1)
+		b := []byte(fmt.Sprintf("BenchmarkX-2\t1000\t%.1f ns/op\n", 1000*l))
+		r := []byte(fmt.Sprintf("BenchmarkX-2\t1000\t%.1f ns/op\n", 1300*l*jitter))
+		rb, rr = append(rb, b), append(rr, r)
+		allB, allR = append(allB, b...), append(allR, r...)
+	}
+	fb, err := parseBench(allB)
+	require.NoError(t, err)
+	fr, err := parseBench(allR)
+	require.NoError(t, err)
+	d := comparePaired(fb, fr, rb, rr)["BenchmarkX"]
+	assert.True(t, d.Significant, "%+v", d)
+	assert.InDelta(t, 30, d.DeltaPct, 1)
+	assert.Equal(t, "paired", d.Test)
+	assert.False(t, compareBench(fr, fb).Compare["BenchmarkX"].Significant, "unpaired, the load hides it")
+
+	// no change: not significant
+	d = comparePaired(fb, fb, rb, rb)["BenchmarkX"]
+	assert.False(t, d.Significant)
+	assert.Equal(t, 0.0, d.DeltaPct)
 }
