@@ -213,16 +213,25 @@ func likeAll(wh *where, ws []string, cols ...string) {
 	}
 }
 
-func (s *Store) querySteps(ctx context.Context, q Query, cur *cursor) (Page, error) {
+// stepsSQL builds the query for a page of steps (Limit+1 rows, to know
+// whether there is a next page).
+func (s *Store) stepsSQL(q Query, cur *cursor) (string, []any) {
 	var wh where
 	if q.RunID != "" {
 		wh.add("s.run_id = ?", q.RunID)
 	}
+	// With a run, the run's index (which holds status) is the one to read:
+	// a run has thousands of steps at most, while a tool or status may have
+	// hundreds of thousands. The unary + keeps SQLite from choosing theirs.
+	plus := ""
+	if q.RunID != "" {
+		plus = "+"
+	}
 	if q.Tool != "" {
-		wh.add("s.tool = ?", q.Tool)
+		wh.add(plus+"s.tool = ?", q.Tool)
 	}
 	if q.Status != "" {
-		wh.add("s.status = ?", q.Status)
+		wh.add(plus+"s.status = ?", q.Status)
 	}
 	if !q.Since.IsZero() {
 		wh.add("s.started >= ?", nanos(q.Since))
@@ -249,7 +258,12 @@ func (s *Store) querySteps(ctx context.Context, q Query, cur *cursor) (Page, err
 		}
 		query = `SELECT ` + stepCols + ` FROM steps s` + wh.sql() + ` ORDER BY s.started DESC, s.id DESC LIMIT ?`
 	}
-	rows, err := s.rdb.QueryContext(ctx, query, append(wh.args, q.Limit+1)...)
+	return query, append(wh.args, q.Limit+1)
+}
+
+func (s *Store) querySteps(ctx context.Context, q Query, cur *cursor) (Page, error) {
+	query, args := s.stepsSQL(q, cur)
+	rows, err := s.rdb.QueryContext(ctx, query, args...)
 	if err != nil {
 		return Page{}, err
 	}
@@ -333,7 +347,7 @@ func (s *Store) queryRuns(ctx context.Context, q Query, cur *cursor) (Page, erro
 	if cur != nil {
 		wh.add("(r.started, r.id) < (?, ?)", cur.Started, cur.ID)
 	}
-	rows, err := s.rdb.QueryContext(ctx, `SELECT `+runCols+` FROM runs r`+wh.sql()+` ORDER BY r.started DESC, r.id DESC LIMIT ?`,
+	rows, err := s.rdb.QueryContext(ctx, runsSQL(`SELECT * FROM runs r`+wh.sql()+` ORDER BY r.started DESC, r.id DESC LIMIT ?`),
 		append(wh.args, q.Limit+1)...)
 	if err != nil {
 		return Page{}, err

@@ -237,9 +237,15 @@ func uniqueErr(err error, what, id string) error {
 	return err
 }
 
-const runCols = `r.id, r.name, r.workflow, r.client, r.root, r.started, r.ended,
-	(SELECT count(*) FROM steps WHERE run_id = r.id),
-	(SELECT count(*) FROM steps WHERE run_id = r.id AND status NOT IN ('ok', 'running'))`
+// runsSQL adds step and failure counts to the runs that inner selects
+// (every column of runs, ordered newest first), in one pass over the
+// covering index steps_run(run_id, started, id, status).
+func runsSQL(inner string) string {
+	return `SELECT r.id, r.name, r.workflow, r.client, r.root, r.started, r.ended,
+		count(s.run_id), coalesce(sum(s.status NOT IN ('ok', 'running')), 0)
+		FROM (` + inner + `) r LEFT JOIN steps s ON s.run_id = r.id
+		GROUP BY r.id ORDER BY r.started DESC, r.id DESC`
+}
 
 type scanner interface{ Scan(...any) error }
 
@@ -280,7 +286,7 @@ func (s *Store) Runs(ctx context.Context, limit int) ([]factory.Run, error) {
 	if limit <= 0 {
 		limit = 20
 	}
-	rows, err := s.rdb.QueryContext(ctx, `SELECT `+runCols+` FROM runs r ORDER BY r.started DESC, r.id DESC LIMIT ?`, limit)
+	rows, err := s.rdb.QueryContext(ctx, runsSQL(`SELECT * FROM runs ORDER BY started DESC, id DESC LIMIT ?`), limit)
 	if err != nil {
 		return nil, factory.Wrap("list runs", err)
 	}
@@ -356,7 +362,7 @@ func (s *Store) Run(ctx context.Context, id string) (factory.Run, []factory.Step
 	if err != nil {
 		return factory.Run{}, nil, nil, factory.Wrap(op, err)
 	}
-	r, err := scanRun(tx.QueryRowContext(ctx, `SELECT `+runCols+` FROM runs r WHERE r.id = ?`, rid))
+	r, err := scanRun(tx.QueryRowContext(ctx, runsSQL(`SELECT * FROM runs WHERE id = ?`), rid))
 	if err != nil {
 		return factory.Run{}, nil, nil, factory.Wrap(op, err)
 	}
