@@ -12,6 +12,8 @@ import (
 	"os"
 	"path"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/bluekeyes/go-gitdiff/gitdiff"
@@ -85,6 +87,8 @@ func Apply(ctx context.Context, root *os.Root, text string, opt Options) (factor
 	}
 	rep.Notes = parsed.notes
 	t := &tree{root: root, nodes: map[string]*node{}, stats: map[string]lstat{}}
+	defer t.close()
+	t.prefetch(parsed.files)
 	for _, fp := range parsed.files {
 		if err := ctx.Err(); err != nil {
 			return rep, factory.Wrap("apply patch", err)
@@ -159,23 +163,128 @@ type lstat struct {
 
 // tree is the in-memory state of every path the patch reads or writes.
 type tree struct {
-	root  *os.Root
-	nodes map[string]*node
-	order []string
+	root *os.Root
+
+	mu    sync.Mutex          // guards dirs and stats, used by parallel loads and writes
+	dirs  map[string]*os.Root // opened directories, so each operation is one *at call
 	stats map[string]lstat
+
+	nodes   map[string]*node
+	order   []string
+	preload map[string]loaded // read ahead in parallel; consumed by get
 }
 
 func (t *tree) lstat(p string) (fs.FileInfo, error) {
-	if s, ok := t.stats[p]; ok {
+	t.mu.Lock()
+	s, ok := t.stats[p]
+	t.mu.Unlock()
+	if ok {
 		return s.info, s.err
 	}
 	info, err := t.root.Lstat(p)
+	t.mu.Lock()
 	t.stats[p] = lstat{info, err}
+	t.mu.Unlock()
 	return info, err
 }
 
-// get loads p. It refuses (EINVALID) a path beyond a symlink and a
-// special file.
+// loaded is the result of reading one path.
+type loaded struct {
+	n    *node
+	info fs.FileInfo
+	err  error
+}
+
+// load reads p from disk: its type, content (or link target) and mode. It
+// touches no shared state but the directory cache, so loads run in
+// parallel.
+func (t *tree) load(p string) loaded {
+	n := &node{path: p}
+	dr, base, err := t.in(p)
+	if err != nil {
+		// The directory is missing or is a file: p does not exist.
+		if _, lerr := t.root.Lstat(p); errors.Is(lerr, fs.ErrNotExist) || errors.Is(lerr, syscall.ENOTDIR) {
+			return loaded{n: n}
+		}
+		return loaded{err: err}
+	}
+	info, err := dr.Lstat(base)
+	switch {
+	case errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR):
+		return loaded{n: n}
+	case err != nil:
+		return loaded{err: err}
+	case info.IsDir():
+		n.dir = true
+	case info.Mode()&fs.ModeSymlink != 0:
+		target, err := dr.Readlink(base)
+		if err != nil {
+			return loaded{err: err}
+		}
+		n.origExists, n.origLink, n.origData = true, true, []byte(target)
+	case info.Mode().IsRegular():
+		data, err := dr.ReadFile(base)
+		if err != nil {
+			return loaded{err: err}
+		}
+		n.origExists, n.origData, n.origPerm = true, data, info.Mode().Perm()
+	}
+	n.origInfo = info
+	return loaded{n: n, info: info}
+}
+
+// prefetch reads, in parallel, every path the patch will read whose
+// directories pass checkAncestors. Anything unusual is left to get, which
+// reports it in patch order.
+func (t *tree) prefetch(files []*filePatch) {
+	var paths []string
+	seen := map[string]bool{}
+	for _, fp := range files {
+		for _, p := range []string{fp.oldPath, fp.newPath} {
+			if p != "" && !seen[p] && t.checkAncestors(p, 0) == nil {
+				seen[p] = true
+				paths = append(paths, p)
+			}
+		}
+	}
+	res := make([]loaded, len(paths))
+	parallel(len(paths), func(i int) { res[i] = t.load(paths[i]) })
+	t.preload = make(map[string]loaded, len(paths))
+	for i, p := range paths {
+		if res[i].err == nil {
+			t.preload[p] = res[i]
+		}
+	}
+}
+
+// parallel runs fn(0..n-1) on a few goroutines: file system calls, not CPU,
+// are the cost, so a handful in flight beats one at a time.
+func parallel(n int, fn func(int)) {
+	workers := min(n, 8)
+	if workers <= 1 {
+		for i := 0; i < n; i++ {
+			fn(i)
+		}
+		return
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= n {
+					return
+				}
+				fn(i)
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// get returns the node of p, loading it on first use. It refuses
+// (EINVALID) a path beyond a symlink and a special file.
 func (t *tree) get(p string, line int) (*node, error) {
 	if n, ok := t.nodes[p]; ok {
 		return n, nil
@@ -183,30 +292,17 @@ func (t *tree) get(p string, line int) (*node, error) {
 	if err := t.checkAncestors(p, line); err != nil {
 		return nil, err
 	}
-	n := &node{path: p}
-	info, err := t.lstat(p)
-	switch {
-	case errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR):
-	case err != nil:
-		return nil, factory.Wrap("apply patch: stat "+p, err)
-	case info.IsDir():
-		n.dir = true
-	case info.Mode()&fs.ModeSymlink != 0:
-		target, err := t.root.Readlink(p)
-		if err != nil {
-			return nil, factory.Wrap("apply patch: readlink "+p, err)
-		}
-		n.origExists, n.origLink, n.origData = true, true, []byte(target)
-	case info.Mode().IsRegular():
-		data, err := t.root.ReadFile(p)
-		if err != nil {
-			return nil, factory.Wrap("apply patch: read "+p, err)
-		}
-		n.origExists, n.origData, n.origPerm = true, data, info.Mode().Perm()
-	default:
-		return nil, factory.Errorf(factory.EINVALID, "patch line %d: %s is a %s, not a regular file or symlink; it cannot be patched", line, p, info.Mode().Type())
+	l, ok := t.preload[p]
+	if !ok {
+		l = t.load(p)
 	}
-	n.origInfo = info
+	if l.err != nil {
+		return nil, factory.Wrap("apply patch: read "+p, l.err)
+	}
+	n := l.n
+	if l.info != nil && !n.dir && !n.origExists {
+		return nil, factory.Errorf(factory.EINVALID, "patch line %d: %s is a %s, not a regular file or symlink; it cannot be patched", line, p, l.info.Mode().Type())
+	}
 	n.exists, n.link, n.data, n.perm, n.exactPerm = n.origExists, n.origLink, n.origData, n.origPerm, n.origExists
 	t.nodes[p] = n
 	t.order = append(t.order, p)

@@ -73,7 +73,11 @@ func (t *tree) write() (err error) {
 	}()
 
 	for _, n := range removals {
-		if err := t.root.Remove(n.path); err != nil {
+		dr, base, err := t.in(n.path)
+		if err != nil {
+			return err
+		}
+		if err := dr.Remove(base); err != nil {
 			return fmt.Errorf("remove %s: %w", n.path, err)
 		}
 		undo = append(undo, func() error { return t.restore(n) })
@@ -82,24 +86,37 @@ func (t *tree) write() (err error) {
 			if serr != nil || t.root.Remove(d) != nil {
 				break
 			}
+			t.forget(d)
 			undo = append(undo, func() error { return t.root.Mkdir(d, info.Mode().Perm()) })
 		}
 	}
 	for _, n := range writes {
+		if n.origExists {
+			continue
+		}
 		created, err := t.mkdirs(path.Dir(n.path))
 		for i := len(created) - 1; i >= 0; i-- {
 			d := created[i]
-			undo = append(undo, func() error { return t.root.Remove(d) })
+			undo = append(undo, func() error { t.forget(d); return t.root.Remove(d) })
 		}
 		if err != nil {
 			return err
 		}
-		if err := t.replace(n.path, n.data, n.link, n.perm, n.exactPerm); err != nil {
-			return err
-		}
-		undo = append(undo, func() error { return t.restore(n) })
 	}
-	return nil
+	errs := make([]error, len(writes))
+	parallel(len(writes), func(i int) {
+		n := writes[i]
+		errs[i] = t.replace(n.path, n.data, n.link, n.perm, n.exactPerm)
+	})
+	var first error
+	for i, n := range writes {
+		if errs[i] == nil {
+			undo = append(undo, func() error { return t.restore(n) })
+		} else if first == nil {
+			first = errs[i]
+		}
+	}
+	return first
 }
 
 // mkdirs creates dir and its missing parents, returning those it created
@@ -130,13 +147,17 @@ func (t *tree) mkdirs(dir string) ([]string, error) {
 func (t *tree) replace(p string, data []byte, link bool, perm fs.FileMode, exact bool) error {
 	var rnd [8]byte
 	_, _ = rand.Read(rnd[:])
-	tmp := path.Join(path.Dir(p), ".factory-patch-"+hex.EncodeToString(rnd[:])+".tmp")
+	tmp := ".factory-patch-" + hex.EncodeToString(rnd[:]) + ".tmp"
+	dr, base, err := t.in(p)
+	if err != nil {
+		return err
+	}
 	if link {
-		if err := t.root.Symlink(string(data), tmp); err != nil {
+		if err := dr.Symlink(string(data), tmp); err != nil {
 			return fmt.Errorf("create symlink %s: %w", p, err)
 		}
 	} else {
-		f, err := t.root.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
+		f, err := dr.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
 		if err != nil {
 			return fmt.Errorf("write %s: %w", p, err)
 		}
@@ -148,12 +169,12 @@ func (t *tree) replace(p string, data []byte, link bool, perm fs.FileMode, exact
 			err = cerr
 		}
 		if err != nil {
-			_ = t.root.Remove(tmp)
+			_ = dr.Remove(tmp)
 			return fmt.Errorf("write %s: %w", p, err)
 		}
 	}
-	if err := t.root.Rename(tmp, p); err != nil {
-		_ = t.root.Remove(tmp)
+	if err := dr.Rename(tmp, base); err != nil {
+		_ = dr.Remove(tmp)
 		return fmt.Errorf("rename into %s: %w", p, err)
 	}
 	return nil
@@ -162,7 +183,10 @@ func (t *tree) replace(p string, data []byte, link bool, perm fs.FileMode, exact
 // restore puts n back as it was on disk, modification time included.
 func (t *tree) restore(n *node) error {
 	if !n.origExists {
-		err := t.root.Remove(n.path)
+		dr, base, err := t.in(n.path)
+		if err == nil {
+			err = dr.Remove(base)
+		}
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil
 		}
@@ -178,4 +202,51 @@ func (t *tree) restore(n *node) error {
 		return t.root.Chtimes(n.path, n.origInfo.ModTime(), n.origInfo.ModTime())
 	}
 	return nil
+}
+
+// in returns the opened directory holding p and p's last component. The
+// directory was checked to be no symlink before (checkAncestors), and
+// os.Root confines every later operation to it.
+func (t *tree) in(p string) (*os.Root, string, error) {
+	dir, base := path.Split(p)
+	dir = strings.TrimSuffix(dir, "/")
+	if dir == "" {
+		return t.root, base, nil
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if r, ok := t.dirs[dir]; ok {
+		return r, base, nil
+	}
+	r, err := t.root.OpenRoot(dir)
+	if err != nil {
+		return nil, "", fmt.Errorf("open directory %s: %w", dir, err)
+	}
+	if t.dirs == nil {
+		t.dirs = map[string]*os.Root{}
+	}
+	t.dirs[dir] = r
+	return r, base, nil
+}
+
+// forget closes the opened directories at or under d (d was removed).
+func (t *tree) forget(d string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for k, r := range t.dirs {
+		if k == d || strings.HasPrefix(k, d+"/") {
+			r.Close()
+			delete(t.dirs, k)
+		}
+	}
+}
+
+// close closes every opened directory.
+func (t *tree) close() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for k, r := range t.dirs {
+		r.Close()
+		delete(t.dirs, k)
+	}
 }
