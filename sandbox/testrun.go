@@ -52,7 +52,8 @@ const (
 // (narrowed) suite once. A failure that passes on a rerun is moved to
 // Flaky. With Request.Baseline the suite also runs on that snapshot (its
 // failures are cached per tree, suite and narrowing) and NewFailures lists
-// the failures the baseline does not have.
+// the failures the baseline does not have; a baseline that cannot run is a
+// note, an unknown baseline id an error before anything runs.
 //
 // Errors: EINVALID for a bad suite or request (the message says what to
 // send), ENOTFOUND for an unknown snapshot or a missing program,
@@ -77,6 +78,13 @@ func (w *Workspace) RunTests(ctx context.Context, tr TestRun) (factory.TestRepor
 	argv, err := NarrowArgv(s, req.Package, req.Test)
 	if err != nil {
 		return factory.TestReport{}, nil, factory.Wrap(op, err)
+	}
+
+	baseTree := ""
+	if req.Baseline != "" { // an unknown baseline fails before anything runs
+		if baseTree, err = w.TreeOf(ctx, req.Baseline); err != nil {
+			return factory.TestReport{}, nil, factory.Wrap(op+": baseline", err)
+		}
 	}
 
 	var log bytes.Buffer
@@ -111,16 +119,17 @@ func (w *Workspace) RunTests(ctx context.Context, tr TestRun) (factory.TestRepor
 	}
 
 	if req.Baseline != "" && !first.stopped() && ctx.Err() == nil {
-		base, note, err := r.baseline(ctx, argv, req.Baseline, &log)
-		if err != nil {
-			return factory.TestReport{}, log.Bytes(), factory.Wrap(op, err)
-		}
+		base, note, err := r.baseline(ctx, argv, req.Baseline, baseTree, &log)
 		if note != "" {
 			rep.Notes = append(rep.Notes, note)
 		}
-		for _, f := range rep.Failures {
-			if k := report.Key(f.Package, f.Name); !base[k] {
-				rep.NewFailures = append(rep.NewFailures, k)
+		if err != nil {
+			rep.Notes = append(rep.Notes, "no comparison with the baseline: "+factory.ErrorMessage(err))
+		} else {
+			for _, f := range rep.Failures {
+				if k := report.Key(f.Package, f.Name); !base[k] {
+					rep.NewFailures = append(rep.NewFailures, k)
+				}
 			}
 		}
 	}
@@ -371,14 +380,10 @@ var baselineCache = struct {
 
 const baselineCacheSize = 64
 
-// baseline runs argv on snapshot id (without reruns) and returns the keys
-// of its failing tests and a note when the baseline itself did not run
-// cleanly.
-func (r *suiteRunner) baseline(ctx context.Context, argv []string, id string, log *bytes.Buffer) (map[string]bool, string, error) {
-	tree, err := r.w.TreeOf(ctx, id)
-	if err != nil {
-		return nil, "", err
-	}
+// baseline runs argv on snapshot id, whose tree is tree (without reruns),
+// and returns the keys of its failing tests and a note when the baseline
+// itself did not run cleanly.
+func (r *suiteRunner) baseline(ctx context.Context, argv []string, id, tree string, log *bytes.Buffer) (map[string]bool, string, error) {
 	key := strings.Join(append([]string{r.w.gitDir, tree, r.suite.Format, r.suite.JUnitPath}, argv...), "\x00")
 	baselineCache.Lock()
 	failing, ok := baselineCache.m[key]

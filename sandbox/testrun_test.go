@@ -274,6 +274,9 @@ func TestRunTestsNarrowBaselineInPlace(t *testing.T) {
 	assert.Contains(t, failureNames(rep.Failures), "TestFlaky", "no reruns asked: the flaky test stays a failure")
 	assert.Contains(t, string(log), "baseline run on snapshot "+base.ID)
 
+	_, _, err = w.RunTests(ctx, sandbox.TestRun{Suite: goFixtureSuite, Request: factory.TestRequest{Baseline: "s-000000"}})
+	assert.Equal(t, factory.ENOTFOUND, factory.ErrorCode(err), "an unknown baseline fails before running: %v", err)
+
 	// The baseline's result is cached per tree.
 	rep, log, err = w.RunTests(ctx, sandbox.TestRun{Suite: goFixtureSuite, Request: req})
 	require.NoError(t, err)
