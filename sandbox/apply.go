@@ -1,0 +1,68 @@
+package sandbox
+
+import (
+	"context"
+	"os"
+	"sync"
+
+	"github.com/factory-dev/factory"
+	"github.com/factory-dev/factory/sandbox/patch"
+)
+
+// applyLocks serialises patch applications per workspace root, so two
+// patches never interleave their writes.
+var applyLocks sync.Map // root -> *sync.Mutex
+
+// ApplyPatch applies req.Patch to the live working tree, all files or none
+// (see package patch), with a snapshot before and after so
+// snapshot_restore undoes it: report.Before and report.After are their ids.
+// A dry run computes the same report, takes no snapshot and writes nothing.
+// A patch that does not apply is refused before any snapshot is taken.
+//
+// Errors, always with the report so far: EINVALID for a corrupt or unsafe
+// patch, ECONFLICT when hunks or files do not apply (report.Conflicts says
+// where and why), and for both nothing was written; EINTERNAL for faults
+// (a failed write is rolled back first). If the snapshot after a successful
+// write fails, the error is returned with report.Applied true: the patch is
+// in the tree and report.Before can restore the previous state.
+func (w *Workspace) ApplyPatch(ctx context.Context, req factory.PatchRequest) (factory.PatchReport, error) {
+	mu, _ := applyLocks.LoadOrStore(w.root, &sync.Mutex{})
+	mu.(*sync.Mutex).Lock()
+	defer mu.(*sync.Mutex).Unlock()
+
+	dry := req
+	dry.DryRun = true
+	rep, err := ApplyInDir(ctx, w.root, dry)
+	if err != nil || req.DryRun {
+		return rep, err
+	}
+	before, err := w.Snapshot(ctx, "before patch")
+	if err != nil {
+		return factory.PatchReport{Files: []factory.PatchFile{}}, factory.Wrap("apply patch: snapshot before", err)
+	}
+	rep, err = ApplyInDir(ctx, w.root, req)
+	rep.Before = before.ID
+	if err != nil {
+		return rep, err
+	}
+	after, err := w.Snapshot(ctx, "after patch")
+	if err != nil {
+		return rep, factory.Wrap("apply patch: applied, but the snapshot after failed", err)
+	}
+	rep.After = after.ID
+	return rep, nil
+}
+
+// ApplyInDir applies req.Patch to the directory dir (an isolated copy of
+// the workspace, say), all files or none, through an os.Root opened on dir.
+// It takes no snapshots. Errors as for Workspace.ApplyPatch, plus EINVALID
+// when dir cannot be opened as a directory.
+func ApplyInDir(ctx context.Context, dir string, req factory.PatchRequest) (factory.PatchReport, error) {
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return factory.PatchReport{DryRun: req.DryRun, Files: []factory.PatchFile{}},
+			factory.Errorf(factory.EINVALID, "cannot open %s as the directory to patch: %v", dir, err)
+	}
+	defer root.Close()
+	return patch.Apply(ctx, root, req.Patch, patch.Options{DryRun: req.DryRun, Fuzz: req.Fuzz})
+}
