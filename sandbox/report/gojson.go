@@ -358,7 +358,12 @@ func runningTests(out string) []string {
 func goBuildError(pkg string, lines []string) factory.BuildError {
 	var body []string
 	for _, l := range lines {
-		if strings.HasPrefix(l, "# ") {
+		if h, ok := strings.CutPrefix(l, "# "); ok {
+			// The header names the package that failed; ImportPath may
+			// name a missing dependency instead ([setup failed]).
+			if f := strings.Fields(h); len(f) > 0 {
+				pkg = f[0]
+			}
 			continue
 		}
 		body = append(body, l)

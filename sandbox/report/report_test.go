@@ -394,3 +394,24 @@ func TestOutputPathsAreRelativeToTheRoot(t *testing.T) {
 		assert.NotContains(t, l, "/src/fixture/")
 	}
 }
+
+// A package whose import cannot be found: go reports the missing import
+// path as ImportPath, and the failing package in the header line.
+func TestGoJSONSetupFailed(t *testing.T) {
+	out := []byte(`{"ImportPath":"example.com/nowhere/pkg","Action":"build-output","Output":"# example.com/setup/x\n"}
+{"ImportPath":"example.com/nowhere/pkg","Action":"build-output","Output":"x/x.go:3:8: cannot find module providing package example.com/nowhere/pkg: module lookup disabled by GOPROXY=off\n"}
+{"ImportPath":"example.com/nowhere/pkg","Action":"build-fail"}
+{"Action":"start","Package":"example.com/setup/x"}
+{"Action":"output","Package":"example.com/setup/x","Output":"FAIL\texample.com/setup/x [setup failed]\n"}
+{"Action":"fail","Package":"example.com/setup/x","Elapsed":0,"FailedBuild":"example.com/nowhere/pkg"}
+`)
+	rep := Build(ParseGoJSON(out, []byte("go: finding module for package example.com/nowhere/pkg\n"), false), Input{Format: factory.FormatGoJSON, ExitCode: 1})
+	assert.Equal(t, factory.TestError, rep.Status)
+	require.Len(t, rep.BuildErrors, 1)
+	be := rep.BuildErrors[0]
+	assert.Equal(t, "example.com/setup/x", be.Package)
+	assert.Equal(t, "x/x.go", be.File)
+	assert.Equal(t, 3, be.Line)
+	assert.Equal(t, "cannot find module providing package example.com/nowhere/pkg: module lookup disabled by GOPROXY=off", be.Message)
+	assert.Empty(t, rep.Failures, "a package that did not build is no crash")
+}
