@@ -97,6 +97,9 @@ func Apply(ctx context.Context, root *os.Root, text string, opt Options) (factor
 		if err != nil {
 			return rep, err
 		}
+		if fp.created {
+			rep.Notes = append(rep.Notes, fmt.Sprintf("%s: created (the file did not exist and the patch only adds lines at -0,0)", pf.Path))
+		}
 		if pf.Fuzz > 0 {
 			rep.Notes = append(rep.Notes, fmt.Sprintf("%s: applied with fuzz %d (context lines ignored at hunk ends)", pf.Path, pf.Fuzz))
 		}
@@ -366,6 +369,17 @@ func withExec(perm fs.FileMode, exec bool) fs.FileMode {
 // applyFile applies one file section to the in-memory tree.
 func (t *tree) applyFile(fp *filePatch, opt Options) (factory.PatchFile, []factory.HunkConflict, error) {
 	f := fp.f
+	// A traditional patch whose hunks all start at -0,0 creates the file
+	// when it does not exist, as GNU patch does, even without /dev/null.
+	if !fp.seg.git && !f.IsNew && !f.IsDelete && onlyAdds(f) {
+		n, err := t.get(fp.oldPath, fp.line)
+		if err != nil {
+			return factory.PatchFile{Path: fp.name()}, nil, err
+		}
+		if !n.exists && !n.dir {
+			f.IsNew, fp.oldPath, fp.created = true, "", true
+		}
+	}
 	pf := factory.PatchFile{Path: fp.name(), Hunks: len(f.TextFragments)}
 	switch {
 	case f.IsNew:
@@ -623,4 +637,14 @@ func (t *tree) checkLinks() error {
 		}
 	}
 	return nil
+}
+
+// onlyAdds reports whether every hunk of f starts at -0,0.
+func onlyAdds(f *gitdiff.File) bool {
+	for _, fr := range f.TextFragments {
+		if fr.OldPosition != 0 || fr.OldLines != 0 {
+			return false
+		}
+	}
+	return len(f.TextFragments) > 0
 }

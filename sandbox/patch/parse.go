@@ -22,7 +22,8 @@ type filePatch struct {
 	newPath  string // "" when the file is deleted
 	hunks    []hunkAt
 	seg      *segment
-	stripped bool // traditional a/ b/ prefixes were stripped
+	stripped bool // a traditional header's unusual prefixes were stripped
+	created  bool // a traditional patch creating a file without /dev/null
 }
 
 // parsed is a whole patch.

@@ -27,6 +27,8 @@ type segment struct {
 	noPrefix   bool     // git header written without a/ b/ prefixes; rewritten
 	rawOld     string   // name on the --- line (unquoted, timestamp removed), "" if none
 	rawNew     string   // name on the +++ line
+	movedFrom  string   // rename from / copy from name (never prefixed), "" if none
+	movedTo    string   // rename to / copy to name
 	hunks      []hunkAt // in order
 }
 
@@ -389,6 +391,12 @@ func readGitNames(seg *segment, lines []string, from, to int) {
 			seg.rawOld = headerName(l[4:])
 		case strings.HasPrefix(l, "+++ "):
 			seg.rawNew = headerName(l[4:])
+		case strings.HasPrefix(l, "rename from "), strings.HasPrefix(l, "copy from "):
+			_, v, _ := strings.Cut(l, " from ")
+			seg.movedFrom = headerName(v)
+		case strings.HasPrefix(l, "rename to "), strings.HasPrefix(l, "copy to "):
+			_, v, _ := strings.Cut(l, " to ")
+			seg.movedTo = headerName(v)
 		}
 	}
 }
@@ -465,6 +473,10 @@ func (pp *prepass) fixNoPrefix(seg *segment) {
 	lines := pp.lines
 	a, b, ok := gitLineNames(lines[seg.start])
 	switch {
+	case ok && seg.movedFrom != "" && seg.movedTo != "":
+		// A rename or copy names its paths unprefixed: the header is
+		// unprefixed when its names are exactly those.
+		seg.noPrefix = a == seg.movedFrom && b == seg.movedTo
 	case ok:
 		seg.noPrefix = !isPrefixed(a, b)
 	case seg.rawOld != "" || seg.rawNew != "":

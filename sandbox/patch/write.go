@@ -95,8 +95,8 @@ func (t *tree) write() (err error) {
 			continue
 		}
 		created, err := t.mkdirs(path.Dir(n.path))
-		for i := len(created) - 1; i >= 0; i-- {
-			d := created[i]
+		// Undos run last-first: push outermost first so the deepest goes first.
+		for _, d := range created {
 			undo = append(undo, func() error { t.forget(d); return t.root.Remove(d) })
 		}
 		if err != nil {
@@ -142,9 +142,18 @@ func (t *tree) mkdirs(dir string) ([]string, error) {
 	return created, nil
 }
 
+// testHookReplace, set by tests only, can fail the replacement of a path
+// to exercise the rollback.
+var testHookReplace func(path string) error
+
 // replace atomically puts a file or symlink at p: it is made under a
 // temporary name in the same directory, then renamed over p.
 func (t *tree) replace(p string, data []byte, link bool, perm fs.FileMode, exact bool) error {
+	if testHookReplace != nil {
+		if err := testHookReplace(p); err != nil {
+			return err
+		}
+	}
 	var rnd [8]byte
 	_, _ = rand.Read(rnd[:])
 	tmp := ".factory-patch-" + hex.EncodeToString(rnd[:]) + ".tmp"
