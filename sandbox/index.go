@@ -11,6 +11,8 @@ import (
 	"sort"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // This file reads git's index (.git/index) as a stat cache, never writing
@@ -73,6 +75,30 @@ func statOf(fi fs.FileInfo) statInfo {
 		s.ctime = time.Unix(st.Ctim.Unix()).UnixNano()
 		s.ino = uint32(st.Ino)
 		s.uid, s.gid = st.Uid, st.Gid
+	}
+	return s
+}
+
+// statOfSys converts a raw lstat result to the index's view of it.
+func statOfSys(st *unix.Stat_t) statInfo {
+	s := statInfo{
+		mtime: st.Mtim.Sec*1e9 + st.Mtim.Nsec,
+		ctime: st.Ctim.Sec*1e9 + st.Ctim.Nsec,
+		ino:   uint32(st.Ino),
+		uid:   st.Uid,
+		gid:   st.Gid,
+		size:  uint32(st.Size),
+	}
+	switch st.Mode & unix.S_IFMT {
+	case unix.S_IFREG:
+		s.mode = 0o100644
+		if st.Mode&0o100 != 0 {
+			s.mode = 0o100755
+		}
+	case unix.S_IFLNK:
+		s.mode = 0o120000
+	case unix.S_IFDIR:
+		s.mode = 0o040000
 	}
 	return s
 }

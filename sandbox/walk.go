@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/go-git/go-git/v5/plumbing"
+	"golang.org/x/sys/unix"
 )
 
 // This file is the capture walk: it lists a directory tree the way
@@ -100,7 +101,7 @@ func (w *Workspace) captureWalk(ctx context.Context, root string, idx []indexEnt
 		sem:   make(chan struct{}, max(runtime.GOMAXPROCS(0)-1, 0)),
 		cache: make(map[string]cachedFile),
 	}
-	h, _, err := wk.dir(rules, "", 0, len(idx), false)
+	h, _, err := wk.dir(unix.AT_FDCWD, root, rules, "", 0, len(idx), false)
 	if err != nil {
 		return walkResult{}, err
 	}
@@ -158,9 +159,10 @@ func (wk *walker) children(rel string, lo, hi int) map[string]*idxChild {
 	return m
 }
 
-// dir captures directory rel ("" or "a/b/") and returns its tree id, or a
-// zero id when nothing in it is taken.
-func (wk *walker) dir(rules *ignoreRules, rel string, lo, hi int, ignored bool) (plumbing.Hash, bool, error) {
+// dir captures directory rel ("" or "a/b/"), named name inside the
+// directory open as parent (the top: unix.AT_FDCWD and wk.root), and
+// returns its tree id, or a zero id when nothing in it is taken.
+func (wk *walker) dir(parent int, name string, rules *ignoreRules, rel string, lo, hi int, ignored bool) (plumbing.Hash, bool, error) {
 	if err := wk.ctx.Err(); err != nil {
 		return plumbing.ZeroHash, false, err
 	}
@@ -168,31 +170,29 @@ func (wk *walker) dir(rules *ignoreRules, rel string, lo, hi int, ignored bool) 
 	if rel != "" {
 		abs = filepath.Join(wk.root, filepath.FromSlash(strings.TrimSuffix(rel, "/")))
 	}
-	f, err := os.Open(abs)
+	dirfd, des, err := openDir(parent, name)
 	if err != nil {
-		return plumbing.ZeroHash, false, fmt.Errorf("read directory %s: %w", abs, err)
+		return plumbing.ZeroHash, false, &fs.PathError{Op: "read directory", Path: abs, Err: err}
 	}
-	des, err := f.ReadDir(-1)
-	f.Close()
-	if err != nil {
-		return plumbing.ZeroHash, false, fmt.Errorf("read directory %s: %w", abs, err)
-	}
+	// Kept open until the subdirectories are done: they are opened, and
+	// files are lstat'ed, relative to it.
+	defer closeDir(dirfd)
 	kids := wk.children(rel, lo, hi)
 
 	// This directory's own .gitignore and .gitattributes come first.
 	for _, de := range des {
-		switch de.Name() {
+		switch de.name {
 		case ".gitignore":
-			if de.Type().IsRegular() && !ignored {
-				b, err := os.ReadFile(filepath.Join(abs, ".gitignore"))
-				if err != nil && !errors.Is(err, fs.ErrNotExist) {
-					return plumbing.ZeroHash, false, err
+			if de.typ == 0 && !ignored {
+				b, err := readFileAt(dirfd, ".gitignore")
+				if err != nil && !errors.Is(err, unix.ENOENT) {
+					return plumbing.ZeroHash, false, &fs.PathError{Op: "read", Path: filepath.Join(abs, ".gitignore"), Err: err}
 				}
 				rules = rules.with(parseIgnore(rel, b))
 			}
 		case ".gitattributes":
-			if de.Type().IsRegular() {
-				b, err := os.ReadFile(filepath.Join(abs, ".gitattributes"))
+			if de.typ == 0 {
+				b, err := readFileAt(dirfd, ".gitattributes")
 				if err == nil && wk.attrs(b) {
 					return plumbing.ZeroHash, false, fmt.Errorf("%w: %s%s sets a filter or line-ending conversion", errNeedGit, rel, ".gitattributes")
 				}
@@ -209,15 +209,15 @@ func (wk *walker) dir(rules *ignoreRules, rel string, lo, hi int, ignored bool) 
 	}
 	var subs []sub
 	for _, de := range des {
-		name := de.Name()
+		name := de.name
 		if name == ".git" {
 			continue
 		}
 		full := rel + name
 		kid := kids[name]
-		t := de.Type()
+		t := de.typ
 		switch {
-		case t.IsRegular() || t&fs.ModeSymlink != 0:
+		case t == 0 || t == fs.ModeSymlink:
 			tracked := kid != nil && kid.file >= 0
 			if !tracked && (ignored || rules.excluded(full, name, false)) {
 				continue
@@ -226,14 +226,14 @@ func (wk *walker) dir(rules *ignoreRules, rel string, lo, hi int, ignored bool) 
 			if tracked && !kid.conflict {
 				ie = &wk.idx[kid.file]
 			}
-			e, ok, err := wk.file(abs, full, name, ie)
+			e, ok, err := wk.file(dirfd, abs, full, name, ie)
 			if err != nil {
 				return plumbing.ZeroHash, false, err
 			}
 			if ok {
 				entries = append(entries, e)
 			}
-		case t.IsDir():
+		case t == fs.ModeDir:
 			if kid != nil && kid.hi > kid.lo {
 				ign := ignored || rules.excluded(full, name, true)
 				entries = append(entries, gitEntry{name: name, mode: modeTree})
@@ -268,7 +268,7 @@ func (wk *walker) dir(rules *ignoreRules, rel string, lo, hi int, ignored bool) 
 		errs := make([]error, len(subs))
 		for i, s := range subs {
 			run := func() {
-				h, _, err := wk.dir(rules, rel+s.name+"/", s.lo, s.hi, s.ign)
+				h, _, err := wk.dir(dirfd, s.name, rules, rel+s.name+"/", s.lo, s.hi, s.ign)
 				entries[s.slot].hash = h
 				errs[i] = err
 			}
@@ -310,19 +310,20 @@ func (wk *walker) dir(rules *ignoreRules, rel string, lo, hi int, ignored bool) 
 	return h, true, err
 }
 
-// file captures one regular file or symlink. ie is its index entry when it
-// is tracked (and not conflicted). ok is false when the file vanished or is
-// of a kind git does not record.
-func (wk *walker) file(absDir, full, name string, ie *indexEntry) (gitEntry, bool, error) {
-	p := filepath.Join(absDir, name)
-	fi, err := os.Lstat(p)
-	if errors.Is(err, fs.ErrNotExist) {
+// file captures one regular file or symlink, name in the directory open
+// as dirfd (absDir). ie is its index entry when it is tracked (and not
+// conflicted). ok is false when the file vanished or is of a kind git does
+// not record.
+func (wk *walker) file(dirfd int, absDir, full, name string, ie *indexEntry) (gitEntry, bool, error) {
+	var sys unix.Stat_t
+	err := fstatatRetry(dirfd, name, &sys)
+	if errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ENOTDIR) {
 		return gitEntry{}, false, nil
 	}
 	if err != nil {
-		return gitEntry{}, false, err
+		return gitEntry{}, false, &fs.PathError{Op: "lstat", Path: filepath.Join(absDir, name), Err: err}
 	}
-	st := statOf(fi)
+	st := statOfSys(&sys)
 	if st.mode != 0o100644 && st.mode != 0o100755 && st.mode != 0o120000 {
 		return gitEntry{}, false, nil
 	}
@@ -338,7 +339,7 @@ func (wk *walker) file(absDir, full, name string, ie *indexEntry) (gitEntry, boo
 			return e, true, nil
 		}
 	}
-	h, err := wk.hashFile(p, fi)
+	h, err := wk.hashFile(filepath.Join(absDir, name), st.mode == 0o120000, sys.Size)
 	if errors.Is(err, fs.ErrNotExist) {
 		return gitEntry{}, false, nil
 	}
@@ -350,6 +351,15 @@ func (wk *walker) file(absDir, full, name string, ie *indexEntry) (gitEntry, boo
 		wk.remember(full, cachedFile{st: st, hash: h})
 	}
 	return e, true, nil
+}
+
+func fstatatRetry(dirfd int, name string, st *unix.Stat_t) error {
+	for {
+		err := unix.Fstatat(dirfd, name, st, unix.AT_SYMLINK_NOFOLLOW)
+		if err != unix.EINTR {
+			return err
+		}
+	}
 }
 
 func (wk *walker) remember(full string, c cachedFile) {
@@ -364,18 +374,18 @@ const bigFile = 8 << 20
 
 // hashFile computes the blob id of the file or symlink at p and makes sure
 // the blob is in the object store.
-func (wk *walker) hashFile(p string, fi fs.FileInfo) (plumbing.Hash, error) {
+func (wk *walker) hashFile(p string, symlink bool, size int64) (plumbing.Hash, error) {
 	wk.mu.Lock()
 	wk.hashed++
 	wk.mu.Unlock()
-	if fi.Mode()&fs.ModeSymlink != 0 {
+	if symlink {
 		target, err := os.Readlink(p)
 		if err != nil {
 			return plumbing.ZeroHash, err
 		}
 		return wk.putBlob([]byte(target))
 	}
-	if fi.Size() <= bigFile {
+	if size <= bigFile {
 		b, err := os.ReadFile(p)
 		if err != nil {
 			return plumbing.ZeroHash, err
