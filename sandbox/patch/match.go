@@ -1,6 +1,7 @@
 package patch
 
 import (
+	"fmt"
 	"strings"
 
 	"github.com/bluekeyes/go-gitdiff/gitdiff"
@@ -224,7 +225,9 @@ func (a *textApplier) conflict(file string, k int, hdr string, want int, old []s
 			c.Reason = "the lines match except for the newline at the end of the file: mark a last line without newline with \"\\ No newline at end of file\" exactly as the file is"
 		}
 	}
-	if c.NearestMatched > 0 {
+	if p := a.findIgnoringSpace(want, old); p >= 0 {
+		c.Reason += fmt.Sprintf("; it would match at line %d if whitespace were ignored: copy the file's indentation and spacing exactly", p+1)
+	} else if c.NearestMatched > 0 {
 		c.Reason += "; the closest place is shown as nearest_line"
 	}
 	if len(old) > maxShown {
@@ -268,4 +271,22 @@ func (a *textApplier) nearestPartial(want int, old []string) (line, matched int)
 		return 0, 0
 	}
 	return best + 1, matched
+}
+
+// findIgnoringSpace finds the nearest place where old matches when runs of
+// whitespace are ignored, or -1 (a hint for the agent, never used to apply).
+func (a *textApplier) findIgnoringSpace(want int, old []string) int {
+	if len(old) == 0 || len(old) > len(a.img) {
+		return -1
+	}
+	norm := func(s string) string { return strings.Join(strings.Fields(s), " ") }
+	img := make([]string, len(a.img))
+	for i, l := range a.img {
+		img[i] = norm(l) + "\n"
+	}
+	pat := make([]string, len(old))
+	for i, l := range old {
+		pat[i] = norm(l) + "\n"
+	}
+	return findNearest(img, want, pat)
 }
