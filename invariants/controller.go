@@ -14,6 +14,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/factory-dev/factory"
 )
@@ -297,17 +298,19 @@ func (c *Controller) pairedBenches(ctx context.Context, p *plan, base, result fa
 	rr := gateRun{runner: c.cfg.Runner, dir: resultDir, snapshot: result.ID, cfg: p.cfg}
 	for _, g := range todo {
 		gctx, end := begin(c.cfg.Steps, ctx, "gate "+g.Name+" (paired with baseline)")
+		start := time.Now()
 		fb, fr, err := pairedBench(gctx, br, rr, g)
+		took := time.Since(start)
 		end(err)
 		if ctx.Err() != nil {
 			return factory.Errorf(factory.ETIMEOUT, "gates cancelled: %v", ctx.Err())
 		}
 		if err != nil {
 			msg := factory.ErrorMessage(err)
-			facts[g.Name], baseFacts[g.Name] = gateOutcome{Err: msg}, gateOutcome{Err: msg}
+			facts[g.Name], baseFacts[g.Name] = gateOutcome{Err: msg, Duration: took}, gateOutcome{Err: msg}
 			continue
 		}
-		facts[g.Name], baseFacts[g.Name] = gateOutcome{Facts: fr}, gateOutcome{Facts: fb}
+		facts[g.Name], baseFacts[g.Name] = gateOutcome{Facts: fr, Duration: took}, gateOutcome{Facts: fb}
 		gj, _ := json.Marshal(g)
 		pj, _ := json.Marshal(p.cfg.Sandbox)
 		key := cacheKey("paired", base.Tree, result.Tree, string(gj), string(pj))
@@ -332,7 +335,7 @@ func applyBaseline(p *plan, facts, base treeFacts) {
 		cur, ok1 := facts[g.Name].Facts.(BenchFacts)
 		old, ok2 := base[g.Name].Facts.(BenchFacts)
 		if ok1 && ok2 {
-			facts[g.Name] = gateOutcome{Facts: compareBench(cur, old)}
+			facts[g.Name] = gateOutcome{Facts: compareBench(cur, old), Duration: facts[g.Name].Duration}
 		}
 	}
 }
@@ -470,7 +473,9 @@ func (c *Controller) gatesIn(ctx context.Context, p *plan, s factory.Snapshot, d
 			return nil, factory.Errorf(factory.ETIMEOUT, "gates cancelled: %v", err)
 		}
 		stepCtx, end := begin(c.cfg.Steps, gctx, prefix+"gate "+g.Name)
+		start := time.Now()
 		o := run.run(stepCtx, g)
+		o.Duration = time.Since(start)
 		var stepErr error
 		if o.Err != "" {
 			stepErr = factory.Errorf(factory.EINVALID, "%s", o.Err)

@@ -228,12 +228,16 @@ type evalInput struct {
 	diff  *DiffFacts
 }
 
-// evaluate returns the verdict of one invariant.
+// evaluate returns the verdict of one invariant. Its duration is the time
+// of the gates it reads (on this tree) plus its own evaluation.
 func (p *plan) evaluate(c *compiled, in evalInput) factory.Verdict {
 	start := time.Now()
 	v := p.verdict(c, in)
 	v.ID = c.ID
 	v.Duration = time.Since(start)
+	for _, r := range c.refs {
+		v.Duration += in.facts[r].Duration
+	}
 	return v
 }
 

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"time"
 )
 
 // SuiteFacts are a suite gate's facts: the test report's counts and failures.
@@ -143,8 +144,9 @@ func decodeFacts(kind string, raw json.RawMessage) (any, error) {
 
 // gateOutcome is a gate's facts, or why it produced none.
 type gateOutcome struct {
-	Facts any    // a value of factType(kind)
-	Err   string // the gate could not produce facts: verdicts reading it are errors
+	Facts    any           // a value of factType(kind)
+	Err      string        // the gate could not produce facts: verdicts reading it are errors
+	Duration time.Duration // how long the gate ran; zero when its facts came from the cache
 }
 
 // treeFacts are every gate's outcome on one tree.
