@@ -408,3 +408,39 @@ func BenchmarkRun1M(b *testing.B) {
 	}
 	reportLatency(b, lat)
 }
+
+// BenchmarkCommitBatch measures what the writer sustains when callers keep
+// it fed: batches of n prepared RecordSteps committed in one transaction,
+// from one goroutine (no scheduling in the measurement). With n=1 it is the
+// cost of one commit per step; the concurrent benchmarks above reach the
+// larger batches only when callers get the CPU to queue their writes.
+func BenchmarkCommitBatch(b *testing.B) {
+	ctx := context.Background()
+	for _, n := range []int{1, 8, 32, 128} {
+		b.Run(fmt.Sprint("batch=", n), func(b *testing.B) {
+			s := openBench(b)
+			run, err := s.StartRun(ctx, factory.Run{Name: "bench"})
+			if err != nil {
+				b.Fatal(err)
+			}
+			cpu0 := cpuTime()
+			steps := 0
+			for b.Loop() {
+				batch := make([]*op, n)
+				for i := range batch {
+					st := benchStep(run.ID, steps+i)
+					gen, _ := prepareStep(&st, factory.StepOK)
+					batch[i] = &op{fn: func(w *wtx) error { return s.insertStep(w, &st, gen) }, done: make(chan error, 1)}
+				}
+				for _, err := range s.commitBatch(batch) {
+					if err != nil {
+						b.Fatal(err)
+					}
+				}
+				steps += n
+			}
+			b.ReportMetric(float64(steps)/b.Elapsed().Seconds(), "steps/s")
+			b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/float64(steps), "cpu-µs/step")
+		})
+	}
+}

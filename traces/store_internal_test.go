@@ -88,6 +88,7 @@ func TestQueryPlansUseIndexes(t *testing.T) {
 		}
 		runs := explain(t, s, runsSQL(`SELECT * FROM runs ORDER BY started DESC, id DESC LIMIT ?`), []any{20})
 		assert.Contains(t, runs, "USING COVERING INDEX steps_run", runs)
+		assert.NotContains(t, runs, "FOR GROUP BY", runs)
 		query, args := s.stepsSQL(Query{Text: "word", Limit: 20}, cur)
 		plan := explain(t, s, query, args)
 		assert.NotContains(t, plan, "TEMP B-TREE", plan)
