@@ -64,6 +64,11 @@ func parse(text string, maxBytes int, exists existsFunc) (*parsed, error) {
 	}
 	if len(pp.segments) == 0 {
 		if i := firstHunk(pp.lines); i >= 0 {
+			if _, ok, _ := parseHunkHeader(pp.lines[i]); !ok {
+				return nil, factory.Errorf(factory.EINVALID,
+					"patch line %d: hunk header %q is malformed; write it as @@ -start,count +start,count @@ (line numbers of the old and new file)",
+					i+1, strings.TrimSuffix(pp.lines[i], "\n"))
+			}
 			return nil, factory.Errorf(factory.EINVALID, "patch line %d: hunk without a file header (add the --- a/path and +++ b/path lines before it)", i+1)
 		}
 		return nil, factory.Errorf(factory.EINVALID, "patch contains no file changes (expected a unified diff with ---/+++ or diff --git headers)")
@@ -101,7 +106,7 @@ func parse(text string, maxBytes int, exists existsFunc) (*parsed, error) {
 
 func firstHunk(lines []string) int {
 	for i, l := range lines {
-		if strings.HasPrefix(l, "@@ -") {
+		if strings.HasPrefix(l, "@@") {
 			return i
 		}
 	}

@@ -212,7 +212,7 @@ func runPrepass(text string) (*prepass, error) {
 			cur.rawOld = headerName(lines[i][4:])
 			cur.rawNew = headerName(lines[i+1][4:])
 			i += 2
-		case strings.HasPrefix(l, "@@ -") && cur != nil:
+		case strings.HasPrefix(l, "@@") && cur != nil:
 			next, err := pp.hunk(cur, i)
 			if err != nil {
 				return nil, err
@@ -240,8 +240,9 @@ func (pp *prepass) hunk(seg *segment, i int) (int, error) {
 		return 0, factory.Errorf(factory.EINVALID, "patch line %d: %v", i+1, err)
 	}
 	if !ok {
-		// Not a header we can read; go-gitdiff reports it with its line.
-		return i + 1, nil
+		return 0, factory.Errorf(factory.EINVALID,
+			"patch line %d: hunk header %q is malformed; write it as @@ -start,count +start,count @@ (line numbers of the old and new file)",
+			i+1, strings.TrimSuffix(lines[i], "\n"))
 	}
 	ha := hunkAt{line: i + 1, header: strings.TrimSuffix(lines[i], "\n")}
 
