@@ -151,6 +151,8 @@ func TestApplyPatchDryRun(t *testing.T) {
 	require.NoError(t, err)
 	defer w.Close(ctx)
 	before := apFingerprint(t, dir)
+	snaps0, err := w.Snapshots(ctx, sandbox.SnapshotFilter{})
+	require.NoError(t, err)
 	rep, err := w.ApplyPatch(ctx, factory.PatchRequest{Patch: apGood, DryRun: true})
 	require.NoError(t, err)
 	assert.True(t, rep.Applied)
@@ -159,7 +161,7 @@ func TestApplyPatchDryRun(t *testing.T) {
 	assert.Equal(t, before, apFingerprint(t, dir))
 	snaps, err := w.Snapshots(ctx, sandbox.SnapshotFilter{})
 	require.NoError(t, err)
-	assert.Empty(t, snaps, "a dry run takes no snapshot")
+	assert.Len(t, snaps, len(snaps0), "a dry run takes no snapshot")
 }
 
 // TestApplyPatchRefusedLeavesTree: refused patches leave the live tree with
