@@ -122,12 +122,14 @@ func BenchmarkProposeOverhead(b *testing.B) {
 	// where the overhead goes: the sandbox's phases, and the rest (the
 	// controller's own work: config, diff facts, evaluation, bookkeeping)
 	sandboxTime := time.Duration(0)
-	for _, p := range []string{"snapshot", "isolate", "apply", "snapshot result", "diff", "promote", "snapshot live"} {
+	for _, p := range []string{"snapshot", "isolate", "apply", "snapshot result", "diff", "promote", "snapshot live", "release", "gate ok"} {
 		sandboxTime += phases.d[p]
 	}
 	b.ReportMetric(ms(phases.d["isolate"]), "isolate-ms/op")
 	b.ReportMetric(ms(phases.d["snapshot"]+phases.d["snapshot result"]+phases.d["snapshot live"]), "snapshots-ms/op")
 	b.ReportMetric(ms(phases.d["promote"]), "promote-ms/op")
+	b.ReportMetric(ms(phases.d["release"]), "release-ms/op")
+	b.ReportMetric(ms(phases.d["gate ok"]), "gate-in-copy-ms/op")
 	b.ReportMetric(ms(propose-direct-sandboxTime), "controller-own-ms/op")
 }
 

@@ -85,7 +85,10 @@ func (c *Controller) propose(ctx context.Context, req ProposeRequest) (ProposeRe
 		return res, err
 	}
 	defer func() {
-		if err := release(); err != nil {
+		_, end := begin(c.cfg.Steps, ctx, "release")
+		err := release()
+		end(err)
+		if err != nil {
 			c.log.Warn("release isolated copy", "dir", dir, "err", err)
 		}
 	}()
