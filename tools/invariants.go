@@ -65,7 +65,7 @@ func invariantTools(d Deps) []Tool {
 				}
 				recordVerdicts(ctx, d, res.Verdicts)
 				if !res.Accepted {
-					return res, factory.Errorf(factory.ECONFLICT, "change rejected: %s; the live tree is unchanged", res.Reason)
+					return res, factory.Errorf(factory.ECONFLICT, "%s", res.Reason)
 				}
 				return res, nil
 			}),

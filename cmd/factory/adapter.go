@@ -2,13 +2,11 @@ package main
 
 import (
 	"context"
-	"os"
 	"sort"
 
 	"github.com/factory-dev/factory"
 	"github.com/factory-dev/factory/invariants"
 	"github.com/factory-dev/factory/sandbox"
-	"github.com/factory-dev/factory/sandbox/patch"
 	"github.com/factory-dev/factory/sandbox/proc"
 )
 
@@ -26,12 +24,7 @@ func (g gateWorkspace) Isolate(ctx context.Context, snapshotID string) (string, 
 }
 
 func (g gateWorkspace) ApplyInDir(ctx context.Context, dir string, req factory.PatchRequest) (factory.PatchReport, error) {
-	root, err := os.OpenRoot(dir)
-	if err != nil {
-		return factory.PatchReport{}, factory.Wrap("open isolated copy", err)
-	}
-	defer root.Close()
-	return patch.Apply(ctx, root, req.Patch, patch.Options{DryRun: req.DryRun, Fuzz: req.Fuzz})
+	return sandbox.ApplyInDir(ctx, dir, req)
 }
 
 // gateRunner adapts sandbox/proc and the test runner to invariants.Runner.

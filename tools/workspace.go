@@ -1,0 +1,4 @@
+package tools
+
+// workspaceTools lists the change and test tools.
+func workspaceTools(d Deps) []Tool { return append(patchTools(d), testTools(d)...) }
