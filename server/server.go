@@ -120,9 +120,33 @@ func (s *Server) ServeStdio(ctx context.Context, in io.Reader, out io.Writer) er
 	return err
 }
 
+// CallResult is a tool's answer to an in-process call, free of protocol
+// types: Structured is the structured content (nil on a tool error), Text
+// the text contents, IsError the tool error flag.
+type CallResult struct {
+	Structured any
+	Text       []string
+	IsError    bool
+}
+
 // CallTool runs one tool in-process through the same middleware as a
-// served call, as connection "cli" (factory call).
-func (s *Server) CallTool(ctx context.Context, name string, args json.RawMessage) (*mcp.CallToolResult, error) {
+// served call, as connection "cli" (factory call). Errors: ENOTFOUND for an
+// unknown tool; a tool error result is not an error.
+func (s *Server) CallTool(ctx context.Context, name string, args json.RawMessage) (CallResult, error) {
+	res, err := s.callTool(ctx, name, args)
+	if err != nil {
+		return CallResult{}, err
+	}
+	out := CallResult{Structured: res.StructuredContent, IsError: res.IsError}
+	for _, c := range res.Content {
+		if t, ok := c.(mcp.TextContent); ok {
+			out.Text = append(out.Text, t.Text)
+		}
+	}
+	return out, nil
+}
+
+func (s *Server) callTool(ctx context.Context, name string, args json.RawMessage) (*mcp.CallToolResult, error) {
 	t, ok := tools.Find(s.tools, name)
 	if !ok {
 		return nil, factory.Errorf(factory.ENOTFOUND, "no tool %q; tools are: %v", name, tools.Names(s.tools))

@@ -2,7 +2,6 @@ package server_test
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -349,6 +348,7 @@ func TestCallToolInProcessIsRecordedAsACLIRun(t *testing.T) {
 	res, err := f.srv.CallTool(context.Background(), "echo", json.RawMessage(`{"text":"in process"}`))
 	require.NoError(t, err)
 	assert.False(t, res.IsError)
+	assert.Equal(t, map[string]any{"text": "in process"}, toMap(t, res.Structured))
 	steps := f.steps(t)
 	require.Len(t, steps, 1)
 	r, _, _, err := f.store.Run(context.Background(), steps[0].RunID)
@@ -358,5 +358,18 @@ func TestCallToolInProcessIsRecordedAsACLIRun(t *testing.T) {
 
 	_, err = f.srv.CallTool(context.Background(), "nope", nil)
 	assert.Equal(t, factory.ENOTFOUND, factory.ErrorCode(err))
-	_ = bytes.MinRead
+
+	res, err = f.srv.CallTool(context.Background(), "fail", json.RawMessage(`{"text":"x"}`))
+	require.NoError(t, err, "a tool error is a result, not an error")
+	assert.True(t, res.IsError)
+	assert.Nil(t, res.Structured)
+	assert.Contains(t, res.Text[0], "does not exist")
+}
+
+func toMap(t *testing.T, v any) map[string]any {
+	b, err := json.Marshal(v)
+	require.NoError(t, err)
+	var m map[string]any
+	require.NoError(t, json.Unmarshal(b, &m))
+	return m
 }

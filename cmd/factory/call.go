@@ -6,9 +6,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/factory-dev/factory"
-	"github.com/mark3labs/mcp-go/mcp"
 )
 
 func runCall(ctx context.Context, env *cliEnv, args []string) error {
@@ -56,15 +56,17 @@ returned an error result, 2 on usage errors.`)
 		}
 		return err
 	}
-	var out any = res.StructuredContent
+	var out any = res.Structured
 	if out == nil {
-		var texts []string
-		for _, c := range res.Content {
-			if t, ok := c.(mcp.TextContent); ok {
-				texts = append(texts, t.Text)
+		// A tool error: its message, then the partial result as JSON.
+		m := map[string]any{"error": strings.Join(res.Text[:min(1, len(res.Text))], "")}
+		if len(res.Text) > 1 {
+			var partial any
+			if json.Unmarshal([]byte(res.Text[1]), &partial) == nil {
+				m["detail"] = partial
 			}
 		}
-		out = map[string]any{"content": texts}
+		out = m
 	}
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
