@@ -350,9 +350,8 @@ func gatesCases() []matrixCase {
 			replaceIn(t, d, "factory.yaml", "  vet: {run: [go, vet, -trimpath, ./...]}\n", "")
 			replaceIn(t, d, "factory.yaml", "  - {id: vet-clean, expr: \"vet.exit_code == 0\"}\n", "")
 		}, ImplicitProtectID, []string{"modified factory.yaml (+0 -2)"}, false},
-		{"breaks the import layering", func(t testing.TB, d string) {
-			replaceIn(t, d, "ui/ui.go", "\t\"example.com/gates/core\"\n", "\t\"example.com/gates/core\"\n\t\"example.com/gates/internal/db\"\n")
-			replaceIn(t, d, "ui/ui.go", "// Render lists", "// Blank is an empty store, for previews.\nvar Blank = db.New()\n\n// Render lists")
+		{"breaks the import layering (the demo's first proposal)", func(t testing.TB, d string) {
+			applyDemoPatch(t, d, "01-reach-into-db.patch")
 		}, "layering", []string{"ui/ui.go:9: example.com/gates/ui imports example.com/gates/internal/db"}, false},
 		{"regresses a benchmark by 30%", func(t testing.TB, d string) {
 			replaceIn(t, d, "core/core.go", "\treturn h\n}", "\textra := uint32(0)\n\tfor _, b := range data[:len(data)*3/10] { // a second pass over 30% of the input\n\t\textra ^= uint32(b)\n\t\textra *= 16777619\n\t}\n\tif extra == 0x9e3779b9 {\n\t\th++\n\t}\n\treturn h\n}")
@@ -360,7 +359,14 @@ func gatesCases() []matrixCase {
 	}
 }
 
-func goodGatesEdit(t testing.TB, d string) {
-	replaceIn(t, d, "ui/ui.go", "// Render lists", "// Total is the number of words counted.\nfunc Total(c *core.Counter) int {\n\tn := 0\n\tfor _, w := range c.Words() {\n\t\tn += c.Count(w)\n\t}\n\treturn n\n}\n\n// Render lists")
-	writeFiles(t, d, map[string]string{"ui/total_test.go": "package ui\n\nimport (\n\t\"testing\"\n\n\t\"example.com/gates/core\"\n)\n\nfunc TestTotal(t *testing.T) {\n\tc := core.NewCounter()\n\tc.AddText(\"a b a\")\n\tif Total(c) != 3 {\n\t\tt.Fatal(Total(c))\n\t}\n}\n"})
+// goodGatesEdit is the demo's second proposal.
+func goodGatesEdit(t testing.TB, d string) { applyDemoPatch(t, d, "02-through-core.patch") }
+
+// applyDemoPatch applies one of examples/gates/proposals to dir.
+func applyDemoPatch(t testing.TB, dir, name string) {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("../examples/gates/proposals", name))
+	require.NoError(t, err)
+	_, err = gitTry(dir, nil, b, "apply", "-")
+	require.NoError(t, err)
 }

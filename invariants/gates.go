@@ -627,7 +627,7 @@ func comparePaired(base, result BenchFacts, roundsB, roundsR [][]byte) map[strin
 
 // signFlipP is the two-sided p-value of the paired randomization test: the
 // share of the 2^n sign assignments of xs whose sum is at least as far from
-// zero as the observed one. Exact up to 20 pairs, else from 1<<20
+// zero as the observed one. Exact up to 20 pairs, else from 1<<18
 // assignments drawn with a fixed seed.
 func signFlipP(xs []float64) float64 {
 	obs := 0.0
@@ -657,7 +657,7 @@ func signFlipP(xs []float64) float64 {
 		}
 		return float64(hits) / float64(total)
 	}
-	const draws = 1 << 20
+	const draws = 1 << 18
 	state := uint64(0x9e3779b97f4a7c15)
 	hits := 0
 	for d := 0; d < draws; d++ {

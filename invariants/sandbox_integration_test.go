@@ -158,31 +158,3 @@ func readFile(t testing.TB, root, p string) string {
 	require.NoError(t, err)
 	return string(b)
 }
-
-// The demo's two proposals (examples/gates/proposals): the first is
-// rejected by the layering rule, the second lands.
-func TestSandboxDemoProposals(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs go test, vet and benchmarks")
-	}
-	repo := invariants.RepoFromForTest(t, "../examples/gates")
-	require.NoError(t, os.RemoveAll(filepath.Join(repo, "proposals")))
-	_, c, _, _ := openSandbox(t, repo)
-	ctx := context.Background()
-	patchText := func(name string) string {
-		b, err := os.ReadFile(filepath.Join("../examples/gates/proposals", name))
-		require.NoError(t, err)
-		return string(b)
-	}
-	before := invariants.TreeStateForTest(t, repo)
-	res, err := c.Propose(ctx, invariants.ProposeRequest{Patch: patchText("01-reach-into-db.patch")})
-	require.NoError(t, err)
-	assert.False(t, res.Accepted)
-	invariants.RequireVerdictForTest(t, res.Verdicts, "layering", factory.VerdictFail, "ui/ui.go:9: example.com/gates/ui imports example.com/gates/internal/db")
-	assert.Equal(t, before, invariants.TreeStateForTest(t, repo))
-
-	res, err = c.Propose(ctx, invariants.ProposeRequest{Patch: patchText("02-through-core.patch")})
-	require.NoError(t, err)
-	require.True(t, res.Accepted, "%s %+v", res.Reason, invariants.Failing(res.Verdicts))
-	assert.ElementsMatch(t, []string{"ui/ui.go", "ui/total_test.go"}, res.Written)
-}
