@@ -23,6 +23,10 @@
 //     it stays pid 1 to reap and forward signals.
 //   - "none": no isolation.
 //
+// In both isolating modes Confinement.MountAs can show a directory (an
+// isolated copy) at another path (the live tree's), hiding what that path
+// holds on the host: absolute paths inside match a run in the live tree.
+//
 // In both isolating modes the command joins a fresh cgroup (v1 or v2,
 // detected, nested under this process's own) with Policy.Memory and
 // Policy.Processes as limits; the cgroup is also how Run finds and kills

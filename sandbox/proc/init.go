@@ -39,14 +39,18 @@ type childSpec struct {
 	Rlimits []rlimit
 
 	// native only
-	Loopback   bool     // bring lo up (a fresh network namespace)
-	Writable   []string // bind writable, everything else read-only
-	ReadOnly   []string // paths under /tmp to keep visible read-only
-	PrivateTmp bool     // tmpfs on /tmp and /dev/shm
-	NewProc    bool     // mount a proc for the new pid namespace
-	Landlock   int      // ABI to use, 0 = none
-	DropCaps   bool     // clear the ambient capabilities kept for the setup
+	Loopback   bool       // bring lo up (a fresh network namespace)
+	Writable   []string   // bind writable, everything else read-only
+	Binds      []bindSpec // host directories shown, writable, at other paths
+	ReadOnly   []string   // paths under /tmp to keep visible read-only
+	PrivateTmp bool       // tmpfs on /tmp and /dev/shm
+	NewProc    bool       // mount a proc for the new pid namespace
+	Landlock   int        // ABI to use, 0 = none
+	DropCaps   bool       // clear the ambient capabilities kept for the setup
 }
+
+// bindSpec shows the host directory Src at Dst, writable.
+type bindSpec struct{ Src, Dst string }
 
 type rlimit struct {
 	Resource int
@@ -208,26 +212,33 @@ func (s *childSpec) mounts() error {
 	// Clone the trees to keep before anything hides them (a private /tmp
 	// would hide t.TempDir()s); attach them again at the end.
 	type keep struct {
-		path string
+		path string // where to attach it
 		fd   int
 		ro   bool
 	}
 	var keeps []keep
-	add := func(p string, ro bool) error {
-		fd, err := unix.OpenTree(unix.AT_FDCWD, p, unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC|unix.AT_RECURSIVE)
+	add := func(src, dst string, ro bool) error {
+		fd, err := unix.OpenTree(unix.AT_FDCWD, src, unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC|unix.AT_RECURSIVE)
 		if err != nil {
-			return fmt.Errorf("clone mount %s: %w", p, err)
+			return fmt.Errorf("clone mount %s: %w", src, err)
 		}
-		keeps = append(keeps, keep{p, fd, ro})
+		keeps = append(keeps, keep{dst, fd, ro})
 		return nil
 	}
 	for _, p := range s.ReadOnly {
-		if err := add(p, true); err != nil {
+		if err := add(p, p, true); err != nil {
 			return err
 		}
 	}
 	for _, p := range s.Writable {
-		if err := add(p, false); err != nil {
+		if err := add(p, p, false); err != nil {
+			return err
+		}
+	}
+	// A bind hides what its target holds on the host: a tree attached on
+	// top of it, the live tree included, is neither visible nor writable.
+	for _, b := range s.Binds {
+		if err := add(b.Src, b.Dst, false); err != nil {
 			return err
 		}
 	}
@@ -303,7 +314,11 @@ func (s *childSpec) landlock() error {
 		return fmt.Errorf("create ruleset: %w", errno)
 	}
 	defer unix.Close(int(rfd))
+	// Opened after the mounts, so a bind's target names the tree shown there.
 	allowed := append([]string{"/tmp", "/dev"}, s.Writable...)
+	for _, b := range s.Binds {
+		allowed = append(allowed, b.Dst)
+	}
 	for _, p := range allowed {
 		fd, err := unix.Open(p, unix.O_PATH|unix.O_CLOEXEC, 0)
 		if err != nil {

@@ -7,6 +7,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -34,6 +36,64 @@ type Cmd struct {
 type Confinement struct {
 	Policy   factory.SandboxPolicy // network, memory, processes, isolation mode, extra writable, env allow
 	Writable []string              // absolute paths that must be writable (the isolated copy); everything else is read-only
+
+	// MountAs, when its Src is set, shows the directory Src at the path Dst
+	// inside the sandbox, read-write, on top of whatever Dst holds on the
+	// host: that is neither visible nor writable to the command (nor is
+	// Src at its own path writable). Cmd.Dir and a program path
+	// under Src are given as on the host and translated: a Cmd.Dir of
+	// Src/sub starts the command in Dst/sub (Result.Dir says where).
+	// Writable entries under Src need not be listed (all of Src is
+	// writable). Its use: an isolated copy of a workspace run at the
+	// workspace's own path, so absolute paths (and the build caches keyed
+	// on them) match a run in the workspace itself.
+	//
+	// Without isolation (mode "none", chosen or degraded to) it cannot be
+	// done: the command runs at Src's own path and Result.Notes says so.
+	MountAs Mount
+}
+
+// Mount shows a host directory at another path inside a sandbox.
+type Mount struct {
+	Src string // absolute path of an existing directory on the host
+	Dst string // absolute path of an existing directory, not "/" nor under Src, where the command sees Src
+}
+
+// inside translates a host path under Src to the path the command sees.
+func (m Mount) inside(p string) string {
+	if m.Src == "" || !under(p, m.Src) {
+		return p
+	}
+	return filepath.Join(m.Dst, strings.TrimPrefix(p, m.Src))
+}
+
+// checkMount validates c.Confine.MountAs and returns it with both paths
+// cleaned and their symlinks resolved; the zero Mount when unset.
+func checkMount(c Cmd) (Mount, error) {
+	if c.Confine == nil || c.Confine.MountAs == (Mount{}) {
+		return Mount{}, nil
+	}
+	m := c.Confine.MountAs
+	if !filepath.IsAbs(m.Src) || !filepath.IsAbs(m.Dst) {
+		return Mount{}, factory.Errorf(factory.EINVALID, "mount %q at %q: both paths must be absolute", m.Src, m.Dst)
+	}
+	for _, p := range []*string{&m.Src, &m.Dst} {
+		st, err := os.Stat(*p)
+		if err != nil {
+			return Mount{}, factory.Errorf(factory.ENOTFOUND, "mount %s at %s: %v", m.Src, m.Dst, err)
+		}
+		if !st.IsDir() {
+			return Mount{}, factory.Errorf(factory.EINVALID, "mount %s at %s: %s is not a directory", m.Src, m.Dst, *p)
+		}
+		if r, err := filepath.EvalSymlinks(*p); err == nil {
+			*p = r
+		}
+		*p = filepath.Clean(*p)
+	}
+	if m.Dst == "/" || m.Dst != m.Src && under(m.Dst, m.Src) {
+		return Mount{}, factory.Errorf(factory.EINVALID, "mount %s at %s: the target must be neither / nor inside the source", m.Src, m.Dst)
+	}
+	return m, nil
 }
 
 // Result is what happened to a command.
@@ -48,6 +108,7 @@ type Result struct {
 	TimedOut  bool          // Cmd.Timeout ran out and the command was killed
 	Cancelled bool          // ctx was done and the command was killed
 	Isolation string        // "bwrap", "native" or "none"
+	Dir       string        // the working directory as the command saw it: Cmd.Dir, translated by Confinement.MountAs
 	Notes     []string      // degradations and limit hits, e.g. "memory limit not enforced: no cgroup"
 }
 
@@ -161,7 +222,8 @@ type launch struct {
 	path  string
 	argv  []string
 	env   []string
-	dir   string
+	dir   string // to start the process (bwrap or the re-executed child) in, on the host
+	seen  string // the command's working directory as it sees it
 	sys   *syscall.SysProcAttr
 	cg    *cgroup
 	child bool // a re-executed child that reports setup errors on errFD
@@ -170,10 +232,21 @@ type launch struct {
 
 // prepare picks the isolation mode and builds the launch.
 func prepare(c Cmd, env []string, path string) (*launch, error) {
-	l := &launch{mode: IsoNone, path: path, argv: c.Argv, env: env, dir: c.Dir,
+	l := &launch{mode: IsoNone, path: path, argv: c.Argv, env: env, dir: c.Dir, seen: c.Dir,
 		sys: &syscall.SysProcAttr{Setpgid: true}}
 	if c.Confine == nil {
 		return l, nil
+	}
+	mnt, err := checkMount(c)
+	if err != nil {
+		return nil, err
+	}
+	if mnt.Src != "" {
+		defer func() {
+			if l.mode == IsoNone {
+				l.notes = append(l.notes, "without isolation "+mnt.Src+" cannot be shown at "+mnt.Dst+": the command ran at "+c.Dir)
+			}
+		}()
 	}
 	pol := c.Confine.Policy
 	f := Detect()
@@ -210,11 +283,16 @@ func prepare(c Cmd, env []string, path string) (*launch, error) {
 		return nil, factory.Errorf(factory.EINVALID, "unknown isolation %q: use auto, bwrap, native or none", want)
 	}
 
-	writable, ro, notes, err := fsPlan(c, env, path)
+	writable, ro, notes, err := fsPlan(c, env, path, mnt)
 	if err != nil {
 		return nil, err
 	}
 	l.notes = append(l.notes, notes...)
+	l.seen = mnt.inside(c.Dir)
+	argv := c.Argv
+	if filepath.IsAbs(argv[0]) {
+		argv = append([]string{mnt.inside(argv[0])}, argv[1:]...)
+	}
 	mem, procs := pol.Memory, pol.Processes
 	if mem <= 0 {
 		mem = defaultMemory
@@ -222,7 +300,7 @@ func prepare(c Cmd, env []string, path string) (*launch, error) {
 	if procs <= 0 {
 		procs = defaultProcesses
 	}
-	spec := childSpec{Mode: l.mode, Env: env, Dir: c.Dir,
+	spec := childSpec{Mode: l.mode, Env: env, Dir: l.seen,
 		Rlimits: []rlimit{{Resource: unix.RLIMIT_CORE, Cur: 0, Max: 0}}}
 	if !f.Root {
 		// RLIMIT_NPROC counts per uid and root ignores it; for others it is a
@@ -232,7 +310,7 @@ func prepare(c Cmd, env []string, path string) (*launch, error) {
 	if !initCalled.Load() {
 		// Only bwrap gets here: run it directly, without a cgroup.
 		l.notes = append(l.notes, "memory and process limits not enforced: proc.Init was not called by this binary")
-		l.path, l.argv = f.Bwrap, bwrapArgs(f.Bwrap, c, pol, writable, ro)
+		l.path, l.argv = f.Bwrap, bwrapArgs(f.Bwrap, pol, l.seen, argv, writable, ro, mnt)
 		l.sys.Pdeathsig = syscall.SIGKILL
 		return l, nil
 	}
@@ -247,11 +325,14 @@ func prepare(c Cmd, env []string, path string) (*launch, error) {
 	switch l.mode {
 	case IsoBwrap:
 		spec.Path = f.Bwrap
-		spec.Argv = bwrapArgs(f.Bwrap, c, pol, writable, ro)
+		spec.Argv = bwrapArgs(f.Bwrap, pol, l.seen, argv, writable, ro, mnt)
 	case IsoNative:
-		spec.Path, spec.Argv = path, c.Argv
+		spec.Path, spec.Argv = mnt.inside(path), argv
 		spec.Loopback = !pol.Network
 		spec.Writable, spec.ReadOnly = writable, ro
+		if mnt.Src != "" {
+			spec.Binds = []bindSpec{{Src: mnt.Src, Dst: mnt.Dst}}
+		}
 		spec.PrivateTmp, spec.NewProc = true, true
 		spec.Landlock = min(f.Landlock, 3)
 		flags := uintptr(syscall.CLONE_NEWNS | syscall.CLONE_NEWPID | syscall.CLONE_NEWIPC)
@@ -301,8 +382,11 @@ func bwrapReason(f Features) string {
 
 // fsPlan lists the writable paths (Confine.Writable, Policy.Writable and
 // the language caches that exist) and the paths under /tmp to keep visible
-// read-only (the working directory and the program's directory).
-func fsPlan(c Cmd, env []string, path string) (writable, ro, notes []string, err error) {
+// read-only (the working directory and the program's directory), all as on
+// the host and bound at their own paths. Paths under mnt.Src are left out:
+// the mount shows them, at mnt.Dst; so are read-only ones under mnt.Dst,
+// which would show the live tree through the copy.
+func fsPlan(c Cmd, env []string, path string, mnt Mount) (writable, ro, notes []string, err error) {
 	home := envGet(env, "HOME")
 	if home == "" {
 		home, _ = os.UserHomeDir()
@@ -364,11 +448,13 @@ func fsPlan(c Cmd, env []string, path string) (writable, ro, notes []string, err
 		}
 	}
 	writable = minimalCover(cands)
+	hidden := func(p string) bool { return mnt.Src != "" && under(p, mnt.Src) }
+	writable = slices.DeleteFunc(writable, hidden)
 	for _, p := range []string{c.Dir, filepath.Dir(path)} {
 		if r, err := filepath.EvalSymlinks(p); err == nil {
 			p = r
 		}
-		if underAny(p, []string{"/tmp"}) && !underAny(p, writable) {
+		if underAny(p, []string{"/tmp"}) && !underAny(p, writable) && !hidden(p) && !(mnt.Dst != "" && under(p, mnt.Dst)) {
 			ro = append(ro, p)
 		}
 	}
@@ -414,44 +500,44 @@ func underAny(p string, dirs []string) bool {
 	return false
 }
 
-// bwrapArgs builds the bubblewrap command line.
-func bwrapArgs(bwrap string, c Cmd, pol factory.SandboxPolicy, writable, ro []string) []string {
+// bwrapArgs builds the bubblewrap command line running argv in dir (as
+// seen inside).
+func bwrapArgs(bwrap string, pol factory.SandboxPolicy, dir string, argv, writable, ro []string, mnt Mount) []string {
 	a := []string{bwrap, "--die-with-parent", "--new-session", "--unshare-pid", "--unshare-ipc", "--unshare-uts"}
 	if !pol.Network {
 		a = append(a, "--unshare-net")
 	}
 	a = append(a, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp")
 	type bind struct {
-		p  string
-		rw bool
+		src, dst string
+		rw       bool
 	}
 	var binds []bind
 	for _, p := range ro {
-		binds = append(binds, bind{p, false})
+		binds = append(binds, bind{p, p, false})
 	}
 	for _, p := range writable {
-		binds = append(binds, bind{p, true})
+		binds = append(binds, bind{p, p, true})
+	}
+	if mnt.Src != "" {
+		binds = append(binds, bind{mnt.Src, mnt.Dst, true})
 	}
 	// Parents before children, so a nested bind is not hidden.
-	for i := 1; i < len(binds); i++ {
-		for j := i; j > 0 && len(binds[j].p) < len(binds[j-1].p); j-- {
-			binds[j], binds[j-1] = binds[j-1], binds[j]
-		}
-	}
+	sort.SliceStable(binds, func(i, j int) bool { return len(binds[i].dst) < len(binds[j].dst) })
 	for _, b := range binds {
 		if b.rw {
-			a = append(a, "--bind", b.p, b.p)
+			a = append(a, "--bind", b.src, b.dst)
 		} else {
-			a = append(a, "--ro-bind", b.p, b.p)
+			a = append(a, "--ro-bind", b.src, b.dst)
 		}
 	}
-	a = append(a, "--chdir", c.Dir, "--")
-	return append(a, c.Argv...)
+	a = append(a, "--chdir", dir, "--")
+	return append(a, argv...)
 }
 
 // run starts the launch and waits for everything it started to be gone.
 func (l *launch) run(ctx context.Context, c Cmd) (Result, error) {
-	res := Result{Isolation: l.mode, Notes: l.notes}
+	res := Result{Isolation: l.mode, Notes: l.notes, Dir: l.seen}
 	max := c.MaxOutput
 	if max == 0 {
 		max = defaultMaxOutput
