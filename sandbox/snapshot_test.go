@@ -1,7 +1,9 @@
 package sandbox_test
 
 import (
+	"bytes"
 	"context"
+	"log/slog"
 	"os"
 	"os/exec"
 	"strconv"
@@ -338,4 +340,80 @@ func TestPruneKeepsNewestAndLabelled(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, []string{made[4].ID}, ids(gone3))
 	assert.Empty(t, g.Git("for-each-ref", "refs/factory/snapshots/"+made[4].ID))
+}
+
+// TestSnapshotUnusualRepositories covers the index formats and settings the
+// native walk reads itself (index v4, conflicts) and those it hands to git
+// (split index, skip-worktree, assume-unchanged, eol conversion, clean
+// filters): the tree must match git's either way, and the user's state
+// must not change.
+func TestSnapshotUnusualRepositories(t *testing.T) {
+	isolateGit(t)
+	ctx := context.Background()
+	cases := []struct {
+		name   string
+		native bool // the native walk handles it (else git does the capture)
+		setup  func(g *RandomWorkspace)
+	}{
+		{"index v4", true, func(g *RandomWorkspace) { g.Git("update-index", "--index-version", "4") }},
+		{"split index", false, func(g *RandomWorkspace) { g.Git("update-index", "--split-index") }},
+		{"assume unchanged", false, func(g *RandomWorkspace) {
+			g.Git("update-index", "--assume-unchanged", "--", "tracked.txt")
+			g.write("tracked.txt", "changed but assumed unchanged\n")
+		}},
+		{"skip worktree", false, func(g *RandomWorkspace) {
+			g.Git("update-index", "--skip-worktree", "--", "tracked.txt")
+			os.Remove(g.Dir + "/tracked.txt")
+		}},
+		{"eol conversion", false, func(g *RandomWorkspace) {
+			g.write(".gitattributes", "*.crlf text eol=lf\n")
+			g.write("a.crlf", "one\r\ntwo\r\n")
+		}},
+		{"autocrlf", false, func(g *RandomWorkspace) {
+			g.Git("config", "core.autocrlf", "input")
+			g.write("b.txt", "one\r\ntwo\r\n")
+		}},
+		{"clean filter", false, func(g *RandomWorkspace) {
+			g.Git("config", "filter.upper.clean", "tr a-z A-Z")
+			g.write(".gitattributes", "*.up filter=upper\n")
+			g.write("c.up", "shout\n")
+		}},
+		{"conflict", true, func(g *RandomWorkspace) {
+			g.Git("checkout", "-q", "-b", "other")
+			g.write("tracked.txt", "other side\n")
+			g.Git("commit", "-q", "-am", "other")
+			g.Git("checkout", "-q", "main")
+			g.write("tracked.txt", "main side\n")
+			g.Git("commit", "-q", "-am", "main")
+			g.gitEnv(nil, "merge", "-q", "other") // fails with a conflict
+		}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			g := &RandomWorkspace{T: t, Dir: dir}
+			g.Git("init", "-q", ".")
+			g.write("tracked.txt", "base\n")
+			g.write("sub/file.go", "package sub\n")
+			g.Git("add", "-A")
+			g.Git("commit", "-q", "-m", "base")
+			c.setup(g)
+			g.write("untracked.txt", "new\n")
+			var log bytes.Buffer
+			w, err := sandbox.Open(ctx, sandbox.Config{Root: dir,
+				Logger: slog.New(slog.NewTextHandler(&log, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+			require.NoError(t, err)
+			before := g.UserState()
+			s, err := w.Snapshot(ctx, "")
+			require.NoError(t, err)
+			assert.Equal(t, before, g.UserState())
+			assert.Equal(t, !c.native, strings.Contains(log.String(), "snapshot through git"), log.String())
+			assert.Equal(t, g.GitTree(), s.Tree)
+			checkObjects(t, dir, s.Tree)
+			g.write("untracked.txt", "newer\n")
+			s, err = w.Snapshot(ctx, "")
+			require.NoError(t, err)
+			assert.Equal(t, g.GitTree(), s.Tree)
+		})
+	}
 }

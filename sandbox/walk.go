@@ -272,7 +272,7 @@ func (wk *walker) dir(parent int, name string, rules *ignoreRules, rel string, l
 				entries[s.slot].hash = h
 				errs[i] = err
 			}
-			if i < len(subs)-1 {
+			if i < len(subs)-1 && parallelDepth(rel) {
 				select {
 				case wk.sem <- struct{}{}:
 					wg.Add(1)
@@ -459,4 +459,12 @@ func (wk *walker) putTree(es []gitEntry) (plumbing.Hash, error) {
 	}
 	wk.store.remember(h)
 	return h, nil
+}
+
+// parallelDepth reports whether subdirectories of rel may be handed to
+// another goroutine: only near the top, so that each hand-off carries a
+// large subtree (handing off every small directory costs more CPU in
+// scheduling than it saves).
+func parallelDepth(rel string) bool {
+	return strings.Count(rel, "/") < 2
 }
