@@ -235,3 +235,23 @@ func TestMerge3AgreesWithGitMergeFile(t *testing.T) {
 	assert.Greater(t, clean, 50)
 	assert.Less(t, clean, 290)
 }
+
+// FuzzMerge3 checks the merge's trivial laws: a side equal to the base
+// takes the other side whole, and identical sides merge to themselves.
+func FuzzMerge3(f *testing.F) {
+	f.Add([]byte("a\nb\nc\n"), []byte("a\nB\nc\n"), []byte("a\nb\nc\nd"))
+	f.Fuzz(func(t *testing.T, base, ours, theirs []byte) {
+		if len(base)+len(ours)+len(theirs) > 3000 {
+			return
+		}
+		got, c := merge3(base, base, theirs)
+		require.Empty(t, c)
+		require.Equal(t, string(theirs), string(got))
+		got, c = merge3(base, ours, base)
+		require.Empty(t, c)
+		require.Equal(t, string(ours), string(got))
+		got, c = merge3(base, ours, ours)
+		require.Empty(t, c)
+		require.Equal(t, string(ours), string(got))
+	})
+}
