@@ -45,7 +45,11 @@ const (
 // command it ran, reruns and baseline included, with separators).
 //
 // Every command runs through proc.Run, confined by Policy with the copy as
-// the only writable tree. Failures are rerun (Request.Reruns, default 2):
+// the only writable tree, shown at the live tree's path (proc's
+// Confinement.MountAs), so absolute paths, and the build caches keyed on
+// them, are those of a run in the live tree; the live tree itself is
+// hidden from the command. Without isolation (policy isolation none, or
+// none available) the copy runs at its own path, with a note. Failures are rerun (Request.Reruns, default 2):
 // go-json suites rerun each failing test alone (-run anchored per subtest
 // level, in its package) up to that many times, for at most 10 tests; other
 // formats, which have no portable way to select one test, rerun the whole
@@ -234,7 +238,13 @@ type outcome struct {
 
 func (o outcome) stopped() bool { return o.proc.TimedOut || o.proc.Cancelled }
 
+// input is the report's input; file paths are made relative to the
+// directory the command saw itself in (the live root when the copy was
+// mounted there), or dir.
 func (o outcome) input(s factory.Suite, dir string, log *bytes.Buffer) report.Input {
+	if o.proc.Dir != "" {
+		dir = o.proc.Dir
+	}
 	return report.Input{
 		Suite: s.Name, Format: s.Format, ExitCode: o.proc.ExitCode,
 		TimedOut: o.proc.TimedOut, Cancelled: o.proc.Cancelled,
@@ -242,7 +252,9 @@ func (o outcome) input(s factory.Suite, dir string, log *bytes.Buffer) report.In
 	}
 }
 
-// run runs argv in dir, appends its output to log and parses it.
+// run runs argv in dir, appends its output to log and parses it. A dir
+// other than the live root (an isolated copy) is shown to the command at
+// the live root's path; reports it writes are read from dir.
 func (r *suiteRunner) run(ctx context.Context, argv []string, dir string, log *bytes.Buffer, what string) (outcome, error) {
 	s := r.suite
 	var jroot *os.Root
@@ -278,6 +290,9 @@ func (r *suiteRunner) run(ctx context.Context, argv []string, dir string, log *b
 	c := proc.Cmd{
 		Argv: argv, Dir: dir, Env: env, Timeout: s.Timeout, MaxOutput: maxTestOutput,
 		Confine: &proc.Confinement{Policy: r.policy, Writable: []string{dir}},
+	}
+	if dir != r.w.root {
+		c.Confine.MountAs = proc.Mount{Src: dir, Dst: r.w.root}
 	}
 	if what == "run" && r.progress != nil {
 		c.Stdout = r.progress.watcher(s.Format)

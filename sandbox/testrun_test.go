@@ -327,3 +327,77 @@ func TestRunTestsRefusesBadRequests(t *testing.T) {
 		})
 	}
 }
+
+// TestRunTestsCopyAtLiveRoot runs a snapshot's copy while the live tree
+// differs: under isolation the tests see the copy's contents at the live
+// root's path (so absolute paths match a direct run), their writes stay in
+// the copy, and the report's paths are relative to the root; without
+// isolation the copy runs at its own path and a note says so.
+func TestRunTestsCopyAtLiveRoot(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "live")
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "where"), 0o755))
+	files := map[string]string{
+		"go.mod":           "module example.com/where\n\ngo 1.22\n",
+		"where/marker.txt": "snap",
+		"where/where_test.go": `package where
+
+import (
+	"os"
+	"testing"
+)
+
+func TestWhere(t *testing.T) {
+	wd, _ := os.Getwd()
+	b, _ := os.ReadFile("marker.txt")
+	t.Errorf("wd=%s marker=%s", wd, b)
+}
+
+func TestWrite(t *testing.T) {
+	if err := os.WriteFile("written.txt", []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestPanic(t *testing.T) {
+	var m map[string]int
+	m["x"] = 1
+}
+`}
+	for name, body := range files {
+		require.NoError(t, os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644))
+	}
+	git(t, dir, "init", "-q")
+	git(t, dir, "add", "-A")
+	git(t, dir, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "where")
+	ctx := context.Background()
+	w, err := sandbox.Open(ctx, sandbox.Config{Root: dir})
+	require.NoError(t, err)
+	snap, err := w.Snapshot(ctx, "before the live edit")
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(w.Root(), "where", "marker.txt"), []byte("live"), 0o644))
+	status := git(t, w.Root(), "status", "--porcelain")
+
+	suite := factory.Suite{Name: "where", Run: []string{"go", "test", "-json", "-count=1", "./..."},
+		Format: factory.FormatGoJSON, Timeout: 3 * time.Minute}
+	for _, mode := range append(isolationModes(t), proc.IsoNone) {
+		t.Run(mode, func(t *testing.T) {
+			rep, log := runOrSkip(t, w, sandbox.TestRun{Suite: suite, Policy: factory.SandboxPolicy{Isolation: mode},
+				Request: factory.TestRequest{Snapshot: snap.ID, Reruns: -1}})
+			assert.Equal(t, mode, rep.Isolation)
+			require.Equal(t, []string{"TestWhere", "TestPanic"}, failureNames(rep.Failures), "notes %v\n%s", rep.Notes, log)
+			msg := rep.Failures[0].Message
+			if mode == proc.IsoNone {
+				assert.NotContains(t, msg, "wd="+filepath.Join(w.Root(), "where")+" ")
+				assert.Contains(t, strings.Join(rep.Notes, "\n"), "cannot be shown at "+w.Root())
+			} else {
+				assert.Equal(t, "wd="+filepath.Join(w.Root(), "where")+" marker=snap", msg,
+					"the copy (not the live tree) is seen at the live root's path")
+			}
+			assert.Contains(t, msg, "marker=snap")
+			assert.Equal(t, "where/where_test.go", rep.Failures[0].File)
+			assert.Equal(t, "where/where_test.go", rep.Failures[1].File, "the panic's absolute frame is made relative to the root")
+			assert.NoFileExists(t, filepath.Join(w.Root(), "where", "written.txt"))
+			assert.Equal(t, status, git(t, w.Root(), "status", "--porcelain"), "the live tree is unchanged")
+		})
+	}
+}
