@@ -263,7 +263,7 @@ func (t *tree) prefetch(files []*filePatch) {
 // parallel runs fn(0..n-1) on a few goroutines: file system calls, not CPU,
 // are the cost, so a handful in flight beats one at a time.
 func parallel(n int, fn func(int)) {
-	workers := min(n, 8)
+	workers := min(n, parallelism)
 	if workers <= 1 {
 		for i := 0; i < n; i++ {
 			fn(i)
@@ -648,3 +648,6 @@ func onlyAdds(f *gitdiff.File) bool {
 	}
 	return len(f.TextFragments) > 0
 }
+
+// parallelism is how many file operations run at once.
+var parallelism = 8

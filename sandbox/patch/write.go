@@ -10,7 +10,9 @@ import (
 	"os"
 	"path"
 	"sort"
+	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/factory-dev/factory"
 )
@@ -171,7 +173,7 @@ func (t *tree) replace(p string, data []byte, link bool, perm fs.FileMode, exact
 			return fmt.Errorf("write %s: %w", p, err)
 		}
 		_, err = f.Write(data)
-		if err == nil && exact {
+		if err == nil && exact && perm&^processUmask() != perm {
 			err = f.Chmod(perm)
 		}
 		if cerr := f.Close(); err == nil {
@@ -258,4 +260,30 @@ func (t *tree) close() {
 		r.Close()
 		delete(t.dirs, k)
 	}
+}
+
+var (
+	umaskOnce sync.Once
+	umask     fs.FileMode
+)
+
+// processUmask reads the umask from /proc/self/status (reading it with
+// umask(2) would change it for every goroutine). Unknown means "all bits",
+// so callers always chmod.
+func processUmask() fs.FileMode {
+	umaskOnce.Do(func() {
+		umask = 0o777
+		b, err := os.ReadFile("/proc/self/status")
+		if err != nil {
+			return
+		}
+		for _, l := range strings.Split(string(b), "\n") {
+			if v, ok := strings.CutPrefix(l, "Umask:"); ok {
+				if n, err := strconv.ParseUint(strings.TrimSpace(v), 8, 32); err == nil {
+					umask = fs.FileMode(n)
+				}
+			}
+		}
+	})
+	return umask
 }
