@@ -100,6 +100,13 @@ func Apply(ctx context.Context, root *os.Root, text string, opt Options) (factor
 		if fp.created {
 			rep.Notes = append(rep.Notes, fmt.Sprintf("%s: created (the file did not exist and the patch only adds lines at -0,0)", pf.Path))
 		}
+		for _, o := range pf.Offsets {
+			dir, n := "later", o.Offset
+			if n < 0 {
+				dir, n = "earlier", -n
+			}
+			rep.Notes = append(rep.Notes, fmt.Sprintf("%s hunk %d: applied %d line(s) %s than its header says (the context matched exactly there)", pf.Path, o.Hunk, n, dir))
+		}
 		if pf.Fuzz > 0 {
 			rep.Notes = append(rep.Notes, fmt.Sprintf("%s: applied with fuzz %d (context lines ignored at hunk ends)", pf.Path, pf.Fuzz))
 		}
