@@ -74,7 +74,7 @@ func TestIgnorePrecedence(t *testing.T) {
 		{r, "!bang", false, true},
 		{r, "trail ", false, true},
 		{r, "spaces", false, true},
-		{r, "x.o", false, true}, // from the global list
+		{r, "x.o", false, true},         // from the global list
 		{rs, "sub/a.log", false, false}, // the deeper file wins
 		{rs, "sub/x/a.txt", false, true},
 		{rs, "x/a.txt", false, false}, // anchored to sub/

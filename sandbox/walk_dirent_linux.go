@@ -118,4 +118,3 @@ func readFileAt(dirfd int, name string) ([]byte, error) {
 		out = append(out, buf[:n]...)
 	}
 }
-
