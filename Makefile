@@ -11,7 +11,7 @@ FUZZTIME  ?= 30s
 BENCHTIME ?= 1x
 PKGS      := ./...
 
-.PHONY: help build test unit e2e fuzz bench demo lint deps clean
+.PHONY: help build test unit e2e fuzz check bench demo lint deps clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-8s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -23,12 +23,16 @@ deps: ## install what the tests need: the e2e client (npm) and bubblewrap (Debia
 	@command -v bwrap >/dev/null || { echo "installing bubblewrap"; (apt-get update -qq && apt-get install -y -qq bubblewrap) >/dev/null || echo "warning: bubblewrap not installed; the bwrap isolation path will be skipped"; }
 	@[ -d e2e/node_modules/@modelcontextprotocol/sdk ] || (cd e2e && npm ci --no-audit --no-fund --loglevel=error)
 
-test: deps build ## the whole suite: vet, unit and integration tests, end-to-end, fuzz smoke, factory check
+test: deps build ## the whole suite: vet, unit and integration tests, end-to-end, fuzz, factory check
 	$(GO) vet -tags '$(TAGS)' $(PKGS)
 	FACTORY_BIN=$(CURDIR)/$(BIN) $(GO) test -tags '$(TAGS)' -count=1 -timeout 8m $(PKGS)
 	$(GO) test -count=1 ./traces/   # the run log without FTS5: the LIKE fallback
 	$(MAKE) --no-print-directory e2e
 	$(MAKE) --no-print-directory fuzz
+	$(MAKE) --no-print-directory check
+
+check: build ## factory's own gates (factory.yaml): the unit tier in the sandbox, vet, the import rules
+	$(BIN) check --log-level warn
 
 unit: ## Go tests only
 	$(GO) test -tags '$(TAGS)' -count=1 $(PKGS)
