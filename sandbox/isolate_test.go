@@ -128,3 +128,17 @@ func TestIsolateLiveTree(t *testing.T) {
 	assert.Equal(t, "fresh\n", string(b))
 	assert.Equal(t, rsNativeTree(t, dir), c.Snapshot.Tree)
 }
+
+func TestIsolateAnEmptyRepository(t *testing.T) {
+	dir := t.TempDir()
+	rsGit(t, dir, "init", "-q")
+	w, err := Open(context.Background(), Config{Root: dir, TempDir: t.TempDir()})
+	require.NoError(t, err)
+	c, err := w.Isolate(context.Background(), "")
+	require.NoError(t, err)
+	defer c.Close()
+	ents, err := os.ReadDir(c.Dir)
+	require.NoError(t, err)
+	assert.Empty(t, ents)
+	assert.Equal(t, emptyTree.String(), c.Snapshot.Tree)
+}

@@ -21,6 +21,10 @@ import (
 // snapshotRefPrefix is where snapshots live in the workspace's object store.
 const snapshotRefPrefix = "refs/factory/snapshots/"
 
+// emptyTree is the id of the tree with no entries, which git knows without
+// storing it.
+var emptyTree = plumbing.NewHash("4b825dc642cb6eb9a060e54bf8d69288fbee4904")
+
 // treeEntry is one non-tree entry of a flattened git tree: a regular file,
 // an executable, a symlink or a gitlink.
 type treeEntry struct {
@@ -53,7 +57,7 @@ func (w *Workspace) snapTree(ctx context.Context, id string) (commit, tree plumb
 // treeLevel reads one tree object and returns its entries by name. Caller
 // holds w.mu.
 func (w *Workspace) treeLevel(h plumbing.Hash) (map[string]object.TreeEntry, error) {
-	if h.IsZero() {
+	if h.IsZero() || h == emptyTree {
 		return nil, nil
 	}
 	t, err := object.GetTree(w.repo.Storer, h)
@@ -93,7 +97,7 @@ func (w *Workspace) flatTree(ctx context.Context, h plumbing.Hash) (map[string]t
 		}
 		return nil
 	}
-	if h.IsZero() {
+	if h.IsZero() || h == emptyTree {
 		return out, nil
 	}
 	if err := walk(h, ""); err != nil {
