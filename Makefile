@@ -43,7 +43,7 @@ e2e: build ## end-to-end: the official MCP TypeScript SDK client against bin/fac
 fuzz: ## run each fuzz target for FUZZTIME
 	@for t in $$($(GO) test -list '^Fuzz' ./sandbox/patch/ 2>/dev/null | grep '^Fuzz'); do \
 		echo "fuzz $$t for $(FUZZTIME)"; \
-		$(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) ./sandbox/patch/ || exit 1; \
+		$(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 10s ./sandbox/patch/ || exit 1; \
 	done
 
 bench: build ## benchmarks against their references (native git, direct commands); ratios in the output

@@ -36,7 +36,7 @@ func (w *Workspace) ApplyPatch(ctx context.Context, req factory.PatchRequest) (f
 	if err != nil || req.DryRun {
 		return rep, err
 	}
-	before, err := w.Snapshot(ctx, "before patch")
+	before, err := w.Snapshot(ctx, "")
 	if err != nil {
 		return factory.PatchReport{Files: []factory.PatchFile{}}, factory.Wrap("apply patch: snapshot before", err)
 	}
@@ -45,7 +45,7 @@ func (w *Workspace) ApplyPatch(ctx context.Context, req factory.PatchRequest) (f
 	if err != nil {
 		return rep, err
 	}
-	after, err := w.Snapshot(ctx, "after patch")
+	after, err := w.Snapshot(ctx, "")
 	if err != nil {
 		return rep, factory.Wrap("apply patch: applied, but the snapshot after failed", err)
 	}
