@@ -104,11 +104,11 @@ func diffTrees(dir, a, b string) string {
 func TestSnapshotDirMatchesGit(t *testing.T) {
 	isolateGit(t)
 	ctx := context.Background()
-	for _, seed := range snapshotSeeds(t, 4) {
+	for _, seed := range snapshotSeeds(t, 3) {
 		g := NewRandomWorkspace(t, seed)
 		w := openWorkspace(t, g.Dir)
 		cp := t.TempDir()
-		for step := 0; step < 8; step++ {
+		for step := 0; step < 6; step++ {
 			g.Edit()
 			require.NoError(t, exec.Command("rm", "-rf", cp).Run())
 			out, err := exec.Command("cp", "-a", g.Dir, cp).CombinedOutput()
