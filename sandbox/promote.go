@@ -117,18 +117,18 @@ func (w *Workspace) Promote(ctx context.Context, baseID, resultID string) (facto
 			continue
 		case sameEntry(l, b):
 			if r == nil {
-				ops = append(ops, fileOp{Path: c.Path})
+				ops = append(ops, fileOp{Path: c.Path, Cur: l})
 				continue
 			}
 			if l != nil && l.Hash == r.Hash && l.isFile() && r.isFile() {
-				ops = append(ops, fileOp{Path: c.Path, To: r, ModeOnly: true})
+				ops = append(ops, fileOp{Path: c.Path, Cur: l, To: r, ModeOnly: true})
 				continue
 			}
 			data, err := w.readBlob(r.Hash)
 			if err != nil {
 				return factory.RestoreResult{}, factory.Wrap(op, err)
 			}
-			ops = append(ops, fileOp{Path: c.Path, To: r, Data: data})
+			ops = append(ops, fileOp{Path: c.Path, Cur: l, To: r, Data: data})
 			liveAbsent[c.Path] = l == nil
 		default:
 			o, fc, err := w.mergeEntry(c.Path, b, l, r)
@@ -222,5 +222,5 @@ func (w *Workspace) mergeEntry(p string, b, l, r *treeEntry) (*fileOp, *FileConf
 	if len(regions) > 0 {
 		return nil, &FileConflict{Path: p, Reason: "edited on both sides", Regions: regions}, nil
 	}
-	return &fileOp{Path: p, To: &treeEntry{Mode: mode}, Data: merged}, nil, nil
+	return &fileOp{Path: p, Cur: l, To: &treeEntry{Mode: mode}, Data: merged}, nil, nil
 }

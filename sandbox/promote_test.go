@@ -255,3 +255,22 @@ func FuzzMerge3(f *testing.F) {
 		require.Equal(t, string(ours), string(got))
 	})
 }
+
+func TestPromoteRefusesWhenAFileChangesDuringTheWrite(t *testing.T) {
+	w, dir, base, c := rsPromoteSetup(t)
+	result := rsChange(t, w, c)
+	testHookBeforeApply = func() {
+		rsWrite(t, dir, "main.go", "an edit made after the undo snapshot\n", 0o644)
+	}
+	defer func() { testHookBeforeApply = nil }()
+	_, err := w.Promote(context.Background(), base, result)
+	require.Error(t, err)
+	assert.Equal(t, factory.ECONFLICT, factory.ErrorCode(err))
+	assert.Contains(t, err.Error(), "main.go changed on disk")
+	b, _ := os.ReadFile(filepath.Join(dir, "main.go"))
+	assert.Equal(t, "an edit made after the undo snapshot\n", string(b))
+	_, err = os.Stat(filepath.Join(dir, "old.txt"))
+	assert.NoError(t, err, "a file was deleted although the promote was refused")
+	_, err = os.Stat(filepath.Join(dir, "pkg"))
+	assert.True(t, os.IsNotExist(err))
+}

@@ -112,18 +112,18 @@ func (w *Workspace) opsFor(changes []treeChange, roots []string) ([]fileOp, erro
 			continue // a submodule or an embedded repository: not ours to write
 		}
 		if c.To == nil {
-			ops = append(ops, fileOp{Path: c.Path})
+			ops = append(ops, fileOp{Path: c.Path, Cur: c.From})
 			continue
 		}
 		if c.From != nil && c.From.Hash == c.To.Hash && c.From.isFile() && c.To.isFile() {
-			ops = append(ops, fileOp{Path: c.Path, To: c.To, ModeOnly: true})
+			ops = append(ops, fileOp{Path: c.Path, Cur: c.From, To: c.To, ModeOnly: true})
 			continue
 		}
 		b, err := w.readBlob(c.To.Hash)
 		if err != nil {
 			return nil, err
 		}
-		ops = append(ops, fileOp{Path: c.Path, To: c.To, Data: b})
+		ops = append(ops, fileOp{Path: c.Path, Cur: c.From, To: c.To, Data: b})
 	}
 	return ops, nil
 }

@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/factory-dev/factory"
+	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 )
 
@@ -26,11 +27,20 @@ type fileOp struct {
 	// ModeOnly says the content on disk is already right and only the
 	// executable bit changes.
 	ModeOnly bool
+	// Cur is what the snapshot taken just before says is on disk at Path
+	// (nil: nothing, or an ignored file). The transaction refuses to start
+	// when the disk no longer holds it: a write made meanwhile would be
+	// lost to the undo snapshot.
+	Cur *treeEntry
 }
 
 // testHookWrite, when set (tests only), is called before each write or
 // delete of the transaction and may fail it, to prove the rollback.
 var testHookWrite func(op string, path string) error
+
+// testHookBeforeApply, when set (tests only), runs after the undo snapshot
+// and before the transaction checks the disk, to simulate a concurrent edit.
+var testHookBeforeApply func()
 
 // undoStep reverts one step of a transaction.
 type undoStep func() error
@@ -75,6 +85,9 @@ func applyOps(ctx context.Context, dir, gitDir string, ops []fileOp) (written, d
 		return nil, nil, factory.Wrap("open workspace root", err)
 	}
 	defer root.Close()
+	if testHookBeforeApply != nil {
+		testHookBeforeApply()
+	}
 	if err := precheck(root, ops); err != nil {
 		return nil, nil, err
 	}
@@ -109,6 +122,11 @@ func precheck(root *os.Root, ops []fileOp) error {
 	inTheWay := func(p, blocker string) error {
 		return factory.Errorf(factory.ECONFLICT,
 			"cannot write %s: %s is in the way and is in no snapshot (ignored); move it away and retry", p, blocker)
+	}
+	for _, op := range ops {
+		if err := checkCurrent(root, op); err != nil {
+			return err
+		}
 	}
 	for _, op := range ops {
 		if op.To == nil || op.ModeOnly {
@@ -156,6 +174,45 @@ func precheck(root *os.Root, ops []fileOp) error {
 		if blocker != "" {
 			return inTheWay(op.Path, blocker)
 		}
+	}
+	return nil
+}
+
+// checkCurrent verifies that the disk still holds op.Cur at op.Path.
+func checkCurrent(root *os.Root, op fileOp) error {
+	if op.Cur == nil || op.Cur.Mode == filemode.Submodule {
+		return nil
+	}
+	moved := factory.Errorf(factory.ECONFLICT,
+		"%s changed on disk while this ran (after the undo snapshot was taken); nothing was written, retry", op.Path)
+	st, err := root.Lstat(op.Path)
+	if err != nil {
+		return moved
+	}
+	var data []byte
+	switch {
+	case st.Mode()&fs.ModeSymlink != 0:
+		if op.Cur.Mode != filemode.Symlink {
+			return moved
+		}
+		l, err := root.Readlink(op.Path)
+		if err != nil {
+			return moved
+		}
+		data = []byte(l)
+	case st.Mode().IsRegular():
+		exec := st.Mode()&0o100 != 0
+		if !op.Cur.isFile() || exec != (op.Cur.Mode == filemode.Executable) {
+			return moved
+		}
+		if data, err = root.ReadFile(op.Path); err != nil {
+			return moved
+		}
+	default:
+		return moved
+	}
+	if plumbing.ComputeHash(plumbing.BlobObject, data) != op.Cur.Hash {
+		return moved
 	}
 	return nil
 }
