@@ -417,3 +417,48 @@ func TestSnapshotUnusualRepositories(t *testing.T) {
 		})
 	}
 }
+
+func TestSnapshotBigFiles(t *testing.T) {
+	isolateGit(t)
+	dir := t.TempDir()
+	g := &RandomWorkspace{T: t, Dir: dir}
+	g.Git("init", "-q", ".")
+	big := make([]byte, 9<<20) // above the in-memory limit: streamed twice
+	for i := range big {
+		big[i] = byte(i * 7)
+	}
+	g.writeBytes("big.bin", big, 0o644)
+	w := openWorkspace(t, dir)
+	s, err := w.Snapshot(context.Background(), "")
+	require.NoError(t, err)
+	assert.Equal(t, g.GitTree(), s.Tree)
+	checkObjects(t, dir, s.Tree)
+}
+
+func TestSnapshotUnreadableFiles(t *testing.T) {
+	if os.Getuid() == 0 {
+		t.Skip("root reads everything")
+	}
+	isolateGit(t)
+	ctx := context.Background()
+	dir := t.TempDir()
+	g := &RandomWorkspace{T: t, Dir: dir}
+	g.Git("init", "-q", ".")
+	g.write("a.txt", "a\n")
+	g.write("locked/inside.txt", "x\n")
+	require.NoError(t, os.Chmod(dir+"/locked", 0))
+	t.Cleanup(func() { os.Chmod(dir+"/locked", 0o755) })
+	w := openWorkspace(t, dir)
+
+	s, err := w.Snapshot(ctx, "")
+	require.NoError(t, err, "an unreadable untracked directory is left out, as git does")
+	assert.Equal(t, g.GitTree(), s.Tree)
+
+	g.write("secret.txt", "x\n")
+	require.NoError(t, os.Chmod(dir+"/secret.txt", 0))
+	_, err = w.Snapshot(ctx, "")
+	require.Error(t, err)
+	assert.Equal(t, factory.ECONFLICT, factory.ErrorCode(err))
+	assert.Contains(t, err.Error(), "secret.txt")
+	assert.Contains(t, err.Error(), "chmod")
+}

@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/factory-dev/factory"
 	"github.com/go-git/go-git/v5/plumbing"
 	"golang.org/x/sys/unix"
 )
@@ -172,6 +173,15 @@ func (wk *walker) dir(parent int, name string, rules *ignoreRules, rel string, l
 	}
 	dirfd, des, err := openDir(parent, name)
 	if err != nil {
+		if errors.Is(err, fs.ErrPermission) && hi == lo {
+			// git warns "could not open directory" and goes on: an
+			// unreadable untracked directory is left out.
+			return plumbing.ZeroHash, false, nil
+		}
+		if errors.Is(err, fs.ErrPermission) {
+			return plumbing.ZeroHash, false, factory.Errorf(factory.ECONFLICT,
+				"cannot read directory %s (permission denied) and it holds tracked files; make it readable (chmod u+rx) and try again", abs)
+		}
 		return plumbing.ZeroHash, false, &fs.PathError{Op: "read directory", Path: abs, Err: err}
 	}
 	// Kept open until the subdirectories are done: they are opened, and
@@ -342,6 +352,11 @@ func (wk *walker) file(dirfd int, absDir, full, name string, ie *indexEntry) (gi
 	h, err := wk.hashFile(filepath.Join(absDir, name), st.mode == 0o120000, sys.Size)
 	if errors.Is(err, fs.ErrNotExist) {
 		return gitEntry{}, false, nil
+	}
+	if errors.Is(err, fs.ErrPermission) {
+		// git add -A fails here too ("adding files failed").
+		return gitEntry{}, false, factory.Errorf(factory.ECONFLICT,
+			"cannot read %s (permission denied); make it readable (chmod u+r) or list it in .gitignore, then try again", full)
 	}
 	if err != nil {
 		return gitEntry{}, false, err
