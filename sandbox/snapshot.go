@@ -245,10 +245,15 @@ func (w *Workspace) objects() *objectStore {
 	return w.snap.store
 }
 
-// hasObject asks the object database (loose objects, packs, alternates)
-// whether h exists.
+// hasObject asks the object database (loose objects, packs) whether h
+// exists. A loose object found is freshened (its mtime set to now), as git
+// does before reusing an object, so that `git prune` (which spares objects
+// younger than two weeks) does not delete it from under a new snapshot.
 func (w *Workspace) hasObject(h plumbing.Hash) bool {
-	if _, err := os.Lstat(w.objects().loosePath(h)); err == nil {
+	p := w.objects().loosePath(h)
+	if _, err := os.Lstat(p); err == nil {
+		now := time.Now()
+		os.Chtimes(p, now, now)
 		return true
 	}
 	w.mu.Lock()

@@ -462,3 +462,41 @@ func TestSnapshotUnreadableFiles(t *testing.T) {
 	assert.Contains(t, err.Error(), "secret.txt")
 	assert.Contains(t, err.Error(), "chmod")
 }
+
+// TestSnapshotAfterGitGC: git gc moves objects into a new pack and deletes
+// unreachable ones; a warm Workspace must neither miss the packed objects
+// nor believe that collected objects still exist.
+func TestSnapshotAfterGitGC(t *testing.T) {
+	isolateGit(t)
+	ctx := context.Background()
+	g := NewRandomWorkspace(t, 11)
+	w, err := sandbox.Open(ctx, sandbox.Config{Root: g.Dir, Keep: 1})
+	require.NoError(t, err)
+	g.write("state.txt", "one\n")
+	s1, err := w.Snapshot(ctx, "")
+	require.NoError(t, err)
+	g.write("state.txt", "two\n")
+	_, err = w.Snapshot(ctx, "")
+	require.NoError(t, err)
+
+	// s1 goes; gc collects its unreachable objects at once.
+	gone, err := w.Prune(ctx, 1, false)
+	require.NoError(t, err)
+	require.Len(t, gone, 1)
+	assert.Equal(t, s1.ID, gone[0].ID)
+	g.Git("reflog", "expire", "--expire=now", "--all")
+	g.Git("gc", "-q", "--prune=now")
+
+	// Back to s1's state: its blob and trees must be written again.
+	g.write("state.txt", "one\n")
+	s3, err := w.Snapshot(ctx, "")
+	require.NoError(t, err)
+	assert.Equal(t, s1.Tree, s3.Tree)
+	assert.Equal(t, g.GitTree(), s3.Tree)
+	checkObjects(t, g.Dir, s3.Tree)
+	g.Git("fsck", "--no-progress", "--no-dangling")
+
+	r, err := w.Resolve(ctx, s3.ID)
+	require.NoError(t, err)
+	assert.Equal(t, s3.Tree, r.Tree)
+}
