@@ -500,3 +500,34 @@ func TestSnapshotAfterGitGC(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, s3.Tree, r.Tree)
 }
+
+// TestSnapshotInLinkedWorktree: a worktree made by `git worktree add` has
+// its own index and HEAD but shares objects and refs with the main one.
+func TestSnapshotInLinkedWorktree(t *testing.T) {
+	isolateGit(t)
+	ctx := context.Background()
+	g := NewRandomWorkspace(t, 5)
+	g.Git("add", "-A")
+	g.Git("commit", "-q", "--allow-empty", "-m", "base")
+	wt := t.TempDir() + "/wt"
+	g.Git("worktree", "add", "-q", "--detach", wt)
+	require.NoError(t, os.WriteFile(wt+"/only-in-wt.txt", []byte("wt\n"), 0o644))
+
+	w := openWorkspace(t, wt)
+	s, err := w.Snapshot(ctx, "")
+	require.NoError(t, err)
+	wg := &RandomWorkspace{T: t, Dir: wt}
+	indexPath := wg.Git("rev-parse", "--path-format=absolute", "--git-path", "index")
+	tmp := t.TempDir() + "/index"
+	b, err := os.ReadFile(indexPath)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(tmp, b, 0o644))
+	_, err = wg.gitEnv([]string{"GIT_INDEX_FILE=" + tmp}, "add", "-A")
+	require.NoError(t, err)
+	want, err := wg.gitEnv([]string{"GIT_INDEX_FILE=" + tmp}, "write-tree")
+	require.NoError(t, err)
+	assert.Equal(t, want, s.Tree)
+	assert.Equal(t, wg.Git("rev-parse", "HEAD"), s.Parent)
+	// The ref is shared: the main worktree sees it.
+	assert.Equal(t, s.Commit, g.Git("rev-parse", "refs/factory/snapshots/"+s.ID))
+}
