@@ -298,6 +298,9 @@ func bigLog(b *testing.B) *Store {
 		if bigErr != nil {
 			return
 		}
+		if bigErr = s.indexSteps(); bigErr != nil {
+			return
+		}
 		// Sample positions for cursor pages.
 		rows, err := s.rdb.Query(`SELECT started, id, seq FROM steps WHERE seq % 997 = 0`)
 		if err != nil {

@@ -134,6 +134,11 @@ func (s *Store) Query(ctx context.Context, q Query) (Page, error) {
 		}
 		q.RunID = id
 	}
+	if q.Kind == KindSteps && len(words(q.Text)) > 0 {
+		if err := s.indexSteps(); err != nil { // search what was written before the query
+			return Page{}, factory.Wrap(op, err)
+		}
+	}
 	var page Page
 	var err error
 	switch q.Kind {

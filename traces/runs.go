@@ -138,8 +138,21 @@ func (s *Store) insertStep(w *wtx, st *factory.Step, generated bool) error {
 	if err != nil {
 		return err
 	}
-	_, err = w.exec(stFTSStep, seq, st.Tool, st.Args, st.Result, st.Error)
-	return err
+	return s.markPending(w, seq, false)
+}
+
+// markPending queues step seq for full-text indexing (see ftsSchema).
+// indexed says the index may hold an older version of the step. A step
+// already queued keeps its flag.
+func (s *Store) markPending(w *wtx, seq int64, indexed bool) error {
+	res, err := w.exec(stPending, seq, indexed)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n > 0 {
+		w.pending++
+	}
+	return nil
 }
 
 // FinishStep completes the step st.ID: it sets Status (empty means ok, or
@@ -159,30 +172,15 @@ func (s *Store) FinishStep(ctx context.Context, st factory.Step) error {
 	}
 	err := s.write(func(w *wtx) error {
 		var seq int64
-		var tool, args, result, errText string
-		if err := w.stmt(stStepOld).QueryRowContext(w.ctx, st.ID).Scan(&seq, &tool, &args, &result, &errText); err != nil {
-			if errors.Is(err, sql.ErrNoRows) {
-				return factory.Errorf(factory.ENOTFOUND, "step %q not found", st.ID)
-			}
+		err := w.stmt(stFinishStep).QueryRowContext(w.ctx, st.Status, st.Args, st.Result, st.Error, st.Snapshot,
+			int64(st.Duration), st.TraceID, st.SpanID, st.ID).Scan(&seq)
+		if errors.Is(err, sql.ErrNoRows) {
+			return factory.Errorf(factory.ENOTFOUND, "step %q not found", st.ID)
+		}
+		if err != nil || !s.fts {
 			return err
 		}
-		newArgs := args
-		if st.Args != "" {
-			newArgs = st.Args
-		}
-		// Snapshot and trace ids keep their stored values unless given.
-		if _, err := w.exec(stFinishStep, st.Status, newArgs, st.Result, st.Error, st.Snapshot,
-			int64(st.Duration), st.TraceID, st.SpanID, seq); err != nil {
-			return err
-		}
-		if !s.fts {
-			return nil
-		}
-		if _, err := w.exec(stFTSStepDel, seq, tool, args, result, errText); err != nil {
-			return err
-		}
-		_, err := w.exec(stFTSStep, seq, tool, newArgs, st.Result, st.Error)
-		return err
+		return s.markPending(w, seq, true)
 	})
 	return factory.Wrap("finish step", err)
 }

@@ -181,11 +181,28 @@ func migrate(ctx context.Context, db *sql.DB) error {
 
 // ftsSchema creates the optional full-text indexes. They are not a
 // versioned migration because they depend on the build (FTS5 is compiled in
-// only with -tags sqlite_fts5); see Store.setupFTS. They are external
-// content tables (the text lives once, in steps and messages) without
-// column sizes (no ranking by relevance: results come newest first), which
-// saves a page write per commit.
+// only with -tags sqlite_fts5); see Store.setupFTS.
+//
+// steps_fts is contentless (the text lives once, in steps) with deletes by
+// rowid, and is filled behind the writes: a step's transaction only adds
+// its seq to fts_pending (indexed says whether the index holds an older
+// version of the row, to delete first), and Store.indexSteps moves pending
+// steps into the index in large transactions. An FTS5 index costs far more
+// per transaction (a new segment, merges) than per row, so this takes it
+// off the path every MCP reply waits for. Text queries index what is
+// pending before they search, so they never miss a step.
+//
+// messages_fts is an external content table written with each message:
+// messages are few.
 const ftsSchema = `
-CREATE VIRTUAL TABLE IF NOT EXISTS steps_fts USING fts5(tool, args, result, error, content='steps', content_rowid='seq', columnsize=0);
+CREATE VIRTUAL TABLE IF NOT EXISTS steps_fts USING fts5(tool, args, result, error, content='', contentless_delete=1);
 CREATE VIRTUAL TABLE IF NOT EXISTS messages_fts USING fts5(text, content='messages', content_rowid='id', columnsize=0);
+CREATE TABLE IF NOT EXISTS fts_pending (
+	seq     INTEGER PRIMARY KEY, -- steps.seq
+	indexed INTEGER NOT NULL     -- 1: steps_fts holds an older version of the row
+);
 `
+
+// stepsFTSDef identifies the current definition of steps_fts; an index
+// made by an older definition is dropped and rebuilt.
+const stepsFTSDef = "contentless_delete=1"

@@ -70,6 +70,11 @@ type Store struct {
 
 	dirtyMarked bool // leader only: fts_dirty set in this process
 
+	ftsPending       atomic.Int64 // steps in fts_pending (see ftsSchema)
+	ftsPendingAtOpen int64
+	indexScheduled   atomic.Bool
+	indexing         sync.Mutex // one indexSteps at a time
+
 	commits, writes atomic.Int64 // transactions committed, writes in them
 }
 
@@ -124,7 +129,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		return fail(err)
 	}
 	for i, q := range stmtSQL {
-		if q == "" || (!s.fts && strings.Contains(q, "_fts")) {
+		if q == "" || (!s.fts && (strings.Contains(q, "_fts") || strings.Contains(q, "fts_pending"))) {
 			continue
 		}
 		if s.prep[i], err = s.wdb.PrepareContext(ctx, q); err != nil {
@@ -137,6 +142,10 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	s.rdb.SetMaxOpenConns(4)
 	s.rdb.SetMaxIdleConns(4)
 	if err := s.rdb.PingContext(ctx); err != nil {
+		return fail(err)
+	}
+	s.ftsPending.Store(s.ftsPendingAtOpen) // left by a crash
+	if err := s.indexSteps(); err != nil {
 		return fail(err)
 	}
 	return s, nil
@@ -190,25 +199,37 @@ func (s *Store) setupFTS(ctx context.Context, want bool) error {
 		return err
 	}
 	defer tx.Rollback()
-	var dirty string
+	var dirty, def string
 	err = tx.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = 'fts_dirty'`).Scan(&dirty)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return err
 	}
-	if s.ftsTables && dirty != "1" {
-		return nil
+	err = tx.QueryRowContext(ctx, `SELECT sql FROM sqlite_master WHERE name = 'steps_fts'`).Scan(&def)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return err
+	}
+	if s.ftsTables && dirty != "1" && strings.Contains(def, stepsFTSDef) {
+		return tx.QueryRowContext(ctx, `SELECT count(*) FROM fts_pending`).Scan(&s.ftsPendingAtOpen)
 	}
 	start := time.Now()
+	if def != "" && !strings.Contains(def, stepsFTSDef) {
+		if _, err := tx.ExecContext(ctx, `DROP TABLE steps_fts`); err != nil {
+			return fmt.Errorf("drop old fts5 index: %w", err)
+		}
+	}
 	if _, err := tx.ExecContext(ctx, ftsSchema); err != nil {
 		return fmt.Errorf("create fts5 indexes: %w", err)
 	}
-	for _, t := range []string{"steps_fts", "messages_fts"} {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO `+t+`(`+t+`) VALUES('rebuild')`); err != nil {
-			return fmt.Errorf("rebuild %s: %w", t, err)
+	for _, q := range []string{
+		`INSERT INTO steps_fts(steps_fts) VALUES('delete-all')`,
+		`INSERT INTO steps_fts(rowid, tool, args, result, error) SELECT seq, tool, args, result, error FROM steps`,
+		`DELETE FROM fts_pending`,
+		`INSERT INTO messages_fts(messages_fts) VALUES('rebuild')`,
+		`DELETE FROM meta WHERE key = 'fts_dirty'`,
+	} {
+		if _, err := tx.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("rebuild fts5 indexes: %w", err)
 		}
-	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM meta WHERE key = 'fts_dirty'`); err != nil {
-		return err
 	}
 	if err := tx.Commit(); err != nil {
 		return err
@@ -224,6 +245,9 @@ func (s *Store) FTS() bool { return s.fts }
 
 // Close waits for pending writes to commit and closes the database. Writes after Close fail with EUNAVAILABLE. Close is idempotent.
 func (s *Store) Close() error {
+	if err := s.indexSteps(); err != nil {
+		s.log.Warn("run log: indexing steps at close", "err", err)
+	}
 	s.wmu.Lock()
 	if s.closed {
 		s.wmu.Unlock()
@@ -253,8 +277,8 @@ const (
 	stInsRun = iota
 	stEndRun
 	stInsStep
-	stStepOld
 	stFinishStep
+	stPending
 	stInsMsg
 	stFTSStep
 	stFTSStepDel
@@ -267,13 +291,14 @@ var stmtSQL = [nStmt]string{
 	stEndRun: `UPDATE runs SET ended = ? WHERE id = ?`,
 	stInsStep: `INSERT INTO steps(id, run_id, parent_id, request_id, method, tool, args, result, status, error, snapshot, started, duration, trace_id, span_id)
 		VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
-	stStepOld: `SELECT seq, tool, args, result, error FROM steps WHERE id = ?`,
-	stFinishStep: `UPDATE steps SET status = ?, args = ?, result = ?, error = ?, snapshot = coalesce(nullif(?, ''), snapshot),
-		duration = ?, trace_id = coalesce(nullif(?, ''), trace_id), span_id = coalesce(nullif(?, ''), span_id)
-		WHERE seq = ?`,
+	stFinishStep: `UPDATE steps SET status = ?, args = coalesce(nullif(?, ''), args), result = ?, error = ?,
+		snapshot = coalesce(nullif(?, ''), snapshot), duration = ?,
+		trace_id = coalesce(nullif(?, ''), trace_id), span_id = coalesce(nullif(?, ''), span_id)
+		WHERE id = ? RETURNING seq`,
+	stPending:    `INSERT INTO fts_pending(seq, indexed) VALUES(?, ?) ON CONFLICT(seq) DO NOTHING`,
 	stInsMsg:     `INSERT INTO messages(run_id, step_id, kind, text, created) VALUES(?,?,?,?,?)`,
 	stFTSStep:    `INSERT INTO steps_fts(rowid, tool, args, result, error) VALUES(?,?,?,?,?)`,
-	stFTSStepDel: `INSERT INTO steps_fts(steps_fts, rowid, tool, args, result, error) VALUES('delete',?,?,?,?,?)`,
+	stFTSStepDel: `DELETE FROM steps_fts WHERE rowid = ?`,
 	stFTSMsg:     `INSERT INTO messages_fts(rowid, text) VALUES(?,?)`,
 }
 
@@ -285,10 +310,11 @@ type op struct {
 
 // wtx is the write transaction, with statements bound to it lazily.
 type wtx struct {
-	ctx   context.Context
-	tx    *sql.Tx
-	s     *Store
-	stmts [nStmt]*sql.Stmt
+	ctx     context.Context
+	tx      *sql.Tx
+	s       *Store
+	stmts   [nStmt]*sql.Stmt
+	pending int64 // change to the number of rows in fts_pending
 }
 
 func (w *wtx) stmt(i int) *sql.Stmt {
@@ -407,7 +433,100 @@ func (s *Store) commit(batch []*op) error {
 	}
 	s.commits.Add(1)
 	s.writes.Add(int64(len(batch)))
+	if w.pending != 0 && s.ftsPending.Add(w.pending) > 0 && w.pending > 0 {
+		s.scheduleIndex()
+	}
 	return nil
+}
+
+// Indexing of pending steps (see ftsSchema).
+const (
+	indexDelay = 50 * time.Millisecond // how long pending steps may wait while nobody searches
+	indexBatch = 10000                 // steps per indexing transaction
+)
+
+// scheduleIndex arranges for indexSteps to run soon, once.
+func (s *Store) scheduleIndex() {
+	if s.indexScheduled.Swap(true) {
+		return
+	}
+	time.AfterFunc(indexDelay, func() {
+		s.indexScheduled.Store(false)
+		if err := s.indexSteps(); err != nil && factory.ErrorCode(err) != factory.EUNAVAILABLE {
+			s.log.Warn("run log: indexing steps for full-text search", "err", err)
+		}
+	})
+}
+
+// indexSteps moves every pending step into steps_fts, through the write
+// path (so in order with all other writes), indexBatch steps per
+// transaction. It is a no-op without FTS5 or with nothing pending.
+func (s *Store) indexSteps() error {
+	if !s.fts {
+		return nil
+	}
+	s.indexing.Lock()
+	defer s.indexing.Unlock()
+	for s.ftsPending.Load() > 0 {
+		n := 0
+		err := s.write(func(w *wtx) error {
+			var err error
+			n, err = s.indexPending(w)
+			return err
+		})
+		if err != nil {
+			return factory.Wrap("index steps", err)
+		}
+		if n == 0 {
+			s.ftsPending.Store(0) // the count drifted (a failed write); the table is empty
+		}
+	}
+	return nil
+}
+
+// indexPending indexes up to indexBatch pending steps, oldest first.
+func (s *Store) indexPending(w *wtx) (int, error) {
+	type row struct {
+		seq                        int64
+		indexed, exists            bool
+		tool, args, result, errTxt string
+	}
+	rs, err := w.tx.QueryContext(w.ctx, `SELECT p.seq, p.indexed, s.seq IS NOT NULL,
+		coalesce(s.tool, ''), coalesce(s.args, ''), coalesce(s.result, ''), coalesce(s.error, '')
+		FROM fts_pending p LEFT JOIN steps s ON s.seq = p.seq ORDER BY p.seq LIMIT ?`, indexBatch)
+	if err != nil {
+		return 0, err
+	}
+	var rows []row
+	for rs.Next() {
+		var r row
+		if err := rs.Scan(&r.seq, &r.indexed, &r.exists, &r.tool, &r.args, &r.result, &r.errTxt); err != nil {
+			rs.Close()
+			return 0, err
+		}
+		rows = append(rows, r)
+	}
+	rs.Close()
+	if err := rs.Err(); err != nil || len(rows) == 0 {
+		return 0, err
+	}
+	for _, r := range rows {
+		if r.indexed {
+			if _, err := w.exec(stFTSStepDel, r.seq); err != nil {
+				return 0, err
+			}
+		}
+		if r.exists {
+			if _, err := w.exec(stFTSStep, r.seq, r.tool, r.args, r.result, r.errTxt); err != nil {
+				return 0, err
+			}
+		}
+	}
+	if _, err := w.tx.ExecContext(w.ctx, `DELETE FROM fts_pending WHERE seq <= ?`, rows[len(rows)-1].seq); err != nil {
+		return 0, err
+	}
+	w.pending -= int64(len(rows))
+	return len(rows), nil
 }
 
 // idAlphabet is lower-case base32 without i, l, o, u: readable ids.

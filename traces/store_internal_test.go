@@ -2,6 +2,8 @@ package traces
 
 import (
 	"context"
+	"database/sql"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -112,4 +114,68 @@ func explain(t *testing.T, s *Store, query string, args []any) string {
 		lines = append(lines, detail)
 	}
 	return strings.Join(lines, "; ") + " "
+}
+
+func TestStepsAreIndexedBehindTheWrites(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(ctx, Config{Path: filepath.Join(t.TempDir(), "f.db")})
+	require.NoError(t, err)
+	defer s.Close()
+	if !s.FTS() {
+		t.Skip("needs -tags sqlite_fts5")
+	}
+	for i := range 10 {
+		_, err := s.RecordStep(ctx, factory.Step{RunID: "r-1", Tool: "t", Result: fmt.Sprint("zebra ", i)})
+		require.NoError(t, err)
+	}
+	// Nobody searches: the scheduled indexer empties fts_pending by itself.
+	require.Eventually(t, func() bool {
+		var n int
+		require.NoError(t, s.rdb.QueryRow(`SELECT count(*) FROM fts_pending`).Scan(&n))
+		return n == 0 && s.ftsPending.Load() == 0
+	}, 5*time.Second, 10*time.Millisecond)
+	var n int
+	require.NoError(t, s.rdb.QueryRow(`SELECT count(*) FROM steps_fts WHERE steps_fts MATCH 'zebra'`).Scan(&n))
+	assert.Equal(t, 10, n)
+}
+
+func TestPendingStepsAndOldIndexesAreIndexedAtOpen(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "f.db")
+	s, err := Open(ctx, Config{Path: path})
+	require.NoError(t, err)
+	if !s.FTS() {
+		s.Close()
+		t.Skip("needs -tags sqlite_fts5")
+	}
+	for i := range 5 {
+		_, err := s.RecordStep(ctx, factory.Step{RunID: "r-1", Tool: "t", Result: fmt.Sprint("okapi ", i)})
+		require.NoError(t, err)
+	}
+	require.NoError(t, s.Close())
+	search := func() int {
+		s, err := Open(ctx, Config{Path: path})
+		require.NoError(t, err)
+		defer s.Close()
+		var n int
+		require.NoError(t, s.rdb.QueryRow(`SELECT count(*) FROM steps_fts WHERE steps_fts MATCH 'okapi'`).Scan(&n))
+		return n
+	}
+
+	// A crash between a step's commit and its indexing: the index lacks
+	// the steps, fts_pending still lists them.
+	db, err := sql.Open("sqlite3", path)
+	require.NoError(t, err)
+	_, err = db.Exec(`INSERT INTO steps_fts(steps_fts) VALUES('delete-all'); INSERT INTO fts_pending(seq, indexed) SELECT seq, 0 FROM steps`)
+	require.NoError(t, err)
+	require.NoError(t, db.Close())
+	assert.Equal(t, 5, search(), "indexed at open")
+
+	// An index made by an older definition is replaced.
+	db, err = sql.Open("sqlite3", path)
+	require.NoError(t, err)
+	_, err = db.Exec(`DROP TABLE steps_fts; CREATE VIRTUAL TABLE steps_fts USING fts5(tool, args, result, error, content='steps', content_rowid='seq')`)
+	require.NoError(t, err)
+	require.NoError(t, db.Close())
+	assert.Equal(t, 5, search(), "rebuilt at open")
 }
