@@ -14,6 +14,7 @@ import (
 
 	"github.com/factory-dev/factory"
 	"github.com/factory-dev/factory/sandbox"
+	"github.com/factory-dev/factory/sandbox/proc"
 	"github.com/stretchr/testify/require"
 )
 
@@ -68,7 +69,8 @@ func benchModule(b *testing.B) *sandbox.Workspace {
 // the same command directly in the workspace, in the same loop. Variants:
 // copy (the default: an isolated copy, confined), copy-trimpath (the same
 // with GOFLAGS=-trimpath for both sides, so the build cache is shared across
-// copies whose paths differ) and in-place (confined, no copy).
+// copies whose paths differ; the copy is now shown at the live root's path
+// anyway) and in-place (confined, no copy).
 func BenchmarkRunTests(b *testing.B) {
 	w := benchModule(b)
 	argv := []string{"go", "test", "-json", "-count=1", "./..."}
@@ -138,4 +140,50 @@ func BenchmarkReportSize(b *testing.B) {
 		b.ReportMetric(float64(len(verbose)), "verbose-bytes")
 		b.ReportMetric(float64(len(js))/float64(len(verbose)), "ratio-vs-verbose")
 	}
+}
+
+// BenchmarkRunTestsFixedCost splits the cost RunTests adds to a suite,
+// whatever the suite, on the generated module: the snapshot of the live
+// tree, the isolated copy (make and close), one confined start of a no-op
+// command, and a whole RunTests of the no-op suite `true`, each against
+// running `true` directly, in the same loop.
+func BenchmarkRunTestsFixedCost(b *testing.B) {
+	w := benchModule(b)
+	ctx := context.Background()
+	trueBin, err := exec.LookPath("true")
+	require.NoError(b, err)
+	var snap, iso, confined, run, direct time.Duration
+	n := 0
+	for b.Loop() {
+		t0 := time.Now()
+		require.NoError(b, exec.Command(trueBin).Run())
+		t1 := time.Now()
+		s, err := w.Snapshot(ctx, "")
+		require.NoError(b, err)
+		t2 := time.Now()
+		cp, err := w.Isolate(ctx, s.ID)
+		require.NoError(b, err)
+		require.NoError(b, cp.Close())
+		t3 := time.Now()
+		res, err := proc.Run(ctx, proc.Cmd{Argv: []string{trueBin}, Dir: w.Root(), Confine: &proc.Confinement{Writable: []string{w.Root()}}})
+		require.NoError(b, err)
+		require.Equal(b, 0, res.ExitCode)
+		t4 := time.Now()
+		rep, _, err := w.RunTests(ctx, sandbox.TestRun{Suite: factory.Suite{Name: "noop", Run: []string{trueBin}, Format: factory.FormatExitCode}})
+		require.NoError(b, err)
+		require.Equal(b, factory.TestPass, rep.Status, "%v", rep.Notes)
+		t5 := time.Now()
+		direct += t1.Sub(t0)
+		snap += t2.Sub(t1)
+		iso += t3.Sub(t2)
+		confined += t4.Sub(t3)
+		run += t5.Sub(t4)
+		n++
+	}
+	ms := func(d time.Duration) float64 { return float64(d) / float64(n) / 1e6 }
+	b.ReportMetric(ms(direct), "direct-ms/op")
+	b.ReportMetric(ms(snap), "snapshot-ms/op")
+	b.ReportMetric(ms(iso), "isolate-ms/op")
+	b.ReportMetric(ms(confined), "confined-start-ms/op")
+	b.ReportMetric(ms(run), "runtests-ms/op")
 }
