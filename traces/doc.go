@@ -19,6 +19,10 @@
 // committed together in one transaction (group commit, see Store); reads use
 // a separate pool of connections and never wait for writes.
 //
+// Errors: every method returns *factory.Error values. The codes each method
+// documents (EINVALID, ENOTFOUND, EUNAVAILABLE) are for the caller to act
+// on; any other failure (a database or disk fault) is EINTERNAL.
+//
 // Imports: the standard library, the root package factory, mattn/go-sqlite3
 // and OpenTelemetry. Never sandbox, invariants, tools, server or mcp-go.
 package traces
