@@ -11,7 +11,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -37,7 +37,15 @@ const modeTree = 0o040000
 // sortTreeEntries orders entries as git does in a tree object: by name,
 // where a tree's name compares as if it ended in '/'.
 func sortTreeEntries(es []gitEntry) {
-	sort.Slice(es, func(i, j int) bool { return treeNameLess(es[i], es[j]) })
+	slices.SortFunc(es, func(a, b gitEntry) int {
+		switch {
+		case treeNameLess(a, b):
+			return -1
+		case treeNameLess(b, a):
+			return 1
+		}
+		return 0
+	})
 }
 
 func treeNameLess(a, b gitEntry) bool {

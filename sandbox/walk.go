@@ -167,10 +167,6 @@ func (wk *walker) dir(parent int, name string, rules *ignoreRules, rel string, l
 	if err := wk.ctx.Err(); err != nil {
 		return plumbing.ZeroHash, false, err
 	}
-	abs := wk.root
-	if rel != "" {
-		abs = filepath.Join(wk.root, filepath.FromSlash(strings.TrimSuffix(rel, "/")))
-	}
 	dirfd, des, err := openDir(parent, name)
 	if err != nil {
 		if errors.Is(err, fs.ErrPermission) && hi == lo {
@@ -180,9 +176,9 @@ func (wk *walker) dir(parent int, name string, rules *ignoreRules, rel string, l
 		}
 		if errors.Is(err, fs.ErrPermission) {
 			return plumbing.ZeroHash, false, factory.Errorf(factory.ECONFLICT,
-				"cannot read directory %s (permission denied) and it holds tracked files; make it readable (chmod u+rx) and try again", abs)
+				"cannot read directory %s (permission denied) and it holds tracked files; make it readable (chmod u+rx) and try again", wk.abs(rel, ""))
 		}
-		return plumbing.ZeroHash, false, &fs.PathError{Op: "read directory", Path: abs, Err: err}
+		return plumbing.ZeroHash, false, &fs.PathError{Op: "read directory", Path: wk.abs(rel, ""), Err: err}
 	}
 	// Kept open until the subdirectories are done: they are opened, and
 	// files are lstat'ed, relative to it.
@@ -196,7 +192,7 @@ func (wk *walker) dir(parent int, name string, rules *ignoreRules, rel string, l
 			if de.typ == 0 && !ignored {
 				b, err := readFileAt(dirfd, ".gitignore")
 				if err != nil && !errors.Is(err, unix.ENOENT) {
-					return plumbing.ZeroHash, false, &fs.PathError{Op: "read", Path: filepath.Join(abs, ".gitignore"), Err: err}
+					return plumbing.ZeroHash, false, &fs.PathError{Op: "read", Path: wk.abs(rel, ".gitignore"), Err: err}
 				}
 				rules = rules.with(parseIgnore(rel, b))
 			}
@@ -223,20 +219,19 @@ func (wk *walker) dir(parent int, name string, rules *ignoreRules, rel string, l
 		if name == ".git" {
 			continue
 		}
-		full := rel + name
 		kid := kids[name]
 		t := de.typ
 		switch {
 		case t == 0 || t == fs.ModeSymlink:
 			tracked := kid != nil && kid.file >= 0
-			if !tracked && (ignored || rules.excluded(full, name, false)) {
+			if !tracked && (ignored || rules.excluded(rel+name, name, false)) {
 				continue
 			}
 			var ie *indexEntry
 			if tracked && !kid.conflict {
 				ie = &wk.idx[kid.file]
 			}
-			e, ok, err := wk.file(dirfd, abs, full, name, ie)
+			e, ok, err := wk.file(dirfd, rel, name, ie)
 			if err != nil {
 				return plumbing.ZeroHash, false, err
 			}
@@ -245,23 +240,23 @@ func (wk *walker) dir(parent int, name string, rules *ignoreRules, rel string, l
 			}
 		case t == fs.ModeDir:
 			if kid != nil && kid.hi > kid.lo {
-				ign := ignored || rules.excluded(full, name, true)
+				ign := ignored || rules.excluded(rel+name, name, true)
 				entries = append(entries, gitEntry{name: name, mode: modeTree})
 				subs = append(subs, sub{slot: len(entries) - 1, name: name, lo: kid.lo, hi: kid.hi, ign: ign})
 				continue
 			}
 			if kid != nil && kid.file >= 0 && wk.idx[kid.file].st.mode == 0o160000 {
-				h, _, ok := wk.head(filepath.Join(abs, name))
+				h, _, ok := wk.head(wk.abs(rel, name))
 				if !ok {
 					h = wk.idx[kid.file].hash
 				}
 				entries = append(entries, gitEntry{name: name, mode: 0o160000, hash: h})
 				continue
 			}
-			if ignored || rules.excluded(full, name, true) {
+			if ignored || rules.excluded(rel+name, name, true) {
 				continue
 			}
-			if h, isRepo, ok := wk.head(filepath.Join(abs, name)); isRepo {
+			if h, isRepo, ok := wk.head(wk.abs(rel, name)); isRepo {
 				if ok {
 					entries = append(entries, gitEntry{name: name, mode: 0o160000, hash: h})
 				}
@@ -320,18 +315,22 @@ func (wk *walker) dir(parent int, name string, rules *ignoreRules, rel string, l
 	return h, true, err
 }
 
-// file captures one regular file or symlink, name in the directory open
-// as dirfd (absDir). ie is its index entry when it is tracked (and not
-// conflicted). ok is false when the file vanished or is of a kind git does
-// not record.
-func (wk *walker) file(dirfd int, absDir, full, name string, ie *indexEntry) (gitEntry, bool, error) {
+// abs returns the absolute path of rel+name.
+func (wk *walker) abs(rel, name string) string {
+	return filepath.Join(wk.root, filepath.FromSlash(rel), name)
+}
+
+// file captures one regular file or symlink, name in the directory rel open
+// as dirfd. ie is its index entry when it is tracked (and not conflicted).
+// ok is false when the file vanished or is of a kind git does not record.
+func (wk *walker) file(dirfd int, rel, name string, ie *indexEntry) (gitEntry, bool, error) {
 	var sys unix.Stat_t
 	err := fstatatRetry(dirfd, name, &sys)
 	if errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ENOTDIR) {
 		return gitEntry{}, false, nil
 	}
 	if err != nil {
-		return gitEntry{}, false, &fs.PathError{Op: "lstat", Path: filepath.Join(absDir, name), Err: err}
+		return gitEntry{}, false, &fs.PathError{Op: "lstat", Path: wk.abs(rel, name), Err: err}
 	}
 	st := statOfSys(&sys)
 	if st.mode != 0o100644 && st.mode != 0o100755 && st.mode != 0o120000 {
@@ -342,6 +341,7 @@ func (wk *walker) file(dirfd int, absDir, full, name string, ie *indexEntry) (gi
 		e.hash = ie.hash
 		return e, true, nil
 	}
+	full := rel + name
 	if wk.old != nil {
 		if c, ok := wk.old.entries[full]; ok && sameStat(c.st, st) {
 			e.hash = c.hash
@@ -349,7 +349,7 @@ func (wk *walker) file(dirfd int, absDir, full, name string, ie *indexEntry) (gi
 			return e, true, nil
 		}
 	}
-	h, err := wk.hashFile(filepath.Join(absDir, name), st.mode == 0o120000, sys.Size)
+	h, err := wk.hashFile(wk.abs(rel, name), st.mode == 0o120000, sys.Size)
 	if errors.Is(err, fs.ErrNotExist) {
 		return gitEntry{}, false, nil
 	}
