@@ -44,6 +44,7 @@ func invariantTools(d Deps) []Tool {
 			annotations{title: "Check invariants", readOnly: true, idempotent: true},
 			func(ctx context.Context, a invariantCheckArgs) (invariants.CheckResult, error) {
 				res, err := c.Check(ctx, invariants.CheckRequest{Snapshot: a.Snapshot, Baseline: a.Baseline, NoCache: a.NoCache})
+				recordSnapshots(ctx, d, res.Snapshot)
 				if err == nil {
 					recordVerdicts(ctx, d, res.Verdicts)
 				}
@@ -60,6 +61,7 @@ func invariantTools(d Deps) []Tool {
 					return invariants.ProposeResult{}, err
 				}
 				res, err := c.Propose(ctx, invariants.ProposeRequest{Patch: a.Patch, Fuzz: a.Fuzz, Commit: a.Commit, Message: a.Message})
+				recordSnapshots(ctx, d, res.Base, res.Result, res.Live)
 				if err != nil {
 					return res, err
 				}

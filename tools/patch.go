@@ -26,14 +26,7 @@ func patchTools(d Deps) []Tool {
 					return factory.PatchReport{}, factory.Errorf(factory.EINVALID, "fuzz %d: use 0 to 3", a.Fuzz)
 				}
 				rep, err := w.ApplyPatch(ctx, factory.PatchRequest{Patch: a.Patch, DryRun: a.DryRun, Fuzz: a.Fuzz})
-				for _, id := range []string{rep.Before, rep.After} {
-					if id == "" {
-						continue
-					}
-					if s, err := w.Resolve(ctx, id); err == nil && !s.Reused {
-						recordSnapshot(ctx, d, s)
-					}
-				}
+				recordSnapshots(ctx, d, rep.Before, rep.After)
 				return rep, err
 			}),
 	}

@@ -111,11 +111,7 @@ func snapshotTools(d Deps) []Tool {
 					return factory.RestoreResult{}, factory.Errorf(factory.EINVALID, "id is required: a snapshot id from snapshot_list")
 				}
 				res, err := w.Restore(ctx, a.ID, a.Paths)
-				if err == nil && res.Undo != "" {
-					if s, err := w.Resolve(ctx, res.Undo); err == nil {
-						recordSnapshot(ctx, d, s)
-					}
-				}
+				recordSnapshots(ctx, d, res.Undo)
 				return res, err
 			}),
 	}
@@ -129,6 +125,18 @@ func recordSnapshot(ctx context.Context, d Deps, s factory.Snapshot) {
 	}
 	if err := d.Store.RecordSnapshot(context.WithoutCancel(ctx), s); err != nil {
 		d.Log.Warn("cannot record snapshot in the run log", "snapshot", s.ID, "err", err)
+	}
+}
+
+// recordSnapshots notes, by id, the snapshots a tool made along the way.
+func recordSnapshots(ctx context.Context, d Deps, ids ...string) {
+	for _, id := range ids {
+		if id == "" || d.Workspace == nil {
+			continue
+		}
+		if s, err := d.Workspace.Resolve(ctx, id); err == nil {
+			recordSnapshot(ctx, d, s)
+		}
 	}
 }
 

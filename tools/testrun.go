@@ -53,6 +53,7 @@ func testTools(d Deps) []Tool {
 					Progress: progressFunc(ctx),
 				})
 				res := testRunResult{TestReport: rep}
+				recordSnapshots(ctx, d, rep.Snapshot)
 				if err != nil {
 					return res, err
 				}
