@@ -26,7 +26,7 @@ type FileConflict struct {
 // ConflictError is the cause inside the ECONFLICT error Promote returns,
 // for callers that want the files and regions as data (errors.As).
 type ConflictError struct {
-	Files []FileConflict
+	Files []FileConflict `json:"files"`
 }
 
 func (e *ConflictError) Error() string {

@@ -6,10 +6,11 @@ import "bytes"
 // edited a file differently. Lines are 1-based in the base version; an
 // insertion between lines has End == Start-1.
 type ConflictRegion struct {
-	Start, End int      // base lines [Start, End] both sides replaced
-	Base       []string `json:"base"`   // the base's lines there
-	Live       []string `json:"live"`   // what the live tree has instead
-	Change     []string `json:"change"` // what the change has instead
+	Start  int      `json:"start"`  // first base line both sides replaced
+	End    int      `json:"end"`    // last one (Start-1 for an insertion)
+	Base   []string `json:"base"`   // the base's lines there
+	Live   []string `json:"live"`   // what the live tree has instead
+	Change []string `json:"change"` // what the change has instead
 }
 
 // merge3 merges the edits base→ours and base→theirs, line by line, as
