@@ -83,8 +83,8 @@ func TestCrashChild(t *testing.T) {
 
 // TestKill9KeepsEveryAcknowledgedStep kills a writing process with SIGKILL
 // in the middle of a burst. The database must pass integrity_check and hold
-// every step whose write had returned (the child printed it), with the
-// state it was acknowledged in.
+// every step whose FinishStep or RecordStep had returned (the child printed
+// it), in its final state: those are the steps whose MCP reply was sent.
 func TestKill9KeepsEveryAcknowledgedStep(t *testing.T) {
 	if os.Getenv(crashEnv) != "" {
 		t.Skip("in the child")
@@ -149,12 +149,10 @@ func TestKill9KeepsEveryAcknowledgedStep(t *testing.T) {
 	}
 	require.NoError(t, rows.Err())
 	rows.Close()
+	// A started step whose FinishStep had not returned may be missing:
+	// StartStep does not wait for its commit (no reply depends on it).
+	// Every finished or recorded step is an acknowledged reply.
 	missing := 0
-	for id := range started {
-		if _, ok := status[id]; !ok {
-			missing++
-		}
-	}
 	for id := range finished {
 		if status[id] != factory.StepOK {
 			missing++
@@ -173,7 +171,7 @@ func TestKill9KeepsEveryAcknowledgedStep(t *testing.T) {
 	defer s.Close()
 	latest, _, _, err := s.Run(context.Background(), "latest")
 	require.NoError(t, err)
-	assert.GreaterOrEqual(t, latest.Steps, len(started)+len(recorded))
+	assert.GreaterOrEqual(t, latest.Steps, len(finished)+len(recorded))
 	_, err = s.RecordStep(context.Background(), factory.Step{RunID: latest.ID, Tool: "after"})
 	require.NoError(t, err)
 }

@@ -140,6 +140,9 @@ func (s *Store) Query(ctx context.Context, q Query) (Page, error) {
 		}
 		q.RunID = id
 	}
+	if err := s.flushQueued(); err != nil { // read this process's own writes
+		return Page{}, factory.Wrap(op, err)
+	}
 	if q.Kind == KindSteps && len(words(q.Text)) > 0 {
 		if err := s.indexSteps(); err != nil { // search what was written before the query
 			return Page{}, factory.Wrap(op, err)

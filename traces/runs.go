@@ -83,17 +83,30 @@ func prepareStep(st *factory.Step, status string) (generated bool, err error) {
 	return generated, nil
 }
 
-// StartStep records a step as running. An empty ID gets "st-" and 10
-// random characters; a zero Started gets the current time. Args is
-// redacted (RedactJSON) and capped at 4 KiB before storage. It returns the
-// step as stored, EINVALID without a RunID or for an ID that is taken, and
+// StartStep records a step as running. An empty ID gets "st-" and 13
+// time-ordered and random characters; a zero Started gets the current time.
+// Args is redacted (RedactJSON) and capped at 4 KiB before storage.
+//
+// StartStep does not wait for its write to commit: the write joins the next
+// transaction (the FinishStep of a quick call, usually, so that a call costs
+// one commit), and commits within 10 ms if no other write comes. Writes
+// commit in order, so when FinishStep (or any later write) returns, the
+// start is durable too; reads by this Store see it at once. A database
+// error on the start (rare: an id taken) is logged, and FinishStep then
+// reports ENOTFOUND.
+//
+// It returns the step as it will be stored, EINVALID without a RunID, and
 // EUNAVAILABLE after Close.
 func (s *Store) StartStep(ctx context.Context, st factory.Step) (factory.Step, error) {
 	gen, err := prepareStep(&st, factory.StepRunning)
 	if err != nil {
 		return factory.Step{}, factory.Wrap("start step", err)
 	}
-	if err := s.write(func(w *wtx) error { return s.insertStep(w, &st, gen) }); err != nil {
+	// The caller already holds the id, so it is never redrawn here: a clash
+	// of generated ids (one in 2^25 within a millisecond) fails the insert.
+	_ = gen
+	stored := st
+	if err := s.writeAsync(func(w *wtx) error { return s.insertStep(w, &stored, false) }); err != nil {
 		return factory.Step{}, factory.Wrap("start step", err)
 	}
 	return st, nil
@@ -286,6 +299,9 @@ func (s *Store) Runs(ctx context.Context, limit int) ([]factory.Run, error) {
 	if limit <= 0 {
 		limit = 20
 	}
+	if err := s.flushQueued(); err != nil {
+		return nil, factory.Wrap("list runs", err)
+	}
 	rows, err := s.rdb.QueryContext(ctx, runsSQL(`SELECT * FROM runs ORDER BY started DESC, id DESC LIMIT ?`), limit)
 	if err != nil {
 		return nil, factory.Wrap("list runs", err)
@@ -353,6 +369,9 @@ func resolveRun(ctx context.Context, q interface {
 // no run matches and EINVALID for an empty id or an ambiguous prefix.
 func (s *Store) Run(ctx context.Context, id string) (factory.Run, []factory.Step, []factory.Message, error) {
 	const op = "read run"
+	if err := s.flushQueued(); err != nil {
+		return factory.Run{}, nil, nil, factory.Wrap(op, err)
+	}
 	tx, err := s.rdb.BeginTx(ctx, nil) // one read transaction: a consistent view
 	if err != nil {
 		return factory.Run{}, nil, nil, factory.Wrap(op, err)

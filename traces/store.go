@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -73,6 +74,7 @@ type Store struct {
 	ftsPending       atomic.Int64 // steps in fts_pending (see ftsSchema)
 	ftsPendingAtOpen int64
 	indexScheduled   atomic.Bool
+	commitScheduled  atomic.Bool
 	indexing         sync.Mutex // one indexSteps at a time
 
 	commits, writes atomic.Int64 // transactions committed, writes in them
@@ -245,7 +247,10 @@ func (s *Store) FTS() bool { return s.fts }
 
 // Close waits for pending writes to commit and closes the database. Writes after Close fail with EUNAVAILABLE. Close is idempotent.
 func (s *Store) Close() error {
-	if err := s.indexSteps(); err != nil {
+	if err := s.flushQueued(); err != nil && factory.ErrorCode(err) != factory.EUNAVAILABLE {
+		s.log.Warn("run log: committing queued writes at close", "err", err)
+	}
+	if err := s.indexSteps(); err != nil && factory.ErrorCode(err) != factory.EUNAVAILABLE {
 		s.log.Warn("run log: indexing steps at close", "err", err)
 	}
 	s.wmu.Lock()
@@ -257,7 +262,14 @@ func (s *Store) Close() error {
 	for s.busy {
 		s.idle.Wait()
 	}
+	late := s.queue // writeAsync calls that raced with Close
+	s.queue = nil
 	s.wmu.Unlock()
+	for _, err := range s.commitBatch(late) {
+		if err != nil {
+			s.log.Warn("run log: queued write failed at close", "err", err)
+		}
+	}
 	var errs []error
 	for _, st := range s.prep {
 		if st != nil {
@@ -304,8 +316,9 @@ var stmtSQL = [nStmt]string{
 
 // op is one write waiting to be committed.
 type op struct {
-	fn   func(w *wtx) error
-	done chan error
+	fn    func(w *wtx) error
+	done  chan error // nil for async
+	async bool       // queued by writeAsync: nobody waits for it
 }
 
 // wtx is the write transaction, with statements bound to it lazily.
@@ -332,6 +345,10 @@ func (w *wtx) exec(i int, args ...any) (sql.Result, error) {
 // now the leader.
 var errLead = errors.New("lead")
 
+// asyncDelay bounds how long a queued writeAsync waits for a transaction
+// when no other write comes.
+const asyncDelay = 10 * time.Millisecond
+
 // write runs fn in a transaction and returns once that transaction
 // committed (or failed).
 //
@@ -357,34 +374,84 @@ func (s *Store) write(fn func(w *wtx) error) error {
 		if err := <-o.done; err != errLead {
 			return err
 		}
-		s.wmu.Lock() // the lead passed to us: our write is first in queue
+		s.wmu.Lock() // the lead passed to us
 	}
 	s.busy = true
-	n := min(len(s.queue), maxBatch)
-	batch := make([]*op, n)
-	copy(batch, s.queue)
-	s.queue = append(s.queue[:0:0], s.queue[n:]...)
-	s.wmu.Unlock()
-
-	errs := s.commitBatch(batch)
 	var mine error
-	for i, b := range batch {
-		if b == o {
-			mine = errs[i]
-		} else {
-			b.done <- errs[i]
+	committed := false
+	for {
+		// Commit from the head of the queue (FIFO) until our write is in;
+		// then hand the lead to the next caller who waits, or commit the
+		// queued writeAsync writes nobody waits for ourselves.
+		n := min(len(s.queue), maxBatch)
+		batch := make([]*op, n)
+		copy(batch, s.queue)
+		s.queue = append(s.queue[:0:0], s.queue[n:]...)
+		s.wmu.Unlock()
+		errs := s.commitBatch(batch)
+		for i, b := range batch {
+			switch {
+			case b == o:
+				mine, committed = errs[i], true
+			case b.async:
+				if errs[i] != nil {
+					s.log.Warn("run log: queued write failed", "err", errs[i])
+				}
+			default:
+				b.done <- errs[i]
+			}
 		}
-	}
-
-	s.wmu.Lock()
-	if len(s.queue) > 0 {
-		s.queue[0].done <- errLead
-	} else {
-		s.busy = false
-		s.idle.Broadcast()
+		s.wmu.Lock()
+		if !committed {
+			continue
+		}
+		if len(s.queue) == 0 {
+			s.busy = false
+			s.idle.Broadcast()
+			break
+		}
+		if i := slices.IndexFunc(s.queue, func(q *op) bool { return !q.async }); i >= 0 {
+			s.queue[i].done <- errLead
+			break
+		}
 	}
 	s.wmu.Unlock()
 	return mine
+}
+
+// writeAsync queues fn and returns at once. fn commits with the next
+// transaction: the next write's, or one started within asyncDelay. Since
+// writes commit in order, once any later write returned, fn committed too.
+// A failure of fn is logged. It returns EUNAVAILABLE after Close.
+func (s *Store) writeAsync(fn func(w *wtx) error) error {
+	s.wmu.Lock()
+	if s.closed {
+		s.wmu.Unlock()
+		return factory.Errorf(factory.EUNAVAILABLE, "the run log is closed")
+	}
+	s.queue = append(s.queue, &op{fn: fn, async: true})
+	s.wmu.Unlock()
+	if !s.commitScheduled.Swap(true) {
+		time.AfterFunc(asyncDelay, func() {
+			s.commitScheduled.Store(false)
+			if err := s.flushQueued(); err != nil && factory.ErrorCode(err) != factory.EUNAVAILABLE {
+				s.log.Warn("run log: committing queued writes", "err", err)
+			}
+		})
+	}
+	return nil
+}
+
+// flushQueued commits the writes queued by writeAsync, if any: reads call
+// it first, so that a caller reads its own writes.
+func (s *Store) flushQueued() error {
+	s.wmu.Lock()
+	n, busy := len(s.queue), s.busy
+	s.wmu.Unlock()
+	if n == 0 && !busy {
+		return nil
+	}
+	return s.write(func(*wtx) error { return nil })
 }
 
 // commitBatch commits the batch in one transaction and returns each
@@ -392,6 +459,9 @@ func (s *Store) write(fn func(w *wtx) error) error {
 // write is retried alone, so that only the faulty one reports an error.
 func (s *Store) commitBatch(batch []*op) []error {
 	errs := make([]error, len(batch))
+	if len(batch) == 0 {
+		return errs
+	}
 	err := s.commit(batch)
 	if err == nil || len(batch) == 1 {
 		for i := range errs {
