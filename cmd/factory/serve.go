@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/factory-dev/factory/server"
 	"github.com/factory-dev/factory/traces"
@@ -17,6 +18,7 @@ at start and printed to stderr.`)
 	c.register(fs, env)
 	httpAddr := fs.String("http", "", "serve Streamable HTTP on this address, e.g. 127.0.0.1:7777 (loopback unless FACTORY_TOKEN is set)")
 	readOnly := fs.Bool("read-only", false, "register only tools that change nothing")
+	keep := fs.Int("keep-snapshots", 500, "retention: unlabelled snapshots kept (newest first); labelled ones are always kept")
 	toolsets := fs.String("toolsets", "", "comma-separated toolsets to register (workspace, change, test, invariants, trace; default all)")
 	if err := parse(env, fs, args); err != nil {
 		return err
@@ -39,6 +41,10 @@ at start and printed to stderr.`)
 	if err != nil {
 		return err
 	}
+	if *keep < 1 {
+		return usageError{"--keep-snapshots must be at least 1"}
+	}
+	go a.retain(ctx, *keep, 10*time.Minute)
 	a.log.Info("factory serving", "root", a.ws.Root(), "db", a.dbPath, "version", factoryVersion())
 	if *httpAddr == "" {
 		return srv.ServeStdio(ctx, env.stdin, env.stdout)
@@ -54,4 +60,27 @@ at start and printed to stderr.`)
 			fmt.Fprintf(env.stderr, "factory: bearer token: %s\n", token)
 		}
 	})
+}
+
+// retain applies the snapshot retention policy now and every interval
+// until ctx ends, so a long session does not grow refs/factory without
+// bound.
+func (a *app) retain(ctx context.Context, keep int, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		if gone, err := a.ws.Prune(ctx, keep, false); err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			a.log.Warn("snapshot retention", "err", err)
+		} else if len(gone) > 0 {
+			a.log.Info("snapshot retention", "removed", len(gone), "keep", keep)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
