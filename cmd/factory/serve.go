@@ -44,7 +44,9 @@ at start and printed to stderr.`)
 	if *keep < 1 {
 		return usageError{"--keep-snapshots must be at least 1"}
 	}
-	go a.retain(ctx, *keep, 10*time.Minute)
+	rctx, stopRetain := context.WithCancel(ctx)
+	defer stopRetain() // before a.close: retention never runs on a closed workspace
+	go a.retain(rctx, *keep, 10*time.Minute)
 	a.log.Info("factory serving", "root", a.ws.Root(), "db", a.dbPath, "version", factoryVersion())
 	if *httpAddr == "" {
 		return srv.ServeStdio(ctx, env.stdin, env.stdout)
