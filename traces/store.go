@@ -63,11 +63,12 @@ type Store struct {
 
 	// Group commit (see write): writes wait in queue; one caller at a
 	// time, the leader, commits a batch of them.
-	wmu    sync.Mutex
-	idle   *sync.Cond // on wmu: signalled when leading stops
-	queue  []*op
-	busy   bool // a leader is committing
-	closed bool
+	wmu        sync.Mutex
+	idle       *sync.Cond // on wmu: signalled when leading stops
+	queue      []*op
+	busy       bool // a leader is committing
+	lastOthers int  // callers other than the leader who waited on the last transaction
+	closed     bool
 
 	dirtyMarked bool // leader only: fts_dirty set in this process
 
@@ -319,6 +320,7 @@ type op struct {
 	fn    func(w *wtx) error
 	done  chan error // nil for async
 	async bool       // queued by writeAsync: nobody waits for it
+	quiet bool       // upkeep, not a caller (see writeQuiet)
 }
 
 // wtx is the write transaction, with statements bound to it lazily.
@@ -345,6 +347,12 @@ func (w *wtx) exec(i int, args ...any) (sql.Result, error) {
 // now the leader.
 var errLead = errors.New("lead")
 
+// commitDelay is how long a leader waits for company when other callers
+// waited on the previous transaction. Measured on 2 cores with 32 callers:
+// 100-150 µs quadruples the writes per transaction and raises throughput
+// by a fifth to a half; 300 µs costs more latency than it saves.
+const commitDelay = 100 * time.Microsecond
+
 // asyncDelay bounds how long a queued writeAsync waits for a transaction
 // when no other write comes.
 const asyncDelay = 10 * time.Millisecond
@@ -362,7 +370,16 @@ const asyncDelay = 10 * time.Millisecond
 // A cancelled ctx does not abandon a write: the run log must record
 // cancelled requests too, and a write is bounded by the busy timeout.
 func (s *Store) write(fn func(w *wtx) error) error {
-	o := &op{fn: fn, done: make(chan error, 1)}
+	return s.submit(&op{fn: fn, done: make(chan error, 1)})
+}
+
+// writeQuiet is write for the Store's own upkeep (indexing, flushing
+// queued writes): it does not count as company for commitDelay.
+func (s *Store) writeQuiet(fn func(w *wtx) error) error {
+	return s.submit(&op{fn: fn, done: make(chan error, 1), quiet: true})
+}
+
+func (s *Store) submit(o *op) error {
 	s.wmu.Lock()
 	if s.closed {
 		s.wmu.Unlock()
@@ -377,6 +394,14 @@ func (s *Store) write(fn func(w *wtx) error) error {
 		s.wmu.Lock() // the lead passed to us
 	}
 	s.busy = true
+	if s.lastOthers > 0 && len(s.queue) < maxBatch {
+		// Other callers were waiting on the last transaction: give them a
+		// moment to queue their next writes, for a larger transaction
+		// (PostgreSQL's commit_delay). A lone caller never waits.
+		s.wmu.Unlock()
+		time.Sleep(commitDelay)
+		s.wmu.Lock()
+	}
 	var mine error
 	committed := false
 	for {
@@ -387,6 +412,12 @@ func (s *Store) write(fn func(w *wtx) error) error {
 		batch := make([]*op, n)
 		copy(batch, s.queue)
 		s.queue = append(s.queue[:0:0], s.queue[n:]...)
+		s.lastOthers = 0
+		for _, b := range batch {
+			if !b.async && !b.quiet && b != o {
+				s.lastOthers++
+			}
+		}
 		s.wmu.Unlock()
 		errs := s.commitBatch(batch)
 		for i, b := range batch {
@@ -451,7 +482,7 @@ func (s *Store) flushQueued() error {
 	if n == 0 && !busy {
 		return nil
 	}
-	return s.write(func(*wtx) error { return nil })
+	return s.writeQuiet(func(*wtx) error { return nil })
 }
 
 // commitBatch commits the batch in one transaction and returns each
@@ -537,9 +568,13 @@ func (s *Store) indexSteps() error {
 	}
 	s.indexing.Lock()
 	defer s.indexing.Unlock()
-	for s.ftsPending.Load() > 0 {
+	// Index what is pending now, not what keeps arriving: a steady stream
+	// of writes would otherwise keep this loop committing tiny batches.
+	// Each pass takes up to indexBatch of the oldest pending steps, so
+	// passes enough for the count now cover every step pending now.
+	for passes := s.ftsPending.Load()/indexBatch + 1; passes > 0 && s.ftsPending.Load() > 0; passes-- {
 		n := 0
-		err := s.write(func(w *wtx) error {
+		err := s.writeQuiet(func(w *wtx) error {
 			var err error
 			n, err = s.indexPending(w)
 			return err
