@@ -110,31 +110,28 @@ func (w *Workspace) Isolate(ctx context.Context, snapshotID string) (*Copy, erro
 	return &Copy{Dir: dir, Snapshot: snap, Kind: CopyPlain, cleanup: func() error { return removeAll(top) }}, nil
 }
 
-// overlayCopy mounts an overlay under top over the cached tree.
+// overlayCopy mounts an overlay under top over the cached tree; when that
+// tree is not cached but a close one is, over the close one with the
+// difference written through the mount (isolate_incr.go).
 func (w *Workspace) overlayCopy(ctx context.Context, tree plumbing.Hash, top string) (*Copy, error) {
+	cached := filepath.Join(commonDirOf(w.gitDir), "factory", "trees", tree.String())
+	if st, err := os.Stat(cached); err != nil || !st.IsDir() {
+		c, err := w.incrementalOverlay(ctx, tree, top)
+		if c != nil {
+			return c, nil
+		}
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, err
+			}
+			w.cfg.Logger.Debug("incremental overlay copy failed; materialising the tree", "tree", tree, "err", err)
+		}
+	}
 	lower, release, err := w.cachedTree(ctx, tree)
 	if err != nil {
 		return nil, err
 	}
-	upper, work, merged := filepath.Join(top, "upper"), filepath.Join(top, "work"), filepath.Join(top, "tree")
-	for _, d := range []string{upper, work, merged} {
-		if err := os.Mkdir(d, 0o755); err != nil {
-			release()
-			return nil, err
-		}
-	}
-	if err := mountOverlay(lower, upper, work, merged); err != nil {
-		release()
-		return nil, err
-	}
-	return &Copy{Dir: merged, Kind: CopyOverlay, cleanup: func() error {
-		err := unmountOverlay(merged)
-		release()
-		if err != nil {
-			return factory.Wrap("close copy: unmount "+merged, err)
-		}
-		return removeAll(top)
-	}}, nil
+	return w.mountCopy(lower, tree, top, release)
 }
 
 // treeCacheUse counts, per cached lower dir, the overlays of this process

@@ -1,0 +1,396 @@
+package sandbox
+
+// Incremental overlay copies. Every proposal and every test run of an agent
+// that keeps editing isolates a tree nobody materialised yet, and writing
+// 20,000 files to make a cached lower dir costs seconds. When another tree
+// of the same workspace is cached, the overlay is mounted over it instead
+// and the difference between the two trees is written through the merged
+// mount (overlayfs records deletions as whiteouts in the upper dir), so the
+// cost follows the size of the change, not of the tree.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/factory-dev/factory"
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/filemode"
+)
+
+// Limits of the incremental path: the difference must touch at most
+// 1/incrMaxShare of the cached tree's files (and at least incrMinLimit
+// files are always allowed); at most incrCandidates cached trees are
+// compared.
+const (
+	incrMaxShare   = 4
+	incrMinLimit   = 64
+	incrCandidates = 3
+)
+
+// testNoIncremental, set by tests, makes overlay copies materialise their
+// own tree.
+var testNoIncremental bool
+
+// errDiffTooLarge stops a bounded tree comparison.
+var errDiffTooLarge = errors.New("the trees differ in too many files")
+
+// fileCounts memoises the number of non-tree entries below a tree object.
+var fileCounts = struct {
+	sync.Mutex
+	m map[plumbing.Hash]int
+}{m: map[plumbing.Hash]int{}}
+
+// countFiles returns how many files (non-tree entries) tree h holds.
+func (w *Workspace) countFiles(ctx context.Context, h plumbing.Hash) (int, error) {
+	if h.IsZero() || h == emptyTree {
+		return 0, nil
+	}
+	fileCounts.Lock()
+	n, ok := fileCounts.m[h]
+	fileCounts.Unlock()
+	if ok {
+		return n, nil
+	}
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	es, err := w.readTree(h)
+	if err != nil {
+		return 0, err
+	}
+	for _, e := range es {
+		if e.mode == modeTree {
+			k, err := w.countFiles(ctx, e.hash)
+			if err != nil {
+				return 0, err
+			}
+			n += k
+		} else {
+			n++
+		}
+	}
+	fileCounts.Lock()
+	if len(fileCounts.m) > 200000 {
+		fileCounts.m = map[plumbing.Hash]int{}
+	}
+	fileCounts.m[h] = n
+	fileCounts.Unlock()
+	return n, nil
+}
+
+// diffTreesBounded is diffTrees through the decoded-tree cache, stopping
+// with errDiffTooLarge once more than limit paths differ. The changes are
+// sorted by path.
+func (w *Workspace) diffTreesBounded(ctx context.Context, a, b plumbing.Hash, limit int) ([]treeChange, error) {
+	var out []treeChange
+	level := func(h plumbing.Hash) (map[string]gitEntry, error) {
+		if h.IsZero() || h == emptyTree {
+			return nil, nil
+		}
+		es, err := w.readTree(h)
+		if err != nil {
+			return nil, err
+		}
+		m := make(map[string]gitEntry, len(es))
+		for _, e := range es {
+			m[e.name] = e
+		}
+		return m, nil
+	}
+	var walk func(a, b plumbing.Hash, prefix string) error
+	walk = func(a, b plumbing.Hash, prefix string) error {
+		if a == b {
+			return nil
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		la, err := level(a)
+		if err != nil {
+			return err
+		}
+		lb, err := level(b)
+		if err != nil {
+			return err
+		}
+		names := make([]string, 0, len(la)+len(lb))
+		for n := range la {
+			names = append(names, n)
+		}
+		for n := range lb {
+			if _, ok := la[n]; !ok {
+				names = append(names, n)
+			}
+		}
+		for _, n := range names {
+			ea, inA := la[n]
+			eb, inB := lb[n]
+			if inA && inB && ea == eb {
+				continue
+			}
+			var ta, tb plumbing.Hash
+			var fa, fb *treeEntry
+			if inA {
+				if ea.mode == modeTree {
+					ta = ea.hash
+				} else {
+					fa = &treeEntry{Mode: filemode.FileMode(ea.mode), Hash: ea.hash}
+				}
+			}
+			if inB {
+				if eb.mode == modeTree {
+					tb = eb.hash
+				} else {
+					fb = &treeEntry{Mode: filemode.FileMode(eb.mode), Hash: eb.hash}
+				}
+			}
+			if fa != nil || fb != nil {
+				out = append(out, treeChange{Path: prefix + n, From: fa, To: fb})
+				if len(out) > limit {
+					return errDiffTooLarge
+				}
+			}
+			if !ta.IsZero() || !tb.IsZero() {
+				if err := walk(ta, tb, prefix+n+"/"); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
+	if err := walk(a, b, ""); err != nil {
+		return nil, err
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
+	return out, nil
+}
+
+// incrementalBase picks the cached tree closest to tree among the most
+// recently used ones, and returns its directory (held: call release), its
+// tree, and the changes from it to tree. ok is false when no cached tree is
+// close enough.
+func (w *Workspace) incrementalBase(ctx context.Context, tree plumbing.Hash) (dir string, base plumbing.Hash, changes []treeChange, release func(), ok bool) {
+	cache := filepath.Join(commonDirOf(w.gitDir), "factory", "trees")
+	ents, err := os.ReadDir(cache)
+	if err != nil {
+		return "", plumbing.ZeroHash, nil, nil, false
+	}
+	type cand struct {
+		h plumbing.Hash
+		t time.Time
+	}
+	var cands []cand
+	for _, e := range ents {
+		h, okh := parseHex(e.Name())
+		if !e.IsDir() || !okh || h.String() != e.Name() || h == tree {
+			continue
+		}
+		if info, err := e.Info(); err == nil {
+			cands = append(cands, cand{h, info.ModTime()})
+		}
+	}
+	sort.Slice(cands, func(i, j int) bool { return cands[i].t.After(cands[j].t) })
+	if len(cands) > incrCandidates {
+		cands = cands[:incrCandidates]
+	}
+	best := -1
+	var bestChanges []treeChange
+	for i, c := range cands {
+		n, err := w.countFiles(ctx, c.h)
+		if err != nil {
+			continue
+		}
+		limit := max(n/incrMaxShare, incrMinLimit)
+		if best >= 0 && len(bestChanges) < limit {
+			limit = len(bestChanges)
+		}
+		ch, err := w.diffTreesBounded(ctx, c.h, tree, limit)
+		if err != nil {
+			continue
+		}
+		if best < 0 || len(ch) < len(bestChanges) {
+			best, bestChanges = i, ch
+		}
+		if len(ch) == 0 {
+			break
+		}
+	}
+	if best < 0 {
+		return "", plumbing.ZeroHash, nil, nil, false
+	}
+	base = cands[best].h
+	dir = filepath.Join(cache, base.String())
+	release = holdTree(dir)
+	// Held now, so this process will not evict it; make sure nobody else
+	// did meanwhile, and mark it used.
+	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+		release()
+		return "", plumbing.ZeroHash, nil, nil, false
+	}
+	now := time.Now()
+	_ = os.Chtimes(dir, now, now)
+	return dir, base, bestChanges, release, true
+}
+
+// holdTree counts one more overlay on the cached dir; the returned func
+// undoes it.
+func holdTree(dir string) func() {
+	treeCacheUse.Lock()
+	treeCacheUse.n[dir]++
+	treeCacheUse.Unlock()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			treeCacheUse.Lock()
+			if treeCacheUse.n[dir]--; treeCacheUse.n[dir] <= 0 {
+				delete(treeCacheUse.n, dir)
+			}
+			treeCacheUse.Unlock()
+		})
+	}
+}
+
+// applyTreeChanges turns the directory dir, holding the materialisation of
+// one tree, into that of another, given the changes between them:
+// removals first (files, then the directories they leave empty), then
+// writes (parents made, a directory in the way of a file removed).
+// Everything goes through os.Root on dir.
+func (w *Workspace) applyTreeChanges(ctx context.Context, dir string, changes []treeChange) error {
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return err
+	}
+	defer root.Close()
+	isSub := func(e *treeEntry) bool { return e != nil && e.Mode == filemode.Submodule }
+	emptied := map[string]bool{}
+	for _, c := range changes {
+		if !validTreePath(c.Path) {
+			return fmt.Errorf("unsafe path %q in a tree", c.Path)
+		}
+		if c.From == nil || (isSub(c.From) && isSub(c.To)) {
+			continue
+		}
+		if err := root.Remove(c.Path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("remove %s: %w", c.Path, err)
+		}
+		if c.To == nil {
+			for d := path.Dir(c.Path); d != "."; d = path.Dir(d) {
+				emptied[d] = true
+			}
+		}
+	}
+	dirs := make([]string, 0, len(emptied))
+	for d := range emptied {
+		dirs = append(dirs, d)
+	}
+	// Deeper first: a child's path is longer than its parent's.
+	sort.Slice(dirs, func(i, j int) bool { return len(dirs[i]) > len(dirs[j]) })
+	for _, d := range dirs {
+		_ = root.Remove(d) // fails, as it should, on a directory still holding something
+	}
+	byHash := map[plumbing.Hash][]flatEntry{}
+	for _, c := range changes {
+		if c.To == nil || (isSub(c.From) && isSub(c.To)) {
+			continue
+		}
+		if d := path.Dir(c.Path); d != "." {
+			if err := root.MkdirAll(d, 0o755); err != nil {
+				return fmt.Errorf("make directory %s: %w", d, err)
+			}
+		}
+		if fi, err := root.Lstat(c.Path); err == nil && fi.IsDir() {
+			if err := root.RemoveAll(c.Path); err != nil {
+				return fmt.Errorf("remove %s: %w", c.Path, err)
+			}
+		}
+		if isSub(c.To) {
+			if err := root.Mkdir(c.Path, 0o755); err != nil {
+				return fmt.Errorf("make directory %s: %w", c.Path, err)
+			}
+			continue
+		}
+		byHash[c.To.Hash] = append(byHash[c.To.Hash], flatEntry{c.Path, *c.To})
+	}
+	hashes := make([]plumbing.Hash, 0, len(byHash))
+	for h := range byHash {
+		hashes = append(hashes, h)
+	}
+	return w.readBlobs(ctx, hashes, func(h plumbing.Hash, b []byte) error {
+		for _, e := range byHash[h] {
+			if err := writeEntry(root, e, b); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// incrementalOverlay mounts an overlay under top over the cached tree
+// closest to tree and writes the difference through it. It returns nil,
+// nil when no cached tree is close enough, and an error (having undone its
+// work in top) when the mount or the writes failed.
+func (w *Workspace) incrementalOverlay(ctx context.Context, tree plumbing.Hash, top string) (*Copy, error) {
+	if testNoIncremental {
+		return nil, nil
+	}
+	lower, base, changes, release, ok := w.incrementalBase(ctx, tree)
+	if !ok {
+		return nil, nil
+	}
+	c, err := w.mountCopy(lower, base, top, release)
+	if err != nil {
+		return nil, err
+	}
+	if err := w.applyTreeChanges(ctx, c.Dir, changes); err != nil {
+		cerr := c.Close()
+		if cerr == nil {
+			// Close removed top; the caller goes on in it.
+			cerr = os.MkdirAll(top, 0o755)
+		}
+		return nil, errors.Join(fmt.Errorf("write %d changes over cached tree %s: %w", len(changes), base, err), cerr)
+	}
+	w.cfg.Logger.Debug("incremental overlay copy", "tree", tree, "base", base, "changes", len(changes))
+	return c, nil
+}
+
+// mountCopy mounts an overlay under top (dirs upper, work, tree) whose
+// lower dir is lower, the materialisation of tree lowerTree, and registers
+// it for the fast capture. release is called once the overlay is gone (or
+// at once when the mount fails).
+func (w *Workspace) mountCopy(lower string, lowerTree plumbing.Hash, top string, release func()) (*Copy, error) {
+	upper, work, merged := filepath.Join(top, "upper"), filepath.Join(top, "work"), filepath.Join(top, "tree")
+	for _, d := range []string{upper, work, merged} {
+		if err := os.Mkdir(d, 0o755); err != nil {
+			release()
+			for _, d := range []string{upper, work, merged} {
+				os.Remove(d)
+			}
+			return nil, err
+		}
+	}
+	if err := mountOverlay(lower, upper, work, merged); err != nil {
+		release()
+		for _, d := range []string{upper, work, merged} {
+			os.Remove(d)
+		}
+		return nil, err
+	}
+	forget := registerCopy(&copyInfo{gitDir: w.gitDir, merged: merged, upper: upper, lowerTree: lowerTree})
+	return &Copy{Dir: merged, Kind: CopyOverlay, cleanup: func() error {
+		forget()
+		err := unmountOverlay(merged)
+		release()
+		if err != nil {
+			return factory.Wrap("close copy: unmount "+merged, err)
+		}
+		return removeAll(top)
+	}}, nil
+}
