@@ -191,6 +191,9 @@ func (w *Workspace) captureTree(ctx context.Context, dir string) (plumbing.Hash,
 }
 
 func (w *Workspace) captureTreeLocked(ctx context.Context, dir string) (plumbing.Hash, error) {
+	if h, ok := w.fastCopyTree(ctx, dir); ok { // overlay copies: copysnap.go
+		return h, nil
+	}
 	cfg := readCaptureConfig(w.gitDir)
 	if cfg.needGit != "" {
 		return w.gitCaptureTree(ctx, dir, cfg.needGit)
