@@ -197,63 +197,60 @@ func extractTraceparent(ctx context.Context, meta *mcp.Meta) context.Context {
 	return propagation.TraceContext{}.Extract(ctx, carrier)
 }
 
+// record serves one request as a step: req says what it is, call serves
+// it, judge reads its answer. The three middlewares differ only in those.
+func record[Res any](ctx context.Context, r *recorder, req request, call func(context.Context) (Res, error), judge func(Res) outcome) (Res, error) {
+	var res Res
+	out := r.around(ctx, req, func(ctx context.Context) outcome {
+		var err error
+		if res, err = call(ctx); err != nil {
+			return outcome{err: err}
+		}
+		return judge(res)
+	})
+	if out.err != nil {
+		var zero Res
+		return zero, out.err
+	}
+	return res, nil
+}
+
 // toolMiddleware records every tools/call.
 func (r *recorder) toolMiddleware(next server.ToolHandlerFunc) server.ToolHandlerFunc {
 	return func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-		var res *mcp.CallToolResult
-		out := r.around(ctx, request{
+		return record(ctx, r, request{
 			method: string(mcp.MethodToolsCall), name: req.Params.Name, id: req.Header.Get(requestIDHeader),
 			args: req.GetRawArguments(), meta: req.Params.Meta,
-		}, func(ctx context.Context) outcome {
-			var err error
-			res, err = next(ctx, req)
-			if err != nil {
-				return outcome{err: err}
-			}
-			return outcome{summary: summarize(res), toolError: res != nil && res.IsError, errText: errorText(res)}
-		})
-		if out.err != nil {
-			return nil, out.err
-		}
-		return res, nil
+		}, func(ctx context.Context) (*mcp.CallToolResult, error) { return next(ctx, req) },
+			func(res *mcp.CallToolResult) outcome {
+				return outcome{summary: summarize(res), toolError: res != nil && res.IsError, errText: errorText(res)}
+			})
 	}
 }
 
 // resourceMiddleware records every resources/read.
 func (r *recorder) resourceMiddleware(next server.ResourceHandlerFunc) server.ResourceHandlerFunc {
 	return func(ctx context.Context, req mcp.ReadResourceRequest) ([]mcp.ResourceContents, error) {
-		var res []mcp.ResourceContents
-		out := r.around(ctx, request{
+		return record(ctx, r, request{
 			method: string(mcp.MethodResourcesRead), name: req.Params.URI, id: req.Header.Get(requestIDHeader),
 			args: req.Params.Arguments, meta: req.Params.Meta,
-		}, func(ctx context.Context) outcome {
-			var err error
-			res, err = next(ctx, req)
-			if err != nil {
-				return outcome{err: err}
-			}
-			return outcome{summary: fmt.Sprintf("%d contents", len(res))}
-		})
-		return res, out.err
+		}, func(ctx context.Context) ([]mcp.ResourceContents, error) { return next(ctx, req) },
+			func(res []mcp.ResourceContents) outcome {
+				return outcome{summary: fmt.Sprintf("%d contents", len(res))}
+			})
 	}
 }
 
 // promptMiddleware records every prompts/get.
 func (r *recorder) promptMiddleware(next server.PromptHandlerFunc) server.PromptHandlerFunc {
 	return func(ctx context.Context, req mcp.GetPromptRequest) (*mcp.GetPromptResult, error) {
-		var res *mcp.GetPromptResult
-		out := r.around(ctx, request{
+		return record(ctx, r, request{
 			method: string(mcp.MethodPromptsGet), name: req.Params.Name, id: req.Header.Get(requestIDHeader),
 			args: req.Params.Arguments, meta: req.Params.Meta,
-		}, func(ctx context.Context) outcome {
-			var err error
-			res, err = next(ctx, req)
-			if err != nil {
-				return outcome{err: err}
-			}
-			return outcome{summary: fmt.Sprintf("%d messages", len(res.Messages))}
-		})
-		return res, out.err
+		}, func(ctx context.Context) (*mcp.GetPromptResult, error) { return next(ctx, req) },
+			func(res *mcp.GetPromptResult) outcome {
+				return outcome{summary: fmt.Sprintf("%d messages", len(res.Messages))}
+			})
 	}
 }
 

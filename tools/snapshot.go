@@ -5,6 +5,7 @@ import (
 
 	"github.com/factory-dev/factory"
 	"github.com/factory-dev/factory/sandbox"
+	"github.com/factory-dev/factory/traces"
 )
 
 type snapshotCreateArgs struct {
@@ -95,8 +96,10 @@ func snapshotTools(d Deps) []Tool {
 					if err != nil {
 						return res, err
 					}
+					// Redacted like everything stored: the copy in the run log is
+					// for reading; snapshot_diff recomputes the exact diff.
 					id := "d-" + shortHash(full)
-					if err := d.Store.PutBlob(ctx, id, "diff", []byte(full)); err != nil {
+					if err := d.Store.PutBlob(ctx, id, "diff", []byte(traces.Redact(full))); err != nil {
 						return res, err
 					}
 					res.FullDiff = BlobURI(id)

@@ -9,6 +9,7 @@ import (
 	"github.com/factory-dev/factory"
 	"github.com/factory-dev/factory/invariants"
 	"github.com/factory-dev/factory/sandbox"
+	"github.com/factory-dev/factory/traces"
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
 )
@@ -58,7 +59,7 @@ func testTools(d Deps) []Tool {
 					return res, err
 				}
 				if d.Store != nil && rep.ID != "" {
-					if err := d.Store.PutBlob(ctx, rep.ID, "test-log", log); err != nil {
+					if err := d.Store.PutBlob(ctx, rep.ID, "test-log", []byte(traces.Redact(string(log)))); err != nil {
 						return res, err
 					}
 					res.Log = BlobURI(rep.ID)
