@@ -238,7 +238,7 @@ func (s *Store) setupFTS(ctx context.Context, want bool) error {
 		return err
 	}
 	s.ftsTables = true
-	s.log.Info("run log full-text index built", "dirty", dirty == "1", "elapsed", time.Since(start))
+	s.log.Debug("run log full-text index built", "dirty", dirty == "1", "elapsed", time.Since(start))
 	return nil
 }
 

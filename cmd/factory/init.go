@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
+	"strings"
 
 	"github.com/factory-dev/factory/invariants"
 	"github.com/factory-dev/factory/sandbox"
@@ -43,7 +45,20 @@ and print how to register factory with Claude Code and Claude Desktop.`)
 	if err := os.WriteFile(path, data, 0o644); err != nil {
 		return err
 	}
-	fmt.Fprintf(env.stdout, "wrote %s (%d suites detected)\n\n", path, len(suites))
+	fmt.Fprintf(env.stdout, "wrote %s (%d suites detected)\n", path, len(suites))
+	for _, s := range suites {
+		if strings.HasPrefix(s.JUnitPath, ".factory/") {
+			added, err := ignoreLine(filepath.Join(a.ws.Root(), ".gitignore"), ".factory/")
+			if err != nil {
+				return err
+			}
+			if added {
+				fmt.Fprintln(env.stdout, "added .factory/ (test reports) to .gitignore")
+			}
+			break
+		}
+	}
+	fmt.Fprintln(env.stdout)
 	exe, _ := os.Executable()
 	fmt.Fprintf(env.stdout, `Claude Code:
   claude mcp add factory -- %[1]s serve
@@ -55,4 +70,21 @@ Claude Desktop (claude_desktop_config.json):
   {"mcpServers": {"factory": {"command": %[1]q, "args": ["serve", "--root", %[2]q]}}}
 `, exe, a.ws.Root())
 	return nil
+}
+
+// ignoreLine appends line to the ignore file unless it is there already.
+func ignoreLine(path, line string) (bool, error) {
+	data, err := os.ReadFile(path)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return false, err
+	}
+	for _, l := range strings.Split(string(data), "\n") {
+		if strings.TrimSpace(l) == line {
+			return false, nil
+		}
+	}
+	if len(data) > 0 && !strings.HasSuffix(string(data), "\n") {
+		data = append(data, '\n')
+	}
+	return true, os.WriteFile(path, append(data, line+"\n"...), 0o644)
 }

@@ -275,3 +275,22 @@ func TestServeExportsSpansOverOTLP(t *testing.T) {
 	assert.Contains(t, string(all), "tools/call trace_note", "the span reached the receiver")
 	assert.Contains(t, string(all), "gen_ai.tool.name")
 }
+
+func TestInitWritesAStarterThatParsesAndRefusesToOverwrite(t *testing.T) {
+	repo := gitRepo(t)
+	require.NoError(t, os.WriteFile(filepath.Join(repo, "package.json"), []byte(`{"name":"x","scripts":{"test":"node --test"}}`), 0o644))
+	code, out, errOut := cli(t, nil, "init", "--root", repo)
+	require.Equal(t, 0, code, errOut)
+	assert.Contains(t, out, "claude mcp add factory")
+	data, err := os.ReadFile(filepath.Join(repo, "factory.yaml"))
+	require.NoError(t, err)
+	assert.Contains(t, string(data), "suites:")
+
+	code, _, errOut = cli(t, nil, "init", "--root", repo)
+	assert.Equal(t, 1, code)
+	assert.Contains(t, errOut, "--force")
+
+	code, out, _ = cli(t, nil, "doctor", "--root", repo)
+	assert.Contains(t, out, "factory.yaml is valid")
+	_ = code // doctor's exit depends on the machine's sandbox features
+}
