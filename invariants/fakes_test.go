@@ -298,6 +298,13 @@ type execRunner struct {
 	mu       sync.Mutex
 	commands [][]string
 	suites   int
+	// view, when set, runs every command but Host ones in a directory
+	// showing c.Root (or c.Dir) at another path, as the sandbox's
+	// Confinement.MountAs does: a symlink made for the run (with PWD pointing at it, so the go
+	// tool prints paths under it) and removed right after, so a path the
+	// command printed is of no use on the host unless read relative to
+	// CommandResult.Dir.
+	view bool
 }
 
 func (r *execRunner) RunCommand(ctx context.Context, c Command) (CommandResult, error) {
@@ -313,6 +320,28 @@ func (r *execRunner) RunCommand(ctx context.Context, c Command) (CommandResult, 
 	cmd := exec.CommandContext(ctx, c.Argv[0], c.Argv[1:]...)
 	cmd.Dir = c.Dir
 	cmd.Env = gitEnv()
+	seen := ""
+	if r.view && !c.Host {
+		tmp, err := os.MkdirTemp("", "inv-view-")
+		if err != nil {
+			return CommandResult{}, err
+		}
+		defer os.RemoveAll(tmp)
+		root := c.Root
+		if root == "" {
+			root = c.Dir
+		}
+		rel, err := filepath.Rel(root, c.Dir)
+		if err != nil || !(rel == "." || filepath.IsLocal(rel)) {
+			return CommandResult{}, fmt.Errorf("dir %s is not in root %s", c.Dir, root)
+		}
+		if err := os.Symlink(root, filepath.Join(tmp, "tree")); err != nil {
+			return CommandResult{}, err
+		}
+		seen = filepath.Join(tmp, "tree", rel)
+		cmd.Dir = seen
+		cmd.Env = append(cmd.Env, "PWD="+seen)
+	}
 	for k, v := range c.Env {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
@@ -320,7 +349,7 @@ func (r *execRunner) RunCommand(ctx context.Context, c Command) (CommandResult, 
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	start := time.Now()
 	err := cmd.Run()
-	res := CommandResult{Stdout: stdout.Bytes(), Stderr: stderr.Bytes(), Duration: time.Since(start)}
+	res := CommandResult{Stdout: stdout.Bytes(), Stderr: stderr.Bytes(), Duration: time.Since(start), Dir: seen}
 	if ee, ok := err.(*exec.ExitError); ok {
 		res.ExitCode = ee.ExitCode()
 		res.TimedOut = ctx.Err() != nil

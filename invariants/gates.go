@@ -121,7 +121,47 @@ func location(pkg, file string, line int) string {
 }
 
 func (r gateRun) exec(ctx context.Context, g Gate, argv []string) (CommandResult, error) {
-	return r.runner.RunCommand(ctx, Command{Argv: argv, Dir: r.dir, Env: g.Env, Timeout: g.Timeout, Policy: r.cfg.Sandbox})
+	return r.runner.RunCommand(ctx, Command{Argv: argv, Dir: r.dir, Root: r.dir, Env: g.Env, Timeout: g.Timeout, Policy: r.cfg.Sandbox})
+}
+
+// treePath reads a path p printed by a command that ran in dir (the tree's
+// root on the host) and saw that directory as res.Dir (see
+// CommandResult.Dir): it returns p relative to the tree, slash-separated,
+// and p's path on the host. ok is false when p is not inside the tree; host
+// is then p itself (a path outside the tree, such as GOROOT or the module
+// cache, is the same for the command and the host).
+func treePath(dir string, res CommandResult, p string) (rel, host string, ok bool) {
+	if !filepath.IsAbs(p) {
+		if p = filepath.Clean(p); p == "." || filepath.IsLocal(p) {
+			return filepath.ToSlash(p), filepath.Join(dir, p), true
+		}
+		return "", p, false
+	}
+	seen := res.Dir
+	if seen == "" {
+		seen = dir
+	}
+	bases := []string{seen}
+	if d, err := filepath.EvalSymlinks(seen); err == nil && d != seen {
+		bases = append(bases, d)
+	}
+	paths := []string{p}
+	if seen == dir {
+		// the command saw the host's own tree, so resolving p's symlinks on
+		// the host is resolving them as the command did
+		if q, err := filepath.EvalSymlinks(p); err == nil && q != p {
+			paths = append(paths, q)
+		}
+	}
+	for _, b := range bases {
+		for _, q := range paths {
+			r, err := filepath.Rel(b, q)
+			if err == nil && (r == "." || filepath.IsLocal(r)) {
+				return filepath.ToSlash(r), filepath.Join(dir, r), true
+			}
+		}
+	}
+	return "", p, false
 }
 
 func (r gateRun) command(ctx context.Context, g Gate) (any, error) {
@@ -184,10 +224,6 @@ func (r gateRun) imports(ctx context.Context, g Gate) (any, error) {
 	if res.ExitCode != 0 {
 		return nil, factory.Errorf(factory.EINVALID, "go list exited %d: %s", res.ExitCode, excerpt(res.Stderr, 3, 5))
 	}
-	root, err := filepath.EvalSymlinks(r.dir)
-	if err != nil {
-		return nil, err
-	}
 	f := ImportsFacts{Packages: []string{}, Edges: []ImportEdge{}}
 	dec := json.NewDecoder(bytes.NewReader(res.Stdout))
 	fset := token.NewFileSet()
@@ -205,7 +241,7 @@ func (r gateRun) imports(ctx context.Context, g Gate) (any, error) {
 		if p.Error != nil {
 			f.Errors = append(f.Errors, p.ImportPath+": "+p.Error.Err)
 		}
-		pos := importPositions(fset, root, p)
+		pos := importPositions(fset, r.dir, res, p)
 		for _, imp := range p.Imports {
 			if imp == "C" {
 				continue
@@ -217,31 +253,31 @@ func (r gateRun) imports(ctx context.Context, g Gate) (any, error) {
 }
 
 // importPositions finds where each import of a package is written, as
-// "file:line" relative to root (the first file that imports it).
-func importPositions(fset *token.FileSet, root string, p listedPackage) map[string]string {
+// "file:line" with the file relative to the tree in dir (the first file
+// that imports it); res is go list's result, whose package directories are
+// as the command saw the tree (see treePath). A package outside the tree
+// gets absolute file names.
+func importPositions(fset *token.FileSet, dir string, res CommandResult, p listedPackage) map[string]string {
 	out := map[string]string{}
-	dir := p.Dir
-	if d, err := filepath.EvalSymlinks(dir); err == nil {
-		dir = d
-	}
+	relDir, hostDir, inTree := treePath(dir, res, p.Dir)
 	files := append(append([]string{}, p.GoFiles...), p.CgoFiles...)
 	sort.Strings(files)
 	for _, name := range files {
-		full := filepath.Join(dir, name)
+		full := filepath.Join(hostDir, name)
 		af, err := parser.ParseFile(fset, full, nil, parser.ImportsOnly)
 		if err != nil {
 			continue
 		}
-		rel, err := filepath.Rel(root, full)
-		if err != nil {
-			rel = full
+		shown := filepath.ToSlash(full)
+		if inTree {
+			shown = path.Join(relDir, name)
 		}
 		for _, is := range af.Imports {
 			ip, err := strconv.Unquote(is.Path.Value)
 			if err != nil || out[ip] != "" {
 				continue
 			}
-			out[ip] = fmt.Sprintf("%s:%d", filepath.ToSlash(rel), fset.Position(is.Pos()).Line)
+			out[ip] = fmt.Sprintf("%s:%d", shown, fset.Position(is.Pos()).Line)
 		}
 	}
 	return out
@@ -434,7 +470,9 @@ func benchDefaults(g Gate) (pat string, count int, benchtime string) {
 	return pat, count, benchtime
 }
 
-// benchBin is one compiled test binary and the package directory it runs in.
+// benchBin is one compiled test binary and the package directory it runs
+// in, both on the host, the binary's path relative to dir (commands may see
+// the tree at another path: see CommandResult.Dir).
 type benchBin struct{ bin, dir string }
 
 const benchDir = ".factory-bench"
@@ -461,15 +499,28 @@ func (r gateRun) benchBinaries(ctx context.Context, g Gate) ([]benchBin, error) 
 		if len(f) != 4 || (f[2] == "0" && f[3] == "0") {
 			continue
 		}
-		bin := filepath.Join(r.dir, benchDir, fmt.Sprintf("%d.test", len(bins)))
-		res, err := r.exec(ctx, g, []string{"go", "test", "-c", "-o", bin, f[0]})
+		_, pkgDir, ok := treePath(r.dir, res, f[1])
+		if !ok {
+			return nil, factory.Errorf(factory.EINVALID, "package %s is in %s, outside the tree", f[0], f[1])
+		}
+		// relative to the command's working directory (r.dir), whatever path
+		// the command sees it at
+		bin := filepath.Join(benchDir, fmt.Sprintf("%d.test", len(bins)))
+		cres, err := r.exec(ctx, g, []string{"go", "test", "-c", "-o", bin, f[0]})
 		if err != nil {
 			return nil, err
 		}
-		if res.ExitCode != 0 {
-			return nil, factory.Errorf(factory.EINVALID, "building the benchmarks of %s failed (exit code %d): %s", f[0], res.ExitCode, excerpt(append(res.Stdout, res.Stderr...), 3, 10))
+		if cres.ExitCode != 0 {
+			return nil, factory.Errorf(factory.EINVALID, "building the benchmarks of %s failed (exit code %d): %s", f[0], cres.ExitCode, excerpt(append(cres.Stdout, cres.Stderr...), 3, 10))
 		}
-		bins = append(bins, benchBin{bin: bin, dir: f[1]})
+		rel, err := filepath.Rel(pkgDir, filepath.Join(r.dir, bin))
+		if err != nil {
+			return nil, factory.Errorf(factory.EINTERNAL, "benchmark binary %s: %v", bin, err)
+		}
+		if !strings.Contains(rel, string(filepath.Separator)) {
+			rel = "." + string(filepath.Separator) + rel
+		}
+		bins = append(bins, benchBin{bin: rel, dir: pkgDir})
 	}
 	if len(bins) == 0 {
 		return nil, factory.Errorf(factory.EINVALID, "no package with tests matches %s", strings.Join(pkgs, " "))
@@ -483,7 +534,7 @@ func (r gateRun) benchRound(ctx context.Context, g Gate, bins []benchBin) ([]byt
 	var out []byte
 	for _, b := range bins {
 		res, err := r.runner.RunCommand(ctx, Command{Argv: []string{b.bin, "-test.run=^$", "-test.bench=" + pat, "-test.benchtime=" + bt, "-test.count=1"},
-			Dir: b.dir, Env: g.Env, Timeout: g.Timeout, Policy: r.cfg.Sandbox})
+			Dir: b.dir, Root: r.dir, Env: g.Env, Timeout: g.Timeout, Policy: r.cfg.Sandbox})
 		if err != nil {
 			return nil, err
 		}

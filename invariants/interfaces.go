@@ -54,6 +54,11 @@ type Command struct {
 	Timeout   time.Duration         // zero means 10 minutes
 	MaxOutput int                   // bytes of stdout and of stderr kept; zero means 1 MiB
 	Policy    factory.SandboxPolicy // confinement (factory.yaml's sandbox section)
+	// Root is the top of the tree Dir is in (the isolated copy; Dir may be
+	// a package directory below it); empty means Dir. A runner may show
+	// the command this tree at another path (see CommandResult.Dir), so
+	// the gates pass paths inside it relative to Dir, never absolute.
+	Root string
 	// Host runs the command unconfined in the live tree: only factory's own
 	// git invocations (the optional commit) set it.
 	Host bool
@@ -66,6 +71,13 @@ type CommandResult struct {
 	Stderr   []byte
 	TimedOut bool
 	Duration time.Duration
+	// Dir is the working directory as the command saw it, when that is
+	// not Command.Dir: a runner may show the tree at another path (the
+	// sandbox mounts an isolated copy at the live workspace's path, so
+	// build caches keyed on absolute paths hit). Paths the command prints
+	// under Dir are read as the same paths under Command.Dir. Empty means
+	// Command.Dir.
+	Dir string
 }
 
 // SuiteRun asks for one suite to run on an isolated copy.

@@ -67,13 +67,23 @@ func (r sbRunner) RunCommand(ctx context.Context, c invariants.Command) (invaria
 	}
 	pc := proc.Cmd{Argv: c.Argv, Dir: c.Dir, Env: env, Timeout: c.Timeout, MaxOutput: c.MaxOutput}
 	if !c.Host {
-		pc.Confine = &proc.Confinement{Policy: c.Policy, Writable: []string{c.Dir}}
+		// the copy is shown at the live tree's path, so the go build cache
+		// (keyed on absolute paths) hits as for a build in the workspace;
+		// res.Dir tells the gates where the command saw its directory
+		tree := c.Root
+		if tree == "" {
+			tree = c.Dir
+		}
+		pc.Confine = &proc.Confinement{Policy: c.Policy, Writable: []string{tree}}
+		if tree != r.ws.Root() {
+			pc.Confine.MountAs = proc.Mount{Src: tree, Dst: r.ws.Root()}
+		}
 	}
 	res, err := proc.Run(ctx, pc)
 	if err != nil {
 		return invariants.CommandResult{}, err
 	}
-	return invariants.CommandResult{ExitCode: res.ExitCode, Stdout: res.Stdout, Stderr: res.Stderr, TimedOut: res.TimedOut, Duration: res.Duration}, nil
+	return invariants.CommandResult{ExitCode: res.ExitCode, Stdout: res.Stdout, Stderr: res.Stderr, TimedOut: res.TimedOut, Duration: res.Duration, Dir: res.Dir}, nil
 }
 
 func (r sbRunner) RunSuite(ctx context.Context, run invariants.SuiteRun) (factory.TestReport, error) {

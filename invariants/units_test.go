@@ -84,24 +84,59 @@ func TestAddedLinesAgreeWithGit(t *testing.T) {
 	assert.Equal(t, want, got)
 }
 
+// runnerViews are the two ways a runner may show a command its tree: at
+// the tree's own path, and at another path (as the sandbox's MountAs does).
+func runnerViews() map[string]func() *execRunner {
+	return map[string]func() *execRunner{
+		"at the copy's path": func() *execRunner { return &execRunner{} },
+		"at another path":    func() *execRunner { return &execRunner{view: true} },
+	}
+}
+
 // The coverage gate's total agrees with `go tool cover -func`.
 func TestCoverageAgreesWithGoToolCover(t *testing.T) {
-	repo := repoFrom(t, "testdata/shop")
-	r := gateRun{runner: &execRunner{}, dir: repo, cfg: &Config{}}
-	o := r.run(context.Background(), Gate{Name: "cover", Kind: GateCoverage})
-	require.Empty(t, o.Err)
-	f := o.Facts.(CoverageFacts)
-	cmd := exec.Command("go", "tool", "cover", "-func="+coverFile)
-	cmd.Dir = repo
-	out, err := cmd.Output()
-	require.NoError(t, err)
-	m := regexp.MustCompile(`total:\s+\(statements\)\s+([0-9.]+)%`).FindSubmatch(out)
-	require.NotNil(t, m, string(out))
-	want, _ := strconv.ParseFloat(string(m[1]), 64)
-	assert.InDelta(t, want, f.Total, 0.05)
-	assert.Len(t, f.Packages, 3)
-	assert.Contains(t, f.Packages, "example.com/shop/price")
-	assert.Greater(t, f.Statements, 0)
+	for name, runner := range runnerViews() {
+		t.Run(name, func(t *testing.T) {
+			repo := repoFrom(t, "testdata/shop")
+			r := gateRun{runner: runner(), dir: repo, cfg: &Config{}}
+			o := r.run(context.Background(), Gate{Name: "cover", Kind: GateCoverage})
+			require.Empty(t, o.Err)
+			f := o.Facts.(CoverageFacts)
+			cmd := exec.Command("go", "tool", "cover", "-func="+coverFile)
+			cmd.Dir = repo
+			out, err := cmd.Output()
+			require.NoError(t, err)
+			m := regexp.MustCompile(`total:\s+\(statements\)\s+([0-9.]+)%`).FindSubmatch(out)
+			require.NotNil(t, m, string(out))
+			want, _ := strconv.ParseFloat(string(m[1]), 64)
+			assert.InDelta(t, want, f.Total, 0.05)
+			assert.Len(t, f.Packages, 3)
+			assert.Contains(t, f.Packages, "example.com/shop/price")
+			assert.Greater(t, f.Statements, 0)
+		})
+	}
+}
+
+// The bench gate compiles the test binaries into the tree and runs them in
+// their package directories, wherever the runner shows the tree: every
+// round yields one sample of the example's benchmark.
+func TestBenchGateRunsWhereverTheTreeIsShown(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs benchmarks")
+	}
+	for name, runner := range runnerViews() {
+		t.Run(name, func(t *testing.T) {
+			repo := repoFrom(t, "../examples/gates")
+			r := gateRun{runner: runner(), dir: repo, cfg: &Config{}}
+			o := r.run(context.Background(), Gate{Name: "bench", Kind: GateBench, Packages: []string{"./..."}, Count: 2, Benchtime: "20x"})
+			require.Empty(t, o.Err)
+			f := o.Facts.(BenchFacts)
+			require.Contains(t, f.Benchmarks, "BenchmarkChecksum")
+			assert.Equal(t, 2, f.Benchmarks["BenchmarkChecksum"].N)
+			_, err := os.Stat(filepath.Join(repo, benchDir, "0.test"))
+			assert.NoError(t, err, "the binary is in the tree the runner was given")
+		})
+	}
 }
 
 func TestParseBenchAndCompare(t *testing.T) {
@@ -154,31 +189,38 @@ func TestPackagePatterns(t *testing.T) {
 }
 
 // The import gate's graph agrees with go list's own, and each edge points at
-// the import line.
+// the import line, file names relative to the tree wherever the runner
+// shows it.
 func TestImportsGateAgreesWithGoList(t *testing.T) {
-	repo := repoFrom(t, "../examples/gates")
-	r := gateRun{runner: &execRunner{}, dir: repo, cfg: &Config{}}
-	o := r.run(context.Background(), Gate{Name: "imports", Kind: GateGoImports})
-	require.Empty(t, o.Err)
-	f := o.Facts.(ImportsFacts)
-	assert.Equal(t, "example.com/gates", f.Module)
-	cmd := exec.Command("go", "list", "-f", `{{range .Imports}}{{$.ImportPath}} {{.}}{{"\n"}}{{end}}`, "./...")
-	cmd.Dir = repo
-	out, err := cmd.Output()
-	require.NoError(t, err)
-	var want, got []string
-	for _, l := range strings.Split(strings.TrimSpace(string(out)), "\n") {
-		want = append(want, l)
+	for name, runner := range runnerViews() {
+		t.Run(name, func(t *testing.T) {
+			repo := repoFrom(t, "../examples/gates")
+			r := gateRun{runner: runner(), dir: repo, cfg: &Config{}}
+			o := r.run(context.Background(), Gate{Name: "imports", Kind: GateGoImports})
+			require.Empty(t, o.Err)
+			f := o.Facts.(ImportsFacts)
+			assert.Equal(t, "example.com/gates", f.Module)
+			cmd := exec.Command("go", "list", "-f", `{{range .Imports}}{{$.ImportPath}} {{.}}{{"\n"}}{{end}}`, "./...")
+			cmd.Dir = repo
+			out, err := cmd.Output()
+			require.NoError(t, err)
+			var want, got []string
+			for _, l := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+				want = append(want, l)
+			}
+			for _, e := range f.Edges {
+				got = append(got, e.From+" "+e.To)
+				file, line, ok := strings.Cut(e.Pos, ":")
+				require.True(t, ok, e.Pos)
+				require.True(t, filepath.IsLocal(file), e.Pos)
+				n, _ := strconv.Atoi(line)
+				lines := strings.Split(fileText(t, filepath.Join(repo, file)), "\n")
+				assert.Contains(t, lines[n-1], `"`+e.To+`"`, e.Pos)
+			}
+			assert.ElementsMatch(t, want, got)
+			assert.NotEmpty(t, got)
+		})
 	}
-	for _, e := range f.Edges {
-		got = append(got, e.From+" "+e.To)
-		file, line, ok := strings.Cut(e.Pos, ":")
-		require.True(t, ok, e.Pos)
-		n, _ := strconv.Atoi(line)
-		lines := strings.Split(fileText(t, filepath.Join(repo, file)), "\n")
-		assert.Contains(t, lines[n-1], `"`+e.To+`"`, e.Pos)
-	}
-	assert.ElementsMatch(t, want, got)
 }
 
 func TestFormatTable(t *testing.T) {

@@ -44,13 +44,23 @@ func (r gateRunner) RunCommand(ctx context.Context, c invariants.Command) (invar
 	}
 	cmd := proc.Cmd{Argv: c.Argv, Dir: c.Dir, Env: env, Timeout: c.Timeout, MaxOutput: c.MaxOutput}
 	if !c.Host {
-		cmd.Confine = &proc.Confinement{Policy: c.Policy, Writable: []string{c.Dir}}
+		// the copy is shown at the live tree's path, so the go build cache
+		// (keyed on absolute paths) hits as for a build in the workspace;
+		// res.Dir tells the gates where the command saw its directory
+		tree := c.Root
+		if tree == "" {
+			tree = c.Dir
+		}
+		cmd.Confine = &proc.Confinement{Policy: c.Policy, Writable: []string{tree}}
+		if tree != r.ws.Root() {
+			cmd.Confine.MountAs = proc.Mount{Src: tree, Dst: r.ws.Root()}
+		}
 	}
 	res, err := proc.Run(ctx, cmd)
 	if err != nil {
 		return invariants.CommandResult{}, err
 	}
-	return invariants.CommandResult{ExitCode: res.ExitCode, Stdout: res.Stdout, Stderr: res.Stderr, TimedOut: res.TimedOut, Duration: res.Duration}, nil
+	return invariants.CommandResult{ExitCode: res.ExitCode, Stdout: res.Stdout, Stderr: res.Stderr, TimedOut: res.TimedOut, Duration: res.Duration, Dir: res.Dir}, nil
 }
 
 // RunSuite runs the suite on the snapshot in a fresh isolated copy of its
