@@ -20,7 +20,14 @@ func mountOverlay(lower, upper, work, merged string) error {
 		}
 	}
 	opts := "lowerdir=" + lower + ",upperdir=" + upper + ",workdir=" + work
-	if err := unix.Mount("overlay", merged, "overlay", unix.MS_NODEV|unix.MS_NOSUID, opts); err != nil {
+	// volatile (Linux 5.10+): a copy is thrown away, so its writes need
+	// not reach the disk; without it every unmount syncs the whole
+	// filesystem the upper dir is on. Older kernels refuse the option.
+	err := unix.Mount("overlay", merged, "overlay", unix.MS_NODEV|unix.MS_NOSUID, opts+",volatile")
+	if err == unix.EINVAL {
+		err = unix.Mount("overlay", merged, "overlay", unix.MS_NODEV|unix.MS_NOSUID, opts)
+	}
+	if err != nil {
 		return fmt.Errorf("mount overlay on %s: %w", merged, err)
 	}
 	return nil
