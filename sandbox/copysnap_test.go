@@ -304,3 +304,41 @@ func TestIncrementalIsolateFallsBackForLargeDiffs(t *testing.T) {
 	_, err = os.Stat(filepath.Join(cache, tree3))
 	assert.NoError(t, err)
 }
+
+// FuzzFastCopyCapture drives the differential check with fuzzed seeds:
+// random edits of the live tree (a new snapshot, copied incrementally) and
+// inside the copy, then the fast capture must equal the full walk.
+func FuzzFastCopyCapture(f *testing.F) {
+	if !overlaySupported() {
+		f.Skip("overlay copies need root")
+	}
+	f.Add(int64(1), uint8(3), uint8(5))
+	f.Add(int64(42), uint8(0), uint8(12))
+	f.Fuzz(func(t *testing.T, seed int64, liveEdits, copyEdits uint8) {
+		w, dir := fcRepo(t)
+		ctx := context.Background()
+		id, _ := rsSnap(t, w, dir)
+		c0, err := w.Isolate(ctx, id)
+		require.NoError(t, err)
+		require.NoError(t, c0.Close())
+		r := rand.New(rand.NewSource(seed))
+		for i := 0; i < int(liveEdits%16); i++ {
+			fcRandomEdit(t, r, dir)
+		}
+		s, err := w.Snapshot(ctx, "")
+		require.NoError(t, err)
+		c, err := w.Isolate(ctx, s.ID)
+		require.NoError(t, err)
+		defer c.Close()
+		want := filepath.Join(t.TempDir(), "m")
+		require.NoError(t, w.Materialize(ctx, s.ID, want))
+		require.Equal(t, fcContent(t, want), fcContent(t, c.Dir))
+		for i := 0; i < int(copyEdits%32); i++ {
+			fcRandomEdit(t, r, c.Dir)
+		}
+		full := fcFull(t, w, c.Dir)
+		fast, ok := fcFast(t, w, c.Dir)
+		require.True(t, ok, "the fast capture gave up")
+		require.Equal(t, full, fast)
+	})
+}
