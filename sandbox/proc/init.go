@@ -84,7 +84,15 @@ func Init() {
 		childFail("unavailable", err.Error())
 	}
 	if spec.Mode == IsoNative {
-		os.Exit(spec.reap())
+		os.Exit(spec.reap(false))
+	}
+	if spec.Mode == IsoBwrap && unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == nil {
+		// bwrap's monitor exits as soon as its in-namespace init reports
+		// the command's status, without reaping that init: the CPU time of
+		// the command (Result.CPU, from our wait status) would go to
+		// whoever adopts it. So run bwrap as a child instead of exec'ing
+		// it, adopt its orphans and reap them all.
+		os.Exit(spec.reap(true))
 	}
 	err := syscall.Exec(spec.Path, spec.Argv, spec.Env)
 	code := "internal"
@@ -99,7 +107,11 @@ func Init() {
 // would shrug off SIGTERM) and expects it to reap orphans. It forwards the
 // usual termination signals, reaps everything, and returns the target's
 // exit code, or 128+n after reporting signal n on errFD.
-func (s *childSpec) reap() int {
+//
+// With drain (a subreaper outside any new pid namespace), it then waits for
+// every remaining child, adopted orphans included, so their CPU time is in
+// its own wait status.
+func (s *childSpec) reap(drain bool) int {
 	sigs := make(chan os.Signal, 8)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGUSR1, syscall.SIGUSR2)
 	// The fork happens on this locked thread, so the target inherits its
@@ -116,7 +128,11 @@ func (s *childSpec) reap() int {
 	}
 	go func() {
 		for sig := range sigs {
-			_ = syscall.Kill(pid, sig.(syscall.Signal))
+			if !drain {
+				// (bwrap shares our process group and cgroup: Run's
+				// signals reach it directly, once)
+				_ = syscall.Kill(pid, sig.(syscall.Signal))
+			}
 		}
 	}()
 	for {
@@ -131,11 +147,19 @@ func (s *childSpec) reap() int {
 		if got != pid {
 			continue // an orphan reaped
 		}
+		code := ws.ExitStatus()
 		if ws.Signaled() {
 			_, _ = unix.Write(errFD, []byte("signal\t"+strconv.Itoa(int(ws.Signal()))))
-			return 128 + int(ws.Signal())
+			code = 128 + int(ws.Signal())
 		}
-		return ws.ExitStatus()
+		for drain {
+			// bwrap's namespace init dies with bwrap (--die-with-parent)
+			// and takes its namespace with it, so this ends promptly.
+			if _, err := syscall.Wait4(-1, nil, 0, nil); err != syscall.EINTR && err != nil {
+				break
+			}
+		}
+		return code
 	}
 }
 

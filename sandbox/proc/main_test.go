@@ -99,6 +99,17 @@ func helper(mode string, args []string) int {
 			return 4
 		}
 		return 0
+	case "burn": // spin until this process has used args[0] ms of CPU
+		var ms int64
+		fmt.Sscan(args[0], &ms)
+		x := uint64(1)
+		for cpuSelf() < time.Duration(ms)*time.Millisecond {
+			for i := 0; i < 100000; i++ {
+				x = x*6364136223846793005 + 1442695040888963407
+			}
+		}
+		fmt.Println("burnt", x%2)
+		return 0
 	case "env":
 		fmt.Println(strings.Join(os.Environ(), "\n"))
 		return 0

@@ -105,11 +105,18 @@ type Result struct {
 	Truncated bool          // a cap was hit
 	OutBytes  int64         // total bytes produced on both streams, including dropped ones
 	Duration  time.Duration // wall time from start until everything was gone
-	TimedOut  bool          // Cmd.Timeout ran out and the command was killed
-	Cancelled bool          // ctx was done and the command was killed
-	Isolation string        // "bwrap", "native" or "none"
-	Dir       string        // the working directory as the command saw it: Cmd.Dir, translated by Confinement.MountAs
-	Notes     []string      // degradations and limit hits, e.g. "memory limit not enforced: no cgroup"
+	// CPU is the user plus system CPU time of the command and of every
+	// descendant that was waited for (wait4's rusage of the process Run
+	// started; bwrap and the native init reap everything in their pid
+	// namespace, so confined it covers all of the command's processes).
+	// Unlike Duration it barely moves when the machine is busy. Zero when
+	// the platform gave no usage.
+	CPU       time.Duration
+	TimedOut  bool     // Cmd.Timeout ran out and the command was killed
+	Cancelled bool     // ctx was done and the command was killed
+	Isolation string   // "bwrap", "native" or "none"
+	Dir       string   // the working directory as the command saw it: Cmd.Dir, translated by Confinement.MountAs
+	Notes     []string // degradations and limit hits, e.g. "memory limit not enforced: no cgroup"
 }
 
 // Isolation modes (factory.SandboxPolicy.Isolation).
@@ -644,6 +651,9 @@ func (l *launch) run(ctx context.Context, c Cmd) (Result, error) {
 		res.Notes = append(res.Notes, "some processes survived the cgroup kill")
 	}
 	_ = cmd.Wait() // reaps; its error is in ProcessState
+	if cmd.ProcessState != nil {
+		res.CPU = cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+	}
 
 	// Pipes held by processes that escaped the group are cut after a grace.
 	copied := make(chan struct{})
