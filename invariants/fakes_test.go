@@ -350,6 +350,9 @@ func (r *execRunner) RunCommand(ctx context.Context, c Command) (CommandResult, 
 	start := time.Now()
 	err := cmd.Run()
 	res := CommandResult{Stdout: stdout.Bytes(), Stderr: stderr.Bytes(), Duration: time.Since(start), Dir: seen}
+	if cmd.ProcessState != nil {
+		res.CPU = cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+	}
 	if ee, ok := err.(*exec.ExitError); ok {
 		res.ExitCode = ee.ExitCode()
 		res.TimedOut = ctx.Err() != nil

@@ -71,6 +71,10 @@ type CommandResult struct {
 	Stderr   []byte
 	TimedOut bool
 	Duration time.Duration
+	// CPU is the user plus system CPU time the command and the descendants
+	// it waited for used. Zero means unknown: the bench gate then judges
+	// the ns/op the benchmarks report (wall time) instead.
+	CPU time.Duration
 	// Dir is the working directory as the command saw it, when that is
 	// not Command.Dir: a runner may show the tree at another path (the
 	// sandbox mounts an isolated copy at the live workspace's path, so

@@ -83,7 +83,7 @@ func (r sbRunner) RunCommand(ctx context.Context, c invariants.Command) (invaria
 	if err != nil {
 		return invariants.CommandResult{}, err
 	}
-	return invariants.CommandResult{ExitCode: res.ExitCode, Stdout: res.Stdout, Stderr: res.Stderr, TimedOut: res.TimedOut, Duration: res.Duration, Dir: res.Dir}, nil
+	return invariants.CommandResult{ExitCode: res.ExitCode, Stdout: res.Stdout, Stderr: res.Stderr, TimedOut: res.TimedOut, Duration: res.Duration, CPU: res.CPU, Dir: res.Dir}, nil
 }
 
 func (r sbRunner) RunSuite(ctx context.Context, run invariants.SuiteRun) (factory.TestReport, error) {

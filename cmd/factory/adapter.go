@@ -60,7 +60,7 @@ func (r gateRunner) RunCommand(ctx context.Context, c invariants.Command) (invar
 	if err != nil {
 		return invariants.CommandResult{}, err
 	}
-	return invariants.CommandResult{ExitCode: res.ExitCode, Stdout: res.Stdout, Stderr: res.Stderr, TimedOut: res.TimedOut, Duration: res.Duration, Dir: res.Dir}, nil
+	return invariants.CommandResult{ExitCode: res.ExitCode, Stdout: res.Stdout, Stderr: res.Stderr, TimedOut: res.TimedOut, Duration: res.Duration, CPU: res.CPU, Dir: res.Dir}, nil
 }
 
 // RunSuite runs the suite on the snapshot in a fresh isolated copy of its
