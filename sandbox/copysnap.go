@@ -32,9 +32,11 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/go-git/go-git/v5/plumbing"
 	"golang.org/x/sys/unix"
@@ -93,12 +95,16 @@ func lookupCopy(dir string) *copyInfo {
 }
 
 // lowerMemo remembers the result of lowerDir for one workspace, index and
-// set of global ignore rules; it is emptied when any of them changes.
+// set of global ignore rules; it is emptied when any of them changes, and,
+// like the object store's memory of known objects, after knownTTL or a
+// repack (the trees it names may have been collected since).
 var lowerMemo = struct {
 	sync.Mutex
 	gitDir string
 	idx    *gitIndex
 	global string
+	since  time.Time
+	pack   time.Time
 	m      map[lowerKey]plumbing.Hash
 }{}
 
@@ -133,9 +139,15 @@ func (w *Workspace) fastCopyTree(ctx context.Context, dir string) (plumbing.Hash
 	rules := globalRules(w.gitDir, cfg)
 	gkey := globalRulesKey(rules)
 
+	var pack time.Time
+	if fi, err := os.Stat(filepath.Join(commonDirOf(w.gitDir), "objects", "pack")); err == nil {
+		pack = fi.ModTime()
+	}
 	lowerMemo.Lock()
-	if lowerMemo.gitDir != w.gitDir || lowerMemo.idx != idx || lowerMemo.global != gkey || len(lowerMemo.m) > 100000 {
+	if lowerMemo.gitDir != w.gitDir || lowerMemo.idx != idx || lowerMemo.global != gkey || len(lowerMemo.m) > 100000 ||
+		time.Since(lowerMemo.since) > knownTTL || !lowerMemo.pack.Equal(pack) {
 		lowerMemo.gitDir, lowerMemo.idx, lowerMemo.global = w.gitDir, idx, gkey
+		lowerMemo.since, lowerMemo.pack = time.Now(), pack
 		lowerMemo.m = make(map[lowerKey]plumbing.Hash)
 	}
 	lowerMemo.Unlock()

@@ -62,7 +62,12 @@ const (
 // live tree first). As root, where overlay mounts work, the copy is an
 // overlayfs whose lower layer is the tree materialised once and cached
 // under the git dir (factory/trees/<tree>), so repeated copies of the same
-// tree cost a mount; otherwise the tree is materialised into the copy.
+// tree cost a mount. A tree not cached yet but close to one that is (at
+// most a quarter of the files differ) is copied as an overlay over that
+// one with the difference written through the mount, so its cost follows
+// the size of the difference (isolate_incr.go); captures of such a copy
+// (SnapshotDir) read only what was written in it (copysnap.go). Without
+// overlays the tree is materialised into the copy.
 // Copies live under Config.TempDir (os.TempDir() when empty). The caller
 // must Close the copy.
 //
