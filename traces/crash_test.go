@@ -138,6 +138,16 @@ func TestKill9KeepsEveryAcknowledgedStep(t *testing.T) {
 	var check string
 	require.NoError(t, db.QueryRow("PRAGMA integrity_check").Scan(&check))
 	assert.Equal(t, "ok", check)
+	// Recorded steps may still be in the dead child's step journal: an
+	// Open replays it into the database before returning.
+	replay, err := traces.Open(context.Background(), traces.Config{Path: path})
+	require.NoError(t, err)
+	require.NoError(t, replay.Close())
+	require.NoError(t, db.QueryRow("PRAGMA integrity_check").Scan(&check))
+	assert.Equal(t, "ok", check)
+	left, err := filepath.Glob(filepath.Join(path+".journal", "*.jsonl"))
+	require.NoError(t, err)
+	assert.Empty(t, left, "replayed journals are removed (child %d, me %d)", cmd.Process.Pid, os.Getpid())
 
 	status := map[string]string{}
 	rows, err := db.Query("SELECT id, status FROM steps")

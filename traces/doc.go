@@ -12,17 +12,35 @@
 // OTEL_EXPORTER_OTLP_* variables ask for it.
 //
 // Durability: the database runs in WAL mode with synchronous=NORMAL. Every
-// write method returns only after its transaction committed, so a step
-// whose write returned survives a crash or kill -9 of the process; it is
-// not guaranteed to survive a power loss or kernel crash (the WAL is synced
-// at checkpoints, not at every commit). Writes of concurrent callers are
-// committed together in one transaction (group commit, see Store); reads use
-// a separate pool of connections and never wait for writes.
+// write method except RecordStep and StartStep returns only after its
+// transaction committed, so a write that returned survives a crash or
+// kill -9 of the process; it is not guaranteed to survive a power loss or
+// kernel crash (the WAL is synced at checkpoints, not at every commit).
+// Writes of concurrent callers are committed together in one transaction
+// (group commit, see Store); reads use a separate pool of connections and
+// never wait for writes.
+//
+// The step journal: RecordStep, which the server calls once per request
+// before replying, appends the step as one JSON line, with one write(2),
+// to a journal file of its process (<db>.journal/<pid>-<random>.jsonl,
+// held under flock(LOCK_EX) while the process lives) and returns; the
+// insert commits in the background, in batches, within about 10 ms. A line
+// that reached the kernel's page cache survives a kill -9 of the process,
+// not a power loss or kernel crash (the journal is never fsynced, like the
+// WAL). Open replays into the database, before returning, the journal
+// files of processes that are gone (their lock is free), skipping a torn
+// last line, and removes them; inserts are idempotent by step id. Journal
+// files are cut back once their steps committed, and Close removes its
+// own. Reads of the same Store (Query, Run, Runs) first wait for every
+// step recorded before them to commit; other processes see a recorded
+// step once it committed, about 10 ms later, as they see the full-text
+// index behind the steps. If SQLite falls more than 50000 steps behind,
+// RecordStep waits for it to catch up.
 //
 // Errors: every method returns *factory.Error values. The codes each method
 // documents (EINVALID, ENOTFOUND, EUNAVAILABLE) are for the caller to act
 // on; any other failure (a database or disk fault) is EINTERNAL.
 //
-// Imports: the standard library, the root package factory, mattn/go-sqlite3
+// Imports: the standard library (syscall for flock), the root package factory, mattn/go-sqlite3
 // and OpenTelemetry. Never sandbox, invariants, tools, server or mcp-go.
 package traces

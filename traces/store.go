@@ -39,6 +39,9 @@ type Config struct {
 
 	// noFTS forces the LIKE fallback even when FTS5 is compiled in (tests).
 	noFTS bool
+	// noJournal makes RecordStep wait for its commit, as before the step
+	// journal (benchmarks compare).
+	noJournal bool
 }
 
 // Limits on what one row stores. Longer text is cut and marked.
@@ -79,6 +82,8 @@ type Store struct {
 	indexing         sync.Mutex // one indexSteps at a time
 
 	commits, writes atomic.Int64 // transactions committed, writes in them
+
+	jr *journal // the step journal of this process (see journal.go); nil without
 }
 
 // Open opens (creating if needed) the run log at cfg.Path, migrates its
@@ -148,6 +153,15 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		return fail(err)
 	}
 	s.ftsPending.Store(s.ftsPendingAtOpen) // left by a crash
+	// Steps journaled by processes that died before committing them.
+	if err := s.replayJournals(ctx, journalDir(cfg.Path)); err != nil {
+		return fail(err)
+	}
+	if !cfg.noJournal {
+		if s.jr, err = openJournal(journalDir(cfg.Path)); err != nil {
+			return fail(fmt.Errorf("open step journal: %w", err))
+		}
+	}
 	if err := s.indexSteps(); err != nil {
 		return fail(err)
 	}
@@ -248,6 +262,9 @@ func (s *Store) FTS() bool { return s.fts }
 
 // Close waits for pending writes to commit and closes the database. Writes after Close fail with EUNAVAILABLE. Close is idempotent.
 func (s *Store) Close() error {
+	if s.jr != nil {
+		s.jr.stop() // RecordStep now writes synchronously
+	}
 	if err := s.flushQueued(); err != nil && factory.ErrorCode(err) != factory.EUNAVAILABLE {
 		s.log.Warn("run log: committing queued writes at close", "err", err)
 	}
@@ -282,6 +299,11 @@ func (s *Store) Close() error {
 		s.log.Debug("run log optimize", "err", err)
 	}
 	errs = append(errs, s.wdb.Close())
+	if s.jr != nil {
+		if kept := s.jr.close(); kept > 0 {
+			s.log.Warn("run log: steps left in the step journal for the next open", "steps", kept)
+		}
+	}
 	return factory.Wrap("close run log", errors.Join(errs...))
 }
 
@@ -290,6 +312,7 @@ const (
 	stInsRun = iota
 	stEndRun
 	stInsStep
+	stInsStepIgnore
 	stFinishStep
 	stPending
 	stInsMsg
@@ -304,6 +327,8 @@ var stmtSQL = [nStmt]string{
 	stEndRun: `UPDATE runs SET ended = ? WHERE id = ?`,
 	stInsStep: `INSERT INTO steps(id, run_id, parent_id, request_id, method, tool, args, result, status, error, snapshot, started, duration, trace_id, span_id)
 		VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+	stInsStepIgnore: `INSERT INTO steps(id, run_id, parent_id, request_id, method, tool, args, result, status, error, snapshot, started, duration, trace_id, span_id)
+		VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(id) DO NOTHING`,
 	stFinishStep: `UPDATE steps SET status = ?, args = coalesce(nullif(?, ''), args), result = ?, error = ?,
 		snapshot = coalesce(nullif(?, ''), snapshot), duration = ?,
 		trace_id = coalesce(nullif(?, ''), trace_id), span_id = coalesce(nullif(?, ''), span_id)
@@ -329,7 +354,8 @@ type wtx struct {
 	tx      *sql.Tx
 	s       *Store
 	stmts   [nStmt]*sql.Stmt
-	pending int64 // change to the number of rows in fts_pending
+	pending int64      // change to the number of rows in fts_pending
+	segs    []*segment // journal segments of the journaled steps written
 }
 
 func (w *wtx) stmt(i int) *sql.Stmt {
@@ -445,6 +471,17 @@ func (s *Store) submit(o *op) error {
 			s.queue[i].done <- errLead
 			break
 		}
+		// Only writeAsync writes are left (a stream of journaled steps):
+		// commit them on a goroutine of our own rather than keep this
+		// caller committing for as long as the stream lasts.
+		s.busy = false
+		s.idle.Broadcast()
+		go func() {
+			if err := s.flushQueued(); err != nil && factory.ErrorCode(err) != factory.EUNAVAILABLE {
+				s.log.Warn("run log: committing queued writes", "err", err)
+			}
+		}()
+		break
 	}
 	s.wmu.Unlock()
 	return mine
@@ -455,12 +492,19 @@ func (s *Store) submit(o *op) error {
 // writes commit in order, once any later write returned, fn committed too.
 // A failure of fn is logged. It returns EUNAVAILABLE after Close.
 func (s *Store) writeAsync(fn func(w *wtx) error) error {
+	_, err := s.writeAsyncN(fn)
+	return err
+}
+
+// writeAsyncN is writeAsync, also returning the length of the queue.
+func (s *Store) writeAsyncN(fn func(w *wtx) error) (int, error) {
 	s.wmu.Lock()
 	if s.closed {
 		s.wmu.Unlock()
-		return factory.Errorf(factory.EUNAVAILABLE, "the run log is closed")
+		return 0, factory.Errorf(factory.EUNAVAILABLE, "the run log is closed")
 	}
 	s.queue = append(s.queue, &op{fn: fn, async: true})
+	n := len(s.queue)
 	s.wmu.Unlock()
 	if !s.commitScheduled.Swap(true) {
 		time.AfterFunc(asyncDelay, func() {
@@ -470,7 +514,7 @@ func (s *Store) writeAsync(fn func(w *wtx) error) error {
 			}
 		})
 	}
-	return nil
+	return n, nil
 }
 
 // flushQueued commits the writes queued by writeAsync, if any: reads call
@@ -531,6 +575,9 @@ func (s *Store) commit(batch []*op) error {
 	}
 	if s.ftsTables && !s.fts {
 		s.dirtyMarked = true
+	}
+	for _, seg := range w.segs {
+		s.jr.done(seg, 1)
 	}
 	s.commits.Add(1)
 	s.writes.Add(int64(len(batch)))

@@ -182,8 +182,16 @@ func TestRunStepsMessagesRoundTrip(t *testing.T) {
 			assert.Equal(t, factory.ENOTFOUND, factory.ErrorCode(s.FinishStep(ctx, factory.Step{ID: "st-nope"})))
 			_, err = s.StartStep(ctx, factory.Step{Tool: "x"})
 			assert.Equal(t, factory.EINVALID, factory.ErrorCode(err))
-			_, err = s.RecordStep(ctx, factory.Step{ID: inner.ID, RunID: run.ID})
-			assert.Equal(t, factory.EINVALID, factory.ErrorCode(err), "duplicate id: %v", err)
+			// A taken id is not reported by RecordStep (its write is
+			// journaled, not yet inserted): the step stored first stays.
+			_, err = s.RecordStep(ctx, factory.Step{ID: inner.ID, RunID: run.ID, Tool: "impostor"})
+			require.NoError(t, err)
+			_, again, _, err := s.Run(ctx, run.ID)
+			require.NoError(t, err)
+			require.Len(t, again, 2)
+			assert.Equal(t, inner.ID, again[1].ID)
+			assert.Equal(t, "build", again[1].Method)
+			assert.Empty(t, again[1].Tool)
 			_, err = s.AddMessage(ctx, factory.Message{RunID: run.ID, Text: "  "})
 			assert.Equal(t, factory.EINVALID, factory.ErrorCode(err))
 		})
