@@ -142,11 +142,11 @@ func (r *recorder) around(ctx context.Context, req request, fn func(context.Cont
 		span.SetStatus(codes.Error, out.errText)
 	}
 	sc := span.SpanContext()
-	args, _ := json.Marshal(req.args)
+	args := argsJSON(req.args)
 	if runID != "" {
 		if _, err := r.store.RecordStep(context.WithoutCancel(ctx), factory.Step{
 			ID: stepID, RunID: runID, RequestID: req.id, Method: req.method, Tool: req.name,
-			Args: string(args), Result: out.summary, Status: status, Error: out.errText,
+			Args: args, Result: out.summary, Status: status, Error: out.errText,
 			Started: start, Duration: elapsed, TraceID: traceID(sc), SpanID: spanID(sc),
 		}); err != nil {
 			r.log.Error("cannot record step", "step", stepID, "err", err)
@@ -164,6 +164,21 @@ func (r *recorder) around(ctx context.Context, req request, fn func(context.Cont
 		r.duration.Record(context.WithoutCancel(ctx), elapsed.Seconds(), metric.WithAttributes(mattrs...))
 	}
 	return out
+}
+
+// argsJSON is the request's arguments as JSON text: raw arguments as they
+// came (no re-encoding on the hot path), anything else marshalled.
+func argsJSON(v any) string {
+	switch a := v.(type) {
+	case nil:
+		return ""
+	case json.RawMessage:
+		return string(a)
+	case []byte:
+		return string(a)
+	}
+	b, _ := json.Marshal(v)
+	return string(b)
 }
 
 func traceID(sc trace.SpanContext) string {
