@@ -342,14 +342,14 @@ func TestComparePairedCancelsTheLoad(t *testing.T) {
 	require.NoError(t, err)
 	fr, err := parseBench(allR)
 	require.NoError(t, err)
-	d := comparePaired(fb, fr, rb, rr)["BenchmarkX"]
+	d := comparePaired(fb, fr, rb, rr, "paired")["BenchmarkX"]
 	assert.True(t, d.Significant, "%+v", d)
 	assert.InDelta(t, 30, d.DeltaPct, 1)
 	assert.Equal(t, "paired", d.Test)
 	assert.False(t, compareBench(fr, fb).Compare["BenchmarkX"].Significant, "unpaired, the load hides it")
 
 	// no change: not significant
-	d = comparePaired(fb, fb, rb, rb)["BenchmarkX"]
+	d = comparePaired(fb, fb, rb, rb, "paired")["BenchmarkX"]
 	assert.False(t, d.Significant)
 	assert.Equal(t, 0.0, d.DeltaPct)
 }
