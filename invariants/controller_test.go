@@ -102,6 +102,11 @@ func runMatrix(t *testing.T, repo string, c *Controller, resolve func(string) (f
 		require.NoError(t, err)
 		require.True(t, res.Accepted, "%s %+v", res.Reason, Failing(res.Verdicts))
 		assert.Empty(t, Failing(res.Verdicts))
+		for _, v := range res.Verdicts {
+			if strings.Contains(strings.Join(v.Evidence, ""), "Benchmark") {
+				t.Logf("%s: %s", v.ID, strings.Join(v.Evidence, "; "))
+			}
+		}
 		after := treeState(t, repo)
 		for _, p := range goodPaths {
 			assert.Equal(t, fileText(t, filepath.Join(want, p)), fileText(t, filepath.Join(repo, p)), p)
