@@ -353,3 +353,21 @@ func TestComparePairedCancelsTheLoad(t *testing.T) {
 	assert.False(t, d.Significant)
 	assert.Equal(t, 0.0, d.DeltaPct)
 }
+
+func TestBenchJobsSizeAndPattern(t *testing.T) {
+	calB := map[string]map[string]float64{"ex/a": {"BenchmarkX": 1000, "BenchmarkY": 50000}}
+	calR := map[string]map[string]float64{"ex/a": {"BenchmarkX": 1300}, "ex/b": {"BenchmarkZ.v2": 10}}
+	jobs := benchJobs(Gate{Bench: "Benchmark/small", Benchtime: "20ms"}, calB, calR)
+	target := 20 * time.Millisecond
+	assert.Equal(t, []benchJob{
+		{pkg: "ex/a", pattern: "^BenchmarkX$/small", n: 20000, target: target}, // the baseline's cost decides
+		{pkg: "ex/a", pattern: "^BenchmarkY$/small", n: 400, target: target},
+		{pkg: "ex/b", pattern: `^BenchmarkZ\.v2$/small`, n: 2000000, target: target}, // only in the result
+	}, jobs)
+
+	jobs = benchJobs(Gate{Benchtime: "5x"}, calB, nil)
+	require.Len(t, jobs, 2)
+	assert.Equal(t, benchJob{pkg: "ex/a", pattern: "^BenchmarkX$", n: 5, fixedN: true, target: 100 * time.Millisecond}, jobs[0])
+	jobs = benchJobs(Gate{Benchtime: "1x"}, calB, nil)
+	assert.EqualValues(t, 2, jobs[0].n, "an Nx run must do at least one iteration more than the 1x run measuring the fixed cost")
+}
