@@ -91,9 +91,11 @@ type BenchResult struct {
 	Values []float64 `json:"values" expr:"values"` // ns/op per run
 }
 
-// BenchDelta compares one benchmark with the baseline: for interleaved
-// rounds the paired randomization test on per-round ratios, else the
-// Mann-Whitney U test of golang.org/x/perf/benchmath.
+// BenchDelta compares one benchmark with the baseline: for paired rounds
+// the paired randomization test on per-round ratios, else the Mann-Whitney
+// U test of golang.org/x/perf/benchmath. Test "paired cpu" means the
+// values are CPU-ns/op (the process's CPU time per iteration, its start-up
+// subtracted), not the ns/op the benchmark reported.
 type BenchDelta struct {
 	Base        float64 `json:"base" expr:"base"`     // baseline median ns/op
 	Center      float64 `json:"center" expr:"center"` // this tree's median ns/op
@@ -101,7 +103,7 @@ type BenchDelta struct {
 	P           float64 `json:"p" expr:"p"`
 	Significant bool    `json:"significant" expr:"significant"` // p < 0.01
 	N           string  `json:"n" expr:"n"`                     // "10+10"
-	Test        string  `json:"test" expr:"test"`               // "paired" (interleaved rounds) or "mann-whitney"
+	Test        string  `json:"test" expr:"test"`               // "paired cpu", "paired" (paired rounds) or "mann-whitney"
 }
 
 // BenchFacts are a bench gate's facts. Compare is filled when a baseline
