@@ -39,7 +39,9 @@ type Workspace interface {
 // Runner runs gate commands in the sandbox.
 type Runner interface {
 	// RunCommand runs one command. A non-zero exit is not an error; a
-	// command that cannot start is.
+	// command that cannot start is. It must be safe to call concurrently:
+	// the paired bench gate runs the base's and the result's benchmarks
+	// at the same time.
 	RunCommand(ctx context.Context, cmd Command) (CommandResult, error)
 	// RunSuite runs a test suite in run.Dir (an isolated copy of the tree
 	// run.Snapshot) and returns its report.
