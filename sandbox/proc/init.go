@@ -104,9 +104,10 @@ func Init() {
 
 // reap runs the target as pid 2 of the new pid namespace, staying pid 1
 // itself: the kernel gives pid 1 no default signal actions (a shell target
-// would shrug off SIGTERM) and expects it to reap orphans. It forwards the
-// usual termination signals, reaps everything, and returns the target's
-// exit code, or 128+n after reporting signal n on errFD.
+// would shrug off SIGTERM) and expects it to reap orphans. It catches the
+// usual termination signals (Run delivers them to the target itself),
+// reaps everything, and returns the target's exit code, or 128+n after
+// reporting signal n on errFD.
 //
 // With drain (a subreaper outside any new pid namespace), it then waits for
 // every remaining child, adopted orphans included, so their CPU time is in
@@ -127,12 +128,11 @@ func (s *childSpec) reap(drain bool) int {
 		childFail(code, "exec "+s.Path+": "+err.Error())
 	}
 	go func() {
-		for sig := range sigs {
-			if !drain {
-				// (bwrap shares our process group and cgroup: Run's
-				// signals reach it directly, once)
-				_ = syscall.Kill(pid, sig.(syscall.Signal))
-			}
+		// Run signals every process of the tree itself, each once, the
+		// target included: forwarding would deliver a second copy. The
+		// signals are only caught here, so that pid 1 is not killed by
+		// one before the target has answered it.
+		for range sigs {
 		}
 	}()
 	for {

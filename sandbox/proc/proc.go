@@ -707,18 +707,29 @@ func (l *launch) run(ctx context.Context, c Cmd) (Result, error) {
 }
 
 // signal sends sig to the process group and, when confined, the cgroup.
+// A gentle signal reaches each process exactly once: a shell's trap, or a
+// program that reads a second SIGTERM as "stop now", must see one. SIGKILL
+// goes every way there is, duplicates being harmless.
 func (l *launch) signal(pgid int, sig syscall.Signal) {
-	if l.mode == IsoBwrap && sig != syscall.SIGKILL {
-		// bwrap dies of SIGTERM and takes the sandbox down with SIGKILL at
-		// once: send the gentle signal to the processes inside only.
-		inside := descendants(pgid)
+	if sig != syscall.SIGKILL {
+		targets := processTree(pgid)
 		if l.cg != nil {
-			inside = l.cg.pids()
+			targets = append(targets, l.cg.pids()...)
 		}
-		for _, p := range inside {
-			if comm, _ := os.ReadFile("/proc/" + strconv.Itoa(p) + "/comm"); strings.TrimSpace(string(comm)) != "bwrap" {
-				_ = syscall.Kill(p, sig)
+		seen := map[int]bool{}
+		for _, p := range targets {
+			if seen[p] {
+				continue
 			}
+			seen[p] = true
+			// bwrap dies of SIGTERM and takes the sandbox down with SIGKILL
+			// at once: the gentle signal goes to the processes inside only.
+			if l.mode == IsoBwrap {
+				if comm, _ := os.ReadFile("/proc/" + strconv.Itoa(p) + "/comm"); strings.TrimSpace(string(comm)) == "bwrap" {
+					continue
+				}
+			}
+			_ = syscall.Kill(p, sig)
 		}
 		return
 	}
@@ -736,12 +747,44 @@ func (l *launch) signal(pgid int, sig syscall.Signal) {
 	l.cg.signal(sig)
 }
 
+// processTree lists pid, the processes below it and the members of its
+// process group (orphans reparented away from the tree stay in the group).
+func processTree(pid int) []int {
+	out := append([]int{pid}, descendants(pid)...)
+	return append(out, groupMembers(pid)...)
+}
+
 func closeAll(fs ...*os.File) {
 	for _, f := range fs {
 		if f != nil {
 			_ = f.Close()
 		}
 	}
+}
+
+// groupMembers lists the processes whose process group is pgid.
+func groupMembers(pgid int) []int {
+	var out []int
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		p, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		stat, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		i := strings.LastIndexByte(string(stat), ')')
+		if i < 0 {
+			continue
+		}
+		// Fields after the command name: state ppid pgrp ...
+		if f := strings.Fields(string(stat[i+1:])); len(f) >= 3 && f[2] == strconv.Itoa(pgid) {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // descendants lists the processes below pid, found through /proc.
