@@ -178,6 +178,7 @@ func TestFastCopyCaptureMatchesFullCapture(t *testing.T) {
 	id, _ := rsSnap(t, w, dir)
 	c0, err := w.Isolate(ctx, id) // materialises the first tree into the cache
 	require.NoError(t, err)
+	t.Cleanup(func() { c0.Close() })
 	require.Equal(t, CopyOverlay, c0.Kind)
 	require.NoError(t, c0.Close())
 	cache := filepath.Join(w.gitDir, "factory", "trees")
@@ -200,6 +201,7 @@ func TestFastCopyCaptureMatchesFullCapture(t *testing.T) {
 		require.NoError(t, err)
 		c, err := w.Isolate(ctx, s.ID)
 		require.NoError(t, err)
+		t.Cleanup(func() { c.Close() }) // unmounted even when a check fails
 		require.Equal(t, CopyOverlay, c.Kind)
 
 		// The copy holds the snapshot's tree, nothing more.
