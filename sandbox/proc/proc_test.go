@@ -478,8 +478,17 @@ func TestLandlockRefusesWritesOutside(t *testing.T) {
 	if Detect().Landlock == 0 {
 		t.Skip("Landlock not available in this kernel")
 	}
-	allowed := t.TempDir()
-	denied, err := os.MkdirTemp(".", ".landlock-")
+	// Both directories lie outside /tmp, which the ruleset always allows
+	// (in a sandbox it is private): under /tmp the test could not fail.
+	base := "."
+	if wd, _ := os.Getwd(); wd == "/tmp" || strings.HasPrefix(wd, "/tmp/") {
+		base = "/var/tmp"
+	}
+	allowed, err := os.MkdirTemp(base, ".landlock-in-")
+	require.NoError(t, err)
+	allowed, _ = filepath.Abs(allowed)
+	defer os.RemoveAll(allowed)
+	denied, err := os.MkdirTemp(base, ".landlock-out-")
 	require.NoError(t, err)
 	denied, _ = filepath.Abs(denied)
 	defer os.RemoveAll(denied)
