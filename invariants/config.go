@@ -625,32 +625,40 @@ func kindKey(kind string) string {
 }
 
 func (p *cparser) patternGate(g *Gate, n ast.Node, f string) {
-	es, ok := p.mapping(n, f, `; write pattern: {regex: "TODO", in: ["**/*.go"], scope: added-lines}`)
+	g.Regex, g.In, g.Scope = p.matchSpec(n, f, "regex", `; write pattern: {regex: "TODO", in: ["**/*.go"], scope: added-lines}`)
+}
+
+// matchSpec parses the body shared by a pattern gate and a forbid
+// invariant: a regular expression under key, in (path globs) and scope
+// (added-lines, the default, or files).
+func (p *cparser) matchSpec(n ast.Node, f, key, hint string) (re string, in []string, scope string) {
+	es, ok := p.mapping(n, f, hint)
 	if !ok {
-		return
+		return "", nil, ""
 	}
 	for _, e := range es {
 		ff := join(f, e.key)
 		switch e.key {
-		case "regex":
-			g.Regex, _ = p.str(e.val, ff, "")
+		case key:
+			re, _ = p.str(e.val, ff, "")
 		case "in":
-			g.In, _ = p.strList(e.val, ff, "a list of path globs", "", true)
+			in, _ = p.strList(e.val, ff, "a list of path globs", "", true)
 		case "scope":
-			g.Scope, _ = p.scope(e.val, ff)
+			scope, _ = p.scope(e.val, ff)
 		default:
-			p.unknown(e, f, "regex", "in", "scope")
+			p.unknown(e, f, key, "in", "scope")
 		}
 	}
-	if g.Regex == "" {
-		p.errf(n, f+".regex", "missing; write regex: \"TODO\"")
-	} else if _, err := regexp.Compile(g.Regex); err != nil {
-		p.errf(n, f+".regex", "not a valid RE2 regular expression: %v", err)
+	if re == "" {
+		p.errf(n, f+"."+key, "missing; write %s: \"TODO\"", key)
+	} else if _, err := regexp.Compile(re); err != nil {
+		p.errf(n, f+"."+key, "not a valid RE2 regular expression: %v", err)
 	}
-	if g.Scope == "" {
-		g.Scope = ScopeAddedLines
+	if scope == "" {
+		scope = ScopeAddedLines
 	}
-	p.globs(n, f+".in", g.In)
+	p.globs(n, f+".in", in)
+	return re, in, scope
 }
 
 func (p *cparser) scope(n ast.Node, f string) (string, bool) {
@@ -827,32 +835,7 @@ func (p *cparser) denyImports(inv *Invariant, n ast.Node, f string) {
 }
 
 func (p *cparser) forbid(inv *Invariant, n ast.Node, f string) {
-	es, ok := p.mapping(n, f, `; write forbid: {pattern: "t\\.Skip\\(", in: ["**/*_test.go"], scope: added-lines}`)
-	if !ok {
-		return
-	}
-	for _, e := range es {
-		ff := join(f, e.key)
-		switch e.key {
-		case "pattern":
-			inv.Pattern, _ = p.str(e.val, ff, "")
-		case "in":
-			inv.In, _ = p.strList(e.val, ff, "a list of path globs", "", true)
-		case "scope":
-			inv.Scope, _ = p.scope(e.val, ff)
-		default:
-			p.unknown(e, f, "pattern", "in", "scope")
-		}
-	}
-	if inv.Pattern == "" {
-		p.errf(n, f+".pattern", "missing; write pattern: \"TODO\"")
-	} else if _, err := regexp.Compile(inv.Pattern); err != nil {
-		p.errf(n, f+".pattern", "not a valid RE2 regular expression: %v", err)
-	}
-	if inv.Scope == "" {
-		inv.Scope = ScopeAddedLines
-	}
-	p.globs(n, f+".in", inv.In)
+	inv.Pattern, inv.In, inv.Scope = p.matchSpec(n, f, "pattern", `; write forbid: {pattern: "t\\.Skip\\(", in: ["**/*_test.go"], scope: added-lines}`)
 }
 
 func (p *cparser) maxRegression(inv *Invariant, n ast.Node, f string) {
