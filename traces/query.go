@@ -2,6 +2,7 @@ package traces
 
 import (
 	"context"
+	"database/sql"
 	"encoding/base64"
 	"fmt"
 	"strconv"
@@ -281,22 +282,32 @@ func (s *Store) querySteps(ctx context.Context, q Query, cur *cursor) (Page, err
 	if err != nil {
 		return Page{}, err
 	}
-	defer rows.Close()
 	var page Page
+	page.Steps, page.Next, err = collect(rows, q.Limit, func(sc scanner) (factory.Step, cursor, error) {
+		st, seq, err := scanStep(sc)
+		return st, cursor{Kind: KindSteps, Started: nanos(st.Started), ID: st.ID, Seq: seq}, err
+	})
+	return page, err
+}
+
+// collect reads up to limit rows with scan, closing rows. When a row beyond
+// limit exists, next is the cursor of the last row kept: the next page
+// starts after it.
+func collect[T any](rows *sql.Rows, limit int, scan func(scanner) (T, cursor, error)) (items []T, next string, err error) {
+	defer rows.Close()
 	var last cursor
 	for rows.Next() {
-		st, seq, err := scanStep(rows)
+		item, c, err := scan(rows)
 		if err != nil {
-			return Page{}, err
+			return nil, "", err
 		}
-		if len(page.Steps) == q.Limit {
-			page.Next = last.encode()
-			break
+		if len(items) == limit {
+			return items, last.encode(), nil
 		}
-		page.Steps = append(page.Steps, st)
-		last = cursor{Kind: KindSteps, Started: nanos(st.Started), ID: st.ID, Seq: seq}
+		items = append(items, item)
+		last = c
 	}
-	return page, rows.Err()
+	return items, "", rows.Err()
 }
 
 func (s *Store) queryMessages(ctx context.Context, q Query, cur *cursor) (Page, error) {
@@ -329,22 +340,12 @@ func (s *Store) queryMessages(ctx context.Context, q Query, cur *cursor) (Page, 
 	if err != nil {
 		return Page{}, err
 	}
-	defer rows.Close()
 	var page Page
-	var last cursor
-	for rows.Next() {
-		m, err := scanMessage(rows)
-		if err != nil {
-			return Page{}, err
-		}
-		if len(page.Messages) == q.Limit {
-			page.Next = last.encode()
-			break
-		}
-		page.Messages = append(page.Messages, m)
-		last = cursor{Kind: KindMessages, Started: nanos(m.Created), ID: fmt.Sprint(m.ID), Seq: m.ID}
-	}
-	return page, rows.Err()
+	page.Messages, page.Next, err = collect(rows, q.Limit, func(sc scanner) (factory.Message, cursor, error) {
+		m, err := scanMessage(sc)
+		return m, cursor{Kind: KindMessages, Started: nanos(m.Created), ID: fmt.Sprint(m.ID), Seq: m.ID}, err
+	})
+	return page, err
 }
 
 func (s *Store) queryRuns(ctx context.Context, q Query, cur *cursor) (Page, error) {
@@ -366,20 +367,10 @@ func (s *Store) queryRuns(ctx context.Context, q Query, cur *cursor) (Page, erro
 	if err != nil {
 		return Page{}, err
 	}
-	defer rows.Close()
 	var page Page
-	var last cursor
-	for rows.Next() {
-		r, err := scanRun(rows)
-		if err != nil {
-			return Page{}, err
-		}
-		if len(page.Runs) == q.Limit {
-			page.Next = last.encode()
-			break
-		}
-		page.Runs = append(page.Runs, r)
-		last = cursor{Kind: KindRuns, Started: nanos(r.Started), ID: r.ID}
-	}
-	return page, rows.Err()
+	page.Runs, page.Next, err = collect(rows, q.Limit, func(sc scanner) (factory.Run, cursor, error) {
+		r, err := scanRun(sc)
+		return r, cursor{Kind: KindRuns, Started: nanos(r.Started), ID: r.ID}, err
+	})
+	return page, err
 }
