@@ -269,21 +269,21 @@ func (r *recorder) promptMiddleware(next server.PromptHandlerFunc) server.Prompt
 	}
 }
 
-// summarize keeps the start of a result's structured content (or text) for
-// the step; the run log caps and redacts it further.
+// summarize keeps the start of a result for the step; the run log caps and
+// redacts it further. The text content comes first: tools answer with the
+// structured content's JSON there already, so nothing is encoded twice.
 func summarize(res *mcp.CallToolResult) string {
 	if res == nil {
 		return ""
 	}
-	if res.StructuredContent != nil {
-		b, err := json.Marshal(res.StructuredContent)
-		if err == nil {
-			return clip(string(b), 2048)
-		}
-	}
 	for _, c := range res.Content {
 		if t, ok := c.(mcp.TextContent); ok {
 			return clip(t.Text, 2048)
+		}
+	}
+	if res.StructuredContent != nil {
+		if b, err := json.Marshal(res.StructuredContent); err == nil {
+			return clip(string(b), 2048)
 		}
 	}
 	return ""
