@@ -748,10 +748,17 @@ func (l *launch) signal(pgid int, sig syscall.Signal) {
 }
 
 // processTree lists pid, the processes below it and the members of its
-// process group (orphans reparented away from the tree stay in the group).
+// process group (orphans reparented away from the tree stay in the group),
+// from one reading of /proc.
 func processTree(pid int) []int {
-	out := append([]int{pid}, descendants(pid)...)
-	return append(out, groupMembers(pid)...)
+	procs := readProcs()
+	out := append([]int{pid}, procs.below(pid)...)
+	for p, st := range procs {
+		if st.pgrp == pid {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 func closeAll(fs ...*os.File) {
@@ -762,34 +769,15 @@ func closeAll(fs ...*os.File) {
 	}
 }
 
-// groupMembers lists the processes whose process group is pgid.
-func groupMembers(pgid int) []int {
-	var out []int
-	ents, _ := os.ReadDir("/proc")
-	for _, e := range ents {
-		p, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		stat, err := os.ReadFile("/proc/" + e.Name() + "/stat")
-		if err != nil {
-			continue
-		}
-		i := strings.LastIndexByte(string(stat), ')')
-		if i < 0 {
-			continue
-		}
-		// Fields after the command name: state ppid pgrp ...
-		if f := strings.Fields(string(stat[i+1:])); len(f) >= 3 && f[2] == strconv.Itoa(pgid) {
-			out = append(out, p)
-		}
-	}
-	return out
-}
+// procStat is what factory reads of /proc/<pid>/stat.
+type procStat struct{ ppid, pgrp int }
 
-// descendants lists the processes below pid, found through /proc.
-func descendants(pid int) []int {
-	children := map[int][]int{}
+// procTable is a reading of every process's parent and process group.
+type procTable map[int]procStat
+
+// readProcs reads /proc once.
+func readProcs() procTable {
+	t := procTable{}
 	ents, _ := os.ReadDir("/proc")
 	for _, e := range ents {
 		p, err := strconv.Atoi(e.Name())
@@ -800,18 +788,29 @@ func descendants(pid int) []int {
 		if err != nil {
 			continue
 		}
-		// Fields after the command name, which may hold spaces: state ppid ...
+		// Fields after the command name, which may hold spaces: state ppid pgrp ...
 		i := strings.LastIndexByte(string(stat), ')')
 		if i < 0 {
 			continue
 		}
 		f := strings.Fields(string(stat[i+1:]))
-		if len(f) < 2 {
+		if len(f) < 3 {
 			continue
 		}
-		if pp, err := strconv.Atoi(f[1]); err == nil {
-			children[pp] = append(children[pp], p)
+		pp, err1 := strconv.Atoi(f[1])
+		pg, err2 := strconv.Atoi(f[2])
+		if err1 == nil && err2 == nil {
+			t[p] = procStat{ppid: pp, pgrp: pg}
 		}
+	}
+	return t
+}
+
+// below lists the processes under pid, breadth first.
+func (t procTable) below(pid int) []int {
+	children := map[int][]int{}
+	for p, st := range t {
+		children[st.ppid] = append(children[st.ppid], p)
 	}
 	var out []int
 	queue := []int{pid}
@@ -825,3 +824,6 @@ func descendants(pid int) []int {
 	}
 	return out
 }
+
+// descendants lists the processes below pid, found through /proc.
+func descendants(pid int) []int { return readProcs().below(pid) }
