@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/factory-dev/factory"
 	"github.com/factory-dev/factory/invariants"
@@ -54,8 +55,9 @@ func Diagnose(ctx context.Context, d Deps) DoctorReport {
 	if path, err := exec.LookPath("git"); err != nil {
 		add(Check{Name: "git", Detail: "git not found in PATH", Fix: "install git (apt-get install git)"}, true)
 	} else {
-		out, _ := exec.CommandContext(ctx, path, "--version").Output()
-		add(Check{Name: "git", OK: true, Detail: strings.TrimSpace(string(out))}, true)
+		dir, _ := os.Getwd()
+		res, _ := proc.Run(ctx, proc.Cmd{Argv: []string{path, "--version"}, Dir: dir, Timeout: 10 * time.Second})
+		add(Check{Name: "git", OK: true, Detail: strings.TrimSpace(string(res.Stdout))}, true)
 	}
 
 	if d.Workspace == nil {

@@ -4,12 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os/exec"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/factory-dev/factory"
 	"github.com/factory-dev/factory/invariants"
+	"github.com/factory-dev/factory/sandbox/proc"
 )
 
 func runCheck(ctx context.Context, env *cliEnv, args []string) error {
@@ -86,9 +87,13 @@ func (a *app) snapshotOfRevision(ctx context.Context, rev string) (string, error
 	if strings.HasPrefix(rev, "-") {
 		return "", usageError{fmt.Sprintf("--base %q: a revision cannot begin with '-'", rev)}
 	}
-	out, err := exec.CommandContext(ctx, "git", "-C", a.ws.Root(), "rev-parse", "--verify", "--end-of-options", rev+"^{commit}").Output()
+	res, err := proc.Run(ctx, proc.Cmd{Argv: []string{"git", "rev-parse", "--verify", "--end-of-options", rev + "^{commit}"},
+		Dir: a.ws.Root(), Timeout: 30 * time.Second})
 	if err != nil {
+		return "", err
+	}
+	if res.ExitCode != 0 {
 		return "", factory.Errorf(factory.ENOTFOUND, "--base %q is not a commit in this repository", rev)
 	}
-	return a.ws.SnapshotCommit(ctx, strings.TrimSpace(string(out)), "base "+rev)
+	return a.ws.SnapshotCommit(ctx, strings.TrimSpace(string(res.Stdout)), "base "+rev)
 }
