@@ -21,18 +21,19 @@
 // never wait for writes.
 //
 // The step journal: RecordStep, which the server calls once per request
-// before replying, appends the step as one JSON line, with one write(2),
-// to a journal file of its process (<db>.journal/<pid>-<random>.jsonl,
-// held under flock(LOCK_EX) while the process lives) and returns; the
-// insert commits in the background, in batches, within about 10 ms. A line
-// that reached the kernel's page cache survives a kill -9 of the process,
-// not a power loss or kernel crash (the journal is never fsynced, like the
-// WAL). Open replays into the database, before returning, the journal
-// files of processes that are gone (their lock is free), skipping a torn
-// last line, and removes them; inserts are idempotent by step id. Journal
-// files are cut back once their steps committed, and Close removes its
-// own. Reads of the same Store (Query, Run, Runs) first wait for every
-// step recorded before them to commit; other processes see a recorded
+// before replying, encodes the step as one record into a memory-mapped
+// segment of its process (<db>.journal/<pid>-<random>.seg, held under
+// flock(LOCK_EX) while the process lives; no system call per step) and
+// returns; the insert commits in the background, in batches, within about
+// 10 ms. A record in a shared mapping is in the kernel's page cache, so it
+// survives a kill -9 of the process, not a power loss or kernel crash (the
+// journal is never fsynced, like the WAL). Open replays into the
+// database, before returning, the segments of processes that are gone
+// (their lock is free), up to the first incomplete or damaged record, and
+// removes them; inserts are idempotent by step id. A full segment is
+// removed once its steps committed, and Close removes its own. Reads of
+// the same Store (Query, Run, Runs) first wait for every step recorded
+// before them to commit; other processes see a recorded
 // step once it committed, about 10 ms later, as they see the full-text
 // index behind the steps. If SQLite falls more than 50000 steps behind,
 // RecordStep waits for it to catch up.
@@ -41,6 +42,6 @@
 // documents (EINVALID, ENOTFOUND, EUNAVAILABLE) are for the caller to act
 // on; any other failure (a database or disk fault) is EINTERNAL.
 //
-// Imports: the standard library (syscall for flock), the root package factory, mattn/go-sqlite3
+// Imports: the standard library (syscall for flock and mmap), the root package factory, mattn/go-sqlite3
 // and OpenTelemetry. Never sandbox, invariants, tools, server or mcp-go.
 package traces
