@@ -146,7 +146,7 @@ func BenchmarkIngest(b *testing.B) {
 		b.ResetTimer()
 		for i := range b.N {
 			st := benchStep(run.ID, i)
-			if _, err := db.ExecContext(ctx, stmtSQL[stInsStep], newStepID(time.Now()), st.RunID, st.ParentID, st.RequestID, st.Method, st.Tool,
+			if _, err := db.ExecContext(ctx, stmtSQL[stInsStep], factory.NewStepID(time.Now()), st.RunID, st.ParentID, st.RequestID, st.Method, st.Tool,
 				RedactJSON(st.Args), Redact(st.Result), factory.StepOK, "", "", time.Now().UnixNano(), int64(st.Duration), "", ""); err != nil {
 				b.Fatal(err)
 			}
@@ -299,7 +299,7 @@ func bigLog(b *testing.B) *Store {
 				if st.Status != factory.StepOK {
 					st.Error = sentence(6)
 				}
-				st.ID = newStepID(st.Started)
+				st.ID = factory.NewStepID(st.Started)
 				steps = append(steps, st)
 				if len(steps) == txSize {
 					flush()

@@ -16,7 +16,7 @@ import (
 // and EUNAVAILABLE after Close.
 func (s *Store) StartRun(ctx context.Context, r factory.Run) (factory.Run, error) {
 	if r.ID == "" {
-		r.ID = newID("r-")
+		r.ID = factory.NewID("r-")
 	}
 	if r.Started.IsZero() {
 		r.Started = time.Now()
@@ -61,11 +61,11 @@ func prepareStep(st *factory.Step, status string) (generated bool, err error) {
 	if st.RunID == "" {
 		return false, factory.Errorf(factory.EINVALID, "a step needs a run id")
 	}
-	if st.ID == "" {
-		st.ID = newID("st-")
-	}
 	if st.Started.IsZero() {
 		st.Started = time.Now()
+	}
+	if st.ID == "" {
+		st.ID, generated = factory.NewStepID(st.Started), true
 	}
 	st.Started = st.Started.UTC()
 	if status != "" {
@@ -125,6 +125,7 @@ func (s *Store) StartStep(ctx context.Context, st factory.Step) (factory.Step, e
 // cannot be written (a full disk), RecordStep falls back to waiting for
 // its commit and then returns EINVALID for a taken ID.
 //
+// A cancelled ctx does not stop it: a cancelled request is recorded too.
 // It returns the step as stored, EINVALID without a RunID, and
 // EUNAVAILABLE after Close.
 func (s *Store) RecordStep(ctx context.Context, st factory.Step) (factory.Step, error) {
@@ -132,13 +133,14 @@ func (s *Store) RecordStep(ctx context.Context, st factory.Step) (factory.Step, 
 	if err != nil {
 		return factory.Step{}, factory.Wrap("record step", err)
 	}
-	if s.jr != nil && s.journalStep(st) {
+	if s.jr != nil && s.journalStep(&st) {
 		return st, nil
 	}
-	if err := s.write(func(w *wtx) error { return s.insertStep(w, &st, gen) }); err != nil {
+	sync := st // on the heap only on this path: RecordStep runs once per request
+	if err := s.write(func(w *wtx) error { return s.insertStep(w, &sync, gen) }); err != nil {
 		return factory.Step{}, factory.Wrap("record step", err)
 	}
-	return st, nil
+	return sync, nil
 }
 
 // insertStep inserts st. An id that insertStep's caller generated is drawn
@@ -154,7 +156,7 @@ func (s *Store) insertStep(w *wtx, st *factory.Step, generated bool) error {
 			break
 		}
 		if generated && try < 3 && isUnique(err) {
-			st.ID = newStepID(time.Now())
+			st.ID = factory.NewStepID(time.Now())
 			continue
 		}
 		return uniqueErr(err, "step", st.ID)

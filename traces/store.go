@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -340,12 +339,22 @@ var stmtSQL = [nStmt]string{
 	stFTSMsg:     `INSERT INTO messages_fts(rowid, text) VALUES(?,?)`,
 }
 
-// op is one write waiting to be committed.
+// op is one write waiting to be committed: fn, or the insert of a
+// journaled step (one allocation per step, not a closure and a copy).
 type op struct {
 	fn    func(w *wtx) error
-	done  chan error // nil for async
-	async bool       // queued by writeAsync: nobody waits for it
-	quiet bool       // upkeep, not a caller (see writeQuiet)
+	step  factory.Step // without fn: the journaled step to insert
+	seg   *segment     // and the journal segment holding it
+	done  chan error   // nil for async
+	async bool         // queued by writeAsync: nobody waits for it
+	quiet bool         // upkeep, not a caller (see writeQuiet)
+}
+
+func (o *op) run(w *wtx) error {
+	if o.fn == nil {
+		return w.s.ingestStep(w, &o.step, o.seg)
+	}
+	return o.fn(w)
 }
 
 // wtx is the write transaction, with statements bound to it lazily.
@@ -492,18 +501,19 @@ func (s *Store) submit(o *op) error {
 // writes commit in order, once any later write returned, fn committed too.
 // A failure of fn is logged. It returns EUNAVAILABLE after Close.
 func (s *Store) writeAsync(fn func(w *wtx) error) error {
-	_, err := s.writeAsyncN(fn)
+	_, err := s.queueOp(&op{fn: fn, async: true})
 	return err
 }
 
-// writeAsyncN is writeAsync, also returning the length of the queue.
-func (s *Store) writeAsyncN(fn func(w *wtx) error) (int, error) {
+// queueOp queues an async op as writeAsync does, and returns the length
+// of the queue.
+func (s *Store) queueOp(o *op) (int, error) {
 	s.wmu.Lock()
 	if s.closed {
 		s.wmu.Unlock()
 		return 0, factory.Errorf(factory.EUNAVAILABLE, "the run log is closed")
 	}
-	s.queue = append(s.queue, &op{fn: fn, async: true})
+	s.queue = append(s.queue, o)
 	n := len(s.queue)
 	s.wmu.Unlock()
 	if !s.commitScheduled.Swap(true) {
@@ -559,7 +569,7 @@ func (s *Store) commit(batch []*op) error {
 	}
 	w := &wtx{ctx: ctx, tx: tx, s: s}
 	for _, o := range batch {
-		if err := o.fn(w); err != nil {
+		if err := o.run(w); err != nil {
 			tx.Rollback()
 			return err
 		}
@@ -679,41 +689,6 @@ func (s *Store) indexPending(w *wtx) (int, error) {
 	}
 	w.pending -= int64(len(rows))
 	return len(rows), nil
-}
-
-// idAlphabet is lower-case base32 without i, l, o, u: readable ids.
-const idAlphabet = "0123456789abcdefghjkmnpqrstvwxyz"
-
-// newStepID returns "st-" + 8 characters of the time in milliseconds + 5
-// random characters. Ids made close in time sort together, so the steps
-// inserted by one transaction land on one page of the id index instead of
-// one page each. Two ids collide only when made in the same millisecond
-// with the same 25 random bits; insertStep then draws again.
-func newStepID(now time.Time) string {
-	var b [16]byte
-	copy(b[:], "st-")
-	ms := uint64(now.UnixMilli())
-	for i := 10; i >= 3; i-- {
-		b[i] = idAlphabet[ms&31]
-		ms >>= 5
-	}
-	r := rand.Uint64()
-	for i := 11; i < 16; i++ {
-		b[i] = idAlphabet[r&31]
-		r >>= 5
-	}
-	return string(b[:])
-}
-
-// newID returns prefix + 10 random characters (50 bits).
-func newID(prefix string) string {
-	var b [10]byte
-	r := rand.Uint64()
-	for i := range b {
-		b[i] = idAlphabet[r&31]
-		r >>= 5
-	}
-	return prefix + string(b[:])
 }
 
 // capText cuts s to at most n bytes (on a rune boundary), saying how much

@@ -34,14 +34,6 @@ func TestGeneratedStepIDIsDrawnAgainWhenTaken(t *testing.T) {
 	assert.Equal(t, taken.ID, st.ID)
 }
 
-func TestStepIDsSortByTime(t *testing.T) {
-	t0 := time.Date(2026, 11, 21, 13, 0, 0, 0, time.UTC)
-	a, b := newStepID(t0), newStepID(t0.Add(time.Millisecond))
-	assert.Len(t, a, 16)
-	assert.Less(t, a[:11], b[:11])
-	assert.Equal(t, newStepID(t0)[:11], a[:11])
-}
-
 func TestCapText(t *testing.T) {
 	assert.Equal(t, "short", capText("short", 10))
 	long := strings.Repeat("ü", 3000) // 6000 bytes
