@@ -60,6 +60,59 @@ var secretHints = func() []string {
 	return h
 }()
 
+// hintsByFirst lists the secretHints by their first byte, and
+// hintStarts holds their first two bytes (a bit per pair): most positions
+// of a text are passed over after one look-up.
+var hintsByFirst, hintStarts = func() (t [256][]string, pairs [1 << 16 / 64]uint64) {
+	for _, h := range secretHints {
+		t[h[0]] = append(t[h[0]], h)
+		p := uint16(h[0])<<8 | uint16(h[1])
+		pairs[p/64] |= 1 << (p % 64)
+	}
+	return t, pairs
+}()
+
+// The only characters outside ASCII that strings.ToLower turns into ASCII
+// letters: İ (U+0130) into i and the Kelvin sign (U+212A) into k.
+const dottedI, kelvin = "\u0130", "\u212a"
+
+// mayHoldSecret reports whether s holds one of the secretHints, ignoring
+// case: containsAny(strings.ToLower(s), secretHints), in one pass and
+// without a copy. Every step's arguments and result go through it, and
+// almost none holds a hint.
+func mayHoldSecret(s string) bool {
+	for i := 0; i+1 < len(s); i++ { // every hint is 3 bytes or more
+		c, d := lowerASCII(s[i]), lowerASCII(s[i+1])
+		if p := uint16(c)<<8 | uint16(d); hintStarts[p/64]&(1<<(p%64)) == 0 {
+			continue
+		}
+		for _, h := range hintsByFirst[c] {
+			if len(s)-i >= len(h) && equalFoldASCII(s[i:i+len(h)], h) {
+				return true
+			}
+		}
+	}
+	return (strings.Contains(s, dottedI) || strings.Contains(s, kelvin)) && containsAny(strings.ToLower(s), secretHints)
+}
+
+func lowerASCII(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
+}
+
+// equalFoldASCII reports whether s equals the lower-case ASCII hint h,
+// ignoring the case of s's ASCII letters.
+func equalFoldASCII(s, h string) bool {
+	for i := 0; i < len(h); i++ {
+		if lowerASCII(s[i]) != h[i] {
+			return false
+		}
+	}
+	return true
+}
+
 // keyValue matches `key=value`, `key: value` and `"key": "value"` in text.
 // Group 1 is the key with its quotes and separator, group 2 the key name,
 // group 3 the value. Whether the key names a secret is decided in code
@@ -81,10 +134,10 @@ func Redact(s string) string {
 	if s == "" {
 		return s
 	}
-	lower := strings.ToLower(s)
-	if !containsAny(lower, secretHints) {
+	if !mayHoldSecret(s) {
 		return s
 	}
+	lower := strings.ToLower(s)
 	for _, p := range tokenPatterns {
 		if !containsAny(lower, p.hints) {
 			continue
@@ -281,7 +334,7 @@ func splitWords(s string) []string {
 // Redact. Member order is kept. Input that is not valid JSON is redacted as
 // text with Redact. It never fails.
 func RedactJSON(s string) string {
-	if strings.TrimSpace(s) == "" || !containsAny(strings.ToLower(s), secretHints) {
+	if !mayHoldSecret(s) || strings.TrimSpace(s) == "" {
 		return s
 	}
 	dec := json.NewDecoder(strings.NewReader(s))
