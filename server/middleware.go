@@ -8,7 +8,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"runtime/debug"
+	"strconv"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/factory-dev/factory"
@@ -34,29 +38,54 @@ const requestIDHeader = "X-Factory-Request-Id"
 
 // recorder turns requests into steps and spans.
 type recorder struct {
-	store    StepStore
-	runs     *runTracker
-	log      *slog.Logger
+	store StepStore
+	runs  *runTracker
+	log   *slog.Logger
+
+	inst       atomic.Pointer[instruments] // of the providers installed when last looked
+	metricOpts sync.Map                    // metricKey -> []metric.RecordOption
+}
+
+func newRecorder(store StepStore, runs *runTracker, log *slog.Logger) *recorder {
+	return &recorder{store: store, runs: runs, log: log}
+}
+
+// instrumentation names factory's tracer and meter.
+const instrumentation = "github.com/factory-dev/factory/server"
+
+// instruments are the tracer and the duration histogram of one pair of
+// installed providers; nil for an idle one.
+type instruments struct {
+	tp       trace.TracerProvider
+	mp       metric.MeterProvider
 	tracer   trace.Tracer
 	duration metric.Float64Histogram
 }
 
-func newRecorder(store StepStore, runs *runTracker, log *slog.Logger) *recorder {
-	meter := otel.Meter("github.com/factory-dev/factory/server")
-	hist, err := meter.Float64Histogram("mcp.server.operation.duration",
-		metric.WithUnit("s"),
-		metric.WithDescription("Duration of MCP requests served by factory"),
-		metric.WithExplicitBucketBoundaries(0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 60, 300))
-	if err != nil {
-		log.Warn("no duration histogram", "err", err)
+// instruments returns those of the providers installed now, made once per
+// pair of providers: a provider installed after New is used from the next
+// request on.
+func (r *recorder) instruments() *instruments {
+	tp, mp := otel.GetTracerProvider(), otel.GetMeterProvider()
+	if in := r.inst.Load(); in != nil && in.tp == tp && in.mp == mp {
+		return in
 	}
-	return &recorder{
-		store:    store,
-		runs:     runs,
-		log:      log,
-		tracer:   otel.Tracer("github.com/factory-dev/factory/server"),
-		duration: hist,
+	in := &instruments{tp: tp, mp: mp}
+	if tp != idleTracers {
+		in.tracer = tp.Tracer(instrumentation)
 	}
+	if mp != idleMeters {
+		hist, err := mp.Meter(instrumentation).Float64Histogram("mcp.server.operation.duration",
+			metric.WithUnit("s"),
+			metric.WithDescription("Duration of MCP requests served by factory"),
+			metric.WithExplicitBucketBoundaries(0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 60, 300))
+		if err != nil {
+			r.log.Warn("no duration histogram", "err", err)
+		}
+		in.duration = hist
+	}
+	r.inst.Store(in)
+	return in
 }
 
 // request is what the recorder needs to know of any request.
@@ -76,36 +105,47 @@ type outcome struct {
 	err       error
 }
 
+// serverSpan is how every request's span starts.
+var serverSpan = []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindServer)}
+
+// The providers otel hands out until one is installed (traces.SetupOTel
+// installs them when an OTLP endpoint is set). While they are current, a
+// request makes no span and no histogram point: they would be no-ops, and
+// building them was a third of the middleware's cost.
+var idleTracers, idleMeters = otel.GetTracerProvider(), otel.GetMeterProvider()
+
 // around runs fn as one step of the connection's run, inside a span.
+//
+// It runs on every request, so it builds nothing it does not need: no
+// span or histogram point without an installed provider, span attributes
+// only for a span that records (a sampler therefore decides without
+// them), and the histogram's attribute set once per method, name and
+// outcome (metricOptions).
 func (r *recorder) around(ctx context.Context, req request, fn func(context.Context) outcome) (out outcome) {
 	start := time.Now()
-	runID, err := r.runs.current(ctx)
+	c := connection(ctx)
+	runID, err := r.runs.current(ctx, c)
 	if err != nil {
 		r.log.Error("cannot start a run; the request is served but not recorded", "err", err)
 	}
-	stepID := newID("st-")
+	stepID := factory.NewStepID(start)
 	ctx = factory.WithCall(ctx, factory.Call{RunID: runID, StepID: stepID})
 	ctx = extractTraceparent(ctx, req.meta)
 
-	spanName := req.method
-	if req.name != "" {
-		spanName += " " + req.name
+	// Without tracing, the span is the caller's remote parent (traceparent
+	// in _meta), if any, as a no-op tracer would make it.
+	inst := r.instruments()
+	span := trace.SpanFromContext(ctx)
+	if inst.tracer != nil {
+		spanName := req.method
+		if req.name != "" {
+			spanName += " " + req.name
+		}
+		ctx, span = inst.tracer.Start(ctx, spanName, serverSpan...)
+		if span.IsRecording() {
+			span.SetAttributes(spanAttributes(req, runID, stepID)...)
+		}
 	}
-	attrs := []attribute.KeyValue{attribute.String("mcp.method.name", req.method)}
-	if req.method == string(mcp.MethodToolsCall) {
-		attrs = append(attrs,
-			attribute.String("gen_ai.tool.name", req.name),
-			attribute.String("gen_ai.operation.name", "execute_tool"))
-	} else if req.method == string(mcp.MethodResourcesRead) {
-		attrs = append(attrs, attribute.String("mcp.resource.uri", req.name))
-	} else {
-		attrs = append(attrs, attribute.String("gen_ai.prompt.name", req.name))
-	}
-	if req.id != "" {
-		attrs = append(attrs, attribute.String("jsonrpc.request.id", req.id))
-	}
-	attrs = append(attrs, attribute.String("factory.run.id", runID), attribute.String("factory.step.id", stepID))
-	ctx, span := r.tracer.Start(ctx, spanName, trace.WithSpanKind(trace.SpanKindServer), trace.WithAttributes(attrs...))
 
 	func() {
 		defer func() {
@@ -133,7 +173,7 @@ func (r *recorder) around(ctx context.Context, req request, fn func(context.Cont
 	elapsed := time.Since(start)
 	// A step belongs to the run that is current when it ends: run_start's
 	// own step opens the run it starts.
-	if now := r.runs.peek(ctx); now != "" {
+	if now := r.runs.peek(c); now != "" {
 		runID = now
 	}
 
@@ -142,28 +182,99 @@ func (r *recorder) around(ctx context.Context, req request, fn func(context.Cont
 		span.SetStatus(codes.Error, out.errText)
 	}
 	sc := span.SpanContext()
-	args := argsJSON(req.args)
+	// A cancelled request is recorded all the same: RecordStep and the
+	// histogram do not give up on a cancelled ctx.
 	if runID != "" {
-		if _, err := r.store.RecordStep(context.WithoutCancel(ctx), factory.Step{
+		if _, err := r.store.RecordStep(ctx, factory.Step{
 			ID: stepID, RunID: runID, RequestID: req.id, Method: req.method, Tool: req.name,
-			Args: args, Result: out.summary, Status: status, Error: out.errText,
+			Args: argsJSON(req.args), Result: out.summary, Status: status, Error: out.errText,
 			Started: start, Duration: elapsed, TraceID: traceID(sc), SpanID: spanID(sc),
 		}); err != nil {
 			r.log.Error("cannot record step", "step", stepID, "err", err)
 		}
 	}
 	span.End()
-	if r.duration != nil {
-		mattrs := []attribute.KeyValue{attribute.String("mcp.method.name", req.method)}
-		if errType != "" {
-			mattrs = append(mattrs, attribute.String("error.type", errType))
-		}
-		if req.method == string(mcp.MethodToolsCall) {
-			mattrs = append(mattrs, attribute.String("gen_ai.tool.name", req.name))
-		}
-		r.duration.Record(context.WithoutCancel(ctx), elapsed.Seconds(), metric.WithAttributes(mattrs...))
+	if inst.duration != nil {
+		inst.duration.Record(ctx, elapsed.Seconds(), r.metricOptions(req, errType)...)
 	}
 	return out
+}
+
+// spanAttributes are the semantic-convention attributes of a request's
+// span.
+func spanAttributes(req request, runID, stepID string) []attribute.KeyValue {
+	attrs := make([]attribute.KeyValue, 0, 6)
+	attrs = append(attrs, attribute.String("mcp.method.name", req.method))
+	switch req.method {
+	case string(mcp.MethodToolsCall):
+		attrs = append(attrs,
+			attribute.String("gen_ai.tool.name", req.name),
+			attribute.String("gen_ai.operation.name", "execute_tool"))
+	case string(mcp.MethodResourcesRead):
+		attrs = append(attrs, attribute.String("mcp.resource.uri", req.name))
+	default:
+		attrs = append(attrs, attribute.String("gen_ai.prompt.name", req.name))
+	}
+	if req.id != "" {
+		attrs = append(attrs, attribute.String("jsonrpc.request.id", req.id))
+	}
+	return append(attrs, attribute.String("factory.run.id", runID), attribute.String("factory.step.id", stepID))
+}
+
+// metricKey picks a histogram attribute set. The name is that of a tool
+// or prompt (a resource URI is not an attribute: it is unbounded), so the
+// sets are few.
+type metricKey struct{ method, name, errType string }
+
+// metricOptions returns the histogram's options for a request, made once
+// per attribute set.
+func (r *recorder) metricOptions(req request, errType string) []metric.RecordOption {
+	k := metricKey{method: req.method, errType: errType}
+	if req.method != string(mcp.MethodResourcesRead) {
+		k.name = req.name
+	}
+	if o, ok := r.metricOpts.Load(k); ok {
+		return o.([]metric.RecordOption)
+	}
+	attrs := []attribute.KeyValue{attribute.String("mcp.method.name", k.method)}
+	if k.errType != "" {
+		attrs = append(attrs, attribute.String("error.type", k.errType))
+	}
+	switch k.method {
+	case string(mcp.MethodToolsCall):
+		attrs = append(attrs, attribute.String("gen_ai.tool.name", k.name))
+	case string(mcp.MethodPromptsGet):
+		attrs = append(attrs, attribute.String("gen_ai.prompt.name", k.name))
+	}
+	o, _ := r.metricOpts.LoadOrStore(k, []metric.RecordOption{metric.WithAttributeSet(attribute.NewSet(attrs...))})
+	return o.([]metric.RecordOption)
+}
+
+// headerID reads the id the before-hooks left (the key is canonical: no
+// Header.Get, which canonicalises it on every call).
+func headerID(h http.Header) string {
+	if v := h[requestIDHeader]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
+}
+
+// requestID is the JSON-RPC id as the client sent it: 7, or "abc".
+func requestID(id any) string {
+	if r, ok := id.(mcp.RequestId); ok {
+		id = r.Value()
+	}
+	switch v := id.(type) {
+	case string:
+		return v
+	case int64:
+		return strconv.FormatInt(v, 10)
+	case float64:
+		return strconv.FormatFloat(v, 'f', -1, 64)
+	case nil:
+		return ""
+	}
+	return fmt.Sprint(id)
 }
 
 // argsJSON is the request's arguments as JSON text: raw arguments as they
@@ -234,7 +345,7 @@ func record[Res any](ctx context.Context, r *recorder, req request, call func(co
 func (r *recorder) toolMiddleware(next server.ToolHandlerFunc) server.ToolHandlerFunc {
 	return func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 		return record(ctx, r, request{
-			method: string(mcp.MethodToolsCall), name: req.Params.Name, id: req.Header.Get(requestIDHeader),
+			method: string(mcp.MethodToolsCall), name: req.Params.Name, id: headerID(req.Header),
 			args: req.GetRawArguments(), meta: req.Params.Meta,
 		}, func(ctx context.Context) (*mcp.CallToolResult, error) { return next(ctx, req) },
 			func(res *mcp.CallToolResult) outcome {
@@ -247,7 +358,7 @@ func (r *recorder) toolMiddleware(next server.ToolHandlerFunc) server.ToolHandle
 func (r *recorder) resourceMiddleware(next server.ResourceHandlerFunc) server.ResourceHandlerFunc {
 	return func(ctx context.Context, req mcp.ReadResourceRequest) ([]mcp.ResourceContents, error) {
 		return record(ctx, r, request{
-			method: string(mcp.MethodResourcesRead), name: req.Params.URI, id: req.Header.Get(requestIDHeader),
+			method: string(mcp.MethodResourcesRead), name: req.Params.URI, id: headerID(req.Header),
 			args: req.Params.Arguments, meta: req.Params.Meta,
 		}, func(ctx context.Context) ([]mcp.ResourceContents, error) { return next(ctx, req) },
 			func(res []mcp.ResourceContents) outcome {
@@ -260,7 +371,7 @@ func (r *recorder) resourceMiddleware(next server.ResourceHandlerFunc) server.Re
 func (r *recorder) promptMiddleware(next server.PromptHandlerFunc) server.PromptHandlerFunc {
 	return func(ctx context.Context, req mcp.GetPromptRequest) (*mcp.GetPromptResult, error) {
 		return record(ctx, r, request{
-			method: string(mcp.MethodPromptsGet), name: req.Params.Name, id: req.Header.Get(requestIDHeader),
+			method: string(mcp.MethodPromptsGet), name: req.Params.Name, id: headerID(req.Header),
 			args: req.Params.Arguments, meta: req.Params.Meta,
 		}, func(ctx context.Context) (*mcp.GetPromptResult, error) { return next(ctx, req) },
 			func(res *mcp.GetPromptResult) outcome {

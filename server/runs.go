@@ -19,7 +19,7 @@ type runTracker struct {
 	now   func() time.Time
 
 	mu   sync.Mutex
-	runs map[string]string // connection key -> run id
+	runs map[conn]string // connection -> run id
 }
 
 // RunStore is the part of the run log the tracker writes.
@@ -29,31 +29,53 @@ type RunStore interface {
 }
 
 func newRunTracker(store RunStore, root string) *runTracker {
-	return &runTracker{store: store, root: root, now: time.Now, runs: map[string]string{}}
+	return &runTracker{store: store, root: root, now: time.Now, runs: map[conn]string{}}
 }
 
-// connection returns the key and the client's name for the request in ctx.
-// Requests of the stateless era carry no session: they are grouped by the
-// client name they declare in _meta.
-func connection(ctx context.Context) (key, client string) {
-	if key, ok := ctx.Value(connKey{}).(string); ok {
-		return key, "factory call"
-	}
+// conn identifies a connection: a session by its id, a stateless client
+// by the name and version it declares, an in-process caller by the name
+// it was given (withConnection). Comparable, and made without building a
+// string: it is looked up once per request.
+type conn struct {
+	kind        string // "session", "stateless", "call" or "none"
+	id, version string
+}
+
+// connection returns the connection of the request in ctx. Requests of
+// the stateless era carry no session: they are grouped by the client name
+// they declare in _meta.
+func connection(ctx context.Context) conn {
+	// Served requests first: a lookup of a key ctx lacks walks the whole
+	// chain of contexts, and mcp-go's is long.
 	if p := server.RequestProtocolInfoFromContext(ctx); p != nil && p.Modern {
 		if p.ClientInfo != nil {
-			client = strings.TrimSpace(p.ClientInfo.Name + " " + p.ClientInfo.Version)
+			return conn{kind: "stateless", id: p.ClientInfo.Name, version: p.ClientInfo.Version}
 		}
-		return "stateless:" + client, client
+		return conn{kind: "stateless"}
 	}
-	s := server.ClientSessionFromContext(ctx)
-	if s == nil {
-		return "none", ""
+	if s := server.ClientSessionFromContext(ctx); s != nil {
+		return conn{kind: "session", id: s.SessionID()}
 	}
-	if ci, ok := s.(server.SessionWithClientInfo); ok {
-		info := ci.GetClientInfo()
-		client = strings.TrimSpace(info.Name + " " + info.Version)
+	if key, ok := ctx.Value(connKey{}).(string); ok {
+		return conn{kind: "call", id: key}
 	}
-	return "session:" + s.SessionID(), client
+	return conn{kind: "none"}
+}
+
+// client is the name and version the connection's client declared.
+func (c conn) client(ctx context.Context) string {
+	switch c.kind {
+	case "call":
+		return "factory call"
+	case "stateless":
+		return strings.TrimSpace(c.id + " " + c.version)
+	case "session":
+		if ci, ok := server.ClientSessionFromContext(ctx).(server.SessionWithClientInfo); ok {
+			info := ci.GetClientInfo()
+			return strings.TrimSpace(info.Name + " " + info.Version)
+		}
+	}
+	return ""
 }
 
 type connKey struct{}
@@ -64,39 +86,38 @@ func withConnection(ctx context.Context, key string) context.Context {
 	return context.WithValue(ctx, connKey{}, key)
 }
 
-// current returns the run of the connection in ctx, starting one if needed.
-func (t *runTracker) current(ctx context.Context) (string, error) {
-	key, client := connection(ctx)
+// current returns the run of connection c (of the request in ctx),
+// starting one if needed.
+func (t *runTracker) current(ctx context.Context, c conn) (string, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if id, ok := t.runs[key]; ok {
+	if id, ok := t.runs[c]; ok {
 		return id, nil
 	}
-	r, err := t.store.StartRun(context.WithoutCancel(ctx), factory.Run{Client: client, Root: t.root, Started: t.now()})
+	r, err := t.store.StartRun(context.WithoutCancel(ctx), factory.Run{Client: c.client(ctx), Root: t.root, Started: t.now()})
 	if err != nil {
 		return "", err
 	}
-	t.runs[key] = r.ID
+	t.runs[c] = r.ID
 	return r.ID, nil
 }
 
 // peek returns the connection's current run without starting one.
-func (t *runTracker) peek(ctx context.Context) string {
-	key, _ := connection(ctx)
+func (t *runTracker) peek(c conn) string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return t.runs[key]
+	return t.runs[c]
 }
 
 // Start ends the connection's run and begins a named one (tools.Runs).
 func (t *runTracker) Start(ctx context.Context, name, workflow string) (factory.Run, error) {
-	key, client := connection(ctx)
+	key := connection(ctx)
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if old, ok := t.runs[key]; ok {
 		_ = t.store.EndRun(context.WithoutCancel(ctx), old, t.now())
 	}
-	r, err := t.store.StartRun(context.WithoutCancel(ctx), factory.Run{Name: name, Workflow: workflow, Client: client, Root: t.root, Started: t.now()})
+	r, err := t.store.StartRun(context.WithoutCancel(ctx), factory.Run{Name: name, Workflow: workflow, Client: key.client(ctx), Root: t.root, Started: t.now()})
 	if err != nil {
 		return factory.Run{}, err
 	}
@@ -105,7 +126,7 @@ func (t *runTracker) Start(ctx context.Context, name, workflow string) (factory.
 }
 
 // end closes the run of a connection that went away.
-func (t *runTracker) end(ctx context.Context, key string) {
+func (t *runTracker) end(ctx context.Context, key conn) {
 	t.mu.Lock()
 	id, ok := t.runs[key]
 	delete(t.runs, key)
@@ -122,7 +143,7 @@ func (t *runTracker) endAll(ctx context.Context) {
 	for _, id := range t.runs {
 		ids = append(ids, id)
 	}
-	t.runs = map[string]string{}
+	t.runs = map[conn]string{}
 	t.mu.Unlock()
 	for _, id := range ids {
 		_ = t.store.EndRun(context.WithoutCancel(ctx), id, t.now())

@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"log"
 	"log/slog"
@@ -55,21 +54,21 @@ func New(cfg Config) *Server {
 	hooks := &server.Hooks{}
 	hooks.AddBeforeCallTool(func(ctx context.Context, id any, req *mcp.CallToolRequest) {
 		if req.Header != nil {
-			req.Header.Set(requestIDHeader, fmt.Sprint(id))
+			req.Header[requestIDHeader] = []string{requestID(id)}
 		}
 	})
 	hooks.AddBeforeReadResource(func(ctx context.Context, id any, req *mcp.ReadResourceRequest) {
 		if req.Header != nil {
-			req.Header.Set(requestIDHeader, fmt.Sprint(id))
+			req.Header[requestIDHeader] = []string{requestID(id)}
 		}
 	})
 	hooks.AddBeforeGetPrompt(func(ctx context.Context, id any, req *mcp.GetPromptRequest) {
 		if req.Header != nil {
-			req.Header.Set(requestIDHeader, fmt.Sprint(id))
+			req.Header[requestIDHeader] = []string{requestID(id)}
 		}
 	})
 	hooks.AddOnUnregisterSession(func(ctx context.Context, sess server.ClientSession) {
-		s.runs.end(ctx, "session:"+sess.SessionID())
+		s.runs.end(ctx, conn{kind: "session", id: sess.SessionID()})
 	})
 
 	s.mcp = server.NewMCPServer("factory", cfg.Version,

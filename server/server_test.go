@@ -235,6 +235,40 @@ func TestSpansFollowTheSemanticConventionsAndTheCallersTraceparent(t *testing.T)
 	assert.Equal(t, "4bf92f3577b34da6a3ce929d0e0e4736", steps[0].TraceID, "the step links to its trace")
 }
 
+// Without OpenTelemetry set up no span is made, yet a step still links to
+// the trace of a caller that sent a traceparent, and spans start as soon
+// as a provider is installed.
+func TestStepLinksToTheCallersTraceWithoutTracing(t *testing.T) {
+	f := newFixture(t)
+	c := startStdio(t, f)
+	call := func(id int, parent string) {
+		b, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": map[string]any{
+			"name": "echo", "arguments": map[string]any{"text": "x"}, "_meta": map[string]any{"traceparent": parent},
+		}})
+		c.send(t, string(b))
+		c.recv(t)
+	}
+	call(1, "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
+
+	exp := tracetest.NewInMemoryExporter()
+	prev := otel.GetTracerProvider()
+	otel.SetTracerProvider(sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp)))
+	t.Cleanup(func() { otel.SetTracerProvider(prev) })
+	call(2, "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01")
+
+	steps := f.steps(t)
+	require.Len(t, steps, 2)
+	byReq := map[string]factory.Step{}
+	for _, s := range steps {
+		byReq[s.RequestID] = s
+	}
+	assert.Equal(t, "4bf92f3577b34da6a3ce929d0e0e4736", byReq["1"].TraceID)
+	assert.Equal(t, "00f067aa0ba902b7", byReq["1"].SpanID, "no span of its own: the caller's")
+	assert.Equal(t, "0af7651916cd43dd8448eb211c80319c", byReq["2"].TraceID)
+	require.Len(t, exp.GetSpans(), 1, "a span once a provider is installed")
+	assert.Equal(t, exp.GetSpans()[0].SpanContext.SpanID().String(), byReq["2"].SpanID)
+}
+
 // httpFixture serves the HTTP handler on a real loopback listener.
 func httpFixture(t *testing.T, f *fixture) (url string, bound string) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
