@@ -367,6 +367,8 @@ func BenchmarkQuery1M(b *testing.B) {
 		{"text-rare", func(r *rand.Rand) Query { return Query{Text: vocab[18+r.IntN(len(vocab)-18)]} }},
 		{"text-two-words", func(r *rand.Rand) Query { return Query{Text: vocab[r.IntN(18)] + " " + vocab[18+r.IntN(200)]} }},
 		{"text-prefix", func(r *rand.Rand) Query { return Query{Text: vocab[18+r.IntN(len(vocab)-18)][:4] + "*"} }},
+		{"text-prefix3", func(r *rand.Rand) Query { return Query{Text: vocab[18+r.IntN(len(vocab)-18)][:3] + "*"} }},
+		{"text-prefix6", func(r *rand.Rand) Query { return Query{Text: vocab[18+r.IntN(len(vocab)-18)][:6] + "*"} }},
 		{"cursor-page", func(r *rand.Rand) Query {
 			return Query{Cursor: bigSteps[r.IntN(len(bigSteps))].encode()}
 		}},

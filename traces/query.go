@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/factory-dev/factory"
 )
@@ -93,8 +94,8 @@ func decodeCursor(s, kind string) (cursor, error) {
 // Text matches rows containing every word of Text: in a step's tool, args,
 // result or error, in a message's text, in a run's name, workflow or
 // client. With FTS5 (Store.FTS) words match whole tokens, and a word ending
-// in * matches as a prefix; without it, words match as case-insensitive
-// substrings.
+// in * matches as a prefix of at least 3 characters (a shorter one is
+// EINVALID); without it, words match as case-insensitive substrings.
 //
 // Steps are indexed for full text behind the writes (see ftsSchema); a
 // text query first indexes the steps this process wrote, so it sees them
@@ -102,8 +103,8 @@ func decodeCursor(s, kind string) (cursor, error) {
 // when that process indexes them, within about 50 ms. Without FTS5 a text
 // query scans: fine for thousands of steps, slow for millions.
 //
-// It returns EINVALID for an unknown kind, a bad cursor, a negative limit
-// or a filter the kind does not have (tool and status are for steps), and
+// It returns EINVALID for an unknown kind, a bad cursor, a negative limit,
+// a prefix too short or a filter the kind does not have (tool and status are for steps), and
 // ENOTFOUND for a RunID that matches no run.
 func (s *Store) Query(ctx context.Context, q Query) (Page, error) {
 	const op = "query run log"
@@ -125,6 +126,11 @@ func (s *Store) Query(ctx context.Context, q Query) (Page, error) {
 		q.Limit = defaultLimit
 	case q.Limit > maxLimit:
 		q.Limit = maxLimit
+	}
+	for _, w := range words(q.Text) {
+		if p, ok := shortPrefix(w); ok {
+			return Page{}, factory.Errorf(factory.EINVALID, "%s: the prefix %q is too short: give at least %d letters or digits before *, or the whole word", op, p+"*", minPrefix)
+		}
 	}
 	var cur *cursor
 	if q.Cursor != "" {
@@ -183,6 +189,25 @@ func (w *where) sql() string {
 // words splits full-text input into words.
 func words(text string) []string {
 	return strings.FieldsFunc(text, unicode.IsSpace)
+}
+
+// minPrefix is the shortest prefix a text query may end a word with
+// ("snap*"). The index holds prefixes of 3, 4 and 5 characters (see
+// ftsSchema), so those are one look-up; a longer prefix matches few enough
+// words to merge their lists quickly. A shorter one would merge the lists
+// of most of the vocabulary: a tenth of a second on a million steps.
+const minPrefix = 3
+
+// shortPrefix reports the prefix of a word ending in * when it is shorter
+// than minPrefix. The prefix is the word's last token as FTS5 splits it
+// (on anything but letters and digits): "x.go*" is "go*".
+func shortPrefix(w string) (string, bool) {
+	if !strings.HasSuffix(w, "*") {
+		return "", false
+	}
+	w = strings.TrimRight(w, "*")
+	last := w[strings.LastIndexFunc(w, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) })+1:]
+	return last, utf8.RuneCountInString(last) < minPrefix
 }
 
 // ftsQuery turns words into an FTS5 query that cannot be a syntax error:

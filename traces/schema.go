@@ -192,10 +192,16 @@ func migrate(ctx context.Context, db *sql.DB) error {
 // off the path every MCP reply waits for. Text queries index what is
 // pending before they search, so they never miss a step.
 //
+// steps_fts also indexes every token's prefixes of 3, 4 and 5 characters,
+// so that a prefix query ("hunk*") reads one list in rowid order and stops
+// at the page's end, instead of merging the lists of every token with the
+// prefix: on a million steps, p95 0.7 ms instead of 18-32 ms, for an index
+// half as large again. Query refuses prefixes under 3 characters.
+//
 // messages_fts is an external content table written with each message:
 // messages are few.
 const ftsSchema = `
-CREATE VIRTUAL TABLE IF NOT EXISTS steps_fts USING fts5(tool, args, result, error, content='', contentless_delete=1);
+CREATE VIRTUAL TABLE IF NOT EXISTS steps_fts USING fts5(tool, args, result, error, content='', contentless_delete=1, prefix='3 4 5');
 CREATE VIRTUAL TABLE IF NOT EXISTS messages_fts USING fts5(text, content='messages', content_rowid='id', columnsize=0);
 CREATE TABLE IF NOT EXISTS fts_pending (
 	seq     INTEGER PRIMARY KEY, -- steps.seq
@@ -205,4 +211,4 @@ CREATE TABLE IF NOT EXISTS fts_pending (
 
 // stepsFTSDef identifies the current definition of steps_fts; an index
 // made by an older definition is dropped and rebuilt.
-const stepsFTSDef = "contentless_delete=1"
+const stepsFTSDef = "contentless_delete=1, prefix='3 4 5'"

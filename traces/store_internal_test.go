@@ -178,6 +178,20 @@ func TestPendingStepsAndOldIndexesAreIndexedAtOpen(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, db.Close())
 	assert.Equal(t, 5, search(), "rebuilt at open")
+
+	// So is the previous one, without prefix indexes.
+	db, err = sql.Open("sqlite3", path)
+	require.NoError(t, err)
+	_, err = db.Exec(`DROP TABLE steps_fts; CREATE VIRTUAL TABLE steps_fts USING fts5(tool, args, result, error, content='', contentless_delete=1)`)
+	require.NoError(t, err)
+	require.NoError(t, db.Close())
+	assert.Equal(t, 5, search(), "rebuilt at open")
+	db, err = sql.Open("sqlite3", path)
+	require.NoError(t, err)
+	defer db.Close()
+	var def string
+	require.NoError(t, db.QueryRow(`SELECT sql FROM sqlite_master WHERE name = 'steps_fts'`).Scan(&def))
+	assert.Contains(t, def, "prefix='3 4 5'")
 }
 
 func TestStartStepCommitsWithoutAnotherWrite(t *testing.T) {

@@ -333,9 +333,15 @@ func TestFullTextSearch(t *testing.T) {
 			assert.Empty(t, find("before integration"), "words must all match in one row")
 			assert.Equal(t, []string{ids[3], ids[1]}, find("test_run"), "tool name")
 			assert.Equal(t, []string{ids[1]}, find("FAILED"), "case-insensitive, error column")
-			for _, odd := range []string{`"`, `a"b`, `NEAR(`, `-`, `*`, `AND OR`, `col:x`, `100%`, `_`} {
+			for _, odd := range []string{`"`, `a"b`, `NEAR(`, `-`, `AND OR`, `col:x`, `100%`, `_`} {
 				_, err := s.Query(ctx, traces.Query{Text: odd})
 				assert.NoError(t, err, "query text %q must never be a syntax error", odd)
+			}
+			assert.Equal(t, []string{ids[0]}, find("parser/lex*"), "a prefix of 3, after punctuation")
+			for _, short := range []string{"hu*", "parser/le*", "*", "lexer ün*"} {
+				_, err := s.Query(ctx, traces.Query{Text: short})
+				assert.Equal(t, factory.EINVALID, factory.ErrorCode(err), "%q: %v", short, err)
+				assert.ErrorContains(t, err, "too short", short)
 			}
 			p, err := s.Query(ctx, traces.Query{Kind: traces.KindMessages, Text: "lexer"})
 			require.NoError(t, err)
