@@ -47,7 +47,8 @@ fuzz: ## run each fuzz target for FUZZTIME
 	done
 
 bench: build ## benchmarks against their references (native git, direct commands); ratios in the output
-	$(GO) test -tags '$(TAGS)' -run '^$$' -bench . -benchtime $(BENCHTIME) -timeout 60m $(PKGS)
+	$(GO) test -tags '$(TAGS)' -run '^$$' -bench . -skip '^BenchmarkIngest$$' -benchtime $(BENCHTIME) -timeout 60m $(PKGS)
+	$(GO) test -tags '$(TAGS)' -run '^$$' -bench '^BenchmarkIngest$$' -benchtime 50000x ./traces
 
 demo: build ## build and run the scripted demo on the embedded example workspace
 	cd e2e && [ -d node_modules/@modelcontextprotocol/sdk ] || npm ci --no-audit --no-fund --loglevel=error
