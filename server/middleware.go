@@ -124,6 +124,7 @@ var idleTracers, idleMeters = otel.GetTracerProvider(), otel.GetMeterProvider()
 func (r *recorder) around(ctx context.Context, req request, fn func(context.Context) outcome) (out outcome) {
 	start := time.Now()
 	c := connection(ctx)
+	starts := r.runs.starts.Load()
 	runID, err := r.runs.current(ctx, c)
 	if err != nil {
 		r.log.Error("cannot start a run; the request is served but not recorded", "err", err)
@@ -173,8 +174,10 @@ func (r *recorder) around(ctx context.Context, req request, fn func(context.Cont
 	elapsed := time.Since(start)
 	// A step belongs to the run that is current when it ends: run_start's
 	// own step opens the run it starts.
-	if now := r.runs.peek(c); now != "" {
-		runID = now
+	if r.runs.starts.Load() != starts {
+		if now := r.runs.peek(c); now != "" {
+			runID = now
+		}
 	}
 
 	if errType != "" {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/factory-dev/factory"
@@ -18,8 +19,9 @@ type runTracker struct {
 	root  string
 	now   func() time.Time
 
-	mu   sync.Mutex
-	runs map[conn]string // connection -> run id
+	mu     sync.Mutex
+	runs   map[conn]string // connection -> run id
+	starts atomic.Uint64   // Start calls so far: a request that saw none need not look again
 }
 
 // RunStore is the part of the run log the tracker writes.
@@ -114,6 +116,7 @@ func (t *runTracker) Start(ctx context.Context, name, workflow string) (factory.
 	key := connection(ctx)
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	t.starts.Add(1)
 	if old, ok := t.runs[key]; ok {
 		_ = t.store.EndRun(context.WithoutCancel(ctx), old, t.now())
 	}
