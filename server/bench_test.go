@@ -1,7 +1,10 @@
 package server_test
 
 import (
+	"bufio"
+	"bytes"
 	"context"
+	"io"
 	"path/filepath"
 	"testing"
 	"time"
@@ -99,6 +102,87 @@ func callOverhead(b *testing.B) {
 		} else {
 			tf += call(b, fctx, srv.MCP())
 			tb += call(b, bctx, bare)
+		}
+	}
+	b.ReportMetric(float64(tb.Nanoseconds())/float64(b.N*callPairs), "bare-ns/call")
+	b.ReportMetric(float64(tf.Nanoseconds())/float64(b.N*callPairs), "factory-ns/call")
+	b.ReportMetric(float64(tf)/float64(tb), "ratio-vs-bare")
+}
+
+// stdioPeer is a client of a server listening on in-memory pipes, as a
+// client process is on stdin and stdout.
+type stdioPeer struct {
+	w io.Writer
+	r *bufio.Reader
+}
+
+func startStdioPeer(b *testing.B, listen func(ctx context.Context, in io.Reader, out io.Writer) error) *stdioPeer {
+	inR, inW := io.Pipe()
+	outR, outW := io.Pipe()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = listen(ctx, inR, outW)
+	}()
+	b.Cleanup(func() {
+		cancel()
+		inW.Close()
+		outR.Close()
+		<-done
+	})
+	p := &stdioPeer{w: inW, r: bufio.NewReader(outR)}
+	p.roundTrip(b, []byte(`{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"bench","version":"1"}}}`+"\n"))
+	if _, err := p.w.Write([]byte(`{"jsonrpc":"2.0","method":"notifications/initialized"}` + "\n")); err != nil {
+		b.Fatal(err)
+	}
+	return p
+}
+
+func (p *stdioPeer) roundTrip(b *testing.B, line []byte) time.Duration {
+	start := time.Now()
+	if _, err := p.w.Write(line); err != nil {
+		b.Fatal(err)
+	}
+	reply, err := p.r.ReadBytes('\n')
+	d := time.Since(start)
+	if err != nil || !bytes.Contains(reply, []byte(`"result"`)) {
+		b.Fatalf("reply %q, %v", reply, err)
+	}
+	return d
+}
+
+// BenchmarkCallOverheadStdio is BenchmarkCallOverhead over the stdio
+// transport, as Claude Code runs factory: a JSON line in, a JSON line out,
+// through each server's worker pool (mcp-go's default for the bare one,
+// factory's own for factory).
+func BenchmarkCallOverheadStdio(b *testing.B) {
+	bare := mcpserver.NewMCPServer("bare", "1", mcpserver.WithToolCapabilities(false),
+		mcpserver.WithInputSchemaValidation(), mcpserver.WithOutputSchemaValidation())
+	t := trivialTool()
+	bare.AddTool(t.Def, t.Handler)
+	store, err := traces.Open(context.Background(), traces.Config{Path: filepath.Join(b.TempDir(), "factory.db")})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer store.Close()
+	srv := server.New(server.Config{Store: store, Version: "bench"})
+	srv.Register([]tools.Tool{trivialTool()})
+
+	bp := startStdioPeer(b, func(ctx context.Context, in io.Reader, out io.Writer) error {
+		return mcpserver.NewStdioServer(bare).Listen(ctx, in, out)
+	})
+	fp := startStdioPeer(b, srv.ServeStdio)
+	line := append(bytes.Clone(callMsg), '\n')
+	var tb, tf time.Duration
+	b.ResetTimer()
+	for i := 0; i < b.N*callPairs; i++ {
+		if i%2 == 0 {
+			tb += bp.roundTrip(b, line)
+			tf += fp.roundTrip(b, line)
+		} else {
+			tf += fp.roundTrip(b, line)
+			tb += bp.roundTrip(b, line)
 		}
 	}
 	b.ReportMetric(float64(tb.Nanoseconds())/float64(b.N*callPairs), "bare-ns/call")
