@@ -78,35 +78,47 @@ func BenchmarkCallOverhead(b *testing.B) {
 	})
 }
 
-func callOverhead(b *testing.B) {
+// benchServers makes the two servers compared: a bare mcp-go server with
+// the trivial tool and the same schema validation, and factory's server
+// with the same tool, recording into a run log of its own.
+func benchServers(b *testing.B) (*mcpserver.MCPServer, *server.Server) {
 	bare := mcpserver.NewMCPServer("bare", "1", mcpserver.WithToolCapabilities(false),
 		mcpserver.WithInputSchemaValidation(), mcpserver.WithOutputSchemaValidation())
 	t := trivialTool()
 	bare.AddTool(t.Def, t.Handler)
-
 	store, err := traces.Open(context.Background(), traces.Config{Path: filepath.Join(b.TempDir(), "factory.db")})
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer store.Close()
+	b.Cleanup(func() { store.Close() })
 	srv := server.New(server.Config{Store: store, Version: "bench"})
 	srv.Register([]tools.Tool{trivialTool()})
+	return bare, srv
+}
 
-	bctx, fctx := session(b, bare, "bare"), session(b, srv.MCP(), "factory")
+// interleave times callPairs calls of each kind per iteration, alternating
+// which goes first, and reports both means and their ratio.
+func interleave(b *testing.B, bare, factory func() time.Duration) {
 	var tb, tf time.Duration
 	b.ResetTimer()
 	for i := 0; i < b.N*callPairs; i++ {
 		if i%2 == 0 {
-			tb += call(b, bctx, bare)
-			tf += call(b, fctx, srv.MCP())
+			tb += bare()
+			tf += factory()
 		} else {
-			tf += call(b, fctx, srv.MCP())
-			tb += call(b, bctx, bare)
+			tf += factory()
+			tb += bare()
 		}
 	}
 	b.ReportMetric(float64(tb.Nanoseconds())/float64(b.N*callPairs), "bare-ns/call")
 	b.ReportMetric(float64(tf.Nanoseconds())/float64(b.N*callPairs), "factory-ns/call")
 	b.ReportMetric(float64(tf)/float64(tb), "ratio-vs-bare")
+}
+
+func callOverhead(b *testing.B) {
+	bare, srv := benchServers(b)
+	bctx, fctx := session(b, bare, "bare"), session(b, srv.MCP(), "factory")
+	interleave(b, func() time.Duration { return call(b, bctx, bare) }, func() time.Duration { return call(b, fctx, srv.MCP()) })
 }
 
 // stdioPeer is a client of a server listening on in-memory pipes, as a
@@ -157,35 +169,11 @@ func (p *stdioPeer) roundTrip(b *testing.B, line []byte) time.Duration {
 // through each server's worker pool (mcp-go's default for the bare one,
 // factory's own for factory).
 func BenchmarkCallOverheadStdio(b *testing.B) {
-	bare := mcpserver.NewMCPServer("bare", "1", mcpserver.WithToolCapabilities(false),
-		mcpserver.WithInputSchemaValidation(), mcpserver.WithOutputSchemaValidation())
-	t := trivialTool()
-	bare.AddTool(t.Def, t.Handler)
-	store, err := traces.Open(context.Background(), traces.Config{Path: filepath.Join(b.TempDir(), "factory.db")})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer store.Close()
-	srv := server.New(server.Config{Store: store, Version: "bench"})
-	srv.Register([]tools.Tool{trivialTool()})
-
+	bare, srv := benchServers(b)
 	bp := startStdioPeer(b, func(ctx context.Context, in io.Reader, out io.Writer) error {
 		return mcpserver.NewStdioServer(bare).Listen(ctx, in, out)
 	})
 	fp := startStdioPeer(b, srv.ServeStdio)
 	line := append(bytes.Clone(callMsg), '\n')
-	var tb, tf time.Duration
-	b.ResetTimer()
-	for i := 0; i < b.N*callPairs; i++ {
-		if i%2 == 0 {
-			tb += bp.roundTrip(b, line)
-			tf += fp.roundTrip(b, line)
-		} else {
-			tf += fp.roundTrip(b, line)
-			tb += bp.roundTrip(b, line)
-		}
-	}
-	b.ReportMetric(float64(tb.Nanoseconds())/float64(b.N*callPairs), "bare-ns/call")
-	b.ReportMetric(float64(tf.Nanoseconds())/float64(b.N*callPairs), "factory-ns/call")
-	b.ReportMetric(float64(tf)/float64(tb), "ratio-vs-bare")
+	interleave(b, func() time.Duration { return bp.roundTrip(b, line) }, func() time.Duration { return fp.roundTrip(b, line) })
 }
