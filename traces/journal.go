@@ -362,7 +362,7 @@ func (s *Store) journalStep(st *factory.Step) bool {
 		}
 		return false
 	}
-	n, err := s.queueOp(newStepOp(st, seg))
+	n, err := s.queueOp(&op{step: *st, seg: seg, async: true})
 	if err != nil {
 		// Closed meanwhile: the record stays in the journal for the next Open.
 		return true

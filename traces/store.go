@@ -350,25 +350,6 @@ type op struct {
 	quiet bool         // upkeep, not a caller (see writeQuiet)
 }
 
-// stepOps recycles the ops of journaled steps: one is made per request
-// served, and a step makes it large.
-var stepOps = sync.Pool{New: func() any { return new(op) }}
-
-// newStepOp returns the async op inserting st, journaled in seg.
-func newStepOp(st *factory.Step, seg *segment) *op {
-	o := stepOps.Get().(*op)
-	o.step, o.seg, o.async = *st, seg, true
-	return o
-}
-
-// release recycles an op of newStepOp once it committed or failed.
-func (o *op) release() {
-	if o.fn == nil && o.async {
-		*o = op{}
-		stepOps.Put(o)
-	}
-}
-
 func (o *op) run(w *wtx) error {
 	if o.fn == nil {
 		return w.s.ingestStep(w, &o.step, o.seg)
@@ -482,7 +463,6 @@ func (s *Store) submit(o *op) error {
 				if errs[i] != nil {
 					s.log.Warn("run log: queued write failed", "err", errs[i])
 				}
-				b.release()
 			default:
 				b.done <- errs[i]
 			}
