@@ -183,6 +183,7 @@ type journal struct {
 	sealed []*segment
 	closed bool // appends refused (stop or close)
 	gone   bool // files released (close)
+	made   int  // segments started, for tests
 }
 
 // journalDir is where the journals of the database at path live.
@@ -233,6 +234,7 @@ func (j *journal) newSegment() (*segment, error) {
 		return fail(err)
 	}
 	seg.path = path
+	j.made++
 	seg.populated = make(chan struct{})
 	go seg.prefault()
 	return seg, nil
