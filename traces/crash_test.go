@@ -145,7 +145,7 @@ func TestKill9KeepsEveryAcknowledgedStep(t *testing.T) {
 	require.NoError(t, replay.Close())
 	require.NoError(t, db.QueryRow("PRAGMA integrity_check").Scan(&check))
 	assert.Equal(t, "ok", check)
-	left, err := filepath.Glob(filepath.Join(path+".journal", "*.jsonl"))
+	left, err := filepath.Glob(filepath.Join(path+".journal", "*.seg"))
 	require.NoError(t, err)
 	assert.Empty(t, left, "replayed journals are removed (child %d, me %d)", cmd.Process.Pid, os.Getpid())
 

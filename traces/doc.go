@@ -25,7 +25,7 @@
 // segment of its process (<db>.journal/<pid>-<random>.seg, held under
 // flock(LOCK_EX) while the process lives; no system call per step) and
 // returns; the insert commits in the background, in batches, within about
-// 10 ms. A record in a shared mapping is in the kernel's page cache, so it
+// 50 ms. A record in a shared mapping is in the kernel's page cache, so it
 // survives a kill -9 of the process, not a power loss or kernel crash (the
 // journal is never fsynced, like the WAL). Open replays into the
 // database, before returning, the segments of processes that are gone
@@ -34,7 +34,7 @@
 // removed once its steps committed, and Close removes its own. Reads of
 // the same Store (Query, Run, Runs) first wait for every step recorded
 // before them to commit; other processes see a recorded
-// step once it committed, about 10 ms later, as they see the full-text
+// step once it committed, about 50 ms later, as they see the full-text
 // index behind the steps. If SQLite falls more than 50000 steps behind,
 // RecordStep waits for it to catch up.
 //

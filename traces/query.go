@@ -100,7 +100,7 @@ func decodeCursor(s, kind string) (cursor, error) {
 // Steps are indexed for full text behind the writes (see ftsSchema); a
 // text query first indexes the steps this process wrote, so it sees them
 // all. Steps written by another process sharing the file become searchable
-// when that process indexes them, within about 50 ms. Without FTS5 a text
+// when that process indexes them, within about 200 ms. Without FTS5 a text
 // query scans: fine for thousands of steps, slow for millions.
 //
 // It returns EINVALID for an unknown kind, a bad cursor, a negative limit,

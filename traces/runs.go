@@ -89,7 +89,7 @@ func prepareStep(st *factory.Step, status string) (generated bool, err error) {
 //
 // StartStep does not wait for its write to commit: the write joins the next
 // transaction (the FinishStep of a quick call, usually, so that a call costs
-// one commit), and commits within 10 ms if no other write comes. Writes
+// one commit), and commits within 50 ms if no other write comes. Writes
 // commit in order, so when FinishStep (or any later write) returns, the
 // start is durable too; reads by this Store see it at once. A database
 // error on the start (rare: an id taken) is logged, and FinishStep then
@@ -118,7 +118,7 @@ func (s *Store) StartStep(ctx context.Context, st factory.Step) (factory.Step, e
 //
 // RecordStep appends the step to the step journal (see the package doc)
 // and returns: the step then survives a kill -9 of the process, and
-// commits within about 10 ms; reads by this Store see it at once, and a
+// commits within about 50 ms; reads by this Store see it at once, and a
 // FinishStep of it finds it. Because the insert comes later, a caller's
 // ID that is already taken is not reported: the step stored first keeps
 // the id, the later one is dropped with a logged warning. When the journal
