@@ -78,7 +78,6 @@ func New(cfg Config) *Server {
 		server.WithHooks(hooks),
 		server.WithInputSchemaValidation(),
 		server.WithOutputSchemaValidation(),
-		server.WithToolHandlerMiddleware(s.rec.toolMiddleware),
 		server.WithResourceHandlerMiddleware(s.rec.resourceMiddleware),
 		server.WithPromptHandlerMiddleware(s.rec.promptMiddleware),
 	)
@@ -91,7 +90,9 @@ func (s *Server) Runs() tools.Runs { return s.runs }
 // Register adds tools to the server.
 func (s *Server) Register(ts []tools.Tool) {
 	for _, t := range ts {
-		s.mcp.AddTool(t.Def, t.Handler)
+		// Wrapped once here rather than by mcp-go's middleware option,
+		// which builds the chain again on every call.
+		s.mcp.AddTool(t.Def, s.rec.toolMiddleware(t.Handler))
 		s.tools = append(s.tools, t)
 	}
 }
