@@ -150,7 +150,7 @@ type segment struct {
 	f         *os.File
 	path      string
 	mem       []byte        // the mapping, segSize bytes
-	populated chan struct{} // closed when the mapping's pages are faulted in (prefault)
+	populated chan struct{} // made by the first append, closed when the pages are faulted in (prefault)
 	off       int           // where the next record goes
 	pending   int64         // records appended whose step has not committed
 	sealed    bool          // no longer appended to: removed when pending reaches 0
@@ -235,17 +235,17 @@ func (j *journal) newSegment() (*segment, error) {
 	}
 	seg.path = path
 	j.made++
-	seg.populated = make(chan struct{})
-	go seg.prefault()
 	return seg, nil
 }
 
 // prefault faults the mapping's pages in, writable, without touching
 // their bytes (MADV_POPULATE_WRITE, Linux 5.14), on a goroutine of its
-// own: the first store into each page of a shared mapping is a page fault
-// (about 5 us on a VM), which would otherwise fall on the step that
-// crosses into the page, once every few steps of ordinary size. Without
-// the call (an older kernel) pages fault in as they are written.
+// own. The first store into each page of a shared mapping is a page
+// fault (about 5 us on a VM), which would otherwise fall on the step that
+// crosses into the page, once every few steps of ordinary size. It starts
+// with a segment's first step, so that a command that records nothing
+// does not pay for it. Without the call (an older kernel) pages fault in
+// as they are written.
 func (seg *segment) prefault() {
 	defer close(seg.populated)
 	_ = unix.Madvise(seg.mem, unix.MADV_POPULATE_WRITE)
@@ -298,6 +298,10 @@ func (j *journal) append(st *factory.Step) (*segment, error) {
 			j.sealed = append(j.sealed, seg)
 		}
 		j.cur, seg = next, next
+	}
+	if seg.populated == nil { // the first step here: a process that records steps
+		seg.populated = make(chan struct{})
+		go seg.prefault()
 	}
 	putRecord(seg.mem[seg.off:seg.off+size], st, n)
 	seg.off += size
