@@ -58,6 +58,9 @@ func call(b *testing.B, ctx context.Context, s *mcpserver.MCPServer) time.Durati
 // make bench (-benchtime 1x) measures too.
 const callPairs = 20000
 
+// warmPairs is the number of untimed pairs before the timed ones.
+const warmPairs = 2000
+
 // BenchmarkCallOverhead compares a trivial tool served by a bare mcp-go
 // server (same schema validation) with the same tool behind factory's
 // middleware (a step made durable in the run log; a span and a histogram
@@ -97,8 +100,16 @@ func benchServers(b *testing.B) (*mcpserver.MCPServer, *server.Server) {
 }
 
 // interleave times callPairs calls of each kind per iteration, alternating
-// which goes first, and reports both means and their ratio.
+// which goes first, and reports both means and their ratio. A warm-up of
+// warmPairs untimed pairs comes first: at -benchtime 1x nothing else warms
+// up the servers (mcp-go's schema cache, the run's creation, the run log's
+// first pages and journal segment), and the first run of a series came
+// out a few percent above the next ones.
 func interleave(b *testing.B, bare, factory func() time.Duration) {
+	for range warmPairs {
+		bare()
+		factory()
+	}
 	var tb, tf time.Duration
 	b.ResetTimer()
 	for i := 0; i < b.N*callPairs; i++ {
