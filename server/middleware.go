@@ -2,8 +2,6 @@ package server
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -151,7 +149,7 @@ func (r *recorder) around(ctx context.Context, req request, fn func(context.Cont
 	func() {
 		defer func() {
 			if p := recover(); p != nil {
-				id := newID("e-")
+				id := factory.NewID("e-")
 				r.log.Error("panic in handler", "method", req.method, "name", req.name, "error_id", id, "panic", p, "stack", string(debug.Stack()))
 				out = outcome{err: fmt.Errorf("internal error %s in %s; the server log has the details", id, req.name)}
 			}
@@ -423,10 +421,4 @@ func clip(s string, n int) string {
 		n--
 	}
 	return s[:n] + "…"
-}
-
-func newID(prefix string) string {
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	return prefix + hex.EncodeToString(b)
 }

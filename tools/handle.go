@@ -3,8 +3,6 @@ package tools
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -63,7 +61,7 @@ func errorResult[R any](ctx context.Context, log *slog.Logger, name string, err 
 		}
 		return res, nil
 	}
-	id := newErrorID()
+	id := factory.NewID("e-")
 	log.ErrorContext(ctx, "internal error in tool", "tool", name, "error_id", id, "err", err)
 	return nil, fmt.Errorf("internal error %s in %s; the server log has the details", id, name)
 }
@@ -73,12 +71,6 @@ func isZero[R any](v R) bool {
 	a, err1 := json.Marshal(v)
 	b, err2 := json.Marshal(zero)
 	return err1 == nil && err2 == nil && bytes.Equal(a, b)
-}
-
-func newErrorID() string {
-	b := make([]byte, 4)
-	_, _ = rand.Read(b)
-	return "e-" + hex.EncodeToString(b)
 }
 
 // decodeArgs decodes raw tool arguments strictly: unknown fields are errors,

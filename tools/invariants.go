@@ -2,8 +2,6 @@ package tools
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"time"
 
 	"github.com/factory-dev/factory"
@@ -97,10 +95,8 @@ func (c ChildSteps) Begin(ctx context.Context, name string) (context.Context, fu
 	if c.Store == nil || parent.RunID == "" {
 		return ctx, func(string, error) {}
 	}
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	id := "st-" + hex.EncodeToString(b)
 	start := time.Now()
+	id := factory.NewStepID(start)
 	child := factory.WithCall(ctx, factory.Call{RunID: parent.RunID, StepID: id})
 	return child, func(status string, err error) {
 		st := factory.Step{ID: id, RunID: parent.RunID, ParentID: parent.StepID, Method: name, Status: status, Started: start, Duration: time.Since(start)}
