@@ -41,7 +41,7 @@ import (
 //
 //	u32 n (little endian)  u32 CRC-32C of the payload  payload (n bytes)  zero padding
 //
-// A zero n ends the records (the file is created sparse, all zeros). The
+// A zero n ends the records (the file is created all zeros). The
 // writer fills the payload and the checksum first and stores n last, with
 // an atomic store: at any instant a record is either complete or absent,
 // whenever the writer dies. The checksum catches what that order cannot
@@ -59,6 +59,10 @@ const segSize = 4 << 20
 
 // segMagic starts every segment; its last byte is the format version.
 const segMagic = "factory-journal\x01"
+
+// firstRecord is where a segment's first record starts: after the magic,
+// at an 8-byte boundary.
+const firstRecord = (len(segMagic) + 7) &^ 7
 
 // maxBacklog is the number of journaled steps waiting for SQLite beyond
 // which RecordStep waits for the queue to drain (back-pressure).
@@ -227,8 +231,8 @@ func (j *journal) newSegment() (*segment, error) {
 	if seg.mem, err = syscall.Mmap(int(f.Fd()), 0, segSize, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_SHARED); err != nil {
 		return fail(fmt.Errorf("map step journal: %w", err))
 	}
-	seg.off = copy(seg.mem, segMagic)
-	seg.off = (seg.off + 7) &^ 7
+	copy(seg.mem, segMagic)
+	seg.off = firstRecord
 	path := filepath.Join(j.dir, name+".seg")
 	if err := os.Rename(tmp, path); err != nil {
 		return fail(err)
@@ -277,7 +281,7 @@ var errTooBig = errors.New("step too large for the journal")
 func (j *journal) append(st *factory.Step) (*segment, error) {
 	n := payloadSize(st)
 	size := recordSize(n)
-	if size > segSize-len(segMagic)-8 {
+	if size > segSize-firstRecord {
 		return nil, errTooBig
 	}
 	j.mu.Lock()
@@ -484,7 +488,7 @@ func (s *Store) replayFile(ctx context.Context, path string, onlyRemove bool) er
 // segMagic), up to the first zero length. bad says what stopped it early:
 // a record past the end, a checksum or payload that does not match.
 func readSegment(data []byte) (steps []factory.Step, bad string) {
-	off := (len(segMagic) + 7) &^ 7
+	off := firstRecord
 	for off+8 <= len(data) {
 		n := int(binary.LittleEndian.Uint32(data[off:]))
 		if n == 0 {

@@ -21,7 +21,8 @@ import (
 func segmentBytes(t *testing.T, steps []factory.Step) ([]byte, []int) {
 	t.Helper()
 	b := make([]byte, segSize)
-	off := (copy(b, segMagic) + 7) &^ 7
+	copy(b, segMagic)
+	off := firstRecord
 	var offs []int
 	for i := range steps {
 		n := payloadSize(&steps[i])
