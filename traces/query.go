@@ -104,8 +104,8 @@ func decodeCursor(s, kind string) (cursor, error) {
 // query scans: fine for thousands of steps, slow for millions.
 //
 // It returns EINVALID for an unknown kind, a bad cursor, a negative limit,
-// a prefix too short or a filter the kind does not have (tool and status are for steps), and
-// ENOTFOUND for a RunID that matches no run.
+// a prefix too short or a filter the kind does not have (tool and status
+// are for steps), and ENOTFOUND for a RunID that matches no run.
 func (s *Store) Query(ctx context.Context, q Query) (Page, error) {
 	const op = "query run log"
 	if q.Kind == "" {

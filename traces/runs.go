@@ -136,11 +136,11 @@ func (s *Store) RecordStep(ctx context.Context, st factory.Step) (factory.Step, 
 	if s.jr != nil && s.journalStep(&st) {
 		return st, nil
 	}
-	sync := st // on the heap only on this path: RecordStep runs once per request
-	if err := s.write(func(w *wtx) error { return s.insertStep(w, &sync, gen) }); err != nil {
+	stored := st // on the heap only on this path: RecordStep runs once per request
+	if err := s.write(func(w *wtx) error { return s.insertStep(w, &stored, gen) }); err != nil {
 		return factory.Step{}, factory.Wrap("record step", err)
 	}
-	return sync, nil
+	return stored, nil
 }
 
 // insertStep inserts st. An id that insertStep's caller generated is drawn

@@ -602,8 +602,10 @@ func (s *Store) commit(batch []*op) error {
 
 // Indexing of pending steps (see ftsSchema).
 const (
-	indexDelay = 200 * time.Millisecond // how long pending steps may wait while nobody searches: an FTS5 transaction costs more than its rows
-	indexBatch = 10000                  // steps per indexing transaction
+	// indexDelay is how long pending steps may wait while nobody searches:
+	// an FTS5 transaction costs more than its rows, so fewer, larger ones.
+	indexDelay = 200 * time.Millisecond
+	indexBatch = 10000 // steps per indexing transaction
 )
 
 // scheduleIndex arranges for indexSteps to run soon, once.
