@@ -223,6 +223,15 @@ type entry struct {
 	val  ast.Node
 }
 
+// optionalMapping is mapping for a field that may be absent or null: ok is
+// false then, with no error.
+func (p *cparser) optionalMapping(n ast.Node, field, hint string) ([]entry, bool) {
+	if _, isNull := unwrap(n).(*ast.NullNode); isNull || n == nil {
+		return nil, false
+	}
+	return p.mapping(n, field, hint)
+}
+
 // mapping returns the entries of a mapping node in order, or reports what
 // was expected.
 func (p *cparser) mapping(n ast.Node, field, hint string) ([]entry, bool) {
@@ -679,10 +688,7 @@ func (p *cparser) globs(n ast.Node, f string, gs []string) {
 }
 
 func (p *cparser) coverageGate(g *Gate, n ast.Node, f string) {
-	if _, isNull := unwrap(n).(*ast.NullNode); isNull || n == nil {
-		return
-	}
-	es, ok := p.mapping(n, f, "; write coverage: {packages: [./...]}")
+	es, ok := p.optionalMapping(n, f, "; write coverage: {packages: [./...]}")
 	if !ok {
 		return
 	}
@@ -707,10 +713,7 @@ func (p *cparser) coverageGate(g *Gate, n ast.Node, f string) {
 }
 
 func (p *cparser) benchGate(g *Gate, n ast.Node, f string) {
-	if _, isNull := unwrap(n).(*ast.NullNode); isNull || n == nil {
-		return
-	}
-	es, ok := p.mapping(n, f, "; write bench: {pattern: ., packages: [./...], count: 6, benchtime: 100ms}")
+	es, ok := p.optionalMapping(n, f, "; write bench: {pattern: ., packages: [./...], count: 6, benchtime: 100ms}")
 	if !ok {
 		return
 	}
