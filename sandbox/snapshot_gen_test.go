@@ -182,21 +182,7 @@ func (g *RandomWorkspace) UserState() string {
 func UserStateOf(t testing.TB, dir string) string {
 	t.Helper()
 	var b strings.Builder
-	if fi, err := os.Stat(filepath.Join(dir, ".git", "index")); err == nil {
-		c, _ := os.ReadFile(filepath.Join(dir, ".git", "index"))
-		fmt.Fprintf(&b, "index %x %d\n", sha1.Sum(c), fi.ModTime().UnixNano())
-	}
-	head, _ := os.ReadFile(filepath.Join(dir, ".git", "HEAD"))
-	fmt.Fprintf(&b, "HEAD %s", head)
-	cmd := exec.Command("git", "for-each-ref", "--format=%(refname) %(objectname)")
-	cmd.Dir = dir
-	out, err := cmd.Output()
-	require.NoError(t, err)
-	for _, l := range strings.Split(string(out), "\n") {
-		if !strings.HasPrefix(l, "refs/factory/") {
-			b.WriteString(l + "\n")
-		}
-	}
+	b.WriteString(gitStateOf(t, dir))
 	var files []string
 	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
