@@ -68,6 +68,14 @@ type TestReport struct {
 	Duration    time.Duration `json:"duration_ns"`
 	LogBytes    int           `json:"log_bytes"`
 	Notes       []string      `json:"notes,omitempty"` // degraded isolation, output cap hit...
+	// Cached lists the packages go test answered from its cache instead of
+	// running them: their tests are not counted, as nothing ran.
+	Cached []string `json:"cached,omitempty"`
+	// Ran names every top-level test that ran (passed, failed or skipped),
+	// "package.Test" for Go. Not sent to the agent (it is as long as the
+	// suite): the suite gate reads it in process to find the declared tests
+	// that did not run.
+	Ran []string `json:"-"`
 }
 
 // TestCounts counts test results. Subtests count as tests.

@@ -38,6 +38,7 @@ func buildDiffFacts(files []factory.FileStat, patch string) *DiffFacts {
 	}
 	sort.Strings(d.Paths)
 	d.lines = addedLines(patch)
+	d.patch = patch
 	return d
 }
 

@@ -63,6 +63,7 @@ func newPlan(cfg *Config) *plan {
 	if !covered {
 		invs = append([]Invariant{{ID: ImplicitProtectID, Kind: InvProtect, Globs: []string{ConfigFile}}}, invs...)
 	}
+	invs = append(invs, impliedSuiteInvariants(cfg, invs)...)
 	for _, inv := range invs {
 		if inv.Kind == InvForbid {
 			p.gates = append(p.gates, Gate{Name: forbidGate(inv.ID), Kind: GatePattern, Regex: inv.Pattern, In: inv.In, Scope: inv.Scope})
@@ -376,7 +377,7 @@ func showValue(v any) string {
 	case string:
 		return fmt.Sprintf("%q", x)
 	case SuiteFacts:
-		return fmt.Sprintf("{total: %d, passed: %d, failed: %d, skipped: %d, build_errors: %d}", x.Total, x.Passed, x.Failed, x.Skipped, x.BuildErrors)
+		return fmt.Sprintf("{total: %d, passed: %d, failed: %d, skipped: %d, build_errors: %d, missing: %d, deleted: %d}", x.Total, x.Passed, x.Failed, x.Skipped, x.BuildErrors, len(x.Missing), len(x.Deleted))
 	case CommandFacts:
 		return fmt.Sprintf("{exit_code: %d}", x.ExitCode)
 	}

@@ -7,7 +7,10 @@ import (
 	"time"
 )
 
-// SuiteFacts are a suite gate's facts: the test report's counts and failures.
+// SuiteFacts are a suite gate's facts: the test report's counts and
+// failures, and the census of the tests the suite should have run (see
+// census.go): those declared in the source that did not run, those the
+// change deleted, and changed code that can forge a run.
 type SuiteFacts struct {
 	Status      string   `json:"status" expr:"status"`
 	Total       int      `json:"total" expr:"total"`
@@ -19,6 +22,12 @@ type SuiteFacts struct {
 	ExitCode    int      `json:"exit_code" expr:"exit_code"`
 	Details     []string `json:"details,omitempty" expr:"details"` // one line per build error and failure, for evidence
 	Report      string   `json:"report,omitempty" expr:"report"`   // the test report's id (its full log)
+
+	Census    string   `json:"census" expr:"census"`       // how the tests were listed: "go test: ..." or "none: why"
+	Declared  int      `json:"declared" expr:"declared"`   // top-level tests the census expects to run
+	Missing   []string `json:"missing" expr:"missing"`     // declared, selected, and not run ("pkg.TestX")
+	Deleted   []string `json:"deleted" expr:"deleted"`     // selected on the base, no longer declared or selected
+	Tampering []string `json:"tampering" expr:"tampering"` // "file:line: what": changed code that forges a run
 }
 
 // CommandFacts are a command gate's facts.
@@ -57,6 +66,7 @@ type DiffFacts struct {
 
 	stats []fileChange // for protect
 	lines []addedLine  // for patterns over added lines
+	patch string       // the whole diff, to rebuild the base's Go files for the census
 }
 
 type fileChange struct {

@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/factory-dev/factory"
+	"github.com/factory-dev/factory/internal/gocensus"
 	"github.com/factory-dev/factory/sandbox/report"
 	"github.com/stretchr/testify/require"
 )
@@ -365,7 +366,8 @@ func (r *execRunner) RunSuite(ctx context.Context, run SuiteRun) (factory.TestRe
 	r.mu.Lock()
 	r.suites++
 	r.mu.Unlock()
-	res, err := r.RunCommand(ctx, Command{Argv: run.Suite.Run, Dir: run.Dir, Env: run.Suite.Env, Timeout: run.Suite.Timeout})
+	// as the sandbox does: a result from go's test cache is not a run
+	res, err := r.RunCommand(ctx, Command{Argv: gocensus.NoCache(run.Suite.Run), Dir: run.Dir, Env: run.Suite.Env, Timeout: run.Suite.Timeout})
 	if err != nil {
 		return factory.TestReport{}, err
 	}

@@ -102,10 +102,21 @@ func (r gateRun) suite(ctx context.Context, g Gate) (any, error) {
 	if rep.Status == factory.TestTimeout {
 		return nil, factory.Errorf(factory.ETIMEOUT, "suite %s timed out", suite.Name)
 	}
+	r.census(suite, rep, &f)
 	if f.Total == 0 && f.BuildErrors == 0 {
-		return nil, factory.Errorf(factory.EINVALID, "suite %s ran zero tests (exit code %d); a suite that tests nothing is not a pass", suite.Name, rep.ExitCode)
+		// the census's lines say why, when it knows
+		return nil, factory.Errorf(factory.EINVALID, "suite %s ran zero tests (exit code %d); a suite that tests nothing is not a pass%s", suite.Name, rep.ExitCode, prefixLines("\n", limit(f.Details, 20)))
 	}
 	return f, nil
+}
+
+// prefixLines joins lines, each preceded by sep.
+func prefixLines(sep string, lines []string) string {
+	var b strings.Builder
+	for _, l := range lines {
+		b.WriteString(sep + l)
+	}
+	return b.String()
 }
 
 func location(pkg, file string, line int) string {

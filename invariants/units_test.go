@@ -245,11 +245,13 @@ func TestDescribe(t *testing.T) {
 	d := Describe(cfg)
 	require.Len(t, d.Gates, 3)
 	assert.Equal(t, GateInfo{Name: "vet", Kind: GateCommand, Detail: "go vet ./..."}, d.Gates[1])
-	require.Len(t, d.Invariants, 6)
+	require.Len(t, d.Invariants, 7)
 	assert.Equal(t, InvariantInfo{ID: ImplicitProtectID, Kind: InvProtect, Detail: "factory.yaml", Gates: []string{"diff"}, Implicit: true}, d.Invariants[0])
 	assert.Equal(t, InvariantInfo{ID: "no-new-skips", Kind: InvExpr, Detail: "tests.skipped <= baseline.tests.skipped", Gates: []string{"tests"}, Baseline: true}, d.Invariants[5])
 	assert.True(t, d.Invariants[5].Baseline)
 	assert.Equal(t, []string{"tests"}, d.Invariants[5].Gates)
+	assert.Equal(t, "tests"+ImpliedRanSuffix, d.Invariants[6].ID, "every suite gate implies that its declared tests ran")
+	assert.Equal(t, []string{"tests"}, d.Invariants[6].Gates)
 }
 
 // The factory.yaml proposed for factory itself parses, and its layering

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/factory-dev/factory"
+	"github.com/factory-dev/factory/internal/gocensus"
 	"github.com/factory-dev/factory/sandbox/proc"
 	"github.com/factory-dev/factory/sandbox/report"
 )
@@ -83,6 +84,9 @@ func (w *Workspace) RunTests(ctx context.Context, tr TestRun) (factory.TestRepor
 	if err != nil {
 		return factory.TestReport{}, nil, factory.Wrap(op, err)
 	}
+	// A result from go's test cache is not a run: a flaky test would pass
+	// every rerun. Reruns reuse argv, so they are real runs too.
+	argv = gocensus.NoCache(argv)
 
 	baseTree := ""
 	if req.Baseline != "" { // an unknown baseline fails before anything runs
@@ -165,7 +169,7 @@ func goResolveFiles(rep *factory.TestReport, dir string) {
 	if err != nil {
 		return
 	}
-	mod := modfileModule(b)
+	mod := gocensus.ModulePath(b)
 	if mod == "" {
 		return
 	}
@@ -190,17 +194,6 @@ func goResolveFiles(rep *factory.TestReport, dir string) {
 	for i := range rep.Flaky {
 		rep.Flaky[i].File = fix(rep.Flaky[i].Package, rep.Flaky[i].File)
 	}
-}
-
-// modfileModule returns the module path a go.mod declares.
-func modfileModule(gomod []byte) string {
-	for _, l := range strings.Split(string(gomod), "\n") {
-		f := strings.Fields(l)
-		if len(f) >= 2 && f[0] == "module" {
-			return strings.Trim(f[1], `"`)
-		}
-	}
-	return ""
 }
 
 // checkSuite validates what factory.yaml gave.
@@ -283,6 +276,7 @@ func (r *suiteRunner) run(ctx context.Context, argv []string, dir string, log *b
 	for _, k := range keys {
 		env = append(env, k+"="+s.Env[k])
 	}
+	env = noTestCacheEnv(env)
 	if what != "run" {
 		fmt.Fprintf(log, logSeparator, what)
 	}
@@ -330,6 +324,19 @@ func (r *suiteRunner) run(ctx context.Context, argv []string, dir string, log *b
 		o.res = report.ParseExitCode(s.Name, pr.ExitCode, pr.TimedOut, out)
 	}
 	return o, nil
+}
+
+// noTestCacheEnv sets GOFLAGS so that a go test the suite runs indirectly
+// (a script, a make target) does not answer from go's test cache either;
+// the last GOFLAGS of env is the one a process sees.
+func noTestCacheEnv(env []string) []string {
+	goflags := ""
+	for _, kv := range env {
+		if v, ok := strings.CutPrefix(kv, "GOFLAGS="); ok {
+			goflags = v
+		}
+	}
+	return append(env, "GOFLAGS="+gocensus.NoCacheGOFLAGS(goflags))
 }
 
 // rerun reruns the failures of res and marks those that pass as flaky;

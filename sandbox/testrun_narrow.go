@@ -6,19 +6,8 @@ import (
 	"strings"
 
 	"github.com/factory-dev/factory"
+	"github.com/factory-dev/factory/internal/gocensus"
 )
-
-// trGoValueFlags are the go test flags that take their value as the next
-// argument: that argument is not a package pattern.
-var trGoValueFlags = map[string]bool{
-	"run": true, "skip": true, "timeout": true, "tags": true, "p": true, "count": true,
-	"cpu": true, "parallel": true, "coverprofile": true, "coverpkg": true, "covermode": true,
-	"bench": true, "benchtime": true, "exec": true, "o": true, "list": true, "shuffle": true,
-	"vet": true, "mod": true, "modfile": true, "overlay": true, "pkgdir": true, "ldflags": true,
-	"gcflags": true, "asmflags": true, "C": true, "fuzz": true, "fuzztime": true, "fuzzminimizetime": true,
-	"outputdir": true, "memprofile": true, "cpuprofile": true, "blockprofile": true,
-	"mutexprofile": true, "trace": true, "benchmem": false, "failfast": false,
-}
 
 var trRelPathRe = regexp.MustCompile(`^[A-Za-z0-9_.@+/-]+$`)
 
@@ -132,7 +121,7 @@ func trGoNarrow(argv []string, pkg, test string) []string {
 		}
 		if strings.HasPrefix(a, "-") {
 			name := strings.TrimLeft(a, "-")
-			hasValue := !strings.Contains(name, "=") && trGoValueFlags[name]
+			hasValue := !strings.Contains(name, "=") && gocensus.ValueFlags[name]
 			if test != "" && (name == "run" || strings.HasPrefix(name, "run=")) {
 				if hasValue {
 					i++

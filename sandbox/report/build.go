@@ -64,9 +64,13 @@ func Build(res *Result, in Input) factory.TestReport {
 			}
 		}
 	}
+	rep.Cached = res.Cached
 	timedOut := false
 	for _, c := range res.Cases {
 		rep.Counts.Total++
+		if c.Parent == "" {
+			rep.Ran = append(rep.Ran, Key(c.Package, c.Name))
+		}
 		switch c.Status {
 		case Pass:
 			rep.Counts.Passed++

@@ -2,6 +2,7 @@ package report
 
 import (
 	"bytes"
+	"fmt"
 	"regexp"
 	"strconv"
 	"strings"
@@ -34,6 +35,7 @@ func ParseGoJSON(stdout, stderr []byte, timedOut bool) *Result {
 		pkgFail:   map[string]bool{},
 		build:     map[string]*strings.Builder{},
 		timeoutIn: map[string]bool{},
+		cached:    map[string]bool{},
 	}
 	// Only JSON events go to the scanner: gotestsum's own warning about a
 	// bad line would otherwise go to our stderr.
@@ -82,6 +84,7 @@ type goHandler struct {
 	build      map[string]*strings.Builder
 	buildOrder []string
 	timeoutIn  map[string]bool // packages that printed "panic: test timed out"
+	cached     map[string]bool // packages whose "ok" line says (cached)
 	stderr     []string
 	stray      []string
 }
@@ -110,6 +113,9 @@ func (h *goHandler) Event(e testjson.TestEvent, _ *testjson.Execution) error {
 			b.WriteString(e.Output)
 			if strings.HasPrefix(e.Output, "panic: test timed out") {
 				h.timeoutIn[e.Package] = true
+			}
+			if cachedLine(e.Output) {
+				h.cached[e.Package] = true
 			}
 		case testjson.ActionFail:
 			h.pkgFail[e.Package] = true
@@ -187,8 +193,19 @@ func (h *goHandler) result(timedOut bool) *Result {
 		}
 	}
 
+	for _, p := range h.pkgOrder {
+		if h.cached[p] {
+			res.Cached = append(res.Cached, p)
+		}
+	}
+	if len(res.Cached) > 0 {
+		res.Notes = append(res.Notes, fmt.Sprintf("%d package(s) answered from go's test cache, not run (%s): their tests are not counted; run go test with -count=1", len(res.Cached), strings.Join(res.Cached, ", ")))
+	}
 	failedIn := map[string]bool{}
 	for _, c := range h.order {
+		if h.cached[c.key.pkg] {
+			continue
+		}
 		tc := Case{Name: c.key.test, Package: c.key.pkg, Status: c.status}
 		if i := strings.LastIndex(tc.Name, "/"); i >= 0 {
 			tc.Parent = tc.Name[:i]
@@ -220,7 +237,7 @@ func (h *goHandler) result(timedOut bool) *Result {
 
 	// A package that failed with no failing test and no build error.
 	for _, p := range h.pkgOrder {
-		if !h.pkgFail[p] || failedIn[p] || failedBuild[p] {
+		if !h.pkgFail[p] || failedIn[p] || failedBuild[p] || h.cached[p] {
 			continue
 		}
 		out := h.pkgOut[p].String()
@@ -239,6 +256,13 @@ func (h *goHandler) result(timedOut bool) *Result {
 		res.Notes = append(res.Notes, "output that is not test2json: "+h.stray[0])
 	}
 	return res
+}
+
+// cachedLine reports whether a package's output line is go test's summary
+// of a result taken from its cache: "ok  \tpkg\t(cached)".
+func cachedLine(out string) bool {
+	f := strings.Fields(out)
+	return len(f) >= 3 && f[0] == "ok" && f[2] == "(cached)"
 }
 
 // goOwnLines splits a test's output into lines, dropping go test's framing

@@ -55,6 +55,9 @@ type Result struct {
 	// "Bail out!", unreadable output): Build reports status error unless
 	// there are test failures to show.
 	Broken bool
+	// Cached lists the packages go test answered from its test cache: their
+	// cases are dropped, since a cached result is not a run.
+	Cached []string
 }
 
 // headTail keeps the first HeadLines and last TailLines of lines and says
