@@ -243,3 +243,25 @@ func TestAttackRacingProposalsBreakTheBuild(t *testing.T) {
 		})
 	}
 }
+
+// attack: loosen factory.yaml (or edit a protected file) in the working tree, then propose a harmless change with commit: true so the commit carries the loosening into HEAD -> rejected naming the protect invariant and the file; no commit, nothing written
+func TestAttackCommitCarriesAWorkingTreeLoosening(t *testing.T) {
+	for file, content := range map[string]string{"factory.yaml": looseRules, "golden/want.txt": "rewritten\n"} {
+		t.Run(file, func(t *testing.T) {
+			repo := attackRepo(t, goModule(nil))
+			_, c, _, _ := openSandbox(t, repo)
+			invariants.WriteFilesForTest(t, repo, map[string]string{file: content})
+			harmless := invariants.MakePatchForTest(t, repo, func(d string) {
+				invariants.WriteFilesForTest(t, d, map[string]string{"count/doc.go": "// Package count counts.\npackage count\n"})
+			})
+			before := hostState(t, repo)
+			res, err := c.Propose(context.Background(), invariants.ProposeRequest{Patch: harmless, Commit: true})
+			require.NoError(t, err)
+			assert.False(t, res.Accepted)
+			assert.Empty(t, res.Commit)
+			assert.Contains(t, res.Reason, "golden-untouched")
+			assert.Contains(t, res.Reason, file)
+			requireSame(t, before, hostState(t, repo))
+		})
+	}
+}

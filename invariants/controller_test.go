@@ -217,6 +217,12 @@ func TestProposeWithoutFactoryYAMLIsNotFound(t *testing.T) {
 	_, err := c.Propose(context.Background(), ProposeRequest{Patch: "--- a/a.txt\n+++ b/a.txt\n@@ -1 +1 @@\n-one\n+two\n"})
 	assert.Equal(t, factory.ENOTFOUND, factory.ErrorCode(err))
 	assert.Contains(t, err.Error(), "factory init")
+
+	// Written but not committed: the rules are read from HEAD, so say to commit it.
+	writeFiles(t, repo, map[string]string{"factory.yaml": "version: 1\n"})
+	_, err = c.Propose(context.Background(), ProposeRequest{Patch: "--- a/a.txt\n+++ b/a.txt\n@@ -1 +1 @@\n-one\n+two\n"})
+	assert.Equal(t, factory.ENOTFOUND, factory.ErrorCode(err))
+	assert.Contains(t, err.Error(), "git add factory.yaml && git commit")
 }
 
 // The commit is the gated tree exactly: the live tree at the base (the

@@ -310,7 +310,49 @@ func (c *Controller) land(ctx context.Context, p *plan, req ProposeRequest, base
 			return nil
 		}
 	}
+	if req.Commit {
+		failed, err := c.protectedSinceHead(ctx, p, j.result)
+		if err != nil {
+			return err
+		}
+		if len(failed) > 0 {
+			res.Accepted = false
+			res.Reason = "rejected: the commit would carry edits of protected files made outside the gate since HEAD (" + strings.Join(failed, "; ") + "); nothing was written. Revert them, or propose without commit"
+			return nil
+		}
+	}
 	return c.promote(ctx, req, base, j, res)
+}
+
+// protectedSinceHead judges the protect invariants on HEAD -> result: a
+// commit carries the whole gated tree, so edits of protected files made in
+// the working tree before the proposal (by patch_apply or an editor) would
+// land in history without ever passing protect. It returns one line per
+// failing invariant.
+func (c *Controller) protectedSinceHead(ctx context.Context, p *plan, result factory.Snapshot) ([]string, error) {
+	sctx, end := begin(c.cfg.Steps, ctx, "snapshot HEAD")
+	head, err := c.cfg.Workspace.SnapshotRevision(sctx, "HEAD", "propose commit parent")
+	end(err)
+	if factory.ErrorCode(err) == factory.ENOTFOUND {
+		return nil, nil // no commit yet: nothing is protected in history
+	}
+	if err != nil {
+		return nil, err
+	}
+	diff, err := c.diffFacts(ctx, head.ID, result.ID)
+	if err != nil {
+		return nil, err
+	}
+	var failed []string
+	for _, inv := range p.invs {
+		if inv.Kind != InvProtect {
+			continue
+		}
+		if v := p.evaluate(inv, evalInput{diff: diff}); v.Status != factory.VerdictPass {
+			failed = append(failed, inv.ID+": "+strings.Join(v.Evidence, ", "))
+		}
+	}
+	return failed, nil
 }
 
 // promote writes the judged change into the live tree and commits it when
