@@ -1,6 +1,8 @@
 package invariants
 
 import (
+	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -117,6 +119,60 @@ func Load(path string) (*Config, error) {
 		return nil, factory.Wrap("load "+path, err)
 	}
 	return Parse(filepath.Base(path), data)
+}
+
+// ConfigSource reads committed files: the trusted place factory.yaml is
+// read from. The sandbox's workspace implements it.
+type ConfigSource interface {
+	// ReadFileAt returns the file at the slash-separated path in the tree
+	// of revision rev, from the object store (never the working tree);
+	// ENOTFOUND when the revision names nothing or has no such file.
+	ReadFileAt(ctx context.Context, rev, path string) ([]byte, error)
+}
+
+// UncommittedNote is what every result that used the rules says when the
+// working tree's factory.yaml differs from the committed one.
+const UncommittedNote = ConfigFile + " has uncommitted changes; they apply once committed"
+
+// DefaultConfigRev is the revision the rules are read from by default.
+const DefaultConfigRev = "HEAD"
+
+// LoadTrusted reads factory.yaml as committed at rev ("" means HEAD), never
+// from the working tree: an edit of the working copy (by patch_apply or an
+// editor factory cannot see) must not loosen the rules, the protected paths
+// or the sandbox. note is UncommittedNote when root's working copy differs
+// (or is missing), else "". Errors: ENOTFOUND, saying to commit the file,
+// when rev names nothing or has no factory.yaml; EINVALID for a malformed
+// file.
+func LoadTrusted(ctx context.Context, src ConfigSource, root, rev string) (cfg *Config, note string, err error) {
+	data, note, err := readTrusted(ctx, src, root, rev)
+	if err != nil {
+		return nil, "", err
+	}
+	cfg, err = Parse(ConfigFile, data)
+	return cfg, note, err
+}
+
+// readTrusted is LoadTrusted's read, before parsing.
+func readTrusted(ctx context.Context, src ConfigSource, root, rev string) (data []byte, note string, err error) {
+	if rev == "" {
+		rev = DefaultConfigRev
+	}
+	data, err = src.ReadFileAt(ctx, rev, ConfigFile)
+	if err != nil {
+		if factory.ErrorCode(err) == factory.ENOTFOUND {
+			return nil, "", factory.Errorf(factory.ENOTFOUND, "%s is not committed at %s (%s): the rules are read from the last commit, never from the working tree. Commit it: `git add %s && git commit` (`factory init` writes a starter; if git ignores the file, `factory doctor` names the rule)",
+				ConfigFile, rev, factory.ErrorMessage(err), ConfigFile)
+		}
+		return nil, "", err
+	}
+	if root != "" {
+		work, werr := readInDir(root, ConfigFile)
+		if werr != nil || !bytes.Equal(work, data) {
+			note = UncommittedNote
+		}
+	}
+	return data, note, nil
 }
 
 // Parse parses factory.yaml's bytes; name is used in error messages. Errors

@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
@@ -33,16 +32,10 @@ type ControllerConfig struct {
 	CacheDir string
 	// Logger receives diagnostics. Nil means slog.Default().
 	Logger *slog.Logger
-}
-
-// FileReader is implemented by a Workspace that can read one file of a
-// snapshot without materialising it. The controller uses it, when present,
-// to read factory.yaml from a snapshot cheaply; otherwise it isolates the
-// snapshot and reads the file from the copy.
-type FileReader interface {
-	// ReadFileAt returns the file at the slash-separated path in the
-	// snapshot; ENOTFOUND when the snapshot has no such file.
-	ReadFileAt(ctx context.Context, snapshotID, path string) ([]byte, error)
+	// ConfigRev is the revision factory.yaml is read from: a ref only a
+	// person moves (a protected branch) hardens the rules further. Empty
+	// means HEAD. The working tree's copy is never read for a verdict.
+	ConfigRev string
 }
 
 // Controller evaluates factory.yaml's invariants (Check) and gates changes
@@ -55,7 +48,7 @@ type Controller struct {
 	facts    map[string]gateOutcome       // cache key -> outcome
 	verdicts map[string][]factory.Verdict // cache key -> verdicts
 	plans    map[string]*plan             // config hash -> plan
-	configs  map[string]*Config           // tree hash + source -> config
+	configs  map[string]*Config           // sha256 of factory.yaml's bytes -> config
 }
 
 // New returns a Controller. It fails with EINVALID when Workspace or Runner
@@ -75,60 +68,46 @@ func New(cfg ControllerConfig) (*Controller, error) {
 // CheckRequest asks for the invariants to be evaluated on one tree.
 type CheckRequest struct {
 	Snapshot string // the tree to check; "" means the live tree (snapshotted first)
-	Baseline string // a snapshot to compare with (baseline.*, diff.*, protect); "" means none
+	Baseline string // a snapshot to compare with (baseline.*, diff.*, protect); "" means HEAD's tree
 	NoCache  bool   // re-run every gate even if this tree was checked before
 }
 
 // CheckResult is the outcome of Check.
 type CheckResult struct {
-	Snapshot string            `json:"snapshot"`           // the tree checked
-	Baseline string            `json:"baseline,omitempty"` // the tree compared with
-	Config   string            `json:"config"`             // sha256 of the factory.yaml used
-	Passed   bool              `json:"passed"`             // no verdict failed or errored
-	Cached   bool              `json:"cached,omitempty"`   // the verdicts came from the cache
+	Snapshot string `json:"snapshot"`           // the tree checked
+	Baseline string `json:"baseline,omitempty"` // the tree compared with
+	Config   string `json:"config"`             // sha256 of the factory.yaml used (as committed)
+	// ConfigNote is UncommittedNote when the working tree's factory.yaml
+	// differs from the committed one the verdicts used.
+	ConfigNote string `json:"config_note,omitempty"`
+	// Passed means every invariant was evaluated and passed: none failed,
+	// errored or was skipped.
+	Passed   bool              `json:"passed"`
+	Cached   bool              `json:"cached,omitempty"` // the verdicts came from the cache
 	Verdicts []factory.Verdict `json:"verdicts"`
 }
 
 // Check evaluates every invariant on a tree, in an isolated copy, never in
-// the live tree. factory.yaml is read from the baseline when one is given
-// (so the change under judgement cannot rewrite its rules), else from the
-// tree itself. Verdicts are cached by tree, baseline tree and config hash
+// the live tree, against a baseline (HEAD's tree unless one is given, so
+// protect, diff.* and baseline.* are always evaluated). factory.yaml is
+// read as committed (ConfigRev, HEAD by default), never from the tree
+// checked nor the baseline: an older tree is judged by today's rules.
+// Verdicts are cached by tree, baseline tree and config hash
 // (unless a gate failed to produce facts), gate facts by tree and gate.
-// Errors: ENOTFOUND for an unknown snapshot or a missing factory.yaml,
-// EINVALID for a malformed one; failing invariants are not errors.
+// Errors: ENOTFOUND for an unknown snapshot or an uncommitted
+// factory.yaml, EINVALID for a malformed one; failing invariants are not
+// errors.
 func (c *Controller) Check(ctx context.Context, req CheckRequest) (CheckResult, error) {
-	ws := c.cfg.Workspace
-	var (
-		target factory.Snapshot
-		err    error
-	)
-	sctx, end := begin(c.cfg.Steps, ctx, "snapshot")
-	if req.Snapshot == "" {
-		target, err = ws.Snapshot(sctx, "check")
-	} else {
-		target, err = ws.Resolve(sctx, req.Snapshot)
-	}
-	var base *factory.Snapshot
-	if err == nil && req.Baseline != "" {
-		var b factory.Snapshot
-		if b, err = ws.Resolve(sctx, req.Baseline); err == nil {
-			base = &b
-		}
-	}
-	end(err)
+	cfg, note, err := c.rules(ctx)
 	if err != nil {
 		return CheckResult{}, factory.Wrap("check", err)
 	}
-	source := target
-	if base != nil {
-		source = *base
-	}
-	cfg, err := c.configAt(ctx, source)
+	target, base, err := c.checkTrees(ctx, req)
 	if err != nil {
 		return CheckResult{}, factory.Wrap("check", err)
 	}
 	p := c.plan(cfg)
-	res := CheckResult{Snapshot: target.ID, Config: cfg.Hash}
+	res := CheckResult{Snapshot: target.ID, Config: cfg.Hash, ConfigNote: note}
 	baseTree := ""
 	if base != nil {
 		res.Baseline, baseTree = base.ID, base.Tree
@@ -183,9 +162,34 @@ func (c *Controller) Check(ctx context.Context, req CheckRequest) (CheckResult, 
 	return res, nil
 }
 
+// checkTrees resolves the tree a check judges and its baseline (HEAD's
+// tree when none is named).
+func (c *Controller) checkTrees(ctx context.Context, req CheckRequest) (target factory.Snapshot, base *factory.Snapshot, err error) {
+	ws := c.cfg.Workspace
+	sctx, end := begin(c.cfg.Steps, ctx, "snapshot")
+	defer func() { end(err) }()
+	if req.Snapshot == "" {
+		target, err = ws.Snapshot(sctx, "check")
+	} else {
+		target, err = ws.Resolve(sctx, req.Snapshot)
+	}
+	if err != nil {
+		return target, nil, err
+	}
+	var b factory.Snapshot
+	if req.Baseline != "" {
+		b, err = ws.Resolve(sctx, req.Baseline)
+	} else {
+		b, err = ws.SnapshotRevision(sctx, "HEAD", "check baseline HEAD")
+	}
+	return target, &b, err
+}
+
+// passed reports whether every verdict passed: a skipped invariant was not
+// evaluated, so it never counts as passed.
 func passed(vs []factory.Verdict) bool {
 	for _, v := range vs {
-		if v.Status == factory.VerdictFail || v.Status == factory.VerdictError {
+		if v.Status != factory.VerdictPass {
 			return false
 		}
 	}
@@ -361,50 +365,32 @@ func (c *Controller) plan(cfg *Config) *plan {
 	return p
 }
 
-// configAt reads factory.yaml from a snapshot.
-func (c *Controller) configAt(ctx context.Context, s factory.Snapshot) (*Config, error) {
-	c.mu.Lock()
-	cfg, ok := c.configs[s.Tree]
-	c.mu.Unlock()
-	if ok {
-		return cfg, nil
-	}
-	var data []byte
-	if fr, ok := c.cfg.Workspace.(FileReader); ok {
-		b, err := fr.ReadFileAt(ctx, s.ID, ConfigFile)
-		if err != nil {
-			if factory.ErrorCode(err) == factory.ENOTFOUND {
-				return nil, noConfig(s.ID)
-			}
-			return nil, err
-		}
-		data = b
-	} else {
-		dir, release, err := c.cfg.Workspace.Isolate(ctx, s.ID)
-		if err != nil {
-			return nil, err
-		}
-		data, err = readInDir(dir, ConfigFile)
-		_ = release()
-		if err != nil {
-			if errors.Is(err, fs.ErrNotExist) {
-				return nil, noConfig(s.ID)
-			}
-			return nil, err
-		}
-	}
-	cfg, err := Parse(ConfigFile, data)
-	if err != nil {
-		return nil, err
-	}
-	c.mu.Lock()
-	c.configs[s.Tree] = cfg
-	c.mu.Unlock()
-	return cfg, nil
+// Rules returns factory.yaml as committed at ConfigRev (HEAD by default),
+// the rules every verdict uses, parsed once per content; note is
+// UncommittedNote when the working copy differs. Errors as LoadTrusted.
+func (c *Controller) Rules(ctx context.Context) (cfg *Config, note string, err error) {
+	return c.rules(ctx)
 }
 
-func noConfig(snap string) error {
-	return factory.Errorf(factory.ENOTFOUND, "snapshot %s has no %s; write one (`factory init` starts one) and commit or snapshot it first", snap, ConfigFile)
+func (c *Controller) rules(ctx context.Context) (*Config, string, error) {
+	data, note, err := readTrusted(ctx, c.cfg.Workspace, c.cfg.Workspace.Root(), c.cfg.ConfigRev)
+	if err != nil {
+		return nil, "", err
+	}
+	key := cacheKey("config", string(data))
+	c.mu.Lock()
+	cfg, ok := c.configs[key]
+	c.mu.Unlock()
+	if ok {
+		return cfg, note, nil
+	}
+	if cfg, err = Parse(ConfigFile, data); err != nil {
+		return nil, "", err
+	}
+	c.mu.Lock()
+	c.configs[key] = cfg
+	c.mu.Unlock()
+	return cfg, note, nil
 }
 
 func readInDir(dir, name string) ([]byte, error) {
@@ -641,7 +627,8 @@ func (c *Controller) writeCache(name string, data []byte) {
 
 // Plan describes what a factory.yaml declares, for invariant_list.
 type Plan struct {
-	Config     string          `json:"config"` // sha256 of the file
+	Config     string          `json:"config"`                // sha256 of the file (as committed)
+	ConfigNote string          `json:"config_note,omitempty"` // UncommittedNote when the working copy differs
 	Gates      []GateInfo      `json:"gates"`
 	Invariants []InvariantInfo `json:"invariants"`
 }

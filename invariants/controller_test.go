@@ -217,14 +217,22 @@ func TestProposeWithoutFactoryYAMLIsNotFound(t *testing.T) {
 	_, err := c.Propose(context.Background(), ProposeRequest{Patch: "--- a/a.txt\n+++ b/a.txt\n@@ -1 +1 @@\n-one\n+two\n"})
 	assert.Equal(t, factory.ENOTFOUND, factory.ErrorCode(err))
 	assert.Contains(t, err.Error(), "factory init")
+
+	// Written but not committed: the rules are read from HEAD, so say to commit it.
+	writeFiles(t, repo, map[string]string{"factory.yaml": "version: 1\n"})
+	_, err = c.Propose(context.Background(), ProposeRequest{Patch: "--- a/a.txt\n+++ b/a.txt\n@@ -1 +1 @@\n-one\n+two\n"})
+	assert.Equal(t, factory.ENOTFOUND, factory.ErrorCode(err))
+	assert.Contains(t, err.Error(), "git add factory.yaml && git commit")
 }
 
-func TestProposeCommitsOnlyThePromotedPathsWithTrailers(t *testing.T) {
+// The commit is the gated tree exactly: the live tree at the base (the
+// user's untracked scratch.txt included, the gates saw it) plus the change.
+func TestProposeCommitsTheGatedTreeWithTrailers(t *testing.T) {
 	repo := newRepo(t, map[string]string{
 		"factory.yaml": "version: 1\ngates:\n  ok: {run: [\"true\"]}\ninvariants:\n  - {id: ok, expr: \"ok.exit_code == 0\"}\n",
 		"a.txt":        "one\n", "gone.txt": "bye\n",
 	})
-	writeFiles(t, repo, map[string]string{"scratch.txt": "not mine to commit\n"})
+	writeFiles(t, repo, map[string]string{"scratch.txt": "gated with the change\n"})
 	c := newTestController(t, newFakeWS(t, repo), &execRunner{}, nil, "")
 	patch := makePatch(t, repo, func(d string) {
 		replaceIn(t, d, "a.txt", "one", "two")
@@ -241,8 +249,11 @@ func TestProposeCommitsOnlyThePromotedPathsWithTrailers(t *testing.T) {
 	assert.Contains(t, msg, "change a, add b")
 	assert.Equal(t, "r-42", gitIn(t, repo, nil, "log", "-1", "--format=%(trailers:key=Factory-Run,valueonly)"))
 	assert.Equal(t, "factory-yaml-protected=pass ok=pass", gitIn(t, repo, nil, "log", "-1", "--format=%(trailers:key=Factory-Verdicts,valueonly)"))
-	assert.Equal(t, "M\ta.txt\nD\tgone.txt\nA\tnew/b.txt", gitIn(t, repo, nil, "show", "--format=", "--name-status", "HEAD"))
-	assert.Equal(t, "?? scratch.txt", gitIn(t, repo, nil, "status", "--porcelain"), "the user's other files stay out of the commit")
+	assert.Equal(t, "M\ta.txt\nD\tgone.txt\nA\tnew/b.txt\nA\tscratch.txt", gitIn(t, repo, nil, "show", "--format=", "--name-status", "HEAD"))
+	result, err := c.cfg.Workspace.Resolve(ctx, res.Result)
+	require.NoError(t, err)
+	assert.Equal(t, result.Tree, gitIn(t, repo, nil, "rev-parse", "HEAD^{tree}"), "the commit's tree is the gated tree")
+	assert.Equal(t, "", gitIn(t, repo, nil, "status", "--porcelain"))
 }
 
 func TestCheckCachesByTreeAndConfig(t *testing.T) {
@@ -261,6 +272,7 @@ invariants:
   - {id: golden-marked, expr: "todo.count == 2"}
   - {id: bad-field, expr: "tests.faild == 0"}
 `})
+	gitIn(t, repo, nil, "commit", "-q", "-am", "the rules are read as committed")
 	ws := newFakeWS(t, repo)
 	runner := &execRunner{}
 	cache := filepath.Join(repo, ".git", "factory", "cache")
@@ -275,7 +287,7 @@ invariants:
 	requireVerdict(t, res.Verdicts, "golden-marked", factory.VerdictPass, "todo.count = 2")
 	bad := requireVerdict(t, res.Verdicts, "bad-field", factory.VerdictError, "has no field faild (1:7)")
 	assert.Contains(t, bad.Evidence, "tests.faild == 0")
-	requireVerdict(t, res.Verdicts, ImplicitProtectID, factory.VerdictSkipped)
+	requireVerdict(t, res.Verdicts, ImplicitProtectID, factory.VerdictPass)
 	ran := len(runner.commands)
 	require.Equal(t, 1, runner.suites)
 

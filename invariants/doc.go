@@ -5,7 +5,12 @@
 // facts, and the sugar deny_imports, protect, forbid, max_regression), and
 // verdicts with evidence. Check evaluates the invariants on a tree;
 // Propose is the gate every change passes: isolate, apply, run the gates,
-// evaluate against the base, and only then promote into the live tree.
+// evaluate against the base, and only then land it in the live tree, one
+// change at a time and judged again if the live tree moved meanwhile.
+//
+// The rules are factory.yaml as committed (HEAD, or a ref a person moves),
+// read from the object store; the working tree's copy is the agent's to
+// edit and is never used to reach a verdict, only reported when it differs.
 //
 // A suite gate does not take the runner's word for what ran. It takes a
 // census (internal/gocensus): the top-level tests the suite's `go test`

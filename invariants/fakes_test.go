@@ -90,6 +90,7 @@ type fakeWS struct {
 	n     int
 
 	isolations int
+	land       sync.Mutex
 }
 
 func newFakeWS(t testing.TB, root string) *fakeWS {
@@ -121,14 +122,19 @@ func (w *fakeWS) SnapshotDir(ctx context.Context, dir, label string) (factory.Sn
 	if err != nil {
 		return factory.Snapshot{}, err
 	}
+	s := w.add(factory.Snapshot{Commit: commit, Tree: tree, Parent: head, Label: label})
+	gitIn(w.t, w.root, nil, "update-ref", "refs/fake/"+s.ID, commit)
+	return s, nil
+}
+
+// add records a snapshot under the next id.
+func (w *fakeWS) add(s factory.Snapshot) factory.Snapshot {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.n++
-	id := fmt.Sprintf("s-%d", w.n)
-	s := factory.Snapshot{ID: id, Commit: commit, Tree: tree, Parent: head, Label: label, Created: time.Now()}
-	w.snaps[id] = s
-	gitIn(w.t, w.root, nil, "update-ref", "refs/fake/"+id, commit)
-	return s, nil
+	s.ID, s.Created = fmt.Sprintf("s-%d", w.n), time.Now()
+	w.snaps[s.ID] = s
+	return s
 }
 
 func (w *fakeWS) Resolve(ctx context.Context, id string) (factory.Snapshot, error) {
@@ -322,7 +328,7 @@ func (r *execRunner) RunCommand(ctx context.Context, c Command) (CommandResult, 
 	cmd.Dir = c.Dir
 	cmd.Env = gitEnv()
 	seen := ""
-	if r.view && !c.Host {
+	if r.view {
 		tmp, err := os.MkdirTemp("", "inv-view-")
 		if err != nil {
 			return CommandResult{}, err
@@ -391,4 +397,48 @@ func (r *execRunner) count(argv0 string) int {
 		}
 	}
 	return n
+}
+
+// SnapshotRevision snapshots the tree of a committed revision.
+func (w *fakeWS) SnapshotRevision(ctx context.Context, rev, label string) (factory.Snapshot, error) {
+	commit, err := gitTry(w.root, nil, nil, "rev-parse", "--verify", "--end-of-options", rev+"^{commit}")
+	if err != nil {
+		return factory.Snapshot{}, factory.Errorf(factory.ENOTFOUND, "no revision %s: %v", rev, err)
+	}
+	tree := gitIn(w.t, w.root, nil, "rev-parse", commit+"^{tree}")
+	return w.add(factory.Snapshot{Commit: commit, Tree: tree, Parent: commit, Label: label}), nil
+}
+
+// ReadFileAt reads a committed file with git show.
+func (w *fakeWS) ReadFileAt(ctx context.Context, rev, path string) ([]byte, error) {
+	cmd := exec.Command("git", "cat-file", "blob", rev+":"+path)
+	cmd.Dir, cmd.Env = w.root, gitEnv()
+	out, err := cmd.Output()
+	if err != nil {
+		return nil, factory.Errorf(factory.ENOTFOUND, "%s at %s: %v", path, rev, err)
+	}
+	return out, nil
+}
+
+// LockLanding holds the fake's landing mutex.
+func (w *fakeWS) LockLanding(ctx context.Context) (func(), error) {
+	w.land.Lock()
+	return w.land.Unlock, nil
+}
+
+// Commit commits tree on HEAD with plumbing.
+func (w *fakeWS) Commit(ctx context.Context, tree, message string) (string, error) {
+	args := []string{"commit-tree", tree}
+	if head, err := gitTry(w.root, nil, nil, "rev-parse", "--verify", "HEAD"); err == nil {
+		args = append(args, "-p", head)
+	}
+	c, err := gitTry(w.root, nil, []byte(message), args...)
+	if err != nil {
+		return "", err
+	}
+	if _, err := gitTry(w.root, nil, nil, "update-ref", "HEAD", c); err != nil {
+		return "", err
+	}
+	_, err = gitTry(w.root, nil, nil, "read-tree", c)
+	return c, err
 }

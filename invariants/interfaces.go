@@ -20,6 +20,12 @@ type Workspace interface {
 	SnapshotDir(ctx context.Context, dir, label string) (factory.Snapshot, error)
 	// Resolve finds a snapshot by id; ENOTFOUND when there is none.
 	Resolve(ctx context.Context, id string) (factory.Snapshot, error)
+	// SnapshotRevision makes a snapshot of a committed revision's tree
+	// (HEAD: a check's default baseline); ENOTFOUND when rev names nothing.
+	SnapshotRevision(ctx context.Context, rev, label string) (factory.Snapshot, error)
+	// ConfigSource reads factory.yaml as committed: the rules never come
+	// from the working tree.
+	ConfigSource
 	// Diff returns the file stats (and a capped patch) between snapshots.
 	Diff(ctx context.Context, from, to string, maxPatch int) (factory.SnapshotDiff, error)
 	// FullDiff returns the whole unified diff between snapshots.
@@ -34,6 +40,14 @@ type Workspace interface {
 	// with live edits made since base; ECONFLICT when that cannot be done
 	// cleanly, in which case nothing was written.
 	Promote(ctx context.Context, baseID, resultID string) (factory.RestoreResult, error)
+	// LockLanding serialises landing in the live tree and on the branch,
+	// across goroutines and processes; unlock releases it. ETIMEOUT when
+	// ctx ends first.
+	LockLanding(ctx context.Context) (unlock func(), err error)
+	// Commit records tree, exactly, as a commit whose parent is HEAD,
+	// moves HEAD's branch to it and makes the index match, with no hook
+	// or other repository code run on the host; it returns the commit id.
+	Commit(ctx context.Context, tree, message string) (string, error)
 }
 
 // Runner runs gate commands in the sandbox.
@@ -61,9 +75,6 @@ type Command struct {
 	// the command this tree at another path (see CommandResult.Dir), so
 	// the gates pass paths inside it relative to Dir, never absolute.
 	Root string
-	// Host runs the command unconfined in the live tree: only factory's own
-	// git invocations (the optional commit) set it.
-	Host bool
 }
 
 // CommandResult is what a command did.

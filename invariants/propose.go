@@ -13,20 +13,29 @@ import (
 type ProposeRequest struct {
 	Patch string // unified diff
 	Fuzz  int    // as factory.PatchRequest.Fuzz
-	// Commit, when true, commits the accepted change on the current branch
-	// (git add and git commit of the promoted paths only), with Message and
-	// trailers Factory-Run and Factory-Verdicts. Off by default.
+	// Commit, when true, commits the accepted change on the current branch:
+	// the commit's tree is exactly the gated tree (the live tree at the
+	// base, uncommitted edits included, plus the change), built with git
+	// plumbing so no hook runs, with Message and trailers Factory-Run and
+	// Factory-Verdicts. Off by default.
 	Commit  bool
 	Message string // commit message; empty means "factory: accepted change"
 }
 
 // ProposeResult is the controller's decision.
 type ProposeResult struct {
-	Accepted    bool                `json:"accepted"`
-	Reason      string              `json:"reason"`           // one line: why
-	Base        string              `json:"base"`             // snapshot of the live tree the change was judged against
-	Result      string              `json:"result,omitempty"` // snapshot of the proposed tree
-	Live        string              `json:"live,omitempty"`   // snapshot of the live tree after promotion
+	Accepted bool   `json:"accepted"`
+	Reason   string `json:"reason"`           // one line: why
+	Base     string `json:"base"`             // snapshot of the live tree the change was judged against
+	Result   string `json:"result,omitempty"` // snapshot of the proposed tree (the tree that landed, when accepted)
+	Live     string `json:"live,omitempty"`   // snapshot of the live tree after promotion
+	// Regated says the live tree moved while the gates ran (another change
+	// landed, or an edit), so the change was judged again on the moved
+	// tree before landing; Base and Verdicts are then that judgement's.
+	Regated bool `json:"regated,omitempty"`
+	// ConfigNote is UncommittedNote when the working tree's factory.yaml
+	// differs from the committed one whose rules judged the change.
+	ConfigNote  string              `json:"config_note,omitempty"`
 	Verdicts    []factory.Verdict   `json:"verdicts"`
 	Patch       factory.PatchReport `json:"patch"`
 	Written     []string            `json:"written,omitempty"` // live files created or overwritten
@@ -40,9 +49,13 @@ type ProposeResult struct {
 // materialise it in an isolated copy, apply the patch there, snapshot the
 // result, run every gate on it (and the gates the invariants compare with,
 // on the base, cached by tree), and evaluate every invariant with the rules
-// of the base's factory.yaml. Only when every verdict passes is the change
-// promoted into the live tree (merged with live edits made meanwhile) and
-// the live tree snapshotted; otherwise the live tree is left untouched.
+// of factory.yaml as committed (ConfigRev, HEAD by default; never the
+// working tree's copy, which the agent can edit). Only when every verdict
+// passes does the change land, one change at a time (Workspace.LockLanding):
+// if the live tree moved while the gates ran, the change is applied to the
+// moved tree and judged again there before it lands, so what lands is what
+// was gated; it is then promoted into the live tree and the live tree
+// snapshotted; otherwise the live tree is left untouched.
 //
 // Invariants that need no command (protect, forbid over added lines, exprs
 // over diff.*) are decided first; then the gates run one at a time in
@@ -52,9 +65,9 @@ type ProposeResult struct {
 //
 // A rejection (patch does not apply, a verdict fails, the merge with live
 // edits conflicts) is a result with Accepted false and a nil error. Errors:
-// ENOTFOUND when the base has no factory.yaml, EINVALID when it is malformed
-// or the patch cannot be parsed, ETIMEOUT on cancellation, EINTERNAL for
-// faults.
+// ENOTFOUND when factory.yaml is not committed, EINVALID when it is
+// malformed or the patch cannot be parsed, ETIMEOUT on cancellation,
+// EINTERNAL for faults.
 func (c *Controller) Propose(ctx context.Context, req ProposeRequest) (ProposeResult, error) {
 	res, err := c.propose(ctx, req)
 	if res.Verdicts == nil {
@@ -64,28 +77,57 @@ func (c *Controller) Propose(ctx context.Context, req ProposeRequest) (ProposeRe
 }
 
 func (c *Controller) propose(ctx context.Context, req ProposeRequest) (ProposeResult, error) {
-	ws := c.cfg.Workspace
 	var res ProposeResult
 	if strings.TrimSpace(req.Patch) == "" {
 		return res, factory.Errorf(factory.EINVALID, "empty patch; send a unified diff")
 	}
+	cfg, note, err := c.rules(ctx)
+	if err != nil {
+		return res, err
+	}
+	res.ConfigNote = note
+	p := c.plan(cfg)
 
 	sctx, end := begin(c.cfg.Steps, ctx, "snapshot")
-	base, err := ws.Snapshot(sctx, "propose base")
+	base, err := c.cfg.Workspace.Snapshot(sctx, "propose base")
 	end(err)
 	if err != nil {
 		return res, err
 	}
 	res.Base = base.ID
+	j, err := c.judge(ctx, p, base, req, "")
+	j.fill(&res)
+	if err != nil || j.reason != "" {
+		return res, err
+	}
+	return res, c.land(ctx, p, req, base, j, &res)
+}
 
-	ictx, end := begin(c.cfg.Steps, ctx, "isolate")
+// judgement is what the gates said about a patch on one base.
+type judgement struct {
+	result   factory.Snapshot
+	patch    factory.PatchReport
+	verdicts []factory.Verdict
+	reason   string // why it was rejected; "" when every verdict passed
+}
+
+func (j judgement) fill(res *ProposeResult) {
+	res.Result, res.Patch, res.Verdicts, res.Reason = j.result.ID, j.patch, j.verdicts, j.reason
+}
+
+// judge applies the patch to an isolated copy of base and runs the gates
+// on the result. prefix names the phases of a second judgement.
+func (c *Controller) judge(ctx context.Context, p *plan, base factory.Snapshot, req ProposeRequest, prefix string) (judgement, error) {
+	ws := c.cfg.Workspace
+	var j judgement
+	ictx, end := begin(c.cfg.Steps, ctx, prefix+"isolate")
 	dir, release, err := ws.Isolate(ictx, base.ID)
 	end(err)
 	if err != nil {
-		return res, err
+		return j, err
 	}
 	defer func() {
-		_, end := begin(c.cfg.Steps, ctx, "release")
+		_, end := begin(c.cfg.Steps, ctx, prefix+"release")
 		err := release()
 		end(err)
 		if err != nil {
@@ -93,44 +135,48 @@ func (c *Controller) propose(ctx context.Context, req ProposeRequest) (ProposeRe
 		}
 	}()
 
-	// The rules come from the base, before the change touches the copy.
-	cfg, err := c.configFromCopy(base, dir)
-	if err != nil {
-		return res, err
-	}
-	p := c.plan(cfg)
-
-	actx, end := begin(c.cfg.Steps, ctx, "apply")
+	actx, end := begin(c.cfg.Steps, ctx, prefix+"apply")
 	rep, err := ws.ApplyInDir(actx, dir, factory.PatchRequest{Patch: req.Patch, Fuzz: req.Fuzz})
 	end(err)
-	res.Patch = rep
+	j.patch = rep
 	if err != nil {
 		if code := factory.ErrorCode(err); code == factory.EINVALID || code == factory.ECONFLICT {
-			res.Reason = "the patch does not apply: " + factory.ErrorMessage(err)
-			return res, nil
+			j.reason = "the patch does not apply: " + factory.ErrorMessage(err)
+			return j, nil
 		}
-		return res, err
+		return j, err
 	}
 	if !rep.Applied {
-		res.Reason = fmt.Sprintf("the patch does not apply (%d conflicting hunk(s)); nothing was run or written", len(rep.Conflicts))
-		return res, nil
+		j.reason = fmt.Sprintf("the patch does not apply (%d conflicting hunk(s)); nothing was run or written", len(rep.Conflicts))
+		return j, nil
 	}
 
-	sctx, end = begin(c.cfg.Steps, ctx, "snapshot result")
+	sctx, end := begin(c.cfg.Steps, ctx, prefix+"snapshot result")
 	result, err := ws.SnapshotDir(sctx, dir, "propose result")
 	end(err)
 	if err != nil {
-		return res, err
+		return j, err
 	}
-	res.Result = result.ID
+	j.result = result
 	if result.Tree == base.Tree {
-		res.Reason = "the patch changes nothing"
-		return res, nil
+		j.reason = "the patch changes nothing"
+		return j, nil
 	}
+	vs, failed, err := c.gateChange(ctx, p, base, result, dir)
+	j.verdicts = vs
+	if err == nil && len(failed) > 0 {
+		j.reason = "rejected: " + strings.Join(failed, ", ") + " failed; the live tree is unchanged"
+	}
+	return j, err
+}
 
+// gateChange decides every invariant on the change base->result (an
+// isolated copy of result in dir) and returns the verdicts and the ids of
+// those that failed or errored.
+func (c *Controller) gateChange(ctx context.Context, p *plan, base, result factory.Snapshot, dir string) ([]factory.Verdict, []string, error) {
 	diff, err := c.diffFacts(ctx, base.ID, result.ID)
 	if err != nil {
-		return res, err
+		return nil, nil, err
 	}
 
 	// Phase 1: invariants decidable from the diff alone.
@@ -142,42 +188,49 @@ func (c *Controller) propose(ctx context.Context, req ProposeRequest) (ProposeRe
 	}
 	facts, err := c.gatesIn(ctx, p, result, dir, cheap, diff, false, "")
 	if err != nil {
-		return res, err
+		return nil, nil, err
 	}
-	var failedStatic []string
-	staticVerdicts := map[string]factory.Verdict{}
+	decided := map[string]factory.Verdict{}
+	var failed []string
 	for _, inv := range p.invs {
 		if !inv.static {
 			continue
 		}
 		v := p.evaluate(inv, evalInput{facts: facts, diff: diff})
-		staticVerdicts[inv.ID] = v
+		decided[inv.ID] = v
 		if v.Status == factory.VerdictFail || v.Status == factory.VerdictError {
-			failedStatic = append(failedStatic, inv.ID)
+			failed = append(failed, inv.ID)
 		}
 	}
-	if len(failedStatic) > 0 {
-		why := "not run: " + strings.Join(failedStatic, ", ") + " failed first"
-		for _, inv := range p.invs {
-			if v, ok := staticVerdicts[inv.ID]; ok {
-				res.Verdicts = append(res.Verdicts, v)
-			} else {
-				res.Verdicts = append(res.Verdicts, factory.Verdict{ID: inv.ID, Status: factory.VerdictSkipped, Message: why})
-			}
+	if len(failed) == 0 {
+		if failed, err = c.gateTrees(ctx, p, base, result, dir, diff, facts, decided); err != nil {
+			return nil, nil, err
 		}
-		res.Reason = "rejected: " + strings.Join(failedStatic, ", ") + " failed; the live tree is unchanged"
-		return res, nil
 	}
+	_, end := begin(c.cfg.Steps, ctx, "evaluate")
+	why := "not run: " + strings.Join(failed, ", ") + " failed first"
+	vs := make([]factory.Verdict, 0, len(p.invs))
+	for _, inv := range p.invs {
+		v, ok := decided[inv.ID]
+		if !ok {
+			v = factory.Verdict{ID: inv.ID, Status: factory.VerdictSkipped, Message: why}
+		}
+		vs = append(vs, v)
+	}
+	end(nil)
+	return vs, failed, nil
+}
 
-	// Phase 2: the base's compared facts (cached by tree), then the result's
-	// gates one at a time, benchmarks last; as soon as an invariant can be
-	// decided and fails, the remaining gates are not run.
+// gateTrees is phase 2: the base's compared facts (cached by tree), then
+// the result's gates one at a time, benchmarks last; as soon as an
+// invariant can be decided and fails, the remaining gates are not run.
+// Verdicts go into decided; it returns the ids that failed.
+func (c *Controller) gateTrees(ctx context.Context, p *plan, base, result factory.Snapshot, dir string, diff *DiffFacts, facts treeFacts, decided map[string]factory.Verdict) ([]string, error) {
 	baseFacts, err := c.gatesOn(ctx, p, base, unpaired(p.gatesNamed(p.baseGates)), nil, false, "baseline ")
 	if err != nil {
-		return res, err
+		return nil, err
 	}
 	in := evalInput{facts: facts, base: baseFacts, diff: diff}
-	decided := staticVerdicts
 	decide := func() []string {
 		var failed []string
 		for _, inv := range p.invs {
@@ -192,74 +245,151 @@ func (c *Controller) propose(ctx context.Context, req ProposeRequest) (ProposeRe
 		}
 		return failed
 	}
-	var failed []string
 	for _, g := range unpaired(p.gates) {
 		if !needsTree([]Gate{g}) {
 			continue
 		}
 		more, err := c.gatesIn(ctx, p, result, dir, []Gate{g}, diff, false, "")
 		if err != nil {
-			return res, err
+			return nil, err
 		}
 		facts[g.Name] = more[g.Name]
 		applyBaseline(p, facts, baseFacts)
-		if failed = decide(); len(failed) > 0 {
+		if failed := decide(); len(failed) > 0 {
+			return failed, nil
+		}
+	}
+	if err := c.pairedBenches(ctx, p, base, result, dir, facts, baseFacts, false); err != nil {
+		return nil, err
+	}
+	return decide(), nil
+}
+
+// maxRegates bounds how often a change is judged again because the live
+// tree keeps moving under it.
+const maxRegates = 3
+
+// land lands an accepted change, one at a time: under the landing lock, the
+// live tree is snapshotted; when it is not the base the change was judged
+// on, the change is judged again on it (and refused if it no longer
+// passes); then the judged tree is promoted and, when asked, committed
+// exactly.
+func (c *Controller) land(ctx context.Context, p *plan, req ProposeRequest, base factory.Snapshot, j judgement, res *ProposeResult) error {
+	ws := c.cfg.Workspace
+	lctx, end := begin(c.cfg.Steps, ctx, "wait to land")
+	unlock, err := ws.LockLanding(lctx)
+	end(err)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	for n := 0; ; n++ {
+		sctx, end := begin(c.cfg.Steps, ctx, "snapshot landing")
+		live, err := ws.Snapshot(sctx, "propose landing")
+		end(err)
+		if err != nil {
+			return err
+		}
+		if live.Tree == base.Tree {
 			break
 		}
-	}
-	if len(failed) == 0 {
-		if err := c.pairedBenches(ctx, p, base, result, dir, facts, baseFacts, false); err != nil {
-			return res, err
+		if n == maxRegates {
+			res.Reason = fmt.Sprintf("the live tree kept changing while the change was judged (%d times); nothing was written. Propose again when it is still", n)
+			return nil
 		}
-		failed = decide()
-	}
-	_, end = begin(c.cfg.Steps, ctx, "evaluate")
-	why := "not run: " + strings.Join(failed, ", ") + " failed first"
-	for _, inv := range p.invs {
-		v, ok := decided[inv.ID]
-		if !ok {
-			v = factory.Verdict{ID: inv.ID, Status: factory.VerdictSkipped, Message: why}
+		// The live tree moved while the gates ran: what would land is the
+		// change on the moved tree, which nobody judged yet.
+		base = live
+		if j, err = c.judge(ctx, p, base, req, "regate "); err != nil {
+			return err
 		}
-		res.Verdicts = append(res.Verdicts, v)
+		j.fill(res)
+		res.Base, res.Regated = base.ID, true
+		if j.reason != "" {
+			res.Reason = "the live tree changed while the gates ran (another change landed, or an edit), so the change was judged again on it: " + j.reason
+			return nil
+		}
 	}
-	end(nil)
-	if len(failed) > 0 {
-		res.Reason = "rejected: " + strings.Join(failed, ", ") + " failed; the live tree is unchanged"
-		return res, nil
+	if req.Commit {
+		failed, err := c.protectedSinceHead(ctx, p, j.result)
+		if err != nil {
+			return err
+		}
+		if len(failed) > 0 {
+			res.Accepted = false
+			res.Reason = "rejected: the commit would carry edits of protected files made outside the gate since HEAD (" + strings.Join(failed, "; ") + "); nothing was written. Revert them, or propose without commit"
+			return nil
+		}
 	}
+	return c.promote(ctx, req, base, j, res)
+}
 
+// protectedSinceHead judges the protect invariants on HEAD -> result: a
+// commit carries the whole gated tree, so edits of protected files made in
+// the working tree before the proposal (by patch_apply or an editor) would
+// land in history without ever passing protect. It returns one line per
+// failing invariant.
+func (c *Controller) protectedSinceHead(ctx context.Context, p *plan, result factory.Snapshot) ([]string, error) {
+	sctx, end := begin(c.cfg.Steps, ctx, "snapshot HEAD")
+	head, err := c.cfg.Workspace.SnapshotRevision(sctx, "HEAD", "propose commit parent")
+	end(err)
+	if factory.ErrorCode(err) == factory.ENOTFOUND {
+		return nil, nil // no commit yet: nothing is protected in history
+	}
+	if err != nil {
+		return nil, err
+	}
+	diff, err := c.diffFacts(ctx, head.ID, result.ID)
+	if err != nil {
+		return nil, err
+	}
+	var failed []string
+	for _, inv := range p.invs {
+		if inv.Kind != InvProtect {
+			continue
+		}
+		if v := p.evaluate(inv, evalInput{diff: diff}); v.Status != factory.VerdictPass {
+			failed = append(failed, inv.ID+": "+strings.Join(v.Evidence, ", "))
+		}
+	}
+	return failed, nil
+}
+
+// promote writes the judged change into the live tree and commits it when
+// asked. The caller holds the landing lock.
+func (c *Controller) promote(ctx context.Context, req ProposeRequest, base factory.Snapshot, j judgement, res *ProposeResult) error {
+	ws := c.cfg.Workspace
 	pctx, end := begin(c.cfg.Steps, ctx, "promote")
-	rr, err := ws.Promote(pctx, base.ID, result.ID)
+	rr, err := ws.Promote(pctx, base.ID, j.result.ID)
 	end(err)
 	if err != nil {
 		if factory.ErrorCode(err) == factory.ECONFLICT {
 			res.Conflict = factory.ErrorMessage(err)
 			res.Reason = "every gate passed, but the live tree changed since the base in a way that conflicts with the change; nothing was written. Propose again on the current tree"
-			return res, nil
+			return nil
 		}
-		return res, err
+		return err
 	}
 	res.Written, res.Deleted = rr.Written, rr.Deleted
 
-	sctx, end = begin(c.cfg.Steps, ctx, "snapshot live")
+	sctx, end := begin(c.cfg.Steps, ctx, "snapshot live")
 	live, err := ws.Snapshot(sctx, "propose accepted")
 	end(err)
 	if err != nil {
-		return res, err
+		return err
 	}
 	res.Accepted, res.Live = true, live.ID
 	res.Reason = fmt.Sprintf("accepted: %d invariant(s) passed; %d file(s) written, %d deleted", len(res.Verdicts), len(rr.Written), len(rr.Deleted))
-
 	if req.Commit {
 		cctx, end := begin(c.cfg.Steps, ctx, "commit")
-		hash, err := c.commit(cctx, req.Message, res)
+		hash, err := ws.Commit(cctx, j.result.Tree, commitMessage(ctx, req.Message, res.Verdicts))
 		end(err)
 		if err != nil {
 			res.CommitError = factory.ErrorMessage(err)
 		}
 		res.Commit = hash
 	}
-	return res, nil
+	return nil
 }
 
 // ready reports whether every fact an invariant reads is in.
@@ -277,27 +407,6 @@ func ready(inv *compiled, facts, base treeFacts) bool {
 	return true
 }
 
-func (c *Controller) configFromCopy(base factory.Snapshot, dir string) (*Config, error) {
-	c.mu.Lock()
-	cfg, ok := c.configs[base.Tree]
-	c.mu.Unlock()
-	if ok {
-		return cfg, nil
-	}
-	data, err := readInDir(dir, ConfigFile)
-	if err != nil {
-		return nil, noConfig(base.ID)
-	}
-	cfg, err = Parse(ConfigFile, data)
-	if err != nil {
-		return nil, err
-	}
-	c.mu.Lock()
-	c.configs[base.Tree] = cfg
-	c.mu.Unlock()
-	return cfg, nil
-}
-
 // CommitTrailers returns the trailer lines linking a commit to its run and
 // verdicts.
 func CommitTrailers(runID string, vs []factory.Verdict) []string {
@@ -313,33 +422,11 @@ func CommitTrailers(runID string, vs []factory.Verdict) []string {
 	return append(t, "Factory-Verdicts: "+strings.Join(parts, " "))
 }
 
-// commit stages and commits exactly the promoted paths in the live tree.
-func (c *Controller) commit(ctx context.Context, msg string, res ProposeResult) (string, error) {
-	paths := append(append([]string{}, res.Written...), res.Deleted...)
-	if len(paths) == 0 {
-		return "", factory.Errorf(factory.EINVALID, "nothing to commit")
-	}
+// commitMessage is the message of an accepted change's commit: msg (or a
+// default) and the trailers.
+func commitMessage(ctx context.Context, msg string, vs []factory.Verdict) string {
 	if strings.TrimSpace(msg) == "" {
 		msg = "factory: accepted change"
 	}
-	full := strings.TrimRight(msg, "\n") + "\n\n" + strings.Join(CommitTrailers(factory.CallFrom(ctx).RunID, res.Verdicts), "\n") + "\n"
-	root := c.cfg.Workspace.Root()
-	git := func(args ...string) (CommandResult, error) {
-		r, err := c.cfg.Runner.RunCommand(ctx, Command{Argv: append([]string{"git"}, args...), Dir: root, Host: true})
-		if err == nil && r.ExitCode != 0 {
-			err = factory.Errorf(factory.ECONFLICT, "git %s exited %d: %s", args[0], r.ExitCode, excerpt(append(r.Stdout, r.Stderr...), 2, 6))
-		}
-		return r, err
-	}
-	if _, err := git(append([]string{"add", "--all", "--"}, paths...)...); err != nil {
-		return "", err
-	}
-	if _, err := git(append([]string{"commit", "--quiet", "--message=" + full, "--"}, paths...)...); err != nil {
-		return "", err
-	}
-	r, err := git("rev-parse", "HEAD")
-	if err != nil {
-		return "", err
-	}
-	return strings.TrimSpace(string(r.Stdout)), nil
+	return strings.TrimRight(msg, "\n") + "\n\n" + strings.Join(CommitTrailers(factory.CallFrom(ctx).RunID, vs), "\n") + "\n"
 }

@@ -48,11 +48,14 @@ func (w sbWorkspace) ApplyInDir(ctx context.Context, dir string, req factory.Pat
 	return patch.Apply(ctx, root, req.Patch, patch.Options{DryRun: req.DryRun, Fuzz: req.Fuzz})
 }
 
+func (w sbWorkspace) Commit(ctx context.Context, tree, message string) (string, error) {
+	return w.Workspace.Commit(ctx, sandbox.CommitRequest{Tree: tree, Message: message})
+}
+
 var _ invariants.Workspace = sbWorkspace{}
 
 // sbRunner adapts the sandbox to invariants.Runner: commands run through
-// proc.Run confined to their directory (Host commands, factory's own git,
-// unconfined), suites through Workspace.RunTests on the snapshot.
+// proc.Run confined to their directory, suites through Workspace.RunTests on the snapshot.
 type sbRunner struct{ ws *sandbox.Workspace }
 
 func (r sbRunner) RunCommand(ctx context.Context, c invariants.Command) (invariants.CommandResult, error) {
@@ -66,18 +69,16 @@ func (r sbRunner) RunCommand(ctx context.Context, c invariants.Command) (invaria
 		env = append(env, k+"="+c.Env[k])
 	}
 	pc := proc.Cmd{Argv: c.Argv, Dir: c.Dir, Env: env, Timeout: c.Timeout, MaxOutput: c.MaxOutput}
-	if !c.Host {
-		// the copy is shown at the live tree's path, so the go build cache
-		// (keyed on absolute paths) hits as for a build in the workspace;
-		// res.Dir tells the gates where the command saw its directory
-		tree := c.Root
-		if tree == "" {
-			tree = c.Dir
-		}
-		pc.Confine = &proc.Confinement{Policy: c.Policy, Writable: []string{tree}}
-		if tree != r.ws.Root() {
-			pc.Confine.MountAs = proc.Mount{Src: tree, Dst: r.ws.Root()}
-		}
+	// the copy is shown at the live tree's path, so the go build cache
+	// (keyed on absolute paths) hits as for a build in the workspace;
+	// res.Dir tells the gates where the command saw its directory
+	tree := c.Root
+	if tree == "" {
+		tree = c.Dir
+	}
+	pc.Confine = &proc.Confinement{Policy: c.Policy, Writable: []string{tree}}
+	if tree != r.ws.Root() {
+		pc.Confine.MountAs = proc.Mount{Src: tree, Dst: r.ws.Root()}
 	}
 	res, err := proc.Run(ctx, pc)
 	if err != nil {

@@ -34,6 +34,8 @@ type Workspace struct {
 	repo *git.Repository
 
 	snap captureState // the snapshot engine's caches (snapshot.go)
+
+	land sync.Mutex // held while a change lands (LockLanding, commit.go)
 }
 
 // Root returns the absolute path of the working tree's top directory.

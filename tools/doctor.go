@@ -3,6 +3,7 @@ package tools
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/factory-dev/factory"
 	"github.com/factory-dev/factory/invariants"
+	"github.com/factory-dev/factory/sandbox"
 	"github.com/factory-dev/factory/sandbox/proc"
 )
 
@@ -91,20 +93,53 @@ func Diagnose(ctx context.Context, d Deps) DoctorReport {
 	add(sb, false)
 
 	if d.Workspace != nil {
-		path := filepath.Join(d.Workspace.Root(), "factory.yaml")
-		_, statErr := os.Stat(path)
-		switch {
-		case errors.Is(statErr, os.ErrNotExist):
-			add(Check{Name: "config", OK: true, Detail: "no factory.yaml (defaults apply)", Fix: "run factory init to write one"}, false)
-		default:
-			if _, err := invariants.Load(path); err != nil {
-				add(Check{Name: "config", Detail: factory.ErrorMessage(err), Fix: "correct factory.yaml as the message says"}, true)
-				break
-			}
-			add(Check{Name: "config", OK: true, Detail: path + " is valid"}, true)
+		add(configCheck(ctx, d), true)
+		if c, ignored := IgnoredConfig(ctx, d.Workspace); ignored {
+			add(c, true)
 		}
 	}
 	return r
+}
+
+// configCheck reports factory.yaml as committed at HEAD (the rules that
+// apply) and whether the working copy differs.
+func configCheck(ctx context.Context, d Deps) Check {
+	root := d.Workspace.Root()
+	_, statErr := os.Lstat(invariants.ConfigPath(root))
+	_, note, err := invariants.LoadTrusted(ctx, d.Workspace, root, "")
+	switch {
+	case err == nil && note != "":
+		return Check{Name: "config", OK: true, Detail: "factory.yaml at HEAD is valid; " + note,
+			Fix: "commit factory.yaml when its changes should apply"}
+	case err == nil:
+		return Check{Name: "config", OK: true, Detail: "factory.yaml at HEAD is valid"}
+	case factory.ErrorCode(err) == factory.ENOTFOUND && errors.Is(statErr, os.ErrNotExist):
+		return Check{Name: "config", OK: true, Detail: "no factory.yaml (defaults apply)", Fix: "run factory init to write one"}
+	case factory.ErrorCode(err) == factory.ENOTFOUND:
+		detail := "factory.yaml is in the working tree but not committed at HEAD; the rules are read from HEAD, so the gates cannot run"
+		if _, lerr := invariants.Load(invariants.ConfigPath(root)); lerr != nil {
+			detail += "; the working copy is not valid either: " + factory.ErrorMessage(lerr)
+		}
+		return Check{Name: "config", Detail: detail, Fix: "git add factory.yaml && git commit"}
+	}
+	return Check{Name: "config", Detail: factory.ErrorMessage(err), Fix: "correct factory.yaml as the message says and commit it"}
+}
+
+// IgnoredConfig reports, as a failed check, a factory.yaml that git
+// ignores: it can never be committed, so the rules (read from HEAD) never
+// apply. ok is false when git does not ignore it (or cannot say).
+func IgnoredConfig(ctx context.Context, ws *sandbox.Workspace) (Check, bool) {
+	rule, ignored, err := ws.IgnoredBy(ctx, invariants.ConfigFile)
+	if err != nil || !ignored {
+		return Check{}, false
+	}
+	file, pattern := rule, rule
+	if parts := strings.SplitN(rule, ":", 3); len(parts) == 3 {
+		file, pattern = parts[0]+":"+parts[1], parts[2]
+	}
+	return Check{Name: "config ignored",
+		Detail: fmt.Sprintf("git ignores factory.yaml: rule %q at %s (git check-ignore -v factory.yaml), so it cannot be committed and its rules never apply", pattern, file),
+		Fix:    "add the line !factory.yaml at the end of the repository's .gitignore (or force it in once: git add -f factory.yaml), then git commit"}, true
 }
 
 // writable reports whether a file can be created in dir.

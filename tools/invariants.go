@@ -13,7 +13,7 @@ type invariantListArgs struct{}
 
 type invariantCheckArgs struct {
 	Snapshot string `json:"snapshot,omitempty" jsonschema:"snapshot to check; omit for the live tree (snapshotted first)"`
-	Baseline string `json:"baseline,omitempty" jsonschema:"snapshot to compare with: its factory.yaml rules apply, and baseline.* facts, diff and protect refer to it"`
+	Baseline string `json:"baseline,omitempty" jsonschema:"snapshot to compare with (baseline.* facts, diff and protect refer to it); omit for HEAD's tree. The rules are always factory.yaml as committed at HEAD"`
 	NoCache  bool   `json:"no_cache,omitempty" jsonschema:"re-run every gate even if this tree was checked before"`
 }
 
@@ -28,17 +28,19 @@ func invariantTools(d Deps) []Tool {
 	c := d.Gate
 	return []Tool{
 		define(d.Log, SetInvariants, "invariant_list",
-			"List the gates (what produces facts) and invariants (verdicts over facts) that factory.yaml declares, with the suites and sandbox limits.",
+			"List the gates (what produces facts) and invariants (verdicts over facts) that factory.yaml declares as committed at HEAD (the rules that apply; edits of the working copy apply once committed), with the suites and sandbox limits.",
 			annotations{title: "List invariants", readOnly: true, idempotent: true},
 			func(ctx context.Context, _ invariantListArgs) (invariants.Plan, error) {
-				cfg, err := invariants.Load(invariants.ConfigPath(d.Workspace.Root()))
+				cfg, note, err := c.Rules(ctx)
 				if err != nil {
 					return invariants.Plan{}, err
 				}
-				return invariants.Describe(cfg), nil
+				p := invariants.Describe(cfg)
+				p.ConfigNote = note
+				return p, nil
 			}),
 		define(d.Log, SetInvariants, "invariant_check",
-			"Evaluate every invariant of factory.yaml on the live tree or a snapshot, in an isolated copy (the live tree is never where gates run), optionally against a baseline snapshot. Each verdict has a status, a one-line message and evidence. Verdicts are cached by tree and config, so an unchanged tree is not re-run.",
+			"Evaluate every invariant of factory.yaml (as committed at HEAD) on the live tree or a snapshot, in an isolated copy (the live tree is never where gates run), against a baseline (HEAD's tree unless given). passed is true only when every invariant was evaluated and passed (a skipped one is not passed). Each verdict has a status, a one-line message and evidence. Verdicts are cached by tree and config, so an unchanged tree is not re-run.",
 			annotations{title: "Check invariants", readOnly: true, idempotent: true},
 			func(ctx context.Context, a invariantCheckArgs) (invariants.CheckResult, error) {
 				res, err := c.Check(ctx, invariants.CheckRequest{Snapshot: a.Snapshot, Baseline: a.Baseline, NoCache: a.NoCache})

@@ -2,7 +2,7 @@ package tools
 
 import (
 	"context"
-	"path/filepath"
+	"os"
 	"sync"
 	"time"
 
@@ -27,6 +27,9 @@ type testRunArgs struct {
 type testRunResult struct {
 	factory.TestReport
 	Log string `json:"log"` // resource URI of the full output
+	// ConfigNote says the working tree's factory.yaml differs from the
+	// committed one whose suite and sandbox policy were used.
+	ConfigNote string `json:"config_note,omitempty"`
 }
 
 func testTools(d Deps) []Tool {
@@ -36,7 +39,7 @@ func testTools(d Deps) []Tool {
 			"Run a test suite from factory.yaml in the sandbox (an isolated copy, no network, time and memory limits) and return a compact report: status, counts, build errors first, then each failure with its location, message and the head and tail of its own output. Failing tests are rerun in isolation; those that then pass are reported as flaky. The full log is a resource (log).",
 			annotations{title: "Run tests"},
 			func(ctx context.Context, a testRunArgs) (testRunResult, error) {
-				cfg, err := loadConfig(w.Root())
+				cfg, note, err := loadConfig(ctx, d)
 				if err != nil {
 					return testRunResult{}, err
 				}
@@ -53,7 +56,7 @@ func testTools(d Deps) []Tool {
 					},
 					Progress: progressFunc(ctx),
 				})
-				res := testRunResult{TestReport: rep}
+				res := testRunResult{TestReport: rep, ConfigNote: note}
 				recordSnapshots(ctx, d, rep.Snapshot)
 				if err != nil {
 					return res, err
@@ -73,14 +76,29 @@ func testTools(d Deps) []Tool {
 	}
 }
 
-// loadConfig reads factory.yaml at the root; without one, defaults apply
-// and suites are detected from the project's files.
-func loadConfig(root string) (*invariants.Config, error) {
-	cfg, err := invariants.Load(filepath.Join(root, "factory.yaml"))
-	if factory.ErrorCode(err) == factory.ENOTFOUND {
-		return &invariants.Config{Version: 1, Suites: sandbox.DetectSuites(root)}, nil
+// loadConfig reads factory.yaml as committed (the controller's revision,
+// else HEAD), never the working copy: the suite and the sandbox policy are
+// rules too. Without a committed one, defaults apply and suites are
+// detected from the project's files.
+func loadConfig(ctx context.Context, d Deps) (*invariants.Config, string, error) {
+	var (
+		cfg  *invariants.Config
+		note string
+		err  error
+	)
+	if d.Gate != nil {
+		cfg, note, err = d.Gate.Rules(ctx)
+	} else {
+		cfg, note, err = invariants.LoadTrusted(ctx, d.Workspace, d.Workspace.Root(), "")
 	}
-	return cfg, err
+	if factory.ErrorCode(err) == factory.ENOTFOUND {
+		root := d.Workspace.Root()
+		if _, serr := os.Lstat(invariants.ConfigPath(root)); serr == nil {
+			note = invariants.UncommittedNote
+		}
+		return &invariants.Config{Version: 1, Suites: sandbox.DetectSuites(root)}, note, nil
+	}
+	return cfg, note, err
 }
 
 func pickSuite(cfg *invariants.Config, name, root string) (factory.Suite, error) {

@@ -27,6 +27,10 @@ func (g gateWorkspace) ApplyInDir(ctx context.Context, dir string, req factory.P
 	return sandbox.ApplyInDir(ctx, dir, req)
 }
 
+func (g gateWorkspace) Commit(ctx context.Context, tree, message string) (string, error) {
+	return g.Workspace.Commit(ctx, sandbox.CommitRequest{Tree: tree, Message: message})
+}
+
 // gateRunner adapts sandbox/proc and the test runner to invariants.Runner.
 type gateRunner struct{ ws *sandbox.Workspace }
 
@@ -43,18 +47,16 @@ func (r gateRunner) RunCommand(ctx context.Context, c invariants.Command) (invar
 		env = append(env, k+"="+c.Env[k])
 	}
 	cmd := proc.Cmd{Argv: c.Argv, Dir: c.Dir, Env: env, Timeout: c.Timeout, MaxOutput: c.MaxOutput}
-	if !c.Host {
-		// the copy is shown at the live tree's path, so the go build cache
-		// (keyed on absolute paths) hits as for a build in the workspace;
-		// res.Dir tells the gates where the command saw its directory
-		tree := c.Root
-		if tree == "" {
-			tree = c.Dir
-		}
-		cmd.Confine = &proc.Confinement{Policy: c.Policy, Writable: []string{tree}}
-		if tree != r.ws.Root() {
-			cmd.Confine.MountAs = proc.Mount{Src: tree, Dst: r.ws.Root()}
-		}
+	// the copy is shown at the live tree's path, so the go build cache
+	// (keyed on absolute paths) hits as for a build in the workspace;
+	// res.Dir tells the gates where the command saw its directory
+	tree := c.Root
+	if tree == "" {
+		tree = c.Dir
+	}
+	cmd.Confine = &proc.Confinement{Policy: c.Policy, Writable: []string{tree}}
+	if tree != r.ws.Root() {
+		cmd.Confine.MountAs = proc.Mount{Src: tree, Dst: r.ws.Root()}
 	}
 	res, err := proc.Run(ctx, cmd)
 	if err != nil {

@@ -14,10 +14,11 @@ import (
 )
 
 func runCheck(ctx context.Context, env *cliEnv, args []string) error {
-	fs := newFlags(env, "check", "[flags]", `Evaluate the invariants of factory.yaml on the current tree (its gates run in an
-isolated copy), print a table of verdicts, and exit 1 if any fails. With --base,
-the rules are read from that commit and the change since it is judged (diff,
-protect, baseline.* facts): the way to use it in CI on a pull request.`)
+	fs := newFlags(env, "check", "[flags]", `Evaluate the invariants of factory.yaml, as committed at HEAD, on the current
+tree (its gates run in an isolated copy), print a table of verdicts, and exit 1
+unless every invariant passed (a skipped one does not). The change since the
+baseline is judged (diff, protect, baseline.* facts): HEAD by default, or --base
+(the way to use it in CI on a pull request). The rules always come from HEAD.`)
 	var c common
 	c.register(fs, env)
 	base := fs.String("base", "", "a git revision to judge the tree against (e.g. origin/main)")
@@ -57,12 +58,20 @@ protect, baseline.* facts): the way to use it in CI on a pull request.`)
 		if err := invariants.FormatTable(env.stdout, res.Verdicts); err != nil {
 			return err
 		}
-		failed := len(invariants.Failing(res.Verdicts))
+		failed := 0
+		for _, v := range res.Verdicts {
+			if v.Status != factory.VerdictPass {
+				failed++
+			}
+		}
 		fmt.Fprintf(env.stdout, "\n%d invariants, %d not passing (tree %s", len(res.Verdicts), failed, res.Snapshot)
 		if res.Cached {
 			fmt.Fprint(env.stdout, ", cached")
 		}
 		fmt.Fprintln(env.stdout, ")")
+		if res.ConfigNote != "" {
+			fmt.Fprintln(env.stdout, res.ConfigNote)
+		}
 	}
 	if !res.Passed {
 		return exitError{1}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/factory-dev/factory/invariants"
 	"github.com/factory-dev/factory/sandbox"
+	"github.com/factory-dev/factory/tools"
 )
 
 func runInit(ctx context.Context, env *cliEnv, args []string) error {
@@ -69,6 +70,12 @@ or .mcp.json at the repository root:
 Claude Desktop (claude_desktop_config.json):
   {"mcpServers": {"factory": {"command": %[1]q, "args": ["serve", "--root", %[2]q]}}}
 `, exe, a.ws.Root())
+	fmt.Fprintln(env.stdout)
+	if c, ignored := tools.IgnoredConfig(ctx, a.ws); ignored {
+		// the rules are read from HEAD: an ignored file never gets there
+		return fmt.Errorf("%s\nfix: %s", c.Detail, c.Fix)
+	}
+	fmt.Fprintln(env.stdout, "The rules apply once committed: git add factory.yaml && git commit")
 	return nil
 }
 

@@ -291,6 +291,13 @@ func TestInitWritesAStarterThatParsesAndRefusesToOverwrite(t *testing.T) {
 	assert.Contains(t, errOut, "--force")
 
 	code, out, _ = cli(t, nil, "doctor", "--root", repo)
-	assert.Contains(t, out, "factory.yaml is valid")
+	assert.Contains(t, out, "not committed at HEAD", "the rules are read from HEAD")
+	assert.Contains(t, out, "git add factory.yaml && git commit")
+	for _, args := range [][]string{{"add", "factory.yaml"}, {"-c", "user.email=t@example.com", "-c", "user.name=t", "commit", "-q", "-m", "rules"}} {
+		o, err := exec.Command("git", append([]string{"-C", repo}, args...)...).CombinedOutput()
+		require.NoError(t, err, string(o))
+	}
+	code, out, _ = cli(t, nil, "doctor", "--root", repo)
+	assert.Contains(t, out, "factory.yaml at HEAD is valid")
 	_ = code // doctor's exit depends on the machine's sandbox features
 }
