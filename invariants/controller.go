@@ -428,7 +428,7 @@ func (c *Controller) gatesIn(ctx context.Context, p *plan, s factory.Snapshot, d
 	out := treeFacts{}
 	var todo []Gate
 	for _, g := range gates {
-		if o, ok := c.cachedFacts(p, g, s.Tree); ok && !noCache {
+		if o, ok := c.cachedFacts(p, g, factsTree(g, s.Tree, diff)); ok && !noCache {
 			out[g.Name] = o
 			continue
 		}
@@ -472,7 +472,7 @@ func (c *Controller) gatesIn(ctx context.Context, p *plan, s factory.Snapshot, d
 		}
 		out[g.Name] = o
 		if o.Err == "" {
-			c.storeFacts(p, g, s.Tree, o)
+			c.storeFacts(p, g, factsTree(g, s.Tree, diff), o)
 		}
 	}
 	return out, nil
@@ -495,6 +495,18 @@ func cacheKey(parts ...string) string {
 		h.Write([]byte{0})
 	}
 	return hex.EncodeToString(h.Sum(nil))[:32]
+}
+
+// factsTree is what a gate's cached facts are keyed on besides the gate:
+// the tree, and for a suite gate also the change that led to it, since its
+// census facts (tests.deleted, tests.tampering) are judged against the base
+// the diff came from. The same result tree reached from another base must
+// not reuse them.
+func factsTree(g Gate, tree string, diff *DiffFacts) string {
+	if g.Kind != GateSuite || diff == nil || diff.patch == "" {
+		return tree
+	}
+	return tree + "@" + cacheKey("diff", diff.patch)
 }
 
 // gateKey identifies a gate's facts on a tree: the tree, the gate's
@@ -696,7 +708,7 @@ func Describe(cfg *Config) Plan {
 		}
 		sort.Strings(gates)
 		out.Invariants = append(out.Invariants, InvariantInfo{ID: inv.ID, Kind: inv.Kind, Detail: d, Gates: gates,
-			Baseline: len(inv.baseRefs) > 0, Implicit: inv.ID == ImplicitProtectID && inv.Line == 0})
+			Baseline: len(inv.baseRefs) > 0, Implicit: inv.Line == 0 && (inv.ID == ImplicitProtectID || strings.HasSuffix(inv.ID, ImpliedRanSuffix))})
 	}
 	return out
 }
