@@ -29,6 +29,13 @@ type Options struct {
 	Fuzz int
 	// MaxPatchBytes limits the patch text. Zero means DefaultMaxPatchBytes.
 	MaxPatchBytes int
+	// MaxWriteBytes limits the bytes the patch writes, all files together
+	// (a copy or a mode change rewrites the whole file). Zero means
+	// DefaultMaxWriteBytes.
+	MaxWriteBytes int64
+	// MaxFileBytes limits the size of each file the patch writes. Zero
+	// means DefaultMaxFileBytes.
+	MaxFileBytes int64
 }
 
 // Paths returns the workspace-relative paths a patch touches (old and new
@@ -86,7 +93,7 @@ func Apply(ctx context.Context, root *os.Root, text string, opt Options) (factor
 		return rep, err
 	}
 	rep.Notes = parsed.notes
-	t := &tree{root: root, nodes: map[string]*node{}, stats: map[string]lstat{}}
+	t := &tree{root: root, nodes: map[string]*node{}, stats: map[string]lstat{}, budget: newBudget(opt)}
 	defer t.close()
 	t.prefetch(parsed.files)
 	for _, fp := range parsed.files {
@@ -182,6 +189,7 @@ type tree struct {
 	nodes   map[string]*node
 	order   []string
 	preload map[string]loaded // read ahead in parallel; consumed by get
+	budget  budget            // what the patch may still write
 }
 
 func (t *tree) lstat(p string) (fs.FileInfo, error) {
@@ -460,7 +468,7 @@ func (t *tree) applyFile(fp *filePatch, opt Options) (factory.PatchFile, []facto
 	switch {
 	case f.BinaryFragment != nil:
 		var c *factory.HunkConflict
-		result, c, err = applyBinary(fp, base, opt)
+		result, c, err = applyBinary(fp, base, &t.budget)
 		if err != nil {
 			return pf, nil, err
 		}
@@ -500,6 +508,9 @@ func (t *tree) applyFile(fp *filePatch, opt Options) (factory.PatchFile, []facto
 		return pf, nil, nil
 	}
 
+	if err := t.budget.charge(fp.line, pf.Path, int64(len(result))); err != nil {
+		return pf, nil, err
+	}
 	// The new state of dst.
 	link := src != nil && src.link
 	if f.NewMode != 0 {
@@ -526,7 +537,7 @@ func (t *tree) applyFile(fp *filePatch, opt Options) (factory.PatchFile, []facto
 
 // applyBinary applies a git binary patch (literal or delta), checking the
 // preimage against the index line's full object id when there is one.
-func applyBinary(fp *filePatch, base []byte, opt Options) ([]byte, *factory.HunkConflict, error) {
+func applyBinary(fp *filePatch, base []byte, b *budget) ([]byte, *factory.HunkConflict, error) {
 	f := fp.f
 	name := fp.name()
 	if want := f.OldOIDPrefix; !f.IsNew && isFullOID(want) {
@@ -535,12 +546,15 @@ func applyBinary(fp *filePatch, base []byte, opt Options) ([]byte, *factory.Hunk
 			return nil, &c, nil
 		}
 	}
-	limit := int64(opt.MaxPatchBytes)
-	if limit <= 0 {
-		limit = DefaultMaxPatchBytes
+	// Refuse an oversized result from its declared size, before inflating
+	// anything; the applier's own limit stops a size that lies.
+	if n, ok := binaryResultSize(f.BinaryFragment); ok {
+		if err := b.check(fp.line, name, n); err != nil {
+			return nil, nil, err
+		}
 	}
 	var buf bytes.Buffer
-	a := gitdiff.NewBinaryApplier(&buf, bytes.NewReader(base), gitdiff.WithMaxBinaryFragmentBytes(8*limit))
+	a := gitdiff.NewBinaryApplier(&buf, bytes.NewReader(base), gitdiff.WithMaxBinaryFragmentBytes(b.allowed()))
 	err := a.ApplyFragment(f.BinaryFragment)
 	if err == nil {
 		err = a.Close()
