@@ -15,6 +15,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"syscall"
+	"time"
 
 	"github.com/bluekeyes/go-gitdiff/gitdiff"
 	"github.com/factory-dev/factory"
@@ -36,6 +37,15 @@ type Options struct {
 	// MaxFileBytes limits the size of each file the patch writes. Zero
 	// means DefaultMaxFileBytes.
 	MaxFileBytes int64
+
+	// Set by tests only, to change the tree concurrently or fail a write
+	// at these points: beforeWrite runs when everything was read and
+	// checked, before the first write; beforeCommit once every write is
+	// staged, before the files are checked and swapped in; beforeSwap just
+	// before path is checked one last time and swapped in (an error fails
+	// that swap, to prove the rollback).
+	beforeWrite, beforeCommit func()
+	beforeSwap                func(path string) error
 }
 
 // Paths returns the workspace-relative paths a patch touches (old and new
@@ -93,8 +103,8 @@ func Apply(ctx context.Context, root *os.Root, text string, opt Options) (factor
 		return rep, err
 	}
 	rep.Notes = parsed.notes
-	t := &tree{root: root, nodes: map[string]*node{}, stats: map[string]lstat{}, budget: newBudget(opt)}
-	defer t.close()
+	t := &tree{root: root, opt: opt, readStart: time.Now(), nodes: map[string]*node{}, stats: map[string]lstat{}, budget: newBudget(opt)}
+	defer t.resetDirs()
 	t.prefetch(parsed.files)
 	for _, fp := range parsed.files {
 		if err := ctx.Err(); err != nil {
@@ -180,10 +190,12 @@ type lstat struct {
 
 // tree is the in-memory state of every path the patch reads or writes.
 type tree struct {
-	root *os.Root
+	root      *os.Root
+	opt       Options
+	readStart time.Time // before the first file was read
 
 	mu    sync.Mutex          // guards dirs and stats, used by parallel loads and writes
-	dirs  map[string]*os.Root // opened directories, so each operation is one *at call
+	dirs  map[string]*os.Root // directories opened without symlinks (dirs.go)
 	stats map[string]lstat
 
 	nodes   map[string]*node
@@ -219,11 +231,13 @@ type loaded struct {
 func (t *tree) load(p string) loaded {
 	n := &node{path: p}
 	dr, base, err := t.in(p)
-	if err != nil {
-		// The directory is missing or is a file: p does not exist.
-		if _, lerr := t.root.Lstat(p); errors.Is(lerr, fs.ErrNotExist) || errors.Is(lerr, syscall.ENOTDIR) {
-			return loaded{n: n}
-		}
+	var sl *symlinkOnPath
+	switch {
+	case errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR):
+		return loaded{n: n} // a directory is missing or is a file: p does not exist
+	case errors.As(err, &sl):
+		return loaded{err: symlinkRefusal(p, sl)}
+	case err != nil:
 		return loaded{err: err}
 	}
 	info, err := dr.Lstat(base)
@@ -338,6 +352,13 @@ func (t *tree) checkAncestors(p string, line int) error {
 	for i := len(dirs) - 1; i >= 0; i-- {
 		d := dirs[i]
 		if n, ok := t.nodes[d]; ok && !n.dir {
+			if n.origLink {
+				// Whatever the patch makes of the symlink, a path under
+				// it on disk leads where the link points.
+				return factory.Errorf(factory.EINVALID,
+					"patch line %d: path %q lies under %q, a symlink on disk (-> %q) that this patch also changes; a patch cannot turn a symlink into a directory: remove the symlink with one patch, then add the files with another",
+					line, p, d, n.origData)
+			}
 			return nil // a file of this patch; finalChecks reports the clash
 		}
 		info, err := t.lstat(d)
