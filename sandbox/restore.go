@@ -46,6 +46,9 @@ func (w *Workspace) Restore(ctx context.Context, id string, paths []string) (fac
 			if p == "" {
 				continue
 			}
+			if err := w.refuseThroughLink(map[string]plumbing.Hash{"snapshot " + id: target, "the current tree": current}, p); err != nil {
+				return factory.RestoreResult{}, factory.Wrap(op, err)
+			}
 			inT, err := w.treeHasPath(target, p)
 			if err != nil {
 				return factory.RestoreResult{}, factory.Wrap(op, err)
@@ -138,6 +141,49 @@ func underGitlink(p string, gitlinks map[string]bool) bool {
 		}
 	}
 	return false
+}
+
+// refuseThroughLink returns EINVALID when a directory on the way to p is,
+// in one of trees, a symlink or a file: the path names nothing in that
+// tree, and on disk it would lead wherever the symlink points.
+func (w *Workspace) refuseThroughLink(trees map[string]plumbing.Hash, p string) error {
+	for d := path.Dir(p); d != "."; d = path.Dir(d) {
+		for name, h := range trees {
+			if h.IsZero() {
+				continue
+			}
+			mode, ok, err := w.treeEntryMode(h, d)
+			if err != nil {
+				return err
+			}
+			switch {
+			case !ok || mode == filemode.Dir:
+			case mode == filemode.Symlink:
+				return factory.Errorf(factory.EINVALID,
+					"path %q goes through %q, which is a symlink in %s; restore %q itself, or give the real path the symlink points to", p, d, name, d)
+			default:
+				return factory.Errorf(factory.EINVALID,
+					"path %q goes through %q, which is a file in %s, not a directory; restore %q itself", p, d, name, d)
+			}
+		}
+	}
+	return nil
+}
+
+// treeEntryMode returns the mode of p in tree h, ok false when p is not
+// there.
+func (w *Workspace) treeEntryMode(h plumbing.Hash, p string) (filemode.FileMode, bool, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	t, err := object.GetTree(w.repo.Storer, h)
+	if err != nil {
+		return 0, false, err
+	}
+	e, err := t.FindEntry(p)
+	if err != nil {
+		return 0, false, nil // not there (or under a non-directory, which the outer loop reports)
+	}
+	return e.Mode, true, nil
 }
 
 // treeHasPath reports whether p names a file or a directory in tree h.
