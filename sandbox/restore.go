@@ -2,7 +2,10 @@ package sandbox
 
 import (
 	"context"
+	"io/fs"
+	"os"
 	"path"
+	"path/filepath"
 	"strings"
 
 	"github.com/factory-dev/factory"
@@ -36,6 +39,11 @@ func (w *Workspace) Restore(ctx context.Context, id string, paths []string) (fac
 	if err != nil {
 		return factory.RestoreResult{}, factory.Wrap(op, err)
 	}
+	for _, p := range roots {
+		if err := w.refuseThroughLink(id, target, p); err != nil {
+			return factory.RestoreResult{}, factory.Wrap(op, err)
+		}
+	}
 	undoID, current, err := w.captureLive(ctx, "")
 	if err != nil {
 		return factory.RestoreResult{}, factory.Wrap(op, err)
@@ -45,9 +53,6 @@ func (w *Workspace) Restore(ctx context.Context, id string, paths []string) (fac
 		for _, p := range roots {
 			if p == "" {
 				continue
-			}
-			if err := w.refuseThroughLink(map[string]plumbing.Hash{"snapshot " + id: target, "the current tree": current}, p); err != nil {
-				return factory.RestoreResult{}, factory.Wrap(op, err)
 			}
 			inT, err := w.treeHasPath(target, p)
 			if err != nil {
@@ -143,28 +148,40 @@ func underGitlink(p string, gitlinks map[string]bool) bool {
 	return false
 }
 
-// refuseThroughLink returns EINVALID when a directory on the way to p is,
-// in one of trees, a symlink or a file: the path names nothing in that
-// tree, and on disk it would lead wherever the symlink points.
-func (w *Workspace) refuseThroughLink(trees map[string]plumbing.Hash, p string) error {
+// refuseThroughLink returns EINVALID when a directory on the way to p is a
+// symlink or a file, in snapshot id (tree target) or on disk: the path
+// names nothing there, and a write would lead wherever the symlink points.
+// It runs before the undo snapshot, so a refusal writes nothing.
+func (w *Workspace) refuseThroughLink(id string, target plumbing.Hash, p string) error {
+	refuse := func(d, what, where string) error {
+		if what == "symlink" {
+			return factory.Errorf(factory.EINVALID,
+				"path %q goes through %q, which is a symlink %s; restore %q itself, or give the real path the symlink points to", p, d, where, d)
+		}
+		return factory.Errorf(factory.EINVALID,
+			"path %q goes through %q, which is a file %s, not a directory; restore %q itself", p, d, where, d)
+	}
 	for d := path.Dir(p); d != "."; d = path.Dir(d) {
-		for name, h := range trees {
-			if h.IsZero() {
-				continue
-			}
-			mode, ok, err := w.treeEntryMode(h, d)
-			if err != nil {
-				return err
-			}
+		if info, err := os.Lstat(filepath.Join(w.root, filepath.FromSlash(d))); err == nil {
 			switch {
-			case !ok || mode == filemode.Dir:
-			case mode == filemode.Symlink:
-				return factory.Errorf(factory.EINVALID,
-					"path %q goes through %q, which is a symlink in %s; restore %q itself, or give the real path the symlink points to", p, d, name, d)
-			default:
-				return factory.Errorf(factory.EINVALID,
-					"path %q goes through %q, which is a file in %s, not a directory; restore %q itself", p, d, name, d)
+			case info.Mode()&fs.ModeSymlink != 0:
+				return refuse(d, "symlink", "on disk")
+			case !info.IsDir():
+				return refuse(d, "file", "on disk")
 			}
+		}
+		if target.IsZero() {
+			continue
+		}
+		mode, ok, err := w.treeEntryMode(target, d)
+		switch {
+		case err != nil:
+			return err
+		case !ok || mode == filemode.Dir:
+		case mode == filemode.Symlink:
+			return refuse(d, "symlink", "in snapshot "+id)
+		default:
+			return refuse(d, "file", "in snapshot "+id)
 		}
 	}
 	return nil

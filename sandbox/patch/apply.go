@@ -78,11 +78,13 @@ func Paths(text string) ([]string, error) {
 //
 // Errors, always returned with the report so far (Applied false, nothing
 // written):
-//   - EINVALID: the patch is corrupt, too large, or unsafe (a path outside
-//     the root, into .git, through a symlink...); the message names the patch
-//     line and what is wrong.
-//   - ECONFLICT: some hunks or files do not apply; report.Conflicts says
-//     which, where, and what the file holds there.
+//   - EINVALID: the patch is corrupt, too large, would write more than
+//     opt.MaxWriteBytes (or one file over opt.MaxFileBytes), or is unsafe (a
+//     path outside the root, into .git, through a symlink, even one the
+//     patch removes...); the message names the patch line and what is wrong.
+//   - ECONFLICT: some hunks or files do not apply (report.Conflicts says
+//     which, where, and what the file holds there), or a file changed on
+//     disk while the patch applied (what was written is put back).
 //   - EINTERNAL: reading or writing the tree failed (after a rollback).
 //
 // With opt.DryRun the same report is computed and nothing is written.
