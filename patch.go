@@ -5,6 +5,12 @@ type PatchRequest struct {
 	Patch  string // unified diff text, git-style or traditional
 	DryRun bool   // compute the report, write nothing
 	Fuzz   int    // context lines that may mismatch per hunk; 0 means exact only
+
+	// Limits on what one patch may write, set by the operator, never by the
+	// agent. Zero means the engine's default (64 MiB in all, 32 MiB per
+	// file).
+	MaxWriteBytes int64 // all files together
+	MaxFileBytes  int64 // each file
 }
 
 // PatchReport is the result of applying (or refusing) a patch. Applied is

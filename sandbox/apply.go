@@ -64,5 +64,7 @@ func ApplyInDir(ctx context.Context, dir string, req factory.PatchRequest) (fact
 			factory.Errorf(factory.EINVALID, "cannot open %s as the directory to patch: %v", dir, err)
 	}
 	defer root.Close()
-	return patch.Apply(ctx, root, req.Patch, patch.Options{DryRun: req.DryRun, Fuzz: req.Fuzz})
+	return patch.Apply(ctx, root, req.Patch, patch.Options{
+		DryRun: req.DryRun, Fuzz: req.Fuzz, MaxWriteBytes: req.MaxWriteBytes, MaxFileBytes: req.MaxFileBytes,
+	})
 }

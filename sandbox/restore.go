@@ -2,7 +2,10 @@ package sandbox
 
 import (
 	"context"
+	"io/fs"
+	"os"
 	"path"
+	"path/filepath"
 	"strings"
 
 	"github.com/factory-dev/factory"
@@ -35,6 +38,11 @@ func (w *Workspace) Restore(ctx context.Context, id string, paths []string) (fac
 	roots, err := cleanPaths(paths)
 	if err != nil {
 		return factory.RestoreResult{}, factory.Wrap(op, err)
+	}
+	for _, p := range roots {
+		if err := w.refuseThroughLink(id, target, p); err != nil {
+			return factory.RestoreResult{}, factory.Wrap(op, err)
+		}
 	}
 	undoID, current, err := w.captureLive(ctx, "")
 	if err != nil {
@@ -138,6 +146,61 @@ func underGitlink(p string, gitlinks map[string]bool) bool {
 		}
 	}
 	return false
+}
+
+// refuseThroughLink returns EINVALID when a directory on the way to p is a
+// symlink or a file, in snapshot id (tree target) or on disk: the path
+// names nothing there, and a write would lead wherever the symlink points.
+// It runs before the undo snapshot, so a refusal writes nothing.
+func (w *Workspace) refuseThroughLink(id string, target plumbing.Hash, p string) error {
+	refuse := func(d, what, where string) error {
+		if what == "symlink" {
+			return factory.Errorf(factory.EINVALID,
+				"path %q goes through %q, which is a symlink %s; restore %q itself, or give the real path the symlink points to", p, d, where, d)
+		}
+		return factory.Errorf(factory.EINVALID,
+			"path %q goes through %q, which is a file %s, not a directory; restore %q itself", p, d, where, d)
+	}
+	for d := path.Dir(p); d != "."; d = path.Dir(d) {
+		if info, err := os.Lstat(filepath.Join(w.root, filepath.FromSlash(d))); err == nil {
+			switch {
+			case info.Mode()&fs.ModeSymlink != 0:
+				return refuse(d, "symlink", "on disk")
+			case !info.IsDir():
+				return refuse(d, "file", "on disk")
+			}
+		}
+		if target.IsZero() {
+			continue
+		}
+		mode, ok, err := w.treeEntryMode(target, d)
+		switch {
+		case err != nil:
+			return err
+		case !ok || mode == filemode.Dir:
+		case mode == filemode.Symlink:
+			return refuse(d, "symlink", "in snapshot "+id)
+		default:
+			return refuse(d, "file", "in snapshot "+id)
+		}
+	}
+	return nil
+}
+
+// treeEntryMode returns the mode of p in tree h, ok false when p is not
+// there.
+func (w *Workspace) treeEntryMode(h plumbing.Hash, p string) (filemode.FileMode, bool, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	t, err := object.GetTree(w.repo.Storer, h)
+	if err != nil {
+		return 0, false, err
+	}
+	e, err := t.FindEntry(p)
+	if err != nil {
+		return 0, false, nil // not there (or under a non-directory, which the outer loop reports)
+	}
+	return e.Mode, true, nil
 }
 
 // treeHasPath reports whether p names a file or a directory in tree h.

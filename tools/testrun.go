@@ -18,11 +18,15 @@ type testRunArgs struct {
 	Suite    string `json:"suite,omitempty" jsonschema:"suite name from factory.yaml; omit for the first suite"`
 	Package  string `json:"package,omitempty" jsonschema:"narrow to a package or path, relative to the root (Go: ./pkg/...)"`
 	Test     string `json:"test,omitempty" jsonschema:"narrow to tests matching this name pattern (Go: a -run regexp)"`
-	Reruns   int    `json:"reruns,omitempty" jsonschema:"reruns of each failing test in isolation to tell flaky from broken (default 2; -1 disables)"`
+	Reruns   int    `json:"reruns,omitempty" jsonschema:"reruns of each failing test in isolation to tell flaky from broken (default 2, at most 10; -1 disables)"`
 	InPlace  bool   `json:"in_place,omitempty" jsonschema:"run in the live tree instead of an isolated copy (not recommended)"`
 	Snapshot string `json:"snapshot,omitempty" jsonschema:"run on this snapshot instead of the live tree"`
 	Baseline string `json:"baseline,omitempty" jsonschema:"also run on this snapshot and report only the failures that are new"`
 }
+
+// maxReruns bounds reruns: each failing test is run that many more times,
+// so an unbounded count is an unbounded test run.
+const maxReruns = 10
 
 type testRunResult struct {
 	factory.TestReport
@@ -39,6 +43,10 @@ func testTools(d Deps) []Tool {
 			"Run a test suite from factory.yaml in the sandbox (an isolated copy, no network, time and memory limits) and return a compact report: status, counts, build errors first, then each failure with its location, message and the head and tail of its own output. Failing tests are rerun in isolation; those that then pass are reported as flaky. The full log is a resource (log).",
 			annotations{title: "Run tests"},
 			func(ctx context.Context, a testRunArgs) (testRunResult, error) {
+				if a.Reruns > maxReruns {
+					return testRunResult{}, factory.Errorf(factory.EINVALID,
+						"reruns %d: at most %d reruns of each failure (the suite reruns every failing test that many times); use 0 for the default 2, or -1 for none", a.Reruns, maxReruns)
+				}
 				cfg, note, err := loadConfig(ctx, d)
 				if err != nil {
 					return testRunResult{}, err

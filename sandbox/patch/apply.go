@@ -15,6 +15,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"syscall"
+	"time"
 
 	"github.com/bluekeyes/go-gitdiff/gitdiff"
 	"github.com/factory-dev/factory"
@@ -29,6 +30,22 @@ type Options struct {
 	Fuzz int
 	// MaxPatchBytes limits the patch text. Zero means DefaultMaxPatchBytes.
 	MaxPatchBytes int
+	// MaxWriteBytes limits the bytes the patch writes, all files together
+	// (a copy or a mode change rewrites the whole file). Zero means
+	// DefaultMaxWriteBytes.
+	MaxWriteBytes int64
+	// MaxFileBytes limits the size of each file the patch writes. Zero
+	// means DefaultMaxFileBytes.
+	MaxFileBytes int64
+
+	// Set by tests only, to change the tree concurrently or fail a write
+	// at these points: beforeWrite runs when everything was read and
+	// checked, before the first write; beforeCommit once every write is
+	// staged, before the files are checked and swapped in; beforeSwap just
+	// before path is checked one last time and swapped in (an error fails
+	// that swap, to prove the rollback).
+	beforeWrite, beforeCommit func()
+	beforeSwap                func(path string) error
 }
 
 // Paths returns the workspace-relative paths a patch touches (old and new
@@ -61,11 +78,13 @@ func Paths(text string) ([]string, error) {
 //
 // Errors, always returned with the report so far (Applied false, nothing
 // written):
-//   - EINVALID: the patch is corrupt, too large, or unsafe (a path outside
-//     the root, into .git, through a symlink...); the message names the patch
-//     line and what is wrong.
-//   - ECONFLICT: some hunks or files do not apply; report.Conflicts says
-//     which, where, and what the file holds there.
+//   - EINVALID: the patch is corrupt, too large, would write more than
+//     opt.MaxWriteBytes (or one file over opt.MaxFileBytes), or is unsafe (a
+//     path outside the root, into .git, through a symlink, even one the
+//     patch removes...); the message names the patch line and what is wrong.
+//   - ECONFLICT: some hunks or files do not apply (report.Conflicts says
+//     which, where, and what the file holds there), or a file changed on
+//     disk while the patch applied (what was written is put back).
 //   - EINTERNAL: reading or writing the tree failed (after a rollback).
 //
 // With opt.DryRun the same report is computed and nothing is written.
@@ -86,8 +105,8 @@ func Apply(ctx context.Context, root *os.Root, text string, opt Options) (factor
 		return rep, err
 	}
 	rep.Notes = parsed.notes
-	t := &tree{root: root, nodes: map[string]*node{}, stats: map[string]lstat{}}
-	defer t.close()
+	t := &tree{root: root, opt: opt, readStart: time.Now(), nodes: map[string]*node{}, stats: map[string]lstat{}, budget: newBudget(opt)}
+	defer t.resetDirs()
 	t.prefetch(parsed.files)
 	for _, fp := range parsed.files {
 		if err := ctx.Err(); err != nil {
@@ -173,15 +192,18 @@ type lstat struct {
 
 // tree is the in-memory state of every path the patch reads or writes.
 type tree struct {
-	root *os.Root
+	root      *os.Root
+	opt       Options
+	readStart time.Time // before the first file was read
 
 	mu    sync.Mutex          // guards dirs and stats, used by parallel loads and writes
-	dirs  map[string]*os.Root // opened directories, so each operation is one *at call
+	dirs  map[string]*os.Root // directories opened without symlinks (dirs.go)
 	stats map[string]lstat
 
 	nodes   map[string]*node
 	order   []string
 	preload map[string]loaded // read ahead in parallel; consumed by get
+	budget  budget            // what the patch may still write
 }
 
 func (t *tree) lstat(p string) (fs.FileInfo, error) {
@@ -211,11 +233,13 @@ type loaded struct {
 func (t *tree) load(p string) loaded {
 	n := &node{path: p}
 	dr, base, err := t.in(p)
-	if err != nil {
-		// The directory is missing or is a file: p does not exist.
-		if _, lerr := t.root.Lstat(p); errors.Is(lerr, fs.ErrNotExist) || errors.Is(lerr, syscall.ENOTDIR) {
-			return loaded{n: n}
-		}
+	var sl *symlinkOnPath
+	switch {
+	case errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR):
+		return loaded{n: n} // a directory is missing or is a file: p does not exist
+	case errors.As(err, &sl):
+		return loaded{err: symlinkRefusal(p, sl)}
+	case err != nil:
 		return loaded{err: err}
 	}
 	info, err := dr.Lstat(base)
@@ -330,6 +354,13 @@ func (t *tree) checkAncestors(p string, line int) error {
 	for i := len(dirs) - 1; i >= 0; i-- {
 		d := dirs[i]
 		if n, ok := t.nodes[d]; ok && !n.dir {
+			if n.origLink {
+				// Whatever the patch makes of the symlink, a path under
+				// it on disk leads where the link points.
+				return factory.Errorf(factory.EINVALID,
+					"patch line %d: path %q lies under %q, a symlink on disk (-> %q) that this patch also changes; a patch cannot turn a symlink into a directory: remove the symlink with one patch, then add the files with another",
+					line, p, d, n.origData)
+			}
 			return nil // a file of this patch; finalChecks reports the clash
 		}
 		info, err := t.lstat(d)
@@ -460,7 +491,7 @@ func (t *tree) applyFile(fp *filePatch, opt Options) (factory.PatchFile, []facto
 	switch {
 	case f.BinaryFragment != nil:
 		var c *factory.HunkConflict
-		result, c, err = applyBinary(fp, base, opt)
+		result, c, err = applyBinary(fp, base, &t.budget)
 		if err != nil {
 			return pf, nil, err
 		}
@@ -500,6 +531,9 @@ func (t *tree) applyFile(fp *filePatch, opt Options) (factory.PatchFile, []facto
 		return pf, nil, nil
 	}
 
+	if err := t.budget.charge(fp.line, pf.Path, int64(len(result))); err != nil {
+		return pf, nil, err
+	}
 	// The new state of dst.
 	link := src != nil && src.link
 	if f.NewMode != 0 {
@@ -526,7 +560,7 @@ func (t *tree) applyFile(fp *filePatch, opt Options) (factory.PatchFile, []facto
 
 // applyBinary applies a git binary patch (literal or delta), checking the
 // preimage against the index line's full object id when there is one.
-func applyBinary(fp *filePatch, base []byte, opt Options) ([]byte, *factory.HunkConflict, error) {
+func applyBinary(fp *filePatch, base []byte, b *budget) ([]byte, *factory.HunkConflict, error) {
 	f := fp.f
 	name := fp.name()
 	if want := f.OldOIDPrefix; !f.IsNew && isFullOID(want) {
@@ -535,12 +569,15 @@ func applyBinary(fp *filePatch, base []byte, opt Options) ([]byte, *factory.Hunk
 			return nil, &c, nil
 		}
 	}
-	limit := int64(opt.MaxPatchBytes)
-	if limit <= 0 {
-		limit = DefaultMaxPatchBytes
+	// Refuse an oversized result from its declared size, before inflating
+	// anything; the applier's own limit stops a size that lies.
+	if n, ok := binaryResultSize(f.BinaryFragment); ok {
+		if err := b.check(fp.line, name, n); err != nil {
+			return nil, nil, err
+		}
 	}
 	var buf bytes.Buffer
-	a := gitdiff.NewBinaryApplier(&buf, bytes.NewReader(base), gitdiff.WithMaxBinaryFragmentBytes(8*limit))
+	a := gitdiff.NewBinaryApplier(&buf, bytes.NewReader(base), gitdiff.WithMaxBinaryFragmentBytes(b.allowed()))
 	err := a.ApplyFragment(f.BinaryFragment)
 	if err == nil {
 		err = a.Close()

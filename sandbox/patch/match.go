@@ -43,30 +43,6 @@ func matchAt(img []string, p int, old []string) bool {
 	return true
 }
 
-// findNearest returns the position nearest to want where old matches
-// exactly, trying want, want+1, want-1, want+2... (as git apply does), or -1.
-func findNearest(img []string, want int, old []string) int {
-	last := len(img) - len(old)
-	if last < 0 {
-		return -1
-	}
-	if want > last {
-		want = last
-	}
-	if want < 0 {
-		want = 0
-	}
-	for d := 0; want+d <= last || want-d >= 0; d++ {
-		if p := want + d; p <= last && matchAt(img, p, old) {
-			return p
-		}
-		if p := want - d; d > 0 && p >= 0 && matchAt(img, p, old) {
-			return p
-		}
-	}
-	return -1
-}
-
 // hunkResult is the outcome of one hunk.
 type hunkResult struct {
 	pos    int // where it applied (0-based), -1 if it did not
@@ -77,9 +53,11 @@ type hunkResult struct {
 // textApplier applies the hunks of one file to its lines.
 type textApplier struct {
 	img   []string
-	crlf  bool // the original file is CRLF throughout: added LF lines become CRLF
-	delta int  // lines added minus removed by earlier hunks
-	fuzz  int  // largest fuzz allowed
+	index *lineIndex // numbers of img's lines, built when a search needs it
+	ids   []int32    // img's line numbers while index is set
+	crlf  bool       // the original file is CRLF throughout: added LF lines become CRLF
+	delta int        // lines added minus removed by earlier hunks
+	fuzz  int        // largest fuzz allowed
 }
 
 func newTextApplier(data []byte, fuzz int) *textApplier {
@@ -136,7 +114,7 @@ func (a *textApplier) apply(file string, k int, hdr string, frag *gitdiff.TextFr
 		if len(old) == 0 {
 			pos = want
 		} else {
-			pos = findNearest(a.img, want, old)
+			pos = findNearest(a.img, want, old, a.numbered)
 		}
 	}
 	if pos >= 0 {
@@ -154,7 +132,7 @@ func (a *textApplier) apply(file string, k int, hdr string, frag *gitdiff.TextFr
 			break
 		}
 		sub := old[dl : len(old)-dt]
-		if p := findNearest(a.img, want+dl, sub); p >= 0 {
+		if p := findNearest(a.img, want+dl, sub, a.numbered); p >= 0 {
 			a.splice(p, frag.Lines, dl, dt)
 			return hunkResult{pos: p, offset: p - dl - want, fuzz: fz}, nil
 		}
@@ -184,16 +162,32 @@ func (a *textApplier) splice(pos int, lines []gitdiff.Line, dl, dt int) {
 			repl = append(repl, s)
 		}
 	}
-	tail := a.img[pos+nOld:]
-	if len(repl) == nOld {
-		copy(a.img[pos:], repl)
-		return
+	if a.index != nil {
+		a.ids = spliceLines(a.ids, pos, nOld, a.index.number(repl))
 	}
-	out := make([]string, 0, len(a.img)-nOld+len(repl))
-	out = append(out, a.img[:pos]...)
+	a.img = spliceLines(a.img, pos, nOld, repl)
+}
+
+// numbered returns the line index of the image, building it on first use.
+func (a *textApplier) numbered() (*lineIndex, []int32) {
+	if a.index == nil {
+		a.index = newLineIndex(lineKey, len(a.img))
+		a.ids = a.index.number(a.img)
+	}
+	return a.index, a.ids
+}
+
+// spliceLines replaces s[pos:pos+n] by repl, in place when the length
+// stays the same.
+func spliceLines[T any](s []T, pos, n int, repl []T) []T {
+	if len(repl) == n {
+		copy(s[pos:], repl)
+		return s
+	}
+	out := make([]T, 0, len(s)-n+len(repl))
+	out = append(out, s[:pos]...)
 	out = append(out, repl...)
-	out = append(out, tail...)
-	a.img = out
+	return append(out, s[pos+n:]...)
 }
 
 // conflict describes a hunk that matched nowhere.
@@ -288,5 +282,9 @@ func (a *textApplier) findIgnoringSpace(want int, old []string) int {
 	for i, l := range old {
 		pat[i] = norm(l) + "\n"
 	}
-	return findNearest(img, want, pat)
+	numbered := func() (*lineIndex, []int32) {
+		x := newLineIndex(lineKey, len(img))
+		return x, x.number(img)
+	}
+	return findNearest(img, want, pat, numbered)
 }

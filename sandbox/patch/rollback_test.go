@@ -60,17 +60,16 @@ func TestRollback(t *testing.T) {
 	p += "--- /dev/null\n+++ b/new/deep/n.txt\n@@ -0,0 +1 @@\n+new\n"
 	before := filesFingerprint(t, dir)
 
-	testHookReplace = func(path string) error {
+	failing := Options{beforeSwap: func(path string) error {
 		if path == "f.txt" {
 			return errors.New("disk full (injected)")
 		}
 		return nil
-	}
-	defer func() { testHookReplace = nil }()
+	}}
 	root, err := os.OpenRoot(dir)
 	require.NoError(t, err)
 	defer root.Close()
-	rep, err := Apply(context.Background(), root, p, Options{})
+	rep, err := Apply(context.Background(), root, p, failing)
 	require.Error(t, err)
 	require.Equal(t, factory.EINTERNAL, factory.ErrorCode(err))
 	require.Contains(t, err.Error(), "every file was restored")
@@ -83,7 +82,6 @@ func TestRollback(t *testing.T) {
 	require.DirExists(t, filepath.Join(dir, "sub", "deeper"))
 
 	// Without the fault the same patch applies.
-	testHookReplace = nil
 	rep, err = Apply(context.Background(), root, p, Options{})
 	require.NoError(t, err)
 	require.True(t, rep.Applied)

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/factory-dev/factory"
 )
@@ -31,12 +32,9 @@ func (n *node) changed() bool {
 	return n.link != n.origLink || !bytes.Equal(n.data, n.origData) || (!n.link && n.exactPerm && n.perm != n.origPerm)
 }
 
-// write performs the changes: removals first (deepest first, then the
-// directories they leave empty, as git apply does), then writes in path
-// order. Every step pushes its undo; on the first failure the undos run in
-// reverse and the error is returned.
-func (t *tree) write() (err error) {
-	var removals, writes []*node
+// changes splits the changed nodes into removals (deepest first) and
+// writes (in path order).
+func (t *tree) changes() (removals, writes []*node) {
 	for _, p := range t.order {
 		n := t.nodes[p]
 		switch {
@@ -55,211 +53,313 @@ func (t *tree) write() (err error) {
 		return removals[i].path < removals[j].path
 	})
 	sort.Slice(writes, func(i, j int) bool { return writes[i].path < writes[j].path })
+	return removals, writes
+}
 
+// write performs the changes: removals first (deepest first, then the
+// directories they leave empty, as git apply does), then the writes, staged
+// beside their files and swapped in together. A file that changed on disk
+// since it was read is never overwritten or removed: the write stops with
+// ECONFLICT. Every step pushes its undo; on the first failure the undos
+// run in reverse.
+func (t *tree) write() (err error) {
+	removals, writes := t.changes()
 	var undo []func() error
+	var staged []*staged
 	defer func() {
-		if err == nil {
-			return
+		for _, s := range staged {
+			s.discard()
 		}
-		var failed []string
-		for i := len(undo) - 1; i >= 0; i-- {
-			if uerr := undo[i](); uerr != nil {
-				failed = append(failed, uerr.Error())
-			}
+		if err != nil {
+			err = t.rollback(undo, err)
 		}
-		msg := "writing the patch failed and every file was restored"
-		if len(failed) > 0 {
-			msg = "writing the patch failed and restoring failed too (" + strings.Join(failed, "; ") + "); restore the snapshot taken before the patch"
-		}
-		err = &factory.Error{Code: factory.EINTERNAL, Message: msg + ": " + err.Error(), Op: "apply patch", Err: err}
 	}()
-
+	if t.opt.beforeWrite != nil {
+		t.opt.beforeWrite()
+	}
+	// Handles opened while reading may lead through a symlink or directory
+	// the patch removes: resolve everything again from here on.
+	t.resetDirs()
 	for _, n := range removals {
-		dr, base, err := t.in(n.path)
+		u, err := t.remove(n)
+		undo = append(undo, u...)
 		if err != nil {
 			return err
 		}
-		if err := dr.Remove(base); err != nil {
-			return fmt.Errorf("remove %s: %w", n.path, err)
-		}
-		undo = append(undo, func() error { return t.restore(n) })
-		for d := path.Dir(n.path); d != "."; d = path.Dir(d) {
-			info, serr := t.root.Lstat(d)
-			if serr != nil || t.root.Remove(d) != nil {
-				break
-			}
-			t.forget(d)
-			undo = append(undo, func() error { return t.root.Mkdir(d, info.Mode().Perm()) })
-		}
 	}
+	t.resetDirs()
 	for _, n := range writes {
 		if n.origExists {
 			continue
 		}
-		created, err := t.mkdirs(path.Dir(n.path))
+		var created []string
+		_, err := t.openDir(path.Dir(n.path), &created)
 		// Undos run last-first: push outermost first so the deepest goes first.
 		for _, d := range created {
-			undo = append(undo, func() error { t.forget(d); return t.root.Remove(d) })
+			undo = append(undo, func() error { return t.removeDir(d) })
 		}
 		if err != nil {
-			return err
+			return t.resolveError(n.path, err)
 		}
 	}
-	errs := make([]error, len(writes))
-	parallel(len(writes), func(i int) {
-		n := writes[i]
-		errs[i] = t.replace(n.path, n.data, n.link, n.perm, n.exactPerm)
-	})
-	var first error
-	for i, n := range writes {
+	if staged, err = t.stageAll(writes); err != nil {
+		return err
+	}
+	if t.opt.beforeCommit != nil {
+		t.opt.beforeCommit()
+	}
+	// Check every file before the first swap, so a change anywhere stops
+	// the patch before it writes anything; commit checks each once more.
+	if err := parallelErr(len(staged), func(i int) error { return staged[i].check(true) }); err != nil {
+		return err
+	}
+	errs := make([]error, len(staged))
+	parallel(len(staged), func(i int) { errs[i] = staged[i].commit() })
+	for i, s := range staged {
 		if errs[i] == nil {
-			undo = append(undo, func() error { return t.restore(n) })
-		} else if first == nil {
-			first = errs[i]
+			undo = append(undo, s.undo)
 		}
 	}
-	return first
+	return firstError(errs)
 }
 
-// mkdirs creates dir and its missing parents, returning those it created
-// (outermost first).
-func (t *tree) mkdirs(dir string) ([]string, error) {
-	if dir == "." {
-		return nil, nil
+// rollback runs the undos in reverse and returns the error to report: a
+// refusal (EINVALID, ECONFLICT) keeps its code when everything was put
+// back. The directory
+// cache needs no reset here: no handle leads through a symlink, and every
+// directory removal forgets its handles.
+func (t *tree) rollback(undo []func() error, cause error) error {
+	var failed []string
+	for i := len(undo) - 1; i >= 0; i-- {
+		if uerr := undo[i](); uerr != nil {
+			failed = append(failed, uerr.Error())
+		}
 	}
-	var missing []string
-	for d := dir; d != "."; d = path.Dir(d) {
-		if _, err := t.root.Lstat(d); err == nil {
+	if code := factory.ErrorCode(cause); len(failed) == 0 && (code == factory.ECONFLICT || code == factory.EINVALID) {
+		return factory.Errorf(code, "%s; what had been written was put back", factory.ErrorMessage(cause))
+	}
+	msg := "writing the patch failed and every file was restored"
+	if len(failed) > 0 {
+		msg = "writing the patch failed and restoring failed too (" + strings.Join(failed, "; ") + "); restore the snapshot taken before the patch"
+	}
+	return &factory.Error{Code: factory.EINTERNAL, Message: msg + ": " + cause.Error(), Op: "apply patch", Err: cause}
+}
+
+// resolveError turns a failure to open the directories of p into the
+// error to report: EINVALID for a symlink on the way.
+func (t *tree) resolveError(p string, err error) error {
+	if sl := (*symlinkOnPath)(nil); errors.As(err, &sl) {
+		return symlinkRefusal(p, sl)
+	}
+	return fmt.Errorf("write %s: %w", p, err)
+}
+
+// remove moves n's file aside, checks it is still the file that was read,
+// removes it and then the directories that leaves empty. It returns the
+// undos of what it did.
+func (t *tree) remove(n *node) ([]func() error, error) {
+	dr, base, err := t.in(n.path)
+	if err != nil {
+		return nil, t.resolveError(n.path, err)
+	}
+	aside := tempName("bak")
+	if err := dr.Rename(base, aside); err != nil {
+		return nil, t.changedOr(n, fmt.Errorf("remove %s: %w", n.path, err))
+	}
+	if err := t.unchanged(n, dr, aside, true); err != nil {
+		if rerr := dr.Rename(aside, base); rerr != nil {
+			return nil, fmt.Errorf("%v, and putting it back failed (%v): it is at %s", err, rerr, path.Join(path.Dir(n.path), aside))
+		}
+		return nil, err
+	}
+	if err := dr.Remove(aside); err != nil {
+		_ = dr.Rename(aside, base)
+		return nil, fmt.Errorf("remove %s: %w", n.path, err)
+	}
+	undo := []func() error{func() error { return t.restore(n) }}
+	for d := path.Dir(n.path); d != "."; d = path.Dir(d) {
+		pr, name, err := t.in(d)
+		if err != nil {
 			break
 		}
-		missing = append(missing, d)
-	}
-	var created []string
-	for i := len(missing) - 1; i >= 0; i-- {
-		if err := t.root.Mkdir(missing[i], 0o777); err != nil && !errors.Is(err, fs.ErrExist) {
-			return created, fmt.Errorf("create directory %s: %w", missing[i], err)
+		info, err := pr.Lstat(name)
+		if err != nil || !info.IsDir() || pr.Remove(name) != nil {
+			break // not empty: it holds other files
 		}
-		created = append(created, missing[i])
+		t.forget(d)
+		undo = append(undo, func() error {
+			pr, name, err := t.in(d)
+			if err != nil {
+				return err
+			}
+			return pr.Mkdir(name, info.Mode().Perm())
+		})
 	}
-	return created, nil
+	return undo, nil
 }
 
-// testHookReplace, set by tests only, can fail the replacement of a path
-// to exercise the rollback.
-var testHookReplace func(path string) error
+// changedOr returns ECONFLICT when n is gone from disk (it was removed or
+// renamed while the patch applied), else err.
+func (t *tree) changedOr(n *node, err error) error {
+	if errors.Is(err, fs.ErrNotExist) {
+		return changedError(n.path, "it is gone")
+	}
+	return err
+}
 
-// replace atomically puts a file or symlink at p: it is made under a
-// temporary name in the same directory, then renamed over p.
-func (t *tree) replace(p string, data []byte, link bool, perm fs.FileMode, exact bool) error {
-	if testHookReplace != nil {
-		if err := testHookReplace(p); err != nil {
+// removeDir removes the directory d the patch created (undo).
+func (t *tree) removeDir(d string) error {
+	t.forget(d)
+	pr, name, err := t.in(d)
+	if err != nil {
+		return err
+	}
+	return pr.Remove(name)
+}
+
+// restore puts a removed n back as it was on disk, modification time
+// included (undo). It never replaces a file created there meanwhile.
+func (t *tree) restore(n *node) error {
+	if _, err := t.openDir(path.Dir(n.path), new([]string)); err != nil {
+		return err
+	}
+	dr, base, err := t.in(n.path)
+	if err != nil {
+		return err
+	}
+	tmp, _, err := writeTemp(dr, n.origData, n.origLink, n.origPerm, true)
+	if err != nil {
+		return fmt.Errorf("restore %s: %w", n.path, err)
+	}
+	if !n.origLink && n.origInfo != nil {
+		if err := dr.Chtimes(tmp, n.origInfo.ModTime(), n.origInfo.ModTime()); err != nil {
+			_ = dr.Remove(tmp)
+			return fmt.Errorf("restore %s: %w", n.path, err)
+		}
+	}
+	return placeNew(dr, tmp, base, n.path)
+}
+
+// tempName is a name for a file staged or set aside next to its target.
+func tempName(kind string) string {
+	var rnd [8]byte
+	_, _ = rand.Read(rnd[:])
+	return ".factory-patch-" + hex.EncodeToString(rnd[:]) + "." + kind
+}
+
+// writeTemp creates a new file (or symlink) under a temporary name in dr
+// and returns the name and what was made.
+func writeTemp(dr *os.Root, data []byte, link bool, perm fs.FileMode, exact bool) (string, fs.FileInfo, error) {
+	tmp := tempName("tmp")
+	if link {
+		if err := dr.Symlink(string(data), tmp); err != nil {
+			return "", nil, err
+		}
+		info, err := dr.Lstat(tmp)
+		if err != nil {
+			_ = dr.Remove(tmp)
+		}
+		return tmp, info, err
+	}
+	f, err := dr.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
+	if err != nil {
+		return "", nil, err
+	}
+	_, err = f.Write(data)
+	if err == nil && exact && perm&^processUmask() != perm {
+		err = f.Chmod(perm)
+	}
+	var info fs.FileInfo
+	if err == nil {
+		info, err = f.Stat()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		_ = dr.Remove(tmp)
+		return "", nil, err
+	}
+	return tmp, info, nil
+}
+
+// placeNew moves tmp to base, which must not exist: a hard link refuses to
+// replace anything, so a file created there meanwhile is kept (ECONFLICT).
+// Where hard links are not supported, it checks and renames.
+func placeNew(dr *os.Root, tmp, base, p string) error {
+	err := dr.Link(tmp, base)
+	if err == nil {
+		_ = dr.Remove(tmp)
+		return nil
+	}
+	if !errors.Is(err, fs.ErrExist) {
+		if _, lerr := dr.Lstat(base); errors.Is(lerr, fs.ErrNotExist) {
+			err = dr.Rename(tmp, base)
+		}
+	}
+	if err != nil {
+		_ = dr.Remove(tmp)
+		if errors.Is(err, fs.ErrExist) {
+			return changedError(p, "it was created on disk meanwhile")
+		}
+		return fmt.Errorf("write %s: %w", p, err)
+	}
+	return nil
+}
+
+// changedError is the ECONFLICT for a file that changed on disk while the
+// patch applied.
+func changedError(p, what string) error {
+	return factory.Errorf(factory.ECONFLICT,
+		"%s changed on disk while the patch was being applied (%s); nothing was written: let the other writer finish, read the file again, remake the patch if it no longer applies, and retry", p, what)
+}
+
+// racyWindow covers the coarse clock file times come from: a file modified
+// this close to (or after) the moment it was read may be modified again
+// without its time changing, so its content is compared too.
+const racyWindow = 50 * time.Millisecond
+
+// unchanged returns ECONFLICT unless name in dr is still the file n was
+// read from: same inode, mode, size and modification time, and (when
+// asked, and the time cannot tell) the same content.
+func (t *tree) unchanged(n *node, dr *os.Root, name string, content bool) error {
+	info, err := dr.Lstat(name)
+	o := n.origInfo
+	switch {
+	case err != nil:
+		return changedError(n.path, "it is gone")
+	case !os.SameFile(o, info):
+		return changedError(n.path, "another file replaced it")
+	case o.Mode() != info.Mode():
+		return changedError(n.path, fmt.Sprintf("its mode went from %v to %v", o.Mode(), info.Mode()))
+	case o.Size() != info.Size():
+		return changedError(n.path, fmt.Sprintf("its size went from %d to %d bytes", o.Size(), info.Size()))
+	case !o.ModTime().Equal(info.ModTime()):
+		return changedError(n.path, "it was modified")
+	}
+	if content && !n.origLink && !o.ModTime().Before(t.readStart.Add(-racyWindow)) {
+		if data, err := dr.ReadFile(name); err != nil || !bytes.Equal(data, n.origData) {
+			return changedError(n.path, "its content changed")
+		}
+	}
+	return nil
+}
+
+// parallelErr runs fn like parallel and returns the error of the lowest
+// index, if any.
+func parallelErr(n int, fn func(int) error) error {
+	errs := make([]error, n)
+	parallel(n, func(i int) { errs[i] = fn(i) })
+	return firstError(errs)
+}
+
+func firstError(errs []error) error {
+	for _, err := range errs {
+		if err != nil {
 			return err
 		}
 	}
-	var rnd [8]byte
-	_, _ = rand.Read(rnd[:])
-	tmp := ".factory-patch-" + hex.EncodeToString(rnd[:]) + ".tmp"
-	dr, base, err := t.in(p)
-	if err != nil {
-		return err
-	}
-	if link {
-		if err := dr.Symlink(string(data), tmp); err != nil {
-			return fmt.Errorf("create symlink %s: %w", p, err)
-		}
-	} else {
-		f, err := dr.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
-		if err != nil {
-			return fmt.Errorf("write %s: %w", p, err)
-		}
-		_, err = f.Write(data)
-		if err == nil && exact && perm&^processUmask() != perm {
-			err = f.Chmod(perm)
-		}
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
-			_ = dr.Remove(tmp)
-			return fmt.Errorf("write %s: %w", p, err)
-		}
-	}
-	if err := dr.Rename(tmp, base); err != nil {
-		_ = dr.Remove(tmp)
-		return fmt.Errorf("rename into %s: %w", p, err)
-	}
 	return nil
-}
-
-// restore puts n back as it was on disk, modification time included.
-func (t *tree) restore(n *node) error {
-	if !n.origExists {
-		dr, base, err := t.in(n.path)
-		if err == nil {
-			err = dr.Remove(base)
-		}
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil
-		}
-		return err
-	}
-	if _, err := t.mkdirs(path.Dir(n.path)); err != nil {
-		return err
-	}
-	if err := t.replace(n.path, n.origData, n.origLink, n.origPerm, true); err != nil {
-		return err
-	}
-	if !n.origLink && n.origInfo != nil {
-		return t.root.Chtimes(n.path, n.origInfo.ModTime(), n.origInfo.ModTime())
-	}
-	return nil
-}
-
-// in returns the opened directory holding p and p's last component. The
-// directory was checked to be no symlink before (checkAncestors), and
-// os.Root confines every later operation to it.
-func (t *tree) in(p string) (*os.Root, string, error) {
-	dir, base := path.Split(p)
-	dir = strings.TrimSuffix(dir, "/")
-	if dir == "" {
-		return t.root, base, nil
-	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if r, ok := t.dirs[dir]; ok {
-		return r, base, nil
-	}
-	r, err := t.root.OpenRoot(dir)
-	if err != nil {
-		return nil, "", fmt.Errorf("open directory %s: %w", dir, err)
-	}
-	if t.dirs == nil {
-		t.dirs = map[string]*os.Root{}
-	}
-	t.dirs[dir] = r
-	return r, base, nil
-}
-
-// forget closes the opened directories at or under d (d was removed).
-func (t *tree) forget(d string) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	for k, r := range t.dirs {
-		if k == d || strings.HasPrefix(k, d+"/") {
-			r.Close()
-			delete(t.dirs, k)
-		}
-	}
-}
-
-// close closes every opened directory.
-func (t *tree) close() {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	for k, r := range t.dirs {
-		r.Close()
-		delete(t.dirs, k)
-	}
 }
 
 var (

@@ -1,0 +1,128 @@
+package patch
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+)
+
+// staged is one write prepared next to its file: the new content under a
+// temporary name, swapped in by a rename once the old file is checked to
+// be the one the patch read.
+//
+// A program that holds the old file open and writes to it after the swap
+// writes to a file no longer in the tree; the checks right before the
+// swap are the last point where that write can be seen.
+type staged struct {
+	t         *tree
+	n         *node
+	dir       *os.Root
+	base      string
+	tmp       string      // the new content, until committed
+	made      fs.FileInfo // the new file as written, to tell a later change
+	committed bool
+}
+
+// stageAll stages every write, in parallel. On error it still returns what
+// it staged, for the caller to discard.
+func (t *tree) stageAll(writes []*node) ([]*staged, error) {
+	all := make([]*staged, len(writes))
+	err := parallelErr(len(writes), func(i int) error {
+		var err error
+		all[i], err = t.stage(writes[i])
+		return err
+	})
+	var out []*staged
+	for _, s := range all {
+		if s != nil {
+			out = append(out, s)
+		}
+	}
+	return out, err
+}
+
+func (t *tree) stage(n *node) (*staged, error) {
+	dr, base, err := t.in(n.path)
+	if err != nil {
+		return nil, t.resolveError(n.path, err)
+	}
+	tmp, made, err := writeTemp(dr, n.data, n.link, n.perm, n.exactPerm)
+	if err != nil {
+		return nil, fmt.Errorf("write %s: %w", n.path, err)
+	}
+	return &staged{t: t, n: n, dir: dr, base: base, tmp: tmp, made: made}, nil
+}
+
+// check verifies that the old file is still the one read (content
+// included when its time cannot tell), or that a new file's place is
+// still free.
+func (s *staged) check(content bool) error {
+	if !s.n.origExists {
+		if _, err := s.dir.Lstat(s.base); !errors.Is(err, fs.ErrNotExist) {
+			return changedError(s.n.path, "it was created on disk meanwhile")
+		}
+		return nil
+	}
+	return s.t.unchanged(s.n, s.dir, s.base, content)
+}
+
+// commit checks the old file once more, as late as possible, and swaps
+// the new one in.
+func (s *staged) commit() error {
+	if s.t.opt.beforeSwap != nil {
+		if err := s.t.opt.beforeSwap(s.n.path); err != nil {
+			return err
+		}
+	}
+	if !s.n.origExists {
+		err := placeNew(s.dir, s.tmp, s.base, s.n.path)
+		s.tmp = "" // placed, or removed by placeNew
+		if err != nil {
+			return err
+		}
+	} else {
+		if err := s.check(false); err != nil {
+			return err
+		}
+		if err := s.dir.Rename(s.tmp, s.base); err != nil {
+			return fmt.Errorf("write %s: %w", s.n.path, err)
+		}
+		s.tmp = ""
+	}
+	s.committed = true
+	return nil
+}
+
+// undo puts back what the file was, unless the file the patch wrote was
+// itself changed since: that change would be lost, so it stays.
+func (s *staged) undo() error {
+	info, err := s.dir.Lstat(s.base)
+	if err != nil || !os.SameFile(info, s.made) || info.Size() != s.made.Size() || !info.ModTime().Equal(s.made.ModTime()) {
+		return fmt.Errorf("%s changed on disk after the patch wrote it, so it was left as it is", s.n.path)
+	}
+	n := s.n
+	if !n.origExists {
+		return s.dir.Remove(s.base)
+	}
+	tmp, _, err := writeTemp(s.dir, n.origData, n.origLink, n.origPerm, true)
+	if err == nil && !n.origLink {
+		err = s.dir.Chtimes(tmp, n.origInfo.ModTime(), n.origInfo.ModTime())
+	}
+	if err == nil {
+		err = s.dir.Rename(tmp, s.base)
+	}
+	if err != nil {
+		_ = s.dir.Remove(tmp)
+		return fmt.Errorf("restore %s: %w", n.path, err)
+	}
+	return nil
+}
+
+// discard removes the temporary file of a write not swapped in.
+func (s *staged) discard() {
+	if s.tmp != "" {
+		_ = s.dir.Remove(s.tmp)
+		s.tmp = ""
+	}
+}
