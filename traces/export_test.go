@@ -8,3 +8,10 @@ func OpenFallback(ctx context.Context, cfg Config) (*Store, error) {
 	cfg.noFTS = true
 	return Open(ctx, cfg)
 }
+
+// GitleaksRules reports how many gitleaks rules redaction uses and which
+// it left out.
+func GitleaksRules() (int, []string) {
+	rules, skipped := loadRules(gitleaksTOML)
+	return len(rules), skipped
+}

@@ -374,8 +374,39 @@ func (w *wtx) stmt(i int) *sql.Stmt {
 	return w.stmts[i]
 }
 
+// exec runs prepared statement i. Like every write of the run log, it
+// goes through scrub: this is the one door to the database file.
 func (w *wtx) exec(i int, args ...any) (sql.Result, error) {
-	return w.stmt(i).ExecContext(w.ctx, args...)
+	return w.stmt(i).ExecContext(w.ctx, scrub(args)...)
+}
+
+// queryRow runs prepared statement i for one row, its arguments scrubbed.
+func (w *wtx) queryRow(i int, args ...any) *sql.Row {
+	return w.stmt(i).QueryRowContext(w.ctx, scrub(args)...)
+}
+
+// execSQL runs query in the transaction, its arguments scrubbed.
+func (w *wtx) execSQL(query string, args ...any) (sql.Result, error) {
+	return w.tx.ExecContext(w.ctx, query, scrub(args)...)
+}
+
+// scrub passes every text and byte argument of a write through the
+// redactor (RedactStored), so that no caller can store a secret by
+// forgetting to redact: callers redact before capping text (clean), and
+// scrub catches what they did not. Redacted text is left as it is, and
+// text without a hint costs one scan.
+func scrub(args []any) []any {
+	for i, a := range args {
+		switch v := a.(type) {
+		case string:
+			args[i] = RedactStored(v)
+		case []byte:
+			if r := RedactStored(string(v)); r != string(v) {
+				args[i] = []byte(r)
+			}
+		}
+	}
+	return args
 }
 
 // errLead tells a queued writer that its write is not done and that it is
@@ -689,7 +720,7 @@ func (s *Store) indexPending(w *wtx) (int, error) {
 			}
 		}
 	}
-	if _, err := w.tx.ExecContext(w.ctx, `DELETE FROM fts_pending WHERE seq <= ?`, rows[len(rows)-1].seq); err != nil {
+	if _, err := w.execSQL(`DELETE FROM fts_pending WHERE seq <= ?`, rows[len(rows)-1].seq); err != nil {
 		return 0, err
 	}
 	w.pending -= int64(len(rows))
