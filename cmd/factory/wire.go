@@ -56,7 +56,7 @@ func (c *common) open(ctx context.Context, env *cliEnv) (*app, error) {
 			return nil, err
 		}
 	}
-	ws, err := sandbox.Open(ctx, sandbox.Config{Root: root, Logger: log})
+	ws, err := sandbox.Open(ctx, sandbox.Config{Root: root, Logger: log, Redact: traces.RedactStored})
 	if err != nil {
 		closeLog()
 		return nil, err
