@@ -67,11 +67,12 @@ func (s *Store) PutBlob(ctx context.Context, id, kind string, data []byte) error
 	return factory.Wrap("put blob", err)
 }
 
-// Blob returns the kind and data of blob id, or ENOTFOUND.
+// Blob returns the kind and data of blob id. An unknown id is EINVALID:
+// ids come from tool results, so the caller passed a wrong one.
 func (s *Store) Blob(ctx context.Context, id string) (kind string, data []byte, err error) {
 	err = s.rdb.QueryRowContext(ctx, `SELECT kind, data FROM blobs WHERE id = ?`, id).Scan(&kind, &data)
 	if errors.Is(err, sql.ErrNoRows) {
-		return "", nil, factory.Errorf(factory.ENOTFOUND, "blob %q not found; it may belong to another repository's run log", id)
+		return "", nil, factory.Errorf(factory.EINVALID, "blob %q is not in this run log; pass an id a tool returned (a diff's full_diff or a test run's log), from this repository", id)
 	}
 	if err != nil {
 		return "", nil, factory.Wrap("read blob", err)

@@ -153,3 +153,22 @@ func TestRedactUsesGitleaksRules(t *testing.T) {
 		assert.Contains(t, got, "done")
 	}
 }
+
+// attack: an agent sends a NUL byte in trace_query's text, or reads a blob id it made up, hoping for an internal error that leaks details -> EINVALID saying what to pass instead; the run log is unchanged
+func TestAttackQueryNULAndUnknownBlob(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s, err := traces.Open(ctx, traces.Config{Path: filepath.Join(dir, "factory.db")})
+	require.NoError(t, err)
+	defer s.Close()
+	_, err = s.Runs(ctx, 1)
+	require.NoError(t, err)
+	before := attacktest.Take(t, filepath.Join(dir, "factory.db"))
+	_, err = s.Query(ctx, traces.Query{Text: "snap\x00shot"})
+	assert.Equal(t, factory.EINVALID, factory.ErrorCode(err), "%v", err)
+	assert.Contains(t, factory.ErrorMessage(err), "NUL")
+	_, _, err = s.Blob(ctx, "d-doesnotexist")
+	assert.Equal(t, factory.EINVALID, factory.ErrorCode(err), "%v", err)
+	assert.Contains(t, factory.ErrorMessage(err), "pass an id a tool returned")
+	attacktest.Unchanged(t, before, filepath.Join(dir, "factory.db"))
+}
