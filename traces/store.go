@@ -56,6 +56,7 @@ const (
 // commit); a write method returns after the transaction holding its write
 // committed.
 type Store struct {
+	path      string // the database file, for messages (see Explain)
 	log       *slog.Logger
 	wdb       *sql.DB // one connection, used by the current leader (see write)
 	rdb       *sql.DB // readers
@@ -103,7 +104,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	if err := os.MkdirAll(filepath.Dir(cfg.Path), 0o700); err != nil {
 		return nil, factory.Wrap(opName, err)
 	}
-	s := &Store{log: cfg.Logger}
+	s := &Store{log: cfg.Logger, path: cfg.Path}
 	s.idle = sync.NewCond(&s.wmu)
 	var err error
 	if s.wdb, err = sql.Open("sqlite3", dsn(cfg.Path, cfg.BusyTimeout, "immediate", false)); err != nil {
@@ -581,7 +582,7 @@ func (s *Store) commitBatch(batch []*op) []error {
 	if len(batch) == 0 {
 		return errs
 	}
-	err := s.commit(batch)
+	err := Explain(s.path, s.commit(batch)) // a full disk says so, not "internal error"
 	if err == nil || len(batch) == 1 {
 		for i := range errs {
 			errs[i] = err
@@ -589,7 +590,7 @@ func (s *Store) commitBatch(batch []*op) []error {
 		return errs
 	}
 	for i, o := range batch {
-		errs[i] = s.commit([]*op{o})
+		errs[i] = Explain(s.path, s.commit([]*op{o}))
 	}
 	return errs
 }

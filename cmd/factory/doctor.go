@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/factory-dev/factory"
 	"github.com/factory-dev/factory/tools"
 )
 
@@ -26,6 +27,11 @@ func runDoctor(ctx context.Context, env *cliEnv, args []string) error {
 	} else {
 		defer a.close()
 		rep = tools.Diagnose(ctx, a.deps(nil))
+		if a.broken != nil {
+			rep.OK = false
+			rep.Checks = append(rep.Checks, tools.Check{Name: "run log", Detail: factory.ErrorMessage(a.broken),
+				Fix: "until then, steps go to a temporary run log that is lost at exit"})
+		}
 	}
 	if *asJSON {
 		enc := json.NewEncoder(env.stdout)
