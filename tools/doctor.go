@@ -12,6 +12,7 @@ import (
 	"github.com/factory-dev/factory"
 	"github.com/factory-dev/factory/invariants"
 	"github.com/factory-dev/factory/sandbox/proc"
+	"github.com/factory-dev/factory/traces"
 )
 
 // Check is one line of a doctor report.
@@ -45,42 +46,85 @@ func doctorTool(d Deps) Tool {
 // the report.
 func Diagnose(ctx context.Context, d Deps) DoctorReport {
 	r := DoctorReport{Version: d.Version, OK: true}
-	add := func(c Check, required bool) {
-		r.Checks = append(r.Checks, c)
-		if required && !c.OK {
-			r.OK = false
-		}
-	}
-
-	if path, err := exec.LookPath("git"); err != nil {
-		add(Check{Name: "git", Detail: "git not found in PATH", Fix: "install git (apt-get install git)"}, true)
-	} else {
-		dir, _ := os.Getwd()
-		res, _ := proc.Run(ctx, proc.Cmd{Argv: []string{path, "--version"}, Dir: dir, Timeout: 10 * time.Second})
-		add(Check{Name: "git", OK: true, Detail: strings.TrimSpace(string(res.Stdout))}, true)
-	}
-
+	r.add(checkGit(ctx), true)
 	if d.Workspace == nil {
-		add(Check{Name: "workspace", Detail: "no workspace", Fix: "run factory inside a git repository, or pass --root"}, true)
+		r.add(Check{Name: "workspace", Detail: "no workspace was given to this server", Fix: "start factory inside a git repository, or pass --root"}, true)
 	} else {
-		add(Check{Name: "workspace", OK: true, Detail: d.Workspace.Root()}, true)
+		r.add(Check{Name: "workspace", OK: true, Detail: d.Workspace.Root()}, true)
 	}
+	r.add(checkRunLog(d), true)
+	r.Sandbox = r.addSandbox()
+	if d.Workspace != nil {
+		r.add(checkConfig(d.Workspace.Root()))
+	}
+	return r
+}
 
+// DiagnoseUnopened is Diagnose for a workspace that could not be opened:
+// the workspace check says why (openErr, which says what to do after its
+// first "; ") and the checks that need a workspace are left out.
+func DiagnoseUnopened(ctx context.Context, version string, openErr error) DoctorReport {
+	r := DoctorReport{Version: version, OK: true}
+	r.add(checkGit(ctx), true)
+	msg := openErr.Error() // doctor's reader is the user at the terminal: internal detail helps
+	detail, fix, ok := strings.Cut(msg, "; ")
+	if !ok {
+		detail, fix = msg, "run factory inside a git repository (git init makes one), or pass --root with a directory inside one"
+	}
+	r.add(Check{Name: "workspace", Detail: detail, Fix: fix}, true)
+	r.Sandbox = r.addSandbox()
+	return r
+}
+
+// add appends c; a failed required check fails the report.
+func (r *DoctorReport) add(c Check, required bool) {
+	r.Checks = append(r.Checks, c)
+	if required && !c.OK {
+		r.OK = false
+	}
+}
+
+func checkGit(ctx context.Context) Check {
+	path, err := exec.LookPath("git")
+	if err != nil {
+		return Check{Name: "git", Detail: "git not found in PATH", Fix: "install git (apt-get install git)"}
+	}
+	dir, _ := os.Getwd()
+	res, _ := proc.Run(ctx, proc.Cmd{Argv: []string{path, "--version"}, Dir: dir, Timeout: 10 * time.Second})
+	return Check{Name: "git", OK: true, Detail: strings.TrimSpace(string(res.Stdout))}
+}
+
+// checkRunLog reports the run log: its path and search backend, or, for a
+// stand-in (traces.OpenOrStandIn), why the real one could not be used and
+// the fix.
+func checkRunLog(d Deps) Check {
 	if d.Store == nil {
-		add(Check{Name: "run log", Detail: "not open", Fix: "check --db points to a writable file"}, true)
-	} else {
-		detail := d.DBPath
-		if d.Store.FTS() {
-			detail += " (full-text search: FTS5)"
-		} else {
-			detail += " (full-text search: LIKE fallback; build with -tags sqlite_fts5 for FTS5)"
-		}
-		ok, fix := writable(filepath.Dir(d.DBPath))
-		add(Check{Name: "run log", OK: ok, Detail: detail, Fix: fix}, true)
+		return Check{Name: "run log", Detail: "not open", Fix: "check --db points to a writable file"}
 	}
+	if fault := d.Store.Fault(); fault != nil {
+		c := Check{Name: "run log", Detail: fault.Error(), Fix: "move the file aside, or pass --db (or set FACTORY_DB) to another path"}
+		var f *traces.Fault
+		if errors.As(fault, &f) {
+			c.Detail = "the run log at " + f.Path + " could not be " + f.Op + ": " + f.Cause
+			c.Fix = f.Fix
+		}
+		c.Detail += "; until then, calls are recorded only in a temporary run log that is lost at exit"
+		return c
+	}
+	detail := d.DBPath
+	if d.Store.FTS() {
+		detail += " (full-text search: FTS5)"
+	} else {
+		detail += " (full-text search: LIKE fallback; build with -tags sqlite_fts5 for FTS5)"
+	}
+	ok, fix := writable(filepath.Dir(d.DBPath))
+	return Check{Name: "run log", OK: ok, Detail: detail, Fix: fix}
+}
 
+// addSandbox adds the sandbox check, which is not required: tests then run
+// with less isolation.
+func (r *DoctorReport) addSandbox() proc.Features {
 	f := proc.Detect()
-	r.Sandbox = f
 	sb := Check{Name: "sandbox", OK: f.Best != "none", Detail: "isolation: " + f.Best}
 	if len(f.Notes) > 0 {
 		sb.Detail += "; " + strings.Join(f.Notes, "; ")
@@ -88,23 +132,21 @@ func Diagnose(ctx context.Context, d Deps) DoctorReport {
 	if f.Best == "none" {
 		sb.Fix = "install bubblewrap (apt-get install bubblewrap), or run where user namespaces are allowed"
 	}
-	add(sb, false)
+	r.add(sb, false)
+	return f
+}
 
-	if d.Workspace != nil {
-		path := filepath.Join(d.Workspace.Root(), "factory.yaml")
-		_, statErr := os.Stat(path)
-		switch {
-		case errors.Is(statErr, os.ErrNotExist):
-			add(Check{Name: "config", OK: true, Detail: "no factory.yaml (defaults apply)", Fix: "run factory init to write one"}, false)
-		default:
-			if _, err := invariants.Load(path); err != nil {
-				add(Check{Name: "config", Detail: factory.ErrorMessage(err), Fix: "correct factory.yaml as the message says"}, true)
-				break
-			}
-			add(Check{Name: "config", OK: true, Detail: path + " is valid"}, true)
-		}
+// checkConfig validates root's factory.yaml. A missing one is not
+// required: defaults apply.
+func checkConfig(root string) (Check, bool) {
+	path := filepath.Join(root, "factory.yaml")
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		return Check{Name: "config", OK: true, Detail: "no factory.yaml (defaults apply)", Fix: "run factory init to write one"}, false
 	}
-	return r
+	if _, err := invariants.Load(path); err != nil {
+		return Check{Name: "config", Detail: factory.ErrorMessage(err), Fix: "correct factory.yaml as the message says"}, true
+	}
+	return Check{Name: "config", OK: true, Detail: path + " is valid"}, true
 }
 
 // writable reports whether a file can be created in dir.

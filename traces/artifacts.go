@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/factory-dev/factory"
@@ -68,16 +69,37 @@ func (s *Store) PutBlob(ctx context.Context, id, kind string, data []byte) error
 }
 
 // Blob returns the kind and data of blob id. An unknown id is EINVALID:
-// ids come from tool results, so the caller passed a wrong one.
+// ids come from tool results, so the caller passed a wrong one; the message
+// lists the newest ids there are.
 func (s *Store) Blob(ctx context.Context, id string) (kind string, data []byte, err error) {
 	err = s.rdb.QueryRowContext(ctx, `SELECT kind, data FROM blobs WHERE id = ?`, id).Scan(&kind, &data)
 	if errors.Is(err, sql.ErrNoRows) {
-		return "", nil, factory.Errorf(factory.EINVALID, "blob %q is not in this run log; pass an id a tool returned (a diff's full_diff or a test run's log), from this repository", id)
+		return "", nil, factory.Errorf(factory.EINVALID, "blob %q is unknown: this run log has no blob with that id; pass an id a tool returned (snapshot_diff's full_diff, test_run's log) in this repository; %s", id, s.newestBlobs(ctx))
 	}
 	if err != nil {
 		return "", nil, factory.Wrap("read blob", err)
 	}
 	return kind, data, nil
+}
+
+// newestBlobs says which blob ids there are, newest first, for a message.
+func (s *Store) newestBlobs(ctx context.Context) string {
+	rows, err := s.rdb.QueryContext(ctx, `SELECT id FROM blobs ORDER BY created DESC LIMIT 5`)
+	if err != nil {
+		return "the ids there are could not be listed"
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if rows.Scan(&id) == nil {
+			ids = append(ids, id)
+		}
+	}
+	if len(ids) == 0 {
+		return "there are none yet: snapshot_diff and test_run make them"
+	}
+	return "the newest are " + strings.Join(ids, ", ")
 }
 
 // RecordTestRun records a test report and each of its failing and flaky

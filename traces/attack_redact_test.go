@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
-	"syscall"
 	"testing"
 
 	"github.com/factory-dev/factory"
@@ -172,27 +171,4 @@ func TestAttackQueryNULAndUnknownBlob(t *testing.T) {
 	assert.Equal(t, factory.EINVALID, factory.ErrorCode(err), "%v", err)
 	assert.Contains(t, factory.ErrorMessage(err), "pass an id a tool returned")
 	attacktest.Unchanged(t, before, filepath.Join(dir, "factory.db"))
-}
-
-// attack: the run log file holds garbage bytes (a damaged file) -> Open fails and Explain names the path and the fix, not an internal error; the damaged file is left for the user
-func TestAttackCorruptRunLogIsExplained(t *testing.T) {
-	dir := t.TempDir()
-	path := filepath.Join(dir, "factory.db")
-	require.NoError(t, os.WriteFile(path, bytes.Repeat([]byte("garbage!"), 1024), 0o600))
-	before := attacktest.Take(t, path)
-	_, err := traces.Open(context.Background(), traces.Config{Path: path})
-	require.Error(t, err)
-	e := traces.Explain(path, err)
-	assert.Equal(t, factory.EUNAVAILABLE, factory.ErrorCode(e))
-	assert.Contains(t, factory.ErrorMessage(e), path)
-	assert.Contains(t, factory.ErrorMessage(e), "move it aside")
-	attacktest.Unchanged(t, before, path)
-}
-
-func TestExplainNamesFullDiskAndReadOnly(t *testing.T) {
-	e := traces.Explain("/x/factory.db", &os.PathError{Op: "write", Path: "/x/factory.db", Err: syscall.ENOSPC})
-	assert.Contains(t, factory.ErrorMessage(e), "ENOSPC")
-	e = traces.Explain("/x/factory.db", &os.PathError{Op: "open", Path: "/x/factory.db", Err: syscall.EROFS})
-	assert.Contains(t, factory.ErrorMessage(e), "cannot be written")
-	assert.Contains(t, factory.ErrorMessage(e), "/x/factory.db")
 }

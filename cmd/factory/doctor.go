@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/factory-dev/factory"
 	"github.com/factory-dev/factory/tools"
 )
 
@@ -19,19 +18,13 @@ func runDoctor(ctx context.Context, env *cliEnv, args []string) error {
 		return err
 	}
 	var rep tools.DoctorReport
-	a, err := c.open(ctx, env)
-	if err != nil {
-		// Still report what can be checked without a workspace.
-		rep = tools.Diagnose(ctx, tools.Deps{Version: factoryVersion()})
-		rep.Checks = append(rep.Checks, tools.Check{Name: "open", Detail: err.Error(), Fix: "run inside a git repository or pass --root"})
+	if a, err := c.open(ctx, env); err != nil {
+		// Still report what can be checked without a workspace, and why
+		// there is none.
+		rep = tools.DiagnoseUnopened(ctx, factoryVersion(), err)
 	} else {
 		defer a.close()
 		rep = tools.Diagnose(ctx, a.deps(nil))
-		if a.broken != nil {
-			rep.OK = false
-			rep.Checks = append(rep.Checks, tools.Check{Name: "run log", Detail: factory.ErrorMessage(a.broken),
-				Fix: "until then, steps go to a temporary run log that is lost at exit"})
-		}
 	}
 	if *asJSON {
 		enc := json.NewEncoder(env.stdout)

@@ -2,13 +2,11 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/factory-dev/factory/sandbox"
@@ -37,7 +35,6 @@ type app struct {
 	ws     *sandbox.Workspace
 	store  *traces.Store
 	dbPath string
-	broken error // why the run log at dbPath could not be opened; store is then a stand-in
 	log    *slog.Logger
 	close  func()
 }
@@ -71,40 +68,19 @@ func (c *common) open(ctx context.Context, env *cliEnv) (*app, error) {
 	if dbPath == "" {
 		dbPath = traces.DefaultPath(ws.GitDir())
 	}
-	store, broken, err := openRunLog(ctx, dbPath, log)
+	// A run log that cannot be used must not stop the tools: a stand-in
+	// takes its place, and every tool result and doctor say why.
+	store, err := traces.OpenOrStandIn(ctx, traces.Config{Path: dbPath, Logger: log})
 	if err != nil {
 		ws.Close(ctx)
 		closeLog()
 		return nil, fmt.Errorf("open run log %s: %w", dbPath, err)
 	}
-	return &app{ws: ws, store: store, dbPath: dbPath, broken: broken, log: log, close: func() {
+	return &app{ws: ws, store: store, dbPath: dbPath, log: log, close: func() {
 		store.Close()
 		ws.Close(context.Background())
 		closeLog()
 	}}, nil
-}
-
-// openRunLog opens the run log at path. When it cannot be opened (a
-// damaged file, a read-only one, a full disk) the tools must still run:
-// it logs the cause and opens a stand-in run log in a temporary directory,
-// removed at close, and returns the cause as broken for doctor to report.
-func openRunLog(ctx context.Context, path string, log *slog.Logger) (store *traces.Store, broken error, err error) {
-	store, err = traces.Open(ctx, traces.Config{Path: path, Logger: log})
-	if err == nil {
-		return store, nil, nil
-	}
-	broken = traces.Explain(path, err)
-	log.Error("the run log cannot be used; steps go to a temporary run log and are lost at exit", "cause", broken)
-	tmp, terr := os.MkdirTemp("", "factory-runlog-*") // left in the temp dir, like any temp file of a killed process
-	if terr != nil {
-		return nil, nil, errors.Join(broken, terr)
-	}
-	store, err = traces.Open(ctx, traces.Config{Path: filepath.Join(tmp, "factory.db"), Logger: log})
-	if err != nil {
-		os.RemoveAll(tmp)
-		return nil, nil, errors.Join(broken, err)
-	}
-	return store, broken, nil
 }
 
 func (c *common) logger(env *cliEnv) (*slog.Logger, func(), error) {
