@@ -101,15 +101,10 @@ func checkRunLog(d Deps) Check {
 	if d.Store == nil {
 		return Check{Name: "run log", Detail: "not open", Fix: "check --db points to a writable file"}
 	}
-	if fault := d.Store.Fault(); fault != nil {
-		c := Check{Name: "run log", Detail: fault.Error(), Fix: "move the file aside, or pass --db (or set FACTORY_DB) to another path"}
-		var f *traces.Fault
-		if errors.As(fault, &f) {
-			c.Detail = "the run log at " + f.Path + " could not be " + f.Op + ": " + f.Cause
-			c.Fix = f.Fix
-		}
-		c.Detail += "; until then, calls are recorded only in a temporary run log that is lost at exit"
-		return c
+	var f *traces.Fault
+	if errors.As(d.Store.Fault(), &f) {
+		return Check{Name: "run log", Fix: f.Fix, Detail: "the run log at " + f.Path + " could not be " + f.Op + ": " + f.Cause +
+			"; until then, calls are recorded only in a temporary run log that is lost at exit"}
 	}
 	detail := d.DBPath
 	if d.Store.FTS() {

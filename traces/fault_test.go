@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"io"
@@ -224,4 +225,25 @@ func TestAttackFullDiskReachesTheClientInWords(t *testing.T) {
 	assert.False(t, r.Result.IsError, r.text())
 	assert.Contains(t, r.text(), "before the disk filled")
 	assert.Contains(t, r.text(), "notice: the run log at "+path+" could not be written: the disk is full")
+}
+
+// A run log written by a newer factory is not damaged, but this factory
+// cannot use it either: the stand-in's notice says to upgrade.
+func TestNewerRunLogGetsAStandInThatSaysUpgrade(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "factory.db")
+	seed(t, path, "from a newer factory")
+	db, err := sql.Open("sqlite3", path)
+	require.NoError(t, err)
+	_, err = db.Exec("PRAGMA user_version = 999")
+	require.NoError(t, err)
+	require.NoError(t, db.Close())
+
+	store, err := traces.OpenOrStandIn(ctx, traces.Config{Path: path})
+	require.NoError(t, err)
+	defer store.Close()
+	assert.Contains(t, store.Notice(), "notice: the run log at "+path+" could not be opened: ")
+	assert.Contains(t, store.Notice(), "schema version 999")
+	assert.Contains(t, store.Notice(), "upgrade factory")
+	assert.Contains(t, store.Notice(), "this call was not recorded there")
 }

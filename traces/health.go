@@ -74,11 +74,10 @@ func OpenOrStandIn(ctx context.Context, cfg Config) (*Store, error) {
 	}
 	fault := err
 	if !errors.As(err, new(*Fault)) {
-		f := &Fault{Path: cfg.Path, Op: "opened", Cause: factory.ErrorMessage(err), Err: err,
+		// A newer schema says what to do itself; for anything else the
+		// cause is the error as it is, which is all there is to go on.
+		f := &Fault{Path: cfg.Path, Op: "opened", Cause: err.Error(), Err: err,
 			Fix: "run factory doctor, and move the file aside if the message does not say what else to do"}
-		if factory.ErrorCode(err) == factory.EINTERNAL {
-			f.Cause = err.Error() // doctor shows it to the user; the agent sees it through the notice
-		}
 		fault = &factory.Error{Code: factory.EUNAVAILABLE, Message: f.Error(), Err: f}
 	}
 	tmp, terr := os.MkdirTemp("", "factory-runlog-*")
@@ -109,12 +108,9 @@ func (s *Store) Fault() error { return s.fault }
 // write succeeds again.
 func (s *Store) Notice() string {
 	var f *Fault
-	switch {
-	case errors.As(s.fault, &f):
+	if errors.As(s.fault, &f) { // OpenOrStandIn always sets a *Fault
 		return "notice: the run log at " + f.Path + " could not be opened: " + f.Cause +
 			"; this call was not recorded there, only in a temporary run log that is lost when factory exits; " + f.Fix
-	case s.fault != nil:
-		return "notice: " + factory.ErrorMessage(s.fault) + "; this call was recorded only in a temporary run log, lost when factory exits"
 	}
 	if f = s.writeFault.Load(); f != nil {
 		return "notice: the run log at " + f.Path + " could not be written: " + f.Cause +
