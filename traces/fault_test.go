@@ -122,6 +122,8 @@ func TestAttackCorruptRunLogIsExplained(t *testing.T) {
 func TestAttackCorruptRunLogGetsAStandIn(t *testing.T) {
 	dir, path := damaged(t)
 	before := attacktest.Take(t, dir)
+	tmp := t.TempDir() // the stand-in's parent, so that no other process's stand-in is taken for it
+	t.Setenv("TMPDIR", tmp)
 	store, err := traces.OpenOrStandIn(context.Background(), traces.Config{Path: path})
 	require.NoError(t, err)
 	f := faultOf(t, store.Fault())
@@ -137,26 +139,19 @@ func TestAttackCorruptRunLogGetsAStandIn(t *testing.T) {
 	assert.Contains(t, r.text(), "mv "+path)
 	attacktest.Unchanged(t, before, dir)
 
-	standIn := standInDir(t)
+	standIn := standInDir(t, tmp)
 	require.NoError(t, store.Close())
 	_, err = os.Stat(standIn)
 	assert.True(t, errors.Is(err, os.ErrNotExist), "the stand-in's directory is removed at close: %v", err)
 }
 
-// standInDir is the newest stand-in directory in the temp dir.
-func standInDir(t *testing.T) string {
+// standInDir is the one stand-in directory in tmp.
+func standInDir(t *testing.T, tmp string) string {
 	t.Helper()
-	dirs, err := filepath.Glob(filepath.Join(os.TempDir(), "factory-runlog-*"))
+	dirs, err := filepath.Glob(filepath.Join(tmp, "factory-runlog-*"))
 	require.NoError(t, err)
-	var newest string
-	var when int64
-	for _, d := range dirs {
-		if fi, err := os.Stat(d); err == nil && fi.ModTime().UnixNano() >= when {
-			newest, when = d, fi.ModTime().UnixNano()
-		}
-	}
-	require.NotEmpty(t, newest, "a stand-in directory")
-	return newest
+	require.Len(t, dirs, 1, "one stand-in directory")
+	return dirs[0]
 }
 
 // seed makes a run log at path holding one run with a note.

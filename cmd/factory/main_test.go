@@ -307,11 +307,12 @@ func damagedRunLog(t *testing.T, repo string) string {
 }
 
 // binaryEnv is the environment for the built binary, without the
-// variables that would point it at another workspace or run log.
-func binaryEnv() []string {
-	var env []string
+// variables that would point it at another workspace or run log, with its
+// temporary files in tmp.
+func binaryEnv(tmp string) []string {
+	env := []string{"TMPDIR=" + tmp}
 	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "FACTORY_DB=") && !strings.HasPrefix(kv, "CLAUDE_PROJECT_DIR=") {
+		if !strings.HasPrefix(kv, "FACTORY_DB=") && !strings.HasPrefix(kv, "CLAUDE_PROJECT_DIR=") && !strings.HasPrefix(kv, "TMPDIR=") {
 			env = append(env, kv)
 		}
 	}
@@ -324,9 +325,10 @@ func TestAttackDamagedRunLogDoesNotStopTheBinary(t *testing.T) {
 	path := damagedRunLog(t, repo)
 	before := attacktest.Take(t, filepath.Dir(path))
 	notice := "notice: the run log at " + path + " could not be opened: the file is damaged (not a readable SQLite database); this call was not recorded there"
+	tmp := t.TempDir()
 
 	cmd := exec.Command(binary(t), "call", "--root", repo, "snapshot_create", "{}")
-	cmd.Env = binaryEnv()
+	cmd.Env = binaryEnv(tmp)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	require.NoError(t, cmd.Run(), stderr.String())
@@ -336,7 +338,7 @@ func TestAttackDamagedRunLogDoesNotStopTheBinary(t *testing.T) {
 
 	// serve: the client keeps stdin open until the call is answered.
 	cmd = exec.Command(binary(t), "serve", "--root", repo)
-	cmd.Env = binaryEnv()
+	cmd.Env = binaryEnv(tmp)
 	stdin, err := cmd.StdinPipe()
 	require.NoError(t, err)
 	out, err := cmd.StdoutPipe()
@@ -366,6 +368,9 @@ func TestAttackDamagedRunLogDoesNotStopTheBinary(t *testing.T) {
 	assert.NotContains(t, replies[2], `"isError":true`)
 	assert.Contains(t, replies[2], notice)
 	attacktest.Unchanged(t, before, filepath.Dir(path))
+	left, err := os.ReadDir(tmp)
+	require.NoError(t, err)
+	assert.Empty(t, left, "each stand-in run log is removed when factory exits")
 }
 
 func TestDoctorNamesTheBrokenRunLogAndItsFix(t *testing.T) {
