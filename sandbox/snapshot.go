@@ -105,6 +105,9 @@ func (w *Workspace) snapshot(ctx context.Context, dir, label, source string) (fa
 	if err := checkLabel(label); err != nil {
 		return factory.Snapshot{}, err
 	}
+	if w.cfg.Redact != nil {
+		label = w.cfg.Redact(label) // the label becomes the commit message
+	}
 	if err := ctx.Err(); err != nil {
 		return factory.Snapshot{}, factory.Wrap("snapshot", err)
 	}

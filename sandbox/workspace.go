@@ -20,6 +20,10 @@ type Config struct {
 	TempDir string
 	// Logger receives diagnostics. Nil means slog.Default().
 	Logger *slog.Logger
+	// Redact removes secrets from snapshot labels before they are written
+	// into commit messages (the object store keeps them for good). Nil
+	// keeps labels as given; cmd/factory passes the run log's redactor.
+	Redact func(string) string
 }
 
 // Workspace is one git working tree and its object store. It is safe for

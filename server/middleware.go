@@ -28,6 +28,10 @@ import (
 type StepStore interface {
 	RunStore
 	RecordStep(ctx context.Context, st factory.Step) (factory.Step, error)
+	// Notice is what every tool result adds while the run log cannot
+	// record calls (a stand-in for a damaged file, a full disk); "" when
+	// it can.
+	Notice() string
 }
 
 // requestIDHeader carries the JSON-RPC id from the before-hooks (which see
@@ -352,6 +356,21 @@ func (r *recorder) toolMiddleware(next server.ToolHandlerFunc) server.ToolHandle
 			func(res *mcp.CallToolResult) outcome {
 				return outcome{summary: summarize(res), toolError: res != nil && res.IsError, errText: errorText(res)}
 			})
+	}
+}
+
+// noticeMiddleware adds the run log's notice, if any, to every tool
+// result: an agent whose calls are not recorded is told so, and why, in
+// the answer it reads, and the call itself still succeeds.
+func (r *recorder) noticeMiddleware(next server.ToolHandlerFunc) server.ToolHandlerFunc {
+	return func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		res, err := next(ctx, req)
+		if res != nil {
+			if n := r.store.Notice(); n != "" {
+				res.Content = append(res.Content, mcp.NewTextContent(n))
+			}
+		}
+		return res, err
 	}
 }
 

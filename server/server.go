@@ -92,7 +92,7 @@ func (s *Server) Register(ts []tools.Tool) {
 	for _, t := range ts {
 		// Wrapped once here rather than by mcp-go's middleware option,
 		// which builds the chain again on every call.
-		s.mcp.AddTool(t.Def, s.rec.toolMiddleware(t.Handler))
+		s.mcp.AddTool(t.Def, s.rec.noticeMiddleware(s.rec.toolMiddleware(t.Handler)))
 		s.tools = append(s.tools, t)
 	}
 }
@@ -122,11 +122,13 @@ func (s *Server) ServeStdio(ctx context.Context, in io.Reader, out io.Writer) er
 
 // CallResult is a tool's answer to an in-process call, free of protocol
 // types: Structured is the structured content (nil on a tool error), Text
-// the text contents, IsError the tool error flag.
+// the text contents, IsError the tool error flag, Notices what a served
+// result would add after the text (see StepStore.Notice).
 type CallResult struct {
 	Structured any
 	Text       []string
 	IsError    bool
+	Notices    []string
 }
 
 // CallTool runs one tool in-process through the same middleware as a
@@ -138,6 +140,9 @@ func (s *Server) CallTool(ctx context.Context, name string, args json.RawMessage
 		return CallResult{}, err
 	}
 	out := CallResult{Structured: res.StructuredContent, IsError: res.IsError}
+	if n := s.cfg.Store.Notice(); n != "" {
+		out.Notices = []string{n}
+	}
 	for _, c := range res.Content {
 		if t, ok := c.(mcp.TextContent); ok {
 			out.Text = append(out.Text, t.Text)

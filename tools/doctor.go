@@ -14,6 +14,7 @@ import (
 	"github.com/factory-dev/factory/invariants"
 	"github.com/factory-dev/factory/sandbox"
 	"github.com/factory-dev/factory/sandbox/proc"
+	"github.com/factory-dev/factory/traces"
 )
 
 // Check is one line of a doctor report.
@@ -47,42 +48,83 @@ func doctorTool(d Deps) Tool {
 // the report.
 func Diagnose(ctx context.Context, d Deps) DoctorReport {
 	r := DoctorReport{Version: d.Version, OK: true}
-	add := func(c Check, required bool) {
-		r.Checks = append(r.Checks, c)
-		if required && !c.OK {
-			r.OK = false
-		}
-	}
-
-	if path, err := exec.LookPath("git"); err != nil {
-		add(Check{Name: "git", Detail: "git not found in PATH", Fix: "install git (apt-get install git)"}, true)
-	} else {
-		dir, _ := os.Getwd()
-		res, _ := proc.Run(ctx, proc.Cmd{Argv: []string{path, "--version"}, Dir: dir, Timeout: 10 * time.Second})
-		add(Check{Name: "git", OK: true, Detail: strings.TrimSpace(string(res.Stdout))}, true)
-	}
-
+	r.add(checkGit(ctx), true)
 	if d.Workspace == nil {
-		add(Check{Name: "workspace", Detail: "no workspace", Fix: "run factory inside a git repository, or pass --root"}, true)
+		r.add(Check{Name: "workspace", Detail: "no workspace was given to this server", Fix: "start factory inside a git repository, or pass --root"}, true)
 	} else {
-		add(Check{Name: "workspace", OK: true, Detail: d.Workspace.Root()}, true)
+		r.add(Check{Name: "workspace", OK: true, Detail: d.Workspace.Root()}, true)
 	}
-
-	if d.Store == nil {
-		add(Check{Name: "run log", Detail: "not open", Fix: "check --db points to a writable file"}, true)
-	} else {
-		detail := d.DBPath
-		if d.Store.FTS() {
-			detail += " (full-text search: FTS5)"
-		} else {
-			detail += " (full-text search: LIKE fallback; build with -tags sqlite_fts5 for FTS5)"
+	r.add(checkRunLog(d), true)
+	r.Sandbox = r.addSandbox()
+	if d.Workspace != nil {
+		r.add(configCheck(ctx, d), true)
+		if c, ignored := IgnoredConfig(ctx, d.Workspace); ignored {
+			r.add(c, true)
 		}
-		ok, fix := writable(filepath.Dir(d.DBPath))
-		add(Check{Name: "run log", OK: ok, Detail: detail, Fix: fix}, true)
 	}
+	return r
+}
 
+// DiagnoseUnopened is Diagnose for a workspace that could not be opened:
+// the workspace check says why (openErr, which says what to do after its
+// first "; ") and the checks that need a workspace are left out.
+func DiagnoseUnopened(ctx context.Context, version string, openErr error) DoctorReport {
+	r := DoctorReport{Version: version, OK: true}
+	r.add(checkGit(ctx), true)
+	msg := openErr.Error() // doctor's reader is the user at the terminal: internal detail helps
+	detail, fix, ok := strings.Cut(msg, "; ")
+	if !ok {
+		detail, fix = msg, "run factory inside a git repository (git init makes one), or pass --root with a directory inside one"
+	}
+	r.add(Check{Name: "workspace", Detail: detail, Fix: fix}, true)
+	r.Sandbox = r.addSandbox()
+	return r
+}
+
+// add appends c; a failed required check fails the report.
+func (r *DoctorReport) add(c Check, required bool) {
+	r.Checks = append(r.Checks, c)
+	if required && !c.OK {
+		r.OK = false
+	}
+}
+
+func checkGit(ctx context.Context) Check {
+	path, err := exec.LookPath("git")
+	if err != nil {
+		return Check{Name: "git", Detail: "git not found in PATH", Fix: "install git (apt-get install git)"}
+	}
+	dir, _ := os.Getwd()
+	res, _ := proc.Run(ctx, proc.Cmd{Argv: []string{path, "--version"}, Dir: dir, Timeout: 10 * time.Second})
+	return Check{Name: "git", OK: true, Detail: strings.TrimSpace(string(res.Stdout))}
+}
+
+// checkRunLog reports the run log: its path and search backend, or, for a
+// stand-in (traces.OpenOrStandIn), why the real one could not be used and
+// the fix.
+func checkRunLog(d Deps) Check {
+	if d.Store == nil {
+		return Check{Name: "run log", Detail: "not open", Fix: "check --db points to a writable file"}
+	}
+	var f *traces.Fault
+	if errors.As(d.Store.Fault(), &f) {
+		return Check{Name: "run log", Fix: f.Fix, Detail: "the run log at " + f.Path + " could not be " + f.Op + ": " + f.Cause +
+			"; until then, calls are recorded only in a temporary run log that is lost at exit"}
+	}
+	detail := d.DBPath
+	if d.Store.FTS() {
+		detail += " (full-text search: FTS5)"
+	} else {
+		detail += " (full-text search: LIKE fallback; build with -tags sqlite_fts5 for FTS5)"
+	}
+	ok, fix := writable(filepath.Dir(d.DBPath))
+	return Check{Name: "run log", OK: ok, Detail: detail, Fix: fix}
+}
+
+// addSandbox adds the sandbox check, which is not required: tests then run
+// with less isolation.
+func (r *DoctorReport) addSandbox() proc.Features {
 	f := proc.Detect()
-	r.Sandbox = f
 	sb := Check{Name: "sandbox", OK: f.Best != "none", Detail: "isolation: " + f.Best}
 	if len(f.Notes) > 0 {
 		sb.Detail += "; " + strings.Join(f.Notes, "; ")
@@ -90,15 +132,8 @@ func Diagnose(ctx context.Context, d Deps) DoctorReport {
 	if f.Best == "none" {
 		sb.Fix = "install bubblewrap (apt-get install bubblewrap), or run where user namespaces are allowed"
 	}
-	add(sb, false)
-
-	if d.Workspace != nil {
-		add(configCheck(ctx, d), true)
-		if c, ignored := IgnoredConfig(ctx, d.Workspace); ignored {
-			add(c, true)
-		}
-	}
-	return r
+	r.add(sb, false)
+	return f
 }
 
 // configCheck reports factory.yaml as committed at HEAD (the rules that

@@ -4,6 +4,8 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
+	"log/slog"
 	"strings"
 
 	"github.com/factory-dev/factory"
@@ -24,10 +26,21 @@ type Resource struct {
 	Handler  server.ResourceTemplateHandlerFunc
 }
 
+// testLogPrefix and testLogSuffix frame the URI of a test run's full log
+// by its report id (factory.TestReport.ID): the same blob as
+// factory://blobs/<id>, named as the report documents it.
+const (
+	testLogPrefix = "factory://tests/"
+	testLogSuffix = "/log"
+)
+
 // Resources returns the resource templates deps can serve.
 func Resources(d Deps) []Resource {
 	if d.Store == nil {
 		return nil
+	}
+	if d.Log == nil {
+		d.Log = slog.Default()
 	}
 	return []Resource{{
 		Template: mcp.NewResourceTemplate(blobPrefix+"{id}", "factory output",
@@ -38,17 +51,44 @@ func Resources(d Deps) []Resource {
 			if id == req.Params.URI || id == "" || strings.ContainsAny(id, "/?#") {
 				return nil, factory.Errorf(factory.EINVALID, "resource %q is not a factory blob URI (%s<id>)", req.Params.URI, blobPrefix)
 			}
-			kind, data, err := d.Store.Blob(ctx, id)
-			if err != nil {
-				return nil, err
+			return readBlob(ctx, d, req.Params.URI, id, "")
+		},
+	}, {
+		Template: mcp.NewResourceTemplate(testLogPrefix+"{id}"+testLogSuffix, "test run log",
+			mcp.WithTemplateDescription("The full log of a test run, by the id of its report (test_run's id)."),
+			mcp.WithTemplateMIMEType("text/plain")),
+		Handler: func(ctx context.Context, req mcp.ReadResourceRequest) ([]mcp.ResourceContents, error) {
+			id := strings.TrimSuffix(strings.TrimPrefix(req.Params.URI, testLogPrefix), testLogSuffix)
+			if id == "" || len(id)+len(testLogPrefix)+len(testLogSuffix) != len(req.Params.URI) || strings.ContainsAny(id, "/?#") {
+				return nil, factory.Errorf(factory.EINVALID, "resource %q is not a test log URI (%s<id>%s)", req.Params.URI, testLogPrefix, testLogSuffix)
 			}
-			mime := "text/plain"
-			if kind == "diff" {
-				mime = "text/x-diff"
-			}
-			return []mcp.ResourceContents{mcp.TextResourceContents{URI: req.Params.URI, MIMEType: mime, Text: string(data)}}, nil
+			return readBlob(ctx, d, req.Params.URI, id, "test-log")
 		},
 	}}
+}
+
+// readBlob reads blob id as the contents of uri; want, if set, is the kind
+// the URI promises. Errors are what the client may see: an unknown id says
+// where ids come from; an internal fault is logged with an id and answered
+// without its detail, as tool errors are (see errorResult).
+func readBlob(ctx context.Context, d Deps, uri, id, want string) ([]mcp.ResourceContents, error) {
+	kind, data, err := d.Store.Blob(ctx, id)
+	if err == nil && want != "" && kind != want {
+		err = factory.Errorf(factory.EINVALID, "%q is a %s, not a test run's log; read it as %s", id, kind, BlobURI(id))
+	}
+	if err != nil {
+		if factory.ErrorCode(err) != factory.EINTERNAL {
+			return nil, err
+		}
+		eid := factory.NewID("e-")
+		d.Log.ErrorContext(ctx, "internal error reading a resource", "uri", uri, "error_id", eid, "err", err)
+		return nil, fmt.Errorf("internal error %s reading %s; the server log has the details", eid, uri)
+	}
+	mime := "text/plain"
+	if kind == "diff" {
+		mime = "text/x-diff"
+	}
+	return []mcp.ResourceContents{mcp.TextResourceContents{URI: uri, MIMEType: mime, Text: string(data)}}, nil
 }
 
 func shortHash(s string) string {

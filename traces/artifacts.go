@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/factory-dev/factory"
@@ -22,7 +23,7 @@ func (s *Store) RecordSnapshot(ctx context.Context, snap factory.Snapshot) error
 	}
 	label := clean(snap.Label, maxShort, false)
 	err := s.write(func(w *wtx) error {
-		_, err := w.tx.ExecContext(w.ctx, `INSERT INTO snapshots(id, "commit", tree, parent, label, run_id, step_id, created, added, modified, deleted)
+		_, err := w.execSQL(`INSERT INTO snapshots(id, "commit", tree, parent, label, run_id, step_id, created, added, modified, deleted)
 			VALUES(?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(id) DO NOTHING`,
 			snap.ID, snap.Commit, snap.Tree, snap.Parent, label, snap.RunID, snap.StepID, nanos(snap.Created),
 			snap.Changes.Added, snap.Changes.Modified, snap.Changes.Deleted)
@@ -46,9 +47,10 @@ func (s *Store) Snapshot(ctx context.Context, id string) (factory.Snapshot, erro
 }
 
 // PutBlob stores data under id, replacing any blob with that id. kind says
-// what it is ("test-log", "diff", ...). Data is stored as given, not
-// redacted: a diff must stay appliable, and the caller decides whether a
-// log needs Redact first. It returns EINVALID without an id or kind.
+// what it is ("test-log", "diff", ...). Data is redacted like everything
+// the run log stores (a diff read back may therefore not apply; the
+// workspace recomputes exact diffs). It returns EINVALID without an id or
+// kind.
 func (s *Store) PutBlob(ctx context.Context, id, kind string, data []byte) error {
 	if id == "" || kind == "" {
 		return factory.Errorf(factory.EINVALID, "put blob: id and kind are required")
@@ -58,7 +60,7 @@ func (s *Store) PutBlob(ctx context.Context, id, kind string, data []byte) error
 	}
 	now := time.Now().UnixNano()
 	err := s.write(func(w *wtx) error {
-		_, err := w.tx.ExecContext(w.ctx, `INSERT INTO blobs(id, kind, created, size, data) VALUES(?,?,?,?,?)
+		_, err := w.execSQL(`INSERT INTO blobs(id, kind, created, size, data) VALUES(?,?,?,?,?)
 			ON CONFLICT(id) DO UPDATE SET kind = excluded.kind, created = excluded.created, size = excluded.size, data = excluded.data`,
 			id, kind, now, len(data), data)
 		return err
@@ -66,16 +68,38 @@ func (s *Store) PutBlob(ctx context.Context, id, kind string, data []byte) error
 	return factory.Wrap("put blob", err)
 }
 
-// Blob returns the kind and data of blob id, or ENOTFOUND.
+// Blob returns the kind and data of blob id. An unknown id is EINVALID:
+// ids come from tool results, so the caller passed a wrong one; the message
+// lists the newest ids there are.
 func (s *Store) Blob(ctx context.Context, id string) (kind string, data []byte, err error) {
 	err = s.rdb.QueryRowContext(ctx, `SELECT kind, data FROM blobs WHERE id = ?`, id).Scan(&kind, &data)
 	if errors.Is(err, sql.ErrNoRows) {
-		return "", nil, factory.Errorf(factory.ENOTFOUND, "blob %q not found; it may belong to another repository's run log", id)
+		return "", nil, factory.Errorf(factory.EINVALID, "blob %q is unknown: this run log has no blob with that id; pass an id a tool returned (snapshot_diff's full_diff, test_run's log) in this repository; %s", id, s.newestBlobs(ctx))
 	}
 	if err != nil {
 		return "", nil, factory.Wrap("read blob", err)
 	}
 	return kind, data, nil
+}
+
+// newestBlobs says which blob ids there are, newest first, for a message.
+func (s *Store) newestBlobs(ctx context.Context) string {
+	rows, err := s.rdb.QueryContext(ctx, `SELECT id FROM blobs ORDER BY created DESC LIMIT 5`)
+	if err != nil {
+		return "the ids there are could not be listed"
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if rows.Scan(&id) == nil {
+			ids = append(ids, id)
+		}
+	}
+	if len(ids) == 0 {
+		return "there are none yet: snapshot_diff and test_run make them"
+	}
+	return "the newest are " + strings.Join(ids, ", ")
 }
 
 // RecordTestRun records a test report and each of its failing and flaky
@@ -93,22 +117,18 @@ func (s *Store) RecordTestRun(ctx context.Context, runID, stepID string, rep fac
 	report := RedactJSON(string(raw))
 	now := time.Now().UnixNano()
 	err = s.write(func(w *wtx) error {
-		if _, err := w.tx.ExecContext(w.ctx, `INSERT OR REPLACE INTO test_runs(id, run_id, step_id, suite, status, total, passed, failed, skipped, duration, created, report)
+		if _, err := w.execSQL(`INSERT OR REPLACE INTO test_runs(id, run_id, step_id, suite, status, total, passed, failed, skipped, duration, created, report)
 			VALUES(?,?,?,?,?,?,?,?,?,?,?,?)`, rep.ID, runID, stepID, rep.Suite, rep.Status, rep.Counts.Total, rep.Counts.Passed,
 			rep.Counts.Failed, rep.Counts.Skipped, int64(rep.Duration), now, report); err != nil {
 			return err
 		}
-		if _, err := w.tx.ExecContext(w.ctx, `DELETE FROM test_failures WHERE test_run_id = ?`, rep.ID); err != nil {
+		if _, err := w.execSQL(`DELETE FROM test_failures WHERE test_run_id = ?`, rep.ID); err != nil {
 			return err
 		}
-		ins, err := w.tx.PrepareContext(w.ctx, `INSERT INTO test_failures(test_run_id, name, package, flaky, message) VALUES(?,?,?,?,?)`)
-		if err != nil {
-			return err
-		}
-		defer ins.Close()
 		for i, fs := range [][]factory.TestFailure{rep.Failures, rep.Flaky} {
 			for _, f := range fs {
-				if _, err := ins.ExecContext(w.ctx, rep.ID, f.Name, f.Package, i, clean(f.Message, maxSummary, false)); err != nil {
+				if _, err := w.execSQL(`INSERT INTO test_failures(test_run_id, name, package, flaky, message) VALUES(?,?,?,?,?)`,
+					rep.ID, f.Name, f.Package, i, clean(f.Message, maxSummary, false)); err != nil {
 					return err
 				}
 			}
@@ -187,7 +207,7 @@ func (s *Store) RecordVerdicts(ctx context.Context, runID, stepID string, vs []f
 	now := time.Now().UnixNano()
 	err := s.write(func(w *wtx) error {
 		for _, r := range rows {
-			if _, err := w.tx.ExecContext(w.ctx, `INSERT INTO verdicts(run_id, step_id, invariant, status, message, evidence, duration, created)
+			if _, err := w.execSQL(`INSERT INTO verdicts(run_id, step_id, invariant, status, message, evidence, duration, created)
 				VALUES(?,?,?,?,?,?,?,?)`, runID, stepID, r.id, r.status, r.message, r.evidence, r.dur, now); err != nil {
 				return err
 			}

@@ -40,7 +40,14 @@
 //
 // Errors: every method returns *factory.Error values. The codes each method
 // documents (EINVALID, ENOTFOUND, EUNAVAILABLE) are for the caller to act
-// on; any other failure (a database or disk fault) is EINTERNAL.
+// on. A run log the user can repair (a damaged file, one that cannot be
+// written, a full disk) fails to open or write with EUNAVAILABLE holding a
+// *Fault: the path, the cause and the fix. Any other failure is EINTERNAL.
+//
+// A run log that cannot be used must not stop the tools: OpenOrStandIn
+// opens a stand-in in a temporary directory instead, and Store.Notice is
+// the line every tool result then carries, saying that calls are not
+// recorded, why, and what fixes it (also after a write that failed).
 //
 // Imports: the standard library (syscall for flock and mmap), the root package factory, mattn/go-sqlite3
 // and OpenTelemetry. Never sandbox, invariants, tools, server or mcp-go.

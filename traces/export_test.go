@@ -8,3 +8,24 @@ func OpenFallback(ctx context.Context, cfg Config) (*Store, error) {
 	cfg.noFTS = true
 	return Open(ctx, cfg)
 }
+
+// GitleaksRules reports how many gitleaks rules redaction uses and which
+// it left out.
+func GitleaksRules() (int, []string) {
+	rules, skipped := loadRules(gitleaksTOML)
+	return len(rules), skipped
+}
+
+// ReadOnly returns cfg opening the file with SQLite's mode=ro, as a
+// read-only file or file system would: as root, chmod stops no write.
+func ReadOnly(cfg Config) Config {
+	cfg.readOnly = true
+	return cfg
+}
+
+// MaxPages returns cfg capping the file at n pages, so that SQLite itself
+// reports a full disk (SQLITE_FULL) once a write needs more.
+func MaxPages(cfg Config, n int) Config {
+	cfg.maxPages = n
+	return cfg
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 
@@ -15,6 +16,7 @@ import (
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
 	"github.com/factory-dev/factory"
 )
@@ -71,7 +73,7 @@ func SetupOTel(ctx context.Context, service, version string) (shutdown func(cont
 		if err != nil {
 			return nothing, factory.Errorf(factory.EINVALID, "OTLP trace exporter: %v; check the OTEL_EXPORTER_OTLP_* variables", err)
 		}
-		tp = sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp), sdktrace.WithResource(res))
+		tp = sdktrace.NewTracerProvider(sdktrace.WithBatcher(RedactSpans(exp)), sdktrace.WithResource(res))
 		shutdowns = append(shutdowns, tp.Shutdown)
 	}
 	if wantMetrics {
@@ -103,4 +105,49 @@ func SetupOTel(ctx context.Context, service, version string) (shutdown func(cont
 		})
 		return shutdownErr
 	}, nil
+}
+
+// RedactSpans wraps exp so that every span it exports passes the run
+// log's redactor (RedactStored) first: its name, status description, and
+// the string attributes of the span and its events. This is the one place
+// span text is redacted: whatever attribute a caller adds (a resource URI
+// with a token in its query, an error text quoting a password), the
+// exporter never sends it in clear.
+func RedactSpans(exp sdktrace.SpanExporter) sdktrace.SpanExporter {
+	return redactingExporter{exp}
+}
+
+type redactingExporter struct{ sdktrace.SpanExporter }
+
+func (e redactingExporter) ExportSpans(ctx context.Context, spans []sdktrace.ReadOnlySpan) error {
+	out := make([]sdktrace.ReadOnlySpan, len(spans))
+	for i, sp := range spans {
+		st := tracetest.SpanStubFromReadOnlySpan(sp)
+		st.Name = RedactStored(st.Name)
+		st.Status.Description = RedactStored(st.Status.Description)
+		st.Attributes = redactAttrs(st.Attributes)
+		for j := range st.Events {
+			st.Events[j].Name = RedactStored(st.Events[j].Name)
+			st.Events[j].Attributes = redactAttrs(st.Events[j].Attributes)
+		}
+		out[i] = st.Snapshot()
+	}
+	return e.SpanExporter.ExportSpans(ctx, out)
+}
+
+func redactAttrs(in []attribute.KeyValue) []attribute.KeyValue {
+	attrs := slices.Clone(in) // the span's own attributes stay as they are
+	for i, kv := range attrs {
+		switch kv.Value.Type() {
+		case attribute.STRING:
+			attrs[i].Value = attribute.StringValue(RedactStored(kv.Value.AsString()))
+		case attribute.STRINGSLICE:
+			ss := kv.Value.AsStringSlice()
+			for j := range ss {
+				ss[j] = RedactStored(ss[j])
+			}
+			attrs[i].Value = attribute.StringSliceValue(ss)
+		}
+	}
+	return attrs
 }

@@ -127,6 +127,11 @@ func (s *Store) Query(ctx context.Context, q Query) (Page, error) {
 	case q.Limit > maxLimit:
 		q.Limit = maxLimit
 	}
+	for name, v := range map[string]string{"text": q.Text, "run": q.RunID, "tool": q.Tool, "status": q.Status, "cursor": q.Cursor} {
+		if strings.ContainsRune(v, 0) {
+			return Page{}, factory.Errorf(factory.EINVALID, "%s: %s holds a NUL byte; search for printable words", op, name)
+		}
+	}
 	for _, w := range words(q.Text) {
 		if p, ok := shortPrefix(w); ok {
 			return Page{}, factory.Errorf(factory.EINVALID, "%s: the prefix %q is too short: give at least %d letters or digits before *, or the whole word", op, p+"*", minPrefix)

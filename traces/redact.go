@@ -19,15 +19,22 @@ var tokenPatterns = []struct {
 	re    *regexp.Regexp
 	repl  string
 }{
-	// PEM private keys, also when cut short (no END line) and when the
-	// newlines are JSON escapes.
-	{[]string{"private key"}, regexp.MustCompile(`-----BEGIN[A-Z0-9 ]*PRIVATE KEY-----(?s:.*?)(?:-----END[A-Z0-9 ]*PRIVATE KEY-----|$)`), "[REDACTED PRIVATE KEY]"},
+	// PEM private keys and PGP private key blocks, also when cut short (no
+	// END line) and when the newlines are JSON escapes.
+	{[]string{"private key"}, regexp.MustCompile(`-----BEGIN[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----(?s:.*?)(?:-----END[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----|$)`), "[REDACTED PRIVATE KEY]"},
 	// Authorization schemes.
 	{[]string{"bearer"}, regexp.MustCompile(`(?i)\b(bearer)\s+[A-Za-z0-9\-._~+/]+=*`), "${1} " + Redacted},
-	{[]string{"authorization"}, regexp.MustCompile(`(?i)(\bauthorization\\?["']?[ \t]*[:=][ \t]*\\?["']?(?:token|digest|negotiate|apikey|sso-key))[ \t]+[^\s"'\\]+`), "${1} " + Redacted},
+	// Any other scheme (SharedKey, AWS4-HMAC-SHA256, ...): the whole
+	// credential, to the end of the header.
+	{[]string{"authorization"}, regexp.MustCompile(`(?i)(\bauthorization\\?["']?[ \t]*[:=][ \t]*\\?["']?[A-Za-z][A-Za-z0-9\-]*)[ \t]+[^\r\n"'\\]*[^\s"'\\]`), "${1} " + Redacted},
 	{[]string{"basic"}, regexp.MustCompile(`(?i)\b(basic)\s+[A-Za-z0-9+/]{8,}=*`), "${1} " + Redacted},
-	// Credentials inside URLs: scheme://user:password@host.
-	{[]string{"://"}, regexp.MustCompile(`\b([a-zA-Z][a-zA-Z0-9+.\-]*://[^\s:/@"']+):[^\s@/"']+@`), "${1}:" + Redacted + "@"},
+	// Credentials inside URLs: scheme://user:password@host (a password
+	// may hold '/'), and a token as the user name: scheme://token@host.
+	{[]string{"://"}, regexp.MustCompile(`\b([a-zA-Z][a-zA-Z0-9+.\-]*://[^\s:/@"']+):[^\s@"']+@`), "${1}:" + Redacted + "@"},
+	{[]string{"://"}, regexp.MustCompile(`\b([a-zA-Z][a-zA-Z0-9+.\-]*://)[A-Za-z0-9_\-.~%]{20,}@`), "${1}" + Redacted + "@"},
+	// Passwords on command lines: mysql -pSECRET, sshpass -p SECRET.
+	{[]string{"mysql", "mariadb"}, regexp.MustCompile(`(\b(?:mysql|mysqldump|mysqladmin|mariadb)\b[^\n]*?[ \t]-p)[^\s"']+`), "${1}" + Redacted},
+	{[]string{"sshpass"}, regexp.MustCompile(`(\bsshpass\b[^\n]*?[ \t]-p[ \t]*)[^\s"'-][^\s"']*`), "${1}" + Redacted},
 	// AWS access key ids.
 	{[]string{"akia", "asia", "agpa", "aida", "aroa", "anpa", "anva", "aipa"}, regexp.MustCompile(`\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[A-Z0-9]{16}\b`), Redacted},
 	// GitHub tokens (classic and fine-grained).
@@ -50,14 +57,16 @@ var tokenPatterns = []struct {
 }
 
 // secretHints holds a substring of everything Redact replaces: every
-// token pattern's hints and every root of secretWords and secretSuffixes.
-// Text without any of them (most text) is returned at once.
+// token pattern's hints, every gitleaks rule's keywords and every root of
+// secretWords and secretSuffixes. Text without any of them (most text),
+// and without a run of exactly 40 base64 characters (a bare AWS secret
+// key), is returned at once.
 var secretHints = func() []string {
-	h := []string{"token", "secret", "passw", "pwd", "key", "credential", "passphrase", "cookie", "jwt", "authorization"}
+	h := []string{"token", "secret", "passw", "pwd", "key", "credential", "passphrase", "cookie", "jwt", "auth", "sig"}
 	for _, p := range tokenPatterns {
 		h = append(h, p.hints...)
 	}
-	return h
+	return append(h, gitleaksKeywords()...)
 }()
 
 // hintsByFirst lists the secretHints by their first byte, and
@@ -81,7 +90,16 @@ const dottedI, kelvin = "\u0130", "\u212a"
 // without a copy. Every step's arguments and result go through it, and
 // almost none holds a hint.
 func mayHoldSecret(s string) bool {
-	for i := 0; i+1 < len(s); i++ { // every hint is 3 bytes or more
+	run := 0                        // base64 characters ending at i
+	for i := 0; i+1 < len(s); i++ { // every hint is 2 bytes or more
+		if base64Char[s[i]] {
+			run++
+		} else {
+			run = 0
+		}
+		if run == awsSecretLen && !base64Char[s[i+1]] {
+			return true
+		}
 		c, d := lowerASCII(s[i]), lowerASCII(s[i+1])
 		if p := uint16(c)<<8 | uint16(d); hintStarts[p/64]&(1<<(p%64)) == 0 {
 			continue
@@ -92,7 +110,39 @@ func mayHoldSecret(s string) bool {
 			}
 		}
 	}
+	if n := len(s); n > 0 && base64Char[s[n-1]] && run+1 == awsSecretLen {
+		return true
+	}
 	return (strings.Contains(s, dottedI) || strings.Contains(s, kelvin)) && containsAny(strings.ToLower(s), secretHints)
+}
+
+// awsSecretLen is the length of an AWS secret access key.
+const awsSecretLen = 40
+
+// base64Char holds the characters of standard base64 without padding,
+// those of an AWS secret access key.
+var base64Char = func() (t [256]bool) {
+	for _, c := range "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/" {
+		t[c] = true
+	}
+	return t
+}()
+
+// hasBase64Run reports whether s holds a run of exactly n base64
+// characters: mayHoldSecret's second condition, written plainly.
+func hasBase64Run(s string, n int) bool {
+	run := 0
+	for i := 0; i < len(s); i++ {
+		if base64Char[s[i]] {
+			run++
+			continue
+		}
+		if run == n {
+			return true
+		}
+		run = 0
+	}
+	return run == n
 }
 
 func lowerASCII(c byte) byte {
@@ -131,44 +181,15 @@ var secretFlag = regexp.MustCompile(`(\s--?([A-Za-z][A-Za-z0-9_\-]*)[ \t]+)([^\s
 // by shape (AWS access key ids, GitHub, GitLab, Slack, Google, OpenAI,
 // Anthropic, Stripe and npm tokens, JWTs). It never fails.
 func Redact(s string) string {
-	if s == "" {
+	if s == "" || !mayHoldSecret(s) {
 		return s
 	}
-	if !mayHoldSecret(s) {
-		return s
-	}
-	lower := strings.ToLower(s)
-	for _, p := range tokenPatterns {
-		if !containsAny(lower, p.hints) {
-			continue
-		}
-		if r := p.re.ReplaceAllString(s, p.repl); r != s {
-			s, lower = r, strings.ToLower(r)
-		}
-	}
+	s = redactTokens(s)
+	s = applyRules(s)
+	s = redactYAMLBlocks(s)
 	if strings.ContainsAny(s, ":=") {
-		s = replaceSubmatch(keyValue, s, func(m []string) (string, bool) {
-			key, val := m[2], m[3]
-			if strings.HasPrefix(val, "=") {
-				return "", false // `x := y`, `a == b`: code, not an assignment of a secret
-			}
-			switch strings.ToLower(val) {
-			case "bearer", "basic", "token", "digest", "negotiate", "apikey", "sso-key":
-				return "", false // an authorization scheme; its credential is redacted above
-			}
-			if !secretKey(key) || !secretValue(val) {
-				return "", false
-			}
-			switch {
-			case strings.HasPrefix(val, `\"`):
-				return m[1] + `\"` + Redacted + `\"`, true
-			case val[0] == '"':
-				return m[1] + `"` + Redacted + `"`, true
-			case val[0] == '\'':
-				return m[1] + `'` + Redacted + `'`, true
-			}
-			return m[1] + Redacted, true
-		})
+		s = replaceSubmatch(queryParam, s, redactPair)
+		s = replaceSubmatch(keyValue, s, redactPair)
 	}
 	if strings.Contains(s, "-") {
 		s = replaceSubmatch(secretFlag, s, func(m []string) (string, bool) {
@@ -178,7 +199,139 @@ func Redact(s string) string {
 			return m[1] + Redacted, true
 		})
 	}
+	return redactAWSSecrets(s)
+}
+
+// redactTokens applies the tokenPatterns whose hints s holds.
+func redactTokens(s string) string {
+	lower := strings.ToLower(s)
+	for _, p := range tokenPatterns {
+		if !containsAny(lower, p.hints) {
+			continue
+		}
+		if r := p.re.ReplaceAllString(s, p.repl); r != s {
+			s, lower = r, strings.ToLower(r)
+		}
+	}
 	return s
+}
+
+// queryParam matches a URL query parameter (?password=x&sig=y), whose
+// value the bare keyValue form would not reach when it follows a URL's
+// scheme ("https:" looks like a key).
+var queryParam = regexp.MustCompile(`([?&;](-{0,2}[A-Za-z_][A-Za-z0-9_.\-]*)=)([^&#\s"'<>\\]+)`)
+
+// redactPair is the replacement of a keyValue or queryParam match m
+// (m[1] key and separator, m[2] the key, last the value).
+func redactPair(m []string) (string, bool) {
+	key, val := m[2], m[len(m)-1]
+	if strings.HasPrefix(val, "=") {
+		return "", false // `x := y`, `a == b`: code, not an assignment of a secret
+	}
+	switch strings.ToLower(val) {
+	case "bearer", "basic", "token", "digest", "negotiate", "apikey", "sso-key":
+		return "", false // an authorization scheme; its credential is redacted above
+	}
+	if !secretKey(key) || !secretValue(val) {
+		return "", false
+	}
+	switch {
+	case strings.HasPrefix(val, `\"`):
+		return m[1] + `\"` + Redacted + `\"`, true
+	case val[0] == '"':
+		return m[1] + `"` + Redacted + `"`, true
+	case val[0] == '\'':
+		return m[1] + `'` + Redacted + `'`, true
+	}
+	return m[1] + Redacted, true
+}
+
+// yamlBlock matches a YAML key introducing a block scalar (`password: |`);
+// group 1 is its indentation, group 2 the key.
+var yamlBlock = regexp.MustCompile(`(?m)^([ \t]*)["']?([A-Za-z_][A-Za-z0-9_.\-]*)["']?[ \t]*:[ \t]*[|>][-+0-9]*[ \t]*(?:#[^\n]*)?$`)
+
+// redactYAMLBlocks replaces the lines of a block scalar under a secret key
+// (every following line indented deeper than the key, and blank lines
+// among them) with one [REDACTED] line.
+func redactYAMLBlocks(s string) string {
+	if !strings.Contains(s, "|") && !strings.Contains(s, ">") {
+		return s
+	}
+	idx := yamlBlock.FindAllStringSubmatchIndex(s, -1)
+	var b strings.Builder
+	last := 0
+	for _, loc := range idx {
+		if loc[0] < last || !secretKey(s[loc[4]:loc[5]]) {
+			continue
+		}
+		indent := loc[3] - loc[2]
+		start := loc[1] // end of the key's line
+		end := start
+		for end < len(s) {
+			line := s[end+1:] // the text after the newline at end
+			if i := strings.IndexByte(line, '\n'); i >= 0 {
+				line = line[:i]
+			}
+			if t := strings.TrimLeft(line, " \t"); t != "" && len(line)-len(t) <= indent {
+				break
+			}
+			end += 1 + len(line)
+		}
+		if end == start {
+			continue
+		}
+		b.WriteString(s[last:start])
+		b.WriteString("\n" + strings.Repeat(" ", indent+2) + Redacted)
+		last = end
+	}
+	if last == 0 {
+		return s
+	}
+	b.WriteString(s[last:])
+	return b.String()
+}
+
+// redactAWSSecrets replaces runs of exactly 40 base64 characters that
+// mix upper case, lower case and digits and are random enough: bare AWS
+// secret access keys. A git hash (lower-case hex) is not one.
+func redactAWSSecrets(s string) string {
+	var b strings.Builder
+	last := 0
+	for i := 0; i < len(s); {
+		if !base64Char[s[i]] {
+			i++
+			continue
+		}
+		j := i
+		for j < len(s) && base64Char[s[j]] {
+			j++
+		}
+		if j-i == awsSecretLen && looksRandom(s[i:j]) {
+			b.WriteString(s[last:i])
+			b.WriteString(Redacted)
+			last = j
+		}
+		i = j
+	}
+	if last == 0 {
+		return s
+	}
+	b.WriteString(s[last:])
+	return b.String()
+}
+
+// looksRandom reports whether k holds upper case, lower case and digits
+// with the entropy of random text (a 40-character random key scores about
+// 4.8 bits per character; words and paths score lower).
+func looksRandom(k string) bool {
+	var up, low, dig bool
+	for i := 0; i < len(k); i++ {
+		c := k[i]
+		up = up || 'A' <= c && c <= 'Z'
+		low = low || 'a' <= c && c <= 'z'
+		dig = dig || '0' <= c && c <= '9'
+	}
+	return up && low && dig && shannon(k) >= 4.2
 }
 
 func containsAny(s string, subs []string) bool {
@@ -250,6 +403,8 @@ var secretWords = map[string]bool{
 	"accesskey": true, "secretkey": true, "sessiontoken": true, "authtoken": true,
 	"accesstoken": true, "refreshtoken": true, "apitoken": true, "clientsecret": true,
 	"signingkey": true, "encryptionkey": true, "jwt": true,
+	// npm's _auth and docker's "auth"; Azure SAS sig= and AWS Signature=.
+	"auth": true, "sig": true, "signature": true,
 }
 
 // secretSuffixes catch words written without separators ("githubtoken",
@@ -475,4 +630,19 @@ func writeScalar(out *bytes.Buffer, v any) {
 	case nil:
 		out.WriteString("null")
 	}
+}
+
+// RedactStored is the run log's one redactor: what every stored byte
+// passes through (see scrub), and what anything else that persists text
+// factory produced (snapshot commit messages, span attributes) should use.
+// A JSON object or array is redacted as JSON (RedactJSON), anything else
+// as text (Redact). It never fails and is idempotent.
+func RedactStored(s string) string {
+	if !mayHoldSecret(s) {
+		return s
+	}
+	if t := strings.TrimLeft(s, " \t\r\n"); t != "" && (t[0] == '{' || t[0] == '[') {
+		return RedactJSON(s)
+	}
+	return Redact(s)
 }

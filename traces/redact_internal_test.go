@@ -10,13 +10,16 @@ import (
 
 // hintReference is the plain definition mayHoldSecret implements in one
 // pass.
-func hintReference(s string) bool { return containsAny(strings.ToLower(s), secretHints) }
+func hintReference(s string) bool {
+	return containsAny(strings.ToLower(s), secretHints) || hasBase64Run(s, awsSecretLen)
+}
 
 // mayHoldSecret agrees with its plain definition on text built from hint
 // fragments in random case, with multi-byte characters (the two that
 // lower-case to ASCII among them) and hints at either end or cut short.
 func TestMayHoldSecretMatchesReference(t *testing.T) {
-	pieces := []string{"a", "x", " ", "\"", ":", "/", "é", "K", "\u212a", "\u0130", "ß", "ey", "ok", "se", "pass", "_"}
+	pieces := []string{"a", "x", " ", "\"", ":", "/", "é", "K", "\u212a", "\u0130", "ß", "ey", "ok", "se", "pass", "_",
+		"Q7bZ1mWx9R", "Q7bZ1mWx9Rv3Lc8Np2Tz", "Q7bZ1mWx9Rv3Lc8Np2Tz+", "="} // runs of 40 base64 characters, and of 39 and 41
 	for _, h := range secretHints {
 		pieces = append(pieces, h, h[:len(h)-1], h[1:], strings.ToUpper(h))
 	}
@@ -50,6 +53,8 @@ func TestMayHoldSecretMatchesReference(t *testing.T) {
 	assert.Less(t, hits, 19000, "and text without")
 	assert.True(t, mayHoldSecret("\u212aEY=1"), "Kelvin's K lower-cases to k")
 	assert.True(t, mayHoldSecret("CREDENT\u0130AL=1"), "İ lower-cases to i")
+	assert.True(t, mayHoldSecret("x Q7bZ1mWx9Rv3Lc8Np2TzQ7bZ1mWx9Rv3Lc8Np2Tz"), "a bare 40-character key at the end")
+	assert.False(t, mayHoldSecret("Q7bZ1mWx9Rv3Lc8Np2TzQ7bZ1mWx9Rv3Lc8Np2Tz1"), "41 characters are not an AWS secret")
 }
 
 func FuzzMayHoldSecret(f *testing.F) {

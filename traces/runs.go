@@ -202,7 +202,7 @@ func (s *Store) FinishStep(ctx context.Context, st factory.Step) error {
 	}
 	err := s.write(func(w *wtx) error {
 		var seq int64
-		err := w.stmt(stFinishStep).QueryRowContext(w.ctx, st.Status, st.Args, st.Result, st.Error, st.Snapshot,
+		err := w.queryRow(stFinishStep, st.Status, st.Args, st.Result, st.Error, st.Snapshot,
 			int64(st.Duration), st.TraceID, st.SpanID, st.ID).Scan(&seq)
 		if errors.Is(err, sql.ErrNoRows) {
 			return factory.Errorf(factory.ENOTFOUND, "step %q not found", st.ID)

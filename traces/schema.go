@@ -87,7 +87,8 @@ CREATE TABLE snapshots (
 );
 CREATE INDEX snapshots_run ON snapshots(run_id, created);
 
--- Full test logs and full diffs, addressed by id (factory://tests/<id>/log).
+-- Full test logs and full diffs, addressed by id (factory://blobs/<id>; a test
+-- log also at factory://tests/<id>/log).
 CREATE TABLE blobs (
 	id      TEXT PRIMARY KEY,
 	kind    TEXT NOT NULL,

@@ -41,6 +41,12 @@ type Config struct {
 	// noJournal makes RecordStep wait for its commit, as before the step
 	// journal (benchmarks compare).
 	noJournal bool
+	// readOnly opens the file with SQLite's mode=ro, as a read-only file
+	// or file system would (tests: as root, chmod does not stop writes).
+	readOnly bool
+	// maxPages caps the file's size in pages (PRAGMA max_page_count), so
+	// that SQLite itself reports a full disk (tests). Zero: no cap.
+	maxPages int
 }
 
 // Limits on what one row stores. Longer text is cut and marked.
@@ -56,12 +62,18 @@ const (
 // commit); a write method returns after the transaction holding its write
 // committed.
 type Store struct {
+	path      string // the database file, for messages (see explainFault)
 	log       *slog.Logger
 	wdb       *sql.DB // one connection, used by the current leader (see write)
 	rdb       *sql.DB // readers
 	fts       bool    // FTS5 available and its indexes maintained
 	ftsTables bool    // FTS5 indexes exist in the file (written by an FTS build)
 	prep      [nStmt]*sql.Stmt
+
+	// What cannot be recorded (see Notice).
+	fault      error                 // why this is a stand-in (see OpenOrStandIn); nil for the real run log
+	tmpDir     string                // a stand-in's directory, removed by Close
+	writeFault atomic.Pointer[Fault] // of the last write, if it failed
 
 	// Group commit (see write): writes wait in queue; one caller at a
 	// time, the leader, commits a batch of them.
@@ -86,14 +98,21 @@ type Store struct {
 }
 
 // Open opens (creating if needed) the run log at cfg.Path, migrates its
-// schema and prepares its statements. It returns EINVALID without a path,
-// EUNAVAILABLE for a database written by a newer factory, and EINTERNAL
-// when the file cannot be opened or migrated.
+// schema and prepares its statements. It returns EINVALID without a path;
+// EUNAVAILABLE for a database written by a newer factory, and for a damaged
+// file, one that cannot be written or a full disk (holding a *Fault that
+// says which, and the fix); and EINTERNAL for any other failure to open or
+// migrate.
 func Open(ctx context.Context, cfg Config) (*Store, error) {
-	const opName = "open run log"
 	if cfg.Path == "" {
-		return nil, factory.Errorf(factory.EINVALID, "%s: no database path given", opName)
+		return nil, factory.Errorf(factory.EINVALID, "open run log: no database path given")
 	}
+	s, err := open(ctx, cfg)
+	return s, explainFault("opened", cfg.Path, err)
+}
+
+func open(ctx context.Context, cfg Config) (*Store, error) {
+	const opName = "open run log"
 	if cfg.BusyTimeout <= 0 {
 		cfg.BusyTimeout = 5 * time.Second
 	}
@@ -103,10 +122,10 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	if err := os.MkdirAll(filepath.Dir(cfg.Path), 0o700); err != nil {
 		return nil, factory.Wrap(opName, err)
 	}
-	s := &Store{log: cfg.Logger}
+	s := &Store{log: cfg.Logger, path: cfg.Path}
 	s.idle = sync.NewCond(&s.wmu)
 	var err error
-	if s.wdb, err = sql.Open("sqlite3", dsn(cfg.Path, cfg.BusyTimeout, "immediate", false)); err != nil {
+	if s.wdb, err = sql.Open("sqlite3", dsn(cfg.Path, cfg.BusyTimeout, "immediate", false)+cfg.testMode()); err != nil {
 		return nil, factory.Wrap(opName, err)
 	}
 	s.wdb.SetMaxOpenConns(1)
@@ -129,7 +148,18 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	if _, err := s.wdb.ExecContext(ctx, `PRAGMA wal_autocheckpoint = 8192; PRAGMA journal_size_limit = 67108864`); err != nil {
 		return fail(err)
 	}
+	if cfg.maxPages > 0 {
+		if _, err := s.wdb.ExecContext(ctx, fmt.Sprintf(`PRAGMA max_page_count = %d`, cfg.maxPages)); err != nil {
+			return fail(err)
+		}
+	}
 	if err := migrate(ctx, s.wdb); err != nil {
+		return fail(err)
+	}
+	// A write that changes nothing: SQLite opens a file it may not write
+	// read-only without a word, and a read-only run log must fail here,
+	// where OpenOrStandIn can stand in for it, not at every later write.
+	if _, err := s.wdb.ExecContext(ctx, `DELETE FROM meta WHERE 0`); err != nil {
 		return fail(err)
 	}
 	if err := s.setupFTS(ctx, !cfg.noFTS); err != nil {
@@ -143,7 +173,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 			return fail(fmt.Errorf("prepare %q: %w", q, err))
 		}
 	}
-	if s.rdb, err = sql.Open("sqlite3", dsn(cfg.Path, cfg.BusyTimeout, "deferred", true)); err != nil {
+	if s.rdb, err = sql.Open("sqlite3", dsn(cfg.Path, cfg.BusyTimeout, "deferred", true)+cfg.testMode()); err != nil {
 		return fail(err)
 	}
 	s.rdb.SetMaxOpenConns(4)
@@ -185,6 +215,14 @@ func dsn(path string, busy time.Duration, txlock string, queryOnly bool) string 
 		v.Set("_query_only", "1")
 	}
 	return "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + v.Encode()
+}
+
+// testMode is the DSN suffix of cfg.readOnly.
+func (cfg Config) testMode() string {
+	if cfg.readOnly {
+		return "&mode=ro"
+	}
+	return ""
 }
 
 // setupFTS decides between FTS5 and the LIKE fallback, and brings the FTS5
@@ -303,6 +341,9 @@ func (s *Store) Close() error {
 			s.log.Warn("run log: steps left in the step journal for the next open", "steps", kept)
 		}
 	}
+	if s.tmpDir != "" {
+		errs = append(errs, os.RemoveAll(s.tmpDir))
+	}
 	return factory.Wrap("close run log", errors.Join(errs...))
 }
 
@@ -374,8 +415,39 @@ func (w *wtx) stmt(i int) *sql.Stmt {
 	return w.stmts[i]
 }
 
+// exec runs prepared statement i. Like every write of the run log, it
+// goes through scrub: this is the one door to the database file.
 func (w *wtx) exec(i int, args ...any) (sql.Result, error) {
-	return w.stmt(i).ExecContext(w.ctx, args...)
+	return w.stmt(i).ExecContext(w.ctx, scrub(args)...)
+}
+
+// queryRow runs prepared statement i for one row, its arguments scrubbed.
+func (w *wtx) queryRow(i int, args ...any) *sql.Row {
+	return w.stmt(i).QueryRowContext(w.ctx, scrub(args)...)
+}
+
+// execSQL runs query in the transaction, its arguments scrubbed.
+func (w *wtx) execSQL(query string, args ...any) (sql.Result, error) {
+	return w.tx.ExecContext(w.ctx, query, scrub(args)...)
+}
+
+// scrub passes every text and byte argument of a write through the
+// redactor (RedactStored), so that no caller can store a secret by
+// forgetting to redact: callers redact before capping text (clean), and
+// scrub catches what they did not. Redacted text is left as it is, and
+// text without a hint costs one scan.
+func scrub(args []any) []any {
+	for i, a := range args {
+		switch v := a.(type) {
+		case string:
+			args[i] = RedactStored(v)
+		case []byte:
+			if r := RedactStored(string(v)); r != string(v) {
+				args[i] = []byte(r)
+			}
+		}
+	}
+	return args
 }
 
 // errLead tells a queued writer that its write is not done and that it is
@@ -550,7 +622,8 @@ func (s *Store) commitBatch(batch []*op) []error {
 	if len(batch) == 0 {
 		return errs
 	}
-	err := s.commit(batch)
+	err := explainFault("written", s.path, s.commit(batch)) // a full disk says so, not "internal error"
+	s.noteWrite(err)
 	if err == nil || len(batch) == 1 {
 		for i := range errs {
 			errs[i] = err
@@ -558,7 +631,7 @@ func (s *Store) commitBatch(batch []*op) []error {
 		return errs
 	}
 	for i, o := range batch {
-		errs[i] = s.commit([]*op{o})
+		errs[i] = explainFault("written", s.path, s.commit([]*op{o}))
 	}
 	return errs
 }
@@ -689,7 +762,7 @@ func (s *Store) indexPending(w *wtx) (int, error) {
 			}
 		}
 	}
-	if _, err := w.tx.ExecContext(w.ctx, `DELETE FROM fts_pending WHERE seq <= ?`, rows[len(rows)-1].seq); err != nil {
+	if _, err := w.execSQL(`DELETE FROM fts_pending WHERE seq <= ?`, rows[len(rows)-1].seq); err != nil {
 		return 0, err
 	}
 	w.pending -= int64(len(rows))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -220,4 +221,26 @@ func TestStartStepCommitsWithoutAnotherWrite(t *testing.T) {
 	assert.Equal(t, 1, n)
 	_, err = s.StartStep(ctx, factory.Step{RunID: "r-1"})
 	assert.Equal(t, factory.EUNAVAILABLE, factory.ErrorCode(err))
+}
+
+// Every write reaches the database through wtx.exec, queryRow or execSQL,
+// which scrub their arguments: a write method that called the transaction
+// or a statement directly could store a secret.
+func TestWritesGoThroughScrub(t *testing.T) {
+	files, err := filepath.Glob("*.go")
+	require.NoError(t, err)
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		src, err := os.ReadFile(f)
+		require.NoError(t, err)
+		for _, direct := range []string{"w.tx.ExecContext(", "w.tx.PrepareContext(", ").QueryRowContext(w.ctx", ").ExecContext(w.ctx"} {
+			n := strings.Count(string(src), direct)
+			if f == "store.go" && (direct == "w.tx.ExecContext(" || direct == ").QueryRowContext(w.ctx" || direct == ").ExecContext(w.ctx") {
+				n-- // the wrappers themselves
+			}
+			assert.Zero(t, n, "%s calls %s directly; use w.exec, w.queryRow or w.execSQL", f, direct)
+		}
+	}
 }

@@ -678,8 +678,8 @@ func TestArtifacts(t *testing.T) {
 	_, data, err = s.Blob(ctx, "t-1/log")
 	require.NoError(t, err)
 	assert.Equal(t, "short", string(data))
-	_, _, err = s.Blob(ctx, "nope")
-	assert.Equal(t, factory.ENOTFOUND, factory.ErrorCode(err))
+	_, _, err = s.Blob(ctx, "nope") // ids come from tool results: a wrong one is bad input
+	assert.Equal(t, factory.EINVALID, factory.ErrorCode(err))
 
 	rep := factory.TestReport{ID: "t-1", Suite: "unit", Status: factory.TestFail, Counts: factory.TestCounts{Total: 10, Passed: 8, Failed: 2},
 		Failures: []factory.TestFailure{{Name: "TestA", Package: "x/a", Message: "want 1 got 2"}, {Name: "TestB", Package: "x/b"}},

@@ -56,6 +56,9 @@ returned an error result, 2 on usage errors.`)
 		}
 		return err
 	}
+	for _, n := range res.Notices {
+		fmt.Fprintf(env.stderr, "factory: %s\n", n)
+	}
 	var out any = res.Structured
 	if out == nil {
 		// A tool error: its message, then the partial result as JSON.

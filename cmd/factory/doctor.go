@@ -18,11 +18,10 @@ func runDoctor(ctx context.Context, env *cliEnv, args []string) error {
 		return err
 	}
 	var rep tools.DoctorReport
-	a, err := c.open(ctx, env)
-	if err != nil {
-		// Still report what can be checked without a workspace.
-		rep = tools.Diagnose(ctx, tools.Deps{Version: factoryVersion()})
-		rep.Checks = append(rep.Checks, tools.Check{Name: "open", Detail: err.Error(), Fix: "run inside a git repository or pass --root"})
+	if a, err := c.open(ctx, env); err != nil {
+		// Still report what can be checked without a workspace, and why
+		// there is none.
+		rep = tools.DiagnoseUnopened(ctx, factoryVersion(), err)
 	} else {
 		defer a.close()
 		rep = tools.Diagnose(ctx, a.deps(nil))

@@ -18,6 +18,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/factory-dev/factory/internal/attacktest"
 	"github.com/factory-dev/factory/sandbox/proc"
 	"github.com/factory-dev/factory/traces"
 	_ "github.com/mattn/go-sqlite3"
@@ -300,4 +301,130 @@ func TestInitWritesAStarterThatParsesAndRefusesToOverwrite(t *testing.T) {
 	code, out, _ = cli(t, nil, "doctor", "--root", repo)
 	assert.Contains(t, out, "factory.yaml at HEAD is valid")
 	_ = code // doctor's exit depends on the machine's sandbox features
+}
+
+// damagedRunLog writes garbage bytes where repo's run log lives, as a
+// damaged disk or a stray write leaves it, and returns its path.
+func damagedRunLog(t *testing.T, repo string) string {
+	t.Helper()
+	path := filepath.Join(repo, ".git", "factory", "factory.db")
+	require.NoError(t, os.MkdirAll(filepath.Dir(path), 0o700))
+	require.NoError(t, os.WriteFile(path, bytes.Repeat([]byte("garbage!"), 1024), 0o600))
+	return path
+}
+
+// binaryEnv is the environment for the built binary, without the
+// variables that would point it at another workspace or run log, with its
+// temporary files in tmp.
+func binaryEnv(tmp string) []string {
+	env := []string{"TMPDIR=" + tmp}
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "FACTORY_DB=") && !strings.HasPrefix(kv, "CLAUDE_PROJECT_DIR=") && !strings.HasPrefix(kv, "TMPDIR=") {
+			env = append(env, kv)
+		}
+	}
+	return env
+}
+
+// attack: the run log is damaged (garbage bytes), which used to stop every tool -> the real binary still runs `call snapshot_create` and serves tools/list and tools/call over stdio; each result carries a notice naming the path, the cause and the fix; the damaged file and its directory are byte-identical
+func TestAttackDamagedRunLogDoesNotStopTheBinary(t *testing.T) {
+	repo := gitRepo(t)
+	path := damagedRunLog(t, repo)
+	before := attacktest.Take(t, filepath.Dir(path))
+	notice := "notice: the run log at " + path + " could not be opened: the file is damaged (not a readable SQLite database); this call was not recorded there"
+	tmp := t.TempDir()
+
+	cmd := exec.Command(binary(t), "call", "--root", repo, "snapshot_create", "{}")
+	cmd.Env = binaryEnv(tmp)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	require.NoError(t, cmd.Run(), stderr.String())
+	assert.Contains(t, stdout.String(), `"snapshot"`)
+	assert.Contains(t, stderr.String(), notice)
+	assert.Contains(t, stderr.String(), "mv "+path+" "+path+".broken")
+
+	// serve: the client keeps stdin open until the call is answered.
+	cmd = exec.Command(binary(t), "serve", "--root", repo)
+	cmd.Env = binaryEnv(tmp)
+	stdin, err := cmd.StdinPipe()
+	require.NoError(t, err)
+	out, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	cmd.Stderr = io.Discard
+	require.NoError(t, cmd.Start())
+	fmt.Fprintln(stdin, strings.Join([]string{
+		`{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"damaged","version":"1"}}}`,
+		`{"jsonrpc":"2.0","method":"notifications/initialized"}`,
+		`{"jsonrpc":"2.0","id":1,"method":"tools/list"}`,
+		`{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"snapshot_create","arguments":{}}}`,
+	}, "\n"))
+	replies := map[int]string{}
+	sc := bufio.NewScanner(out)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for len(replies) < 3 && sc.Scan() {
+		var r struct {
+			ID int `json:"id"`
+		}
+		require.NoError(t, json.Unmarshal(sc.Bytes(), &r), sc.Text())
+		replies[r.ID] = sc.Text()
+	}
+	stdin.Close()
+	require.NoError(t, cmd.Wait())
+	assert.Contains(t, replies[1], `"name":"snapshot_create"`, "tools/list works")
+	assert.Contains(t, replies[2], `"structuredContent":{"snapshot"`, "the call succeeds")
+	assert.NotContains(t, replies[2], `"isError":true`)
+	assert.Contains(t, replies[2], notice)
+	attacktest.Unchanged(t, before, filepath.Dir(path))
+	left, err := os.ReadDir(tmp)
+	require.NoError(t, err)
+	assert.Empty(t, left, "each stand-in run log is removed when factory exits")
+}
+
+func TestDoctorNamesTheBrokenRunLogAndItsFix(t *testing.T) {
+	repo := gitRepo(t)
+	path := damagedRunLog(t, repo)
+	code, out, _ := cli(t, nil, "doctor", "--root", repo)
+	assert.Equal(t, 1, code)
+	assert.Contains(t, out, "FAIL run log    the run log at "+path+" could not be opened: the file is damaged (not a readable SQLite database)")
+	assert.Contains(t, out, "fix: move it aside (mv "+path+" "+path+".broken)")
+	assert.NotContains(t, out, "ok   run log", "a broken run log is not also reported ok")
+
+	code, out, _ = cli(t, nil, "doctor", "--json", "--root", repo)
+	assert.Equal(t, 1, code)
+	var rep struct {
+		OK     bool
+		Checks []struct {
+			Name, Detail, Fix string
+			OK                bool
+		}
+	}
+	require.NoError(t, json.Unmarshal([]byte(out), &rep))
+	assert.False(t, rep.OK)
+	var runLog []string
+	for _, c := range rep.Checks {
+		if c.Name == "run log" {
+			runLog = append(runLog, fmt.Sprintf("ok=%v %s", c.OK, c.Fix))
+		}
+	}
+	assert.Equal(t, []string{"ok=false move it aside (mv " + path + " " + path + ".broken) and factory makes a new one at the next start"}, runLog)
+}
+
+func TestDoctorSaysWhyThereIsNoWorkspace(t *testing.T) {
+	for _, tc := range []struct {
+		name, root, detail, fix string
+	}{
+		{"not a git repository", t.TempDir(), "is not inside a git repository", "fix: run `git init` there, or pass --root"},
+		{"a missing --root", filepath.Join(t.TempDir(), "missing"), "is not a directory", "fix: pass --root with an existing directory"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, out, _ := cli(t, nil, "doctor", "--root", tc.root)
+			assert.Equal(t, 1, code)
+			assert.Contains(t, out, "FAIL workspace  ")
+			assert.Contains(t, out, tc.root)
+			assert.Contains(t, out, tc.detail)
+			assert.Contains(t, out, tc.fix)
+			assert.NotContains(t, out, "no workspace")
+			assert.NotContains(t, out, "run log", "without a workspace there is no run log to check")
+		})
+	}
 }

@@ -56,7 +56,7 @@ func (c *common) open(ctx context.Context, env *cliEnv) (*app, error) {
 			return nil, err
 		}
 	}
-	ws, err := sandbox.Open(ctx, sandbox.Config{Root: root, Logger: log})
+	ws, err := sandbox.Open(ctx, sandbox.Config{Root: root, Logger: log, Redact: traces.RedactStored})
 	if err != nil {
 		closeLog()
 		return nil, err
@@ -68,7 +68,9 @@ func (c *common) open(ctx context.Context, env *cliEnv) (*app, error) {
 	if dbPath == "" {
 		dbPath = traces.DefaultPath(ws.GitDir())
 	}
-	store, err := traces.Open(ctx, traces.Config{Path: dbPath, Logger: log})
+	// A run log that cannot be used must not stop the tools: a stand-in
+	// takes its place, and every tool result and doctor say why.
+	store, err := traces.OpenOrStandIn(ctx, traces.Config{Path: dbPath, Logger: log})
 	if err != nil {
 		ws.Close(ctx)
 		closeLog()
