@@ -81,7 +81,7 @@ func Diagnose(ctx context.Context, d Deps) DoctorReport {
 
 	f := proc.Detect()
 	r.Sandbox = f
-	sb := Check{Name: "sandbox", OK: f.Best != "none", Detail: "isolation: " + f.Best}
+	sb := Check{Name: "sandbox", OK: f.Best != "none", Detail: "isolation " + f.Describe()}
 	if len(f.Notes) > 0 {
 		sb.Detail += "; " + strings.Join(f.Notes, "; ")
 	}

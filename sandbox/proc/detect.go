@@ -154,3 +154,27 @@ func landlockABI() int {
 	}
 	return int(v)
 }
+
+// Describe says in one line what a sandbox of mode Best gets on this
+// machine, e.g. "bwrap: user namespace uid 65534, capabilities none,
+// no_new_privs, seccomp, no nested user namespaces, host caches
+// copy-on-write, secret places hidden, .git read-only".
+func (f Features) Describe() string {
+	if f.Best == IsoNone || f.Best == "" {
+		return "none: commands run unconfined, as " + strconv.Itoa(os.Geteuid()) + ", with the caller's capabilities"
+	}
+	parts := []string{"user namespace uid " + strconv.Itoa(insideID(os.Geteuid())), "capabilities none", "no_new_privs"}
+	if f.Seccomp {
+		parts = append(parts, "seccomp")
+	} else {
+		parts = append(parts, "no seccomp (not in this kernel)")
+	}
+	if f.Best == IsoNative || f.BwrapDisableUserns {
+		parts = append(parts, "no nested user namespaces")
+	}
+	if f.Best == IsoNative && f.Landlock > 0 {
+		parts = append(parts, "landlock v"+strconv.Itoa(f.Landlock))
+	}
+	parts = append(parts, "host caches copy-on-write", "secret places hidden", ".git read-only")
+	return f.Best + ": " + strings.Join(parts, ", ")
+}
