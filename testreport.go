@@ -30,6 +30,11 @@ type SandboxPolicy struct {
 	Isolation string   `json:"isolation,omitempty"` // "auto" (default), "bwrap", "native", "none"
 	Writable  []string `json:"writable,omitempty"`  // extra writable paths (caches); ~ expands to $HOME
 	EnvAllow  []string `json:"env_allow,omitempty"` // extra environment variable names passed through
+	// Hide lists more secret places to hide (besides ~/.ssh, ~/.aws,
+	// /etc/shadow and the like): absolute paths or globs, "~/" meaning in
+	// every home directory. Directories show empty, files empty.
+	Hide   []string `json:"hide,omitempty"`
+	Unhide []string `json:"unhide,omitempty"` // default hidden places to show after all, written as listed (e.g. "~/.npmrc")
 }
 
 // TestRequest asks for one suite to run. Package and Test narrow the suite

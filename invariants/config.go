@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -604,8 +605,34 @@ func (p *cparser) sandbox(cfg *Config, n ast.Node) {
 			sb.Writable, _ = p.strList(e.val, f, "a list of paths", "", true)
 		case "env_allow":
 			sb.EnvAllow, _ = p.strList(e.val, f, "a list of variable names", "", true)
+		case "hide", "unhide":
+			ps, _ := p.strList(e.val, f, "a list of paths", "; write "+e.key+": [~/.config/secret, /etc/secret]", true)
+			p.hidePaths(e.val, f, ps)
+			if e.key == "hide" {
+				sb.Hide = ps
+			} else {
+				sb.Unhide = ps
+			}
 		default:
-			p.unknown(e, "sandbox", "network", "memory", "processes", "isolation", "writable", "env_allow")
+			p.unknown(e, "sandbox", "network", "memory", "processes", "isolation", "writable", "env_allow", "hide", "unhide")
+		}
+	}
+}
+
+// hidePaths checks the entries of sandbox.hide or sandbox.unhide: each an
+// absolute path or glob, or one starting with ~/ (in every home directory),
+// without "..", and never the whole root or a whole home.
+func (p *cparser) hidePaths(n ast.Node, field string, paths []string) {
+	for i, s := range paths {
+		f := fmt.Sprintf("%s[%d]", field, i)
+		rest, home := strings.CutPrefix(s, "~/")
+		switch {
+		case !home && !strings.HasPrefix(s, "/"):
+			p.errf(n, f, "%q must be an absolute path or start with ~/ (meaning in every home directory), e.g. ~/.config/secret", s)
+		case slices.Contains(strings.Split(s, "/"), ".."):
+			p.errf(n, f, "%q must not contain ..; name the place itself", s)
+		case s == "/" || home && strings.Trim(rest, "/") == "":
+			p.errf(n, f, "%q names the root or a whole home; name the secret files or directories themselves", s)
 		}
 	}
 }

@@ -97,6 +97,10 @@ func TestParseErrorsNameFileLineFieldAndTheFix(t *testing.T) {
 		{"syntax error", "version: 1\ngates: {a: [}\n", []string{`^factory\.yaml:2: invalid YAML`}},
 		{"several problems at once", "version: 1\ngates:\n  vet: {run: go}\nsandbox: {network: maybe}\n",
 			[]string{`factory\.yaml:3: gates\.vet\.run`, `factory\.yaml:4: sandbox\.network: expected true or false, got a string`}},
+		{"relative hide path", "version: 1\nsandbox: {hide: [.ssh]}\n", []string{`sandbox\.hide\[0\]: ".ssh" must be an absolute path or start with ~/`}},
+		{"hide everything", "version: 1\nsandbox: {unhide: [/etc/x, ~/]}\n", []string{`sandbox\.unhide\[1\]: "~/" names the root or a whole home`}},
+		{"hide with dotdot", "version: 1\nsandbox: {hide: [~/../etc]}\n", []string{`sandbox\.hide\[0\]: "~/../etc" must not contain \.\.`}},
+		{"hide not a list", "version: 1\nsandbox: {hide: {a: b}}\n", []string{`sandbox\.hide: expected a list of paths, got .*; write hide: \[~/.config/secret, /etc/secret\]`}},
 		{"reserved gate name", "version: 1\ngates:\n  baseline: {run: [x]}\n", []string{`gates\.baseline: a gate name is letters, digits and _, and not baseline or diff`}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -125,6 +129,8 @@ sandbox:
   isolation: native
   writable: [~/.cache/go-build]
   env_allow: [GOFLAGS]
+  hide: [~/.config/secret, /etc/app/*.key]
+  unhide: [~/.npmrc]
 gates:
   tests:
     suite: unit
@@ -144,7 +150,8 @@ invariants:
 	assert.Equal(t, map[string]string{"CGO_ENABLED": "0"}, cfg.Suites[0].Env)
 	assert.Equal(t, "out/junit.xml", cfg.Suites[1].JUnitPath)
 	assert.Equal(t, factory.SandboxPolicy{Network: true, Memory: 512 << 20, Processes: 64, Isolation: "native",
-		Writable: []string{"~/.cache/go-build"}, EnvAllow: []string{"GOFLAGS"}}, cfg.Sandbox)
+		Writable: []string{"~/.cache/go-build"}, EnvAllow: []string{"GOFLAGS"},
+		Hide: []string{"~/.config/secret", "/etc/app/*.key"}, Unhide: []string{"~/.npmrc"}}, cfg.Sandbox)
 	kinds := map[string]string{}
 	for _, g := range cfg.Gates {
 		kinds[g.Name] = g.Kind

@@ -41,7 +41,9 @@ const (
 )
 
 // RunTests runs a suite in an isolated copy of the workspace (the live tree,
-// or Request.Snapshot) or, with Request.InPlace, in the live tree, and
+// or Request.Snapshot) or, with Request.InPlace, in the live tree (which
+// the suite can then change for real; only its .git stays read-only, as in
+// every sandbox), and
 // returns the compact report and the full log (stdout then stderr of every
 // command it ran, reruns and baseline included, with separators).
 //

@@ -125,7 +125,7 @@ func checkRunLog(d Deps) Check {
 // with less isolation.
 func (r *DoctorReport) addSandbox() proc.Features {
 	f := proc.Detect()
-	sb := Check{Name: "sandbox", OK: f.Best != "none", Detail: "isolation: " + f.Best}
+	sb := Check{Name: "sandbox", OK: f.Best != "none", Detail: "isolation " + f.Describe()}
 	if len(f.Notes) > 0 {
 		sb.Detail += "; " + strings.Join(f.Notes, "; ")
 	}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"os"
 	"os/exec"
+	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -14,16 +16,20 @@ import (
 // Features is what this machine offers for isolation.
 type Features struct {
 	Bwrap      string // path of bwrap, "" if absent
-	BwrapWorks bool   // a trial bwrap run with network and pid namespaces succeeded
-	UserNS     bool   // user namespaces can be created
-	NetNS      bool   // network namespaces can be created
-	PidNS      bool   // pid namespaces can be created
-	MountNS    bool   // mount namespaces can be created
-	Cgroup     string // "v2", "v1" or "": where memory and process limits are set
-	Landlock   int    // Landlock ABI version, 0 if none
-	Root       bool   // running as uid 0
-	Best       string // "bwrap", "native" or "none": what IsoAuto picks
-	Notes      []string
+	BwrapWorks bool   // a trial bwrap run as a sandbox runs (user, network and pid namespaces, no capabilities) succeeded
+	// BwrapDisableUserns: bwrap has --disable-userns (0.8 and later), so a
+	// command cannot make a user namespace of its own.
+	BwrapDisableUserns bool
+	Seccomp            bool   // the kernel has seccomp filters: every sandbox gets one
+	UserNS             bool   // user namespaces can be created
+	NetNS              bool   // network namespaces can be created
+	PidNS              bool   // pid namespaces can be created
+	MountNS            bool   // mount namespaces can be created
+	Cgroup             string // "v2", "v1" or "": where memory and process limits are set
+	Landlock           int    // Landlock ABI version, 0 if none
+	Root               bool   // running as uid 0
+	Best               string // "bwrap", "native" or "none": what IsoAuto picks
+	Notes              []string
 }
 
 var (
@@ -54,25 +60,24 @@ func probe() (Features, cgroupLayout) {
 		c := exec.Command(trueBin)
 		c.SysProcAttr = &syscall.SysProcAttr{Cloneflags: flags}
 		if flags&syscall.CLONE_NEWUSER != 0 {
-			c.SysProcAttr.UidMappings = []syscall.SysProcIDMap{{ContainerID: os.Geteuid(), HostID: os.Geteuid(), Size: 1}}
-			c.SysProcAttr.GidMappings = []syscall.SysProcIDMap{{ContainerID: os.Getegid(), HostID: os.Getegid(), Size: 1}}
+			c.SysProcAttr.UidMappings = []syscall.SysProcIDMap{{ContainerID: insideID(os.Geteuid()), HostID: os.Geteuid(), Size: 1}}
+			c.SysProcAttr.GidMappings = []syscall.SysProcIDMap{{ContainerID: insideID(os.Getegid()), HostID: os.Getegid(), Size: 1}}
 			c.SysProcAttr.GidMappingsEnableSetgroups = false
 		}
 		return c.Run() == nil
 	}
 	f.UserNS = try(syscall.CLONE_NEWUSER)
-	var extra uintptr
-	if !f.Root {
-		extra = syscall.CLONE_NEWUSER
-	}
-	if f.Root || f.UserNS {
-		f.NetNS = try(extra | syscall.CLONE_NEWNET)
-		f.PidNS = try(extra | syscall.CLONE_NEWPID)
-		f.MountNS = try(extra | syscall.CLONE_NEWNS)
+	// The native mode makes every namespace inside a new user namespace,
+	// root or not: probe them so.
+	if f.UserNS {
+		f.NetNS = try(syscall.CLONE_NEWUSER | syscall.CLONE_NEWNET)
+		f.PidNS = try(syscall.CLONE_NEWUSER | syscall.CLONE_NEWPID)
+		f.MountNS = try(syscall.CLONE_NEWUSER | syscall.CLONE_NEWNS)
 	}
 	l := detectCgroups()
 	f.Cgroup = l.version
 	f.Notes = append(f.Notes, l.notes...)
+	f.Seccomp = seccompAvailable()
 	f.Landlock = landlockABI()
 	if f.Landlock == 0 {
 		f.Notes = append(f.Notes, "Landlock not available in this kernel")
@@ -82,8 +87,16 @@ func probe() (Features, cgroupLayout) {
 		f.Bwrap = p
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		c := exec.CommandContext(ctx, p, "--die-with-parent", "--unshare-pid", "--unshare-net",
+		help, _ := exec.CommandContext(ctx, p, "--help").CombinedOutput()
+		f.BwrapDisableUserns = strings.Contains(string(help), "--disable-userns")
+		args := []string{"--die-with-parent", "--unshare-user", "--uid", strconv.Itoa(insideID(os.Geteuid())),
+			"--gid", strconv.Itoa(insideID(os.Getegid())), "--cap-drop", "ALL"}
+		if f.BwrapDisableUserns {
+			args = append(args, "--disable-userns")
+		}
+		args = append(args, "--unshare-pid", "--unshare-net",
 			"--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp", "--", trueBin)
+		c := exec.CommandContext(ctx, p, args...)
 		if out, err := c.CombinedOutput(); err == nil && trueBin != "" {
 			f.BwrapWorks = true
 		} else {
@@ -108,8 +121,8 @@ func nativeReason(f Features) string {
 	switch {
 	case !initCalled.Load():
 		return "proc.Init was not called by this binary"
-	case !f.Root && !f.UserNS:
-		return "not root and user namespaces are disabled"
+	case !f.UserNS:
+		return "user namespaces are disabled (a sandbox runs in one even for root)"
 	case !f.MountNS:
 		return "mount namespaces unavailable"
 	case !f.PidNS:
@@ -140,4 +153,28 @@ func landlockABI() int {
 		return 0
 	}
 	return int(v)
+}
+
+// Describe says in one line what a sandbox of mode Best gets on this
+// machine, e.g. "bwrap: user namespace uid 65534, capabilities none,
+// no_new_privs, seccomp, no nested user namespaces, host caches
+// copy-on-write, secret places hidden, .git read-only".
+func (f Features) Describe() string {
+	if f.Best == IsoNone || f.Best == "" {
+		return "none: commands run unconfined, as " + strconv.Itoa(os.Geteuid()) + ", with the caller's capabilities"
+	}
+	parts := []string{"user namespace uid " + strconv.Itoa(insideID(os.Geteuid())), "capabilities none", "no_new_privs"}
+	if f.Seccomp {
+		parts = append(parts, "seccomp")
+	} else {
+		parts = append(parts, "no seccomp (not in this kernel)")
+	}
+	if f.Best == IsoNative || f.BwrapDisableUserns {
+		parts = append(parts, "no nested user namespaces")
+	}
+	if f.Best == IsoNative && f.Landlock > 0 {
+		parts = append(parts, "landlock v"+strconv.Itoa(f.Landlock))
+	}
+	parts = append(parts, "host caches copy-on-write", "secret places hidden", ".git read-only")
+	return f.Best + ": " + strings.Join(parts, ", ")
 }

@@ -9,18 +9,53 @@
 //
 // With a Confinement, Run also isolates the command with the best means the
 // machine has (Detect, reported by doctor), degrading with a note in
-// Result.Notes rather than failing:
+// Result.Notes rather than failing. Whoever started factory, root included,
+// the command then runs in a user namespace of its own as a non-zero uid
+// (the caller's, or 65534 for root) mapped to the caller's, with every
+// capability set empty (CapEff, CapPrm, CapBnd, CapAmb 0), no_new_privs, no
+// way to make another user namespace, and, where the kernel has seccomp, a
+// filter that refuses mount and the new mount API, umount2, pivot_root,
+// chroot, ptrace, process_vm_*, keyctl, add_key, request_key, bpf,
+// perf_event_open, userfaultfd, setns, unshare and clone of a user
+// namespace, kexec, module loading, open_by_handle_at, swapon/off, reboot,
+// acct, quotactl and syslog, answers clone3 with ENOSYS, and refuses every
+// call of a foreign ABI (seccomp.go). A note "sandbox <mode>: ..." says what
+// the run had.
 //
-//   - "bwrap": bubblewrap with / read-only, the Writable paths and the
-//     language caches (GOCACHE, GOMODCACHE, ~/.cache, ~/.npm, ~/.cargo)
-//     writable, a private /tmp, fresh /dev and /proc, new pid, ipc, uts and
-//     (unless Policy.Network) network namespaces, dying with its parent.
-//   - "native": a re-execution of the current binary (see Init) in new
-//     mount, pid, ipc and network namespaces (plus a user namespace when not
-//     root) that brings loopback up, makes / read-only except the writable
-//     paths, mounts a private /tmp and /dev/shm and a new /proc, applies
-//     Landlock where the kernel has it, then runs the target as pid 2 while
-//     it stays pid 1 to reap and forward signals.
+// The file system is the host's, read-only, with (fsPlan):
+//
+//   - the Writable paths (and Policy.Writable) writable;
+//   - the language caches (GOCACHE, GOMODCACHE, ~/.cache, ~/.npm, ~/.cargo)
+//     writable over a tmpfs layer discarded with the sandbox (overlayfs):
+//     reads hit the host's entries, writes never reach them;
+//   - the git dir of every writable tree (and of its ancestors, a linked
+//     worktree's git dir and common dir, the .git file itself) read-only;
+//   - the usual secret places hidden: in every home directory (/root,
+//     /home/*, $HOME) .ssh, .gnupg, .aws, .azure, .kube, .config/gcloud,
+//     .config/gh, .docker/config.json, .netrc, .git-credentials, .npmrc,
+//     .pypirc, cargo credentials, .vault-token, and /etc/shadow, gshadow,
+//     sudoers, the ssh host keys and /etc/ssl/private; directories show as
+//     an empty read-only tmpfs, files as empty (Policy.Hide adds places,
+//     Policy.Unhide removes some). Hiding is needed even with the non-zero
+//     uid: it maps to the caller, so for root the owner check of a 0600
+//     root file passes;
+//   - a private /tmp, fresh /dev and /proc.
+//
+// The modes:
+//
+//   - "bwrap": bubblewrap (--unshare-user --uid --cap-drop ALL,
+//     --disable-userns when it has it, --seccomp) with new pid, ipc, uts and
+//     (unless Policy.Network) network namespaces, dying with its parent. The
+//     re-executed child (see Init) first lays the cache overlays in a mount
+//     namespace of its own, where bwrap binds them; without Init the caches
+//     are only read-only.
+//   - "native": a re-execution of the current binary (see Init) in new user,
+//     mount, pid, ipc and network namespaces that brings loopback up, lays
+//     the file system out as above, applies Landlock where the kernel has
+//     it, sets the user namespace limit to 0, drops every capability it kept
+//     for that set-up, sets no_new_privs and loads the seccomp filter, then
+//     runs the target as pid 2 while it stays pid 1 to reap and forward
+//     signals.
 //   - "none": no isolation.
 //
 // In both isolating modes Confinement.MountAs can show a directory (an
@@ -41,6 +76,7 @@
 //
 //	func TestMain(m *testing.M) { proc.Init(); os.Exit(m.Run()) }
 //
-// It imports the standard library, golang.org/x/sys/unix and the root
+// It imports the standard library, golang.org/x/sys/unix, golang.org/x/net/bpf
+// and github.com/elastic/go-seccomp-bpf (the seccomp program) and the root
 // package factory only. Linux only.
 package proc

@@ -37,6 +37,13 @@ type childSpec struct {
 	Dir     string   // its working directory
 	Cgroups []string // cgroup.procs files to join
 	Rlimits []rlimit
+	Seccomp bool // native: load the seccomp program before the target starts; bwrap: give it to bwrap at seccompFD
+
+	// Overlays are host caches shown writable over a tmpfs layer that dies
+	// with the sandbox. The bwrap-mode child lays them in its own mount
+	// namespace before bwrap (which binds them in) starts.
+	Overlays   []string
+	EmptyFiles int // bwrap: empty files to give it after seccompFD, one per hidden secret file
 
 	// native only
 	Loopback   bool       // bring lo up (a fresh network namespace)
@@ -46,7 +53,10 @@ type childSpec struct {
 	PrivateTmp bool       // tmpfs on /tmp and /dev/shm
 	NewProc    bool       // mount a proc for the new pid namespace
 	Landlock   int        // ABI to use, 0 = none
-	DropCaps   bool       // clear the ambient capabilities kept for the setup
+	DropCaps   bool       // drop every capability (those kept for the setup) before the target starts
+	Protect    []bindSpec // host paths (git dirs) shown read-only at Dst, inside writable trees
+	HideDirs   []string   // replaced by an empty read-only tmpfs
+	HideFiles  []string   // replaced by an empty file
 }
 
 // bindSpec shows the host directory Src at Dst, writable.
@@ -84,22 +94,19 @@ func Init() {
 		childFail("unavailable", err.Error())
 	}
 	if spec.Mode == IsoNative {
-		os.Exit(spec.reap(false))
+		os.Exit(spec.reap(false, nil))
 	}
-	if spec.Mode == IsoBwrap && unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == nil {
-		// bwrap's monitor exits as soon as its in-namespace init reports
-		// the command's status, without reaping that init: the CPU time of
-		// the command (Result.CPU, from our wait status) would go to
-		// whoever adopts it. So run bwrap as a child instead of exec'ing
-		// it, adopt its orphans and reap them all.
-		os.Exit(spec.reap(true))
+	files, err := bwrapFiles(spec.Seccomp, spec.EmptyFiles)
+	if err != nil {
+		childFail("internal", err.Error())
 	}
-	err := syscall.Exec(spec.Path, spec.Argv, spec.Env)
-	code := "internal"
-	if errors.Is(err, syscall.ENOENT) {
-		code = "not_found"
-	}
-	childFail(code, "exec "+spec.Path+": "+err.Error())
+	// bwrap's monitor exits as soon as its in-namespace init reports the
+	// command's status, without reaping that init: the CPU time of the
+	// command (Result.CPU, from our wait status) would go to whoever adopts
+	// it. So run bwrap as a child instead of exec'ing it, adopt its orphans
+	// and reap them all.
+	drain := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == nil
+	os.Exit(spec.reap(drain, files))
 }
 
 // reap runs the target as pid 2 of the new pid namespace, staying pid 1
@@ -109,17 +116,28 @@ func Init() {
 // reaps everything, and returns the target's exit code, or 128+n after
 // reporting signal n on errFD.
 //
+// extra are given to the target from descriptor 3 on (nil: closed there).
 // With drain (a subreaper outside any new pid namespace), it then waits for
 // every remaining child, adopted orphans included, so their CPU time is in
 // its own wait status.
-func (s *childSpec) reap(drain bool) int {
+func (s *childSpec) reap(drain bool, extra []*os.File) int {
 	sigs := make(chan os.Signal, 8)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGUSR1, syscall.SIGUSR2)
+	fds := []uintptr{0, 1, 2}
+	for _, f := range extra {
+		fd := ^uintptr(0) // closed in the target
+		if f != nil {
+			fd = f.Fd()
+		}
+		fds = append(fds, fd)
+	}
 	// The fork happens on this locked thread, so the target inherits its
-	// Landlock domain and no_new_privs.
+	// Landlock domain, no_new_privs, seccomp filter and empty capability
+	// sets.
 	pid, err := syscall.ForkExec(s.Path, s.Argv, &syscall.ProcAttr{
-		Dir: s.Dir, Env: s.Env, Files: []uintptr{0, 1, 2},
+		Dir: s.Dir, Env: s.Env, Files: fds,
 	})
+	closeAll(extra...)
 	if err != nil {
 		code := "internal"
 		if errors.Is(err, syscall.ENOENT) {
@@ -182,7 +200,7 @@ func (s *childSpec) confine() error {
 		}
 	}
 	if s.Mode != IsoNative {
-		return nil
+		return s.bwrapMounts()
 	}
 	if s.Loopback {
 		if err := loopbackUp(); err != nil {
@@ -192,14 +210,30 @@ func (s *childSpec) confine() error {
 	if err := s.mounts(); err != nil {
 		return err
 	}
+	if s.DropCaps {
+		// The limit of the sandbox's own user namespace: the command cannot
+		// make another one to be root in. Before Landlock, which would
+		// refuse the write.
+		if err := os.WriteFile("/proc/sys/user/max_user_namespaces", []byte("0"), 0); err != nil {
+			return fmt.Errorf("disable user namespaces: %w", err)
+		}
+	}
 	if s.Landlock > 0 {
 		if err := s.landlock(); err != nil {
 			return fmt.Errorf("landlock: %w", err)
 		}
 	}
 	if s.DropCaps {
-		if err := unix.Prctl(unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0); err != nil {
+		if err := dropCaps(); err != nil {
 			return fmt.Errorf("drop capabilities: %w", err)
+		}
+	}
+	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
+		return fmt.Errorf("no_new_privs: %w", err)
+	}
+	if s.Seccomp {
+		if err := loadSeccomp(); err != nil {
+			return err
 		}
 	}
 	if err := os.Chdir(s.Dir); err != nil {
@@ -227,47 +261,23 @@ func loopbackUp() error {
 }
 
 // mounts makes the whole tree read-only except the writable paths, gives
-// the run a private /tmp and /dev/shm and a proc for its pid namespace. It
-// runs in the child's own mount namespace, so nothing leaks to the host.
+// the run a private /tmp and /dev/shm and a proc for its pid namespace,
+// makes the git dirs in writable trees read-only again, lays the discarding
+// overlays on the host caches and hides the secret places. It runs in the
+// child's own mount namespace, so nothing leaks to the host.
 func (s *childSpec) mounts() error {
-	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
-		return fmt.Errorf("make mounts private: %w", err)
+	// Take the caches and clone the trees to keep before anything hides
+	// them (a private /tmp would hide t.TempDir()s); attach them again at
+	// the end.
+	lowers, err := privateMounts(s.Overlays)
+	if err != nil {
+		return err
 	}
-	// Clone the trees to keep before anything hides them (a private /tmp
-	// would hide t.TempDir()s); attach them again at the end.
-	type keep struct {
-		path string // where to attach it
-		fd   int
-		ro   bool
+	defer closeFDs(lowers)
+	keeps, err := s.cloneKeeps()
+	if err != nil {
+		return err
 	}
-	var keeps []keep
-	add := func(src, dst string, ro bool) error {
-		fd, err := unix.OpenTree(unix.AT_FDCWD, src, unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC|unix.AT_RECURSIVE)
-		if err != nil {
-			return fmt.Errorf("clone mount %s: %w", src, err)
-		}
-		keeps = append(keeps, keep{dst, fd, ro})
-		return nil
-	}
-	for _, p := range s.ReadOnly {
-		if err := add(p, p, true); err != nil {
-			return err
-		}
-	}
-	for _, p := range s.Writable {
-		if err := add(p, p, false); err != nil {
-			return err
-		}
-	}
-	// A bind hides what its target holds on the host: a tree attached on
-	// top of it, the live tree included, is neither visible nor writable.
-	for _, b := range s.Binds {
-		if err := add(b.Src, b.Dst, false); err != nil {
-			return err
-		}
-	}
-	sort.SliceStable(keeps, func(i, j int) bool { return len(keeps[i].path) < len(keeps[j].path) })
-
 	if err := setattr(unix.AT_FDCWD, "/", unix.MOUNT_ATTR_RDONLY, 0); err != nil {
 		return fmt.Errorf("make / read-only: %w", err)
 	}
@@ -287,8 +297,10 @@ func (s *childSpec) mounts() error {
 		}
 	}
 	for _, k := range keeps {
-		if err := os.MkdirAll(k.path, 0o755); err != nil && !errors.Is(err, syscall.EROFS) {
-			return fmt.Errorf("mount point %s: %w", k.path, err)
+		if _, err := os.Lstat(k.path); err != nil {
+			if err := os.MkdirAll(k.path, 0o755); err != nil && !errors.Is(err, syscall.EROFS) {
+				return fmt.Errorf("mount point %s: %w", k.path, err)
+			}
 		}
 		var set, clr uint64 = 0, unix.MOUNT_ATTR_RDONLY
 		if k.ro {
@@ -301,6 +313,181 @@ func (s *childSpec) mounts() error {
 			return fmt.Errorf("attach %s: %w", k.path, err)
 		}
 		unix.Close(k.fd)
+	}
+	if err := mountOverlays(s.Overlays, lowers); err != nil {
+		return err
+	}
+	return hide(s.HideDirs, s.HideFiles)
+}
+
+// keep is a detached clone of a host tree, to attach at path.
+type keep struct {
+	path string
+	fd   int
+	ro   bool
+}
+
+// cloneKeeps clones the trees to show, sorted parents first: the read-only
+// ones under /tmp, the writable ones, the binds, then the git dirs made
+// read-only inside them. A bind hides what its target holds on the host:
+// a tree attached on top of it, the live tree included, is neither visible
+// nor writable.
+func (s *childSpec) cloneKeeps() ([]keep, error) {
+	var keeps []keep
+	add := func(src, dst string, ro bool) error {
+		fd, err := unix.OpenTree(unix.AT_FDCWD, src, unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC|unix.AT_RECURSIVE)
+		if err != nil {
+			return fmt.Errorf("clone mount %s: %w", src, err)
+		}
+		keeps = append(keeps, keep{dst, fd, ro})
+		return nil
+	}
+	var binds []bindSpec
+	for _, p := range s.ReadOnly {
+		binds = append(binds, bindSpec{p, p})
+	}
+	for _, p := range s.Writable {
+		binds = append(binds, bindSpec{p, p})
+	}
+	binds = append(binds, s.Binds...)
+	for i, b := range append(binds, s.Protect...) {
+		ro := i < len(s.ReadOnly) || i >= len(binds)
+		if err := add(b.Src, b.Dst, ro); err != nil {
+			for _, k := range keeps {
+				unix.Close(k.fd)
+			}
+			return nil, err
+		}
+	}
+	sort.SliceStable(keeps, func(i, j int) bool { return len(keeps[i].path) < len(keeps[j].path) })
+	return keeps, nil
+}
+
+// bwrapMounts lays, for bwrap mode, the overlays on the caches in the
+// child's own mount namespace, where bwrap finds and binds them.
+func (s *childSpec) bwrapMounts() error {
+	if len(s.Overlays) == 0 {
+		return nil
+	}
+	lowers, err := privateMounts(s.Overlays)
+	if err != nil {
+		return err
+	}
+	defer closeFDs(lowers)
+	return mountOverlays(s.Overlays, lowers)
+}
+
+// privateMounts stops mount events propagating between the child's mount
+// namespace and the host's, and opens the directories to lay overlays on
+// while they still show the host's.
+func privateMounts(overlays []string) ([]int, error) {
+	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
+		return nil, fmt.Errorf("make mounts private: %w", err)
+	}
+	return openDirs(overlays)
+}
+
+func mountOverlays(paths []string, lowers []int) error {
+	for i, p := range paths {
+		if err := mountOverlay(p, lowers[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// mountOverlay shows the directory lower (an open descriptor of what dst
+// held) writable at dst, over a tmpfs upper layer: reads see lower, writes
+// land in the tmpfs and die with the mount namespace. The tmpfs is mounted
+// at dst first, under the overlay, so the command cannot reach it.
+func mountOverlay(dst string, lower int) error {
+	if err := os.MkdirAll(dst, 0o755); err != nil && !errors.Is(err, syscall.EROFS) && !errors.Is(err, syscall.EEXIST) {
+		return fmt.Errorf("overlay on %s: %w", dst, err)
+	}
+	if err := unix.Mount("tmpfs", dst, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "mode=0755"); err != nil {
+		return fmt.Errorf("overlay on %s: upper tmpfs: %w", dst, err)
+	}
+	for _, d := range []string{"u", "w"} {
+		if err := os.Mkdir(filepath.Join(dst, d), 0o755); err != nil {
+			return fmt.Errorf("overlay on %s: %w", dst, err)
+		}
+	}
+	upper, err := unix.Open(dst, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("overlay on %s: %w", dst, err)
+	}
+	defer unix.Close(upper)
+	opts := fmt.Sprintf("lowerdir=/proc/self/fd/%d,upperdir=/proc/self/fd/%d/u,workdir=/proc/self/fd/%d/w", lower, upper, upper)
+	if err := unix.Mount("overlay", dst, "overlay", 0, opts); err != nil {
+		return fmt.Errorf("overlay on %s: %w", dst, err)
+	}
+	return nil
+}
+
+// hide shows an empty read-only tmpfs on each of dirs and an empty file
+// (/dev/null) on each of files; paths that do not exist are skipped.
+func hide(dirs, files []string) error {
+	for _, d := range dirs {
+		if st, err := os.Stat(d); err != nil || !st.IsDir() {
+			continue
+		}
+		if err := unix.Mount("tmpfs", d, "tmpfs", unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "mode=0755,size=4k"); err != nil {
+			return fmt.Errorf("hide %s: %w", d, err)
+		}
+	}
+	for _, f := range files {
+		if st, err := os.Stat(f); err != nil || st.IsDir() {
+			continue
+		}
+		if err := unix.Mount(os.DevNull, f, "", unix.MS_BIND, ""); err != nil {
+			return fmt.Errorf("hide %s: %w", f, err)
+		}
+		if err := unix.Mount("", f, "", unix.MS_REMOUNT|unix.MS_BIND|unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NOEXEC, ""); err != nil {
+			return fmt.Errorf("hide %s: %w", f, err)
+		}
+	}
+	return nil
+}
+
+// openDirs opens each path as an O_PATH descriptor.
+func openDirs(paths []string) ([]int, error) {
+	var fds []int
+	for _, p := range paths {
+		fd, err := unix.Open(p, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			closeFDs(fds)
+			return nil, fmt.Errorf("open %s: %w", p, err)
+		}
+		fds = append(fds, fd)
+	}
+	return fds, nil
+}
+
+func closeFDs(fds []int) {
+	for _, fd := range fds {
+		unix.Close(fd)
+	}
+}
+
+// dropCaps empties the bounding, ambient, effective, permitted and
+// inheritable sets of the calling thread: what it starts has no capability
+// and cannot get one back by exec.
+func dropCaps() error {
+	for c := 0; ; c++ {
+		if err := unix.Prctl(unix.PR_CAPBSET_DROP, uintptr(c), 0, 0, 0); err != nil {
+			if errors.Is(err, unix.EINVAL) {
+				break // past the last capability the kernel knows
+			}
+			return fmt.Errorf("bounding set: %w", err)
+		}
+	}
+	if err := unix.Prctl(unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0); err != nil {
+		return fmt.Errorf("ambient set: %w", err)
+	}
+	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+	var data [2]unix.CapUserData
+	if err := unix.Capset(&hdr, &data[0]); err != nil {
+		return fmt.Errorf("capset: %w", err)
 	}
 	return nil
 }
@@ -339,7 +526,7 @@ func (s *childSpec) landlock() error {
 	}
 	defer unix.Close(int(rfd))
 	// Opened after the mounts, so a bind's target names the tree shown there.
-	allowed := append([]string{"/tmp", "/dev"}, s.Writable...)
+	allowed := append(append([]string{"/tmp", "/dev"}, s.Writable...), s.Overlays...)
 	for _, b := range s.Binds {
 		allowed = append(allowed, b.Dst)
 	}

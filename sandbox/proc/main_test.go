@@ -113,6 +113,8 @@ func helper(mode string, args []string) int {
 	case "env":
 		fmt.Println(strings.Join(os.Environ(), "\n"))
 		return 0
+	case "escape":
+		return escape(args)
 	}
 	fmt.Fprintln(os.Stderr, "unknown helper mode", mode)
 	return 2

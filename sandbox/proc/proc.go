@@ -7,8 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -233,7 +231,8 @@ type launch struct {
 	seen  string // the command's working directory as it sees it
 	sys   *syscall.SysProcAttr
 	cg    *cgroup
-	child bool // a re-executed child that reports setup errors on errFD
+	child bool       // a re-executed child that reports setup errors on errFD
+	files []*os.File // passed from descriptor 3 on (bwrap run directly: seccompFD and on)
 	notes []string
 }
 
@@ -290,93 +289,13 @@ func prepare(c Cmd, env []string, path string) (*launch, error) {
 		return nil, factory.Errorf(factory.EINVALID, "unknown isolation %q: use auto, bwrap, native or none", want)
 	}
 
-	writable, ro, notes, err := fsPlan(c, env, path, mnt)
+	lay, err := fsPlan(c, env, path, mnt)
 	if err != nil {
 		return nil, err
 	}
-	l.notes = append(l.notes, notes...)
-	l.seen = mnt.inside(c.Dir)
-	argv := c.Argv
-	if filepath.IsAbs(argv[0]) {
-		argv = append([]string{mnt.inside(argv[0])}, argv[1:]...)
+	if err := l.confine(c, f, lay, mnt); err != nil {
+		return nil, err
 	}
-	mem, procs := pol.Memory, pol.Processes
-	if mem <= 0 {
-		mem = defaultMemory
-	}
-	if procs <= 0 {
-		procs = defaultProcesses
-	}
-	spec := childSpec{Mode: l.mode, Env: env, Dir: l.seen,
-		Rlimits: []rlimit{{Resource: unix.RLIMIT_CORE, Cur: 0, Max: 0}}}
-	if !f.Root {
-		// RLIMIT_NPROC counts per uid and root ignores it; for others it is a
-		// backstop behind the pids cgroup.
-		spec.Rlimits = append(spec.Rlimits, rlimit{Resource: unix.RLIMIT_NPROC, Cur: uint64(procs), Max: uint64(procs)})
-	}
-	if !initCalled.Load() {
-		// Only bwrap gets here: run it directly, without a cgroup.
-		l.notes = append(l.notes, "memory and process limits not enforced: proc.Init was not called by this binary")
-		l.path, l.argv = f.Bwrap, bwrapArgs(f.Bwrap, pol, l.seen, argv, writable, ro, mnt)
-		l.sys.Pdeathsig = syscall.SIGKILL
-		return l, nil
-	}
-	cg, cgNotes := newCgroup(layout, mem, procs)
-	l.cg = cg
-	l.notes = append(l.notes, cgNotes...)
-	if cg == nil && f.Cgroup == "" && !f.Root {
-		spec.Rlimits = append(spec.Rlimits, rlimit{Resource: unix.RLIMIT_DATA, Cur: uint64(mem), Max: uint64(mem)})
-		l.notes = append(l.notes, "memory limit approximated per process with RLIMIT_DATA")
-	}
-	spec.Cgroups = cg.procsFiles()
-	switch l.mode {
-	case IsoBwrap:
-		spec.Path = f.Bwrap
-		spec.Argv = bwrapArgs(f.Bwrap, pol, l.seen, argv, writable, ro, mnt)
-	case IsoNative:
-		spec.Path, spec.Argv = mnt.inside(path), argv
-		spec.Loopback = !pol.Network
-		spec.Writable, spec.ReadOnly = writable, ro
-		if mnt.Src != "" {
-			spec.Binds = []bindSpec{{Src: mnt.Src, Dst: mnt.Dst}}
-		}
-		spec.PrivateTmp, spec.NewProc = true, true
-		spec.Landlock = min(f.Landlock, 3)
-		flags := uintptr(syscall.CLONE_NEWNS | syscall.CLONE_NEWPID | syscall.CLONE_NEWIPC)
-		if !pol.Network {
-			flags |= syscall.CLONE_NEWNET
-		}
-		if !f.Root {
-			flags |= syscall.CLONE_NEWUSER
-			l.sys.UidMappings = []syscall.SysProcIDMap{{ContainerID: os.Geteuid(), HostID: os.Geteuid(), Size: 1}}
-			l.sys.GidMappings = []syscall.SysProcIDMap{{ContainerID: os.Getegid(), HostID: os.Getegid(), Size: 1}}
-			// Keep, through the re-exec, the capabilities the new user
-			// namespace grants (mounts, loopback); the child drops them
-			// before the target starts.
-			l.sys.AmbientCaps = []uintptr{unix.CAP_SYS_ADMIN, unix.CAP_NET_ADMIN}
-			spec.DropCaps = true
-		}
-		l.sys.Cloneflags = flags
-		if f.Landlock == 0 {
-			l.notes = append(l.notes, "Landlock not available; relying on read-only mounts")
-		}
-	}
-	raw, err := marshalSpec(spec)
-	if err != nil {
-		cg.destroy(time.Second)
-		return nil, factory.Errorf(factory.EINTERNAL, "encode child spec: %v", err)
-	}
-	// /proc/self/exe still works when the binary was replaced or deleted
-	// since it started.
-	self := "/proc/self/exe"
-	if _, err := os.Stat(self); err != nil {
-		if self, err = os.Executable(); err != nil {
-			cg.destroy(time.Second)
-			return nil, factory.Errorf(factory.EUNAVAILABLE, "cannot re-execute self: %v", err)
-		}
-	}
-	l.path, l.argv, l.env, l.child = self, []string{childMarker}, []string{specEnv + "=" + raw}, true
-	l.sys.Pdeathsig = syscall.SIGKILL
 	return l, nil
 }
 
@@ -385,87 +304,6 @@ func bwrapReason(f Features) string {
 		return "bubblewrap not found"
 	}
 	return "bubblewrap does not work here"
-}
-
-// fsPlan lists the writable paths (Confine.Writable, Policy.Writable and
-// the language caches that exist) and the paths under /tmp to keep visible
-// read-only (the working directory and the program's directory), all as on
-// the host and bound at their own paths. Paths under mnt.Src are left out:
-// the mount shows them, at mnt.Dst; so are read-only ones under mnt.Dst,
-// which would show the live tree through the copy.
-func fsPlan(c Cmd, env []string, path string, mnt Mount) (writable, ro, notes []string, err error) {
-	home := envGet(env, "HOME")
-	if home == "" {
-		home, _ = os.UserHomeDir()
-	}
-	var cands []string
-	for _, w := range c.Confine.Writable {
-		if !filepath.IsAbs(w) {
-			return nil, nil, nil, factory.Errorf(factory.EINVALID, "writable path %q must be absolute", w)
-		}
-		if _, err := os.Stat(w); err != nil {
-			return nil, nil, nil, factory.Errorf(factory.ENOTFOUND, "writable path %s: %v", w, err)
-		}
-		cands = append(cands, w)
-	}
-	expand := func(p string) string {
-		if p == "~" {
-			return home
-		}
-		if rest, ok := strings.CutPrefix(p, "~/"); ok && home != "" {
-			return filepath.Join(home, rest)
-		}
-		return p
-	}
-	for _, w := range c.Confine.Policy.Writable {
-		p := expand(w)
-		if !filepath.IsAbs(p) {
-			return nil, nil, nil, factory.Errorf(factory.EINVALID, "sandbox writable path %q must be absolute or start with ~/", w)
-		}
-		if _, err := os.Stat(p); err != nil {
-			notes = append(notes, "writable path "+p+" skipped: it does not exist")
-			continue
-		}
-		cands = append(cands, p)
-	}
-	caches := []string{envGet(env, "GOCACHE"), envGet(env, "GOMODCACHE"), envGet(env, "XDG_CACHE_HOME"),
-		envGet(env, "CARGO_HOME"), envGet(env, "NPM_CONFIG_CACHE")}
-	if gp := envGet(env, "GOPATH"); gp != "" {
-		caches = append(caches, filepath.Join(filepath.SplitList(gp)[0], "pkg", "mod"))
-	}
-	// The Go build cache must be writable or `go test` fails: create it (as
-	// go itself would) rather than leave it read-only on a fresh machine.
-	goCache := envGet(env, "GOCACHE")
-	if goCache == "" && home != "" && envGet(env, "XDG_CACHE_HOME") == "" {
-		goCache = filepath.Join(home, ".cache", "go-build")
-	}
-	if filepath.IsAbs(goCache) {
-		_ = os.MkdirAll(goCache, 0o755)
-	}
-	if home != "" {
-		caches = append(caches, filepath.Join(home, ".cache"), filepath.Join(home, ".npm"),
-			filepath.Join(home, ".cargo"), filepath.Join(home, "go", "pkg", "mod"))
-	}
-	for _, p := range caches {
-		if p == "" || !filepath.IsAbs(p) {
-			continue
-		}
-		if st, err := os.Stat(p); err == nil && st.IsDir() {
-			cands = append(cands, p)
-		}
-	}
-	writable = minimalCover(cands)
-	hidden := func(p string) bool { return mnt.Src != "" && under(p, mnt.Src) }
-	writable = slices.DeleteFunc(writable, hidden)
-	for _, p := range []string{c.Dir, filepath.Dir(path)} {
-		if r, err := filepath.EvalSymlinks(p); err == nil {
-			p = r
-		}
-		if underAny(p, []string{"/tmp"}) && !underAny(p, writable) && !hidden(p) && !(mnt.Dst != "" && under(p, mnt.Dst)) {
-			ro = append(ro, p)
-		}
-	}
-	return writable, minimalCover(ro), notes, nil
 }
 
 // minimalCover cleans, dedupes and drops paths under another path of the list.
@@ -507,41 +345,6 @@ func underAny(p string, dirs []string) bool {
 	return false
 }
 
-// bwrapArgs builds the bubblewrap command line running argv in dir (as
-// seen inside).
-func bwrapArgs(bwrap string, pol factory.SandboxPolicy, dir string, argv, writable, ro []string, mnt Mount) []string {
-	a := []string{bwrap, "--die-with-parent", "--new-session", "--unshare-pid", "--unshare-ipc", "--unshare-uts"}
-	if !pol.Network {
-		a = append(a, "--unshare-net")
-	}
-	a = append(a, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp")
-	type bind struct {
-		src, dst string
-		rw       bool
-	}
-	var binds []bind
-	for _, p := range ro {
-		binds = append(binds, bind{p, p, false})
-	}
-	for _, p := range writable {
-		binds = append(binds, bind{p, p, true})
-	}
-	if mnt.Src != "" {
-		binds = append(binds, bind{mnt.Src, mnt.Dst, true})
-	}
-	// Parents before children, so a nested bind is not hidden.
-	sort.SliceStable(binds, func(i, j int) bool { return len(binds[i].dst) < len(binds[j].dst) })
-	for _, b := range binds {
-		if b.rw {
-			a = append(a, "--bind", b.src, b.dst)
-		} else {
-			a = append(a, "--ro-bind", b.src, b.dst)
-		}
-	}
-	a = append(a, "--chdir", dir, "--")
-	return append(a, argv...)
-}
-
 // run starts the launch and waits for everything it started to be gone.
 func (l *launch) run(ctx context.Context, c Cmd) (Result, error) {
 	res := Result{Isolation: l.mode, Notes: l.notes, Dir: l.seen}
@@ -571,6 +374,9 @@ func (l *launch) run(ctx context.Context, c Cmd) (Result, error) {
 			return res, factory.Errorf(factory.EINTERNAL, "pipe: %v", err)
 		}
 		cmd.ExtraFiles = []*os.File{errW}
+	} else if len(l.files) > 0 {
+		cmd.ExtraFiles = l.files
+		defer closeAll(l.files...)
 	}
 	if err := ctx.Err(); err != nil {
 		closeAll(rOut, wOut, rErr, wErr, errR, errW)
