@@ -3,15 +3,10 @@ package sandbox
 import (
 	"context"
 	"os"
-	"sync"
 
 	"github.com/factory-dev/factory"
 	"github.com/factory-dev/factory/sandbox/patch"
 )
-
-// applyLocks serialises patch applications per workspace root, so two
-// patches never interleave their writes.
-var applyLocks sync.Map // root -> *sync.Mutex
 
 // ApplyPatch applies req.Patch to the live working tree, all files or none
 // (see package patch), with a snapshot before and after so
@@ -26,16 +21,22 @@ var applyLocks sync.Map // root -> *sync.Mutex
 // write fails, the error is returned with report.Applied true: the patch is
 // in the tree and report.Before can restore the previous state.
 func (w *Workspace) ApplyPatch(ctx context.Context, req factory.PatchRequest) (factory.PatchReport, error) {
-	mu, _ := applyLocks.LoadOrStore(w.root, &sync.Mutex{})
-	mu.(*sync.Mutex).Lock()
-	defer mu.(*sync.Mutex).Unlock()
-
 	dry := req
 	dry.DryRun = true
 	rep, err := ApplyInDir(ctx, w.root, dry)
 	if err != nil || req.DryRun {
 		return rep, err
 	}
+	// One writer of the live tree at a time, in this process and across
+	// processes: two patches never interleave their writes, and a patch
+	// never lands between a gated change's final check and its promotion.
+	// A patch refused above never takes (or creates) the lock; the apply
+	// below checks it again under the lock.
+	unlock, err := w.LockLanding(ctx)
+	if err != nil {
+		return rep, factory.Wrap("apply patch", err)
+	}
+	defer unlock()
 	before, err := w.Snapshot(ctx, "")
 	if err != nil {
 		return factory.PatchReport{Files: []factory.PatchFile{}}, factory.Wrap("apply patch: snapshot before", err)

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/factory-dev/factory"
 	"github.com/factory-dev/factory/sandbox"
@@ -214,4 +215,31 @@ func TestApplyInDir(t *testing.T) {
 
 	_, err = sandbox.ApplyInDir(context.Background(), filepath.Join(dir, "missing"), factory.PatchRequest{Patch: "x"})
 	assert.Equal(t, factory.EINVALID, factory.ErrorCode(err))
+}
+
+// attack: apply an ungated patch to the live tree while a gated change is landing (between its last check and its promotion) -> patch_apply waits for the landing to finish, so what lands is exactly what was gated
+func TestAttackApplyPatchDuringLanding(t *testing.T) {
+	root, _ := apRepo(t)
+	w, err := sandbox.Open(context.Background(), sandbox.Config{Root: root})
+	require.NoError(t, err)
+	unlock, err := w.LockLanding(context.Background())
+	require.NoError(t, err)
+	done := make(chan error, 1)
+	go func() {
+		_, err := w.ApplyPatch(context.Background(), factory.PatchRequest{Patch: "--- a/gone.txt\n+++ b/gone.txt\n@@ -1 +1 @@\n-bye\n+two\n"})
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		t.Fatalf("patch_apply wrote the live tree while a landing held it (err %v)", err)
+	case <-time.After(300 * time.Millisecond):
+	}
+	b, err := os.ReadFile(filepath.Join(root, "gone.txt"))
+	require.NoError(t, err)
+	require.Equal(t, "bye\n", string(b), "the live tree changed during the landing")
+	unlock()
+	require.NoError(t, <-done)
+	b, err = os.ReadFile(filepath.Join(root, "gone.txt"))
+	require.NoError(t, err)
+	require.Equal(t, "two\n", string(b))
 }

@@ -29,7 +29,8 @@ func safeGitEnv(extra ...string) []string {
 	return append(env, extra...)
 }
 
-// LockLanding serialises what lands in the live tree and on the branch:
+// LockLanding serialises what lands in the live tree and on the branch
+// (a gated change's promotion and commit, patch_apply, snapshot_restore):
 // the workspace's own lock, then an exclusive lock on
 // .git/factory/land.lock, so two server processes on one repository take
 // turns too. It waits until both are held or ctx ends (ETIMEOUT).

@@ -44,6 +44,12 @@ func (w *Workspace) Restore(ctx context.Context, id string, paths []string) (fac
 			return factory.RestoreResult{}, factory.Wrap(op, err)
 		}
 	}
+	// Restores write the live tree: serialised with patches and landings.
+	unlock, err := w.LockLanding(ctx)
+	if err != nil {
+		return factory.RestoreResult{}, factory.Wrap(op, err)
+	}
+	defer unlock()
 	undoID, current, err := w.captureLive(ctx, "")
 	if err != nil {
 		return factory.RestoreResult{}, factory.Wrap(op, err)
