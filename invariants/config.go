@@ -57,6 +57,7 @@ type Config struct {
 	Version    int                   // always 1
 	Suites     []factory.Suite       // in file order
 	Sandbox    factory.SandboxPolicy // limits for every command a gate runs
+	Patch      PatchLimits           // what one patch may write; zero fields mean the engine's defaults
 	Gates      []Gate                // in file order; "diff" is implicit and not listed
 	Invariants []Invariant           // in file order
 }
@@ -465,12 +466,14 @@ func (p *cparser) top(cfg *Config, body ast.Node) {
 			p.suites(cfg, e.val)
 		case "sandbox":
 			p.sandbox(cfg, e.val)
+		case "patch":
+			p.patchLimits(cfg, e.val)
 		case "gates":
 			p.gates(cfg, e.val)
 		case "invariants":
 			p.invariants(cfg, e.val)
 		default:
-			p.unknown(e, "", "version", "suites", "sandbox", "gates", "invariants")
+			p.unknown(e, "", "version", "suites", "sandbox", "patch", "gates", "invariants")
 		}
 	}
 	if cfg.Version == 0 && len(p.errs) == 0 {
@@ -567,6 +570,54 @@ func ParseSize(s string) (int64, error) {
 		mult = map[byte]float64{'K': 1 << 10, 'M': 1 << 20, 'G': 1 << 30, 'T': 1 << 40}[m[2][0]]
 	}
 	return int64(f * mult), nil
+}
+
+// PatchLimits bounds what one patch (patch_apply, change_propose) may write,
+// so a small patch cannot expand into gigabytes. Zero means the engine's
+// default (sandbox/patch: 64 MiB in all, 32 MiB per file). Like every rule
+// they are read from factory.yaml as committed, so an agent cannot raise
+// them for itself.
+type PatchLimits struct {
+	MaxWrite int64 `json:"max_write,omitempty"` // bytes written by one patch, all files
+	MaxFile  int64 `json:"max_file,omitempty"`  // bytes of one file a patch writes
+}
+
+// Apply sets the limits on req, leaving fields the config does not set.
+func (l PatchLimits) Apply(req factory.PatchRequest) factory.PatchRequest {
+	if l.MaxWrite > 0 {
+		req.MaxWriteBytes = l.MaxWrite
+	}
+	if l.MaxFile > 0 {
+		req.MaxFileBytes = l.MaxFile
+	}
+	return req
+}
+
+func (p *cparser) patchLimits(cfg *Config, n ast.Node) {
+	es, ok := p.mapping(n, "patch", "; write patch: {max_write: 64MiB, max_file: 32MiB}")
+	if !ok {
+		return
+	}
+	for _, e := range es {
+		f := "patch." + e.key
+		var dst *int64
+		switch e.key {
+		case "max_write":
+			dst = &cfg.Patch.MaxWrite
+		case "max_file":
+			dst = &cfg.Patch.MaxFile
+		default:
+			p.unknown(e, "patch", "max_write", "max_file")
+			continue
+		}
+		s, ok := scalarText(e.val)
+		v, err := ParseSize(s)
+		if !ok || err != nil || v <= 0 {
+			p.errf(e.val, f, "expected a positive size such as 64MiB or 512KiB, got %s", describe(e.val))
+			continue
+		}
+		*dst = v
+	}
 }
 
 func (p *cparser) sandbox(cfg *Config, n ast.Node) {

@@ -76,7 +76,7 @@ func TestParseErrorsNameFileLineFieldAndTheFix(t *testing.T) {
 		{"run is a string", "version: 1\ngates:\n  vet:\n    run: go vet ./...\n",
 			[]string{`^factory\.yaml:4: gates\.vet\.run: expected a list of strings \(argv\), got a string; write run: \[go, vet, \./\.\.\.\]$`}},
 		{"unknown top-level field", "version: 1\ngatez: {}\n",
-			[]string{`factory\.yaml:2: gatez: unknown field; expected one of version, suites, sandbox, gates, invariants`}},
+			[]string{`factory\.yaml:2: gatez: unknown field; expected one of version, suites, sandbox, patch, gates, invariants`}},
 		{"typo in a gate", "version: 1\ngates:\n  vet: {run: [go, vet], timeuot: 1m}\n",
 			[]string{`factory\.yaml:3: gates\.vet\.timeuot: unknown field; expected one of run, env, timeout`}},
 		{"bad memory", "version: 1\nsandbox: {memory: lots}\n",
@@ -233,4 +233,20 @@ func FuzzParse(f *testing.F) {
 		_ = newPlan(cfg) // compiling never panics
 		_ = Describe(cfg)
 	})
+}
+
+func TestPatchLimitsParse(t *testing.T) {
+	cfg, err := Parse("factory.yaml", []byte("version: 1\npatch: {max_write: 2MiB, max_file: 512KiB}\n"))
+	require.NoError(t, err)
+	require.Equal(t, PatchLimits{MaxWrite: 2 << 20, MaxFile: 512 << 10}, cfg.Patch)
+	req := cfg.Patch.Apply(factory.PatchRequest{Patch: "x"})
+	require.Equal(t, int64(2<<20), req.MaxWriteBytes)
+	require.Equal(t, int64(512<<10), req.MaxFileBytes)
+
+	for _, bad := range []string{"patch: {max_write: lots}", "patch: {max_write: 0}", "patch: {max_bytes: 1MiB}", "patch: 5"} {
+		_, err := Parse("factory.yaml", []byte("version: 1\n"+bad+"\n"))
+		require.Error(t, err, bad)
+		require.Equal(t, factory.EINVALID, factory.ErrorCode(err), bad)
+		require.Contains(t, factory.ErrorMessage(err), "patch", bad)
+	}
 }

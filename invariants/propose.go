@@ -136,7 +136,7 @@ func (c *Controller) judge(ctx context.Context, p *plan, base factory.Snapshot, 
 	}()
 
 	actx, end := begin(c.cfg.Steps, ctx, prefix+"apply")
-	rep, err := ws.ApplyInDir(actx, dir, factory.PatchRequest{Patch: req.Patch, Fuzz: req.Fuzz})
+	rep, err := ws.ApplyInDir(actx, dir, p.cfg.Patch.Apply(factory.PatchRequest{Patch: req.Patch, Fuzz: req.Fuzz}))
 	end(err)
 	j.patch = rep
 	if err != nil {

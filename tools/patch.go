@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/factory-dev/factory"
+	"github.com/factory-dev/factory/invariants"
 )
 
 type patchApplyArgs struct {
@@ -25,7 +26,16 @@ func patchTools(d Deps) []Tool {
 				if a.Fuzz < 0 || a.Fuzz > 3 {
 					return factory.PatchReport{}, factory.Errorf(factory.EINVALID, "fuzz %d: use 0 to 3", a.Fuzz)
 				}
-				rep, err := w.ApplyPatch(ctx, factory.PatchRequest{Patch: a.Patch, DryRun: a.DryRun, Fuzz: a.Fuzz})
+				// The write limits come from factory.yaml as committed (the
+				// same trusted rules the gate reads), never from the agent.
+				// A committed factory.yaml that does not load leaves the
+				// engine's defaults, which are safe.
+				var limits invariants.PatchLimits
+				if cfg, _, err := loadConfig(ctx, d); err == nil {
+					limits = cfg.Patch
+				}
+				req := limits.Apply(factory.PatchRequest{Patch: a.Patch, DryRun: a.DryRun, Fuzz: a.Fuzz})
+				rep, err := w.ApplyPatch(ctx, req)
 				recordSnapshots(ctx, d, rep.Before, rep.After)
 				return rep, err
 			}),

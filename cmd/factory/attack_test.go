@@ -176,3 +176,25 @@ func TestAttackGitignoredConfig(t *testing.T) {
 	assert.Contains(t, out, "not committed at HEAD")
 	requireUnchanged(t, before, guardedState(t, repo))
 }
+
+// attack: raise factory.yaml's patch write limit in the working tree, then patch_apply a file over the committed limit -> refused with EINVALID naming the limit and where it is set; the live tree and .git unchanged
+func TestAttackRaisePatchLimitInTheWorkingTree(t *testing.T) {
+	rules := "version: 1\npatch: {max_write: 1KiB}\n"
+	repo := committedRepo(t, map[string]string{"factory.yaml": rules, "a.txt": "a\n"})
+	big := strings.Repeat("0123456789abcdef\n", 200) // 3.4 KB
+	patch := diffOf(t, repo, map[string]string{"a.txt": big})
+	writeAll(t, repo, map[string]string{"factory.yaml": "version: 1\npatch: {max_write: 1GiB}\n"})
+
+	before := guardedState(t, repo)
+	code, _, errOut := callJSON(t, repo, "patch_apply", map[string]any{"patch": patch})
+	assert.Equal(t, 1, code)
+	assert.Contains(t, errOut, "patch.max_write in factory.yaml")
+	assert.Contains(t, errOut, "1024")
+	requireUnchanged(t, before, guardedState(t, repo))
+
+	// once a person commits a higher limit, the same patch applies
+	git(t, repo, "commit", "-qam", "raise the patch limit")
+	code, _, errOut = callJSON(t, repo, "patch_apply", map[string]any{"patch": patch})
+	require.Equal(t, 0, code, errOut)
+	require.Equal(t, big, readAt(t, repo, "a.txt"))
+}

@@ -118,7 +118,7 @@ func TestAttackCopyBomb(t *testing.T) {
 		fmt.Fprintf(&p, "diff --git a/big.txt b/copy%d.txt\nsimilarity index 100%%\ncopy from big.txt\ncopy to copy%d.txt\n", i, i)
 	}
 	before := attacktest.Take(t, w.dir, w.outside)
-	applyBoth(t, w.dir, p.String(), Options{}, factory.EINVALID, "PatchRequest.MaxWriteBytes")
+	applyBoth(t, w.dir, p.String(), Options{}, factory.EINVALID, "patch.max_write")
 	// The same patch under a raised limit applies: the limit is the only
 	// reason for the refusal.
 	root, err := os.OpenRoot(w.dir)

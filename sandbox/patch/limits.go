@@ -55,11 +55,11 @@ func (b *budget) check(line int, name string, n int64) error {
 	switch {
 	case n > b.file:
 		return factory.Errorf(factory.EINVALID,
-			"patch line %d: %s would be %d bytes, more than the %d-byte limit on one file a patch writes; nothing was written: change such a file another way, or raise the limit (factory.PatchRequest.MaxFileBytes)",
+			"patch line %d: %s would be %d bytes, more than the %d-byte limit on one file a patch writes; nothing was written: change such a file another way, or have a person raise patch.max_file in factory.yaml and commit it",
 			line, name, n, b.file)
 	case b.used+n > b.total:
 		return factory.Errorf(factory.EINVALID,
-			"patch line %d: with %s the patch would write more than %d bytes, the limit for one patch; nothing was written: split it into smaller patches, or raise the limit (factory.PatchRequest.MaxWriteBytes)",
+			"patch line %d: with %s the patch would write more than %d bytes, the limit for one patch; nothing was written: split it into smaller patches, or have a person raise patch.max_write in factory.yaml and commit it",
 			line, name, b.total)
 	}
 	return nil
