@@ -40,7 +40,7 @@ type traceQueryArgs struct {
 
 func runStart(d Deps) Tool {
 	return define(d, "run_start",
-		"Begin a named run (a task) for this session. Every later call is recorded as a step of this run, so the task's plan, changes, tests and verdicts can be queried and replayed together. Call it at the start of each task.",
+		"Begin a named run (a task) for this session. Every later call is recorded as a step of this run, so the task's plan, changes, tests and verdicts can be queried together. Call it at the start of each task.",
 		annotations{title: "Start a run", idempotent: false},
 		func(ctx context.Context, a runStartArgs) (runStartResult, error) {
 			switch a.Workflow {
