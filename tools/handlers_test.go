@@ -194,3 +194,17 @@ func changeCases() map[string][]handlerCase {
 func notProposed(t *testing.T, e *env, _ map[string]any) {
 	assert.Empty(t, e.gate.proposed, "bad input never reaches the gate")
 }
+
+// A result that names a long output by URI is only given when the run log
+// kept it: otherwise the call fails and names no URI.
+func TestABlobTheRunLogCannotKeepFailsTheCall(t *testing.T) {
+	e := newEnv(t)
+	from := e.snapshot(t, "")
+	write(t, e.dir, "big.txt", strings.Repeat("a line of the big file\n", 4000))
+	to := e.snapshot(t, "")
+	require.NoError(t, e.store.Close())
+	got, toolErr := e.call(t, "snapshot_diff", map[string]any{"from": from.ID, "to": to.ID, "max_bytes": 1024})
+	assert.Nil(t, got)
+	assert.NotContains(t, toolErr, "factory://blobs/")
+	assert.NotEmpty(t, toolErr)
+}
