@@ -6,6 +6,11 @@
 // tools/call, resources/read and prompts/get a step in the run log and an
 // OpenTelemetry span.
 //
-// server imports the root package, tools, traces and mcp-go. Only server/
-// and tools/ know mcp-go exists.
+// It also records the phases of a long request (ChildSteps) as steps under
+// the request's own, so that every step of the run log is written here.
+//
+// server imports the root package, tools, mcp-go and OpenTelemetry; the run
+// log is reached through the interfaces it declares (StepStore, RunStore,
+// StepRecorder), which traces.Store implements. Only server/ and tools/
+// know mcp-go exists.
 package server

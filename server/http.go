@@ -1,14 +1,12 @@
 package server
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"net/netip"
@@ -122,18 +120,10 @@ func (s *Server) HTTPHandler(cfg HTTPConfig, bound string) http.Handler {
 			http.Error(w, fmt.Sprintf("request body too large: %d bytes, limit %d", r.ContentLength, maxBody), http.StatusRequestEntityTooLarge)
 			return
 		}
-		if r.Body != nil && r.Body != http.NoBody {
-			body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
-			if err != nil {
-				http.Error(w, "cannot read request body", http.StatusBadRequest)
-				return
-			}
-			if int64(len(body)) > maxBody {
-				http.Error(w, fmt.Sprintf("request body too large: limit %d bytes", maxBody), http.StatusRequestEntityTooLarge)
-				return
-			}
-			r.Body = io.NopCloser(bytes.NewReader(body))
-		}
+		// A body of unknown length (chunked) is cut at the cap as it is
+		// read: the MCP server's read then fails, and it answers a parse
+		// error saying the body is too large. Nothing is buffered here.
+		r.Body = http.MaxBytesReader(w, r.Body, maxBody)
 		mux.ServeHTTP(w, r)
 	})
 }

@@ -27,7 +27,7 @@ import (
 // StepStore is the part of the run log the middleware writes.
 type StepStore interface {
 	RunStore
-	RecordStep(ctx context.Context, st factory.Step) (factory.Step, error)
+	StepRecorder
 	// Notice is what every tool result adds while the run log cannot
 	// record calls (a stand-in for a damaged file, a full disk); "" when
 	// it can.
@@ -432,6 +432,7 @@ func errorText(res *mcp.CallToolResult) string {
 	return "tool error"
 }
 
+// TODO(merge): factory.Clip
 func clip(s string, n int) string {
 	if len(s) <= n {
 		return s

@@ -17,32 +17,47 @@ type Runs interface {
 	Start(ctx context.Context, name, workflow string) (factory.Run, error)
 }
 
-// Deps is everything the tools call into. Fields left nil switch off the
-// tools that need them (New leaves those tools out).
-type Deps struct {
-	Log       *slog.Logger           // nil means slog.Default()
-	Store     *traces.Store          // the run log; required
-	Workspace *sandbox.Workspace     // the workspace; nil leaves out workspace, change, test and invariants tools
-	Gate      *invariants.Controller // the change controller; nil leaves out invariant and change_propose tools
-	Runs      Runs                   // nil leaves out run_start
-	Version   string                 // factory's version, for doctor
-	DBPath    string                 // the run log's path, for doctor
+// Gate is the gate: factory.yaml's rules as committed, a check of a tree
+// against them, and a change let into the live tree only when it passes
+// them. invariants.Controller is the gate; tests give a fake.
+type Gate interface {
+	// Rules returns factory.yaml as committed and a note when the working
+	// copy differs.
+	Rules(ctx context.Context) (cfg *invariants.Config, note string, err error)
+	Check(ctx context.Context, req invariants.CheckRequest) (invariants.CheckResult, error)
+	Propose(ctx context.Context, req invariants.ProposeRequest) (invariants.ProposeResult, error)
 }
 
-// New returns every tool that deps can serve, in a stable order.
+var _ Gate = (*invariants.Controller)(nil)
+
+// Deps is everything the tools call into. Fields left nil switch off the
+// tools that need them (New leaves those tools out; see registry).
+type Deps struct {
+	Log       *slog.Logger       // nil means slog.Default()
+	Store     *traces.Store      // the run log; required
+	Workspace *sandbox.Workspace // the workspace; nil leaves out workspace, change, test and invariants tools
+	Gate      Gate               // the gate; nil leaves out invariant_list, invariant_check and change_propose
+	Runs      Runs               // nil leaves out run_start
+	Version   string             // factory's version, for doctor
+	DBPath    string             // the run log's path, for doctor
+}
+
+// New returns every tool of the registry that deps can serve, in the
+// registry's order.
 func New(d Deps) []Tool {
 	if d.Log == nil {
 		d.Log = slog.Default()
 	}
 	var out []Tool
-	if d.Workspace != nil {
-		out = append(out, snapshotTools(d)...)
-		out = append(out, workspaceTools(d)...)
+	for _, ts := range registry() {
+		for _, e := range ts.tools {
+			if !d.has(e.needs) {
+				continue
+			}
+			t := e.make(d)
+			t.Toolset = ts.name
+			out = append(out, t)
+		}
 	}
-	if d.Workspace != nil && d.Gate != nil {
-		out = append(out, invariantTools(d)...)
-	}
-	out = append(out, traceTools(d)...)
-	out = append(out, doctorTool(d))
 	return out
 }

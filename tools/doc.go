@@ -5,7 +5,11 @@
 //
 // tools imports the root package, sandbox, invariants, traces and mcp-go. It
 // never imports server. Cross-cutting work (steps, spans, logs, recovery) is
-// server/'s middleware; tools never write the run log for a request
-// themselves, except to record domain records (snapshots, test runs,
-// verdicts) that belong to the step.
+// server/'s middleware. Handlers never write the run log: what a call made
+// that the run log keeps (snapshots, test runs, verdicts, long outputs) is
+// returned beside its result and recorded in one place (handle, record.go).
+//
+// registry.go is the tool surface: one table of toolsets, each listing its
+// tools; each tool is made by a function named after it, in the file of its
+// toolset.
 package tools

@@ -35,8 +35,8 @@ type DoctorReport struct {
 
 type doctorArgs struct{}
 
-func doctorTool(d Deps) Tool {
-	return define(d.Log, SetAll, "doctor",
+func doctor(d Deps) Tool {
+	return define(d, "doctor",
 		"Report what this machine and workspace offer factory: git, the workspace, the run log, sandbox features (bubblewrap, namespaces, cgroups, landlock) and whether factory.yaml is valid, each with how to fix it.",
 		annotations{title: "Check the environment", readOnly: true, idempotent: true},
 		func(ctx context.Context, _ doctorArgs) (DoctorReport, error) {

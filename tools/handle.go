@@ -28,15 +28,25 @@ func requestFrom(ctx context.Context) (mcp.CallToolRequest, bool) {
 //     tool error with its message;
 //   - an internal fault is logged with an id and answered as a Go error that
 //     shows only the id.
-func handle[A, R any](log *slog.Logger, name string, fn func(context.Context, A) (R, error)) server.ToolHandlerFunc {
+//
+// It is also the one place where what a call made is written to the run log
+// (Deps.record), whether the call succeeded or not: fn returns only what
+// belongs there.
+func handle[A, R any](d Deps, name string, fn func(context.Context, A) (R, records, error)) server.ToolHandlerFunc {
 	return func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 		var args A
 		if err := decodeArgs(req.GetRawArguments(), &args); err != nil {
 			return mcp.NewToolResultError(fmt.Sprintf("%s: bad arguments: %v; see the tool's input schema", name, err)), nil
 		}
-		res, err := fn(context.WithValue(ctx, requestKey{}, req), args)
+		ctx = context.WithValue(ctx, requestKey{}, req)
+		res, recs, err := fn(ctx, args)
+		if rerr := d.record(ctx, recs); rerr != nil && err == nil {
+			// The result names a long output the run log could not keep.
+			var zero R
+			return errorResult(ctx, d.Log, name, rerr, zero)
+		}
 		if err != nil {
-			return errorResult(ctx, log, name, err, res)
+			return errorResult(ctx, d.Log, name, err, res)
 		}
 		return mcp.NewToolResultStructuredOnly(res), nil
 	}

@@ -3,9 +3,7 @@ package tools
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"slices"
-	"sort"
 	"strings"
 
 	"github.com/mark3labs/mcp-go/mcp"
@@ -22,23 +20,78 @@ const (
 	SetAll        = "all" // tools present in every selection (doctor)
 )
 
-// toolsetDocs describes each toolset for --help and doctor.
-var toolsetDocs = map[string]string{
-	SetWorkspace:  "snapshots of the working tree: create, list, diff, restore",
-	SetChange:     "patch apply and the change gate",
-	SetTest:       "sandboxed test runs with compact reports",
-	SetInvariants: "the gates and invariants of factory.yaml",
-	SetTrace:      "the run log: runs, notes, queries",
+// needs names the dependencies a tool cannot do without: New leaves the
+// tool out when one of them is nil in Deps.
+type needs uint8
+
+const (
+	needWorkspace needs = 1 << iota
+	needGate
+	needRuns
+)
+
+// entry is one tool of a toolset: what it needs and how it is made.
+type entry struct {
+	needs needs
+	make  func(Deps) Tool
+}
+
+// toolset is a group of tools selected together (--toolsets).
+type toolset struct {
+	name  string
+	doc   string // one line for --help and doctor; "" for SetAll, which is not selectable
+	tools []entry
+}
+
+// registry is the whole tool surface: every toolset and its tools, in the
+// order New returns them. Each tool is made by the function named after it.
+func registry() []toolset {
+	return []toolset{
+		{SetWorkspace, "snapshots of the working tree: create, list, diff, restore", []entry{
+			{needWorkspace, snapshotCreate},
+			{needWorkspace, snapshotList},
+			{needWorkspace, snapshotDiff},
+			{needWorkspace, snapshotRestore},
+		}},
+		{SetChange, "patch apply and the gate", []entry{
+			{needWorkspace, patchApply},
+			{needWorkspace | needGate, changePropose},
+		}},
+		{SetTest, "sandboxed test runs with compact reports", []entry{
+			{needWorkspace, testRun},
+		}},
+		{SetInvariants, "the gates and invariants of factory.yaml", []entry{
+			{needWorkspace | needGate, invariantList},
+			{needWorkspace | needGate, invariantCheck},
+		}},
+		{SetTrace, "the run log: runs, notes, queries", []entry{
+			{needRuns, runStart},
+			{0, traceNote},
+			{0, traceQuery},
+		}},
+		{SetAll, "", []entry{
+			{0, doctor},
+		}},
+	}
+}
+
+// has reports whether d holds everything n names.
+func (d Deps) has(n needs) bool {
+	return (n&needWorkspace == 0 || d.Workspace != nil) &&
+		(n&needGate == 0 || d.Gate != nil) &&
+		(n&needRuns == 0 || d.Runs != nil)
 }
 
 // Toolsets returns the names of the toolsets that can be selected, sorted,
 // with a one-line description each.
 func Toolsets() [][2]string {
 	var out [][2]string
-	for name, doc := range toolsetDocs {
-		out = append(out, [2]string{name, doc})
+	for _, ts := range registry() {
+		if ts.doc != "" {
+			out = append(out, [2]string{ts.name, ts.doc})
+		}
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i][0] < out[j][0] })
+	slices.SortFunc(out, func(a, b [2]string) int { return strings.Compare(a[0], b[0]) })
 	return out
 }
 
@@ -59,20 +112,19 @@ func (t Tool) ReadOnly() bool {
 // toolset) and, with readOnly, to read-only tools. An unknown toolset name is
 // an error that lists the valid ones.
 func Select(all []Tool, toolsets []string, readOnly bool) ([]Tool, error) {
+	sets := Toolsets()
 	want := map[string]bool{}
 	for _, name := range toolsets {
 		name = strings.TrimSpace(name)
 		if name == "" {
 			continue
 		}
-		if name != SetAll {
-			if _, ok := toolsetDocs[name]; !ok {
-				var valid []string
-				for _, ts := range Toolsets() {
-					valid = append(valid, ts[0])
-				}
-				return nil, fmt.Errorf("unknown toolset %q; choose from %s (comma-separated) or all", name, strings.Join(valid, ", "))
+		if name != SetAll && !slices.ContainsFunc(sets, func(ts [2]string) bool { return ts[0] == name }) {
+			var valid []string
+			for _, ts := range sets {
+				valid = append(valid, ts[0])
 			}
+			return nil, fmt.Errorf("unknown toolset %q; choose from %s (comma-separated) or all", name, strings.Join(valid, ", "))
 		}
 		want[name] = true
 	}
@@ -108,7 +160,8 @@ func Names(all []Tool) []string {
 	return out
 }
 
-// annotations sets all four hints explicitly, as TOOLS.md requires.
+// annotations sets all four hints explicitly, so that no client falls back
+// to the protocol's defaults (which assume a destructive, open-world tool).
 type annotations struct {
 	title                                    string
 	readOnly, destructive, idempotent, world bool
@@ -124,8 +177,19 @@ func (a annotations) options() []mcp.ToolOption {
 	}
 }
 
-// define builds a Tool whose handler binds A, calls fn and answers R.
-func define[A, R any](log *slog.Logger, toolset, name, description string, a annotations, fn func(context.Context, A) (R, error)) Tool {
+// define builds a Tool whose handler binds A, calls fn and answers R. The
+// toolset is set by New, from the registry.
+func define[A, R any](d Deps, name, description string, a annotations, fn func(context.Context, A) (R, error)) Tool {
+	return defineRecording(d, name, description, a, func(ctx context.Context, args A) (R, records, error) {
+		res, err := fn(ctx, args)
+		return res, records{}, err
+	})
+}
+
+// defineRecording is define for a tool whose call makes something the run
+// log keeps (snapshots, verdicts, a test run, a long output): fn returns it
+// beside the result, and handle records it.
+func defineRecording[A, R any](d Deps, name, description string, a annotations, fn func(context.Context, A) (R, records, error)) Tool {
 	opts := []mcp.ToolOption{
 		mcp.WithDescription(description),
 		mcp.WithInputSchema[A](),
@@ -133,8 +197,7 @@ func define[A, R any](log *slog.Logger, toolset, name, description string, a ann
 	}
 	opts = append(opts, a.options()...)
 	return Tool{
-		Toolset: toolset,
 		Def:     mcp.NewTool(name, opts...),
-		Handler: handle(log, name, fn),
+		Handler: handle(d, name, fn),
 	}
 }

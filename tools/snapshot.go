@@ -5,7 +5,6 @@ import (
 
 	"github.com/factory-dev/factory"
 	"github.com/factory-dev/factory/sandbox"
-	"github.com/factory-dev/factory/traces"
 )
 
 type snapshotCreateArgs struct {
@@ -42,105 +41,86 @@ type snapshotRestoreArgs struct {
 	Paths []string `json:"paths,omitempty" jsonschema:"restore only these files or directories (relative to the workspace root); omit for the whole tree"`
 }
 
-func snapshotTools(d Deps) []Tool {
-	w := d.Workspace
-	return []Tool{
-		define(d.Log, SetWorkspace, "snapshot_create",
-			"Capture the working tree (tracked changes and untracked, not-ignored files) as a snapshot, without touching the git index, HEAD or branches. Returns the latest snapshot again if nothing changed since it.",
-			annotations{title: "Create a snapshot", idempotent: true},
-			func(ctx context.Context, a snapshotCreateArgs) (snapshotCreateResult, error) {
-				if err := checkText("label", a.Label, 200); err != nil {
-					return snapshotCreateResult{}, err
-				}
-				s, err := w.Snapshot(ctx, a.Label)
-				if err == nil && !s.Reused {
-					recordSnapshot(ctx, d, s)
-				}
-				return snapshotCreateResult{Snapshot: s}, err
-			}),
-		define(d.Log, SetWorkspace, "snapshot_list",
-			"List snapshots, newest first, with label, creating run and change counts against HEAD.",
-			annotations{title: "List snapshots", readOnly: true, idempotent: true},
-			func(ctx context.Context, a snapshotListArgs) (snapshotListResult, error) {
-				limit := a.Limit
-				if limit <= 0 {
-					limit = 20
-				}
-				if limit > 200 {
-					limit = 200
-				}
-				run := a.Run
-				if run == "current" {
-					run = factory.CallFrom(ctx).RunID
-				}
-				ss, err := w.Snapshots(ctx, sandbox.SnapshotFilter{Label: a.Label, RunID: run, Limit: limit})
-				if ss == nil {
-					ss = []factory.Snapshot{}
-				}
-				return snapshotListResult{Snapshots: ss}, err
-			}),
-		define(d.Log, SetWorkspace, "snapshot_diff",
-			"Show what changed between two snapshots, or between a snapshot and the live tree: a stat per file and a unified diff capped in size. The whole diff, when cut, is a resource (full_diff).",
-			annotations{title: "Diff snapshots", readOnly: true, idempotent: true},
-			func(ctx context.Context, a snapshotDiffArgs) (snapshotDiffResult, error) {
-				if a.From == "" {
-					return snapshotDiffResult{}, factory.Errorf(factory.EINVALID, "from is required: a snapshot id from snapshot_list")
-				}
-				diff, err := w.Diff(ctx, a.From, a.To, a.MaxBytes)
-				if err != nil {
-					return snapshotDiffResult{}, err
-				}
-				res := snapshotDiffResult{SnapshotDiff: diff}
-				if diff.Truncated && d.Store != nil {
-					full, err := w.FullDiff(ctx, a.From, diff.To)
-					if err != nil {
-						return res, err
-					}
-					// Redacted like everything stored: the copy in the run log is
-					// for reading; snapshot_diff recomputes the exact diff.
-					id := "d-" + shortHash(full)
-					if err := d.Store.PutBlob(ctx, id, "diff", []byte(traces.Redact(full))); err != nil {
-						return res, err
-					}
-					res.FullDiff = BlobURI(id)
-				}
-				return res, nil
-			}),
-		define(d.Log, SetWorkspace, "snapshot_restore",
-			"Put the working tree (or only some paths) back to a snapshot: writes only what differs, deletes files the snapshot lacks (never ignored files), restores modes and symlinks. It snapshots the current state first and returns that id as undo, so a restore can itself be undone by restoring undo.",
-			annotations{title: "Restore a snapshot", destructive: true, idempotent: true},
-			func(ctx context.Context, a snapshotRestoreArgs) (factory.RestoreResult, error) {
-				if a.ID == "" {
-					return factory.RestoreResult{}, factory.Errorf(factory.EINVALID, "id is required: a snapshot id from snapshot_list")
-				}
-				res, err := w.Restore(ctx, a.ID, a.Paths)
-				recordSnapshots(ctx, d, res.Undo)
-				return res, err
-			}),
-	}
+func snapshotCreate(d Deps) Tool {
+	return defineRecording(d, "snapshot_create",
+		"Capture the working tree (tracked changes and untracked, not-ignored files) as a snapshot, without touching the git index, HEAD or branches. Returns the latest snapshot again if nothing changed since it.",
+		annotations{title: "Create a snapshot", idempotent: true},
+		func(ctx context.Context, a snapshotCreateArgs) (snapshotCreateResult, records, error) {
+			if err := checkText("label", a.Label, 200); err != nil {
+				return snapshotCreateResult{}, records{}, err
+			}
+			s, err := d.Workspace.Snapshot(ctx, a.Label)
+			var recs records
+			if err == nil && !s.Reused {
+				recs.snapshots = []factory.Snapshot{s}
+			}
+			return snapshotCreateResult{Snapshot: s}, recs, err
+		})
 }
 
-// recordSnapshot notes a new snapshot in the run log. The snapshot is in
-// the object store already; failing to log it is logged, not returned.
-func recordSnapshot(ctx context.Context, d Deps, s factory.Snapshot) {
-	if d.Store == nil {
-		return
-	}
-	if err := d.Store.RecordSnapshot(context.WithoutCancel(ctx), s); err != nil {
-		d.Log.Warn("cannot record snapshot in the run log", "snapshot", s.ID, "err", err)
-	}
+func snapshotList(d Deps) Tool {
+	return define(d, "snapshot_list",
+		"List snapshots, newest first, with label, creating run and change counts against HEAD.",
+		annotations{title: "List snapshots", readOnly: true, idempotent: true},
+		func(ctx context.Context, a snapshotListArgs) (snapshotListResult, error) {
+			limit := a.Limit
+			if limit <= 0 {
+				limit = 20
+			}
+			if limit > 200 {
+				limit = 200
+			}
+			run := a.Run
+			if run == "current" {
+				run = factory.CallFrom(ctx).RunID
+			}
+			ss, err := d.Workspace.Snapshots(ctx, sandbox.SnapshotFilter{Label: a.Label, RunID: run, Limit: limit})
+			if ss == nil {
+				ss = []factory.Snapshot{}
+			}
+			return snapshotListResult{Snapshots: ss}, err
+		})
 }
 
-// recordSnapshots notes, by id, the snapshots a tool made along the way.
-func recordSnapshots(ctx context.Context, d Deps, ids ...string) {
-	for _, id := range ids {
-		if id == "" || d.Workspace == nil {
-			continue
-		}
-		if s, err := d.Workspace.Resolve(ctx, id); err == nil {
-			recordSnapshot(ctx, d, s)
-		}
-	}
+func snapshotDiff(d Deps) Tool {
+	return defineRecording(d, "snapshot_diff",
+		"Show what changed between two snapshots, or between a snapshot and the live tree: a stat per file and a unified diff capped in size. The whole diff, when cut, is a resource (full_diff).",
+		annotations{title: "Diff snapshots", readOnly: true, idempotent: true},
+		func(ctx context.Context, a snapshotDiffArgs) (snapshotDiffResult, records, error) {
+			if a.From == "" {
+				return snapshotDiffResult{}, records{}, factory.Errorf(factory.EINVALID, "from is required: a snapshot id from snapshot_list")
+			}
+			diff, err := d.Workspace.Diff(ctx, a.From, a.To, a.MaxBytes)
+			if err != nil {
+				return snapshotDiffResult{}, records{}, err
+			}
+			res := snapshotDiffResult{SnapshotDiff: diff}
+			if !diff.Truncated || !d.keepsBlobs() {
+				return res, records{}, nil
+			}
+			full, err := d.Workspace.FullDiff(ctx, a.From, diff.To)
+			if err != nil {
+				return res, records{}, err
+			}
+			// The copy in the run log is redacted, for reading; snapshot_diff
+			// recomputes the exact diff.
+			id := "d-" + shortHash(full)
+			res.FullDiff = BlobURI(id)
+			return res, records{blobs: []blob{{id: id, kind: "diff", data: []byte(full)}}}, nil
+		})
+}
+
+func snapshotRestore(d Deps) Tool {
+	return defineRecording(d, "snapshot_restore",
+		"Put the working tree (or only some paths) back to a snapshot: writes only what differs, deletes files the snapshot lacks (never ignored files), restores modes and symlinks. It snapshots the current state first and returns that id as undo, so a restore can itself be undone by restoring undo.",
+		annotations{title: "Restore a snapshot", destructive: true, idempotent: true},
+		func(ctx context.Context, a snapshotRestoreArgs) (factory.RestoreResult, records, error) {
+			if a.ID == "" {
+				return factory.RestoreResult{}, records{}, factory.Errorf(factory.EINVALID, "id is required: a snapshot id from snapshot_list")
+			}
+			res, err := d.Workspace.Restore(ctx, a.ID, a.Paths)
+			return res, records{snapshotIDs: []string{res.Undo}}, err
+		})
 }
 
 // checkText rejects over-long or control-character text arguments.

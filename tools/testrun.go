@@ -9,7 +9,6 @@ import (
 	"github.com/factory-dev/factory"
 	"github.com/factory-dev/factory/invariants"
 	"github.com/factory-dev/factory/sandbox"
-	"github.com/factory-dev/factory/traces"
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
 )
@@ -36,56 +35,46 @@ type testRunResult struct {
 	ConfigNote string `json:"config_note,omitempty"`
 }
 
-func testTools(d Deps) []Tool {
-	w := d.Workspace
-	return []Tool{
-		define(d.Log, SetTest, "test_run",
-			"Run a test suite from factory.yaml in the sandbox (an isolated copy, no network, time and memory limits) and return a compact report: status, counts, build errors first, then each failure with its location, message and the head and tail of its own output. Failing tests are rerun in isolation; those that then pass are reported as flaky. The full log is a resource (log).",
-			annotations{title: "Run tests"},
-			func(ctx context.Context, a testRunArgs) (testRunResult, error) {
-				if a.Reruns > maxReruns {
-					return testRunResult{}, factory.Errorf(factory.EINVALID,
-						"reruns %d: at most %d reruns of each failure (the suite reruns every failing test that many times); use 0 for the default 2, or -1 for none", a.Reruns, maxReruns)
-				}
-				cfg, note, err := loadConfig(ctx, d)
-				if err != nil {
-					return testRunResult{}, err
-				}
-				suite, err := pickSuite(cfg, a.Suite, w.Root())
-				if err != nil {
-					return testRunResult{}, err
-				}
-				rep, log, err := w.RunTests(ctx, sandbox.TestRun{
-					Suite:  suite,
-					Policy: cfg.Sandbox,
-					Request: factory.TestRequest{
-						Suite: suite.Name, Package: a.Package, Test: a.Test, Reruns: a.Reruns,
-						InPlace: a.InPlace, Snapshot: a.Snapshot, Baseline: a.Baseline,
-					},
-					Progress: progressFunc(ctx),
-				})
-				res := testRunResult{TestReport: rep, ConfigNote: note}
-				recordSnapshots(ctx, d, rep.Snapshot)
-				if err != nil {
-					return res, err
-				}
-				if d.Store != nil && rep.ID != "" {
-					if err := d.Store.PutBlob(ctx, rep.ID, "test-log", []byte(traces.Redact(string(log)))); err != nil {
-						return res, err
-					}
-					res.Log = BlobURI(rep.ID)
-					call := factory.CallFrom(ctx)
-					if err := d.Store.RecordTestRun(ctx, call.RunID, call.StepID, rep); err != nil {
-						d.Log.Warn("cannot record the test run", "err", err)
-					}
-				}
-				return res, nil
-			}),
-	}
+func testRun(d Deps) Tool {
+	return defineRecording(d, "test_run",
+		"Run a test suite from factory.yaml in the sandbox (an isolated copy, no network, time and memory limits) and return a compact report: status, counts, build errors first, then each failure with its location, message and the head and tail of its own output. Failing tests are rerun in isolation; those that then pass are reported as flaky. The full log is a resource (log).",
+		annotations{title: "Run tests"},
+		func(ctx context.Context, a testRunArgs) (testRunResult, records, error) {
+			if a.Reruns > maxReruns {
+				return testRunResult{}, records{}, factory.Errorf(factory.EINVALID,
+					"reruns %d: at most %d reruns of each failure (the suite reruns every failing test that many times); use 0 for the default 2, or -1 for none", a.Reruns, maxReruns)
+			}
+			cfg, note, err := loadConfig(ctx, d)
+			if err != nil {
+				return testRunResult{}, records{}, err
+			}
+			suite, err := pickSuite(cfg, a.Suite, d.Workspace.Root())
+			if err != nil {
+				return testRunResult{}, records{}, err
+			}
+			rep, log, err := d.Workspace.RunTests(ctx, sandbox.TestRun{
+				Suite:  suite,
+				Policy: cfg.Sandbox,
+				Request: factory.TestRequest{
+					Suite: suite.Name, Package: a.Package, Test: a.Test, Reruns: a.Reruns,
+					InPlace: a.InPlace, Snapshot: a.Snapshot, Baseline: a.Baseline,
+				},
+				Progress: progressFunc(ctx),
+			})
+			res := testRunResult{TestReport: rep, ConfigNote: note}
+			recs := records{snapshotIDs: []string{rep.Snapshot}}
+			if err != nil || !d.keepsBlobs() || rep.ID == "" {
+				return res, recs, err
+			}
+			res.Log = BlobURI(rep.ID)
+			recs.blobs = []blob{{id: rep.ID, kind: "test-log", data: log}}
+			recs.testRun = &rep
+			return res, recs, nil
+		})
 }
 
-// loadConfig reads factory.yaml as committed (the controller's revision,
-// else HEAD), never the working copy: the suite and the sandbox policy are
+// loadConfig reads factory.yaml as committed (the gate's revision, else
+// HEAD), never the working copy: the suite and the sandbox policy are
 // rules too. Without a committed one, defaults apply and suites are
 // detected from the project's files.
 func loadConfig(ctx context.Context, d Deps) (*invariants.Config, string, error) {

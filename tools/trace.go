@@ -38,26 +38,26 @@ type traceQueryArgs struct {
 	Cursor string `json:"cursor,omitempty" jsonschema:"the next value of a previous page"`
 }
 
-func traceTools(d Deps) []Tool {
-	var out []Tool
-	if d.Runs != nil {
-		out = append(out, define(d.Log, SetTrace, "run_start",
-			"Begin a named run (a task) for this session. Every later call is recorded as a step of this run, so the task's plan, changes, tests and verdicts can be queried and replayed together. Call it at the start of each task.",
-			annotations{title: "Start a run", idempotent: false},
-			func(ctx context.Context, a runStartArgs) (runStartResult, error) {
-				switch a.Workflow {
-				case "", "forward", "investigate":
-				default:
-					return runStartResult{}, factory.Errorf(factory.EINVALID, "workflow %q is not known; use forward or investigate, or leave it out", a.Workflow)
-				}
-				if strings.TrimSpace(a.Name) == "" {
-					return runStartResult{}, factory.Errorf(factory.EINVALID, "name is empty; give the run a short name that says what the task is")
-				}
-				r, err := d.Runs.Start(ctx, a.Name, a.Workflow)
-				return runStartResult{Run: r}, err
-			}))
-	}
-	out = append(out, define(d.Log, SetTrace, "trace_note",
+func runStart(d Deps) Tool {
+	return define(d, "run_start",
+		"Begin a named run (a task) for this session. Every later call is recorded as a step of this run, so the task's plan, changes, tests and verdicts can be queried together. Call it at the start of each task.",
+		annotations{title: "Start a run", idempotent: false},
+		func(ctx context.Context, a runStartArgs) (runStartResult, error) {
+			switch a.Workflow {
+			case "", "forward", "investigate":
+			default:
+				return runStartResult{}, factory.Errorf(factory.EINVALID, "workflow %q is not known; use forward or investigate, or leave it out", a.Workflow)
+			}
+			if strings.TrimSpace(a.Name) == "" {
+				return runStartResult{}, factory.Errorf(factory.EINVALID, "name is empty; give the run a short name that says what the task is")
+			}
+			r, err := d.Runs.Start(ctx, a.Name, a.Workflow)
+			return runStartResult{Run: r}, err
+		})
+}
+
+func traceNote(d Deps) Tool {
+	return define(d, "trace_note",
 		"Record your own plan, decision or observation in the current run, so the run log explains why as well as what. Keep notes short; they are searchable with trace_query.",
 		annotations{title: "Note in the run log"},
 		func(ctx context.Context, a traceNoteArgs) (traceNoteResult, error) {
@@ -76,8 +76,11 @@ func traceTools(d Deps) []Tool {
 			call := factory.CallFrom(ctx)
 			m, err := d.Store.AddMessage(ctx, factory.Message{RunID: call.RunID, StepID: call.StepID, Kind: kind, Text: a.Text})
 			return traceNoteResult{Message: m}, err
-		}))
-	out = append(out, define(d.Log, SetTrace, "trace_query",
+		})
+}
+
+func traceQuery(d Deps) Tool {
+	return define(d, "trace_query",
 		"Query the run log: steps (default), runs or messages, newest first, filtered by run, tool, status, time and full text. Results are paged: pass next back as cursor for more.",
 		annotations{title: "Query the run log", readOnly: true, idempotent: true},
 		func(ctx context.Context, a traceQueryArgs) (traces.Page, error) {
@@ -96,6 +99,7 @@ func traceTools(d Deps) []Tool {
 			if err != nil {
 				return p, err
 			}
+			// TODO(merge): factory.Clip
 			for i := range p.Steps {
 				p.Steps[i].Args = clip(p.Steps[i].Args, 300)
 				p.Steps[i].Result = clip(p.Steps[i].Result, 300)
@@ -105,8 +109,7 @@ func traceTools(d Deps) []Tool {
 				p.Messages[i].Text = clip(p.Messages[i].Text, 1000)
 			}
 			return p, nil
-		}))
-	return out
+		})
 }
 
 // parseSince reads an RFC 3339 time or a duration before now.

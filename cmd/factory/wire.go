@@ -123,10 +123,10 @@ func (a *app) serverFor(toolsets string, readOnly bool) (*server.Server, error) 
 
 func (a *app) deps(runs tools.Runs) tools.Deps {
 	d := tools.Deps{Log: a.log, Store: a.store, Workspace: a.ws, Runs: runs, Version: factoryVersion(), DBPath: a.dbPath}
-	if ctrl, err := a.controller(tools.ChildSteps{Store: a.store}); err == nil {
-		d.Gate = ctrl
+	if gate, err := a.controller(server.ChildSteps{Store: a.store}); err == nil {
+		d.Gate = gate
 	} else {
-		a.log.Warn("the change gate is off", "err", err)
+		a.log.Warn("the gate is off: invariant_list, invariant_check and change_propose are not served", "err", err)
 	}
 	return d
 }
