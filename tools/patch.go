@@ -22,9 +22,6 @@ func patchTools(d Deps) []Tool {
 				if a.Patch == "" {
 					return factory.PatchReport{}, factory.Errorf(factory.EINVALID, "patch is empty; send a unified diff")
 				}
-				if a.Fuzz < 0 || a.Fuzz > 3 {
-					return factory.PatchReport{}, factory.Errorf(factory.EINVALID, "fuzz %d: use 0 to 3", a.Fuzz)
-				}
 				rep, err := w.ApplyPatch(ctx, factory.PatchRequest{Patch: a.Patch, DryRun: a.DryRun, Fuzz: a.Fuzz})
 				recordSnapshots(ctx, d, rep.Before, rep.After)
 				return rep, err

@@ -26,7 +26,8 @@ type Options struct {
 	// DryRun computes the full report and writes nothing.
 	DryRun bool
 	// Fuzz is how many context lines at each end of a hunk may be dropped
-	// when the hunk matches nowhere exactly. Zero means exact matches only.
+	// when the hunk matches nowhere exactly, 0 to MaxFuzz. Zero means exact
+	// matches only.
 	Fuzz int
 	// MaxPatchBytes limits the patch text. Zero means DefaultMaxPatchBytes.
 	MaxPatchBytes int
@@ -78,10 +79,11 @@ func Paths(text string) ([]string, error) {
 //
 // Errors, always returned with the report so far (Applied false, nothing
 // written):
-//   - EINVALID: the patch is corrupt, too large, would write more than
-//     opt.MaxWriteBytes (or one file over opt.MaxFileBytes), or is unsafe (a
-//     path outside the root, into .git, through a symlink, even one the
-//     patch removes...); the message names the patch line and what is wrong.
+//   - EINVALID: opt.Fuzz is outside 0 to MaxFuzz, or the patch is corrupt,
+//     too large, would write more than opt.MaxWriteBytes (or one file over
+//     opt.MaxFileBytes), or is unsafe (a path outside the root, into .git,
+//     through a symlink, even one the patch removes...); the message names
+//     the patch line and what is wrong.
 //   - ECONFLICT: some hunks or files do not apply (report.Conflicts says
 //     which, where, and what the file holds there), or a file changed on
 //     disk while the patch applied (what was written is put back).
@@ -92,6 +94,9 @@ func Apply(ctx context.Context, root *os.Root, text string, opt Options) (factor
 	rep := factory.PatchReport{DryRun: opt.DryRun, Files: []factory.PatchFile{}}
 	if err := ctx.Err(); err != nil {
 		return rep, factory.Wrap("apply patch", err)
+	}
+	if err := opt.validate(); err != nil {
+		return rep, err
 	}
 	exists := func(p string) bool {
 		if checkPath(p) != nil {
