@@ -55,5 +55,5 @@ func oneLine(s string) string {
 	if i := strings.IndexByte(s, '\n'); i >= 0 {
 		s = s[:i] + " …"
 	}
-	return clip(s, 200)
+	return factory.Clip(s, 200)
 }
