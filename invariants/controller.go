@@ -200,7 +200,7 @@ func passed(vs []factory.Verdict) bool {
 func Failing(vs []factory.Verdict) []factory.Verdict {
 	var out []factory.Verdict
 	for _, v := range vs {
-		if v.Status == factory.VerdictFail || v.Status == factory.VerdictError {
+		if v.Failing() {
 			out = append(out, v)
 		}
 	}
