@@ -372,6 +372,14 @@ func (c *Controller) Rules(ctx context.Context) (cfg *Config, note string, err e
 	return c.rules(ctx)
 }
 
+// RulesOrDetect is Rules with LoadOrDetect's fallback: without a committed
+// factory.yaml, the default rules with the suites detect proposes for the
+// workspace.
+func (c *Controller) RulesOrDetect(ctx context.Context, detect func(root string) []factory.Suite) (cfg *Config, note string, err error) {
+	cfg, note, err = c.rules(ctx)
+	return orDetect(cfg, note, err, c.cfg.Workspace.Root(), detect)
+}
+
 func (c *Controller) rules(ctx context.Context) (*Config, string, error) {
 	data, note, err := readTrusted(ctx, c.cfg.Workspace, c.cfg.Workspace.Root(), c.cfg.ConfigRev)
 	if err != nil {
