@@ -14,6 +14,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/factory-dev/factory"
 	_ "github.com/mattn/go-sqlite3" // the SQLite driver; FTS5 with -tags sqlite_fts5
@@ -770,13 +771,11 @@ func capText(s string, n int) string {
 	if cut < 0 {
 		cut = 0
 	}
-	for cut > 0 && cut < len(s) && !utf8Start(s[cut]) {
+	for cut > 0 && cut < len(s) && !utf8.RuneStart(s[cut]) {
 		cut--
 	}
 	return s[:cut] + suffix
 }
-
-func utf8Start(b byte) bool { return b&0xC0 != 0x80 }
 
 // clean redacts text and caps it at n bytes. Text is cut to 16n first so
 // that a huge result does not go through every pattern; a secret cut in
@@ -784,7 +783,7 @@ func utf8Start(b byte) bool { return b&0xC0 != 0x80 }
 func clean(s string, n int, isJSON bool) string {
 	if len(s) > 16*n {
 		cut := 16 * n
-		for cut > 0 && !utf8Start(s[cut]) {
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
 			cut--
 		}
 		s = s[:cut]
