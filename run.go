@@ -39,7 +39,6 @@ type Step struct {
 	Result    string        `json:"result,omitempty"` // summary, redacted
 	Status    string        `json:"status"`
 	Error     string        `json:"error,omitempty"`
-	Snapshot  string        `json:"snapshot,omitempty"` // snapshot the step ran on, if known (for replay)
 	Started   time.Time     `json:"started"`
 	Duration  time.Duration `json:"duration_ns"`
 	TraceID   string        `json:"trace_id,omitempty"`

@@ -18,3 +18,7 @@ type Verdict struct {
 	Evidence []string      `json:"evidence,omitempty"` // which tests, imports, lines, benchmarks
 	Duration time.Duration `json:"duration_ns"`
 }
+
+// Failing reports whether the verdict holds a change back: the invariant
+// failed, or it could not be judged (an error is never taken for a pass).
+func (v Verdict) Failing() bool { return v.Status == VerdictFail || v.Status == VerdictError }

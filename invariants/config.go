@@ -155,6 +155,36 @@ func LoadTrusted(ctx context.Context, src ConfigSource, root, rev string) (cfg *
 	return cfg, note, err
 }
 
+// LoadOrDetect is how a tool finds the rules of a repository that may not
+// have committed any: factory.yaml as committed at rev, read as LoadTrusted
+// reads it, or, when none is committed (ENOTFOUND), the default rules with
+// the suites detect proposes for root (none when detect is nil); note is
+// then UncommittedNote when root holds an uncommitted factory.yaml. Other
+// errors as LoadTrusted: a malformed committed file is never replaced by
+// defaults.
+func LoadOrDetect(ctx context.Context, src ConfigSource, root, rev string, detect func(root string) []factory.Suite) (cfg *Config, note string, err error) {
+	cfg, note, err = LoadTrusted(ctx, src, root, rev)
+	return orDetect(cfg, note, err, root, detect)
+}
+
+// orDetect replaces a missing committed config by the default rules with
+// detected suites: the one fallback of LoadOrDetect and
+// Controller.RulesOrDetect.
+func orDetect(cfg *Config, note string, err error, root string, detect func(root string) []factory.Suite) (*Config, string, error) {
+	if factory.ErrorCode(err) != factory.ENOTFOUND {
+		return cfg, note, err
+	}
+	note = ""
+	if _, serr := os.Lstat(ConfigPath(root)); serr == nil {
+		note = UncommittedNote
+	}
+	cfg = &Config{Version: 1}
+	if detect != nil {
+		cfg.Suites = detect(root)
+	}
+	return cfg, note, nil
+}
+
 // readTrusted is LoadTrusted's read, before parsing.
 func readTrusted(ctx context.Context, src ConfigSource, root, rev string) (data []byte, note string, err error) {
 	if rev == "" {

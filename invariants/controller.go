@@ -200,7 +200,7 @@ func passed(vs []factory.Verdict) bool {
 func Failing(vs []factory.Verdict) []factory.Verdict {
 	var out []factory.Verdict
 	for _, v := range vs {
-		if v.Status == factory.VerdictFail || v.Status == factory.VerdictError {
+		if v.Failing() {
 			out = append(out, v)
 		}
 	}
@@ -370,6 +370,14 @@ func (c *Controller) plan(cfg *Config) *plan {
 // UncommittedNote when the working copy differs. Errors as LoadTrusted.
 func (c *Controller) Rules(ctx context.Context) (cfg *Config, note string, err error) {
 	return c.rules(ctx)
+}
+
+// RulesOrDetect is Rules with LoadOrDetect's fallback: without a committed
+// factory.yaml, the default rules with the suites detect proposes for the
+// workspace.
+func (c *Controller) RulesOrDetect(ctx context.Context, detect func(root string) []factory.Suite) (cfg *Config, note string, err error) {
+	cfg, note, err = c.rules(ctx)
+	return orDetect(cfg, note, err, c.cfg.Workspace.Root(), detect)
 }
 
 func (c *Controller) rules(ctx context.Context) (*Config, string, error) {

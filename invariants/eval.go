@@ -349,7 +349,7 @@ func (p *plan) evalExpr(c *compiled, in evalInput) factory.Verdict {
 		if err != nil {
 			continue
 		}
-		ev = append(ev, ch+" = "+clip(showValue(val), 300))
+		ev = append(ev, ch+" = "+factory.Clip(showValue(val), 300))
 	}
 	if out == true {
 		return factory.Verdict{Status: factory.VerdictPass, Message: c.Expr, Evidence: ev}

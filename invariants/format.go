@@ -19,7 +19,7 @@ func FormatTable(w io.Writer, vs []factory.Verdict) error {
 	fmt.Fprintln(tw, "INVARIANT\tSTATUS\tTIME\tMESSAGE")
 	for _, v := range vs {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", v.ID, strings.ToUpper(v.Status), v.Duration.Round(time.Millisecond), oneLine(v.Message))
-		if v.Status != factory.VerdictFail && v.Status != factory.VerdictError {
+		if !v.Failing() {
 			continue
 		}
 		for i, e := range v.Evidence {
@@ -55,5 +55,5 @@ func oneLine(s string) string {
 	if i := strings.IndexByte(s, '\n'); i >= 0 {
 		s = s[:i] + " …"
 	}
-	return clip(s, 200)
+	return factory.Clip(s, 200)
 }

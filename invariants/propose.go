@@ -198,7 +198,7 @@ func (c *Controller) gateChange(ctx context.Context, p *plan, base, result facto
 		}
 		v := p.evaluate(inv, evalInput{facts: facts, diff: diff})
 		decided[inv.ID] = v
-		if v.Status == factory.VerdictFail || v.Status == factory.VerdictError {
+		if v.Failing() {
 			failed = append(failed, inv.ID)
 		}
 	}
@@ -239,7 +239,7 @@ func (c *Controller) gateTrees(ctx context.Context, p *plan, base, result factor
 			}
 			v := p.evaluate(inv, in)
 			decided[inv.ID] = v
-			if v.Status == factory.VerdictFail || v.Status == factory.VerdictError {
+			if v.Failing() {
 				failed = append(failed, inv.ID)
 			}
 		}

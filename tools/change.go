@@ -28,9 +28,6 @@ func patchApply(d Deps) Tool {
 			if a.Patch == "" {
 				return factory.PatchReport{}, records{}, factory.Errorf(factory.EINVALID, "patch is empty; send a unified diff")
 			}
-			if a.Fuzz < 0 || a.Fuzz > 3 {
-				return factory.PatchReport{}, records{}, factory.Errorf(factory.EINVALID, "fuzz %d: use 0 to 3", a.Fuzz)
-			}
 			// The write limits come from factory.yaml as committed (the
 			// same trusted rules the gate reads), never from the agent; a
 			// committed factory.yaml that does not load leaves the engine's

@@ -24,6 +24,9 @@ type Gate interface {
 	// Rules returns factory.yaml as committed and a note when the working
 	// copy differs.
 	Rules(ctx context.Context) (cfg *invariants.Config, note string, err error)
+	// RulesOrDetect is Rules, or the defaults with the suites detect finds
+	// when nothing is committed.
+	RulesOrDetect(ctx context.Context, detect func(root string) []factory.Suite) (cfg *invariants.Config, note string, err error)
 	Check(ctx context.Context, req invariants.CheckRequest) (invariants.CheckResult, error)
 	Propose(ctx context.Context, req invariants.ProposeRequest) (invariants.ProposeResult, error)
 }

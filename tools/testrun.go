@@ -2,7 +2,6 @@ package tools
 
 import (
 	"context"
-	"os"
 	"sync"
 	"time"
 
@@ -78,24 +77,10 @@ func testRun(d Deps) Tool {
 // rules too. Without a committed one, defaults apply and suites are
 // detected from the project's files.
 func loadConfig(ctx context.Context, d Deps) (*invariants.Config, string, error) {
-	var (
-		cfg  *invariants.Config
-		note string
-		err  error
-	)
 	if d.Gate != nil {
-		cfg, note, err = d.Gate.Rules(ctx)
-	} else {
-		cfg, note, err = invariants.LoadTrusted(ctx, d.Workspace, d.Workspace.Root(), "")
+		return d.Gate.RulesOrDetect(ctx, sandbox.DetectSuites)
 	}
-	if factory.ErrorCode(err) == factory.ENOTFOUND {
-		root := d.Workspace.Root()
-		if _, serr := os.Lstat(invariants.ConfigPath(root)); serr == nil {
-			note = invariants.UncommittedNote
-		}
-		return &invariants.Config{Version: 1, Suites: sandbox.DetectSuites(root)}, note, nil
-	}
-	return cfg, note, err
+	return invariants.LoadOrDetect(ctx, d.Workspace, d.Workspace.Root(), "", sandbox.DetectSuites)
 }
 
 func pickSuite(cfg *invariants.Config, name, root string) (factory.Suite, error) {

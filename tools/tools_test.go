@@ -53,6 +53,13 @@ func (g *fakeGate) Rules(ctx context.Context) (*invariants.Config, string, error
 	return invariants.LoadTrusted(ctx, g.ws, g.ws.Root(), "")
 }
 
+func (g *fakeGate) RulesOrDetect(ctx context.Context, detect func(string) []factory.Suite) (*invariants.Config, string, error) {
+	if g.ws == nil {
+		return &invariants.Config{Version: 1}, "", nil
+	}
+	return invariants.LoadOrDetect(ctx, g.ws, g.ws.Root(), "", detect)
+}
+
 func (g *fakeGate) Check(ctx context.Context, req invariants.CheckRequest) (invariants.CheckResult, error) {
 	g.checked = append(g.checked, req)
 	return g.check, g.checkErr

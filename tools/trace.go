@@ -28,19 +28,19 @@ type traceNoteResult struct {
 }
 
 type traceQueryArgs struct {
-	Kind   string `json:"kind,omitempty" jsonschema:"what to list: steps (default), runs or messages"`
+	Kind   string `json:"kind,omitempty" jsonschema:"what to list: steps (default), runs, messages, snapshots, test_runs (with their failing tests) or verdicts"`
 	Run    string `json:"run,omitempty" jsonschema:"only this run id (a unique prefix works; 'current' is this connection's run)"`
 	Tool   string `json:"tool,omitempty" jsonschema:"only steps of this tool"`
-	Status string `json:"status,omitempty" jsonschema:"only steps with this status: ok, tool_error, error, cancelled"`
+	Status string `json:"status,omitempty" jsonschema:"only rows with this status: steps ok, tool_error, error, cancelled; test_runs pass, fail, error, timeout; verdicts pass, fail, error, skipped"`
 	Since  string `json:"since,omitempty" jsonschema:"only newer than this: an RFC 3339 time or a duration such as 30m or 2h"`
-	Text   string `json:"text,omitempty" jsonschema:"full-text search over step tool, arguments, result and error, and message text: every word must match; word* matches a prefix of 3 or more characters"`
+	Text   string `json:"text,omitempty" jsonschema:"full-text search over step tool, arguments, result and error, and message text: every word must match; word* matches a prefix of 3 or more characters. For snapshots (id, label), test_runs (suite, failing test names) and verdicts (invariant, message) words match as substrings"`
 	Limit  int    `json:"limit,omitempty" jsonschema:"rows per page, 1 to 100 (default 20)"`
 	Cursor string `json:"cursor,omitempty" jsonschema:"the next value of a previous page"`
 }
 
 func runStart(d Deps) Tool {
 	return define(d, "run_start",
-		"Begin a named run (a task) for this session. Every later call is recorded as a step of this run, so the task's plan, changes, tests and verdicts can be queried together. Call it at the start of each task.",
+		"Begin a named run (a task) for this session. Every later call is recorded as a step of this run, so the task's plan, changes, tests and verdicts can be queried together with trace_query. Call it at the start of each task.",
 		annotations{title: "Start a run", idempotent: false},
 		func(ctx context.Context, a runStartArgs) (runStartResult, error) {
 			switch a.Workflow {
@@ -81,7 +81,7 @@ func traceNote(d Deps) Tool {
 
 func traceQuery(d Deps) Tool {
 	return define(d, "trace_query",
-		"Query the run log: steps (default), runs or messages, newest first, filtered by run, tool, status, time and full text. Results are paged: pass next back as cursor for more.",
+		"Query the run log: steps (default), runs, messages, snapshots, test runs or verdicts, newest first, filtered by run, tool, status, time and full text. Results are paged: pass next back as cursor for more.",
 		annotations{title: "Query the run log", readOnly: true, idempotent: true},
 		func(ctx context.Context, a traceQueryArgs) (traces.Page, error) {
 			q := traces.Query{Kind: a.Kind, RunID: a.Run, Tool: a.Tool, Status: a.Status, Text: a.Text, Limit: a.Limit, Cursor: a.Cursor}

@@ -53,17 +53,16 @@ func openBench(b *testing.B, noJournal ...bool) *Store {
 }
 
 // BenchmarkIngest measures run-log ingest in steps per second, a step being
-// StartStep+FinishStep (two commits) or one RecordStep (as the middleware
-// does), from one caller and from 32 concurrent callers (group commit).
-// "record" goes through the step journal: steps/s is the rate at the API
-// (an append each), ingested-steps/s the rate into SQLite, counting until
-// the queue has drained; "record-nojournal" waits for each commit, as
-// RecordStep did before the journal. "naive" is the reference: the same
+// one RecordStep (as the middleware does), from one caller and from 32
+// concurrent callers (group commit). "record" goes through the step
+// journal: steps/s is the rate at the API (an append each),
+// ingested-steps/s the rate into SQLite, counting until the queue has
+// drained; "record-nojournal" waits for each commit. "naive" is the reference: the same
 // insert through database/sql in autocommit mode, one transaction per
 // step, no group commit, no FTS.
 func BenchmarkIngest(b *testing.B) {
 	ctx := context.Background()
-	for _, shape := range []string{"start+finish", "record", "record-nojournal"} {
+	for _, shape := range []string{"record", "record-nojournal"} {
 		for _, par := range []bool{false, true} {
 			name := shape + "/sequential"
 			if par {
@@ -77,20 +76,8 @@ func BenchmarkIngest(b *testing.B) {
 				}
 				one := func(i int) {
 					st := benchStep(run.ID, i)
-					if strings.HasPrefix(shape, "record") {
-						st.Status = factory.StepOK
-						if _, err := s.RecordStep(ctx, st); err != nil {
-							b.Error(err)
-						}
-						return
-					}
-					st, err := s.StartStep(ctx, st)
-					if err != nil {
-						b.Error(err)
-						return
-					}
 					st.Status = factory.StepOK
-					if err := s.FinishStep(ctx, st); err != nil {
+					if _, err := s.RecordStep(ctx, st); err != nil {
 						b.Error(err)
 					}
 				}
@@ -215,7 +202,7 @@ func bigVocab() []string {
 
 // bigLog builds (once per process) a run log of 1,000,000 steps in 1,000
 // runs over 30 days, in transactions of 50,000 steps through the same
-// insert path as StartStep (FTS5 included).
+// insert path as RecordStep without the journal (FTS5 included).
 func bigLog(b *testing.B) *Store {
 	bigOnce.Do(func() {
 		start := time.Now()
@@ -454,7 +441,8 @@ func BenchmarkCommitBatch(b *testing.B) {
 				batch := make([]*op, n)
 				for i := range batch {
 					st := benchStep(run.ID, steps+i)
-					gen, _ := prepareStep(&st, factory.StepOK)
+					st.Status = factory.StepOK
+					gen, _ := prepareStep(&st)
 					batch[i] = &op{fn: func(w *wtx) error { return s.insertStep(w, &st, gen) }, done: make(chan error, 1)}
 				}
 				for _, err := range s.commitBatch(batch) {

@@ -12,9 +12,9 @@
 // OTEL_EXPORTER_OTLP_* variables ask for it.
 //
 // Durability: the database runs in WAL mode with synchronous=NORMAL. Every
-// write method except RecordStep and StartStep returns only after its
-// transaction committed, so a write that returned survives a crash or
-// kill -9 of the process; it is not guaranteed to survive a power loss or
+// write method except RecordStep returns only after its transaction
+// committed, so a write that returned survives a crash or kill -9 of the
+// process; it is not guaranteed to survive a power loss or
 // kernel crash (the WAL is synced at checkpoints, not at every commit).
 // Writes of concurrent callers are committed together in one transaction
 // (group commit, see Store); reads use a separate pool of connections and

@@ -29,3 +29,11 @@ func MaxPages(cfg Config, n int) Config {
 	cfg.maxPages = n
 	return cfg
 }
+
+// OpenWithoutJournal opens the store with RecordStep waiting for its
+// commit instead of going through the step journal, so that benchmarks
+// measure what the journal saves.
+func OpenWithoutJournal(ctx context.Context, cfg Config) (*Store, error) {
+	cfg.noJournal = true
+	return Open(ctx, cfg)
+}

@@ -27,7 +27,7 @@ import (
 // memory-mapped segment file of this process (MAP_SHARED: the bytes are
 // the kernel's page cache, so they survive the death of the process with
 // no system call per step), and hands the insert to the group-commit queue
-// (writeAsync), which commits it within asyncDelay. Open replays the
+// (queueOp), which commits it within asyncDelay. Open replays the
 // segments of dead processes. See doc.go.
 //
 // Files: <db>.journal/<pid>-<random>.seg, each segSize bytes. A process
@@ -73,16 +73,20 @@ const replayBatch = 500
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
-// stepStrings lists a step's string fields in payload order.
-func stepStrings(st *factory.Step) [13]*string {
+// stepStrings lists a step's string fields in payload order. The eleventh
+// field is always empty, and read into spare: a record keeps the layout of
+// segMagic's version, so segments left by any process of this version
+// replay.
+func stepStrings(st *factory.Step, spare *string) [13]*string {
 	return [13]*string{&st.ID, &st.RunID, &st.ParentID, &st.RequestID, &st.Method, &st.Tool,
-		&st.Args, &st.Result, &st.Status, &st.Error, &st.Snapshot, &st.TraceID, &st.SpanID}
+		&st.Args, &st.Result, &st.Status, &st.Error, spare, &st.TraceID, &st.SpanID}
 }
 
 // payloadSize is the length of st's payload.
 func payloadSize(st *factory.Step) int {
 	n := varintLen(nanos(st.Started)) + varintLen(int64(st.Duration))
-	for _, f := range stepStrings(st) {
+	var empty string
+	for _, f := range stepStrings(st, &empty) {
 		n += uvarintLen(uint64(len(*f))) + len(*f)
 	}
 	return n
@@ -91,7 +95,8 @@ func payloadSize(st *factory.Step) int {
 // encodePayload writes st's payload into b, which is payloadSize(st) long.
 func encodePayload(b []byte, st *factory.Step) {
 	i := 0
-	for _, f := range stepStrings(st) {
+	var empty string
+	for _, f := range stepStrings(st, &empty) {
 		i += binary.PutUvarint(b[i:], uint64(len(*f)))
 		i += copy(b[i:], *f)
 	}
@@ -102,7 +107,8 @@ func encodePayload(b []byte, st *factory.Step) {
 // decodePayload is the inverse of encodePayload.
 func decodePayload(b []byte) (factory.Step, error) {
 	var st factory.Step
-	for _, f := range stepStrings(&st) {
+	var spare string
+	for _, f := range stepStrings(&st, &spare) {
 		n, k := binary.Uvarint(b)
 		if k <= 0 || n > uint64(len(b)-k) {
 			return factory.Step{}, errors.New("bad string field")
@@ -389,7 +395,7 @@ func (s *Store) journalStep(st *factory.Step) bool {
 // (a replay, or a caller's id that is taken: the first step stays).
 func (s *Store) ingestStep(w *wtx, st *factory.Step, seg *segment) error {
 	res, err := w.exec(stInsStepIgnore, st.ID, st.RunID, st.ParentID, st.RequestID, st.Method, st.Tool,
-		st.Args, st.Result, st.Status, st.Error, st.Snapshot, nanos(st.Started), int64(st.Duration),
+		st.Args, st.Result, st.Status, st.Error, nanos(st.Started), int64(st.Duration),
 		st.TraceID, st.SpanID)
 	if err != nil {
 		return err
@@ -409,7 +415,7 @@ func (s *Store) ingestStep(w *wtx, st *factory.Step, seg *segment) error {
 	if err != nil {
 		return err
 	}
-	return s.markPending(w, seq, false)
+	return s.markPending(w, seq)
 }
 
 // replayJournals replays, then removes, every journal segment in dir

@@ -23,11 +23,11 @@ const (
 
 // Query filters the run log. Zero fields do not filter.
 type Query struct {
-	Kind   string    // "steps" (default), "runs", "messages"
+	Kind   string    // "steps" (default), "runs", "messages", "snapshots", "test_runs", "verdicts"
 	RunID  string    // a run id, a unique prefix of one, or "latest"
 	Tool   string    // steps only: exact tool name
-	Status string    // steps only: ok, tool_error, error, cancelled, running
-	Since  time.Time // started (created, for messages) at or after
+	Status string    // steps (ok, tool_error, error, cancelled), test_runs (pass, fail, error, timeout), verdicts (pass, fail, error, skipped)
+	Since  time.Time // started (created, for the other kinds) at or after
 	Text   string    // full text: every word must appear (see Store.Query)
 	Limit  int       // 0 = 20, max 100
 	Cursor string    // opaque, from a previous Page.Next
@@ -36,10 +36,13 @@ type Query struct {
 // Page is one page of a query's results, newest first. Next, when set,
 // fetches the following page.
 type Page struct {
-	Runs     []factory.Run     `json:"runs,omitempty"`
-	Steps    []factory.Step    `json:"steps,omitempty"`
-	Messages []factory.Message `json:"messages,omitempty"`
-	Next     string            `json:"next,omitempty"`
+	Runs      []factory.Run      `json:"runs,omitempty"`
+	Steps     []factory.Step     `json:"steps,omitempty"`
+	Messages  []factory.Message  `json:"messages,omitempty"`
+	Snapshots []factory.Snapshot `json:"snapshots,omitempty"`
+	TestRuns  []TestRunSummary   `json:"test_runs,omitempty"`
+	Verdicts  []VerdictRecord    `json:"verdicts,omitempty"`
+	Next      string             `json:"next,omitempty"`
 }
 
 const (
@@ -85,15 +88,20 @@ func decodeCursor(s, kind string) (cursor, error) {
 	return c, nil
 }
 
-// Query returns one page of runs, steps or messages, newest first (by
-// start time; full-text matches by insertion order, which is the same
-// order except for steps recorded with an old start time). Pages are
+// Query returns one page of runs, steps, messages, snapshots, test runs or
+// verdicts, newest first (by start or creation time; full-text matches by
+// insertion order, which is the same order except for steps recorded with
+// an old start time). Pages are
 // keyset-paginated: a page is as fast at the millionth row as at the
 // first, and rows inserted meanwhile do not shift later pages.
 //
 // Text matches rows containing every word of Text: in a step's tool, args,
 // result or error, in a message's text, in a run's name, workflow or
-// client. With FTS5 (Store.FTS) words match whole tokens, and a word ending
+// client, in a snapshot's id or label, in a test run's suite or the name or
+// package of one of its failing tests, in a verdict's invariant or
+// message (those three kinds match substrings, as without FTS5). A listed
+// test run carries at most 20 failing tests, a listed verdict at most 10
+// evidence lines, each cut at 300 bytes. With FTS5 (Store.FTS) words match whole tokens, and a word ending
 // in * matches as a prefix of at least 3 characters (a shorter one is
 // EINVALID); without it, words match as case-insensitive substrings.
 //
@@ -104,20 +112,21 @@ func decodeCursor(s, kind string) (cursor, error) {
 // query scans: fine for thousands of steps, slow for millions.
 //
 // It returns EINVALID for an unknown kind, a bad cursor, a negative limit,
-// a prefix too short or a filter the kind does not have (tool and status
-// are for steps), and ENOTFOUND for a RunID that matches no run.
+// a prefix too short or a filter the kind does not have (tool is for
+// steps; status for steps, test runs and verdicts), and ENOTFOUND for a
+// RunID that matches no run.
 func (s *Store) Query(ctx context.Context, q Query) (Page, error) {
 	const op = "query run log"
 	if q.Kind == "" {
 		q.Kind = KindSteps
 	}
 	switch q.Kind {
-	case KindSteps, KindRuns, KindMessages:
+	case KindSteps, KindRuns, KindMessages, KindSnapshots, KindTestRuns, KindVerdicts:
 	default:
-		return Page{}, factory.Errorf(factory.EINVALID, "%s: unknown kind %q; use steps, runs or messages", op, q.Kind)
+		return Page{}, factory.Errorf(factory.EINVALID, "%s: unknown kind %q; use steps, runs, messages, snapshots, test_runs or verdicts", op, q.Kind)
 	}
-	if q.Kind != KindSteps && (q.Tool != "" || q.Status != "") {
-		return Page{}, factory.Errorf(factory.EINVALID, "%s: tool and status filter steps, not %s; drop them or use kind steps", op, q.Kind)
+	if err := kindFilters(q); err != nil {
+		return Page{}, factory.Wrap(op, err)
 	}
 	switch {
 	case q.Limit < 0:
@@ -169,6 +178,12 @@ func (s *Store) Query(ctx context.Context, q Query) (Page, error) {
 		page, err = s.queryMessages(ctx, q, cur)
 	case KindRuns:
 		page, err = s.queryRuns(ctx, q, cur)
+	case KindSnapshots:
+		page, err = s.querySnapshots(ctx, q, cur)
+	case KindTestRuns:
+		page, err = s.queryTestRuns(ctx, q, cur)
+	case KindVerdicts:
+		page, err = s.queryVerdicts(ctx, q, cur)
 	}
 	return page, factory.Wrap(op, err)
 }

@@ -3,7 +3,6 @@ package traces
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"strings"
 	"time"
 
@@ -57,7 +56,7 @@ func (s *Store) EndRun(ctx context.Context, id string, ended time.Time) error {
 
 // prepareStep fills defaults and redacts and caps a step's text. It
 // reports whether it made up the step's id.
-func prepareStep(st *factory.Step, status string) (generated bool, err error) {
+func prepareStep(st *factory.Step) (generated bool, err error) {
 	if st.RunID == "" {
 		return false, factory.Errorf(factory.EINVALID, "a step needs a run id")
 	}
@@ -68,9 +67,6 @@ func prepareStep(st *factory.Step, status string) (generated bool, err error) {
 		st.ID, generated = factory.NewStepID(st.Started), true
 	}
 	st.Started = st.Started.UTC()
-	if status != "" {
-		st.Status = status
-	}
 	if st.Status == "" {
 		st.Status = factory.StepOK
 		if st.Error != "" {
@@ -83,43 +79,15 @@ func prepareStep(st *factory.Step, status string) (generated bool, err error) {
 	return generated, nil
 }
 
-// StartStep records a step as running. An empty ID gets "st-" and 13
+// RecordStep records a finished step in one write. An empty Status means
+// ok, or error when Error is set. An empty ID gets "st-" and 13
 // time-ordered and random characters; a zero Started gets the current time.
-// Args is redacted (RedactJSON) and capped at 4 KiB before storage.
-//
-// StartStep does not wait for its write to commit: the write joins the next
-// transaction (the FinishStep of a quick call, usually, so that a call costs
-// one commit), and commits within 50 ms if no other write comes. Writes
-// commit in order, so when FinishStep (or any later write) returns, the
-// start is durable too; reads by this Store see it at once. A database
-// error on the start (rare: an id taken) is logged, and FinishStep then
-// reports ENOTFOUND.
-//
-// It returns the step as it will be stored, EINVALID without a RunID, and
-// EUNAVAILABLE after Close.
-func (s *Store) StartStep(ctx context.Context, st factory.Step) (factory.Step, error) {
-	gen, err := prepareStep(&st, factory.StepRunning)
-	if err != nil {
-		return factory.Step{}, factory.Wrap("start step", err)
-	}
-	// The caller already holds the id, so it is never redrawn here: a clash
-	// of generated ids (one in 2^25 within a millisecond) fails the insert.
-	_ = gen
-	stored := st
-	if err := s.writeAsync(func(w *wtx) error { return s.insertStep(w, &stored, false) }); err != nil {
-		return factory.Step{}, factory.Wrap("start step", err)
-	}
-	return st, nil
-}
-
-// RecordStep records a finished step in one write: StartStep and
-// FinishStep together. An empty Status means ok, or error when Error is
-// set. Same defaults and redaction as StartStep.
+// Args is redacted (RedactJSON), Result and Error redacted (Redact), each
+// capped at 4 KiB before storage.
 //
 // RecordStep appends the step to the step journal (see the package doc)
 // and returns: the step then survives a kill -9 of the process, and
-// commits within about 50 ms; reads by this Store see it at once, and a
-// FinishStep of it finds it. Because the insert comes later, a caller's
+// commits within about 50 ms; reads by this Store see it at once. Because the insert comes later, a caller's
 // ID that is already taken is not reported: the step stored first keeps
 // the id, the later one is dropped with a logged warning. When the journal
 // cannot be written (a full disk), RecordStep falls back to waiting for
@@ -129,7 +97,7 @@ func (s *Store) StartStep(ctx context.Context, st factory.Step) (factory.Step, e
 // It returns the step as stored, EINVALID without a RunID, and
 // EUNAVAILABLE after Close.
 func (s *Store) RecordStep(ctx context.Context, st factory.Step) (factory.Step, error) {
-	gen, err := prepareStep(&st, "")
+	gen, err := prepareStep(&st)
 	if err != nil {
 		return factory.Step{}, factory.Wrap("record step", err)
 	}
@@ -150,7 +118,7 @@ func (s *Store) insertStep(w *wtx, st *factory.Step, generated bool) error {
 	var err error
 	for try := 0; ; try++ {
 		res, err = w.exec(stInsStep, st.ID, st.RunID, st.ParentID, st.RequestID, st.Method, st.Tool,
-			st.Args, st.Result, st.Status, st.Error, st.Snapshot, nanos(st.Started), int64(st.Duration),
+			st.Args, st.Result, st.Status, st.Error, nanos(st.Started), int64(st.Duration),
 			st.TraceID, st.SpanID)
 		if err == nil {
 			break
@@ -168,14 +136,13 @@ func (s *Store) insertStep(w *wtx, st *factory.Step, generated bool) error {
 	if err != nil {
 		return err
 	}
-	return s.markPending(w, seq, false)
+	return s.markPending(w, seq)
 }
 
-// markPending queues step seq for full-text indexing (see ftsSchema).
-// indexed says the index may hold an older version of the step. A step
-// already queued keeps its flag.
-func (s *Store) markPending(w *wtx, seq int64, indexed bool) error {
-	res, err := w.exec(stPending, seq, indexed)
+// markPending queues the new step seq for full-text indexing (see
+// ftsSchema). A step already queued keeps its flag.
+func (s *Store) markPending(w *wtx, seq int64) error {
+	res, err := w.exec(stPending, seq)
 	if err != nil {
 		return err
 	}
@@ -183,36 +150,6 @@ func (s *Store) markPending(w *wtx, seq int64, indexed bool) error {
 		w.pending++
 	}
 	return nil
-}
-
-// FinishStep completes the step st.ID: it sets Status (empty means ok, or
-// error when Error is set), Result, Error, Duration, and Snapshot, TraceID
-// and SpanID when given; Args too when given. Text is redacted and capped
-// as in StartStep. It returns ENOTFOUND for an unknown step.
-func (s *Store) FinishStep(ctx context.Context, st factory.Step) error {
-	if st.ID == "" {
-		return factory.Errorf(factory.EINVALID, "finish step: no step id")
-	}
-	if st.Status == factory.StepRunning {
-		return factory.Errorf(factory.EINVALID, "finish step: status %q is not a final status", st.Status)
-	}
-	st.RunID = "-" // not updated; satisfies prepareStep
-	if _, err := prepareStep(&st, ""); err != nil {
-		return factory.Wrap("finish step", err)
-	}
-	err := s.write(func(w *wtx) error {
-		var seq int64
-		err := w.queryRow(stFinishStep, st.Status, st.Args, st.Result, st.Error, st.Snapshot,
-			int64(st.Duration), st.TraceID, st.SpanID, st.ID).Scan(&seq)
-		if errors.Is(err, sql.ErrNoRows) {
-			return factory.Errorf(factory.ENOTFOUND, "step %q not found", st.ID)
-		}
-		if err != nil || !s.fts {
-			return err
-		}
-		return s.markPending(w, seq, true)
-	})
-	return factory.Wrap("finish step", err)
 }
 
 // AddMessage records a message. Text is redacted and capped at 64 KiB; an
@@ -288,13 +225,13 @@ func scanRun(sc scanner) (factory.Run, error) {
 }
 
 const stepCols = `s.id, s.run_id, s.parent_id, s.request_id, s.method, s.tool, s.args, s.result, s.status, s.error,
-	s.snapshot, s.started, s.duration, s.trace_id, s.span_id, s.seq`
+	s.started, s.duration, s.trace_id, s.span_id, s.seq`
 
 func scanStep(sc scanner) (factory.Step, int64, error) {
 	var st factory.Step
 	var started, dur, seq int64
 	err := sc.Scan(&st.ID, &st.RunID, &st.ParentID, &st.RequestID, &st.Method, &st.Tool, &st.Args, &st.Result,
-		&st.Status, &st.Error, &st.Snapshot, &started, &dur, &st.TraceID, &st.SpanID, &seq)
+		&st.Status, &st.Error, &started, &dur, &st.TraceID, &st.SpanID, &seq)
 	st.Started, st.Duration = fromNanos(started), time.Duration(dur)
 	return st, seq, err
 }

@@ -16,6 +16,9 @@ import (
 // stable across VACUUM: the optional FTS5 indexes point at them.
 // Foreign keys are documented, not enforced: the run log must accept a step
 // even if its run row was lost, and enforcement costs a lookup per insert.
+// steps.snapshot is not written (it stays empty): dropping a column rewrites
+// the whole table, and a new schema version would lock older builds out of
+// the run log, for one empty column.
 var migrations = []string{
 	// 1: the run log.
 	`

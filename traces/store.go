@@ -14,6 +14,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/factory-dev/factory"
 	_ "github.com/mattn/go-sqlite3" // the SQLite driver; FTS5 with -tags sqlite_fts5
@@ -38,8 +39,9 @@ type Config struct {
 
 	// noFTS forces the LIKE fallback even when FTS5 is compiled in (tests).
 	noFTS bool
-	// noJournal makes RecordStep wait for its commit, as before the step
-	// journal (benchmarks compare).
+	// noJournal makes RecordStep wait for its commit instead of going
+	// through the step journal, so that benchmarks measure what the
+	// journal saves. Set from tests only.
 	noJournal bool
 	// readOnly opens the file with SQLite's mode=ro, as a read-only file
 	// or file system would (tests: as root, chmod does not stop writes).
@@ -317,7 +319,7 @@ func (s *Store) Close() error {
 	for s.busy {
 		s.idle.Wait()
 	}
-	late := s.queue // writeAsync calls that raced with Close
+	late := s.queue // queueOp calls that raced with Close
 	s.queue = nil
 	s.wmu.Unlock()
 	for _, err := range s.commitBatch(late) {
@@ -353,7 +355,6 @@ const (
 	stEndRun
 	stInsStep
 	stInsStepIgnore
-	stFinishStep
 	stPending
 	stInsMsg
 	stFTSStep
@@ -365,15 +366,11 @@ const (
 var stmtSQL = [nStmt]string{
 	stInsRun: `INSERT INTO runs(id, name, workflow, client, root, started, ended) VALUES(?,?,?,?,?,?,?)`,
 	stEndRun: `UPDATE runs SET ended = ? WHERE id = ?`,
-	stInsStep: `INSERT INTO steps(id, run_id, parent_id, request_id, method, tool, args, result, status, error, snapshot, started, duration, trace_id, span_id)
-		VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
-	stInsStepIgnore: `INSERT INTO steps(id, run_id, parent_id, request_id, method, tool, args, result, status, error, snapshot, started, duration, trace_id, span_id)
-		VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(id) DO NOTHING`,
-	stFinishStep: `UPDATE steps SET status = ?, args = coalesce(nullif(?, ''), args), result = ?, error = ?,
-		snapshot = coalesce(nullif(?, ''), snapshot), duration = ?,
-		trace_id = coalesce(nullif(?, ''), trace_id), span_id = coalesce(nullif(?, ''), span_id)
-		WHERE id = ? RETURNING seq`,
-	stPending:    `INSERT INTO fts_pending(seq, indexed) VALUES(?, ?) ON CONFLICT(seq) DO NOTHING`,
+	stInsStep: `INSERT INTO steps(id, run_id, parent_id, request_id, method, tool, args, result, status, error, started, duration, trace_id, span_id)
+		VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+	stInsStepIgnore: `INSERT INTO steps(id, run_id, parent_id, request_id, method, tool, args, result, status, error, started, duration, trace_id, span_id)
+		VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(id) DO NOTHING`,
+	stPending:    `INSERT INTO fts_pending(seq, indexed) VALUES(?, 0) ON CONFLICT(seq) DO NOTHING`,
 	stInsMsg:     `INSERT INTO messages(run_id, step_id, kind, text, created) VALUES(?,?,?,?,?)`,
 	stFTSStep:    `INSERT INTO steps_fts(rowid, tool, args, result, error) VALUES(?,?,?,?,?)`,
 	stFTSStepDel: `DELETE FROM steps_fts WHERE rowid = ?`,
@@ -387,7 +384,7 @@ type op struct {
 	step  factory.Step // without fn: the journaled step to insert
 	seg   *segment     // and the journal segment holding it
 	done  chan error   // nil for async
-	async bool         // queued by writeAsync: nobody waits for it
+	async bool         // queued by queueOp: nobody waits for it
 	quiet bool         // upkeep, not a caller (see writeQuiet)
 }
 
@@ -460,7 +457,7 @@ var errLead = errors.New("lead")
 // by a fifth to a half; 300 µs costs more latency than it saves.
 const commitDelay = 100 * time.Microsecond
 
-// asyncDelay bounds how long a queued writeAsync waits for a transaction
+// asyncDelay bounds how long an op queued by queueOp waits for a transaction
 // when no other write comes. A commit's fixed cost (WAL frames for every
 // index page touched) is shared by the steps queued meanwhile: at 50 ms
 // instead of 10 the background commits of a busy server cost half the
@@ -517,7 +514,7 @@ func (s *Store) submit(o *op) error {
 	for {
 		// Commit from the head of the queue (FIFO) until our write is in;
 		// then hand the lead to the next caller who waits, or commit the
-		// queued writeAsync writes nobody waits for ourselves.
+		// writes queued by queueOp, which nobody waits for, ourselves.
 		n := min(len(s.queue), maxBatch)
 		batch := make([]*op, n)
 		copy(batch, s.queue)
@@ -555,7 +552,7 @@ func (s *Store) submit(o *op) error {
 			s.queue[i].done <- errLead
 			break
 		}
-		// Only writeAsync writes are left (a stream of journaled steps):
+		// Only queueOp writes are left (a stream of journaled steps):
 		// commit them on a goroutine of our own rather than keep this
 		// caller committing for as long as the stream lasts.
 		s.busy = false
@@ -571,17 +568,11 @@ func (s *Store) submit(o *op) error {
 	return mine
 }
 
-// writeAsync queues fn and returns at once. fn commits with the next
-// transaction: the next write's, or one started within asyncDelay. Since
-// writes commit in order, once any later write returned, fn committed too.
-// A failure of fn is logged. It returns EUNAVAILABLE after Close.
-func (s *Store) writeAsync(fn func(w *wtx) error) error {
-	_, err := s.queueOp(&op{fn: fn, async: true})
-	return err
-}
-
-// queueOp queues an async op as writeAsync does, and returns the length
-// of the queue.
+// queueOp queues an async op (a journaled step) and returns at once, with
+// the length of the queue. The op commits with the next transaction: the
+// next write's, or one started within asyncDelay. Since writes commit in
+// order, once any later write returned, the op committed too. A failure is
+// logged. It returns EUNAVAILABLE after Close.
 func (s *Store) queueOp(o *op) (int, error) {
 	s.wmu.Lock()
 	if s.closed {
@@ -602,7 +593,7 @@ func (s *Store) queueOp(o *op) (int, error) {
 	return n, nil
 }
 
-// flushQueued commits the writes queued by writeAsync, if any: reads call
+// flushQueued commits the writes queued by queueOp, if any: reads call
 // it first, so that a caller reads its own writes.
 func (s *Store) flushQueued() error {
 	s.wmu.Lock()
@@ -780,13 +771,11 @@ func capText(s string, n int) string {
 	if cut < 0 {
 		cut = 0
 	}
-	for cut > 0 && cut < len(s) && !utf8Start(s[cut]) {
+	for cut > 0 && cut < len(s) && !utf8.RuneStart(s[cut]) {
 		cut--
 	}
 	return s[:cut] + suffix
 }
-
-func utf8Start(b byte) bool { return b&0xC0 != 0x80 }
 
 // clean redacts text and caps it at n bytes. Text is cut to 16n first so
 // that a huge result does not go through every pattern; a secret cut in
@@ -794,7 +783,7 @@ func utf8Start(b byte) bool { return b&0xC0 != 0x80 }
 func clean(s string, n int, isJSON bool) string {
 	if len(s) > 16*n {
 		cut := 16 * n
-		for cut > 0 && !utf8Start(s[cut]) {
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
 			cut--
 		}
 		s = s[:cut]

@@ -195,31 +195,31 @@ func TestPendingStepsAndOldIndexesAreIndexedAtOpen(t *testing.T) {
 	assert.Contains(t, def, "prefix='3 4 5'")
 }
 
-func TestStartStepCommitsWithoutAnotherWrite(t *testing.T) {
+func TestRecordedStepCommitsWithoutAnotherWrite(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "f.db")
 	s, err := Open(ctx, Config{Path: path})
 	require.NoError(t, err)
-	st, err := s.StartStep(ctx, factory.Step{RunID: "r-1", Tool: "long"})
+	st, err := s.RecordStep(ctx, factory.Step{RunID: "r-1", Tool: "long"})
 	require.NoError(t, err)
 	raw, err := sql.Open("sqlite3", path)
 	require.NoError(t, err)
 	defer raw.Close()
-	// No FinishStep, no read through s: the queued start commits by itself.
+	// No other write, no read through s: the queued insert commits by itself.
 	require.Eventually(t, func() bool {
 		var n int
-		require.NoError(t, raw.QueryRow(`SELECT count(*) FROM steps WHERE id = ? AND status = 'running'`, st.ID).Scan(&n))
+		require.NoError(t, raw.QueryRow(`SELECT count(*) FROM steps WHERE id = ?`, st.ID).Scan(&n))
 		return n == 1
 	}, 5*time.Second, 5*time.Millisecond)
 
 	// Queued at Close: committed by Close.
-	st2, err := s.StartStep(ctx, factory.Step{RunID: "r-1", Tool: "at-close"})
+	st2, err := s.RecordStep(ctx, factory.Step{RunID: "r-1", Tool: "at-close"})
 	require.NoError(t, err)
 	require.NoError(t, s.Close())
 	var n int
 	require.NoError(t, raw.QueryRow(`SELECT count(*) FROM steps WHERE id = ?`, st2.ID).Scan(&n))
 	assert.Equal(t, 1, n)
-	_, err = s.StartStep(ctx, factory.Step{RunID: "r-1"})
+	_, err = s.RecordStep(ctx, factory.Step{RunID: "r-1"})
 	assert.Equal(t, factory.EUNAVAILABLE, factory.ErrorCode(err))
 }
 

@@ -26,7 +26,8 @@ type Options struct {
 	// DryRun computes the full report and writes nothing.
 	DryRun bool
 	// Fuzz is how many context lines at each end of a hunk may be dropped
-	// when the hunk matches nowhere exactly. Zero means exact matches only.
+	// when the hunk matches nowhere exactly, 0 to MaxFuzz. Zero means exact
+	// matches only.
 	Fuzz int
 	// MaxPatchBytes limits the patch text. Zero means DefaultMaxPatchBytes.
 	MaxPatchBytes int
@@ -78,10 +79,11 @@ func Paths(text string) ([]string, error) {
 //
 // Errors, always returned with the report so far (Applied false, nothing
 // written):
-//   - EINVALID: the patch is corrupt, too large, would write more than
-//     opt.MaxWriteBytes (or one file over opt.MaxFileBytes), or is unsafe (a
-//     path outside the root, into .git, through a symlink, even one the
-//     patch removes...); the message names the patch line and what is wrong.
+//   - EINVALID: opt.Fuzz is outside 0 to MaxFuzz, or the patch is corrupt,
+//     too large, would write more than opt.MaxWriteBytes (or one file over
+//     opt.MaxFileBytes), or is unsafe (a path outside the root, into .git,
+//     through a symlink, even one the patch removes...); the message names
+//     the patch line and what is wrong.
 //   - ECONFLICT: some hunks or files do not apply (report.Conflicts says
 //     which, where, and what the file holds there), or a file changed on
 //     disk while the patch applied (what was written is put back).
@@ -92,6 +94,9 @@ func Apply(ctx context.Context, root *os.Root, text string, opt Options) (factor
 	rep := factory.PatchReport{DryRun: opt.DryRun, Files: []factory.PatchFile{}}
 	if err := ctx.Err(); err != nil {
 		return rep, factory.Wrap("apply patch", err)
+	}
+	if err := opt.validate(); err != nil {
+		return rep, err
 	}
 	exists := func(p string) bool {
 		if checkPath(p) != nil {
@@ -404,20 +409,65 @@ func withExec(perm fs.FileMode, exec bool) fs.FileMode {
 	return perm &^ 0o111
 }
 
-// applyFile applies one file section to the in-memory tree.
+// applyFile applies one file section to the in-memory tree, in phases:
+// describe the section, find its source and destination, compute the new
+// content, and set the destination's new state.
 func (t *tree) applyFile(fp *filePatch, opt Options) (factory.PatchFile, []factory.HunkConflict, error) {
-	f := fp.f
-	// A traditional patch whose hunks all start at -0,0 creates the file
-	// when it does not exist, as GNU patch does, even without /dev/null.
-	if !fp.seg.git && !f.IsNew && !f.IsDelete && onlyAdds(f) {
-		n, err := t.get(fp.oldPath, fp.line)
-		if err != nil {
-			return factory.PatchFile{Path: fp.name()}, nil, err
-		}
-		if !n.exists && !n.dir {
-			f.IsNew, fp.oldPath, fp.created = true, "", true
-		}
+	if err := t.creates(fp); err != nil {
+		return factory.PatchFile{Path: fp.name()}, nil, err
 	}
+	pf := describe(fp)
+	if err := unsupported(fp, pf.Path); err != nil {
+		return pf, nil, err
+	}
+	src, dst, conflicts, err := t.endpoints(fp)
+	if err != nil || len(conflicts) > 0 {
+		return pf, conflicts, err
+	}
+	var base []byte
+	if src != nil {
+		base = src.data
+	}
+	result, conflicts, err := t.content(fp, base, opt, &pf)
+	if err != nil || len(conflicts) > 0 {
+		return pf, conflicts, err
+	}
+	if fp.f.IsDelete {
+		if len(result) > 0 {
+			return pf, []factory.HunkConflict{fileConflict(fp, fp.oldPath,
+				fmt.Sprintf("the deletion patch leaves %d bytes in %s: the file has lines the patch does not remove", len(result), fp.oldPath))}, nil
+		}
+		src.exists, src.touched, src.data = false, true, nil
+		return pf, nil, nil
+	}
+	if err := t.budget.charge(fp.line, pf.Path, int64(len(result))); err != nil {
+		return pf, nil, err
+	}
+	setNode(fp.f, src, dst, result)
+	return pf, nil, nil
+}
+
+// creates turns a traditional patch whose hunks all start at -0,0 into a
+// creation when the file does not exist, as GNU patch does, even without
+// /dev/null.
+func (t *tree) creates(fp *filePatch) error {
+	f := fp.f
+	if fp.seg.git || f.IsNew || f.IsDelete || !onlyAdds(f) {
+		return nil
+	}
+	n, err := t.get(fp.oldPath, fp.line)
+	if err != nil {
+		return err
+	}
+	if !n.exists && !n.dir {
+		f.IsNew, fp.oldPath, fp.created = true, "", true
+	}
+	return nil
+}
+
+// describe is what the report says of a file section before it is applied.
+func describe(fp *filePatch) factory.PatchFile {
+	f := fp.f
 	pf := factory.PatchFile{Path: fp.name(), Hunks: len(f.TextFragments)}
 	switch {
 	case f.IsNew:
@@ -439,67 +489,79 @@ func (t *tree) applyFile(fp *filePatch, opt Options) (factory.PatchFile, []facto
 	if f.BinaryFragment != nil {
 		pf.Hunks = 1
 	}
+	return pf
+}
+
+// unsupported refuses the sections no patch can apply: submodules and
+// binary changes without data.
+func unsupported(fp *filePatch, path string) error {
+	f := fp.f
 	if f.OldMode&modeType == modeGitlink || f.NewMode&modeType == modeGitlink {
-		return pf, nil, factory.Errorf(factory.EINVALID, "patch line %d: %s is a submodule (gitlink); submodule changes cannot be applied as patches", fp.line, pf.Path)
+		return factory.Errorf(factory.EINVALID, "patch line %d: %s is a submodule (gitlink); submodule changes cannot be applied as patches", fp.line, path)
 	}
 	if f.IsBinary && f.BinaryFragment == nil {
-		return pf, nil, factory.Errorf(factory.EINVALID, "patch line %d: %s is a binary change without data (\"Binary files differ\"); make the patch with git diff --binary", fp.line, pf.Path)
+		return factory.Errorf(factory.EINVALID, "patch line %d: %s is a binary change without data (\"Binary files differ\"); make the patch with git diff --binary", fp.line, path)
 	}
+	return nil
+}
 
-	var src, dst *node
-	var err error
+// endpoints finds the section's source (nil for a creation) and destination
+// nodes, refusing what the tree does not allow.
+func (t *tree) endpoints(fp *filePatch) (src, dst *node, conflicts []factory.HunkConflict, err error) {
+	f := fp.f
 	if !f.IsNew {
 		if src, err = t.get(fp.oldPath, fp.line); err != nil {
-			return pf, nil, err
+			return nil, nil, nil, err
 		}
 		switch {
 		case src.dir:
-			return pf, []factory.HunkConflict{fileConflict(fp, fp.oldPath, fp.oldPath+" is a directory in the workspace")}, nil
+			return nil, nil, []factory.HunkConflict{fileConflict(fp, fp.oldPath, fp.oldPath+" is a directory in the workspace")}, nil
 		case !src.exists:
-			return pf, []factory.HunkConflict{fileConflict(fp, fp.oldPath, fp.oldPath+" does not exist in the workspace (check the path, or whether an earlier change renamed or deleted it)")}, nil
+			return nil, nil, []factory.HunkConflict{fileConflict(fp, fp.oldPath, fp.oldPath+" does not exist in the workspace (check the path, or whether an earlier change renamed or deleted it)")}, nil
 		}
 		patchLink := f.OldMode&modeType == modeLink
 		if src.link && !patchLink {
-			return pf, nil, factory.Errorf(factory.EINVALID,
+			return nil, nil, nil, factory.Errorf(factory.EINVALID,
 				"patch line %d: %s is a symlink in the workspace (-> %q) but the patch edits it as a regular file; patch the file it points to instead",
 				fp.line, fp.oldPath, src.data)
 		}
 		if !src.link && patchLink {
-			return pf, []factory.HunkConflict{fileConflict(fp, fp.oldPath, fp.oldPath+" is a regular file but the patch expects a symlink")}, nil
+			return nil, nil, []factory.HunkConflict{fileConflict(fp, fp.oldPath, fp.oldPath+" is a regular file but the patch expects a symlink")}, nil
 		}
 	}
-	if f.IsNew || f.IsRename || f.IsCopy {
-		if dst, err = t.get(fp.newPath, fp.line); err != nil {
-			return pf, nil, err
-		}
-		switch {
-		case dst.dir:
-			return pf, []factory.HunkConflict{fileConflict(fp, fp.newPath, fp.newPath+" is a directory in the workspace")}, nil
-		case dst.exists && dst != src:
-			return pf, []factory.HunkConflict{fileConflict(fp, fp.newPath, fp.newPath+" already exists in the workspace")}, nil
-		}
-	} else {
-		dst = src
+	if !f.IsNew && !f.IsRename && !f.IsCopy {
+		return src, src, nil, nil
 	}
+	if dst, err = t.get(fp.newPath, fp.line); err != nil {
+		return nil, nil, nil, err
+	}
+	switch {
+	case dst.dir:
+		return nil, nil, []factory.HunkConflict{fileConflict(fp, fp.newPath, fp.newPath+" is a directory in the workspace")}, nil
+	case dst.exists && dst != src:
+		return nil, nil, []factory.HunkConflict{fileConflict(fp, fp.newPath, fp.newPath+" already exists in the workspace")}, nil
+	}
+	return src, dst, nil, nil
+}
 
-	var base []byte
-	if src != nil {
-		base = src.data
-	}
-	var result []byte
-	var conflicts []factory.HunkConflict
+// content computes the new content from base: the binary patch, the text
+// hunks (counting applied hunks, offsets and fuzz into pf), or base itself
+// for a section without hunks.
+func (t *tree) content(fp *filePatch, base []byte, opt Options, pf *factory.PatchFile) ([]byte, []factory.HunkConflict, error) {
+	f := fp.f
 	switch {
 	case f.BinaryFragment != nil:
-		var c *factory.HunkConflict
-		result, c, err = applyBinary(fp, base, &t.budget)
+		result, c, err := applyBinary(fp, base, &t.budget)
 		if err != nil {
-			return pf, nil, err
+			return nil, nil, err
 		}
 		if c != nil {
-			return pf, []factory.HunkConflict{*c}, nil
+			return nil, []factory.HunkConflict{*c}, nil
 		}
 		pf.Applied = 1
+		return result, nil, nil
 	case len(f.TextFragments) > 0:
+		var conflicts []factory.HunkConflict
 		a := newTextApplier(base, opt.Fuzz)
 		for k, frag := range f.TextFragments {
 			hdr := fp.hunks[k].header
@@ -515,26 +577,18 @@ func (t *tree) applyFile(fp *filePatch, opt Options) (factory.PatchFile, []facto
 			pf.Fuzz = max(pf.Fuzz, r.fuzz)
 		}
 		if len(conflicts) > 0 {
-			return pf, conflicts, nil
+			return nil, conflicts, nil
 		}
-		result = a.bytes()
+		return a.bytes(), nil, nil
 	default:
-		result = base
+		return base, nil, nil
 	}
+}
 
-	if f.IsDelete {
-		if len(result) > 0 {
-			return pf, []factory.HunkConflict{fileConflict(fp, fp.oldPath,
-				fmt.Sprintf("the deletion patch leaves %d bytes in %s: the file has lines the patch does not remove", len(result), fp.oldPath))}, nil
-		}
-		src.exists, src.touched, src.data = false, true, nil
-		return pf, nil, nil
-	}
-
-	if err := t.budget.charge(fp.line, pf.Path, int64(len(result))); err != nil {
-		return pf, nil, err
-	}
-	// The new state of dst.
+// setNode gives dst its new state: the content, whether it is a symlink,
+// and its permissions (kept exactly when the source had them, otherwise
+// from the patch's mode); a rename removes the source.
+func setNode(f *gitdiff.File, src, dst *node, result []byte) {
 	link := src != nil && src.link
 	if f.NewMode != 0 {
 		link = f.NewMode&modeType == modeLink
@@ -555,7 +609,6 @@ func (t *tree) applyFile(fp *filePatch, opt Options) (factory.PatchFile, []facto
 		src.exists, src.touched, src.data = false, true, nil
 	}
 	dst.exists, dst.link, dst.data, dst.perm, dst.exactPerm, dst.touched = true, link, result, perm, exact, true
-	return pf, nil, nil
 }
 
 // applyBinary applies a git binary patch (literal or delta), checking the

@@ -128,3 +128,16 @@ func TestAttackCopyBomb(t *testing.T) {
 	require.NoError(t, err)
 	attacktest.Unchanged(t, before, w.dir, w.outside)
 }
+
+// attack: a fuzz so large that a hunk's context is dropped entirely and it lands wherever its removed lines happen to be (or anywhere) -> EINVALID naming the range, for a dry run and a real apply alike, nothing written
+func TestAttackFuzzBeyondLimit(t *testing.T) {
+	w := newAdvWorkspace(t)
+	// Context that matches nowhere in f.txt: only a fuzz that drops all of
+	// it would place the hunk.
+	text := "--- a/f.txt\n+++ b/f.txt\n@@ -1,4 +1,4 @@\n not here\n not here\n-line 3\n+LINE 3\n not here\n"
+	before := attacktest.Take(t, w.dir, w.outside)
+	for _, fuzz := range []int{-1, MaxFuzz + 1, 1 << 20} {
+		applyBoth(t, w.dir, text, Options{Fuzz: fuzz}, factory.EINVALID, fmt.Sprintf("use 0 to %d", MaxFuzz))
+	}
+	attacktest.Unchanged(t, before, w.dir, w.outside)
+}

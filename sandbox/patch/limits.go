@@ -19,7 +19,20 @@ const (
 	// DefaultMaxFileBytes is the limit on one file a patch writes when
 	// Options leaves MaxFileBytes at zero.
 	DefaultMaxFileBytes = 32 << 20
+	// MaxFuzz is the most context lines per hunk end Options.Fuzz may let
+	// mismatch: past it a hunk would match almost anywhere, which is no
+	// longer applying the patch that was written.
+	MaxFuzz = 3
 )
+
+// validate refuses options no caller should send, whatever tool or gate
+// they come through.
+func (opt Options) validate() error {
+	if opt.Fuzz < 0 || opt.Fuzz > MaxFuzz {
+		return factory.Errorf(factory.EINVALID, "fuzz %d: use 0 to %d", opt.Fuzz, MaxFuzz)
+	}
+	return nil
+}
 
 // budget tracks what the patch has asked to write so far.
 type budget struct {

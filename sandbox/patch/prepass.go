@@ -245,14 +245,39 @@ func (pp *prepass) hunk(seg *segment, i int) (int, error) {
 			i+1, strings.TrimSuffix(lines[i], "\n"))
 	}
 	ha := hunkAt{line: i + 1, header: strings.TrimSuffix(lines[i], "\n")}
+	if j, ok := countedBody(lines, i, h); ok {
+		seg.hunks = append(seg.hunks, ha)
+		return j, nil
+	}
+	end, err := recountedBody(lines, i)
+	if err != nil {
+		return 0, err
+	}
+	oldN, newN := countBody(lines[i+1 : end])
+	if oldN == h.oldN && newN == h.newN {
+		// Counts agree with the body yet the walk failed: leave the
+		// diagnosis to go-gitdiff.
+		seg.hunks = append(seg.hunks, ha)
+		return end, nil
+	}
+	fixed := h.recounted(oldN, newN)
+	lines[i] = fixed + "\n"
+	ha.recounted = true
+	ha.fixed = fixed
+	seg.hunks = append(seg.hunks, ha)
+	return end, nil
+}
 
-	// Walk the body as the header's counts say, as git and go-gitdiff do.
+// countedBody walks the body of the hunk at line i as the header's counts
+// say, as git and go-gitdiff do, and returns the index of the first line
+// after it. ok is false when the body does not match the counts, including
+// when body lines follow the counted body (the counts were too small, and
+// go-gitdiff would silently drop those lines).
+func countedBody(lines []string, i int, h hunkHeader) (int, bool) {
 	j, o, n := i+1, h.oldN, h.newN
-	good := true
-	for good && (o > 0 || n > 0) {
+	for o > 0 || n > 0 {
 		if j >= len(lines) {
-			good = false
-			break
+			return 0, false
 		}
 		switch lines[j][0] {
 		case ' ', '\n':
@@ -263,36 +288,36 @@ func (pp *prepass) hunk(seg *segment, i int) (int, error) {
 		case '+':
 			n--
 		case '\\':
-			good = isNoNewlineMarker(lines[j])
+			if !isNoNewlineMarker(lines[j]) {
+				return 0, false
+			}
 		default:
-			good = false
+			return 0, false
 		}
 		if o < 0 || n < 0 {
-			good = false
+			return 0, false
 		}
 		j++
 	}
-	if good {
-		if j < len(lines) && isNoNewlineMarker(lines[j]) {
-			j++
-		}
-		// Body lines right after the counted body mean the counts were too
-		// small (go-gitdiff would silently drop those lines).
-		k := j
-		for k < len(lines) && lines[k] == "\n" {
-			k++
-		}
-		if k < len(lines) && isBodyLine(lines[k]) && !isHeaderAt(lines, k) && !isSignature(lines, k) {
-			good = false
-		}
+	if j < len(lines) && isNoNewlineMarker(lines[j]) {
+		j++
 	}
-	if good {
-		seg.hunks = append(seg.hunks, ha)
-		return j, nil
+	k := j
+	for k < len(lines) && lines[k] == "\n" {
+		k++
 	}
+	if k < len(lines) && isBodyLine(lines[k]) && !isHeaderAt(lines, k) && !isSignature(lines, k) {
+		return 0, false
+	}
+	return j, true
+}
 
-	// Recount: the body is every following diff line up to the next header.
-	j = i + 1
+// recountedBody finds the body of the hunk at line i without its counts:
+// every following diff line up to the next header, trailing blank lines
+// left out. It returns the index of the first line after the body, or
+// EINVALID for a body broken by a line that is not a diff line.
+func recountedBody(lines []string, i int) (int, error) {
+	j := i + 1
 	for j < len(lines) {
 		if isHeaderAt(lines, j) || isSignature(lines, j) || !isBodyLine(lines[j]) {
 			break
@@ -309,8 +334,12 @@ func (pp *prepass) hunk(seg *segment, i int) (int, error) {
 			"patch line %d: line %q inside a hunk does not start with ' ', '+' or '-' (context lines need a leading space)",
 			j+1, strings.TrimSuffix(lines[j], "\n"))
 	}
-	oldN, newN := 0, 0
-	for _, l := range lines[i+1 : end] {
+	return end, nil
+}
+
+// countBody counts the old and new lines of a hunk body.
+func countBody(body []string) (oldN, newN int) {
+	for _, l := range body {
 		switch l[0] {
 		case ' ', '\n':
 			oldN++
@@ -321,12 +350,12 @@ func (pp *prepass) hunk(seg *segment, i int) (int, error) {
 			newN++
 		}
 	}
-	if oldN == h.oldN && newN == h.newN {
-		// Counts agree with the body yet the walk failed: leave the
-		// diagnosis to go-gitdiff.
-		seg.hunks = append(seg.hunks, ha)
-		return end, nil
-	}
+	return oldN, newN
+}
+
+// recounted is h rewritten with the counts of its body; a side that becomes
+// empty (or stops being empty) moves its start by one, as diff writes it.
+func (h hunkHeader) recounted(oldN, newN int) string {
 	oldPos, newPos := h.oldPos, h.newPos
 	if h.oldN > 0 && oldN == 0 && oldPos > 0 {
 		oldPos--
@@ -338,12 +367,7 @@ func (pp *prepass) hunk(seg *segment, i int) (int, error) {
 	} else if h.newN == 0 && newN > 0 {
 		newPos++
 	}
-	fixed := fmt.Sprintf("@@ -%d,%d +%d,%d @@%s", oldPos, oldN, newPos, newN, h.rest)
-	lines[i] = fixed + "\n"
-	ha.recounted = true
-	ha.fixed = fixed
-	seg.hunks = append(seg.hunks, ha)
-	return end, nil
+	return fmt.Sprintf("@@ -%d,%d +%d,%d @@%s", oldPos, oldN, newPos, newN, h.rest)
 }
 
 // isSignature reports whether line i is the "-- " line that starts an email

@@ -345,7 +345,10 @@ func underAny(p string, dirs []string) bool {
 	return false
 }
 
-// run starts the launch and waits for everything it started to be gone.
+// run starts the launch and waits for everything it started to be gone, in
+// phases: open the pipes, start, watch (timeout and cancellation), wait for
+// the exit, kill and reap what is left, drain the pipes, read the child's
+// report.
 func (l *launch) run(ctx context.Context, c Cmd) (Result, error) {
 	res := Result{Isolation: l.mode, Notes: l.notes, Dir: l.seen}
 	max := c.MaxOutput
@@ -353,154 +356,51 @@ func (l *launch) run(ctx context.Context, c Cmd) (Result, error) {
 		max = defaultMaxOutput
 	}
 	outCap, errCap := newCapture(max, c.Stdout), newCapture(max, c.Stderr)
-	rOut, wOut, err := os.Pipe()
+	p, err := l.openPipes()
 	if err != nil {
 		l.cg.destroy(time.Second)
-		return res, factory.Errorf(factory.EINTERNAL, "pipe: %v", err)
-	}
-	rErr, wErr, err := os.Pipe()
-	if err != nil {
-		closeAll(rOut, wOut)
-		l.cg.destroy(time.Second)
-		return res, factory.Errorf(factory.EINTERNAL, "pipe: %v", err)
+		return res, err
 	}
 	cmd := &exec.Cmd{Path: l.path, Args: l.argv, Env: l.env, Dir: l.dir, Stdin: c.Stdin,
-		Stdout: wOut, Stderr: wErr, SysProcAttr: l.sys, WaitDelay: pipeGrace}
-	var errR, errW *os.File
+		Stdout: p.wOut, Stderr: p.wErr, SysProcAttr: l.sys, WaitDelay: pipeGrace}
 	if l.child {
-		if errR, errW, err = os.Pipe(); err != nil {
-			closeAll(rOut, wOut, rErr, wErr)
-			l.cg.destroy(time.Second)
-			return res, factory.Errorf(factory.EINTERNAL, "pipe: %v", err)
-		}
-		cmd.ExtraFiles = []*os.File{errW}
+		cmd.ExtraFiles = []*os.File{p.errW}
 	} else if len(l.files) > 0 {
 		cmd.ExtraFiles = l.files
 		defer closeAll(l.files...)
 	}
 	if err := ctx.Err(); err != nil {
-		closeAll(rOut, wOut, rErr, wErr, errR, errW)
+		p.closeAll()
 		l.cg.destroy(time.Second)
 		res.Cancelled, res.ExitCode = true, -1
 		return res, nil
 	}
 	start := time.Now()
-	err = cmd.Start()
-	closeAll(wOut, wErr, errW)
-	if err != nil {
-		closeAll(rOut, rErr, errR)
-		l.cg.destroy(time.Second)
-		code := factory.EINTERNAL
-		if errors.Is(err, os.ErrNotExist) {
-			code = factory.ENOTFOUND
-		}
-		return res, factory.Errorf(code, "start: %v", err)
+	if err := l.start(cmd, p); err != nil {
+		return res, err
 	}
 	pid := cmd.Process.Pid
-	var copies sync.WaitGroup
-	copies.Add(2)
-	go func() { defer copies.Done(); _, _ = io.Copy(outCap, rOut) }()
-	go func() { defer copies.Done(); _, _ = io.Copy(errCap, rErr) }()
-
-	// The watchdog: SIGTERM to everything on timeout or cancellation,
-	// SIGKILL after the grace.
+	copies := p.copyOut(outCap, errCap)
 	exited := make(chan struct{})
-	watchDone := make(chan struct{})
-	var timedOut, cancelled bool
-	go func() {
-		defer close(watchDone)
-		var timer <-chan time.Time
-		if c.Timeout > 0 {
-			t := time.NewTimer(c.Timeout)
-			defer t.Stop()
-			timer = t.C
-		}
-		select {
-		case <-exited:
-			return
-		case <-timer:
-			timedOut = true
-		case <-ctx.Done():
-			cancelled = true
-		}
-		l.signal(pid, syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(killGrace):
-			l.signal(pid, syscall.SIGKILL)
-		}
-	}()
+	w := l.watch(ctx, c.Timeout, pid, exited)
+	status := p.readStatus()
 
-	// The child's reports: a setup failure, or the signal that killed the
-	// target (pid 1 of a namespace cannot die of it itself). EOF comes at
-	// the exec of bwrap or at the exit of the native child.
-	var status chan []byte
-	if errR != nil {
-		status = make(chan []byte, 1)
-		go func() { b, _ := io.ReadAll(errR); status <- b }()
-	}
-
-	// Wait for the exit without reaping, so the process group id cannot be
-	// reused while we kill what is left in it.
-	for {
-		var info unix.Siginfo
-		err := unix.Waitid(unix.P_PID, pid, &info, unix.WEXITED|unix.WNOWAIT, nil)
-		if err != unix.EINTR {
-			break
-		}
-	}
+	waitExit(pid)
 	close(exited)
-	<-watchDone
-	l.signal(pid, syscall.SIGKILL)
-	res.Notes = append(res.Notes, l.cg.events()...)
-	if !l.cg.destroy(5 * time.Second) {
-		res.Notes = append(res.Notes, "some processes survived the cgroup kill")
-	}
-	_ = cmd.Wait() // reaps; its error is in ProcessState
+	<-w.done
+	res.Notes = append(res.Notes, l.reap(cmd, pid)...)
 	if cmd.ProcessState != nil {
 		res.CPU = cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
 	}
-
-	// Pipes held by processes that escaped the group are cut after a grace.
-	copied := make(chan struct{})
-	go func() { copies.Wait(); close(copied) }()
-	select {
-	case <-copied:
-	case <-time.After(pipeGrace):
-		closeAll(rOut, rErr)
-		<-copied
-		res.Notes = append(res.Notes, "output cut: a process outside the group kept the pipes open")
-	}
-	closeAll(rOut, rErr)
+	res.Notes = append(res.Notes, p.drain(copies)...)
 	res.Duration = time.Since(start)
-	res.TimedOut, res.Cancelled = timedOut, cancelled
-
+	res.TimedOut, res.Cancelled = w.timedOut, w.cancelled
 	if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
 		res.ExitCode, res.Signal = -1, ws.Signal().String()
 	} else {
 		res.ExitCode = cmd.ProcessState.ExitCode()
 	}
-	var setupErr error
-	if status != nil {
-		var msg []byte
-		select {
-		case msg = <-status:
-		case <-time.After(pipeGrace):
-			errR.Close()
-			msg = <-status
-		}
-		errR.Close()
-		kind, rest, _ := strings.Cut(string(msg), "\t")
-		switch kind {
-		case "error":
-			code, text, _ := strings.Cut(rest, "\t")
-			setupErr = factory.Errorf(code, "confine (%s): %s", l.mode, text)
-		case "signal":
-			if n, err := strconv.Atoi(rest); err == nil && res.ExitCode == 128+n {
-				res.ExitCode, res.Signal = -1, syscall.Signal(n).String()
-			}
-		}
-	}
+	setupErr := l.childReport(p, status, &res)
 	var t1, t2 bool
 	res.Stdout, t1 = outCap.bytes()
 	res.Stderr, t2 = errCap.bytes()
@@ -510,6 +410,179 @@ func (l *launch) run(ctx context.Context, c Cmd) (Result, error) {
 		return res, setupErr
 	}
 	return res, nil
+}
+
+// pipes are the command's output pipes and, for a re-executed child, the
+// pipe it reports setup errors and killing signals on.
+type pipes struct {
+	rOut, wOut, rErr, wErr *os.File
+	errR, errW             *os.File // nil unless the launch is a re-executed child
+}
+
+// openPipes opens the pipes a launch needs; on an error none stays open.
+func (l *launch) openPipes() (*pipes, error) {
+	p := &pipes{}
+	var err error
+	if p.rOut, p.wOut, err = os.Pipe(); err != nil {
+		return nil, factory.Errorf(factory.EINTERNAL, "pipe: %v", err)
+	}
+	if p.rErr, p.wErr, err = os.Pipe(); err != nil {
+		p.closeAll()
+		return nil, factory.Errorf(factory.EINTERNAL, "pipe: %v", err)
+	}
+	if l.child {
+		if p.errR, p.errW, err = os.Pipe(); err != nil {
+			p.closeAll()
+			return nil, factory.Errorf(factory.EINTERNAL, "pipe: %v", err)
+		}
+	}
+	return p, nil
+}
+
+func (p *pipes) closeAll() { closeAll(p.rOut, p.wOut, p.rErr, p.wErr, p.errR, p.errW) }
+
+// start starts cmd and closes the write ends the child now holds; on an
+// error every pipe is closed and the cgroup is gone.
+func (l *launch) start(cmd *exec.Cmd, p *pipes) error {
+	err := cmd.Start()
+	closeAll(p.wOut, p.wErr, p.errW)
+	if err == nil {
+		return nil
+	}
+	closeAll(p.rOut, p.rErr, p.errR)
+	l.cg.destroy(time.Second)
+	code := factory.EINTERNAL
+	if errors.Is(err, os.ErrNotExist) {
+		code = factory.ENOTFOUND
+	}
+	return factory.Errorf(code, "start: %v", err)
+}
+
+// copyOut copies both output pipes into their captures until EOF.
+func (p *pipes) copyOut(out, errc io.Writer) *sync.WaitGroup {
+	var copies sync.WaitGroup
+	copies.Add(2)
+	go func() { defer copies.Done(); _, _ = io.Copy(out, p.rOut) }()
+	go func() { defer copies.Done(); _, _ = io.Copy(errc, p.rErr) }()
+	return &copies
+}
+
+// readStatus reads the child's reports: a setup failure, or the signal that
+// killed the target (pid 1 of a namespace cannot die of it itself). EOF
+// comes at the exec of bwrap or at the exit of the native child. Nil when
+// the launch is not a re-executed child.
+func (p *pipes) readStatus() chan []byte {
+	if p.errR == nil {
+		return nil
+	}
+	status := make(chan []byte, 1)
+	go func() { b, _ := io.ReadAll(p.errR); status <- b }()
+	return status
+}
+
+// drain waits for the copies to end; pipes held by processes that escaped
+// the group are cut after a grace.
+func (p *pipes) drain(copies *sync.WaitGroup) []string {
+	var notes []string
+	copied := make(chan struct{})
+	go func() { copies.Wait(); close(copied) }()
+	select {
+	case <-copied:
+	case <-time.After(pipeGrace):
+		closeAll(p.rOut, p.rErr)
+		<-copied
+		notes = append(notes, "output cut: a process outside the group kept the pipes open")
+	}
+	closeAll(p.rOut, p.rErr)
+	return notes
+}
+
+// watchdog is the goroutine that kills the command on timeout or
+// cancellation; its fields are read after done is closed.
+type watchdog struct {
+	done                chan struct{}
+	timedOut, cancelled bool
+}
+
+// watch sends SIGTERM to everything on timeout or cancellation, and SIGKILL
+// after the grace, unless exited is closed first.
+func (l *launch) watch(ctx context.Context, timeout time.Duration, pid int, exited <-chan struct{}) *watchdog {
+	w := &watchdog{done: make(chan struct{})}
+	go func() {
+		defer close(w.done)
+		var timer <-chan time.Time
+		if timeout > 0 {
+			t := time.NewTimer(timeout)
+			defer t.Stop()
+			timer = t.C
+		}
+		select {
+		case <-exited:
+			return
+		case <-timer:
+			w.timedOut = true
+		case <-ctx.Done():
+			w.cancelled = true
+		}
+		l.signal(pid, syscall.SIGTERM)
+		select {
+		case <-exited:
+		case <-time.After(killGrace):
+			l.signal(pid, syscall.SIGKILL)
+		}
+	}()
+	return w
+}
+
+// waitExit waits for pid to exit without reaping it, so the process group
+// id cannot be reused while what is left in it is killed.
+func waitExit(pid int) {
+	for {
+		var info unix.Siginfo
+		err := unix.Waitid(unix.P_PID, pid, &info, unix.WEXITED|unix.WNOWAIT, nil)
+		if err != unix.EINTR {
+			return
+		}
+	}
+}
+
+// reap kills what is left of the command, removes its cgroup and reaps it;
+// it returns the notes of the cgroup.
+func (l *launch) reap(cmd *exec.Cmd, pid int) []string {
+	l.signal(pid, syscall.SIGKILL)
+	notes := l.cg.events()
+	if !l.cg.destroy(5 * time.Second) {
+		notes = append(notes, "some processes survived the cgroup kill")
+	}
+	_ = cmd.Wait() // reaps; its error is in ProcessState
+	return notes
+}
+
+// childReport reads the re-executed child's report: a setup failure becomes
+// the error, a killing signal goes into res.
+func (l *launch) childReport(p *pipes, status chan []byte, res *Result) error {
+	if status == nil {
+		return nil
+	}
+	var msg []byte
+	select {
+	case msg = <-status:
+	case <-time.After(pipeGrace):
+		p.errR.Close()
+		msg = <-status
+	}
+	p.errR.Close()
+	kind, rest, _ := strings.Cut(string(msg), "\t")
+	switch kind {
+	case "error":
+		code, text, _ := strings.Cut(rest, "\t")
+		return factory.Errorf(code, "confine (%s): %s", l.mode, text)
+	case "signal":
+		if n, err := strconv.Atoi(rest); err == nil && res.ExitCode == 128+n {
+			res.ExitCode, res.Signal = -1, syscall.Signal(n).String()
+		}
+	}
+	return nil
 }
 
 // signal sends sig to the process group and, when confined, the cgroup.

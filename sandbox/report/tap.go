@@ -32,137 +32,160 @@ type tapNode struct {
 // "parent > child"; a plan that was not met, or a bail out, marks the
 // result Broken with a note.
 func ParseTAP(data []byte) *Result {
-	res := &Result{}
-	pending := map[int][]*tapNode{} // test points per depth, not yet adopted by a parent
-	var last *tapNode
-	lastDepth := -1
-	plan := -1
-	yamlIndent := -1
-	var yaml []string
-
-	flushYAML := func() {
-		if last != nil && len(yaml) > 0 {
-			tapApplyYAML(&last.c, yaml)
-		}
-		yaml, yamlIndent = nil, -1
-	}
-
+	p := &tapParser{res: &Result{}, pending: map[int][]*tapNode{}, lastDepth: -1, plan: -1, yamlIndent: -1}
 	for _, raw := range splitLines(string(data)) {
-		line := strings.TrimRight(raw, " \t")
-		indent := len(line) - len(strings.TrimLeft(line, " "))
-		text := strings.TrimSpace(line)
-		if yamlIndent >= 0 {
-			if text == "..." && indent == yamlIndent {
-				flushYAML()
-				continue
-			}
-			if indent >= yamlIndent || text == "" {
-				yaml = append(yaml, line)
-				continue
-			}
-			flushYAML()
+		p.line(raw)
+	}
+	p.flushYAML()
+	return p.finish()
+}
+
+// tapParser is the state of ParseTAP between lines.
+type tapParser struct {
+	res        *Result
+	pending    map[int][]*tapNode // test points per depth, not yet adopted by a parent
+	last       *tapNode
+	lastDepth  int
+	plan       int      // -1 until a top-level plan is read
+	yamlIndent int      // indentation of the open YAML block, -1 when none is open
+	yaml       []string // the open YAML block's lines
+}
+
+// line reads one line of the stream.
+func (p *tapParser) line(raw string) {
+	line := strings.TrimRight(raw, " \t")
+	indent := len(line) - len(strings.TrimLeft(line, " "))
+	text := strings.TrimSpace(line)
+	if p.yamlIndent >= 0 {
+		if text == "..." && indent == p.yamlIndent {
+			p.flushYAML()
+			return
 		}
-		if text == "" {
-			continue
+		if indent >= p.yamlIndent || text == "" {
+			p.yaml = append(p.yaml, line)
+			return
 		}
-		depth := indent / 4
-		switch {
-		case text == "---" && last != nil && depth == lastDepth:
-			yamlIndent = indent
-		case strings.HasPrefix(text, "Bail out!"):
-			res.Broken = true
-			res.Notes = append(res.Notes, "bailed out: "+strings.TrimSpace(strings.TrimPrefix(text, "Bail out!")))
-		case strings.HasPrefix(strings.ToUpper(text), "TAP VERSION"), strings.HasPrefix(text, "pragma "):
-		case tapPlanRe.MatchString(text):
-			if depth == 0 {
-				m := tapPlanRe.FindStringSubmatch(text)
-				plan, _ = strconv.Atoi(m[1])
-			}
-		case tapPointRe.MatchString(text):
-			m := tapPointRe.FindStringSubmatch(text)
-			n := &tapNode{}
-			desc := m[3]
-			if d := tapDirRe.FindStringSubmatchIndex(desc); d != nil {
-				dir := strings.ToUpper(desc[d[2]:d[3]])
-				reason := desc[d[4]:d[5]]
-				desc = desc[:d[0]]
-				if dir == "TODO" {
-					n.todo = true
-				}
-				n.c.Status = Skip
-				n.c.Message = strings.TrimSpace(reason)
-			}
-			n.c.Name = strings.TrimSpace(desc)
-			if n.c.Name == "" {
-				n.c.Name = "test " + m[2]
-			}
-			if n.c.Status == "" {
-				if m[1] == "ok" {
-					n.c.Status = Pass
-				} else {
-					n.c.Status = Fail
-				}
-			} else if n.todo && m[1] == "ok" {
-				n.c.Status = Pass
-			}
-			n.children = pending[depth+1]
-			delete(pending, depth+1)
-			pending[depth] = append(pending[depth], n)
-			last, lastDepth = n, depth
-		case strings.HasPrefix(text, "#"):
-			// comments, "# Subtest: name", summary lines: the log has them.
-		default:
-			if last != nil && depth >= lastDepth {
-				last.c.Output = append(last.c.Output, text)
-			}
+		p.flushYAML()
+	}
+	if text == "" {
+		return
+	}
+	depth := indent / 4
+	switch {
+	case text == "---" && p.last != nil && depth == p.lastDepth:
+		p.yamlIndent = indent
+	case strings.HasPrefix(text, "Bail out!"):
+		p.res.Broken = true
+		p.res.Notes = append(p.res.Notes, "bailed out: "+strings.TrimSpace(strings.TrimPrefix(text, "Bail out!")))
+	case strings.HasPrefix(strings.ToUpper(text), "TAP VERSION"), strings.HasPrefix(text, "pragma "):
+	case tapPlanRe.MatchString(text):
+		if depth == 0 {
+			m := tapPlanRe.FindStringSubmatch(text)
+			p.plan, _ = strconv.Atoi(m[1])
+		}
+	case tapPointRe.MatchString(text):
+		n := tapPoint(tapPointRe.FindStringSubmatch(text))
+		n.children = p.pending[depth+1]
+		delete(p.pending, depth+1)
+		p.pending[depth] = append(p.pending[depth], n)
+		p.last, p.lastDepth = n, depth
+	case strings.HasPrefix(text, "#"):
+		// comments, "# Subtest: name", summary lines: the log has them.
+	default:
+		if p.last != nil && depth >= p.lastDepth {
+			p.last.c.Output = append(p.last.c.Output, text)
 		}
 	}
-	flushYAML()
+}
 
+// flushYAML applies the open YAML block, if any, to the last test point.
+func (p *tapParser) flushYAML() {
+	if p.last != nil && len(p.yaml) > 0 {
+		tapApplyYAML(&p.last.c, p.yaml)
+	}
+	p.yaml, p.yamlIndent = nil, -1
+}
+
+// tapPoint is the test point of a tapPointRe match: its name, status and
+// directive.
+func tapPoint(m []string) *tapNode {
+	n := &tapNode{}
+	desc := m[3]
+	if d := tapDirRe.FindStringSubmatchIndex(desc); d != nil {
+		dir := strings.ToUpper(desc[d[2]:d[3]])
+		reason := desc[d[4]:d[5]]
+		desc = desc[:d[0]]
+		if dir == "TODO" {
+			n.todo = true
+		}
+		n.c.Status = Skip
+		n.c.Message = strings.TrimSpace(reason)
+	}
+	n.c.Name = strings.TrimSpace(desc)
+	if n.c.Name == "" {
+		n.c.Name = "test " + m[2]
+	}
+	if n.c.Status == "" {
+		if m[1] == "ok" {
+			n.c.Status = Pass
+		} else {
+			n.c.Status = Fail
+		}
+	} else if n.todo && m[1] == "ok" {
+		n.c.Status = Pass
+	}
+	return n
+}
+
+// finish flattens the test point tree into cases and checks the plan.
+func (p *tapParser) finish() *Result {
+	res := p.res
 	var top []*tapNode
 	for d := 0; d <= 64; d++ {
-		if len(pending[d]) > 0 {
-			top = append(top, pending[d]...)
+		if len(p.pending[d]) > 0 {
+			top = append(top, p.pending[d]...)
 			if d > 0 {
 				res.Notes = append(res.Notes, "subtests without a closing parent test point")
 			}
 		}
 	}
-	var flatten func(n *tapNode, parent string)
-	flatten = func(n *tapNode, parent string) {
-		if parent != "" {
-			n.c.Parent = parent
-			n.c.Name = parent + " > " + n.c.Name
-		}
-		if n.c.Status == Fail {
-			// node writes "error: '1 subtest failed'" on a parent that only
-			// failed through its subtests.
-			if len(n.children) == 0 || (n.c.Message != "" && !subtestsFailedRe.MatchString(n.c.Message)) {
-				n.c.own = true
-			}
-			if n.c.Message == "" && len(n.children) == 0 {
-				n.c.Message = firstMeaningful(n.c.Output)
-			}
-			if n.c.Message == "" && len(n.children) == 0 {
-				n.c.Message = "not ok"
-			}
-		}
-		if n.c.Status != Fail {
-			n.c.Output = nil
-		}
-		res.Cases = append(res.Cases, n.c)
-		for _, ch := range n.children {
-			flatten(ch, n.c.Name)
-		}
-	}
 	for _, n := range top {
-		flatten(n, "")
+		res.flattenTAP(n, "")
 	}
-	if plan >= 0 && plan != len(pending[0]) && !res.Broken {
+	if p.plan >= 0 && p.plan != len(p.pending[0]) && !res.Broken {
 		res.Broken = true
-		res.Notes = append(res.Notes, fmt.Sprintf("plan was 1..%d but %d tests reported", plan, len(pending[0])))
+		res.Notes = append(res.Notes, fmt.Sprintf("plan was 1..%d but %d tests reported", p.plan, len(p.pending[0])))
 	}
 	return res
+}
+
+// flattenTAP appends n and its subtests to the cases, naming each child
+// "parent > child".
+func (res *Result) flattenTAP(n *tapNode, parent string) {
+	if parent != "" {
+		n.c.Parent = parent
+		n.c.Name = parent + " > " + n.c.Name
+	}
+	if n.c.Status == Fail {
+		// node writes "error: '1 subtest failed'" on a parent that only
+		// failed through its subtests.
+		if len(n.children) == 0 || (n.c.Message != "" && !subtestsFailedRe.MatchString(n.c.Message)) {
+			n.c.own = true
+		}
+		if n.c.Message == "" && len(n.children) == 0 {
+			n.c.Message = firstMeaningful(n.c.Output)
+		}
+		if n.c.Message == "" && len(n.children) == 0 {
+			n.c.Message = "not ok"
+		}
+	}
+	if n.c.Status != Fail {
+		n.c.Output = nil
+	}
+	res.Cases = append(res.Cases, n.c)
+	for _, ch := range n.children {
+		res.flattenTAP(ch, n.c.Name)
+	}
 }
 
 // tapApplyYAML reads the keys of a YAML diagnostic block that locate and
