@@ -409,12 +409,12 @@ func summarize(res *mcp.CallToolResult) string {
 	}
 	for _, c := range res.Content {
 		if t, ok := c.(mcp.TextContent); ok {
-			return clip(t.Text, 2048)
+			return factory.Clip(t.Text, 2048)
 		}
 	}
 	if res.StructuredContent != nil {
 		if b, err := json.Marshal(res.StructuredContent); err == nil {
-			return clip(string(b), 2048)
+			return factory.Clip(string(b), 2048)
 		}
 	}
 	return ""
@@ -426,19 +426,8 @@ func errorText(res *mcp.CallToolResult) string {
 	}
 	for _, c := range res.Content {
 		if t, ok := c.(mcp.TextContent); ok {
-			return clip(t.Text, 2048)
+			return factory.Clip(t.Text, 2048)
 		}
 	}
 	return "tool error"
-}
-
-// TODO(merge): factory.Clip
-func clip(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && s[n]&0xC0 == 0x80 {
-		n--
-	}
-	return s[:n] + "…"
 }

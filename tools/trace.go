@@ -101,12 +101,12 @@ func traceQuery(d Deps) Tool {
 			}
 			// TODO(merge): factory.Clip
 			for i := range p.Steps {
-				p.Steps[i].Args = clip(p.Steps[i].Args, 300)
-				p.Steps[i].Result = clip(p.Steps[i].Result, 300)
-				p.Steps[i].Error = clip(p.Steps[i].Error, 300)
+				p.Steps[i].Args = factory.Clip(p.Steps[i].Args, 300)
+				p.Steps[i].Result = factory.Clip(p.Steps[i].Result, 300)
+				p.Steps[i].Error = factory.Clip(p.Steps[i].Error, 300)
 			}
 			for i := range p.Messages {
-				p.Messages[i].Text = clip(p.Messages[i].Text, 1000)
+				p.Messages[i].Text = factory.Clip(p.Messages[i].Text, 1000)
 			}
 			return p, nil
 		})
@@ -122,17 +122,3 @@ func parseSince(s string, now time.Time) (time.Time, error) {
 	}
 	return time.Time{}, factory.Errorf(factory.EINVALID, "since %q is neither an RFC 3339 time (2026-01-02T15:04:05Z) nor a duration (30m, 2h)", s)
 }
-
-// clip shortens s to at most n bytes on a rune boundary, marking the cut.
-func clip(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	cut := n
-	for cut > 0 && !utf8RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + "…"
-}
-
-func utf8RuneStart(b byte) bool { return b&0xC0 != 0x80 }
