@@ -252,3 +252,24 @@ func (w *Workspace) newestAccepted(ctx context.Context) (plumbing.Hash, bool) {
 	}
 	return plumbing.ZeroHash, false
 }
+
+// GitPath returns the absolute path git uses for name inside the git
+// directory (`git rev-parse --git-path`), which honours core.hooksPath
+// for hooks/... and the common directory of linked worktrees.
+func (w *Workspace) GitPath(ctx context.Context, name string) (string, error) {
+	// not safeGit: its core.hooksPath=/dev/null would hide where git looks;
+	// rev-parse runs no hook or configured program
+	res, err := proc.Run(ctx, proc.Cmd{Argv: []string{"git", "rev-parse", "--git-path", name}, Dir: w.root,
+		Env: append(proc.BaseEnv(nil), "GIT_DIR="+w.gitDir, "GIT_TERMINAL_PROMPT=0"), Timeout: time.Minute, MaxOutput: 1 << 12})
+	if err != nil {
+		return "", factory.Wrap("git path "+name, err)
+	}
+	if res.ExitCode != 0 {
+		return "", factory.Errorf(factory.EINTERNAL, "git rev-parse --git-path %s exited %d: %s", name, res.ExitCode, clip(strings.TrimSpace(string(res.Stderr)), 300))
+	}
+	p := strings.TrimSpace(string(res.Stdout))
+	if !filepath.IsAbs(p) {
+		p = filepath.Join(w.root, p)
+	}
+	return p, nil
+}
