@@ -91,6 +91,7 @@ type fakeWS struct {
 
 	isolations int
 	land       sync.Mutex
+	accepted   []string // trees MarkAccepted recorded, in order
 }
 
 func newFakeWS(t testing.TB, root string) *fakeWS {
@@ -441,4 +442,16 @@ func (w *fakeWS) Commit(ctx context.Context, tree, message string) (string, erro
 	}
 	_, err = gitTry(w.root, nil, nil, "read-tree", c)
 	return c, err
+}
+
+// MarkAccepted records the snapshot's tree.
+func (w *fakeWS) MarkAccepted(ctx context.Context, snapshotID string) error {
+	s, err := w.Resolve(ctx, snapshotID)
+	if err != nil {
+		return err
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.accepted = append(w.accepted, s.Tree)
+	return nil
 }

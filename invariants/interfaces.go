@@ -48,6 +48,9 @@ type Workspace interface {
 	// moves HEAD's branch to it and makes the index match, with no hook
 	// or other repository code run on the host; it returns the commit id.
 	Commit(ctx context.Context, tree, message string) (string, error)
+	// MarkAccepted records that the gate accepted the tree of snapshot id,
+	// where the commit hooks look it up.
+	MarkAccepted(ctx context.Context, snapshotID string) error
 }
 
 // Runner runs gate commands in the sandbox.

@@ -371,6 +371,11 @@ func (c *Controller) promote(ctx context.Context, req ProposeRequest, base facto
 		return err
 	}
 	res.Written, res.Deleted = rr.Written, rr.Deleted
+	// The judged tree (also the committed one) is what the commit hooks
+	// let through; the live snapshot below may hold edits made since.
+	if err := ws.MarkAccepted(ctx, j.result.ID); err != nil {
+		c.log.Warn("record the accepted tree for the commit hooks", "snapshot", j.result.ID, "err", err)
+	}
 
 	sctx, end := begin(c.cfg.Steps, ctx, "snapshot live")
 	live, err := ws.Snapshot(sctx, "propose accepted")

@@ -61,6 +61,7 @@ func Diagnose(ctx context.Context, d Deps) DoctorReport {
 		if c, ignored := IgnoredConfig(ctx, d.Workspace); ignored {
 			r.add(c, true)
 		}
+		r.add(HooksCheck(ctx, d.Workspace), false)
 	}
 	return r
 }

@@ -16,10 +16,14 @@ import (
 func runInit(ctx context.Context, env *cliEnv, args []string) error {
 	fs := newFlags(env, "init", "[flags]", `Write a commented factory.yaml for this repository, with the test suites
 detected from its files (go.mod, package.json, pyproject.toml, Cargo.toml),
-and print how to register factory with Claude Code and Claude Desktop.`)
+and print how to register factory with Claude Code and Claude Desktop.
+With --hooks, also install the hooks that make the gate the way into the
+branch (a git pre-commit hook, Claude Code's PreToolUse and Stop hooks in
+.claude/settings.json); an existing factory.yaml is then left as it is.`)
 	var c common
 	c.register(fs, env)
 	force := fs.Bool("force", false, "overwrite an existing factory.yaml")
+	hooks := fs.Bool("hooks", false, "install the git pre-commit hook and Claude Code hooks that refuse commits of trees the gate did not accept")
 	if err := parse(env, fs, args); err != nil {
 		return err
 	}
@@ -29,7 +33,10 @@ and print how to register factory with Claude Code and Claude Desktop.`)
 	}
 	defer a.close()
 	path := invariants.ConfigPath(a.ws.Root())
-	if _, err := os.Stat(path); err == nil && !*force {
+	if _, err := os.Stat(path); err == nil && !*force && *hooks {
+		fmt.Fprintf(env.stdout, "%s exists; left as it is\n", path)
+		return installHooks(ctx, env, a.ws)
+	} else if err == nil && !*force {
 		return fmt.Errorf("%s exists; edit it, or pass --force to replace it", path)
 	} else if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return err
@@ -76,6 +83,9 @@ Claude Desktop (claude_desktop_config.json):
 		return fmt.Errorf("%s\nfix: %s", c.Detail, c.Fix)
 	}
 	fmt.Fprintln(env.stdout, "The rules apply once committed: git add factory.yaml && git commit")
+	if *hooks {
+		return installHooks(ctx, env, a.ws)
+	}
 	return nil
 }
 

@@ -67,9 +67,10 @@ func init() {
 		{"call", "TOOL ['{json}']", "run one tool in-process and print its structured result as JSON", runCall},
 		{"runs", "[--limit N]", "list recorded runs, newest first", runRuns},
 		{"trace", "RUN", "show a run's steps as a tree (RUN: an id, a unique prefix, or latest)", runTrace},
-		{"init", "[--force]", "write a commented factory.yaml for this repository and print client configs", runInit},
+		{"init", "[--force] [--hooks]", "write a commented factory.yaml for this repository and print client configs", runInit},
 		{"check", "[--base REF] [--json]", "evaluate the invariants of factory.yaml; exit 1 if any fails (for CI)", runCheck},
 		{"snapshot", "prune [--dry-run] [--keep N]", "manage snapshots: prune applies the retention policy", runSnapshot},
+		{"hook", hookSynopsis, "decide a commit hook event (installed by init --hooks): refuse what the gate did not accept", runHook},
 		{"doctor", "[--json]", "check git, the workspace, the run log, sandbox features and factory.yaml", runDoctor},
 		{"version", "", "print factory's version", runVersion},
 	}
