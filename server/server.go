@@ -76,7 +76,8 @@ func New(cfg Config) *Server {
 		server.WithToolCapabilities(false),
 		server.WithResourceCapabilities(false, false),
 		server.WithHooks(hooks),
-		server.WithInputSchemaValidation(),
+		// No input schema validation: its errors are Go struct dumps; the
+		// tools decode their arguments strictly and say what is wrong.
 		server.WithOutputSchemaValidation(),
 		server.WithResourceHandlerMiddleware(s.rec.resourceMiddleware),
 		server.WithPromptHandlerMiddleware(s.rec.promptMiddleware),

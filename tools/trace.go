@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/factory-dev/factory"
 	"github.com/factory-dev/factory/traces"
@@ -84,6 +85,9 @@ func traceQuery(d Deps) Tool {
 		"Query the run log: steps (default), runs or messages, newest first, filtered by run, tool, status, time and full text. Results are paged: pass next back as cursor for more.",
 		annotations{title: "Query the run log", readOnly: true, idempotent: true},
 		func(ctx context.Context, a traceQueryArgs) (traces.Page, error) {
+			if err := checkSearchText(a.Text); err != nil {
+				return traces.Page{}, err
+			}
 			q := traces.Query{Kind: a.Kind, RunID: a.Run, Tool: a.Tool, Status: a.Status, Text: a.Text, Limit: a.Limit, Cursor: a.Cursor}
 			if q.RunID == "current" {
 				q.RunID = factory.CallFrom(ctx).RunID
@@ -110,6 +114,19 @@ func traceQuery(d Deps) Tool {
 			}
 			return p, nil
 		})
+}
+
+// minText is the shortest text trace_query searches for. Shorter text
+// matched every step (one character) or none (two), depending on how the
+// index splits it; neither is what was asked.
+const minText = 3
+
+func checkSearchText(text string) error {
+	t := strings.TrimSpace(strings.ReplaceAll(text, "*", ""))
+	if text != "" && utf8.RuneCountInString(t) < minText {
+		return factory.Errorf(factory.EINVALID, "text %q is too short: search for at least %d characters (a word or a prefix such as snap*), or leave text out", text, minText)
+	}
+	return nil
 }
 
 // parseSince reads an RFC 3339 time or a duration before now.
