@@ -196,8 +196,10 @@ func defineRecording[A, R any](d Deps, name, description string, a annotations, 
 		mcp.WithOutputSchema[R](),
 	}
 	opts = append(opts, a.options()...)
+	def := mcp.NewTool(name, opts...)
+	compactOutput(&def.OutputSchema)
 	return Tool{
-		Def:     mcp.NewTool(name, opts...),
+		Def:     def,
 		Handler: handle(d, name, fn),
 	}
 }

@@ -18,7 +18,7 @@ type testRunArgs struct {
 	Package  string `json:"package,omitempty" jsonschema:"narrow to a package or path, relative to the root (Go: ./pkg/...)"`
 	Test     string `json:"test,omitempty" jsonschema:"narrow to tests matching this name pattern (Go: a -run regexp)"`
 	Reruns   int    `json:"reruns,omitempty" jsonschema:"reruns of each failing test in isolation to tell flaky from broken (default 2, at most 10; -1 disables)"`
-	InPlace  bool   `json:"in_place,omitempty" jsonschema:"run in the live tree instead of an isolated copy (not recommended): the suite can then create, change and delete your files for real and leave its build outputs there, and its writes show in later snapshots; .git stays read-only, the rest of the sandbox is the same"`
+	InPlace  bool   `json:"in_place,omitempty" jsonschema:"run in the live tree, not an isolated copy (not recommended): the suite's writes and build outputs land in your files; .git stays read-only"`
 	Snapshot string `json:"snapshot,omitempty" jsonschema:"run on this snapshot instead of the live tree"`
 	Baseline string `json:"baseline,omitempty" jsonschema:"also run on this snapshot and report only the failures that are new"`
 }

@@ -34,7 +34,7 @@ type traceQueryArgs struct {
 	Tool   string `json:"tool,omitempty" jsonschema:"only steps of this tool"`
 	Status string `json:"status,omitempty" jsonschema:"only steps with this status: ok, tool_error, error, cancelled"`
 	Since  string `json:"since,omitempty" jsonschema:"only newer than this: an RFC 3339 time or a duration such as 30m or 2h"`
-	Text   string `json:"text,omitempty" jsonschema:"full-text search over step tool, arguments, result and error, and message text: every word must match; word* matches a prefix of 3 or more characters"`
+	Text   string `json:"text,omitempty" jsonschema:"full text (3 characters or more) over steps' tool, arguments, result, error and messages' text; every word must match; word* is a prefix"`
 	Limit  int    `json:"limit,omitempty" jsonschema:"rows per page, 1 to 100 (default 20)"`
 	Cursor string `json:"cursor,omitempty" jsonschema:"the next value of a previous page"`
 }
