@@ -3,14 +3,10 @@ package tools
 import (
 	"context"
 	"os"
-	"sync"
-	"time"
 
 	"github.com/factory-dev/factory"
 	"github.com/factory-dev/factory/invariants"
 	"github.com/factory-dev/factory/sandbox"
-	"github.com/mark3labs/mcp-go/mcp"
-	"github.com/mark3labs/mcp-go/server"
 )
 
 type testRunArgs struct {
@@ -59,7 +55,7 @@ func testRun(d Deps) Tool {
 					Suite: suite.Name, Package: a.Package, Test: a.Test, Reruns: a.Reruns,
 					InPlace: a.InPlace, Snapshot: a.Snapshot, Baseline: a.Baseline,
 				},
-				Progress: progressFunc(ctx),
+				Progress: testProgress(ctx),
 			})
 			res := testRunResult{TestReport: rep, ConfigNote: note}
 			recs := records{snapshotIDs: []string{rep.Snapshot}}
@@ -113,30 +109,4 @@ func pickSuite(cfg *invariants.Config, name, root string) (factory.Suite, error)
 		names = append(names, s.Name)
 	}
 	return factory.Suite{}, factory.Errorf(factory.ENOTFOUND, "no suite %q; factory.yaml has %v", name, names)
-}
-
-// progressFunc sends notifications/progress when the client asked for them
-// (a progress token in _meta), at most twice a second.
-func progressFunc(ctx context.Context) func(done, total int, msg string) {
-	req, ok := requestFrom(ctx)
-	srv := server.ServerFromContext(ctx)
-	if !ok || srv == nil || req.Params.Meta == nil || req.Params.Meta.ProgressToken == nil {
-		return nil
-	}
-	token := req.Params.Meta.ProgressToken
-	var mu sync.Mutex
-	var last time.Time
-	return func(done, total int, msg string) {
-		mu.Lock()
-		defer mu.Unlock()
-		if time.Since(last) < 500*time.Millisecond {
-			return
-		}
-		last = time.Now()
-		params := map[string]any{"progressToken": token, "progress": done, "message": msg}
-		if total > 0 {
-			params["total"] = total
-		}
-		_ = srv.SendNotificationToClient(ctx, string(mcp.MethodNotificationProgress), params)
-	}
 }
