@@ -358,6 +358,7 @@ func (r *recorder) toolMiddleware(next server.ToolHandlerFunc) server.ToolHandle
 			// cancelled; the work stops at its own time limits.
 			ctx = context.WithoutCancel(ctx)
 		}
+		ctx = tools.WithProgress(ctx, req)
 		start := time.Now()
 		tools.LogToClient(ctx, mcp.LoggingLevelDebug, req.Params.Name+": called")
 		res, err := r.recordTool(ctx, req, next)

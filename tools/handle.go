@@ -38,7 +38,7 @@ func handle[A, R any](d Deps, name string, fn func(context.Context, A) (R, recor
 		if err := decodeArgs(req.GetRawArguments(), &args); err != nil {
 			return mcp.NewToolResultError(fmt.Sprintf("%s: bad arguments: %v", name, err)), nil
 		}
-		ctx = withProgress(context.WithValue(ctx, requestKey{}, req), req)
+		ctx = context.WithValue(ctx, requestKey{}, req)
 		res, recs, err := fn(ctx, args)
 		if rerr := d.record(ctx, recs); rerr != nil && err == nil {
 			// The result names a long output the run log could not keep.

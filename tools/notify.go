@@ -22,9 +22,10 @@ type progress struct {
 
 type progressKey struct{}
 
-// withProgress puts the call's progress reporter in ctx; without a token
-// or a server (factory call) there is none, and reports do nothing.
-func withProgress(ctx context.Context, req mcp.CallToolRequest) context.Context {
+// WithProgress puts the call's progress reporter in ctx, for Phase and
+// test_run to report to; without a token or a server (factory call) there
+// is none, and reports do nothing. The server's tool middleware calls it.
+func WithProgress(ctx context.Context, req mcp.CallToolRequest) context.Context {
 	srv := server.ServerFromContext(ctx)
 	if srv == nil || req.Params.Meta == nil || req.Params.Meta.ProgressToken == nil {
 		return ctx
