@@ -141,7 +141,11 @@ func (c *Controller) judge(ctx context.Context, p *plan, base factory.Snapshot, 
 	j.patch = rep
 	if err != nil {
 		if code := factory.ErrorCode(err); code == factory.EINVALID || code == factory.ECONFLICT {
-			j.reason = "the patch does not apply: " + factory.ErrorMessage(err)
+			// The error says "patch does not apply" itself when it is a conflict.
+			j.reason = factory.ErrorMessage(err)
+			if code == factory.EINVALID {
+				j.reason = "the patch is not valid: " + j.reason
+			}
 			return j, nil
 		}
 		return j, err

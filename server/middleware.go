@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/factory-dev/factory"
+	"github.com/factory-dev/factory/tools"
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
 	"go.opentelemetry.io/otel"
@@ -346,17 +347,49 @@ func record[Res any](ctx context.Context, r *recorder, req request, call func(co
 	return res, nil
 }
 
-// toolMiddleware records every tools/call.
+// toolMiddleware records every tools/call and tells the client how it
+// ended, as a log message at the level the outcome deserves.
 func (r *recorder) toolMiddleware(next server.ToolHandlerFunc) server.ToolHandlerFunc {
 	return func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-		return record(ctx, r, request{
-			method: string(mcp.MethodToolsCall), name: req.Params.Name, id: headerID(req.Header),
-			args: req.GetRawArguments(), meta: req.Params.Meta,
-		}, func(ctx context.Context) (*mcp.CallToolResult, error) { return next(ctx, req) },
-			func(res *mcp.CallToolResult) outcome {
-				return outcome{summary: summarize(res), toolError: res != nil && res.IsError, errText: errorText(res)}
-			})
+		if req.Params.Task != nil {
+			// mcp-go runs a task under the context of the request that
+			// created it, which ends once the task is created: detached,
+			// the call runs to its end. tasks/cancel still marks the task
+			// cancelled; the work stops at its own time limits.
+			ctx = context.WithoutCancel(ctx)
+		}
+		ctx = tools.WithProgress(ctx, req)
+		start := time.Now()
+		tools.LogToClient(ctx, mcp.LoggingLevelDebug, req.Params.Name+": called")
+		res, err := r.recordTool(ctx, req, next)
+		level, msg := callOutcome(req.Params.Name, res, err, time.Since(start))
+		tools.LogToClient(ctx, level, msg)
+		return res, err
 	}
+}
+
+// callOutcome is the log message of a finished call: info when it
+// answered, warning for a tool error (what the agent must act on), error
+// for a fault.
+func callOutcome(name string, res *mcp.CallToolResult, err error, took time.Duration) (mcp.LoggingLevel, string) {
+	took = took.Round(time.Millisecond)
+	switch {
+	case err != nil:
+		return mcp.LoggingLevelError, fmt.Sprintf("%s failed after %v: %v", name, took, err)
+	case res != nil && res.IsError:
+		return mcp.LoggingLevelWarning, fmt.Sprintf("%s answered an error after %v: %s", name, took, factory.Clip(errorText(res), 300))
+	}
+	return mcp.LoggingLevelInfo, fmt.Sprintf("%s done in %v", name, took)
+}
+
+func (r *recorder) recordTool(ctx context.Context, req mcp.CallToolRequest, next server.ToolHandlerFunc) (*mcp.CallToolResult, error) {
+	return record(ctx, r, request{
+		method: string(mcp.MethodToolsCall), name: req.Params.Name, id: headerID(req.Header),
+		args: req.GetRawArguments(), meta: req.Params.Meta,
+	}, func(ctx context.Context) (*mcp.CallToolResult, error) { return next(ctx, req) },
+		func(res *mcp.CallToolResult) outcome {
+			return outcome{summary: summarize(res), toolError: res != nil && res.IsError, errText: errorText(res)}
+		})
 }
 
 // noticeMiddleware adds the run log's notice, if any, to every tool

@@ -15,8 +15,9 @@ import (
 
 // Instructions teach a connecting agent the loop in a few lines.
 const Instructions = `factory is the environment around your work in this repository.
-Loop: run_start (name the task) -> snapshot_create -> make changes (patch_apply, or change_propose to pass the gates first) -> test_run -> invariant_check -> trace_note your decisions.
-snapshot_restore undoes anything (it snapshots first, so a restore can be undone too). Long outputs (diffs, logs) come back as ids; read them as resources.`
+Loop: run_start (name the task) -> snapshot_create -> trace_note the plan -> edit -> test_run -> change_propose -> trace_note your decisions.
+Edits, yours or patch_apply's, are ungated: nothing judges them. change_propose is the gate: a change is accepted (and, with commit, committed) only when every invariant of factory.yaml passes; otherwise the verdicts say why.
+snapshot_restore undoes anything (it snapshots first, so a restore can be undone too). Long outputs (diffs, logs) come back as ids; read them as resources. The forward_plan prompt walks through the loop.`
 
 // Config configures a Server.
 type Config struct {
@@ -75,8 +76,13 @@ func New(cfg Config) *Server {
 		server.WithInstructions(Instructions),
 		server.WithToolCapabilities(false),
 		server.WithResourceCapabilities(false, false),
+		server.WithPromptCapabilities(false),
+		server.WithCompletions(),
+		server.WithLogging(),
+		server.WithTaskCapabilities(true, true, true),
 		server.WithHooks(hooks),
-		server.WithInputSchemaValidation(),
+		// No input schema validation: its errors are Go struct dumps; the
+		// tools decode their arguments strictly and say what is wrong.
 		server.WithOutputSchemaValidation(),
 		server.WithResourceHandlerMiddleware(s.rec.resourceMiddleware),
 		server.WithPromptHandlerMiddleware(s.rec.promptMiddleware),
@@ -100,6 +106,24 @@ func (s *Server) Register(ts []tools.Tool) {
 // AddResourceTemplate adds a resource template (snapshot diffs, test logs).
 func (s *Server) AddResourceTemplate(t mcp.ResourceTemplate, h server.ResourceTemplateHandlerFunc) {
 	s.mcp.AddResourceTemplate(t, h)
+}
+
+// AddPrompt adds a prompt template (forward_plan).
+func (s *Server) AddPrompt(p mcp.Prompt, h server.PromptHandlerFunc) {
+	s.mcp.AddPrompt(p, h)
+}
+
+// Completer answers completion/complete for prompt arguments and resource
+// template variables (tools.Completer).
+type Completer interface {
+	server.PromptCompletionProvider
+	server.ResourceCompletionProvider
+}
+
+// SetCompleter answers completion/complete with c. Call it before serving.
+func (s *Server) SetCompleter(c Completer) {
+	server.WithPromptCompletionProvider(c)(s.mcp)
+	server.WithResourceCompletionProvider(c)(s.mcp)
 }
 
 // MCP returns the underlying mcp-go server (for tests and benchmarks).

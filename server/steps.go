@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/factory-dev/factory"
+	"github.com/factory-dev/factory/tools"
 )
 
 // StepRecorder is the part of the run log ChildSteps writes.
@@ -18,9 +19,12 @@ type StepRecorder interface {
 // is in a test file, so that server does not import invariants for it.
 type ChildSteps struct{ Store StepRecorder }
 
-// Begin starts a child step of the step in ctx. Without a run log or a
-// run, it records nothing.
+// Begin starts a child step of the step in ctx. It also tells the client
+// (progress, when asked for, and an info log message), so that a long gate
+// shows each phase as it begins. Without a run log or a run, it records
+// nothing.
 func (c ChildSteps) Begin(ctx context.Context, name string) (context.Context, func(status string, err error)) {
+	tools.Phase(ctx, name)
 	parent := factory.CallFrom(ctx)
 	if c.Store == nil || parent.RunID == "" {
 		return ctx, func(string, error) {}

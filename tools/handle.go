@@ -15,7 +15,7 @@ import (
 
 type requestKey struct{}
 
-// requestFrom returns the MCP request being served (for its progress token).
+// requestFrom returns the MCP request being served (for its tool name).
 func requestFrom(ctx context.Context) (mcp.CallToolRequest, bool) {
 	r, ok := ctx.Value(requestKey{}).(mcp.CallToolRequest)
 	return r, ok
@@ -36,7 +36,7 @@ func handle[A, R any](d Deps, name string, fn func(context.Context, A) (R, recor
 	return func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 		var args A
 		if err := decodeArgs(req.GetRawArguments(), &args); err != nil {
-			return mcp.NewToolResultError(fmt.Sprintf("%s: bad arguments: %v; see the tool's input schema", name, err)), nil
+			return mcp.NewToolResultError(fmt.Sprintf("%s: bad arguments: %v", name, err)), nil
 		}
 		ctx = context.WithValue(ctx, requestKey{}, req)
 		res, recs, err := fn(ctx, args)
@@ -81,32 +81,4 @@ func isZero[R any](v R) bool {
 	a, err1 := json.Marshal(v)
 	b, err2 := json.Marshal(zero)
 	return err1 == nil && err2 == nil && bytes.Equal(a, b)
-}
-
-// decodeArgs decodes raw tool arguments strictly: unknown fields are errors,
-// so a typo in a field name is reported rather than ignored.
-func decodeArgs(raw any, into any) error {
-	var data []byte
-	switch v := raw.(type) {
-	case nil:
-		data = []byte("{}")
-	case json.RawMessage:
-		data = v
-	case []byte:
-		data = v
-	default:
-		var err error
-		if data, err = json.Marshal(v); err != nil {
-			return err
-		}
-	}
-	if len(bytes.TrimSpace(data)) == 0 || string(bytes.TrimSpace(data)) == "null" {
-		data = []byte("{}")
-	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(into); err != nil {
-		return err
-	}
-	return nil
 }

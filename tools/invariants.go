@@ -16,7 +16,7 @@ type invariantCheckArgs struct {
 
 func invariantList(d Deps) Tool {
 	return define(d, "invariant_list",
-		"List the gates (what produces facts) and invariants (verdicts over facts) that factory.yaml declares as committed at HEAD (the rules that apply; edits of the working copy apply once committed), with the suites and sandbox limits.",
+		"List the gates (which produce facts), invariants (verdicts over facts), suites and sandbox limits of factory.yaml as committed at HEAD: edits of the working copy apply once committed.",
 		annotations{title: "List invariants", readOnly: true, idempotent: true},
 		func(ctx context.Context, _ invariantListArgs) (invariants.Plan, error) {
 			cfg, note, err := d.Gate.Rules(ctx)
@@ -31,7 +31,7 @@ func invariantList(d Deps) Tool {
 
 func invariantCheck(d Deps) Tool {
 	return defineRecording(d, "invariant_check",
-		"Evaluate every invariant of factory.yaml (as committed at HEAD) on the live tree or a snapshot, in an isolated copy (the live tree is never where gates run), against a baseline (HEAD's tree unless given). passed is true only when every invariant was evaluated and passed (a skipped one is not passed). Each verdict has a status, a one-line message and evidence. Verdicts are cached by tree and config, so an unchanged tree is not re-run.",
+		"Evaluate every invariant of factory.yaml (as committed at HEAD) on the live tree or a snapshot, in an isolated copy, against a baseline (default HEAD's tree). passed is true only if every invariant ran and passed (skipped is not passed). Each verdict has a status, a message and evidence; verdicts are cached by tree and config.",
 		annotations{title: "Check invariants", readOnly: true, idempotent: true},
 		func(ctx context.Context, a invariantCheckArgs) (invariants.CheckResult, records, error) {
 			res, err := d.Gate.Check(ctx, invariants.CheckRequest{Snapshot: a.Snapshot, Baseline: a.Baseline, NoCache: a.NoCache})

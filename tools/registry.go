@@ -36,6 +36,17 @@ type entry struct {
 	make  func(Deps) Tool
 }
 
+// long offers a tool as a task (optional task support): a client that
+// asks has a long call (a gate, a test run) answered at once with a task
+// to poll, rather than holding a request open for minutes.
+func long(make func(Deps) Tool) func(Deps) Tool {
+	return func(d Deps) Tool {
+		t := make(d)
+		mcp.WithTaskSupport(mcp.TaskSupportOptional)(&t.Def)
+		return t
+	}
+}
+
 // toolset is a group of tools selected together (--toolsets).
 type toolset struct {
 	name  string
@@ -55,14 +66,14 @@ func registry() []toolset {
 		}},
 		{SetChange, "patch apply and the gate", []entry{
 			{needWorkspace, patchApply},
-			{needWorkspace | needGate, changePropose},
+			{needWorkspace | needGate, long(changePropose)},
 		}},
 		{SetTest, "sandboxed test runs with compact reports", []entry{
-			{needWorkspace, testRun},
+			{needWorkspace, long(testRun)},
 		}},
 		{SetInvariants, "the gates and invariants of factory.yaml", []entry{
 			{needWorkspace | needGate, invariantList},
-			{needWorkspace | needGate, invariantCheck},
+			{needWorkspace | needGate, long(invariantCheck)},
 		}},
 		{SetTrace, "the run log: runs, notes, queries", []entry{
 			{needRuns, runStart},
@@ -196,8 +207,10 @@ func defineRecording[A, R any](d Deps, name, description string, a annotations, 
 		mcp.WithOutputSchema[R](),
 	}
 	opts = append(opts, a.options()...)
+	def := mcp.NewTool(name, opts...)
+	compactOutput(&def.OutputSchema)
 	return Tool{
-		Def:     mcp.NewTool(name, opts...),
+		Def:     def,
 		Handler: handle(d, name, fn),
 	}
 }

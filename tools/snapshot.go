@@ -112,7 +112,7 @@ func snapshotDiff(d Deps) Tool {
 
 func snapshotRestore(d Deps) Tool {
 	return defineRecording(d, "snapshot_restore",
-		"Put the working tree (or only some paths) back to a snapshot: writes only what differs, deletes files the snapshot lacks (never ignored files), restores modes and symlinks. It snapshots the current state first and returns that id as undo, so a restore can itself be undone by restoring undo.",
+		"Put the working tree (or some paths) back to a snapshot: writes what differs, deletes files the snapshot lacks (never ignored ones), restores modes and symlinks. The state before is snapshotted and returned as undo: restoring undo reverts the restore.",
 		annotations{title: "Restore a snapshot", destructive: true, idempotent: true},
 		func(ctx context.Context, a snapshotRestoreArgs) (factory.RestoreResult, records, error) {
 			if a.ID == "" {

@@ -2,14 +2,10 @@ package tools
 
 import (
 	"context"
-	"sync"
-	"time"
 
 	"github.com/factory-dev/factory"
 	"github.com/factory-dev/factory/invariants"
 	"github.com/factory-dev/factory/sandbox"
-	"github.com/mark3labs/mcp-go/mcp"
-	"github.com/mark3labs/mcp-go/server"
 )
 
 type testRunArgs struct {
@@ -17,7 +13,7 @@ type testRunArgs struct {
 	Package  string `json:"package,omitempty" jsonschema:"narrow to a package or path, relative to the root (Go: ./pkg/...)"`
 	Test     string `json:"test,omitempty" jsonschema:"narrow to tests matching this name pattern (Go: a -run regexp)"`
 	Reruns   int    `json:"reruns,omitempty" jsonschema:"reruns of each failing test in isolation to tell flaky from broken (default 2, at most 10; -1 disables)"`
-	InPlace  bool   `json:"in_place,omitempty" jsonschema:"run in the live tree instead of an isolated copy (not recommended): the suite can then create, change and delete your files for real and leave its build outputs there, and its writes show in later snapshots; .git stays read-only, the rest of the sandbox is the same"`
+	InPlace  bool   `json:"in_place,omitempty" jsonschema:"run in the live tree, not an isolated copy (not recommended): the suite's writes and build outputs land in your files; .git stays read-only"`
 	Snapshot string `json:"snapshot,omitempty" jsonschema:"run on this snapshot instead of the live tree"`
 	Baseline string `json:"baseline,omitempty" jsonschema:"also run on this snapshot and report only the failures that are new"`
 }
@@ -58,7 +54,7 @@ func testRun(d Deps) Tool {
 					Suite: suite.Name, Package: a.Package, Test: a.Test, Reruns: a.Reruns,
 					InPlace: a.InPlace, Snapshot: a.Snapshot, Baseline: a.Baseline,
 				},
-				Progress: progressFunc(ctx),
+				Progress: testProgress(ctx),
 			})
 			res := testRunResult{TestReport: rep, ConfigNote: note}
 			recs := records{snapshotIDs: []string{rep.Snapshot}}
@@ -98,30 +94,4 @@ func pickSuite(cfg *invariants.Config, name, root string) (factory.Suite, error)
 		names = append(names, s.Name)
 	}
 	return factory.Suite{}, factory.Errorf(factory.ENOTFOUND, "no suite %q; factory.yaml has %v", name, names)
-}
-
-// progressFunc sends notifications/progress when the client asked for them
-// (a progress token in _meta), at most twice a second.
-func progressFunc(ctx context.Context) func(done, total int, msg string) {
-	req, ok := requestFrom(ctx)
-	srv := server.ServerFromContext(ctx)
-	if !ok || srv == nil || req.Params.Meta == nil || req.Params.Meta.ProgressToken == nil {
-		return nil
-	}
-	token := req.Params.Meta.ProgressToken
-	var mu sync.Mutex
-	var last time.Time
-	return func(done, total int, msg string) {
-		mu.Lock()
-		defer mu.Unlock()
-		if time.Since(last) < 500*time.Millisecond {
-			return
-		}
-		last = time.Now()
-		params := map[string]any{"progressToken": token, "progress": done, "message": msg}
-		if total > 0 {
-			params["total"] = total
-		}
-		_ = srv.SendNotificationToClient(ctx, string(mcp.MethodNotificationProgress), params)
-	}
 }

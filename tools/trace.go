@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/factory-dev/factory"
 	"github.com/factory-dev/factory/traces"
@@ -33,7 +34,7 @@ type traceQueryArgs struct {
 	Tool   string `json:"tool,omitempty" jsonschema:"only steps of this tool"`
 	Status string `json:"status,omitempty" jsonschema:"only rows with this status: steps ok, tool_error, error, cancelled; test_runs pass, fail, error, timeout; verdicts pass, fail, error, skipped"`
 	Since  string `json:"since,omitempty" jsonschema:"only newer than this: an RFC 3339 time or a duration such as 30m or 2h"`
-	Text   string `json:"text,omitempty" jsonschema:"full-text search over step tool, arguments, result and error, and message text: every word must match; word* matches a prefix of 3 or more characters. For snapshots (id, label), test_runs (suite, failing test names) and verdicts (invariant, message) words match as substrings"`
+	Text   string `json:"text,omitempty" jsonschema:"3 or more characters; every word must match, word* is a prefix. Searches steps (tool, arguments, result, error) and messages; for snapshots, test_runs and verdicts words match as substrings of id, label, suite, failing tests, invariant, message"`
 	Limit  int    `json:"limit,omitempty" jsonschema:"rows per page, 1 to 100 (default 20)"`
 	Cursor string `json:"cursor,omitempty" jsonschema:"the next value of a previous page"`
 }
@@ -84,6 +85,9 @@ func traceQuery(d Deps) Tool {
 		"Query the run log: steps (default), runs, messages, snapshots, test runs or verdicts, newest first, filtered by run, tool, status, time and full text. Results are paged: pass next back as cursor for more.",
 		annotations{title: "Query the run log", readOnly: true, idempotent: true},
 		func(ctx context.Context, a traceQueryArgs) (traces.Page, error) {
+			if err := checkSearchText(a.Text); err != nil {
+				return traces.Page{}, err
+			}
 			q := traces.Query{Kind: a.Kind, RunID: a.Run, Tool: a.Tool, Status: a.Status, Text: a.Text, Limit: a.Limit, Cursor: a.Cursor}
 			if q.RunID == "current" {
 				q.RunID = factory.CallFrom(ctx).RunID
@@ -110,6 +114,19 @@ func traceQuery(d Deps) Tool {
 			}
 			return p, nil
 		})
+}
+
+// minText is the shortest text trace_query searches for. Shorter text
+// matched every step (one character) or none (two), depending on how the
+// index splits it; neither is what was asked.
+const minText = 3
+
+func checkSearchText(text string) error {
+	t := strings.TrimSpace(strings.ReplaceAll(text, "*", ""))
+	if text != "" && utf8.RuneCountInString(t) < minText {
+		return factory.Errorf(factory.EINVALID, "text %q is too short: search for at least %d characters (a word or a prefix such as snap*), or leave text out", text, minText)
+	}
+	return nil
 }
 
 // parseSince reads an RFC 3339 time or a duration before now.

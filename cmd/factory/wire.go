@@ -118,6 +118,10 @@ func (a *app) serverFor(toolsets string, readOnly bool) (*server.Server, error) 
 	for _, r := range tools.Resources(deps) {
 		srv.AddResourceTemplate(r.Template, r.Handler)
 	}
+	for _, p := range tools.Prompts() {
+		srv.AddPrompt(p.Def, p.Handler)
+	}
+	srv.SetCompleter(tools.NewCompleter(deps))
 	return srv, nil
 }
 
