@@ -9,6 +9,7 @@ import (
 
 	"github.com/factory-dev/factory"
 	"github.com/factory-dev/factory/sandbox/proc"
+	"github.com/factory-dev/factory/sandbox/textdiff"
 	"github.com/go-git/go-git/v5/plumbing"
 	"golang.org/x/sys/unix"
 )
@@ -83,7 +84,7 @@ func (w *Workspace) Commit(ctx context.Context, req CommitRequest) (string, erro
 	const op = "commit"
 	tree, ok := parseHex(req.Tree)
 	if !ok {
-		return "", factory.Errorf(factory.EINVALID, "commit: %q is not a full tree id", clip(req.Tree, 60))
+		return "", factory.Errorf(factory.EINVALID, "commit: %q is not a full tree id", textdiff.Clip(req.Tree, 60))
 	}
 	if strings.TrimSpace(req.Message) == "" {
 		return "", factory.Errorf(factory.EINVALID, "commit: the message is empty")
@@ -93,7 +94,7 @@ func (w *Workspace) Commit(ctx context.Context, req CommitRequest) (string, erro
 	}
 	head, hasHead := w.headCommit()
 	if req.Parent != "" && (!hasHead || head.String() != req.Parent) {
-		return "", factory.Errorf(factory.ECONFLICT, "commit: HEAD moved from %s since the change was judged; nothing was committed", clip(req.Parent, 12))
+		return "", factory.Errorf(factory.ECONFLICT, "commit: HEAD moved from %s since the change was judged; nothing was committed", textdiff.Clip(req.Parent, 12))
 	}
 	ident, err := w.identity(ctx)
 	if err != nil {
@@ -106,7 +107,7 @@ func (w *Workspace) Commit(ctx context.Context, req CommitRequest) (string, erro
 			return "", err
 		}
 		if res.ExitCode != 0 {
-			return "", factory.Errorf(factory.ECONFLICT, "git %s exited %d: %s", args[0], res.ExitCode, clip(strings.TrimSpace(string(res.Stderr)), 500))
+			return "", factory.Errorf(factory.ECONFLICT, "git %s exited %d: %s", args[0], res.ExitCode, textdiff.Clip(strings.TrimSpace(string(res.Stderr)), 500))
 		}
 		return strings.TrimSpace(string(res.Stdout)), nil
 	}
@@ -122,7 +123,7 @@ func (w *Workspace) Commit(ctx context.Context, req CommitRequest) (string, erro
 	}
 	c, ok := parseHex(out)
 	if !ok {
-		return "", factory.Errorf(factory.EINTERNAL, "commit: git commit-tree printed %q", clip(out, 80))
+		return "", factory.Errorf(factory.EINTERNAL, "commit: git commit-tree printed %q", textdiff.Clip(out, 80))
 	}
 	if _, err := git("", "update-ref", "-m", "factory: accepted change", "HEAD", c.String(), old); err != nil {
 		return "", factory.Wrap(op, err)

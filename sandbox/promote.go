@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/factory-dev/factory"
+	"github.com/factory-dev/factory/sandbox/textdiff"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 )
@@ -18,9 +19,9 @@ import (
 // (deleted on one side and edited on the other, both added, a binary file,
 // a type or mode change on both sides).
 type FileConflict struct {
-	Path    string           `json:"path"`
-	Reason  string           `json:"reason"`
-	Regions []ConflictRegion `json:"regions,omitempty"`
+	Path    string                    `json:"path"`
+	Reason  string                    `json:"reason"`
+	Regions []textdiff.ConflictRegion `json:"regions,omitempty"`
 }
 
 // ConflictError is the cause inside the ECONFLICT error Promote returns,
@@ -215,10 +216,10 @@ func (w *Workspace) mergeEntry(p string, b, l, r *treeEntry) (*fileOp, *FileConf
 		}
 		blobs[i] = data
 	}
-	if isBinary(blobs[0]) || isBinary(blobs[1]) || isBinary(blobs[2]) {
+	if textdiff.IsBinary(blobs[0]) || textdiff.IsBinary(blobs[1]) || textdiff.IsBinary(blobs[2]) {
 		return conflict("a binary file changed on both sides")
 	}
-	merged, regions := merge3(blobs[0], blobs[1], blobs[2])
+	merged, regions := textdiff.Merge3(blobs[0], blobs[1], blobs[2])
 	if len(regions) > 0 {
 		return nil, &FileConflict{Path: p, Reason: "edited on both sides", Regions: regions}, nil
 	}

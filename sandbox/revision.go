@@ -8,6 +8,7 @@ import (
 
 	"github.com/factory-dev/factory"
 	"github.com/factory-dev/factory/sandbox/proc"
+	"github.com/factory-dev/factory/sandbox/textdiff"
 	"github.com/go-git/go-git/v5/plumbing"
 )
 
@@ -23,7 +24,7 @@ import (
 // (HEAD of a repository with no commit yet included).
 func (w *Workspace) resolveRevision(rev string) (plumbing.Hash, error) {
 	if rev == "" || strings.HasPrefix(rev, "-") || strings.Contains(rev, "..") || strings.ContainsAny(rev, "\x00\\ ~^:") {
-		return plumbing.ZeroHash, factory.Errorf(factory.EINVALID, "%q is not a revision factory reads; give HEAD, a branch, a tag, a refs/... name or a full commit id", clip(rev, 60))
+		return plumbing.ZeroHash, factory.Errorf(factory.EINVALID, "%q is not a revision factory reads; give HEAD, a branch, a tag, a refs/... name or a full commit id", textdiff.Clip(rev, 60))
 	}
 	if h, ok := parseHex(rev); ok {
 		return h, nil
@@ -41,7 +42,7 @@ func (w *Workspace) resolveRevision(rev string) (plumbing.Hash, error) {
 	if rev == "HEAD" {
 		return plumbing.ZeroHash, factory.Errorf(factory.ENOTFOUND, "the repository has no commit yet (HEAD names nothing); commit first")
 	}
-	return plumbing.ZeroHash, factory.Errorf(factory.ENOTFOUND, "no revision %q in this repository", clip(rev, 60))
+	return plumbing.ZeroHash, factory.Errorf(factory.ENOTFOUND, "no revision %q in this repository", textdiff.Clip(rev, 60))
 }
 
 // revisionTree returns the commit and tree of rev (a tag is followed to
@@ -156,5 +157,5 @@ func (w *Workspace) IgnoredBy(ctx context.Context, p string) (rule string, ignor
 	case 1:
 		return "", false, nil
 	}
-	return "", false, factory.Errorf(factory.EINTERNAL, "git check-ignore exited %d: %s", res.ExitCode, clip(strings.TrimSpace(string(res.Stderr)), 300))
+	return "", false, factory.Errorf(factory.EINTERNAL, "git check-ignore exited %d: %s", res.ExitCode, textdiff.Clip(strings.TrimSpace(string(res.Stderr)), 300))
 }

@@ -37,6 +37,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/factory-dev/factory"
+	"github.com/factory-dev/factory/sandbox/textdiff"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/storer"
 )
@@ -178,7 +179,7 @@ func checkLabel(label string) error {
 	}
 	for _, r := range label {
 		if unicode.IsControl(r) {
-			return factory.Errorf(factory.EINVALID, "label %q holds a control character (newline, tab, ...); use a single line of text", clip(label, 60))
+			return factory.Errorf(factory.EINVALID, "label %q holds a control character (newline, tab, ...); use a single line of text", textdiff.Clip(label, 60))
 		}
 	}
 	return nil
@@ -763,7 +764,7 @@ func (w *Workspace) Resolve(ctx context.Context, id string) (factory.Snapshot, e
 	if err != nil {
 		if what := w.describeNonSnapshot(strings.TrimSpace(id)); what != "" {
 			return factory.Snapshot{}, factory.Errorf(factory.EINVALID,
-				"%q is %s, not a snapshot; snapshot ids look like s-3f9a2c (list them with snapshot_list)", clip(id, 60), what)
+				"%q is %s, not a snapshot; snapshot ids look like s-3f9a2c (list them with snapshot_list)", textdiff.Clip(id, 60), what)
 		}
 		return factory.Snapshot{}, err
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/factory-dev/factory"
 	"github.com/factory-dev/factory/sandbox/proc"
+	"github.com/factory-dev/factory/sandbox/textdiff"
 	"github.com/go-git/go-git/v5/plumbing"
 )
 
@@ -41,7 +42,7 @@ func (w *Workspace) gitCaptureTree(ctx context.Context, dir, why string) (plumbi
 			return "", err
 		}
 		if res.ExitCode != 0 {
-			return "", factory.Errorf(factory.EINTERNAL, "git %s failed (exit %d): %s", strings.Join(args, " "), res.ExitCode, clip(strings.TrimSpace(string(res.Stderr)), 500))
+			return "", factory.Errorf(factory.EINTERNAL, "git %s failed (exit %d): %s", strings.Join(args, " "), res.ExitCode, textdiff.Clip(strings.TrimSpace(string(res.Stderr)), 500))
 		}
 		return strings.TrimSpace(string(res.Stdout)), nil
 	}
@@ -54,7 +55,7 @@ func (w *Workspace) gitCaptureTree(ctx context.Context, dir, why string) (plumbi
 	}
 	h, ok := parseHex(out)
 	if !ok {
-		return plumbing.ZeroHash, factory.Errorf(factory.EUNAVAILABLE, "git write-tree printed %q; factory supports SHA-1 repositories only", clip(out, 80))
+		return plumbing.ZeroHash, factory.Errorf(factory.EUNAVAILABLE, "git write-tree printed %q; factory supports SHA-1 repositories only", textdiff.Clip(out, 80))
 	}
 	return h, nil
 }

@@ -1,4 +1,4 @@
-package sandbox
+package textdiff
 
 import (
 	"bytes"
@@ -32,7 +32,7 @@ func lcsLen(a, b [][]byte) int {
 // checkScript applies the edit script to a and requires it yields b and is
 // minimal.
 func checkScript(t testing.TB, a, b [][]byte) {
-	es := diffLines(a, b)
+	es := Lines(a, b)
 	var got [][]byte
 	i := 0
 	dels, adds := 0, 0
@@ -74,6 +74,6 @@ func FuzzDiffLines(f *testing.F) {
 		if len(x) > 2000 || len(y) > 2000 {
 			return
 		}
-		checkScript(t, splitLines(x), splitLines(y))
+		checkScript(t, SplitLines(x), SplitLines(y))
 	})
 }

@@ -1,15 +1,15 @@
-package sandbox
+package textdiff
 
 import "bytes"
 
-// edit is one change of a line diff: lines a[A0:A1] are replaced by
+// Edit is one change of a line diff: lines a[A0:A1] are replaced by
 // b[B0:B1]. A pure insertion has A0 == A1, a pure deletion B0 == B1.
-type edit struct{ A0, A1, B0, B1 int }
+type Edit struct{ A0, A1, B0, B1 int }
 
-// splitLines splits text into lines, each keeping its "\n". A last line
+// SplitLines splits text into lines, each keeping its "\n". A last line
 // without "\n" is kept as it is, so "x" and "x\n" are different lines (as in
 // git, which then prints "\ No newline at end of file").
-func splitLines(b []byte) [][]byte {
+func SplitLines(b []byte) [][]byte {
 	if len(b) == 0 {
 		return nil
 	}
@@ -27,12 +27,12 @@ func splitLines(b []byte) [][]byte {
 	return out
 }
 
-// diffLines returns a minimal line edit script from a to b (Myers' O(ND)
+// Lines returns a minimal line edit script from a to b (Myers' O(ND)
 // algorithm in linear space, divide and conquer on the middle snake). A
 // minimal script's counts are fixed (deletions = len(a)-LCS, additions =
 // len(b)-LCS), which is what `git diff --numstat` reports for any file whose
 // diff git does not cut short with its cost heuristic.
-func diffLines(a, b [][]byte) []edit {
+func Lines(a, b [][]byte) []Edit {
 	// Intern lines as ints so comparisons are cheap.
 	ids := make(map[string]int, len(a)+len(b))
 	intern := func(ls [][]byte) []int {
@@ -143,12 +143,12 @@ func (d *myers) split(aLo, aHi, bLo, bHi int) (int, int) {
 	panic("myers: no middle snake") // unreachable: D <= maxD always meets
 }
 
-func (d *myers) edits() []edit {
-	var out []edit
+func (d *myers) edits() []Edit {
+	var out []Edit
 	i, j := 0, 0
 	for i < len(d.ca) || j < len(d.cb) {
 		if (i < len(d.ca) && d.ca[i]) || (j < len(d.cb) && d.cb[j]) {
-			e := edit{A0: i, B0: j}
+			e := Edit{A0: i, B0: j}
 			for i < len(d.ca) && d.ca[i] {
 				i++
 			}

@@ -1,4 +1,4 @@
-package sandbox
+package textdiff
 
 import "bytes"
 
@@ -13,14 +13,14 @@ type ConflictRegion struct {
 	Change []string `json:"change"` // what the change has instead
 }
 
-// merge3 merges the edits base→ours and base→theirs, line by line, as
+// Merge3 merges the edits base→ours and base→theirs, line by line, as
 // diff3 and `git merge-file` do: edits that neither overlap nor touch are
 // both taken; overlapping or adjacent edits are taken when identical and
 // are a conflict otherwise. merged is meaningful only when there are no
 // conflicts.
-func merge3(base, ours, theirs []byte) (merged []byte, conflicts []ConflictRegion) {
-	bl, ol, tl := splitLines(base), splitLines(ours), splitLines(theirs)
-	eo, et := diffLines(bl, ol), diffLines(bl, tl)
+func Merge3(base, ours, theirs []byte) (merged []byte, conflicts []ConflictRegion) {
+	bl, ol, tl := SplitLines(base), SplitLines(ours), SplitLines(theirs)
+	eo, et := Lines(bl, ol), Lines(bl, tl)
 	var out bytes.Buffer
 	pos := 0 // next base line to copy
 	i, j := 0, 0
@@ -80,7 +80,7 @@ func merge3(base, ours, theirs []byte) (merged []byte, conflicts []ConflictRegio
 
 // applyEdits returns base[lo:hi] with the given edits (all within it)
 // applied, taking the new lines from side.
-func applyEdits(base, side [][]byte, es []edit, lo, hi int) [][]byte {
+func applyEdits(base, side [][]byte, es []Edit, lo, hi int) [][]byte {
 	var out [][]byte
 	pos := lo
 	for _, e := range es {
