@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/factory-dev/factory"
+	"github.com/factory-dev/factory/sandbox/gitstore"
 	"github.com/go-git/go-git/v5/plumbing"
 )
 
@@ -17,21 +18,21 @@ func (w *Workspace) SnapshotCommit(ctx context.Context, commit, label string) (s
 	if err := checkLabel(label); err != nil {
 		return "", err
 	}
-	c, ok := parseHex(commit)
+	c, ok := gitstore.ParseHex(commit)
 	if !ok {
 		return "", factory.Errorf(factory.EINVALID, "%q is not a full commit id", commit)
 	}
 	w.snap.mu.Lock()
 	defer w.snap.mu.Unlock()
-	tree, err := w.commitTree(c)
+	tree, err := w.store.CommitTree(c)
 	if err != nil {
 		return "", factory.Errorf(factory.ENOTFOUND, "commit %s is not in this repository: %v", commit, err)
 	}
 	call := factory.CallFrom(ctx)
 	s := factory.Snapshot{Tree: tree.String(), Parent: c.String(), Label: label, RunID: call.RunID, StepID: call.StepID, Created: time.Now().UTC()}
 	body := encodeSnapshotCommit(s, "commit")
-	ch := hashObject(plumbing.CommitObject, body)
-	if err := w.objects().writeLoose(ch, plumbing.CommitObject, body); err != nil {
+	ch, err := w.store.WriteObject(plumbing.CommitObject, body)
+	if err != nil {
 		return "", factory.Wrap("snapshot commit", err)
 	}
 	id, err := w.createSnapshotRef(ch)

@@ -100,11 +100,11 @@ func BenchmarkIncrementalCopy(b *testing.B) {
 			fast += time.Since(t0)
 			require.NoError(b, err)
 
-			sandbox.SetTestNoFastCopySnap(true)
+			sandbox.SetTestNoFastCopySnap(w, true)
 			t0 = time.Now()
 			r2, err := w.SnapshotDir(ctx, c.Dir, "")
 			full += time.Since(t0)
-			sandbox.SetTestNoFastCopySnap(false)
+			sandbox.SetTestNoFastCopySnap(w, false)
 			require.NoError(b, err)
 			require.Equal(b, r2.Tree, r1.Tree)
 

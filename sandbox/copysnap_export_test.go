@@ -5,5 +5,5 @@ package sandbox
 func SetTestNoIncremental(v bool) { testNoIncremental = v }
 
 // SetTestNoFastCopySnap lets the external benchmarks force the full walk
-// when capturing an overlay copy.
-func SetTestNoFastCopySnap(v bool) { testNoFastCopySnap = v }
+// when capturing an overlay copy of w.
+func SetTestNoFastCopySnap(w *Workspace, v bool) { w.noFastOverlay = v }

@@ -149,17 +149,17 @@ func fcRepo(t *testing.T) (*Workspace, string) {
 // applied.
 func fcFast(t *testing.T, w *Workspace, dir string) (plumbing.Hash, bool) {
 	t.Helper()
-	w.snap.mu.Lock()
-	defer w.snap.mu.Unlock()
-	return w.fastCopyTree(context.Background(), dir)
+	ov := lookupCopy(dir)
+	if ov == nil {
+		return plumbing.ZeroHash, false
+	}
+	return w.store.CaptureOverlay(context.Background(), ov)
 }
 
 // fcFull is the full capture of dir by the engine's walk.
 func fcFull(t *testing.T, w *Workspace, dir string) plumbing.Hash {
 	t.Helper()
-	testNoFastCopySnap = true
-	defer func() { testNoFastCopySnap = false }()
-	h, err := w.captureTree(context.Background(), dir)
+	h, err := w.store.Capture(context.Background(), dir)
 	require.NoError(t, err)
 	return h
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/factory-dev/factory"
+	"github.com/factory-dev/factory/sandbox/gitstore"
 	"github.com/factory-dev/factory/sandbox/textdiff"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
@@ -79,7 +80,7 @@ func (w *Workspace) diffByID(ctx context.Context, from, to string, renames bool)
 
 // diffTreeHashes computes the stat and the whole patch between two trees.
 func (w *Workspace) diffTreeHashes(ctx context.Context, a, b plumbing.Hash, renames bool) ([]factory.FileStat, string, error) {
-	changes, err := w.diffTrees(ctx, a, b)
+	changes, err := w.store.DiffTrees(ctx, a, b, 0)
 	if err != nil {
 		return nil, "", err
 	}
@@ -101,7 +102,7 @@ func (w *Workspace) diffTreeHashes(ctx context.Context, a, b plumbing.Hash, rena
 	if err != nil {
 		return nil, "", err
 	}
-	side := func(e *treeEntry) *textdiff.Side {
+	side := func(e *gitstore.Entry) *textdiff.Side {
 		if e == nil {
 			return nil
 		}
@@ -136,7 +137,7 @@ func (w *Workspace) blobMap(ctx context.Context, hashes []plumbing.Hash) (map[pl
 	out := make(map[plumbing.Hash][]byte, len(hashes))
 	if len(hashes) < 64 {
 		for _, h := range hashes {
-			b, err := w.readBlob(h)
+			b, err := w.store.ReadBlob(h)
 			if err != nil {
 				return nil, err
 			}
@@ -145,7 +146,7 @@ func (w *Workspace) blobMap(ctx context.Context, hashes []plumbing.Hash) (map[pl
 		return out, nil
 	}
 	var mu = make(chan struct{}, 1)
-	err := w.readBlobs(ctx, hashes, func(h plumbing.Hash, b []byte) error {
+	err := w.store.ReadBlobs(ctx, hashes, func(h plumbing.Hash, b []byte) error {
 		mu <- struct{}{}
 		out[h] = b
 		<-mu

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/factory-dev/factory"
+	"github.com/factory-dev/factory/sandbox/gitstore"
 	"github.com/go-git/go-git/v5/plumbing"
 )
 
@@ -119,7 +120,7 @@ func (w *Workspace) Isolate(ctx context.Context, snapshotID string) (*Copy, erro
 // tree is not cached but a close one is, over the close one with the
 // difference written through the mount (isolate_incr.go).
 func (w *Workspace) overlayCopy(ctx context.Context, tree plumbing.Hash, top string) (*Copy, error) {
-	cached := filepath.Join(commonDirOf(w.gitDir), "factory", "trees", tree.String())
+	cached := filepath.Join(gitstore.CommonDir(w.gitDir), "factory", "trees", tree.String())
 	if st, err := os.Stat(cached); err != nil || !st.IsDir() {
 		c, err := w.incrementalOverlay(ctx, tree, top)
 		if c != nil {
@@ -150,7 +151,7 @@ var treeCacheUse = struct {
 // (atomically: into a temp dir renamed into place) when missing. release
 // must be called when the overlay on it is gone.
 func (w *Workspace) cachedTree(ctx context.Context, tree plumbing.Hash) (dir string, release func(), err error) {
-	cache := filepath.Join(commonDirOf(w.gitDir), "factory", "trees")
+	cache := filepath.Join(gitstore.CommonDir(w.gitDir), "factory", "trees")
 	dir = filepath.Join(cache, tree.String())
 	treeCacheUse.Lock()
 	treeCacheUse.n[dir]++

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/factory-dev/factory"
+	"github.com/factory-dev/factory/sandbox/gitstore"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 )
@@ -39,146 +40,12 @@ const (
 // own tree.
 var testNoIncremental bool
 
-// errDiffTooLarge stops a bounded tree comparison.
-var errDiffTooLarge = errors.New("the trees differ in too many files")
-
-// fileCounts memoises the number of non-tree entries below a tree object.
-var fileCounts = struct {
-	sync.Mutex
-	m map[plumbing.Hash]int
-}{m: map[plumbing.Hash]int{}}
-
-// countFiles returns how many files (non-tree entries) tree h holds.
-func (w *Workspace) countFiles(ctx context.Context, h plumbing.Hash) (int, error) {
-	if h.IsZero() || h == emptyTree {
-		return 0, nil
-	}
-	fileCounts.Lock()
-	n, ok := fileCounts.m[h]
-	fileCounts.Unlock()
-	if ok {
-		return n, nil
-	}
-	if err := ctx.Err(); err != nil {
-		return 0, err
-	}
-	es, err := w.readTree(h)
-	if err != nil {
-		return 0, err
-	}
-	for _, e := range es {
-		if e.mode == modeTree {
-			k, err := w.countFiles(ctx, e.hash)
-			if err != nil {
-				return 0, err
-			}
-			n += k
-		} else {
-			n++
-		}
-	}
-	fileCounts.Lock()
-	if len(fileCounts.m) > 200000 {
-		fileCounts.m = map[plumbing.Hash]int{}
-	}
-	fileCounts.m[h] = n
-	fileCounts.Unlock()
-	return n, nil
-}
-
-// diffTreesBounded is diffTrees through the decoded-tree cache, stopping
-// with errDiffTooLarge once more than limit paths differ. The changes are
-// sorted by path.
-func (w *Workspace) diffTreesBounded(ctx context.Context, a, b plumbing.Hash, limit int) ([]treeChange, error) {
-	var out []treeChange
-	level := func(h plumbing.Hash) (map[string]gitEntry, error) {
-		if h.IsZero() || h == emptyTree {
-			return nil, nil
-		}
-		es, err := w.readTree(h)
-		if err != nil {
-			return nil, err
-		}
-		m := make(map[string]gitEntry, len(es))
-		for _, e := range es {
-			m[e.name] = e
-		}
-		return m, nil
-	}
-	var walk func(a, b plumbing.Hash, prefix string) error
-	walk = func(a, b plumbing.Hash, prefix string) error {
-		if a == b {
-			return nil
-		}
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		la, err := level(a)
-		if err != nil {
-			return err
-		}
-		lb, err := level(b)
-		if err != nil {
-			return err
-		}
-		names := make([]string, 0, len(la)+len(lb))
-		for n := range la {
-			names = append(names, n)
-		}
-		for n := range lb {
-			if _, ok := la[n]; !ok {
-				names = append(names, n)
-			}
-		}
-		for _, n := range names {
-			ea, inA := la[n]
-			eb, inB := lb[n]
-			if inA && inB && ea == eb {
-				continue
-			}
-			var ta, tb plumbing.Hash
-			var fa, fb *treeEntry
-			if inA {
-				if ea.mode == modeTree {
-					ta = ea.hash
-				} else {
-					fa = &treeEntry{Mode: filemode.FileMode(ea.mode), Hash: ea.hash}
-				}
-			}
-			if inB {
-				if eb.mode == modeTree {
-					tb = eb.hash
-				} else {
-					fb = &treeEntry{Mode: filemode.FileMode(eb.mode), Hash: eb.hash}
-				}
-			}
-			if fa != nil || fb != nil {
-				out = append(out, treeChange{Path: prefix + n, From: fa, To: fb})
-				if len(out) > limit {
-					return errDiffTooLarge
-				}
-			}
-			if !ta.IsZero() || !tb.IsZero() {
-				if err := walk(ta, tb, prefix+n+"/"); err != nil {
-					return err
-				}
-			}
-		}
-		return nil
-	}
-	if err := walk(a, b, ""); err != nil {
-		return nil, err
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
-	return out, nil
-}
-
 // incrementalBase picks the cached tree closest to tree among the most
 // recently used ones, and returns its directory (held: call release), its
 // tree, and the changes from it to tree. ok is false when no cached tree is
 // close enough.
-func (w *Workspace) incrementalBase(ctx context.Context, tree plumbing.Hash) (dir string, base plumbing.Hash, changes []treeChange, release func(), ok bool) {
-	cache := filepath.Join(commonDirOf(w.gitDir), "factory", "trees")
+func (w *Workspace) incrementalBase(ctx context.Context, tree plumbing.Hash) (dir string, base plumbing.Hash, changes []gitstore.Change, release func(), ok bool) {
+	cache := filepath.Join(gitstore.CommonDir(w.gitDir), "factory", "trees")
 	ents, err := os.ReadDir(cache)
 	if err != nil {
 		return "", plumbing.ZeroHash, nil, nil, false
@@ -189,7 +56,7 @@ func (w *Workspace) incrementalBase(ctx context.Context, tree plumbing.Hash) (di
 	}
 	var cands []cand
 	for _, e := range ents {
-		h, okh := parseHex(e.Name())
+		h, okh := gitstore.ParseHex(e.Name())
 		if !e.IsDir() || !okh || h.String() != e.Name() || h == tree {
 			continue
 		}
@@ -202,9 +69,9 @@ func (w *Workspace) incrementalBase(ctx context.Context, tree plumbing.Hash) (di
 		cands = cands[:incrCandidates]
 	}
 	best := -1
-	var bestChanges []treeChange
+	var bestChanges []gitstore.Change
 	for i, c := range cands {
-		n, err := w.countFiles(ctx, c.h)
+		n, err := w.store.CountFiles(ctx, c.h)
 		if err != nil {
 			continue
 		}
@@ -212,7 +79,7 @@ func (w *Workspace) incrementalBase(ctx context.Context, tree plumbing.Hash) (di
 		if best >= 0 && len(bestChanges) < limit {
 			limit = len(bestChanges)
 		}
-		ch, err := w.diffTreesBounded(ctx, c.h, tree, limit)
+		ch, err := w.store.DiffTrees(ctx, c.h, tree, limit)
 		if err != nil {
 			continue
 		}
@@ -263,13 +130,13 @@ func holdTree(dir string) func() {
 // removals first (files, then the directories they leave empty), then
 // writes (parents made, a directory in the way of a file removed).
 // Everything goes through os.Root on dir.
-func (w *Workspace) applyTreeChanges(ctx context.Context, dir string, changes []treeChange) error {
+func (w *Workspace) applyTreeChanges(ctx context.Context, dir string, changes []gitstore.Change) error {
 	root, err := os.OpenRoot(dir)
 	if err != nil {
 		return err
 	}
 	defer root.Close()
-	isSub := func(e *treeEntry) bool { return e != nil && e.Mode == filemode.Submodule }
+	isSub := func(e *gitstore.Entry) bool { return e != nil && e.Mode == filemode.Submodule }
 	emptied := map[string]bool{}
 	for _, c := range changes {
 		if !validTreePath(c.Path) {
@@ -323,7 +190,7 @@ func (w *Workspace) applyTreeChanges(ctx context.Context, dir string, changes []
 	for h := range byHash {
 		hashes = append(hashes, h)
 	}
-	return w.readBlobs(ctx, hashes, func(h plumbing.Hash, b []byte) error {
+	return w.store.ReadBlobs(ctx, hashes, func(h plumbing.Hash, b []byte) error {
 		for _, e := range byHash[h] {
 			if err := writeEntry(root, e, b); err != nil {
 				return err
@@ -383,7 +250,7 @@ func (w *Workspace) mountCopy(lower string, lowerTree plumbing.Hash, top string,
 		}
 		return nil, err
 	}
-	forget := registerCopy(&copyInfo{gitDir: w.gitDir, merged: merged, upper: upper, lowerTree: lowerTree})
+	forget := registerCopy(&gitstore.Overlay{Merged: merged, Upper: upper, LowerTree: lowerTree})
 	return &Copy{Dir: merged, Kind: CopyOverlay, cleanup: func() error {
 		forget()
 		err := unmountOverlay(merged)
@@ -393,4 +260,40 @@ func (w *Workspace) mountCopy(lower string, lowerTree plumbing.Hash, top string,
 		}
 		return removeAll(top)
 	}}, nil
+}
+
+// copyRegistry maps the Dir of every live overlay copy of this process
+// (as given, and with symlinks resolved) to what it is made of.
+var copyRegistry = struct {
+	sync.Mutex
+	m map[string]*gitstore.Overlay
+}{m: map[string]*gitstore.Overlay{}}
+
+// registerCopy records a live overlay copy; the returned func forgets it
+// (call it before unmounting).
+func registerCopy(ci *gitstore.Overlay) func() {
+	keys := []string{filepath.Clean(ci.Merged)}
+	if r, err := filepath.EvalSymlinks(ci.Merged); err == nil && r != keys[0] {
+		keys = append(keys, r)
+	}
+	copyRegistry.Lock()
+	for _, k := range keys {
+		copyRegistry.m[k] = ci
+	}
+	copyRegistry.Unlock()
+	return func() {
+		copyRegistry.Lock()
+		for _, k := range keys {
+			if copyRegistry.m[k] == ci {
+				delete(copyRegistry.m, k)
+			}
+		}
+		copyRegistry.Unlock()
+	}
+}
+
+func lookupCopy(dir string) *gitstore.Overlay {
+	copyRegistry.Lock()
+	defer copyRegistry.Unlock()
+	return copyRegistry.m[filepath.Clean(dir)]
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/factory-dev/factory/sandbox/gitstore"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -140,5 +141,5 @@ func TestIsolateAnEmptyRepository(t *testing.T) {
 	ents, err := os.ReadDir(c.Dir)
 	require.NoError(t, err)
 	assert.Empty(t, ents)
-	assert.Equal(t, emptyTree.String(), c.Snapshot.Tree)
+	assert.Equal(t, gitstore.EmptyTree.String(), c.Snapshot.Tree)
 }

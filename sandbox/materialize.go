@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/factory-dev/factory"
+	"github.com/factory-dev/factory/sandbox/gitstore"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 )
@@ -39,7 +40,7 @@ func (w *Workspace) Materialize(ctx context.Context, snapshotID, dir string) err
 // flatEntry is one path of a flattened tree.
 type flatEntry struct {
 	Path string
-	treeEntry
+	gitstore.Entry
 }
 
 func (w *Workspace) materializeTree(ctx context.Context, tree plumbing.Hash, dir string) error {
@@ -58,7 +59,7 @@ func (w *Workspace) materializeTree(ctx context.Context, tree plumbing.Hash, dir
 			return factory.Errorf(factory.EINVALID, "%s is not empty; materialise into an empty or new directory", dir)
 		}
 	}
-	flat, err := w.flatTree(ctx, tree)
+	flat, err := w.store.FlatTree(ctx, tree)
 	if err != nil {
 		return err
 	}
@@ -97,7 +98,7 @@ func (w *Workspace) materializeTree(ctx context.Context, tree plumbing.Hash, dir
 	for h := range byHash {
 		hashes = append(hashes, h)
 	}
-	return w.readBlobs(ctx, hashes, func(h plumbing.Hash, b []byte) error {
+	return w.store.ReadBlobs(ctx, hashes, func(h plumbing.Hash, b []byte) error {
 		for _, e := range byHash[h] {
 			if err := writeEntry(root, e, b); err != nil {
 				return err

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/factory-dev/factory"
+	"github.com/factory-dev/factory/sandbox/gitstore"
 	"github.com/factory-dev/factory/sandbox/textdiff"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
@@ -79,7 +80,7 @@ func (w *Workspace) Promote(ctx context.Context, baseID, resultID string) (facto
 	if err != nil {
 		return factory.RestoreResult{}, factory.Wrap(op, err)
 	}
-	change, err := w.diffTrees(ctx, baseT, resT)
+	change, err := w.store.DiffTrees(ctx, baseT, resT, 0)
 	if err != nil {
 		return factory.RestoreResult{}, factory.Wrap(op, err)
 	}
@@ -91,9 +92,9 @@ func (w *Workspace) Promote(ctx context.Context, baseID, resultID string) (facto
 	if len(change) == 0 {
 		return res, nil
 	}
-	moved := map[string]treeChange{} // paths where live differs from base
+	moved := map[string]gitstore.Change{} // paths where live differs from base
 	if liveT != baseT {
-		lc, err := w.diffTrees(ctx, baseT, liveT)
+		lc, err := w.store.DiffTrees(ctx, baseT, liveT, 0)
 		if err != nil {
 			return factory.RestoreResult{}, factory.Wrap(op, err)
 		}
@@ -121,11 +122,11 @@ func (w *Workspace) Promote(ctx context.Context, baseID, resultID string) (facto
 				ops = append(ops, fileOp{Path: c.Path, Cur: l})
 				continue
 			}
-			if l != nil && l.Hash == r.Hash && l.isFile() && r.isFile() {
+			if l != nil && l.Hash == r.Hash && l.IsFile() && r.IsFile() {
 				ops = append(ops, fileOp{Path: c.Path, Cur: l, To: r, ModeOnly: true})
 				continue
 			}
-			data, err := w.readBlob(r.Hash)
+			data, err := w.store.ReadBlob(r.Hash)
 			if err != nil {
 				return factory.RestoreResult{}, factory.Wrap(op, err)
 			}
@@ -177,7 +178,7 @@ func (w *Workspace) Promote(ctx context.Context, baseID, resultID string) (facto
 	return res, nil
 }
 
-func sameEntry(a, b *treeEntry) bool {
+func sameEntry(a, b *gitstore.Entry) bool {
 	if a == nil || b == nil {
 		return a == nil && b == nil
 	}
@@ -186,7 +187,7 @@ func sameEntry(a, b *treeEntry) bool {
 
 // mergeEntry merges one path that both the live tree (l) and the change
 // (b→r) modified. It returns the op to write, or the conflict.
-func (w *Workspace) mergeEntry(p string, b, l, r *treeEntry) (*fileOp, *FileConflict, error) {
+func (w *Workspace) mergeEntry(p string, b, l, r *gitstore.Entry) (*fileOp, *FileConflict, error) {
 	conflict := func(reason string) (*fileOp, *FileConflict, error) {
 		return nil, &FileConflict{Path: p, Reason: reason}, nil
 	}
@@ -197,7 +198,7 @@ func (w *Workspace) mergeEntry(p string, b, l, r *treeEntry) (*fileOp, *FileConf
 		return conflict("deleted in the live tree, changed by the change")
 	case r == nil:
 		return conflict("changed in the live tree, deleted by the change")
-	case !b.isFile() || !l.isFile() || !r.isFile():
+	case !b.IsFile() || !l.IsFile() || !r.IsFile():
 		return conflict("a symlink or a type change on both sides")
 	}
 	mode := r.Mode
@@ -210,7 +211,7 @@ func (w *Workspace) mergeEntry(p string, b, l, r *treeEntry) (*fileOp, *FileConf
 	}
 	var blobs [3][]byte
 	for i, h := range []plumbing.Hash{b.Hash, l.Hash, r.Hash} {
-		data, err := w.readBlob(h)
+		data, err := w.store.ReadBlob(h)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -223,5 +224,5 @@ func (w *Workspace) mergeEntry(p string, b, l, r *treeEntry) (*fileOp, *FileConf
 	if len(regions) > 0 {
 		return nil, &FileConflict{Path: p, Reason: "edited on both sides", Regions: regions}, nil
 	}
-	return &fileOp{Path: p, Cur: l, To: &treeEntry{Mode: mode}, Data: merged}, nil, nil
+	return &fileOp{Path: p, Cur: l, To: &gitstore.Entry{Mode: mode}, Data: merged}, nil, nil
 }

@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/factory-dev/factory"
+	"github.com/factory-dev/factory/sandbox/gitstore"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 )
@@ -22,7 +23,7 @@ import (
 // file content or the symlink target), or delete the path when To is nil.
 type fileOp struct {
 	Path string
-	To   *treeEntry
+	To   *gitstore.Entry
 	Data []byte
 	// ModeOnly says the content on disk is already right and only the
 	// executable bit changes.
@@ -31,7 +32,7 @@ type fileOp struct {
 	// (nil: nothing, or an ignored file). The transaction refuses to start
 	// when the disk no longer holds it: a write made meanwhile would be
 	// lost to the undo snapshot.
-	Cur *treeEntry
+	Cur *gitstore.Entry
 }
 
 // testHookWrite, when set (tests only), is called before each write or
@@ -202,7 +203,7 @@ func checkCurrent(root *os.Root, op fileOp) error {
 		data = []byte(l)
 	case st.Mode().IsRegular():
 		exec := st.Mode()&0o100 != 0
-		if !op.Cur.isFile() || exec != (op.Cur.Mode == filemode.Executable) {
+		if !op.Cur.IsFile() || exec != (op.Cur.Mode == filemode.Executable) {
 			return moved
 		}
 		if data, err = root.ReadFile(op.Path); err != nil {

@@ -5,7 +5,7 @@ import (
 	"log/slog"
 	"sync"
 
-	"github.com/go-git/go-git/v5"
+	"github.com/factory-dev/factory/sandbox/gitstore"
 )
 
 // Config configures a Workspace.
@@ -27,19 +27,20 @@ type Config struct {
 }
 
 // Workspace is one git working tree and its object store. It is safe for
-// concurrent use: go-git's storage is not, so every use of the repository
-// handle holds mu.
+// concurrent use.
 type Workspace struct {
 	cfg    Config
 	root   string // absolute, symlinks resolved: the top of the working tree
 	gitDir string // absolute path of the repository's git dir (.git)
 
-	mu   sync.Mutex
-	repo *git.Repository
-
-	snap captureState // the snapshot engine's caches (snapshot.go)
+	store *gitstore.Store // the object database and its caches
+	snap  snapState       // the snapshot engine's caches (snapshot.go)
 
 	land sync.Mutex // held while a change lands (LockLanding, commit.go)
+
+	// noFastOverlay makes captures of overlay copies take the full walk
+	// (set by tests, to compare the two).
+	noFastOverlay bool
 }
 
 // Root returns the absolute path of the working tree's top directory.

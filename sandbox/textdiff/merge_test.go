@@ -110,4 +110,3 @@ func FuzzMerge3(f *testing.F) {
 		require.Equal(t, string(ours), string(got))
 	})
 }
-

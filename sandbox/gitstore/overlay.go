@@ -1,4 +1,4 @@
-package sandbox
+package gitstore
 
 // Fast capture of overlay copies. A copy made by Isolate as an overlay is a
 // read-only lower dir holding a materialised tree L plus an upper dir
@@ -39,74 +39,26 @@ import (
 	"time"
 
 	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"golang.org/x/sys/unix"
 )
-
-// testNoFastCopySnap, set by tests, makes captures of copies take the full
-// walk (to compare the two).
-var testNoFastCopySnap bool
 
 // errFastGiveUp says the fast capture of a copy cannot be trusted; the full
 // capture runs instead.
 var errFastGiveUp = errors.New("fast copy capture does not apply")
 
-// copyInfo is what the fast capture knows of one live overlay copy.
-type copyInfo struct {
-	gitDir    string        // the workspace's git dir
-	merged    string        // the copy's Dir (the overlay's mount point)
-	upper     string        // the overlay's upper dir
-	lowerTree plumbing.Hash // the tree the lower dir materialises
-}
-
-// copyRegistry maps the Dir of every live overlay copy of this process
-// (as given, and with symlinks resolved) to what it is made of.
-var copyRegistry = struct {
-	sync.Mutex
-	m map[string]*copyInfo
-}{m: map[string]*copyInfo{}}
-
-// registerCopy records a live overlay copy; the returned func forgets it
-// (call it before unmounting).
-func registerCopy(ci *copyInfo) func() {
-	keys := []string{filepath.Clean(ci.merged)}
-	if r, err := filepath.EvalSymlinks(ci.merged); err == nil && r != keys[0] {
-		keys = append(keys, r)
-	}
-	copyRegistry.Lock()
-	for _, k := range keys {
-		copyRegistry.m[k] = ci
-	}
-	copyRegistry.Unlock()
-	return func() {
-		copyRegistry.Lock()
-		for _, k := range keys {
-			if copyRegistry.m[k] == ci {
-				delete(copyRegistry.m, k)
-			}
-		}
-		copyRegistry.Unlock()
-	}
-}
-
-func lookupCopy(dir string) *copyInfo {
-	copyRegistry.Lock()
-	defer copyRegistry.Unlock()
-	return copyRegistry.m[filepath.Clean(dir)]
-}
-
-// lowerMemo remembers the result of lowerDir for one workspace, index and
-// set of global ignore rules; it is emptied when any of them changes, and,
-// like the object store's memory of known objects, after knownTTL or a
-// repack (the trees it names may have been collected since).
-var lowerMemo = struct {
-	sync.Mutex
-	gitDir string
+// lowerMemo remembers the result of lowerDir for one index and set of
+// global ignore rules; it is emptied when either changes, and, like the
+// object store's memory of known objects, after knownTTL or a repack (the
+// trees it names may have been collected since).
+type lowerMemo struct {
+	mu     sync.Mutex
 	idx    *gitIndex
 	global string
 	since  time.Time
 	pack   time.Time
 	m      map[lowerKey]plumbing.Hash
-}{}
+}
 
 type lowerKey struct {
 	tree    plumbing.Hash
@@ -115,64 +67,63 @@ type lowerKey struct {
 	ignored bool
 }
 
-// fastCopyTree returns the tree a full capture of dir would write, when dir
-// is a live overlay copy this workspace made and the fast path applies.
-// Caller holds w.snap.mu (it is called from captureTreeLocked).
-func (w *Workspace) fastCopyTree(ctx context.Context, dir string) (plumbing.Hash, bool) {
-	if testNoFastCopySnap || dir == w.root {
-		return plumbing.ZeroHash, false
+// reset empties the memo unless it was made for idx, global rules gkey and
+// the pack directory's mtime pack.
+func (lm *lowerMemo) reset(idx *gitIndex, gkey string, pack time.Time) {
+	lm.mu.Lock()
+	defer lm.mu.Unlock()
+	if lm.idx != idx || lm.global != gkey || len(lm.m) > 100000 ||
+		time.Since(lm.since) > knownTTL || !lm.pack.Equal(pack) {
+		lm.idx, lm.global = idx, gkey
+		lm.since, lm.pack = time.Now(), pack
+		lm.m = make(map[lowerKey]plumbing.Hash)
 	}
-	ci := lookupCopy(dir)
-	if ci == nil || ci.gitDir != w.gitDir {
-		return plumbing.ZeroHash, false
-	}
-	cfg := readCaptureConfig(w.gitDir)
+}
+
+// CaptureOverlay returns the tree Capture of the overlay ov would write,
+// reading only the directories its upper dir holds, and false when this
+// shortcut does not apply (the caller then captures in full).
+func (s *Store) CaptureOverlay(ctx context.Context, ov *Overlay) (plumbing.Hash, bool) {
+	s.capMu.Lock()
+	defer s.capMu.Unlock()
+	cfg := readCaptureConfig(s.cfg.GitDir)
 	if cfg.needGit != "" {
 		return plumbing.ZeroHash, false
 	}
-	idx, err := readIndex(filepath.Join(w.gitDir, "index"), w.snap.index)
+	idx, err := readIndex(filepath.Join(s.cfg.GitDir, "index"), s.index)
 	if err != nil {
 		return plumbing.ZeroHash, false
 	}
-	w.snap.index = idx
-	w.objects().refresh()
-	rules := globalRules(w.gitDir, cfg)
-	gkey := globalRulesKey(rules)
-
+	s.index = idx
+	s.objects.refresh()
+	rules := globalRules(s.cfg.GitDir, cfg)
 	var pack time.Time
-	if fi, err := os.Stat(filepath.Join(commonDirOf(w.gitDir), "objects", "pack")); err == nil {
+	if fi, err := os.Stat(filepath.Join(s.common, "objects", "pack")); err == nil {
 		pack = fi.ModTime()
 	}
-	lowerMemo.Lock()
-	if lowerMemo.gitDir != w.gitDir || lowerMemo.idx != idx || lowerMemo.global != gkey || len(lowerMemo.m) > 100000 ||
-		time.Since(lowerMemo.since) > knownTTL || !lowerMemo.pack.Equal(pack) {
-		lowerMemo.gitDir, lowerMemo.idx, lowerMemo.global = w.gitDir, idx, gkey
-		lowerMemo.since, lowerMemo.pack = time.Now(), pack
-		lowerMemo.m = make(map[lowerKey]plumbing.Hash)
-	}
-	lowerMemo.Unlock()
+	s.lower.reset(idx, globalRulesKey(rules), pack)
 
 	fc := &fastCapture{
-		w:  w,
-		ci: ci,
+		s:  s,
+		ov: ov,
 		wk: &walker{
 			ctx:   ctx,
-			root:  ci.merged,
+			root:  ov.Merged,
 			idx:   idx.entries,
-			store: w.objects(),
-			exist: w.hasObject,
+			store: s.objects,
+			exist: s.HasObject,
 			head:  nestedHead,
 			attrs: attributesNeedGit,
 			cache: make(map[string]cachedFile),
 		},
 		lists: map[string]*ignoreList{},
 	}
-	h, err := fc.upperDir(ci.lowerTree, "", rules, "", 0, len(idx.entries), false)
+	h, err := fc.upperDir(ov.LowerTree, "", rules, "", 0, len(idx.entries), false)
 	if err == nil && h.IsZero() {
 		h, err = fc.wk.putTree(nil)
 	}
 	if err != nil {
-		w.cfg.Logger.Debug("fast copy capture gave up; capturing in full", "dir", dir, "err", err)
+		s.cfg.Logger.Debug("fast copy capture gave up; capturing in full", "dir", ov.Merged, "err", err)
 		return plumbing.ZeroHash, false
 	}
 	return h, true
@@ -189,8 +140,8 @@ func globalRulesKey(r *ignoreRules) string {
 
 // fastCapture is one fast capture of a copy.
 type fastCapture struct {
-	w     *Workspace
-	ci    *copyInfo
+	s     *Store
+	ov    *Overlay
 	wk    *walker                // the capture engine's hashing and tree writing
 	lists map[string]*ignoreList // parsed .gitignore files by rel and blob id
 }
@@ -213,11 +164,11 @@ func (fc *fastCapture) withIgnore(rules *ignoreRules, rkey, rel string, h plumbi
 
 // isFileMode reports whether a tree entry of mode m is materialised as a
 // regular file.
-func isFileMode(m uint32) bool { return m&0o170000 == 0o100000 }
+func isFileMode(m filemode.FileMode) bool { return m&0o170000 == 0o100000 }
 
 // diskMode is the mode the capture reads back for an entry of mode m once
 // materialised (writeEntry writes 0644 or 0755).
-func diskMode(m uint32) uint32 {
+func diskMode(m filemode.FileMode) filemode.FileMode {
 	switch {
 	case m == 0o100755:
 		return 0o100755
@@ -228,37 +179,37 @@ func diskMode(m uint32) uint32 {
 }
 
 // lowerDir returns the tree the walk would write for directory rel whose
-// content on disk is the materialisation of tree h (emptyTree for the empty
+// content on disk is the materialisation of tree h (EmptyTree for the empty
 // directory a submodule leaves), or a zero hash when nothing is taken.
 func (fc *fastCapture) lowerDir(h plumbing.Hash, rel string, rules *ignoreRules, rkey string, lo, hi int, ignored bool) (plumbing.Hash, error) {
 	if err := fc.wk.ctx.Err(); err != nil {
 		return plumbing.ZeroHash, err
 	}
 	key := lowerKey{tree: h, rel: rel, rules: rkey, ignored: ignored}
-	lowerMemo.Lock()
-	r, ok := lowerMemo.m[key]
-	lowerMemo.Unlock()
+	fc.s.lower.mu.Lock()
+	r, ok := fc.s.lower.m[key]
+	fc.s.lower.mu.Unlock()
 	if ok {
 		return r, nil
 	}
-	var es []gitEntry
-	if !h.IsZero() && h != emptyTree {
+	var es []Entry
+	if !h.IsZero() && h != EmptyTree {
 		var err error
-		if es, err = fc.w.readTree(h); err != nil {
+		if es, err = fc.s.ReadTree(h); err != nil {
 			return plumbing.ZeroHash, err
 		}
 	}
 	kids := fc.wk.children(rel, lo, hi)
 	for _, e := range es {
 		switch {
-		case e.name == ".gitignore" && isFileMode(e.mode) && !ignored:
+		case e.Name == ".gitignore" && isFileMode(e.Mode) && !ignored:
 			var err error
-			rules, rkey, err = fc.withIgnore(rules, rkey, rel, e.hash, func() ([]byte, error) { return fc.w.readBlob(e.hash) })
+			rules, rkey, err = fc.withIgnore(rules, rkey, rel, e.Hash, func() ([]byte, error) { return fc.s.ReadBlob(e.Hash) })
 			if err != nil {
 				return plumbing.ZeroHash, err
 			}
-		case e.name == ".gitattributes" && isFileMode(e.mode):
-			b, err := fc.w.readBlob(e.hash)
+		case e.Name == ".gitattributes" && isFileMode(e.Mode):
+			b, err := fc.s.ReadBlob(e.Hash)
 			if err != nil {
 				return plumbing.ZeroHash, err
 			}
@@ -267,10 +218,10 @@ func (fc *fastCapture) lowerDir(h plumbing.Hash, rel string, rules *ignoreRules,
 			}
 		}
 	}
-	out := make([]gitEntry, 0, len(es))
+	out := make([]Entry, 0, len(es))
 	same := true
 	for _, e := range es {
-		ne, ok, err := fc.lowerEntry(e, rel, rules, rkey, kids[e.name], ignored)
+		ne, ok, err := fc.lowerEntry(e, rel, rules, rkey, kids[e.Name], ignored)
 		if err != nil {
 			return plumbing.ZeroHash, err
 		}
@@ -295,34 +246,34 @@ func (fc *fastCapture) lowerDir(h plumbing.Hash, rel string, rules *ignoreRules,
 			return plumbing.ZeroHash, err
 		}
 	}
-	lowerMemo.Lock()
-	if lowerMemo.m != nil {
-		lowerMemo.m[key] = r
+	fc.s.lower.mu.Lock()
+	if fc.s.lower.m != nil {
+		fc.s.lower.m[key] = r
 	}
-	lowerMemo.Unlock()
+	fc.s.lower.mu.Unlock()
 	return r, nil
 }
 
 // lowerEntry decides, as the walk does, what entry e of the lower tree
 // (materialised in directory rel, untouched by the upper dir) becomes.
-func (fc *fastCapture) lowerEntry(e gitEntry, rel string, rules *ignoreRules, rkey string, kid *idxChild, ignored bool) (gitEntry, bool, error) {
-	name := e.name
+func (fc *fastCapture) lowerEntry(e Entry, rel string, rules *ignoreRules, rkey string, kid *idxChild, ignored bool) (Entry, bool, error) {
+	name := e.Name
 	if name == ".git" {
-		return gitEntry{}, false, nil
+		return Entry{}, false, nil
 	}
-	if isFileMode(e.mode) || e.mode == 0o120000 {
+	if isFileMode(e.Mode) || e.Mode == 0o120000 {
 		tracked := kid != nil && kid.file >= 0
 		if !tracked && (ignored || rules.excluded(rel+name, name, false)) {
-			return gitEntry{}, false, nil
+			return Entry{}, false, nil
 		}
-		return gitEntry{name: name, mode: diskMode(e.mode), hash: e.hash}, true, nil
+		return Entry{Name: name, Mode: diskMode(e.Mode), Hash: e.Hash}, true, nil
 	}
 	// A directory on disk: a tree, or the empty directory of a submodule.
-	sub := e.hash
-	if e.mode == 0o160000 {
-		sub = emptyTree
-	} else if e.mode != modeTree {
-		return gitEntry{}, false, fmt.Errorf("%w: %s%s has mode %o", errFastGiveUp, rel, name, e.mode)
+	sub := e.Hash
+	if e.Mode == 0o160000 {
+		sub = EmptyTree
+	} else if e.Mode != modeTree {
+		return Entry{}, false, fmt.Errorf("%w: %s%s has mode %o", errFastGiveUp, rel, name, e.Mode)
 	}
 	var h plumbing.Hash
 	var err error
@@ -333,16 +284,16 @@ func (fc *fastCapture) lowerEntry(e gitEntry, rel string, rules *ignoreRules, rk
 	case kid != nil && kid.file >= 0 && fc.wk.idx[kid.file].st.mode == 0o160000:
 		// The materialised directory holds no repository: the index's
 		// commit is kept.
-		return gitEntry{name: name, mode: 0o160000, hash: plumbing.Hash(fc.wk.idx[kid.file].hash)}, true, nil
+		return Entry{Name: name, Mode: 0o160000, Hash: plumbing.Hash(fc.wk.idx[kid.file].hash)}, true, nil
 	case ignored || rules.excluded(rel+name, name, true):
-		return gitEntry{}, false, nil
+		return Entry{}, false, nil
 	default:
 		h, err = fc.lowerDir(sub, rel+name+"/", rules, rkey, 0, 0, false)
 	}
 	if err != nil || h.IsZero() {
-		return gitEntry{}, false, err
+		return Entry{}, false, err
 	}
-	return gitEntry{name: name, mode: modeTree, hash: h}, true, nil
+	return Entry{Name: name, Mode: modeTree, Hash: h}, true, nil
 }
 
 // upperDir returns the tree the walk would write for directory rel, which
@@ -352,7 +303,7 @@ func (fc *fastCapture) upperDir(lower plumbing.Hash, rel string, rules *ignoreRu
 	if err := fc.wk.ctx.Err(); err != nil {
 		return plumbing.ZeroHash, err
 	}
-	upperPath := filepath.Join(fc.ci.upper, filepath.FromSlash(rel))
+	upperPath := filepath.Join(fc.ov.Upper, filepath.FromSlash(rel))
 	if hasXattr(upperPath, "trusted.overlay.redirect") {
 		return plumbing.ZeroHash, fmt.Errorf("%w: %s is a redirected directory", errFastGiveUp, rel)
 	}
@@ -365,21 +316,21 @@ func (fc *fastCapture) upperDir(lower plumbing.Hash, rel string, rules *ignoreRu
 	for _, d := range ups {
 		inUpper[d.name] = d.typ
 	}
-	mergedPath := filepath.Join(fc.ci.merged, filepath.FromSlash(rel))
+	mergedPath := filepath.Join(fc.ov.Merged, filepath.FromSlash(rel))
 	dirfd, des, err := openDir(unix.AT_FDCWD, mergedPath)
 	if err != nil {
 		return plumbing.ZeroHash, fmt.Errorf("%w: list %s: %v", errFastGiveUp, rel, err)
 	}
 	defer closeDir(dirfd)
-	var lowerEs map[string]gitEntry
-	if !lower.IsZero() && lower != emptyTree {
-		es, err := fc.w.readTree(lower)
+	var lowerEs map[string]Entry
+	if !lower.IsZero() && lower != EmptyTree {
+		es, err := fc.s.ReadTree(lower)
 		if err != nil {
 			return plumbing.ZeroHash, err
 		}
-		lowerEs = make(map[string]gitEntry, len(es))
+		lowerEs = make(map[string]Entry, len(es))
 		for _, e := range es {
-			lowerEs[e.name] = e
+			lowerEs[e.Name] = e
 		}
 	}
 	kids := fc.wk.children(rel, lo, hi)
@@ -409,7 +360,7 @@ func (fc *fastCapture) upperDir(lower plumbing.Hash, rel string, rules *ignoreRu
 		}
 	}
 
-	entries := make([]gitEntry, 0, len(des))
+	entries := make([]Entry, 0, len(des))
 	for _, de := range des {
 		name := de.name
 		if name == ".git" {
@@ -419,7 +370,7 @@ func (fc *fastCapture) upperDir(lower plumbing.Hash, rel string, rules *ignoreRu
 		utyp, changed := inUpper[name]
 		if !changed {
 			le, ok := lowerEs[name]
-			if !ok || (le.mode == modeTree || le.mode == 0o160000) != (de.typ == fs.ModeDir) {
+			if !ok || (le.Mode == modeTree || le.Mode == 0o160000) != (de.typ == fs.ModeDir) {
 				return plumbing.ZeroHash, fmt.Errorf("%w: %s%s is in neither layer as listed", errFastGiveUp, rel, name)
 			}
 			e, ok, err := fc.lowerEntry(le, rel, rules, rkey, kid, ignored)
@@ -449,7 +400,7 @@ func (fc *fastCapture) upperDir(lower plumbing.Hash, rel string, rules *ignoreRu
 			if err != nil {
 				return plumbing.ZeroHash, fmt.Errorf("%w: hash %s%s: %v", errFastGiveUp, rel, name, err)
 			}
-			entries = append(entries, gitEntry{name: name, mode: st.mode, hash: h})
+			entries = append(entries, Entry{Name: name, Mode: filemode.FileMode(st.mode), Hash: h})
 		case fs.ModeDir:
 			if utyp != fs.ModeDir {
 				return plumbing.ZeroHash, fmt.Errorf("%w: %s%s is a directory over a non-directory in the upper dir", errFastGiveUp, rel, name)
@@ -457,11 +408,11 @@ func (fc *fastCapture) upperDir(lower plumbing.Hash, rel string, rules *ignoreRu
 			// What of the lower tree shows through the upper directory.
 			var sub plumbing.Hash
 			if le, ok := lowerEs[name]; ok && !hasXattrValue(filepath.Join(upperPath, name), "trusted.overlay.opaque", "y") {
-				switch le.mode {
+				switch le.Mode {
 				case modeTree:
-					sub = le.hash
+					sub = le.Hash
 				case 0o160000:
-					sub = emptyTree
+					sub = EmptyTree
 				}
 			}
 			var h plumbing.Hash
@@ -475,14 +426,14 @@ func (fc *fastCapture) upperDir(lower plumbing.Hash, rel string, rules *ignoreRu
 				if !ok {
 					gh = plumbing.Hash(fc.wk.idx[kid.file].hash)
 				}
-				entries = append(entries, gitEntry{name: name, mode: 0o160000, hash: gh})
+				entries = append(entries, Entry{Name: name, Mode: 0o160000, Hash: gh})
 				continue
 			case ignored || rules.excluded(rel+name, name, true):
 				continue
 			default:
 				if gh, isRepo, ok := fc.wk.head(filepath.Join(mergedPath, name)); isRepo {
 					if ok {
-						entries = append(entries, gitEntry{name: name, mode: 0o160000, hash: gh})
+						entries = append(entries, Entry{Name: name, Mode: 0o160000, Hash: gh})
 					}
 					continue
 				}
@@ -492,7 +443,7 @@ func (fc *fastCapture) upperDir(lower plumbing.Hash, rel string, rules *ignoreRu
 				return plumbing.ZeroHash, err
 			}
 			if !h.IsZero() {
-				entries = append(entries, gitEntry{name: name, mode: modeTree, hash: h})
+				entries = append(entries, Entry{Name: name, Mode: modeTree, Hash: h})
 			}
 		}
 	}

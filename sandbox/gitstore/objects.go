@@ -1,4 +1,4 @@
-package sandbox
+package gitstore
 
 import (
 	"bytes"
@@ -17,27 +17,29 @@ import (
 	"time"
 
 	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/filemode"
 )
 
 // This file reads and writes git objects for the capture engine. Blobs,
 // trees and commits are written as loose objects straight into the object
 // directory (zlib, temp file, rename: the same thing git does), which is
 // safe alongside go-git readers and git itself; reads go through go-git's
-// storer under w.mu.
+// storer under Store.mu.
 
-// gitEntry is one entry of a git tree object.
-type gitEntry struct {
-	name string
-	mode uint32 // 0o100644, 0o100755, 0o120000, 0o160000 or 0o040000
-	hash plumbing.Hash
+// Entry is one entry of a git tree object. In a Change, Name is the
+// entry's base name and the path is the Change's.
+type Entry struct {
+	Name string
+	Mode filemode.FileMode // 0o100644, 0o100755, 0o120000, 0o160000 or 0o040000
+	Hash plumbing.Hash
 }
 
 const modeTree = 0o040000
 
 // sortTreeEntries orders entries as git does in a tree object: by name,
 // where a tree's name compares as if it ended in '/'.
-func sortTreeEntries(es []gitEntry) {
-	slices.SortFunc(es, func(a, b gitEntry) int {
+func sortTreeEntries(es []Entry) {
+	slices.SortFunc(es, func(a, b Entry) int {
 		switch {
 		case treeNameLess(a, b):
 			return -1
@@ -48,8 +50,8 @@ func sortTreeEntries(es []gitEntry) {
 	})
 }
 
-func treeNameLess(a, b gitEntry) bool {
-	an, bn := a.name, b.name
+func treeNameLess(a, b Entry) bool {
+	an, bn := a.Name, b.Name
 	n := min(len(an), len(bn))
 	if c := bytes.Compare([]byte(an[:n]), []byte(bn[:n])); c != 0 {
 		return c < 0
@@ -57,37 +59,37 @@ func treeNameLess(a, b gitEntry) bool {
 	var ac, bc byte
 	if len(an) > n {
 		ac = an[n]
-	} else if a.mode == modeTree {
+	} else if a.Mode == modeTree {
 		ac = '/'
 	}
 	if len(bn) > n {
 		bc = bn[n]
-	} else if b.mode == modeTree {
+	} else if b.Mode == modeTree {
 		bc = '/'
 	}
 	return ac < bc
 }
 
 // encodeTree serialises entries (already in git order) as a tree body.
-func encodeTree(es []gitEntry) []byte {
+func encodeTree(es []Entry) []byte {
 	size := 0
 	for _, e := range es {
-		size += len(e.name) + 28
+		size += len(e.Name) + 28
 	}
 	b := make([]byte, 0, size)
 	for _, e := range es {
-		b = strconv.AppendUint(b, uint64(e.mode), 8)
+		b = strconv.AppendUint(b, uint64(e.Mode), 8)
 		b = append(b, ' ')
-		b = append(b, e.name...)
+		b = append(b, e.Name...)
 		b = append(b, 0)
-		b = append(b, e.hash[:]...)
+		b = append(b, e.Hash[:]...)
 	}
 	return b
 }
 
 // decodeTree parses a tree body.
-func decodeTree(b []byte) ([]gitEntry, error) {
-	var es []gitEntry
+func decodeTree(b []byte) ([]Entry, error) {
+	var es []Entry
 	for len(b) > 0 {
 		sp := bytes.IndexByte(b, ' ')
 		if sp < 0 {
@@ -102,8 +104,8 @@ func decodeTree(b []byte) ([]gitEntry, error) {
 		if z < 0 || len(b) < z+21 {
 			return nil, errors.New("malformed tree entry")
 		}
-		e := gitEntry{name: string(b[:z]), mode: uint32(mode)}
-		copy(e.hash[:], b[z+1:z+21])
+		e := Entry{Name: string(b[:z]), Mode: filemode.FileMode(mode)}
+		copy(e.Hash[:], b[z+1:z+21])
 		es = append(es, e)
 		b = b[z+21:]
 	}

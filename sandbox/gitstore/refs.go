@@ -1,4 +1,4 @@
-package sandbox
+package gitstore
 
 import (
 	"bufio"
@@ -31,7 +31,7 @@ func nestedHead(dir string) (h plumbing.Hash, isRepo, ok bool) {
 	if !isGitDir(gitDir, common) {
 		return plumbing.ZeroHash, false, false
 	}
-	h, ok = resolveRef(gitDir, common, "HEAD", 0)
+	h, ok = ResolveRef(gitDir, common, "HEAD", 0)
 	return h, true, ok
 }
 
@@ -79,7 +79,7 @@ func isGitDir(gitDir, common string) bool {
 
 // resolveRef resolves a ref (HEAD or refs/...) of the repository at gitDir
 // (common: its common dir) to a commit id, following symbolic refs.
-func resolveRef(gitDir, common, name string, depth int) (plumbing.Hash, bool) {
+func ResolveRef(gitDir, common, name string, depth int) (plumbing.Hash, bool) {
 	if depth > 5 {
 		return plumbing.ZeroHash, false
 	}
@@ -101,9 +101,9 @@ func resolveRef(gitDir, common, name string, depth int) (plumbing.Hash, bool) {
 	}
 	s := strings.TrimSpace(string(b))
 	if t, ok := strings.CutPrefix(s, "ref: "); ok {
-		return resolveRef(gitDir, common, strings.TrimSpace(t), depth+1)
+		return ResolveRef(gitDir, common, strings.TrimSpace(t), depth+1)
 	}
-	return parseHex(s)
+	return ParseHex(s)
 }
 
 func packedRef(common, name string) (plumbing.Hash, bool) {
@@ -118,13 +118,13 @@ func packedRef(common, name string) (plumbing.Hash, bool) {
 	for sc.Scan() {
 		line := sc.Bytes()
 		if len(line) > 41 && bytes.HasSuffix(line, suffix) && len(line) == 40+len(suffix) {
-			return parseHex(string(line[:40]))
+			return ParseHex(string(line[:40]))
 		}
 	}
 	return plumbing.ZeroHash, false
 }
 
-func parseHex(s string) (plumbing.Hash, bool) {
+func ParseHex(s string) (plumbing.Hash, bool) {
 	var h plumbing.Hash
 	if len(s) != 40 {
 		return h, false

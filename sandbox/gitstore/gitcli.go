@@ -1,4 +1,4 @@
-package sandbox
+package gitstore
 
 import (
 	"context"
@@ -18,19 +18,19 @@ import (
 // dir, on a temporary copy of the index: the fallback for repositories the
 // native walk does not handle (why says which feature). The user's index is
 // only read.
-func (w *Workspace) gitCaptureTree(ctx context.Context, dir, why string) (plumbing.Hash, error) {
-	w.cfg.Logger.Debug("snapshot through git", "reason", why)
-	tmp, err := os.MkdirTemp(w.cfg.TempDir, "factory-index-")
+func (s *Store) gitCaptureTree(ctx context.Context, dir, why string) (plumbing.Hash, error) {
+	s.cfg.Logger.Debug("snapshot through git", "reason", why)
+	tmp, err := os.MkdirTemp(s.cfg.TempDir, "factory-index-")
 	if err != nil {
 		return plumbing.ZeroHash, err
 	}
 	defer os.RemoveAll(tmp)
 	tmpIndex := filepath.Join(tmp, "index")
-	if err := copyFile(filepath.Join(w.gitDir, "index"), tmpIndex); err != nil && !os.IsNotExist(err) {
+	if err := copyFile(filepath.Join(s.cfg.GitDir, "index"), tmpIndex); err != nil && !os.IsNotExist(err) {
 		return plumbing.ZeroHash, fmt.Errorf("copy index: %w", err)
 	}
 	env := append(proc.BaseEnv(nil),
-		"GIT_DIR="+w.gitDir,
+		"GIT_DIR="+s.cfg.GitDir,
 		"GIT_WORK_TREE="+dir,
 		"GIT_INDEX_FILE="+tmpIndex,
 		"GIT_OPTIONAL_LOCKS=0",
@@ -53,7 +53,7 @@ func (w *Workspace) gitCaptureTree(ctx context.Context, dir, why string) (plumbi
 	if err != nil {
 		return plumbing.ZeroHash, err
 	}
-	h, ok := parseHex(out)
+	h, ok := ParseHex(out)
 	if !ok {
 		return plumbing.ZeroHash, factory.Errorf(factory.EUNAVAILABLE, "git write-tree printed %q; factory supports SHA-1 repositories only", textdiff.Clip(out, 80))
 	}

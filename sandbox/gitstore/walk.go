@@ -1,4 +1,4 @@
-package sandbox
+package gitstore
 
 import (
 	"context"
@@ -15,6 +15,7 @@ import (
 
 	"github.com/factory-dev/factory"
 	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"golang.org/x/sys/unix"
 )
 
@@ -87,7 +88,7 @@ type walkResult struct {
 
 // captureWalk builds and stores the tree of root. idx lists the tracked
 // paths; index, when non-nil, also vouches for their stat data.
-func (w *Workspace) captureWalk(ctx context.Context, root string, idx []indexEntry, index *gitIndex, old *statCache, rules *ignoreRules) (walkResult, error) {
+func (s *Store) captureWalk(ctx context.Context, root string, idx []indexEntry, index *gitIndex, old *statCache, rules *ignoreRules) (walkResult, error) {
 	wk := &walker{
 		ctx:   ctx,
 		root:  root,
@@ -95,8 +96,8 @@ func (w *Workspace) captureWalk(ctx context.Context, root string, idx []indexEnt
 		index: index,
 		old:   old,
 		stamp: time.Now().Add(-racyMargin).UnixNano(),
-		store: w.objects(),
-		exist: w.hasObject,
+		store: s.objects,
+		exist: s.HasObject,
 		head:  nestedHead,
 		attrs: attributesNeedGit,
 		sem:   make(chan struct{}, max(runtime.GOMAXPROCS(0)-1, 0)),
@@ -206,7 +207,7 @@ func (wk *walker) dir(parent int, name string, rules *ignoreRules, rel string, l
 		}
 	}
 
-	entries := make([]gitEntry, 0, len(des))
+	entries := make([]Entry, 0, len(des))
 	type sub struct {
 		slot   int
 		name   string
@@ -241,7 +242,7 @@ func (wk *walker) dir(parent int, name string, rules *ignoreRules, rel string, l
 		case t == fs.ModeDir:
 			if kid != nil && kid.hi > kid.lo {
 				ign := ignored || rules.excluded(rel+name, name, true)
-				entries = append(entries, gitEntry{name: name, mode: modeTree})
+				entries = append(entries, Entry{Name: name, Mode: modeTree})
 				subs = append(subs, sub{slot: len(entries) - 1, name: name, lo: kid.lo, hi: kid.hi, ign: ign})
 				continue
 			}
@@ -250,7 +251,7 @@ func (wk *walker) dir(parent int, name string, rules *ignoreRules, rel string, l
 				if !ok {
 					h = wk.idx[kid.file].hash
 				}
-				entries = append(entries, gitEntry{name: name, mode: 0o160000, hash: h})
+				entries = append(entries, Entry{Name: name, Mode: 0o160000, Hash: h})
 				continue
 			}
 			if ignored || rules.excluded(rel+name, name, true) {
@@ -258,11 +259,11 @@ func (wk *walker) dir(parent int, name string, rules *ignoreRules, rel string, l
 			}
 			if h, isRepo, ok := wk.head(wk.abs(rel, name)); isRepo {
 				if ok {
-					entries = append(entries, gitEntry{name: name, mode: 0o160000, hash: h})
+					entries = append(entries, Entry{Name: name, Mode: 0o160000, Hash: h})
 				}
 				continue
 			}
-			entries = append(entries, gitEntry{name: name, mode: modeTree})
+			entries = append(entries, Entry{Name: name, Mode: modeTree})
 			subs = append(subs, sub{slot: len(entries) - 1, name: name, lo: 0, hi: 0, ign: false})
 		}
 	}
@@ -274,7 +275,7 @@ func (wk *walker) dir(parent int, name string, rules *ignoreRules, rel string, l
 		for i, s := range subs {
 			run := func() {
 				h, _, err := wk.dir(dirfd, s.name, rules, rel+s.name+"/", s.lo, s.hi, s.ign)
-				entries[s.slot].hash = h
+				entries[s.slot].Hash = h
 				errs[i] = err
 			}
 			if i < len(subs)-1 && parallelDepth(rel) {
@@ -300,7 +301,7 @@ func (wk *walker) dir(parent int, name string, rules *ignoreRules, rel string, l
 		// Drop directories that turned out empty.
 		kept := entries[:0]
 		for _, e := range entries {
-			if e.mode == modeTree && e.hash.IsZero() {
+			if e.Mode == modeTree && e.Hash.IsZero() {
 				continue
 			}
 			kept = append(kept, e)
@@ -323,45 +324,45 @@ func (wk *walker) abs(rel, name string) string {
 // file captures one regular file or symlink, name in the directory rel open
 // as dirfd. ie is its index entry when it is tracked (and not conflicted).
 // ok is false when the file vanished or is of a kind git does not record.
-func (wk *walker) file(dirfd int, rel, name string, ie *indexEntry) (gitEntry, bool, error) {
+func (wk *walker) file(dirfd int, rel, name string, ie *indexEntry) (Entry, bool, error) {
 	var sys unix.Stat_t
 	err := fstatatRetry(dirfd, name, &sys)
 	if errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ENOTDIR) {
-		return gitEntry{}, false, nil
+		return Entry{}, false, nil
 	}
 	if err != nil {
-		return gitEntry{}, false, &fs.PathError{Op: "lstat", Path: wk.abs(rel, name), Err: err}
+		return Entry{}, false, &fs.PathError{Op: "lstat", Path: wk.abs(rel, name), Err: err}
 	}
 	st := statOfSys(&sys)
 	if st.mode != 0o100644 && st.mode != 0o100755 && st.mode != 0o120000 {
-		return gitEntry{}, false, nil
+		return Entry{}, false, nil
 	}
-	e := gitEntry{name: name, mode: st.mode}
+	e := Entry{Name: name, Mode: filemode.FileMode(st.mode)}
 	if ie != nil && wk.index != nil && sameStat(ie.st, st) && !wk.index.racy(ie.st.mtime) {
-		e.hash = ie.hash
+		e.Hash = ie.hash
 		return e, true, nil
 	}
 	full := rel + name
 	if wk.old != nil {
 		if c, ok := wk.old.entries[full]; ok && sameStat(c.st, st) {
-			e.hash = c.hash
+			e.Hash = c.hash
 			wk.remember(full, c)
 			return e, true, nil
 		}
 	}
 	h, err := wk.hashFile(wk.abs(rel, name), st.mode == 0o120000, sys.Size)
 	if errors.Is(err, fs.ErrNotExist) {
-		return gitEntry{}, false, nil
+		return Entry{}, false, nil
 	}
 	if errors.Is(err, fs.ErrPermission) {
 		// git add -A fails here too ("adding files failed").
-		return gitEntry{}, false, factory.Errorf(factory.ECONFLICT,
+		return Entry{}, false, factory.Errorf(factory.ECONFLICT,
 			"cannot read %s (permission denied); make it readable (chmod u+r) or list it in .gitignore, then try again", full)
 	}
 	if err != nil {
-		return gitEntry{}, false, err
+		return Entry{}, false, err
 	}
-	e.hash = h
+	e.Hash = h
 	if st.mtime < wk.stamp && st.ctime < wk.stamp {
 		wk.remember(full, cachedFile{st: st, hash: h})
 	}
@@ -461,7 +462,7 @@ func (wk *walker) putBigBlob(p string) (plumbing.Hash, error) {
 	return h, nil
 }
 
-func (wk *walker) putTree(es []gitEntry) (plumbing.Hash, error) {
+func (wk *walker) putTree(es []Entry) (plumbing.Hash, error) {
 	b := encodeTree(es)
 	h := hashObject(plumbing.TreeObject, b)
 	if wk.store.isKnown(h) {

@@ -1,4 +1,4 @@
-package sandbox
+package gitstore
 
 import (
 	"bytes"
@@ -20,7 +20,7 @@ type captureConfig struct {
 
 // commonDir returns the repository's common git dir (the main .git of a
 // linked worktree; the git dir itself otherwise).
-func commonDirOf(gitDir string) string {
+func CommonDir(gitDir string) string {
 	b, err := os.ReadFile(filepath.Join(gitDir, "commondir"))
 	if err != nil {
 		return gitDir
@@ -53,7 +53,7 @@ func gitConfigFiles(gitDir string) []string {
 			files = append(files, filepath.Join(h, ".gitconfig"))
 		}
 	}
-	common := commonDirOf(gitDir)
+	common := CommonDir(gitDir)
 	files = append(files, filepath.Join(common, "config"))
 	if common != gitDir {
 		files = append(files, filepath.Join(gitDir, "config.worktree"))
@@ -144,7 +144,7 @@ func readCaptureConfig(gitDir string) captureConfig {
 		c.needGit = "core.worktree"
 	}
 	if c.needGit == "" {
-		for _, f := range []string{c.attributesFile, filepath.Join(commonDirOf(gitDir), "info", "attributes")} {
+		for _, f := range []string{c.attributesFile, filepath.Join(CommonDir(gitDir), "info", "attributes")} {
 			if b, err := os.ReadFile(f); err == nil && attributesNeedGit(b) {
 				c.needGit = f
 			}
@@ -196,7 +196,7 @@ func attributesNeedGit(b []byte) bool {
 // first (it wins over core.excludesFile), then core.excludesFile.
 func globalRules(gitDir string, cfg captureConfig) *ignoreRules {
 	r := &ignoreRules{}
-	for _, f := range []string{filepath.Join(commonDirOf(gitDir), "info", "exclude"), cfg.excludesFile} {
+	for _, f := range []string{filepath.Join(CommonDir(gitDir), "info", "exclude"), cfg.excludesFile} {
 		if f == "" {
 			continue
 		}
