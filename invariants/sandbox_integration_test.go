@@ -15,7 +15,6 @@ import (
 	"github.com/factory-dev/factory"
 	"github.com/factory-dev/factory/invariants"
 	"github.com/factory-dev/factory/sandbox"
-	"github.com/factory-dev/factory/sandbox/patch"
 	"github.com/factory-dev/factory/sandbox/proc"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -31,21 +30,8 @@ func TestMain(m *testing.M) {
 // through os.Root with the sandbox's patch engine.
 type sbWorkspace struct{ *sandbox.Workspace }
 
-func (w sbWorkspace) Isolate(ctx context.Context, id string) (string, func() error, error) {
-	cp, err := w.Workspace.Isolate(ctx, id)
-	if err != nil {
-		return "", nil, err
-	}
-	return cp.Dir, cp.Close, nil
-}
-
-func (w sbWorkspace) ApplyInDir(ctx context.Context, dir string, req factory.PatchRequest) (factory.PatchReport, error) {
-	root, err := os.OpenRoot(dir)
-	if err != nil {
-		return factory.PatchReport{}, factory.Wrap("apply patch", err)
-	}
-	defer root.Close()
-	return patch.Apply(ctx, root, req.Patch, patch.Options{DryRun: req.DryRun, Fuzz: req.Fuzz})
+func (w sbWorkspace) Isolate(ctx context.Context, id string) (invariants.Copy, error) {
+	return w.Workspace.Isolate(ctx, id)
 }
 
 func (w sbWorkspace) Commit(ctx context.Context, tree, message string) (string, error) {

@@ -1,8 +1,9 @@
 package sandbox
 
 // SetTestNoIncremental lets the external benchmarks force overlay copies
-// to materialise their own tree (the behaviour before incremental copies).
-func SetTestNoIncremental(v bool) { testNoIncremental = v }
+// of w to materialise their own tree (the behaviour before incremental
+// copies).
+func SetTestNoIncremental(w *Workspace, v bool) { w.noIncremental = v }
 
 // SetTestNoFastCopySnap lets the external benchmarks force the full walk
 // when capturing an overlay copy of w.

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/factory-dev/factory/sandbox/copies"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -147,13 +148,12 @@ func fcRepo(t *testing.T) (*Workspace, string) {
 
 // fcFast runs the fast capture of a copy directly; ok says whether it
 // applied.
-func fcFast(t *testing.T, w *Workspace, dir string) (plumbing.Hash, bool) {
+func fcFast(t *testing.T, w *Workspace, c *Copy) (plumbing.Hash, bool) {
 	t.Helper()
-	ov := lookupCopy(dir)
-	if ov == nil {
+	if c.d.Overlay == nil {
 		return plumbing.ZeroHash, false
 	}
-	return w.store.CaptureOverlay(context.Background(), ov)
+	return w.store.CaptureOverlay(context.Background(), c.d.Overlay)
 }
 
 // fcFull is the full capture of dir by the engine's walk.
@@ -170,7 +170,7 @@ func fcFull(t *testing.T, w *Workspace, dir string) plumbing.Hash {
 // fast capture's tree equals the full walk's, and the copy as isolated holds
 // exactly what Materialize writes for its snapshot.
 func TestFastCopyCaptureMatchesFullCapture(t *testing.T) {
-	if !overlaySupported() {
+	if !copies.OverlaySupported() {
 		t.Skip("overlay copies need root")
 	}
 	w, dir := fcRepo(t)
@@ -179,7 +179,7 @@ func TestFastCopyCaptureMatchesFullCapture(t *testing.T) {
 	c0, err := w.Isolate(ctx, id) // materialises the first tree into the cache
 	require.NoError(t, err)
 	t.Cleanup(func() { c0.Close() })
-	require.Equal(t, CopyOverlay, c0.Kind)
+	require.Equal(t, CopyOverlay, c0.Kind())
 	require.NoError(t, c0.Close())
 	cache := filepath.Join(w.gitDir, "factory", "trees")
 
@@ -202,17 +202,17 @@ func TestFastCopyCaptureMatchesFullCapture(t *testing.T) {
 		c, err := w.Isolate(ctx, s.ID)
 		require.NoError(t, err)
 		t.Cleanup(func() { c.Close() }) // unmounted even when a check fails
-		require.Equal(t, CopyOverlay, c.Kind)
+		require.Equal(t, CopyOverlay, c.Kind())
 
 		// The copy holds the snapshot's tree, nothing more.
 		want := filepath.Join(t.TempDir(), "m")
 		require.NoError(t, w.Materialize(ctx, s.ID, want))
-		require.Equal(t, fcContent(t, want), fcContent(t, c.Dir), "round %d: the copy differs from the snapshot's tree", round)
+		require.Equal(t, fcContent(t, want), fcContent(t, c.Dir()), "round %d: the copy differs from the snapshot's tree", round)
 
 		// Untouched, both captures agree (with each other; the full one
 		// with the snapshot when the index did not change under it).
-		full := fcFull(t, w, c.Dir)
-		fast, ok := fcFast(t, w, c.Dir)
+		full := fcFull(t, w, c.Dir())
+		fast, ok := fcFast(t, w, c)
 		if ok {
 			fastTaken++
 			require.Equal(t, full, fast, "round %d: untouched copy", round)
@@ -220,34 +220,34 @@ func TestFastCopyCaptureMatchesFullCapture(t *testing.T) {
 
 		// Then edit inside the copy.
 		for i := 0; i < 1+r.Intn(8); i++ {
-			fcRandomEdit(t, r, c.Dir)
+			fcRandomEdit(t, r, c.Dir())
 		}
 		switch round % 4 {
 		case 0: // new ignored files, at the top, below, in an ignored folder
-			fcWrite(t, c.Dir, "x.log", rsRandText(r), 0o644)
-			fcWrite(t, c.Dir, "newig/q.log", "q\n", 0o644)
-			fcWrite(t, c.Dir, "build/zz.txt", "zz\n", 0o644)
+			fcWrite(t, c.Dir(), "x.log", rsRandText(r), 0o644)
+			fcWrite(t, c.Dir(), "newig/q.log", "q\n", 0o644)
+			fcWrite(t, c.Dir(), "build/zz.txt", "zz\n", 0o644)
 		case 1: // rules that now ignore untracked files the copy already had
-			old, _ := os.ReadFile(filepath.Join(c.Dir, ".gitignore"))
-			fcWrite(t, c.Dir, ".gitignore", string(old)+[]string{"d/e/", "src/deep/", "*.txt", "run.sh"}[r.Intn(4)]+"\n", 0o644)
+			old, _ := os.ReadFile(filepath.Join(c.Dir(), ".gitignore"))
+			fcWrite(t, c.Dir(), ".gitignore", string(old)+[]string{"d/e/", "src/deep/", "*.txt", "run.sh"}[r.Intn(4)]+"\n", 0o644)
 		case 2: // an untracked file below a folder that becomes ignored by a nested rule
-			fcWrite(t, c.Dir, "d/.gitignore", "c.txt\nf.txt\n", 0o644)
+			fcWrite(t, c.Dir(), "d/.gitignore", "c.txt\nf.txt\n", 0o644)
 		}
 		if round == 3 { // an untracked nested repository becomes a gitlink
-			nested := filepath.Join(c.Dir, "vendor", "lib")
+			nested := filepath.Join(c.Dir(), "vendor", "lib")
 			rsWrite(t, nested, "lib.go", "package lib\n", 0o644)
 			rsGit(t, nested, "init", "-q", "-b", "main")
 			rsGit(t, nested, "add", "-A")
 			rsGit(t, nested, "commit", "-q", "-m", "lib")
 		}
-		full = fcFull(t, w, c.Dir)
-		fast, ok = fcFast(t, w, c.Dir)
+		full = fcFull(t, w, c.Dir())
+		fast, ok = fcFast(t, w, c)
 		if ok {
 			fastTaken++
 			require.Equal(t, full, fast, "round %d: edited copy", round)
 		}
 		// SnapshotDir (the fast path when it applies) gives the full tree.
-		sd, err := w.SnapshotDir(ctx, c.Dir, "")
+		sd, err := c.Snapshot(ctx, "")
 		require.NoError(t, err)
 		require.Equal(t, full.String(), sd.Tree, "round %d: SnapshotDir", round)
 		require.NoError(t, c.Close())
@@ -258,15 +258,12 @@ func TestFastCopyCaptureMatchesFullCapture(t *testing.T) {
 	}
 	// The fast path must have been the one compared, nearly always.
 	assert.GreaterOrEqual(t, fastTaken, 44)
-
-	// A closed copy is no longer known: the full capture runs.
-	assert.Nil(t, lookupCopy(c0.Dir))
 }
 
 // TestIncrementalIsolateFallsBackForLargeDiffs: when most files differ
 // from every cached tree, the new tree is materialised and cached.
 func TestIncrementalIsolateFallsBackForLargeDiffs(t *testing.T) {
-	if !overlaySupported() {
+	if !copies.OverlaySupported() {
 		t.Skip("overlay copies need root")
 	}
 	w, dir := rsRepo(t)
@@ -287,7 +284,7 @@ func TestIncrementalIsolateFallsBackForLargeDiffs(t *testing.T) {
 	id2, tree2 := rsSnap(t, w, dir)
 	c, err = w.Isolate(ctx, id2)
 	require.NoError(t, err)
-	assert.Equal(t, tree2, rsTreeOfDir(t, dir, c.Dir, tree2))
+	assert.Equal(t, tree2, rsTreeOfDir(t, dir, c.Dir(), tree2))
 	require.NoError(t, c.Close())
 	ents, _ := os.ReadDir(cache)
 	assert.Len(t, ents, 1)
@@ -299,7 +296,7 @@ func TestIncrementalIsolateFallsBackForLargeDiffs(t *testing.T) {
 	id3, tree3 := rsSnap(t, w, dir)
 	c, err = w.Isolate(ctx, id3)
 	require.NoError(t, err)
-	assert.Equal(t, tree3, rsTreeOfDir(t, dir, c.Dir, tree3))
+	assert.Equal(t, tree3, rsTreeOfDir(t, dir, c.Dir(), tree3))
 	require.NoError(t, c.Close())
 	ents, _ = os.ReadDir(cache)
 	assert.Len(t, ents, 2)
@@ -311,7 +308,7 @@ func TestIncrementalIsolateFallsBackForLargeDiffs(t *testing.T) {
 // random edits of the live tree (a new snapshot, copied incrementally) and
 // inside the copy, then the fast capture must equal the full walk.
 func FuzzFastCopyCapture(f *testing.F) {
-	if !overlaySupported() {
+	if !copies.OverlaySupported() {
 		f.Skip("overlay copies need root")
 	}
 	f.Add(int64(1), uint8(3), uint8(5))
@@ -334,12 +331,12 @@ func FuzzFastCopyCapture(f *testing.F) {
 		defer c.Close()
 		want := filepath.Join(t.TempDir(), "m")
 		require.NoError(t, w.Materialize(ctx, s.ID, want))
-		require.Equal(t, fcContent(t, want), fcContent(t, c.Dir))
+		require.Equal(t, fcContent(t, want), fcContent(t, c.Dir()))
 		for i := 0; i < int(copyEdits%32); i++ {
-			fcRandomEdit(t, r, c.Dir)
+			fcRandomEdit(t, r, c.Dir())
 		}
-		full := fcFull(t, w, c.Dir)
-		fast, ok := fcFast(t, w, c.Dir)
+		full := fcFull(t, w, c.Dir())
+		fast, ok := fcFast(t, w, c)
 		require.True(t, ok, "the fast capture gave up")
 		require.Equal(t, full, fast)
 	})

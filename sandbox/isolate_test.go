@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/factory-dev/factory/sandbox/copies"
 	"github.com/factory-dev/factory/sandbox/gitstore"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -72,47 +73,46 @@ func TestIsolateOverlayAndPlainCopies(t *testing.T) {
 			name = "plain"
 		}
 		t.Run(name, func(t *testing.T) {
-			testNoOverlay = plain
-			defer func() { testNoOverlay = false }()
 			w, dir := rsIsolateRepo(t)
+			w.noOverlay = plain
 			ctx := context.Background()
 			id, tree := rsSnap(t, w, dir)
 			live := rsFingerprint(t, dir)
 
 			c, err := w.Isolate(ctx, id)
 			require.NoError(t, err)
-			if plain || !overlaySupported() {
-				assert.Equal(t, CopyPlain, c.Kind)
+			if plain || !copies.OverlaySupported() {
+				assert.Equal(t, CopyPlain, c.Kind())
 			} else {
-				assert.Equal(t, CopyOverlay, c.Kind)
+				assert.Equal(t, CopyOverlay, c.Kind())
 			}
-			assert.Equal(t, id, c.Snapshot.ID)
-			assert.Equal(t, tree, rsTreeOfDir(t, dir, c.Dir, tree))
+			assert.Equal(t, id, c.Base().ID)
+			assert.Equal(t, tree, rsTreeOfDir(t, dir, c.Dir(), tree))
 
 			// Writes in the copy stay there.
-			rsWrite(t, c.Dir, "src/main.go", "package changed\n", 0o644)
-			rsWrite(t, c.Dir, "new.txt", "new\n", 0o644)
-			require.NoError(t, os.Remove(filepath.Join(c.Dir, "run.sh")))
+			rsWrite(t, c.Dir(), "src/main.go", "package changed\n", 0o644)
+			rsWrite(t, c.Dir(), "new.txt", "new\n", 0o644)
+			require.NoError(t, os.Remove(filepath.Join(c.Dir(), "run.sh")))
 			assert.Equal(t, live, rsFingerprint(t, dir), "the live tree changed")
 
 			// A second copy of the same tree starts clean (the cache was not
 			// written through).
 			c2, err := w.Isolate(ctx, id)
 			require.NoError(t, err)
-			assert.Equal(t, tree, rsTreeOfDir(t, dir, c2.Dir, tree))
+			assert.Equal(t, tree, rsTreeOfDir(t, dir, c2.Dir(), tree))
 			require.NoError(t, c2.Close())
 
 			// The copy's state can be captured as a snapshot.
-			s, err := w.SnapshotDir(ctx, c.Dir, "")
+			s, err := c.Snapshot(ctx, "")
 			require.NoError(t, err)
-			assert.Equal(t, rsTreeOfDir(t, dir, c.Dir, tree), s.Tree)
+			assert.Equal(t, rsTreeOfDir(t, dir, c.Dir(), tree), s.Tree)
 
 			require.NoError(t, c.Close())
 			require.NoError(t, c.Close())
-			_, err = os.Stat(c.Dir)
+			_, err = os.Stat(c.Dir())
 			assert.True(t, os.IsNotExist(err), "the copy is still there")
 			mounts, _ := os.ReadFile("/proc/self/mountinfo")
-			assert.NotContains(t, string(mounts), c.Dir)
+			assert.NotContains(t, string(mounts), c.Dir())
 		})
 	}
 }
@@ -124,10 +124,10 @@ func TestIsolateLiveTree(t *testing.T) {
 	c, err := w.Isolate(ctx, "")
 	require.NoError(t, err)
 	defer c.Close()
-	b, err := os.ReadFile(filepath.Join(c.Dir, "uncommitted.txt"))
+	b, err := os.ReadFile(filepath.Join(c.Dir(), "uncommitted.txt"))
 	require.NoError(t, err)
 	assert.Equal(t, "fresh\n", string(b))
-	assert.Equal(t, rsNativeTree(t, dir), c.Snapshot.Tree)
+	assert.Equal(t, rsNativeTree(t, dir), c.Base().Tree)
 }
 
 func TestIsolateAnEmptyRepository(t *testing.T) {
@@ -138,8 +138,8 @@ func TestIsolateAnEmptyRepository(t *testing.T) {
 	c, err := w.Isolate(context.Background(), "")
 	require.NoError(t, err)
 	defer c.Close()
-	ents, err := os.ReadDir(c.Dir)
+	ents, err := os.ReadDir(c.Dir())
 	require.NoError(t, err)
 	assert.Empty(t, ents)
-	assert.Equal(t, gitstore.EmptyTree.String(), c.Snapshot.Tree)
+	assert.Equal(t, gitstore.EmptyTree.String(), c.Base().Tree)
 }

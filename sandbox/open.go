@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 
 	"github.com/factory-dev/factory"
+	"github.com/factory-dev/factory/sandbox/copies"
 	"github.com/factory-dev/factory/sandbox/gitstore"
 )
 
@@ -42,7 +43,8 @@ func Open(ctx context.Context, cfg Config) (*Workspace, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Workspace{cfg: cfg, root: top, gitDir: gitDir, store: store}, nil
+	cp := copies.New(copies.Config{Store: store, TempDir: cfg.TempDir, Logger: cfg.Logger})
+	return &Workspace{cfg: cfg, root: top, gitDir: gitDir, store: store, copies: cp}, nil
 }
 
 // findRepo walks up from dir to the first directory holding .git (a

@@ -49,13 +49,13 @@ func rsPromoteSetup(t *testing.T) (*Workspace, string, string, *Copy) {
 
 // rsChange makes the change in the copy and snapshots the result.
 func rsChange(t *testing.T, w *Workspace, c *Copy) string {
-	b, err := os.ReadFile(filepath.Join(c.Dir, "main.go"))
+	b, err := os.ReadFile(filepath.Join(c.Dir(), "main.go"))
 	require.NoError(t, err)
-	rsWrite(t, c.Dir, "main.go", replaceLine(string(b), 5, "main 5 changed by the change"), 0o644)
-	rsWrite(t, c.Dir, "pkg/new.go", "package pkg\n", 0o644)
-	require.NoError(t, os.Remove(filepath.Join(c.Dir, "old.txt")))
-	require.NoError(t, os.Chmod(filepath.Join(c.Dir, "tool.sh"), 0o755))
-	s, err := w.SnapshotDir(context.Background(), c.Dir, "")
+	rsWrite(t, c.Dir(), "main.go", replaceLine(string(b), 5, "main 5 changed by the change"), 0o644)
+	rsWrite(t, c.Dir(), "pkg/new.go", "package pkg\n", 0o644)
+	require.NoError(t, os.Remove(filepath.Join(c.Dir(), "old.txt")))
+	require.NoError(t, os.Chmod(filepath.Join(c.Dir(), "tool.sh"), 0o755))
+	s, err := c.Snapshot(context.Background(), "")
 	require.NoError(t, err)
 	return s.ID
 }
@@ -150,8 +150,8 @@ func TestPromoteRefusesToOverwriteAnIgnoredFile(t *testing.T) {
 	w, dir, base, c := rsPromoteSetup(t)
 	// The change adds cache/data.txt; meanwhile the user ignores cache/
 	// and keeps data of their own there.
-	rsWrite(t, c.Dir, "cache/data.txt", "from the change\n", 0o644)
-	res, err := w.SnapshotDir(context.Background(), c.Dir, "")
+	rsWrite(t, c.Dir(), "cache/data.txt", "from the change\n", 0o644)
+	res, err := c.Snapshot(context.Background(), "")
 	require.NoError(t, err)
 	rsWrite(t, dir, ".git/info/exclude", "cache/\n", 0o644)
 	rsWrite(t, dir, "cache/data.txt", "ignored user data\n", 0o644)

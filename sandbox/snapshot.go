@@ -57,32 +57,13 @@ const maxLabel = 200
 // holding control characters; ECONFLICT when the tree cannot be read
 // (a directory vanished mid-walk); EINTERNAL for faults of the machine.
 func (w *Workspace) Snapshot(ctx context.Context, label string) (factory.Snapshot, error) {
-	return w.snapshot(ctx, w.root, label, "live")
+	return w.snapshot(ctx, w.root, nil, label, "live")
 }
 
-// SnapshotDir captures dir, a directory laid out like the workspace (an
-// isolated copy of it), with the workspace's ignore rules and object store,
-// as a snapshot whose parent is the workspace's HEAD. dir's own .git, if
-// any, is ignored; the workspace's index says which paths are tracked (so
-// tracked files inside ignored folders are kept) but its stat data are not
-// trusted for dir, which keeps a stat cache of its own across calls.
-// Errors as for Snapshot, plus EINVALID when dir is not an existing
-// directory.
-func (w *Workspace) SnapshotDir(ctx context.Context, dir, label string) (factory.Snapshot, error) {
-	abs, err := filepath.Abs(dir)
-	if err != nil {
-		return factory.Snapshot{}, factory.Errorf(factory.EINVALID, "directory %q: %v", dir, err)
-	}
-	if fi, err := os.Stat(abs); err != nil || !fi.IsDir() {
-		return factory.Snapshot{}, factory.Errorf(factory.EINVALID, "%s is not a directory; pass an isolated copy of the workspace", abs)
-	}
-	if r, err := filepath.EvalSymlinks(abs); err == nil {
-		abs = r
-	}
-	return w.snapshot(ctx, abs, label, "dir")
-}
-
-func (w *Workspace) snapshot(ctx context.Context, dir, label, source string) (factory.Snapshot, error) {
+// snapshot captures dir (the live tree, or a copy: ov says which overlay
+// it is, if it is one) as a snapshot whose parent is HEAD. source is
+// recorded in the commit (live, dir).
+func (w *Workspace) snapshot(ctx context.Context, dir string, ov *gitstore.Overlay, label, source string) (factory.Snapshot, error) {
 	if err := checkLabel(label); err != nil {
 		return factory.Snapshot{}, err
 	}
@@ -96,7 +77,7 @@ func (w *Workspace) snapshot(ctx context.Context, dir, label, source string) (fa
 	defer w.snap.mu.Unlock()
 
 	head, hasHead := w.store.Head()
-	tree, err := w.capture(ctx, dir, lookupCopy(dir))
+	tree, err := w.capture(ctx, dir, ov)
 	if err != nil {
 		return factory.Snapshot{}, factory.Wrap("snapshot", err)
 	}

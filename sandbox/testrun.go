@@ -105,7 +105,7 @@ func (w *Workspace) RunTests(ctx context.Context, tr TestRun) (factory.TestRepor
 			return factory.TestReport{}, nil, factory.Wrap(op, err)
 		}
 		defer cp.Close()
-		dir, snapID = cp.Dir, cp.Snapshot.ID
+		dir, snapID = cp.Dir(), cp.Base().ID
 	}
 
 	r := &suiteRunner{w: w, suite: s, policy: tr.Policy, progress: newProgress(tr.Progress)}
@@ -420,7 +420,7 @@ func (r *suiteRunner) baseline(ctx context.Context, argv []string, id, tree stri
 		return nil, "", err
 	}
 	defer cp.Close()
-	o, err := r.run(ctx, argv, cp.Dir, log, "baseline run on snapshot "+id)
+	o, err := r.run(ctx, argv, cp.Dir(), log, "baseline run on snapshot "+id)
 	if err != nil {
 		return nil, "", err
 	}

@@ -1,10 +1,10 @@
 package sandbox
 
 import (
-	"context"
 	"log/slog"
 	"sync"
 
+	"github.com/factory-dev/factory/sandbox/copies"
 	"github.com/factory-dev/factory/sandbox/gitstore"
 )
 
@@ -36,11 +36,15 @@ type Workspace struct {
 	store *gitstore.Store // the object database and its caches
 	snap  snapState       // the snapshot engine's caches (snapshot.go)
 
-	land sync.Mutex // held while a change lands (LockLanding, commit.go)
+	copies *copies.Maker // isolated copies and the cache of materialised trees
 
-	// noFastOverlay makes captures of overlay copies take the full walk
-	// (set by tests, to compare the two).
-	noFastOverlay bool
+	land    sync.Mutex // held while a change lands (LockLanding, commit.go)
+	applyMu sync.Mutex // serialises patch applications, so two never interleave their writes
+
+	// Set by tests and benchmarks to compare with the slower ways:
+	noFastOverlay bool // captures of overlay copies take the full walk
+	noOverlay     bool // copies are plain copies
+	noIncremental bool // overlay copies materialise their own tree
 }
 
 // Root returns the absolute path of the working tree's top directory.
@@ -48,6 +52,3 @@ func (w *Workspace) Root() string { return w.root }
 
 // GitDir returns the absolute path of the repository's git directory.
 func (w *Workspace) GitDir() string { return w.gitDir }
-
-// Close releases the workspace. It does not remove snapshots.
-func (w *Workspace) Close(ctx context.Context) error { return nil }

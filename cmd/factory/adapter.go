@@ -15,16 +15,8 @@ type gateWorkspace struct{ *sandbox.Workspace }
 
 var _ invariants.Workspace = gateWorkspace{}
 
-func (g gateWorkspace) Isolate(ctx context.Context, snapshotID string) (string, func() error, error) {
-	c, err := g.Workspace.Isolate(ctx, snapshotID)
-	if err != nil {
-		return "", nil, err
-	}
-	return c.Dir, c.Close, nil
-}
-
-func (g gateWorkspace) ApplyInDir(ctx context.Context, dir string, req factory.PatchRequest) (factory.PatchReport, error) {
-	return sandbox.ApplyInDir(ctx, dir, req)
+func (g gateWorkspace) Isolate(ctx context.Context, snapshotID string) (invariants.Copy, error) {
+	return g.Workspace.Isolate(ctx, snapshotID)
 }
 
 func (g gateWorkspace) Commit(ctx context.Context, tree, message string) (string, error) {

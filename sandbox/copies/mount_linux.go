@@ -1,4 +1,4 @@
-package sandbox
+package copies
 
 import (
 	"fmt"
@@ -8,10 +8,10 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// overlaySupported reports whether this process may mount overlays: it
+// OverlaySupported reports whether this process may mount overlays: it
 // must be root (in its user namespace). A mount that still fails (no
 // overlay module, nested overlays) falls back to a plain copy.
-func overlaySupported() bool { return os.Geteuid() == 0 }
+func OverlaySupported() bool { return os.Geteuid() == 0 }
 
 func mountOverlay(lower, upper, work, merged string) error {
 	for _, p := range []string{lower, upper, work} {

@@ -1,10 +1,10 @@
 //go:build !linux
 
-package sandbox
+package copies
 
 import "errors"
 
-func overlaySupported() bool { return false }
+func OverlaySupported() bool { return false }
 
 func mountOverlay(lower, upper, work, merged string) error {
 	return errors.New("overlay mounts need Linux")

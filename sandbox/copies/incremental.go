@@ -1,4 +1,4 @@
-package sandbox
+package copies
 
 // Incremental overlay copies. Every proposal and every test run of an agent
 // that keeps editing isolates a tree nobody materialised yet, and writing
@@ -36,16 +36,12 @@ const (
 	incrCandidates = 3
 )
 
-// testNoIncremental, set by tests, makes overlay copies materialise their
-// own tree.
-var testNoIncremental bool
-
 // incrementalBase picks the cached tree closest to tree among the most
 // recently used ones, and returns its directory (held: call release), its
 // tree, and the changes from it to tree. ok is false when no cached tree is
 // close enough.
-func (w *Workspace) incrementalBase(ctx context.Context, tree plumbing.Hash) (dir string, base plumbing.Hash, changes []gitstore.Change, release func(), ok bool) {
-	cache := filepath.Join(gitstore.CommonDir(w.gitDir), "factory", "trees")
+func (m *Maker) incrementalBase(ctx context.Context, tree plumbing.Hash) (dir string, base plumbing.Hash, changes []gitstore.Change, release func(), ok bool) {
+	cache := m.cache
 	ents, err := os.ReadDir(cache)
 	if err != nil {
 		return "", plumbing.ZeroHash, nil, nil, false
@@ -71,7 +67,7 @@ func (w *Workspace) incrementalBase(ctx context.Context, tree plumbing.Hash) (di
 	best := -1
 	var bestChanges []gitstore.Change
 	for i, c := range cands {
-		n, err := w.store.CountFiles(ctx, c.h)
+		n, err := m.cfg.Store.CountFiles(ctx, c.h)
 		if err != nil {
 			continue
 		}
@@ -79,7 +75,7 @@ func (w *Workspace) incrementalBase(ctx context.Context, tree plumbing.Hash) (di
 		if best >= 0 && len(bestChanges) < limit {
 			limit = len(bestChanges)
 		}
-		ch, err := w.store.DiffTrees(ctx, c.h, tree, limit)
+		ch, err := m.cfg.Store.DiffTrees(ctx, c.h, tree, limit)
 		if err != nil {
 			continue
 		}
@@ -95,7 +91,7 @@ func (w *Workspace) incrementalBase(ctx context.Context, tree plumbing.Hash) (di
 	}
 	base = cands[best].h
 	dir = filepath.Join(cache, base.String())
-	release = holdTree(dir)
+	release = m.hold(dir)
 	// Held now, so this process will not evict it; make sure nobody else
 	// did meanwhile, and mark it used.
 	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
@@ -107,20 +103,20 @@ func (w *Workspace) incrementalBase(ctx context.Context, tree plumbing.Hash) (di
 	return dir, base, bestChanges, release, true
 }
 
-// holdTree counts one more overlay on the cached dir; the returned func
-// undoes it.
-func holdTree(dir string) func() {
-	treeCacheUse.Lock()
-	treeCacheUse.n[dir]++
-	treeCacheUse.Unlock()
+// hold counts one more overlay on the cached dir, so eviction spares it;
+// the returned func undoes it.
+func (m *Maker) hold(dir string) func() {
+	m.mu.Lock()
+	m.use[dir]++
+	m.mu.Unlock()
 	var once sync.Once
 	return func() {
 		once.Do(func() {
-			treeCacheUse.Lock()
-			if treeCacheUse.n[dir]--; treeCacheUse.n[dir] <= 0 {
-				delete(treeCacheUse.n, dir)
+			m.mu.Lock()
+			if m.use[dir]--; m.use[dir] <= 0 {
+				delete(m.use, dir)
 			}
-			treeCacheUse.Unlock()
+			m.mu.Unlock()
 		})
 	}
 }
@@ -130,7 +126,7 @@ func holdTree(dir string) func() {
 // removals first (files, then the directories they leave empty), then
 // writes (parents made, a directory in the way of a file removed).
 // Everything goes through os.Root on dir.
-func (w *Workspace) applyTreeChanges(ctx context.Context, dir string, changes []gitstore.Change) error {
+func (m *Maker) applyTreeChanges(ctx context.Context, dir string, changes []gitstore.Change) error {
 	root, err := os.OpenRoot(dir)
 	if err != nil {
 		return err
@@ -190,7 +186,7 @@ func (w *Workspace) applyTreeChanges(ctx context.Context, dir string, changes []
 	for h := range byHash {
 		hashes = append(hashes, h)
 	}
-	return w.store.ReadBlobs(ctx, hashes, func(h plumbing.Hash, b []byte) error {
+	return m.cfg.Store.ReadBlobs(ctx, hashes, func(h plumbing.Hash, b []byte) error {
 		for _, e := range byHash[h] {
 			if err := writeEntry(root, e, b); err != nil {
 				return err
@@ -204,19 +200,16 @@ func (w *Workspace) applyTreeChanges(ctx context.Context, dir string, changes []
 // closest to tree and writes the difference through it. It returns nil,
 // nil when no cached tree is close enough, and an error (having undone its
 // work in top) when the mount or the writes failed.
-func (w *Workspace) incrementalOverlay(ctx context.Context, tree plumbing.Hash, top string) (*Copy, error) {
-	if testNoIncremental {
-		return nil, nil
-	}
-	lower, base, changes, release, ok := w.incrementalBase(ctx, tree)
+func (m *Maker) incrementalOverlay(ctx context.Context, tree plumbing.Hash, top string) (*Dir, error) {
+	lower, base, changes, release, ok := m.incrementalBase(ctx, tree)
 	if !ok {
 		return nil, nil
 	}
-	c, err := w.mountCopy(lower, base, top, release)
+	c, err := m.mountCopy(lower, base, top, release)
 	if err != nil {
 		return nil, err
 	}
-	if err := w.applyTreeChanges(ctx, c.Dir, changes); err != nil {
+	if err := m.applyTreeChanges(ctx, c.Path, changes); err != nil {
 		cerr := c.Close()
 		if cerr == nil {
 			// Close removed top; the caller goes on in it.
@@ -224,15 +217,15 @@ func (w *Workspace) incrementalOverlay(ctx context.Context, tree plumbing.Hash, 
 		}
 		return nil, errors.Join(fmt.Errorf("write %d changes over cached tree %s: %w", len(changes), base, err), cerr)
 	}
-	w.cfg.Logger.Debug("incremental overlay copy", "tree", tree, "base", base, "changes", len(changes))
+	m.cfg.Logger.Debug("incremental overlay copy", "tree", tree, "base", base, "changes", len(changes))
 	return c, nil
 }
 
 // mountCopy mounts an overlay under top (dirs upper, work, tree) whose
 // lower dir is lower, the materialisation of tree lowerTree, and registers
-// it for the fast capture. release is called once the overlay is gone (or
+// what the fast capture needs. release is called once the overlay is gone (or
 // at once when the mount fails).
-func (w *Workspace) mountCopy(lower string, lowerTree plumbing.Hash, top string, release func()) (*Copy, error) {
+func (m *Maker) mountCopy(lower string, lowerTree plumbing.Hash, top string, release func()) (*Dir, error) {
 	upper, work, merged := filepath.Join(top, "upper"), filepath.Join(top, "work"), filepath.Join(top, "tree")
 	for _, d := range []string{upper, work, merged} {
 		if err := os.Mkdir(d, 0o755); err != nil {
@@ -250,9 +243,8 @@ func (w *Workspace) mountCopy(lower string, lowerTree plumbing.Hash, top string,
 		}
 		return nil, err
 	}
-	forget := registerCopy(&gitstore.Overlay{Merged: merged, Upper: upper, LowerTree: lowerTree})
-	return &Copy{Dir: merged, Kind: CopyOverlay, cleanup: func() error {
-		forget()
+	ov := &gitstore.Overlay{Merged: merged, Upper: upper, LowerTree: lowerTree}
+	return &Dir{Path: merged, Kind: KindOverlay, Overlay: ov, cleanup: func() error {
 		err := unmountOverlay(merged)
 		release()
 		if err != nil {
@@ -260,40 +252,4 @@ func (w *Workspace) mountCopy(lower string, lowerTree plumbing.Hash, top string,
 		}
 		return removeAll(top)
 	}}, nil
-}
-
-// copyRegistry maps the Dir of every live overlay copy of this process
-// (as given, and with symlinks resolved) to what it is made of.
-var copyRegistry = struct {
-	sync.Mutex
-	m map[string]*gitstore.Overlay
-}{m: map[string]*gitstore.Overlay{}}
-
-// registerCopy records a live overlay copy; the returned func forgets it
-// (call it before unmounting).
-func registerCopy(ci *gitstore.Overlay) func() {
-	keys := []string{filepath.Clean(ci.Merged)}
-	if r, err := filepath.EvalSymlinks(ci.Merged); err == nil && r != keys[0] {
-		keys = append(keys, r)
-	}
-	copyRegistry.Lock()
-	for _, k := range keys {
-		copyRegistry.m[k] = ci
-	}
-	copyRegistry.Unlock()
-	return func() {
-		copyRegistry.Lock()
-		for _, k := range keys {
-			if copyRegistry.m[k] == ci {
-				delete(copyRegistry.m, k)
-			}
-		}
-		copyRegistry.Unlock()
-	}
-}
-
-func lookupCopy(dir string) *gitstore.Overlay {
-	copyRegistry.Lock()
-	defer copyRegistry.Unlock()
-	return copyRegistry.m[filepath.Clean(dir)]
 }

@@ -1,4 +1,4 @@
-package sandbox
+package copies
 
 import (
 	"context"
@@ -16,34 +16,21 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 )
 
-// Materialize writes the tree of snapshot snapshotID into dir, which must
-// be empty or not exist yet: every file with its executable bit, symlinks
-// as links, submodules as empty directories (as a checkout without
-// submodule init leaves them). Writes go through os.Root on dir, so no
-// entry of the tree can land outside it. Blobs are read and written by
-// several goroutines at once.
-//
-// Errors: those of Resolve for the id; EINVALID when dir exists and is not
-// an empty directory; EINTERNAL for faults of the object store or the disk
-// (dir may then hold part of the tree: remove it).
-func (w *Workspace) Materialize(ctx context.Context, snapshotID, dir string) error {
-	_, tree, err := w.snapTree(ctx, snapshotID)
-	if err != nil {
-		return factory.Wrap("materialize "+snapshotID, err)
-	}
-	if err := w.materializeTree(ctx, tree, dir); err != nil {
-		return factory.Wrap("materialize "+snapshotID, err)
-	}
-	return nil
-}
-
 // flatEntry is one path of a flattened tree.
 type flatEntry struct {
 	Path string
 	gitstore.Entry
 }
 
-func (w *Workspace) materializeTree(ctx context.Context, tree plumbing.Hash, dir string) error {
+// Materialize writes tree into dir, which must be empty or not exist yet:
+// every file with its executable bit, symlinks as links, submodules as
+// empty directories (as a checkout without submodule init leaves them).
+// Writes go through os.Root on dir, so no entry of the tree can land
+// outside it. Blobs are read and written by several goroutines at once.
+// Errors: EINVALID when dir exists and is not an empty directory or the
+// tree holds an unsafe path; otherwise faults of the object store or the
+// disk (dir may then hold part of the tree: remove it).
+func (m *Maker) Materialize(ctx context.Context, tree plumbing.Hash, dir string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return factory.Wrap("make "+dir, err)
 	}
@@ -59,7 +46,7 @@ func (w *Workspace) materializeTree(ctx context.Context, tree plumbing.Hash, dir
 			return factory.Errorf(factory.EINVALID, "%s is not empty; materialise into an empty or new directory", dir)
 		}
 	}
-	flat, err := w.store.FlatTree(ctx, tree)
+	flat, err := m.cfg.Store.FlatTree(ctx, tree)
 	if err != nil {
 		return err
 	}
@@ -98,7 +85,7 @@ func (w *Workspace) materializeTree(ctx context.Context, tree plumbing.Hash, dir
 	for h := range byHash {
 		hashes = append(hashes, h)
 	}
-	return w.store.ReadBlobs(ctx, hashes, func(h plumbing.Hash, b []byte) error {
+	return m.cfg.Store.ReadBlobs(ctx, hashes, func(h plumbing.Hash, b []byte) error {
 		for _, e := range byHash[h] {
 			if err := writeEntry(root, e, b); err != nil {
 				return err
