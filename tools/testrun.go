@@ -8,7 +8,7 @@ import (
 
 	"github.com/factory-dev/factory"
 	"github.com/factory-dev/factory/invariants"
-	"github.com/factory-dev/factory/sandbox"
+	"github.com/factory-dev/factory/sandbox/testrun"
 	"github.com/factory-dev/factory/traces"
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
@@ -38,6 +38,7 @@ type testRunResult struct {
 
 func testTools(d Deps) []Tool {
 	w := d.Workspace
+	tests := testrun.New(w)
 	return []Tool{
 		define(d.Log, SetTest, "test_run",
 			"Run a test suite from factory.yaml in the sandbox (an isolated copy, no network, time and memory limits) and return a compact report: status, counts, build errors first, then each failure with its location, message and the head and tail of its own output. Failing tests are rerun in isolation; those that then pass are reported as flaky. The full log is a resource (log).",
@@ -55,7 +56,7 @@ func testTools(d Deps) []Tool {
 				if err != nil {
 					return testRunResult{}, err
 				}
-				rep, log, err := w.RunTests(ctx, sandbox.TestRun{
+				rep, log, err := tests.Run(ctx, testrun.Job{
 					Suite:  suite,
 					Policy: cfg.Sandbox,
 					Request: factory.TestRequest{
@@ -104,7 +105,7 @@ func loadConfig(ctx context.Context, d Deps) (*invariants.Config, string, error)
 		if _, serr := os.Lstat(invariants.ConfigPath(root)); serr == nil {
 			note = invariants.UncommittedNote
 		}
-		return &invariants.Config{Version: 1, Suites: sandbox.DetectSuites(root)}, note, nil
+		return &invariants.Config{Version: 1, Suites: testrun.DetectSuites(root)}, note, nil
 	}
 	return cfg, note, err
 }

@@ -1,4 +1,4 @@
-package sandbox_test
+package testrun_test
 
 import (
 	"context"
@@ -12,6 +12,7 @@ import (
 	"github.com/factory-dev/factory"
 	"github.com/factory-dev/factory/internal/attacktest"
 	"github.com/factory-dev/factory/sandbox"
+	"github.com/factory-dev/factory/sandbox/testrun"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -81,7 +82,7 @@ func TestAttackCachedRunsAreNotRuns(t *testing.T) {
 			before := attacktest.Take(t, watched...)
 			suite := factory.Suite{Name: "unit", Run: argv, Format: factory.FormatGoJSON, Timeout: 3 * time.Minute,
 				Env: map[string]string{"RUNS": runs}}
-			tr := sandbox.TestRun{Suite: suite, Policy: factory.SandboxPolicy{Writable: []string{filepath.Dir(runs)}}}
+			tr := testrun.Job{Suite: suite, Policy: factory.SandboxPolicy{Writable: []string{filepath.Dir(runs)}}}
 
 			first, log1 := runOrSkip(t, w, tr)
 			require.Equal(t, factory.TestPass, first.Status, "%+v\n%s", first, log1)
@@ -124,7 +125,7 @@ func TestRunTestsMarksCachedPackages(t *testing.T) {
 	require.NoError(t, os.WriteFile(cached, out, 0o644))
 	git(t, dir, "add", "cached.json")
 	git(t, dir, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "log")
-	rep, _ := runOrSkip(t, w, sandbox.TestRun{Suite: factory.Suite{Name: "replay", Run: []string{"cat", "cached.json"}, Format: factory.FormatGoJSON}})
+	rep, _ := runOrSkip(t, w, testrun.Job{Suite: factory.Suite{Name: "replay", Run: []string{"cat", "cached.json"}, Format: factory.FormatGoJSON}})
 	assert.Equal(t, []string{"example.com/everyother/alt"}, rep.Cached)
 	assert.Zero(t, rep.Counts.Total, "a cached result is not a run")
 	assert.Empty(t, rep.Ran)

@@ -1,11 +1,11 @@
-package sandbox_test
+package testrun_test
 
 import (
 	"regexp"
 	"testing"
 
 	"github.com/factory-dev/factory"
-	"github.com/factory-dev/factory/sandbox"
+	"github.com/factory-dev/factory/sandbox/testrun"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -36,7 +36,7 @@ func TestNarrowArgv(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			before := append([]string(nil), tc.suite.Run...)
-			got, err := sandbox.NarrowArgv(tc.suite, tc.pkg, tc.test)
+			got, err := testrun.NarrowArgv(tc.suite, tc.pkg, tc.test)
 			require.NoError(t, err)
 			assert.Equal(t, tc.want, got)
 			assert.Equal(t, before, tc.suite.Run, "the suite is not modified")
@@ -68,7 +68,7 @@ func TestNarrowArgvRefuses(t *testing.T) {
 		{"empty suite", factory.Suite{Name: "e", Format: factory.FormatGoJSON}, "", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := sandbox.NarrowArgv(tc.suite, tc.pkg, tc.test)
+			_, err := testrun.NarrowArgv(tc.suite, tc.pkg, tc.test)
 			require.Error(t, err)
 			assert.Equal(t, factory.EINVALID, factory.ErrorCode(err), err.Error())
 		})
@@ -80,7 +80,7 @@ func FuzzNarrowArgv(f *testing.F) {
 	f.Add("-x", "-y")
 	f.Fuzz(func(t *testing.T, pkg, test string) {
 		s := factory.Suite{Format: factory.FormatGoJSON, Run: []string{"go", "test", "-json", "./..."}}
-		argv, err := sandbox.NarrowArgv(s, pkg, test)
+		argv, err := testrun.NarrowArgv(s, pkg, test)
 		if err != nil {
 			return
 		}

@@ -1,4 +1,4 @@
-package sandbox
+package testrun
 
 import (
 	"bytes"
@@ -17,12 +17,27 @@ import (
 
 	"github.com/factory-dev/factory"
 	"github.com/factory-dev/factory/internal/gocensus"
+	"github.com/factory-dev/factory/sandbox"
 	"github.com/factory-dev/factory/sandbox/proc"
 	"github.com/factory-dev/factory/sandbox/report"
 )
 
-// TestRun is one request to run a suite.
-type TestRun struct {
+// Runner runs test suites and gate commands for one workspace. It owns
+// the cache of baseline failures. It is safe for concurrent use.
+type Runner struct {
+	ws *sandbox.Workspace
+
+	mu        sync.Mutex
+	baselines map[string]map[string]bool // failing tests of baseline runs, by baselineKey
+}
+
+// New returns a Runner for ws.
+func New(ws *sandbox.Workspace) *Runner {
+	return &Runner{ws: ws, baselines: map[string]map[string]bool{}}
+}
+
+// Job is one request to run a suite.
+type Job struct {
 	Suite   factory.Suite         // the suite from factory.yaml; Run and Format are required
 	Policy  factory.SandboxPolicy // limits for the run; the zero value is the default policy
 	Request factory.TestRequest   // narrowing, reruns, in-place, snapshot, baseline
@@ -40,7 +55,7 @@ const (
 	logSeparator        = "\n=== factory: %s ===\n"
 )
 
-// RunTests runs a suite in an isolated copy of the workspace (the live tree,
+// Run runs a suite in an isolated copy of the workspace (the live tree,
 // or Request.Snapshot) or, with Request.InPlace, in the live tree (which
 // the suite can then change for real; only its .git stays read-only, as in
 // every sandbox), and
@@ -68,7 +83,8 @@ const (
 // (wrapping ctx.Err()) when ctx ends: the partial report and log are
 // returned with it. A failing, timed-out or unbuildable suite is a report,
 // not an error.
-func (w *Workspace) RunTests(ctx context.Context, tr TestRun) (factory.TestReport, []byte, error) {
+func (rn *Runner) Run(ctx context.Context, tr Job) (factory.TestReport, []byte, error) {
+	w := rn.ws
 	const op = "run tests"
 	start := time.Now()
 	s := tr.Suite
@@ -98,7 +114,7 @@ func (w *Workspace) RunTests(ctx context.Context, tr TestRun) (factory.TestRepor
 	}
 
 	var log bytes.Buffer
-	dir, snapID := w.root, ""
+	dir, snapID := w.Root(), ""
 	if !req.InPlace {
 		cp, err := w.Isolate(ctx, req.Snapshot)
 		if err != nil {
@@ -108,7 +124,7 @@ func (w *Workspace) RunTests(ctx context.Context, tr TestRun) (factory.TestRepor
 		dir, snapID = cp.Dir(), cp.Base().ID
 	}
 
-	r := &suiteRunner{w: w, suite: s, policy: tr.Policy, progress: newProgress(tr.Progress)}
+	r := &suiteRunner{rn: rn, suite: s, policy: tr.Policy, progress: newProgress(tr.Progress)}
 	first, err := r.run(ctx, argv, dir, &log, "run")
 	if err != nil {
 		return factory.TestReport{}, log.Bytes(), factory.Wrap(op, err)
@@ -219,7 +235,7 @@ func checkSuite(s factory.Suite) error {
 }
 
 type suiteRunner struct {
-	w        *Workspace
+	rn       *Runner
 	suite    factory.Suite
 	policy   factory.SandboxPolicy
 	progress *progress
@@ -287,8 +303,8 @@ func (r *suiteRunner) run(ctx context.Context, argv []string, dir string, log *b
 		Argv: argv, Dir: dir, Env: env, Timeout: s.Timeout, MaxOutput: maxTestOutput,
 		Confine: &proc.Confinement{Policy: r.policy, Writable: []string{dir}},
 	}
-	if dir != r.w.root {
-		c.Confine.MountAs = proc.Mount{Src: dir, Dst: r.w.root}
+	if root := r.rn.ws.Root(); dir != root {
+		c.Confine.MountAs = proc.Mount{Src: dir, Dst: root}
 	}
 	if what == "run" && r.progress != nil {
 		c.Stdout = r.progress.watcher(s.Format)
@@ -394,28 +410,23 @@ func (r *suiteRunner) rerun(ctx context.Context, argv []string, dir string, log 
 	return notes
 }
 
-// baselineCache keeps the failing tests of baseline runs, by repository,
-// tree, suite and argv, so comparing many changes against one base runs it
+// baselineCacheSize bounds the Runner's cache of baseline failures, kept by
+// tree, suite and argv so comparing many changes against one base runs it
 // once.
-var baselineCache = struct {
-	sync.Mutex
-	m map[string]map[string]bool
-}{m: map[string]map[string]bool{}}
-
 const baselineCacheSize = 64
 
 // baseline runs argv on snapshot id, whose tree is tree (without reruns),
 // and returns the keys of its failing tests and a note when the baseline
 // itself did not run cleanly.
 func (r *suiteRunner) baseline(ctx context.Context, argv []string, id, tree string, log *bytes.Buffer) (map[string]bool, string, error) {
-	key := strings.Join(append([]string{r.w.gitDir, tree, r.suite.Format, r.suite.JUnitPath}, argv...), "\x00")
-	baselineCache.Lock()
-	failing, ok := baselineCache.m[key]
-	baselineCache.Unlock()
+	key := strings.Join(append([]string{tree, r.suite.Format, r.suite.JUnitPath}, argv...), "\x00")
+	r.rn.mu.Lock()
+	failing, ok := r.rn.baselines[key]
+	r.rn.mu.Unlock()
 	if ok {
 		return failing, "", nil
 	}
-	cp, err := r.w.Isolate(ctx, id)
+	cp, err := r.rn.ws.Isolate(ctx, id)
 	if err != nil {
 		return nil, "", err
 	}
@@ -429,12 +440,12 @@ func (r *suiteRunner) baseline(ctx context.Context, argv []string, id, tree stri
 	if o.stopped() || len(o.res.BuildErrors) > 0 || o.res.Broken {
 		note = fmt.Sprintf("the baseline run on %s did not complete cleanly: new_failures may list old ones", id)
 	} else {
-		baselineCache.Lock()
-		if len(baselineCache.m) >= baselineCacheSize {
-			baselineCache.m = map[string]map[string]bool{}
+		r.rn.mu.Lock()
+		if len(r.rn.baselines) >= baselineCacheSize {
+			r.rn.baselines = map[string]map[string]bool{}
 		}
-		baselineCache.m[key] = failing
-		baselineCache.Unlock()
+		r.rn.baselines[key] = failing
+		r.rn.mu.Unlock()
 	}
 	return failing, note, nil
 }

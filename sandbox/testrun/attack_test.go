@@ -1,4 +1,4 @@
-package sandbox_test
+package testrun_test
 
 import (
 	"path/filepath"
@@ -8,7 +8,7 @@ import (
 
 	"github.com/factory-dev/factory"
 	"github.com/factory-dev/factory/internal/attacktest"
-	"github.com/factory-dev/factory/sandbox"
+	"github.com/factory-dev/factory/sandbox/testrun"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -23,7 +23,7 @@ func TestAttackSuiteWritesGitHooks(t *testing.T) {
 				// factory keeps its own state in .git (snapshots, cached
 				// trees): a harmless run first makes it, so what the
 				// fingerprint catches afterwards is the suite's doing.
-				warm, _ := runOrSkip(t, w, sandbox.TestRun{
+				warm, _ := runOrSkip(t, w, testrun.Job{
 					Suite:   factory.Suite{Name: "warm", Run: []string{"/bin/true"}, Format: factory.FormatExitCode},
 					Policy:  factory.SandboxPolicy{Isolation: mode},
 					Request: factory.TestRequest{InPlace: inPlace, Reruns: -1},
@@ -37,7 +37,7 @@ func TestAttackSuiteWritesGitHooks(t *testing.T) {
 					printf '[core]\n\thooksPath = /tmp/evil\n' >> $g/config && echo "configured $g"
 					rm -rf $g/objects 2>/dev/null; test -d $g/objects || echo "deleted $g/objects"
 				done; echo tree > tree.txt; echo done`
-				rep, log := runOrSkip(t, w, sandbox.TestRun{
+				rep, log := runOrSkip(t, w, testrun.Job{
 					Suite:   factory.Suite{Name: "evil", Run: []string{"/bin/sh", "-c", script}, Format: factory.FormatExitCode, Timeout: time.Minute},
 					Policy:  factory.SandboxPolicy{Isolation: mode},
 					Request: factory.TestRequest{InPlace: inPlace, Reruns: -1},

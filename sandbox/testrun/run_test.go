@@ -1,4 +1,4 @@
-package sandbox_test
+package testrun_test
 
 import (
 	"bytes"
@@ -19,6 +19,7 @@ import (
 	"github.com/factory-dev/factory"
 	"github.com/factory-dev/factory/sandbox"
 	"github.com/factory-dev/factory/sandbox/proc"
+	"github.com/factory-dev/factory/sandbox/testrun"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -51,9 +52,9 @@ func isolationModes(t *testing.T) []string {
 	return []string{proc.IsoBwrap, proc.IsoNative}
 }
 
-func runOrSkip(t *testing.T, w *sandbox.Workspace, tr sandbox.TestRun) (factory.TestReport, []byte) {
+func runOrSkip(t *testing.T, w *sandbox.Workspace, tr testrun.Job) (factory.TestReport, []byte) {
 	t.Helper()
-	rep, log, err := w.RunTests(context.Background(), tr)
+	rep, log, err := testrun.New(w).Run(context.Background(), tr)
 	if factory.ErrorCode(err) == factory.EUNAVAILABLE {
 		t.Skipf("isolation %s unavailable here: %v", tr.Policy.Isolation, err)
 	}
@@ -105,7 +106,7 @@ func TestRunTestsGoFixture(t *testing.T) {
 			var calls []time.Time
 			var mu sync.Mutex
 			var lastDone int
-			rep, log := runOrSkip(t, w, sandbox.TestRun{
+			rep, log := runOrSkip(t, w, testrun.Job{
 				Suite:   s,
 				Policy:  factory.SandboxPolicy{Isolation: mode, Processes: 200},
 				Request: factory.TestRequest{Reruns: 1},
@@ -208,7 +209,7 @@ func TestRunTestsTimeoutKillsEverything(t *testing.T) {
 				Env:     map[string]string{"FIXTURE_SLEEP": token},
 			}
 			start := time.Now()
-			rep, log := runOrSkip(t, w, sandbox.TestRun{Suite: s, Policy: factory.SandboxPolicy{Isolation: mode}})
+			rep, log := runOrSkip(t, w, testrun.Job{Suite: s, Policy: factory.SandboxPolicy{Isolation: mode}})
 			if t.Failed() {
 				return
 			}
@@ -232,7 +233,7 @@ func TestRunTestsCancel(t *testing.T) {
 		Format: factory.FormatGoJSON, Env: map[string]string{"FIXTURE_SLEEP": token}}
 	ctx, cancel := context.WithCancel(context.Background())
 	var once sync.Once
-	rep, _, err := w.RunTests(ctx, sandbox.TestRun{Suite: s, Progress: func(done, total int, msg string) {
+	rep, _, err := testrun.New(w).Run(ctx, testrun.Job{Suite: s, Progress: func(done, total int, msg string) {
 		once.Do(func() { time.AfterFunc(300*time.Millisecond, cancel) })
 	}})
 	require.Error(t, err)
@@ -246,18 +247,19 @@ func TestRunTestsCancel(t *testing.T) {
 // live tree, and new failures against a baseline snapshot.
 func TestRunTestsNarrowBaselineInPlace(t *testing.T) {
 	w := fixtureRepo(t, "gomod")
+	tests := testrun.New(w) // one runner: it caches the baseline's failures
 	ctx := context.Background()
 	base, err := w.Snapshot(ctx, "base")
 	require.NoError(t, err)
 
-	rep, _, err := w.RunTests(ctx, sandbox.TestRun{Suite: goFixtureSuite,
+	rep, _, err := tests.Run(ctx, testrun.Job{Suite: goFixtureSuite,
 		Request: factory.TestRequest{Package: "./basic", Test: "^TestAddPasses$", InPlace: true}})
 	require.NoError(t, err)
 	assert.Equal(t, factory.TestPass, rep.Status)
 	assert.Equal(t, factory.TestCounts{Total: 1, Passed: 1}, rep.Counts)
 	assert.Empty(t, rep.Snapshot, "in place: no copy")
 
-	rep, _, err = w.RunTests(ctx, sandbox.TestRun{Suite: goFixtureSuite,
+	rep, _, err = tests.Run(ctx, testrun.Job{Suite: goFixtureSuite,
 		Request: factory.TestRequest{Package: "./basic", Test: "^TestNoSuchTest$"}})
 	require.NoError(t, err)
 	assert.Equal(t, factory.TestError, rep.Status)
@@ -267,18 +269,18 @@ func TestRunTestsNarrowBaselineInPlace(t *testing.T) {
 	extra := "package basic\n\nimport \"testing\"\n\nfunc TestNew(t *testing.T) { t.Fatal(\"new and broken\") }\n"
 	require.NoError(t, os.WriteFile(filepath.Join(w.Root(), "basic", "new_test.go"), []byte(extra), 0o644))
 	req := factory.TestRequest{Package: "./basic", Reruns: -1, Baseline: base.ID}
-	rep, log, err := w.RunTests(ctx, sandbox.TestRun{Suite: goFixtureSuite, Request: req})
+	rep, log, err := tests.Run(ctx, testrun.Job{Suite: goFixtureSuite, Request: req})
 	require.NoError(t, err)
 	assert.Equal(t, factory.TestFail, rep.Status)
 	assert.Equal(t, []string{"example.com/fixture/basic.TestNew"}, rep.NewFailures)
 	assert.Contains(t, failureNames(rep.Failures), "TestFlaky", "no reruns asked: the flaky test stays a failure")
 	assert.Contains(t, string(log), "baseline run on snapshot "+base.ID)
 
-	_, _, err = w.RunTests(ctx, sandbox.TestRun{Suite: goFixtureSuite, Request: factory.TestRequest{Baseline: "s-000000"}})
+	_, _, err = tests.Run(ctx, testrun.Job{Suite: goFixtureSuite, Request: factory.TestRequest{Baseline: "s-000000"}})
 	assert.Equal(t, factory.ENOTFOUND, factory.ErrorCode(err), "an unknown baseline fails before running: %v", err)
 
 	// The baseline's result is cached per tree.
-	rep, log, err = w.RunTests(ctx, sandbox.TestRun{Suite: goFixtureSuite, Request: req})
+	rep, log, err = tests.Run(ctx, testrun.Job{Suite: goFixtureSuite, Request: req})
 	require.NoError(t, err)
 	assert.Equal(t, []string{"example.com/fixture/basic.TestNew"}, rep.NewFailures)
 	assert.NotContains(t, string(log), "baseline run on snapshot")
@@ -293,11 +295,11 @@ func TestRunTestsNodeJUnit(t *testing.T) {
 	w := fixtureRepo(t, "nodeproj")
 	// The suite factory init would write: node --test with its JUnit
 	// reporter into .factory/, a directory RunTests has to make.
-	suites := sandbox.DetectSuites(w.Root())
+	suites := testrun.DetectSuites(w.Root())
 	require.Len(t, suites, 1)
 	s := suites[0]
 	s.Timeout = time.Minute
-	rep, log, err := w.RunTests(context.Background(), sandbox.TestRun{Suite: s})
+	rep, log, err := testrun.New(w).Run(context.Background(), testrun.Job{Suite: s})
 	require.NoError(t, err, string(log))
 	assert.Equal(t, factory.TestFail, rep.Status, "notes: %v\n%s", rep.Notes, log)
 	assert.Equal(t, []string{"adds wrongly", "one", "child fails"}, failureNames(rep.Failures))
@@ -312,17 +314,17 @@ func TestRunTestsRefusesBadRequests(t *testing.T) {
 	ctx := context.Background()
 	for _, tc := range []struct {
 		name string
-		tr   sandbox.TestRun
+		tr   testrun.Job
 	}{
-		{"no argv", sandbox.TestRun{Suite: factory.Suite{Name: "x", Format: factory.FormatGoJSON}}},
-		{"unknown format", sandbox.TestRun{Suite: factory.Suite{Name: "x", Run: []string{"true"}, Format: "xml"}}},
-		{"junit without path", sandbox.TestRun{Suite: factory.Suite{Name: "x", Run: []string{"true"}, Format: factory.FormatJUnit}}},
-		{"junit path outside", sandbox.TestRun{Suite: factory.Suite{Name: "x", Run: []string{"true"}, Format: factory.FormatJUnit, JUnitPath: "../r.xml"}}},
-		{"in place and snapshot", sandbox.TestRun{Suite: goFixtureSuite, Request: factory.TestRequest{InPlace: true, Snapshot: "s-123456"}}},
-		{"flag as test", sandbox.TestRun{Suite: goFixtureSuite, Request: factory.TestRequest{Test: "-exec=sh"}}},
+		{"no argv", testrun.Job{Suite: factory.Suite{Name: "x", Format: factory.FormatGoJSON}}},
+		{"unknown format", testrun.Job{Suite: factory.Suite{Name: "x", Run: []string{"true"}, Format: "xml"}}},
+		{"junit without path", testrun.Job{Suite: factory.Suite{Name: "x", Run: []string{"true"}, Format: factory.FormatJUnit}}},
+		{"junit path outside", testrun.Job{Suite: factory.Suite{Name: "x", Run: []string{"true"}, Format: factory.FormatJUnit, JUnitPath: "../r.xml"}}},
+		{"in place and snapshot", testrun.Job{Suite: goFixtureSuite, Request: factory.TestRequest{InPlace: true, Snapshot: "s-123456"}}},
+		{"flag as test", testrun.Job{Suite: goFixtureSuite, Request: factory.TestRequest{Test: "-exec=sh"}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, _, err := w.RunTests(ctx, tc.tr)
+			_, _, err := testrun.New(w).Run(ctx, tc.tr)
 			assert.Equal(t, factory.EINVALID, factory.ErrorCode(err), "%v", err)
 		})
 	}
@@ -381,7 +383,7 @@ func TestPanic(t *testing.T) {
 		Format: factory.FormatGoJSON, Timeout: 3 * time.Minute}
 	for _, mode := range append(isolationModes(t), proc.IsoNone) {
 		t.Run(mode, func(t *testing.T) {
-			rep, log := runOrSkip(t, w, sandbox.TestRun{Suite: suite, Policy: factory.SandboxPolicy{Isolation: mode},
+			rep, log := runOrSkip(t, w, testrun.Job{Suite: suite, Policy: factory.SandboxPolicy{Isolation: mode},
 				Request: factory.TestRequest{Snapshot: snap.ID, Reruns: -1}})
 			assert.Equal(t, mode, rep.Isolation)
 			require.Equal(t, []string{"TestWhere", "TestPanic"}, failureNames(rep.Failures), "notes %v\n%s", rep.Notes, log)

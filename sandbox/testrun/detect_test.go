@@ -1,4 +1,4 @@
-package sandbox_test
+package testrun_test
 
 import (
 	"os"
@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/factory-dev/factory"
-	"github.com/factory-dev/factory/sandbox"
+	"github.com/factory-dev/factory/sandbox/testrun"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -59,7 +59,7 @@ func TestDetectSuites(t *testing.T) {
 				require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
 				require.NoError(t, os.WriteFile(p, []byte(body), 0o644))
 			}
-			assert.Equal(t, tc.want, sandbox.DetectSuites(dir))
+			assert.Equal(t, tc.want, testrun.DetectSuites(dir))
 		})
 	}
 }
@@ -71,10 +71,10 @@ func pySuite(tm time.Duration) factory.Suite {
 
 // The detected suite of the Go fixture module is runnable as is.
 func TestDetectSuitesOnFixtures(t *testing.T) {
-	got := sandbox.DetectSuites(filepath.Join("testdata", "testrun", "gomod"))
+	got := testrun.DetectSuites(filepath.Join("testdata", "testrun", "gomod"))
 	require.Len(t, got, 1)
 	assert.Equal(t, factory.FormatGoJSON, got[0].Format)
-	got = sandbox.DetectSuites(filepath.Join("testdata", "testrun", "nodeproj"))
+	got = testrun.DetectSuites(filepath.Join("testdata", "testrun", "nodeproj"))
 	require.Len(t, got, 1)
 	assert.Equal(t, factory.FormatJUnit, got[0].Format)
 }

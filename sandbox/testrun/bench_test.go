@@ -1,4 +1,4 @@
-package sandbox_test
+package testrun_test
 
 import (
 	"context"
@@ -16,6 +16,7 @@ import (
 	"github.com/factory-dev/factory"
 	"github.com/factory-dev/factory/sandbox"
 	"github.com/factory-dev/factory/sandbox/proc"
+	"github.com/factory-dev/factory/sandbox/testrun"
 	"github.com/stretchr/testify/require"
 )
 
@@ -93,7 +94,7 @@ func BenchmarkRunTests(b *testing.B) {
 				s.Env = map[string]string{"GOFLAGS": "-trimpath"}
 				env = append(env, "GOFLAGS=-trimpath")
 			}
-			tr := sandbox.TestRun{Suite: s, Request: factory.TestRequest{InPlace: v.inPlace}}
+			tr := testrun.Job{Suite: s, Request: factory.TestRequest{InPlace: v.inPlace}}
 			direct := func() time.Duration {
 				t0 := time.Now()
 				c := exec.Command(argv[0], argv[1:]...)
@@ -104,7 +105,7 @@ func BenchmarkRunTests(b *testing.B) {
 			}
 			viaFactory := func() time.Duration {
 				t0 := time.Now()
-				rep, _, err := w.RunTests(context.Background(), tr)
+				rep, _, err := testrun.New(w).Run(context.Background(), tr)
 				require.NoError(b, err)
 				require.Equal(b, factory.TestPass, rep.Status, "%v", rep.Notes)
 				require.Equal(b, 200, rep.Counts.Passed)
@@ -149,7 +150,7 @@ func BenchmarkReportSize(b *testing.B) {
 		c.Dir = w.Root()
 		verbose, _ := c.CombinedOutput() // it fails: that is the point
 		require.NoError(b, os.RemoveAll(filepath.Join(w.Root(), "basic", ".flaky-ran")))
-		rep, _, err := w.RunTests(context.Background(), sandbox.TestRun{Suite: goFixtureSuite})
+		rep, _, err := testrun.New(w).Run(context.Background(), testrun.Job{Suite: goFixtureSuite})
 		require.NoError(b, err)
 		js, err := json.Marshal(rep)
 		require.NoError(b, err)
@@ -189,7 +190,7 @@ func BenchmarkRunTestsFixedCost(b *testing.B) {
 		require.NoError(b, err)
 		require.Equal(b, 0, res.ExitCode)
 		t4 := time.Now()
-		rep, _, err := w.RunTests(ctx, sandbox.TestRun{Suite: factory.Suite{Name: "noop", Run: []string{trueBin}, Format: factory.FormatExitCode}})
+		rep, _, err := testrun.New(w).Run(ctx, testrun.Job{Suite: factory.Suite{Name: "noop", Run: []string{trueBin}, Format: factory.FormatExitCode}})
 		require.NoError(b, err)
 		require.Equal(b, factory.TestPass, rep.Status, "%v", rep.Notes)
 		t5 := time.Now()
