@@ -25,16 +25,7 @@ var (
 // where the command saw its directory. The environment is the policy's
 // allowed variables plus c.Env, in a fixed order.
 func (rn *Runner) RunCommand(ctx context.Context, c invariants.Command) (invariants.CommandResult, error) {
-	env := proc.BaseEnv(c.Policy.EnvAllow)
-	keys := make([]string, 0, len(c.Env))
-	for k := range c.Env {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		env = append(env, k+"="+c.Env[k])
-	}
-	cmd := proc.Cmd{Argv: c.Argv, Dir: c.Dir, Env: env, Timeout: c.Timeout, MaxOutput: c.MaxOutput}
+	cmd := proc.Cmd{Argv: c.Argv, Dir: c.Dir, Env: envWith(c.Policy.EnvAllow, c.Env), Timeout: c.Timeout, MaxOutput: c.MaxOutput}
 	tree := c.Root
 	if tree == "" {
 		tree = c.Dir
@@ -77,4 +68,19 @@ func (w Workspace) Isolate(ctx context.Context, snapshotID string) (invariants.C
 // Commit records tree as a commit on HEAD's branch with message.
 func (w Workspace) Commit(ctx context.Context, tree, message string) (string, error) {
 	return w.Workspace.Commit(ctx, sandbox.CommitRequest{Tree: tree, Message: message})
+}
+
+// envWith is the base environment the policy allows plus extra, in a
+// fixed order.
+func envWith(allow []string, extra map[string]string) []string {
+	env := proc.BaseEnv(allow)
+	keys := make([]string, 0, len(extra))
+	for k := range extra {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		env = append(env, k+"="+extra[k])
+	}
+	return env
 }

@@ -10,7 +10,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -285,16 +284,7 @@ func (r *suiteRunner) run(ctx context.Context, argv []string, dir string, log *b
 			}
 		}
 	}
-	env := proc.BaseEnv(r.policy.EnvAllow)
-	keys := make([]string, 0, len(s.Env))
-	for k := range s.Env {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		env = append(env, k+"="+s.Env[k])
-	}
-	env = noTestCacheEnv(env)
+	env := noTestCacheEnv(envWith(r.policy.EnvAllow, s.Env))
 	if what != "run" {
 		fmt.Fprintf(log, logSeparator, what)
 	}
