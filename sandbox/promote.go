@@ -169,7 +169,7 @@ func (w *Workspace) Promote(ctx context.Context, baseID, resultID string) (facto
 		ce := &ConflictError{Files: conflicts}
 		return factory.RestoreResult{}, &factory.Error{Code: factory.ECONFLICT, Op: op, Message: ce.Error(), Err: ce}
 	}
-	written, deleted, err := applyOps(ctx, w.root, w.gitDir, ops)
+	written, deleted, err := w.applyOps(ctx, ops)
 	if err != nil {
 		return factory.RestoreResult{}, factory.Wrap(op, err)
 	}

@@ -190,10 +190,10 @@ func gitMergeFileStatus(t *testing.T, ours, base, theirs string) (string, bool) 
 func TestPromoteRefusesWhenAFileChangesDuringTheWrite(t *testing.T) {
 	w, dir, base, c := rsPromoteSetup(t)
 	result := rsChange(t, w, c)
-	testHookBeforeApply = func() {
+	w.hooks.beforeApply = func() {
 		rsWrite(t, dir, "main.go", "an edit made after the undo snapshot\n", 0o644)
 	}
-	defer func() { testHookBeforeApply = nil }()
+	defer func() { w.hooks.beforeApply = nil }()
 	_, err := w.Promote(context.Background(), base, result)
 	require.Error(t, err)
 	assert.Equal(t, factory.ECONFLICT, factory.ErrorCode(err))

@@ -76,7 +76,7 @@ func (w *Workspace) Restore(ctx context.Context, id string, paths []string) (fac
 	if err != nil {
 		return factory.RestoreResult{}, factory.Wrap(op, err)
 	}
-	written, deleted, err := applyOps(ctx, w.root, w.gitDir, ops)
+	written, deleted, err := w.applyOps(ctx, ops)
 	if err != nil {
 		return factory.RestoreResult{}, factory.Wrap(op, err)
 	}

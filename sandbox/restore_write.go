@@ -35,14 +35,6 @@ type fileOp struct {
 	Cur *gitstore.Entry
 }
 
-// testHookWrite, when set (tests only), is called before each write or
-// delete of the transaction and may fail it, to prove the rollback.
-var testHookWrite func(op string, path string) error
-
-// testHookBeforeApply, when set (tests only), runs after the undo snapshot
-// and before the transaction checks the disk, to simulate a concurrent edit.
-var testHookBeforeApply func()
-
 // undoStep reverts one step of a transaction.
 type undoStep func() error
 
@@ -52,7 +44,8 @@ type undoStep func() error
 // files (inodes, modes and mtimes) in reverse order.
 type txn struct {
 	root    *os.Root
-	bakDir  string // relative to root
+	hook    func(op, path string) error // tests: called before each write or delete; may fail it
+	bakDir  string                      // relative to root
 	bakN    int
 	undo    []undoStep
 	written []string
@@ -77,22 +70,22 @@ func fi(dir string) bool {
 	return err == nil && st.IsDir()
 }
 
-// applyOps writes ops into the tree at dir (the workspace root, or any
-// directory) as one transaction. On error the tree is put back as it was
-// and the error says what failed.
-func applyOps(ctx context.Context, dir, gitDir string, ops []fileOp) (written, deleted []string, err error) {
+// applyOps writes ops into the live tree as one transaction. On error the
+// tree is put back as it was and the error says what failed.
+func (w *Workspace) applyOps(ctx context.Context, ops []fileOp) (written, deleted []string, err error) {
+	dir := w.root
 	root, err := os.OpenRoot(dir)
 	if err != nil {
 		return nil, nil, factory.Wrap("open workspace root", err)
 	}
 	defer root.Close()
-	if testHookBeforeApply != nil {
-		testHookBeforeApply()
+	if w.hooks.beforeApply != nil {
+		w.hooks.beforeApply()
 	}
 	if err := precheck(root, ops); err != nil {
 		return nil, nil, err
 	}
-	t := &txn{root: root, bakDir: backupDirFor(dir, gitDir)}
+	t := &txn{root: root, hook: w.hooks.write, bakDir: backupDirFor(dir, w.gitDir)}
 	if err := root.MkdirAll(t.bakDir, 0o700); err != nil {
 		return nil, nil, factory.Wrap("make backup directory", err)
 	}
@@ -277,8 +270,8 @@ func (t *txn) backupName() string {
 // remove moves p into the backup directory. A path already absent is not
 // an error (done is false).
 func (t *txn) remove(p string) (done bool, err error) {
-	if testHookWrite != nil {
-		if err := testHookWrite("delete", p); err != nil {
+	if t.hook != nil {
+		if err := t.hook("delete", p); err != nil {
 			return false, err
 		}
 	}
@@ -339,8 +332,8 @@ func (t *txn) mkdirs(p string) error {
 }
 
 func (t *txn) write(op fileOp) error {
-	if testHookWrite != nil {
-		if err := testHookWrite("write", op.Path); err != nil {
+	if t.hook != nil {
+		if err := t.hook("write", op.Path); err != nil {
 			return err
 		}
 	}

@@ -45,6 +45,10 @@ type Workspace struct {
 	noFastOverlay bool // captures of overlay copies take the full walk
 	noOverlay     bool // copies are plain copies
 	noIncremental bool // overlay copies materialise their own tree
+	hooks         struct {
+		write       func(op, path string) error // before each write or delete of a transaction; may fail it
+		beforeApply func()                      // after the undo snapshot, before the disk is checked
+	}
 }
 
 // Root returns the absolute path of the working tree's top directory.

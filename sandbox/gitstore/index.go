@@ -68,17 +68,6 @@ func keyOf(fi fs.FileInfo) fileKey {
 	return k
 }
 
-// statOf converts an lstat result to the index's view of it.
-func statOf(fi fs.FileInfo) statInfo {
-	s := statInfo{mtime: fi.ModTime().UnixNano(), size: uint32(fi.Size()), mode: gitMode(fi.Mode())}
-	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
-		s.ctime = time.Unix(st.Ctim.Unix()).UnixNano()
-		s.ino = uint32(st.Ino)
-		s.uid, s.gid = st.Uid, st.Gid
-	}
-	return s
-}
-
 // statOfSys converts a raw lstat result to the index's view of it.
 func statOfSys(st *unix.Stat_t) statInfo {
 	s := statInfo{
