@@ -92,19 +92,49 @@ func (w *Workspace) Promote(ctx context.Context, baseID, resultID string) (facto
 	if len(change) == 0 {
 		return res, nil
 	}
-	moved := map[string]gitstore.Change{} // paths where live differs from base
-	if liveT != baseT {
-		lc, err := w.store.DiffTrees(ctx, baseT, liveT, 0)
-		if err != nil {
-			return factory.RestoreResult{}, factory.Wrap(op, err)
-		}
-		for _, c := range lc {
-			moved[c.Path] = c
-		}
+	moved, err := w.movedSince(ctx, baseT, liveT)
+	if err != nil {
+		return factory.RestoreResult{}, factory.Wrap(op, err)
 	}
-	var ops []fileOp
-	var conflicts []FileConflict
-	liveAbsent := map[string]bool{} // written paths the live snapshot lacks
+	ops, conflicts, liveAbsent, err := w.promoteOps(change, moved)
+	if err != nil {
+		return factory.RestoreResult{}, factory.Wrap(op, err)
+	}
+	conflicts = append(conflicts, w.layoutConflicts(ops, liveAbsent, moved)...)
+	if len(conflicts) > 0 {
+		ce := &ConflictError{Files: conflicts}
+		return factory.RestoreResult{}, &factory.Error{Code: factory.ECONFLICT, Op: op, Message: ce.Error(), Err: ce}
+	}
+	written, deleted, err := w.applyOps(ctx, ops)
+	if err != nil {
+		return factory.RestoreResult{}, factory.Wrap(op, err)
+	}
+	res.Written = append(res.Written, written...)
+	res.Deleted = append(res.Deleted, deleted...)
+	return res, nil
+}
+
+// movedSince returns the paths where the live tree differs from the base.
+func (w *Workspace) movedSince(ctx context.Context, baseT, liveT plumbing.Hash) (map[string]gitstore.Change, error) {
+	moved := map[string]gitstore.Change{}
+	if liveT == baseT {
+		return moved, nil
+	}
+	lc, err := w.store.DiffTrees(ctx, baseT, liveT, 0)
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range lc {
+		moved[c.Path] = c
+	}
+	return moved, nil
+}
+
+// promoteOps decides each path of the change base->result against the
+// live tree: nothing to do, a write or deletion, a clean merge, or a
+// conflict. liveAbsent marks written paths the live snapshot lacks.
+func (w *Workspace) promoteOps(change []gitstore.Change, moved map[string]gitstore.Change) (ops []fileOp, conflicts []FileConflict, liveAbsent map[string]bool, err error) {
+	liveAbsent = map[string]bool{}
 	for _, c := range change {
 		b, r := c.From, c.To
 		l := b
@@ -128,14 +158,14 @@ func (w *Workspace) Promote(ctx context.Context, baseID, resultID string) (facto
 			}
 			data, err := w.store.ReadBlob(r.Hash)
 			if err != nil {
-				return factory.RestoreResult{}, factory.Wrap(op, err)
+				return nil, nil, nil, err
 			}
 			ops = append(ops, fileOp{Path: c.Path, Cur: l, To: r, Data: data})
 			liveAbsent[c.Path] = l == nil
 		default:
 			o, fc, err := w.mergeEntry(c.Path, b, l, r)
 			if err != nil {
-				return factory.RestoreResult{}, factory.Wrap(op, err)
+				return nil, nil, nil, err
 			}
 			if fc != nil {
 				conflicts = append(conflicts, *fc)
@@ -144,8 +174,14 @@ func (w *Workspace) Promote(ctx context.Context, baseID, resultID string) (facto
 			ops = append(ops, *o)
 		}
 	}
-	// A write below a path that the live tree (but not the base) has as a
-	// file cannot happen without deleting that file: a conflict.
+	return ops, conflicts, liveAbsent, nil
+}
+
+// layoutConflicts finds writes that cannot happen without deleting what
+// the live tree has: an ignored file where the change adds one, or a file
+// the live tree (but not the base) has where the change needs a directory.
+func (w *Workspace) layoutConflicts(ops []fileOp, liveAbsent map[string]bool, moved map[string]gitstore.Change) []FileConflict {
+	var conflicts []FileConflict
 	for _, o := range ops {
 		if o.To == nil {
 			continue
@@ -165,17 +201,7 @@ func (w *Workspace) Promote(ctx context.Context, baseID, resultID string) (facto
 			}
 		}
 	}
-	if len(conflicts) > 0 {
-		ce := &ConflictError{Files: conflicts}
-		return factory.RestoreResult{}, &factory.Error{Code: factory.ECONFLICT, Op: op, Message: ce.Error(), Err: ce}
-	}
-	written, deleted, err := w.applyOps(ctx, ops)
-	if err != nil {
-		return factory.RestoreResult{}, factory.Wrap(op, err)
-	}
-	res.Written = append(res.Written, written...)
-	res.Deleted = append(res.Deleted, deleted...)
-	return res, nil
+	return conflicts
 }
 
 func sameEntry(a, b *gitstore.Entry) bool {

@@ -539,3 +539,27 @@ func (w *Workspace) capture(ctx context.Context, dir string, ov *gitstore.Overla
 	}
 	return w.store.Capture(ctx, dir)
 }
+
+// snapshotRefPrefix is where snapshots live in the workspace's object store.
+const snapshotRefPrefix = "refs/factory/snapshots/"
+
+// snapTree resolves a snapshot id to its commit and tree, with Resolve's
+// error contract (EINVALID for a malformed id or one naming another git
+// object, ENOTFOUND for an unknown one).
+func (w *Workspace) snapTree(ctx context.Context, id string) (commit, tree plumbing.Hash, err error) {
+	s, err := w.Resolve(ctx, id)
+	if err != nil {
+		return plumbing.ZeroHash, plumbing.ZeroHash, err
+	}
+	return plumbing.NewHash(s.Commit), plumbing.NewHash(s.Tree), nil
+}
+
+// captureLive snapshots the live tree with label and returns the snapshot's
+// id and tree.
+func (w *Workspace) captureLive(ctx context.Context, label string) (string, plumbing.Hash, error) {
+	s, err := w.Snapshot(ctx, label)
+	if err != nil {
+		return "", plumbing.ZeroHash, err
+	}
+	return s.ID, plumbing.NewHash(s.Tree), nil
+}

@@ -303,148 +303,37 @@ func (fc *fastCapture) upperDir(lower plumbing.Hash, rel string, rules *ignoreRu
 	if err := fc.wk.ctx.Err(); err != nil {
 		return plumbing.ZeroHash, err
 	}
-	upperPath := filepath.Join(fc.ov.Upper, filepath.FromSlash(rel))
-	if hasXattr(upperPath, "trusted.overlay.redirect") {
-		return plumbing.ZeroHash, fmt.Errorf("%w: %s is a redirected directory", errFastGiveUp, rel)
+	u := &upperLevel{fc: fc, rel: rel, rules: rules, rkey: rkey, ignored: ignored,
+		upperPath:  filepath.Join(fc.ov.Upper, filepath.FromSlash(rel)),
+		mergedPath: filepath.Join(fc.ov.Merged, filepath.FromSlash(rel)),
 	}
-	upfd, ups, err := openDir(unix.AT_FDCWD, upperPath)
-	if err != nil {
-		return plumbing.ZeroHash, fmt.Errorf("%w: list upper %s: %v", errFastGiveUp, rel, err)
+	if err := u.listUpper(); err != nil {
+		return plumbing.ZeroHash, err
 	}
-	closeDir(upfd)
-	inUpper := make(map[string]fs.FileMode, len(ups))
-	for _, d := range ups {
-		inUpper[d.name] = d.typ
-	}
-	mergedPath := filepath.Join(fc.ov.Merged, filepath.FromSlash(rel))
-	dirfd, des, err := openDir(unix.AT_FDCWD, mergedPath)
+	dirfd, des, err := openDir(unix.AT_FDCWD, u.mergedPath)
 	if err != nil {
 		return plumbing.ZeroHash, fmt.Errorf("%w: list %s: %v", errFastGiveUp, rel, err)
 	}
 	defer closeDir(dirfd)
-	var lowerEs map[string]Entry
-	if !lower.IsZero() && lower != EmptyTree {
-		es, err := fc.s.ReadTree(lower)
-		if err != nil {
-			return plumbing.ZeroHash, err
-		}
-		lowerEs = make(map[string]Entry, len(es))
-		for _, e := range es {
-			lowerEs[e.Name] = e
-		}
+	u.dirfd = dirfd
+	if u.lowerEs, err = fc.entriesByName(lower); err != nil {
+		return plumbing.ZeroHash, err
 	}
-	kids := fc.wk.children(rel, lo, hi)
-
-	// This directory's own .gitignore and .gitattributes first, read from
-	// disk as the walk does.
-	for _, de := range des {
-		if de.typ != 0 || (de.name != ".gitignore" && de.name != ".gitattributes") {
-			continue
-		}
-		if de.name == ".gitignore" && ignored {
-			continue
-		}
-		b, err := readFileAt(dirfd, de.name)
-		if err != nil {
-			return plumbing.ZeroHash, fmt.Errorf("%w: read %s%s: %v", errFastGiveUp, rel, de.name, err)
-		}
-		if de.name == ".gitattributes" {
-			if attributesNeedGit(b) {
-				return plumbing.ZeroHash, fmt.Errorf("%w: %s.gitattributes needs git", errFastGiveUp, rel)
-			}
-			continue
-		}
-		rules, rkey, err = fc.withIgnore(rules, rkey, rel, hashObject(plumbing.BlobObject, b), func() ([]byte, error) { return b, nil })
-		if err != nil {
-			return plumbing.ZeroHash, err
-		}
+	u.kids = fc.wk.children(rel, lo, hi)
+	if err := u.ownRules(des); err != nil {
+		return plumbing.ZeroHash, err
 	}
-
 	entries := make([]Entry, 0, len(des))
 	for _, de := range des {
-		name := de.name
-		if name == ".git" {
+		if de.name == ".git" {
 			continue
 		}
-		kid := kids[name]
-		utyp, changed := inUpper[name]
-		if !changed {
-			le, ok := lowerEs[name]
-			if !ok || (le.Mode == modeTree || le.Mode == 0o160000) != (de.typ == fs.ModeDir) {
-				return plumbing.ZeroHash, fmt.Errorf("%w: %s%s is in neither layer as listed", errFastGiveUp, rel, name)
-			}
-			e, ok, err := fc.lowerEntry(le, rel, rules, rkey, kid, ignored)
-			if err != nil {
-				return plumbing.ZeroHash, err
-			}
-			if ok {
-				entries = append(entries, e)
-			}
-			continue
+		e, ok, err := u.entry(de)
+		if err != nil {
+			return plumbing.ZeroHash, err
 		}
-		switch de.typ {
-		case 0, fs.ModeSymlink:
-			tracked := kid != nil && kid.file >= 0
-			if !tracked && (ignored || rules.excluded(rel+name, name, false)) {
-				continue
-			}
-			var sys unix.Stat_t
-			if err := fstatatRetry(dirfd, name, &sys); err != nil {
-				return plumbing.ZeroHash, fmt.Errorf("%w: lstat %s%s: %v", errFastGiveUp, rel, name, err)
-			}
-			st := statOfSys(&sys)
-			if st.mode != 0o100644 && st.mode != 0o100755 && st.mode != 0o120000 {
-				continue
-			}
-			h, err := fc.wk.hashFile(filepath.Join(mergedPath, name), st.mode == 0o120000, sys.Size)
-			if err != nil {
-				return plumbing.ZeroHash, fmt.Errorf("%w: hash %s%s: %v", errFastGiveUp, rel, name, err)
-			}
-			entries = append(entries, Entry{Name: name, Mode: filemode.FileMode(st.mode), Hash: h})
-		case fs.ModeDir:
-			if utyp != fs.ModeDir {
-				return plumbing.ZeroHash, fmt.Errorf("%w: %s%s is a directory over a non-directory in the upper dir", errFastGiveUp, rel, name)
-			}
-			// What of the lower tree shows through the upper directory.
-			var sub plumbing.Hash
-			if le, ok := lowerEs[name]; ok && !hasXattrValue(filepath.Join(upperPath, name), "trusted.overlay.opaque", "y") {
-				switch le.Mode {
-				case modeTree:
-					sub = le.Hash
-				case 0o160000:
-					sub = EmptyTree
-				}
-			}
-			var h plumbing.Hash
-			var err error
-			switch {
-			case kid != nil && kid.hi > kid.lo:
-				ign := ignored || rules.excluded(rel+name, name, true)
-				h, err = fc.upperDir(sub, rel+name+"/", rules, rkey, kid.lo, kid.hi, ign)
-			case kid != nil && kid.file >= 0 && fc.wk.idx[kid.file].st.mode == 0o160000:
-				gh, _, ok := fc.wk.head(filepath.Join(mergedPath, name))
-				if !ok {
-					gh = plumbing.Hash(fc.wk.idx[kid.file].hash)
-				}
-				entries = append(entries, Entry{Name: name, Mode: 0o160000, Hash: gh})
-				continue
-			case ignored || rules.excluded(rel+name, name, true):
-				continue
-			default:
-				if gh, isRepo, ok := fc.wk.head(filepath.Join(mergedPath, name)); isRepo {
-					if ok {
-						entries = append(entries, Entry{Name: name, Mode: 0o160000, Hash: gh})
-					}
-					continue
-				}
-				h, err = fc.upperDir(sub, rel+name+"/", rules, rkey, 0, 0, false)
-			}
-			if err != nil {
-				return plumbing.ZeroHash, err
-			}
-			if !h.IsZero() {
-				entries = append(entries, Entry{Name: name, Mode: modeTree, Hash: h})
-			}
+		if ok {
+			entries = append(entries, e)
 		}
 	}
 	if len(entries) == 0 {
@@ -452,6 +341,165 @@ func (fc *fastCapture) upperDir(lower plumbing.Hash, rel string, rules *ignoreRu
 	}
 	sortTreeEntries(entries)
 	return fc.wk.putTree(entries)
+}
+
+// upperLevel is one directory of a fast capture that the upper dir holds.
+type upperLevel struct {
+	fc                    *fastCapture
+	rel                   string
+	rules                 *ignoreRules
+	rkey                  string
+	ignored               bool
+	upperPath, mergedPath string
+	dirfd                 int                    // the merged directory, open
+	inUpper               map[string]fs.FileMode // names the upper dir holds, by type
+	lowerEs               map[string]Entry       // the lower subtree's entries
+	kids                  map[string]*idxChild
+}
+
+// listUpper reads which names the upper dir holds; a redirected directory
+// is not modelled.
+func (u *upperLevel) listUpper() error {
+	if hasXattr(u.upperPath, "trusted.overlay.redirect") {
+		return fmt.Errorf("%w: %s is a redirected directory", errFastGiveUp, u.rel)
+	}
+	upfd, ups, err := openDir(unix.AT_FDCWD, u.upperPath)
+	if err != nil {
+		return fmt.Errorf("%w: list upper %s: %v", errFastGiveUp, u.rel, err)
+	}
+	closeDir(upfd)
+	u.inUpper = make(map[string]fs.FileMode, len(ups))
+	for _, d := range ups {
+		u.inUpper[d.name] = d.typ
+	}
+	return nil
+}
+
+// entriesByName returns the entries of tree h by name (none for the zero
+// hash or the empty tree).
+func (fc *fastCapture) entriesByName(h plumbing.Hash) (map[string]Entry, error) {
+	es, err := fc.s.ReadTree(h)
+	if err != nil || len(es) == 0 {
+		return nil, err
+	}
+	m := make(map[string]Entry, len(es))
+	for _, e := range es {
+		m[e.Name] = e
+	}
+	return m, nil
+}
+
+// ownRules reads the directory's own .gitignore and .gitattributes from
+// disk, as the walk does, before any other entry.
+func (u *upperLevel) ownRules(des []dirent) error {
+	for _, de := range des {
+		if de.typ != 0 || (de.name != ".gitignore" && de.name != ".gitattributes") {
+			continue
+		}
+		if de.name == ".gitignore" && u.ignored {
+			continue
+		}
+		b, err := readFileAt(u.dirfd, de.name)
+		if err != nil {
+			return fmt.Errorf("%w: read %s%s: %v", errFastGiveUp, u.rel, de.name, err)
+		}
+		if de.name == ".gitattributes" {
+			if attributesNeedGit(b) {
+				return fmt.Errorf("%w: %s.gitattributes needs git", errFastGiveUp, u.rel)
+			}
+			continue
+		}
+		u.rules, u.rkey, err = u.fc.withIgnore(u.rules, u.rkey, u.rel, hashObject(plumbing.BlobObject, b), func() ([]byte, error) { return b, nil })
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// entry decides one name of the merged listing: from the lower tree when
+// the upper dir does not hold it, else from disk.
+func (u *upperLevel) entry(de dirent) (Entry, bool, error) {
+	name := de.name
+	kid := u.kids[name]
+	utyp, changed := u.inUpper[name]
+	if !changed {
+		le, ok := u.lowerEs[name]
+		if !ok || (le.Mode == modeTree || le.Mode == 0o160000) != (de.typ == fs.ModeDir) {
+			return Entry{}, false, fmt.Errorf("%w: %s%s is in neither layer as listed", errFastGiveUp, u.rel, name)
+		}
+		return u.fc.lowerEntry(le, u.rel, u.rules, u.rkey, kid, u.ignored)
+	}
+	switch de.typ {
+	case 0, fs.ModeSymlink:
+		return u.file(name, kid)
+	case fs.ModeDir:
+		if utyp != fs.ModeDir {
+			return Entry{}, false, fmt.Errorf("%w: %s%s is a directory over a non-directory in the upper dir", errFastGiveUp, u.rel, name)
+		}
+		return u.subdir(name, kid)
+	}
+	return Entry{}, false, nil
+}
+
+// file hashes a file or symlink the upper dir holds.
+func (u *upperLevel) file(name string, kid *idxChild) (Entry, bool, error) {
+	tracked := kid != nil && kid.file >= 0
+	if !tracked && (u.ignored || u.rules.excluded(u.rel+name, name, false)) {
+		return Entry{}, false, nil
+	}
+	var sys unix.Stat_t
+	if err := fstatatRetry(u.dirfd, name, &sys); err != nil {
+		return Entry{}, false, fmt.Errorf("%w: lstat %s%s: %v", errFastGiveUp, u.rel, name, err)
+	}
+	st := statOfSys(&sys)
+	if st.mode != 0o100644 && st.mode != 0o100755 && st.mode != 0o120000 {
+		return Entry{}, false, nil
+	}
+	h, err := u.fc.wk.hashFile(filepath.Join(u.mergedPath, name), st.mode == 0o120000, sys.Size)
+	if err != nil {
+		return Entry{}, false, fmt.Errorf("%w: hash %s%s: %v", errFastGiveUp, u.rel, name, err)
+	}
+	return Entry{Name: name, Mode: filemode.FileMode(st.mode), Hash: h}, true, nil
+}
+
+// subdir decides a directory the upper dir holds: a subdirectory walked
+// with what of the lower tree shows through it, or a gitlink.
+func (u *upperLevel) subdir(name string, kid *idxChild) (Entry, bool, error) {
+	var sub plumbing.Hash
+	if le, ok := u.lowerEs[name]; ok && !hasXattrValue(filepath.Join(u.upperPath, name), "trusted.overlay.opaque", "y") {
+		switch le.Mode {
+		case modeTree:
+			sub = le.Hash
+		case 0o160000:
+			sub = EmptyTree
+		}
+	}
+	fc, rel := u.fc, u.rel
+	var h plumbing.Hash
+	var err error
+	switch {
+	case kid != nil && kid.hi > kid.lo:
+		ign := u.ignored || u.rules.excluded(rel+name, name, true)
+		h, err = fc.upperDir(sub, rel+name+"/", u.rules, u.rkey, kid.lo, kid.hi, ign)
+	case kid != nil && kid.file >= 0 && fc.wk.idx[kid.file].st.mode == 0o160000:
+		gh, _, ok := fc.wk.head(filepath.Join(u.mergedPath, name))
+		if !ok {
+			gh = plumbing.Hash(fc.wk.idx[kid.file].hash)
+		}
+		return Entry{Name: name, Mode: 0o160000, Hash: gh}, true, nil
+	case u.ignored || u.rules.excluded(rel+name, name, true):
+		return Entry{}, false, nil
+	default:
+		if gh, isRepo, ok := fc.wk.head(filepath.Join(u.mergedPath, name)); isRepo {
+			return Entry{Name: name, Mode: 0o160000, Hash: gh}, ok, nil
+		}
+		h, err = fc.upperDir(sub, rel+name+"/", u.rules, u.rkey, 0, 0, false)
+	}
+	if err != nil || h.IsZero() {
+		return Entry{}, false, err
+	}
+	return Entry{Name: name, Mode: modeTree, Hash: h}, true, nil
 }
 
 // hasXattr reports whether path has extended attribute name.

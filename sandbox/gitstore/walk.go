@@ -170,30 +170,56 @@ func (wk *walker) dir(parent int, name string, rules *ignoreRules, rel string, l
 	}
 	dirfd, des, err := openDir(parent, name)
 	if err != nil {
-		if errors.Is(err, fs.ErrPermission) && hi == lo {
-			// git warns "could not open directory" and goes on: an
-			// unreadable untracked directory is left out.
-			return plumbing.ZeroHash, false, nil
-		}
-		if errors.Is(err, fs.ErrPermission) {
-			return plumbing.ZeroHash, false, factory.Errorf(factory.ECONFLICT,
-				"cannot read directory %s (permission denied) and it holds tracked files; make it readable (chmod u+rx) and try again", wk.abs(rel, ""))
-		}
-		return plumbing.ZeroHash, false, &fs.PathError{Op: "read directory", Path: wk.abs(rel, ""), Err: err}
+		return plumbing.ZeroHash, false, wk.openError(err, rel, lo, hi)
 	}
 	// Kept open until the subdirectories are done: they are opened, and
 	// files are lstat'ed, relative to it.
 	defer closeDir(dirfd)
-	kids := wk.children(rel, lo, hi)
+	if rules, err = wk.ownRules(dirfd, des, rules, rel, ignored); err != nil {
+		return plumbing.ZeroHash, false, err
+	}
+	entries, subs, err := wk.list(dirfd, des, rules, rel, lo, hi, ignored)
+	if err != nil {
+		return plumbing.ZeroHash, false, err
+	}
+	if len(subs) > 0 {
+		if entries, err = wk.subdirs(dirfd, entries, subs, rules, rel); err != nil {
+			return plumbing.ZeroHash, false, err
+		}
+	}
+	if len(entries) == 0 {
+		return plumbing.ZeroHash, false, nil
+	}
+	sortTreeEntries(entries)
+	h, err := wk.putTree(entries)
+	return h, true, err
+}
 
-	// This directory's own .gitignore and .gitattributes come first.
+// openError is the outcome of a directory that cannot be opened: nil for
+// an unreadable untracked one (git warns "could not open directory" and
+// goes on, leaving it out), else an error saying what to do.
+func (wk *walker) openError(err error, rel string, lo, hi int) error {
+	if errors.Is(err, fs.ErrPermission) && hi == lo {
+		return nil
+	}
+	if errors.Is(err, fs.ErrPermission) {
+		return factory.Errorf(factory.ECONFLICT,
+			"cannot read directory %s (permission denied) and it holds tracked files; make it readable (chmod u+rx) and try again", wk.abs(rel, ""))
+	}
+	return &fs.PathError{Op: "read directory", Path: wk.abs(rel, ""), Err: err}
+}
+
+// ownRules reads the directory's own .gitignore (added to rules) and
+// .gitattributes (errNeedGit when it asks for filters), which apply before
+// any other entry.
+func (wk *walker) ownRules(dirfd int, des []dirent, rules *ignoreRules, rel string, ignored bool) (*ignoreRules, error) {
 	for _, de := range des {
 		switch de.name {
 		case ".gitignore":
 			if de.typ == 0 && !ignored {
 				b, err := readFileAt(dirfd, ".gitignore")
 				if err != nil && !errors.Is(err, unix.ENOENT) {
-					return plumbing.ZeroHash, false, &fs.PathError{Op: "read", Path: wk.abs(rel, ".gitignore"), Err: err}
+					return nil, &fs.PathError{Op: "read", Path: wk.abs(rel, ".gitignore"), Err: err}
 				}
 				rules = rules.with(parseIgnore(rel, b))
 			}
@@ -201,28 +227,36 @@ func (wk *walker) dir(parent int, name string, rules *ignoreRules, rel string, l
 			if de.typ == 0 {
 				b, err := readFileAt(dirfd, ".gitattributes")
 				if err == nil && wk.attrs(b) {
-					return plumbing.ZeroHash, false, fmt.Errorf("%w: %s%s sets a filter or line-ending conversion", errNeedGit, rel, ".gitattributes")
+					return nil, fmt.Errorf("%w: %s%s sets a filter or line-ending conversion", errNeedGit, rel, ".gitattributes")
 				}
 			}
 		}
 	}
+	return rules, nil
+}
 
+// subdir is a subdirectory to walk, whose tree goes in entries[slot].
+type subdir struct {
+	slot   int
+	name   string
+	lo, hi int
+	ign    bool
+}
+
+// list decides each directory entry: files are hashed (or taken from the
+// index or the stat cache), gitlinks resolved, and subdirectories to walk
+// returned with a placeholder entry each.
+func (wk *walker) list(dirfd int, des []dirent, rules *ignoreRules, rel string, lo, hi int, ignored bool) ([]Entry, []subdir, error) {
+	kids := wk.children(rel, lo, hi)
 	entries := make([]Entry, 0, len(des))
-	type sub struct {
-		slot   int
-		name   string
-		lo, hi int
-		ign    bool
-	}
-	var subs []sub
+	var subs []subdir
 	for _, de := range des {
 		name := de.name
 		if name == ".git" {
 			continue
 		}
 		kid := kids[name]
-		t := de.typ
-		switch {
+		switch t := de.typ; {
 		case t == 0 || t == fs.ModeSymlink:
 			tracked := kid != nil && kid.file >= 0
 			if !tracked && (ignored || rules.excluded(rel+name, name, false)) {
@@ -234,86 +268,90 @@ func (wk *walker) dir(parent int, name string, rules *ignoreRules, rel string, l
 			}
 			e, ok, err := wk.file(dirfd, rel, name, ie)
 			if err != nil {
-				return plumbing.ZeroHash, false, err
+				return nil, nil, err
 			}
 			if ok {
 				entries = append(entries, e)
 			}
 		case t == fs.ModeDir:
-			if kid != nil && kid.hi > kid.lo {
-				ign := ignored || rules.excluded(rel+name, name, true)
-				entries = append(entries, Entry{Name: name, Mode: modeTree})
-				subs = append(subs, sub{slot: len(entries) - 1, name: name, lo: kid.lo, hi: kid.hi, ign: ign})
+			e, sub, ok := wk.dirEntry(name, kid, rules, rel, ignored)
+			if !ok {
 				continue
 			}
-			if kid != nil && kid.file >= 0 && wk.idx[kid.file].st.mode == 0o160000 {
-				h, _, ok := wk.head(wk.abs(rel, name))
-				if !ok {
-					h = wk.idx[kid.file].hash
-				}
-				entries = append(entries, Entry{Name: name, Mode: 0o160000, Hash: h})
-				continue
+			entries = append(entries, e)
+			if sub != nil {
+				sub.slot = len(entries) - 1
+				subs = append(subs, *sub)
 			}
-			if ignored || rules.excluded(rel+name, name, true) {
-				continue
-			}
-			if h, isRepo, ok := wk.head(wk.abs(rel, name)); isRepo {
-				if ok {
-					entries = append(entries, Entry{Name: name, Mode: 0o160000, Hash: h})
-				}
-				continue
-			}
-			entries = append(entries, Entry{Name: name, Mode: modeTree})
-			subs = append(subs, sub{slot: len(entries) - 1, name: name, lo: 0, hi: 0, ign: false})
 		}
 	}
+	return entries, subs, nil
+}
 
-	// Subdirectories, some of them in parallel when a token is free.
-	if len(subs) > 0 {
-		var wg sync.WaitGroup
-		errs := make([]error, len(subs))
-		for i, s := range subs {
-			run := func() {
-				h, _, err := wk.dir(dirfd, s.name, rules, rel+s.name+"/", s.lo, s.hi, s.ign)
-				entries[s.slot].Hash = h
-				errs[i] = err
-			}
-			if i < len(subs)-1 && parallelDepth(rel) {
-				select {
-				case wk.sem <- struct{}{}:
-					wg.Add(1)
-					go func() {
-						defer func() { <-wk.sem; wg.Done() }()
-						run()
-					}()
-					continue
-				default:
-				}
-			}
-			run()
+// dirEntry decides a directory entry: a subdirectory to walk (sub set), a
+// gitlink (a tracked submodule, or an untracked directory holding a
+// repository with a commit), or nothing (ok false: ignored, or a
+// repository without commits, which git refuses to add).
+func (wk *walker) dirEntry(name string, kid *idxChild, rules *ignoreRules, rel string, ignored bool) (e Entry, sub *subdir, ok bool) {
+	if kid != nil && kid.hi > kid.lo {
+		ign := ignored || rules.excluded(rel+name, name, true)
+		return Entry{Name: name, Mode: modeTree}, &subdir{name: name, lo: kid.lo, hi: kid.hi, ign: ign}, true
+	}
+	if kid != nil && kid.file >= 0 && wk.idx[kid.file].st.mode == 0o160000 {
+		h, _, ok := wk.head(wk.abs(rel, name))
+		if !ok {
+			h = wk.idx[kid.file].hash
 		}
-		wg.Wait()
-		for _, err := range errs {
-			if err != nil {
-				return plumbing.ZeroHash, false, err
-			}
+		return Entry{Name: name, Mode: 0o160000, Hash: h}, nil, true
+	}
+	if ignored || rules.excluded(rel+name, name, true) {
+		return Entry{}, nil, false
+	}
+	if h, isRepo, ok := wk.head(wk.abs(rel, name)); isRepo {
+		return Entry{Name: name, Mode: 0o160000, Hash: h}, nil, ok
+	}
+	return Entry{Name: name, Mode: modeTree}, &subdir{name: name}, true
+}
+
+// subdirs walks the subdirectories, some of them in parallel when a token
+// is free, fills in their trees and drops those that turned out empty.
+func (wk *walker) subdirs(dirfd int, entries []Entry, subs []subdir, rules *ignoreRules, rel string) ([]Entry, error) {
+	var wg sync.WaitGroup
+	errs := make([]error, len(subs))
+	for i, s := range subs {
+		run := func() {
+			h, _, err := wk.dir(dirfd, s.name, rules, rel+s.name+"/", s.lo, s.hi, s.ign)
+			entries[s.slot].Hash = h
+			errs[i] = err
 		}
-		// Drop directories that turned out empty.
-		kept := entries[:0]
-		for _, e := range entries {
-			if e.Mode == modeTree && e.Hash.IsZero() {
+		if i < len(subs)-1 && parallelDepth(rel) {
+			select {
+			case wk.sem <- struct{}{}:
+				wg.Add(1)
+				go func() {
+					defer func() { <-wk.sem; wg.Done() }()
+					run()
+				}()
 				continue
+			default:
 			}
-			kept = append(kept, e)
 		}
-		entries = kept
+		run()
 	}
-	if len(entries) == 0 {
-		return plumbing.ZeroHash, false, nil
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
 	}
-	sortTreeEntries(entries)
-	h, err := wk.putTree(entries)
-	return h, true, err
+	kept := entries[:0]
+	for _, e := range entries {
+		if e.Mode == modeTree && e.Hash.IsZero() {
+			continue
+		}
+		kept = append(kept, e)
+	}
+	return kept, nil
 }
 
 // abs returns the absolute path of rel+name.

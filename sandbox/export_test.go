@@ -26,3 +26,12 @@ func (w *Workspace) Materialize(ctx context.Context, snapshotID, dir string) err
 func (w *Workspace) SnapshotDir(ctx context.Context, dir, label string) (factory.Snapshot, error) {
 	return w.snapshot(ctx, dir, nil, label, "dir")
 }
+
+// SetTestNoIncremental lets the external benchmarks force overlay copies
+// of w to materialise their own tree (the behaviour before incremental
+// copies).
+func SetTestNoIncremental(w *Workspace, v bool) { w.noIncremental = v }
+
+// SetTestNoFastCopySnap lets the external benchmarks force the full walk
+// when capturing an overlay copy of w.
+func SetTestNoFastCopySnap(w *Workspace, v bool) { w.noFastOverlay = v }

@@ -1,27 +1,11 @@
 package sandbox
 
 import (
-	"context"
 	"path"
 	"strings"
 
 	"github.com/factory-dev/factory"
-	"github.com/go-git/go-git/v5/plumbing"
 )
-
-// snapshotRefPrefix is where snapshots live in the workspace's object store.
-const snapshotRefPrefix = "refs/factory/snapshots/"
-
-// snapTree resolves a snapshot id to its commit and tree, with Resolve's
-// error contract (EINVALID for a malformed id or one naming another git
-// object, ENOTFOUND for an unknown one).
-func (w *Workspace) snapTree(ctx context.Context, id string) (commit, tree plumbing.Hash, err error) {
-	s, err := w.Resolve(ctx, id)
-	if err != nil {
-		return plumbing.ZeroHash, plumbing.ZeroHash, err
-	}
-	return plumbing.NewHash(s.Commit), plumbing.NewHash(s.Tree), nil
-}
 
 // checkRelPath validates a user-supplied workspace-relative path: not
 // empty, not absolute, no "..", no ".git" component, no leading '-'. It
@@ -66,14 +50,4 @@ func underAny(p string, roots []string) bool {
 		}
 	}
 	return false
-}
-
-// captureLive snapshots the live tree with label and returns the snapshot's
-// id and tree.
-func (w *Workspace) captureLive(ctx context.Context, label string) (string, plumbing.Hash, error) {
-	s, err := w.Snapshot(ctx, label)
-	if err != nil {
-		return "", plumbing.ZeroHash, err
-	}
-	return s.ID, plumbing.NewHash(s.Tree), nil
 }
