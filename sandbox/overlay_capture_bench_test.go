@@ -21,14 +21,14 @@ import (
 //     materialising the same snapshot (what a cache miss used to cost:
 //     ratio-vs-materialize) and git checkout-index -a of it
 //     (ratio-vs-checkout-index).
-//   - snapshotdir: SnapshotDir of such a copy after 10 more files were
+//   - snapshotdir: Copy.Snapshot of such a copy after 10 more files were
 //     written in it (the fast capture from the overlay's upper dir),
 //     against the full walk of the same copy (ratio-vs-full-walk) and
 //     GIT_INDEX_FILE=<copy of the index> git --work-tree=<copy> add -A
 //     (ratio-vs-git-add).
 //   - cycle: the sandbox's share of one proposal, phase by phase: snapshot
 //     of the live tree (one file edited), Isolate of it, one file written
-//     in the copy, SnapshotDir of the copy, Close.
+//     in the copy, Copy.Snapshot, Close.
 func BenchmarkIncrementalCopy(b *testing.B) {
 	if os.Geteuid() != 0 {
 		b.Skip("overlay copies need root")

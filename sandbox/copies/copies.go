@@ -131,7 +131,7 @@ func (m *Maker) Make(ctx context.Context, tree plumbing.Hash, opt Options) (*Dir
 
 // overlayCopy mounts an overlay under top over the cached tree; when that
 // tree is not cached but a close one is, over the close one with the
-// difference written through the mount (isolate_incr.go).
+// difference written through the mount (incremental.go).
 func (m *Maker) overlayCopy(ctx context.Context, tree plumbing.Hash, top string, opt Options) (*Dir, error) {
 	cached := filepath.Join(m.cache, tree.String())
 	if st, err := os.Stat(cached); (err != nil || !st.IsDir()) && !opt.NoIncremental {

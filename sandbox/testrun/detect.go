@@ -12,7 +12,7 @@ import (
 )
 
 // Where detected JUnit suites write their reports, relative to the root.
-// RunTests makes the directory.
+// Runner.Run makes the directory.
 const (
 	junitNode   = ".factory/junit-node.xml"
 	junitPython = ".factory/junit-python.xml"
