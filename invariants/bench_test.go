@@ -12,6 +12,7 @@ import (
 
 	"github.com/factory-dev/factory/invariants"
 	"github.com/factory-dev/factory/sandbox"
+	"github.com/factory-dev/factory/sandbox/testrun"
 )
 
 const benchFiles = 20000
@@ -78,9 +79,9 @@ func BenchmarkProposeOverhead(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	runner := sbRunner{ws}
+	runner := testrun.New(ws)
 	phases := &phaseTimes{d: map[string]time.Duration{}}
-	c, err := invariants.New(invariants.ControllerConfig{Workspace: sbWorkspace{ws}, Runner: runner, Steps: phases})
+	c, err := invariants.New(invariants.ControllerConfig{Workspace: testrun.Workspace{Workspace: ws}, Runner: runner, Steps: phases})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -158,7 +159,7 @@ func BenchmarkCheckCached(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	c, err := invariants.New(invariants.ControllerConfig{Workspace: sbWorkspace{ws}, Runner: sbRunner{ws}})
+	c, err := invariants.New(invariants.ControllerConfig{Workspace: testrun.Workspace{Workspace: ws}, Runner: testrun.New(ws)})
 	if err != nil {
 		b.Fatal(err)
 	}

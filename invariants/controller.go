@@ -275,13 +275,14 @@ func (c *Controller) pairedBenches(ctx context.Context, p *plan, base, result fa
 	}
 	isolate := func(s factory.Snapshot, prefix string) (string, func(), error) {
 		ictx, end := begin(c.cfg.Steps, ctx, prefix+"isolate")
-		d, release, err := c.cfg.Workspace.Isolate(ictx, s.ID)
+		cp, err := c.cfg.Workspace.Isolate(ictx, s.ID)
 		end(err)
 		if err != nil {
 			return "", nil, err
 		}
+		d := cp.Dir()
 		return d, func() {
-			if err := release(); err != nil {
+			if err := cp.Close(); err != nil {
 				c.log.Warn("release isolated copy", "dir", d, "err", err)
 			}
 		}, nil
@@ -447,13 +448,14 @@ func (c *Controller) gatesIn(ctx context.Context, p *plan, s factory.Snapshot, d
 	}
 	if dir == "" && needsTree(todo) {
 		ictx, end := begin(c.cfg.Steps, ctx, prefix+"isolate")
-		d, release, err := c.cfg.Workspace.Isolate(ictx, s.ID)
+		cp, err := c.cfg.Workspace.Isolate(ictx, s.ID)
 		end(err)
 		if err != nil {
 			return nil, err
 		}
+		d := cp.Dir()
 		defer func() {
-			if err := release(); err != nil {
+			if err := cp.Close(); err != nil {
 				c.log.Warn("release isolated copy", "dir", d, "err", err)
 			}
 		}()

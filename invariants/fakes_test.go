@@ -101,10 +101,10 @@ func newFakeWS(t testing.TB, root string) *fakeWS {
 func (w *fakeWS) Root() string { return w.root }
 
 func (w *fakeWS) Snapshot(ctx context.Context, label string) (factory.Snapshot, error) {
-	return w.SnapshotDir(ctx, w.root, label)
+	return w.snapshotDir(ctx, w.root, label)
 }
 
-func (w *fakeWS) SnapshotDir(ctx context.Context, dir, label string) (factory.Snapshot, error) {
+func (w *fakeWS) snapshotDir(ctx context.Context, dir, label string) (factory.Snapshot, error) {
 	idx := filepath.Join(w.t.TempDir(), "index")
 	env := []string{"GIT_INDEX_FILE=" + idx, "GIT_DIR=" + filepath.Join(w.root, ".git"), "GIT_WORK_TREE=" + dir}
 	if _, err := gitTry(dir, env, nil, "add", "-A"); err != nil {
@@ -216,30 +216,43 @@ func (w *fakeWS) FullDiff(ctx context.Context, from, to string) (string, error) 
 	return string(out), err
 }
 
-func (w *fakeWS) Isolate(ctx context.Context, id string) (string, func() error, error) {
+// fakeCopy is a checkout of a snapshot in a temporary directory.
+type fakeCopy struct {
+	w   *fakeWS
+	dir string
+}
+
+func (c *fakeCopy) Dir() string  { return c.dir }
+func (c *fakeCopy) Close() error { return os.RemoveAll(c.dir) }
+func (c *fakeCopy) Snapshot(ctx context.Context, label string) (factory.Snapshot, error) {
+	return c.w.snapshotDir(ctx, c.dir, label)
+}
+
+func (w *fakeWS) Isolate(ctx context.Context, id string) (Copy, error) {
 	s, err := w.Resolve(ctx, id)
 	if err != nil {
-		return "", nil, err
+		return nil, err
 	}
 	w.mu.Lock()
 	w.isolations++
 	w.mu.Unlock()
 	dir, err := os.MkdirTemp("", "inv-copy-")
 	if err != nil {
-		return "", nil, err
+		return nil, err
 	}
 	env := []string{"GIT_INDEX_FILE=" + filepath.Join(dir, ".idx")}
 	if _, err := gitTry(w.root, env, nil, "read-tree", s.Tree); err != nil {
-		return "", nil, err
+		return nil, err
 	}
 	if _, err := gitTry(w.root, env, nil, "checkout-index", "-a", "--prefix="+dir+"/"); err != nil {
-		return "", nil, err
+		return nil, err
 	}
 	os.Remove(filepath.Join(dir, ".idx"))
-	return dir, func() error { return os.RemoveAll(dir) }, nil
+	return &fakeCopy{w: w, dir: dir}, nil
 }
 
-func (w *fakeWS) ApplyInDir(ctx context.Context, dir string, req factory.PatchRequest) (factory.PatchReport, error) {
+func (c *fakeCopy) Apply(ctx context.Context, req factory.PatchRequest) (factory.PatchReport, error) {
+	dir := c.dir
 	env := []string{"GIT_CEILING_DIRECTORIES=" + filepath.Dir(dir)}
 	if _, err := gitTry(dir, env, []byte(req.Patch), "apply", "--check", "-"); err != nil {
 		return factory.PatchReport{Conflicts: []factory.HunkConflict{{Reason: err.Error()}}}, nil

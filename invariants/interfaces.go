@@ -9,15 +9,12 @@ import (
 
 // Workspace is what the controller needs from the sandbox: snapshots,
 // isolated copies, patch application in a copy, diffs and promotion into the
-// live tree. cmd/factory adapts *sandbox.Workspace to it.
+// live tree. sandbox/testrun adapts *sandbox.Workspace to it.
 type Workspace interface {
 	// Root is the live working tree's top directory.
 	Root() string
 	// Snapshot captures the live tree.
 	Snapshot(ctx context.Context, label string) (factory.Snapshot, error)
-	// SnapshotDir captures the tree in dir (an isolated copy) into the same
-	// object store.
-	SnapshotDir(ctx context.Context, dir, label string) (factory.Snapshot, error)
 	// Resolve finds a snapshot by id; ENOTFOUND when there is none.
 	Resolve(ctx context.Context, id string) (factory.Snapshot, error)
 	// SnapshotRevision makes a snapshot of a committed revision's tree
@@ -30,12 +27,9 @@ type Workspace interface {
 	Diff(ctx context.Context, from, to string, maxPatch int) (factory.SnapshotDiff, error)
 	// FullDiff returns the whole unified diff between snapshots.
 	FullDiff(ctx context.Context, from, to string) (string, error)
-	// Isolate materialises a snapshot in a private directory; release
-	// removes it.
-	Isolate(ctx context.Context, snapshotID string) (dir string, release func() error, err error)
-	// ApplyInDir applies a patch to the files of dir (an isolated copy),
-	// all files or none.
-	ApplyInDir(ctx context.Context, dir string, req factory.PatchRequest) (factory.PatchReport, error)
+	// Isolate materialises a snapshot in a private directory; the caller
+	// closes the copy.
+	Isolate(ctx context.Context, snapshotID string) (Copy, error)
 	// Promote writes the change base->result into the live tree, merging
 	// with live edits made since base; ECONFLICT when that cannot be done
 	// cleanly, in which case nothing was written.
@@ -51,6 +45,19 @@ type Workspace interface {
 	// MarkAccepted records that the gate accepted the tree of snapshot id,
 	// where the commit hooks look it up.
 	MarkAccepted(ctx context.Context, snapshotID string) error
+}
+
+// Copy is an isolated copy of a snapshot: a private directory where gates
+// run and a patch is tried without touching the live tree.
+type Copy interface {
+	// Dir is the copy's top directory.
+	Dir() string
+	// Apply applies a patch to the copy's files, all files or none.
+	Apply(ctx context.Context, req factory.PatchRequest) (factory.PatchReport, error)
+	// Snapshot captures the copy into the workspace's object store.
+	Snapshot(ctx context.Context, label string) (factory.Snapshot, error)
+	// Close removes the copy.
+	Close() error
 }
 
 // Runner runs gate commands in the sandbox.

@@ -121,14 +121,15 @@ func (c *Controller) judge(ctx context.Context, p *plan, base factory.Snapshot, 
 	ws := c.cfg.Workspace
 	var j judgement
 	ictx, end := begin(c.cfg.Steps, ctx, prefix+"isolate")
-	dir, release, err := ws.Isolate(ictx, base.ID)
+	cp, err := ws.Isolate(ictx, base.ID)
 	end(err)
 	if err != nil {
 		return j, err
 	}
+	dir := cp.Dir()
 	defer func() {
 		_, end := begin(c.cfg.Steps, ctx, prefix+"release")
-		err := release()
+		err := cp.Close()
 		end(err)
 		if err != nil {
 			c.log.Warn("release isolated copy", "dir", dir, "err", err)
@@ -136,7 +137,7 @@ func (c *Controller) judge(ctx context.Context, p *plan, base factory.Snapshot, 
 	}()
 
 	actx, end := begin(c.cfg.Steps, ctx, prefix+"apply")
-	rep, err := ws.ApplyInDir(actx, dir, p.cfg.Patch.Apply(factory.PatchRequest{Patch: req.Patch, Fuzz: req.Fuzz}))
+	rep, err := cp.Apply(actx, p.cfg.Patch.Apply(factory.PatchRequest{Patch: req.Patch, Fuzz: req.Fuzz}))
 	end(err)
 	j.patch = rep
 	if err != nil {
@@ -156,7 +157,7 @@ func (c *Controller) judge(ctx context.Context, p *plan, base factory.Snapshot, 
 	}
 
 	sctx, end := begin(c.cfg.Steps, ctx, prefix+"snapshot result")
-	result, err := ws.SnapshotDir(sctx, dir, "propose result")
+	result, err := cp.Snapshot(sctx, "propose result")
 	end(err)
 	if err != nil {
 		return j, err

@@ -2,21 +2,20 @@ package invariants_test
 
 // These tests run the controller on the real sandbox. Importing sandbox
 // here is a test-only import (package invariants_test): the invariants
-// package itself never imports sandbox. The two adapters below are what
-// cmd/factory wires in.
+// package itself never imports sandbox. sandbox/testrun's Runner and
+// Workspace are what cmd/factory wires in.
 
 import (
 	"context"
 	"os"
 	"path/filepath"
-	"sort"
 	"testing"
 
 	"github.com/factory-dev/factory"
 	"github.com/factory-dev/factory/invariants"
 	"github.com/factory-dev/factory/sandbox"
-	"github.com/factory-dev/factory/sandbox/patch"
 	"github.com/factory-dev/factory/sandbox/proc"
+	"github.com/factory-dev/factory/sandbox/testrun"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -26,81 +25,13 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// sbWorkspace adapts *sandbox.Workspace to invariants.Workspace: Isolate
-// returns the copy's directory and its Close, ApplyInDir applies a patch
-// through os.Root with the sandbox's patch engine.
-type sbWorkspace struct{ *sandbox.Workspace }
-
-func (w sbWorkspace) Isolate(ctx context.Context, id string) (string, func() error, error) {
-	cp, err := w.Workspace.Isolate(ctx, id)
-	if err != nil {
-		return "", nil, err
-	}
-	return cp.Dir, cp.Close, nil
-}
-
-func (w sbWorkspace) ApplyInDir(ctx context.Context, dir string, req factory.PatchRequest) (factory.PatchReport, error) {
-	root, err := os.OpenRoot(dir)
-	if err != nil {
-		return factory.PatchReport{}, factory.Wrap("apply patch", err)
-	}
-	defer root.Close()
-	return patch.Apply(ctx, root, req.Patch, patch.Options{DryRun: req.DryRun, Fuzz: req.Fuzz})
-}
-
-func (w sbWorkspace) Commit(ctx context.Context, tree, message string) (string, error) {
-	return w.Workspace.Commit(ctx, sandbox.CommitRequest{Tree: tree, Message: message})
-}
-
-var _ invariants.Workspace = sbWorkspace{}
-
-// sbRunner adapts the sandbox to invariants.Runner: commands run through
-// proc.Run confined to their directory, suites through Workspace.RunTests on the snapshot.
-type sbRunner struct{ ws *sandbox.Workspace }
-
-func (r sbRunner) RunCommand(ctx context.Context, c invariants.Command) (invariants.CommandResult, error) {
-	env := proc.BaseEnv(c.Policy.EnvAllow)
-	keys := make([]string, 0, len(c.Env))
-	for k := range c.Env {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		env = append(env, k+"="+c.Env[k])
-	}
-	pc := proc.Cmd{Argv: c.Argv, Dir: c.Dir, Env: env, Timeout: c.Timeout, MaxOutput: c.MaxOutput}
-	// the copy is shown at the live tree's path, so the go build cache
-	// (keyed on absolute paths) hits as for a build in the workspace;
-	// res.Dir tells the gates where the command saw its directory
-	tree := c.Root
-	if tree == "" {
-		tree = c.Dir
-	}
-	pc.Confine = &proc.Confinement{Policy: c.Policy, Writable: []string{tree}}
-	if tree != r.ws.Root() {
-		pc.Confine.MountAs = proc.Mount{Src: tree, Dst: r.ws.Root()}
-	}
-	res, err := proc.Run(ctx, pc)
-	if err != nil {
-		return invariants.CommandResult{}, err
-	}
-	return invariants.CommandResult{ExitCode: res.ExitCode, Stdout: res.Stdout, Stderr: res.Stderr, TimedOut: res.TimedOut, Duration: res.Duration, CPU: res.CPU, Dir: res.Dir}, nil
-}
-
-func (r sbRunner) RunSuite(ctx context.Context, run invariants.SuiteRun) (factory.TestReport, error) {
-	rep, _, err := r.ws.RunTests(ctx, sandbox.TestRun{Suite: run.Suite, Policy: run.Policy, Request: factory.TestRequest{Snapshot: run.Snapshot, Reruns: -1}})
-	return rep, err
-}
-
-var _ invariants.Runner = sbRunner{}
-
 func openSandbox(t testing.TB, repo string) (*sandbox.Workspace, *invariants.Controller, *invariants.StepRecorderForTest, map[string]func()) {
 	t.Helper()
 	ws, err := sandbox.Open(context.Background(), sandbox.Config{Root: repo})
 	require.NoError(t, err)
 	hooks := map[string]func(){}
 	steps := invariants.NewStepRecorderForTest(hooks)
-	c, err := invariants.New(invariants.ControllerConfig{Workspace: sbWorkspace{ws}, Runner: sbRunner{ws}, Steps: steps,
+	c, err := invariants.New(invariants.ControllerConfig{Workspace: testrun.Workspace{Workspace: ws}, Runner: testrun.New(ws), Steps: steps,
 		CacheDir: filepath.Join(ws.GitDir(), "factory", "cache")})
 	require.NoError(t, err)
 	return ws, c, steps, hooks

@@ -3,6 +3,8 @@ package sandbox
 import (
 	"context"
 	"errors"
+	"github.com/factory-dev/factory/sandbox/gitstore"
+	"github.com/factory-dev/factory/sandbox/textdiff"
 	"os"
 	"path/filepath"
 	"sort"
@@ -39,7 +41,7 @@ func (w *Workspace) MarkAccepted(ctx context.Context, snapshotID string) error {
 	if _, ok := w.Accepted(ctx, s.Tree); ok {
 		return nil
 	}
-	dir := filepath.Join(commonDirOf(w.gitDir), filepath.FromSlash(acceptedRefPrefix))
+	dir := filepath.Join(gitstore.CommonDir(w.gitDir), filepath.FromSlash(acceptedRefPrefix))
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return factory.Wrap("mark accepted", err)
 	}
@@ -68,11 +70,11 @@ func (w *Workspace) MarkAccepted(ctx context.Context, snapshotID string) error {
 // the snapshot commit that records it. A ref that does not name a snapshot
 // commit of factory's with exactly that tree does not count.
 func (w *Workspace) Accepted(ctx context.Context, tree string) (commit string, ok bool) {
-	t, ok := parseHex(tree)
+	t, ok := gitstore.ParseHex(tree)
 	if !ok || ctx.Err() != nil {
 		return "", false
 	}
-	c, ok := resolveRef(w.gitDir, commonDirOf(w.gitDir), acceptedRefPrefix+t.String(), 0)
+	c, ok := gitstore.ResolveRef(w.gitDir, gitstore.CommonDir(w.gitDir), acceptedRefPrefix+t.String(), 0)
 	if !ok {
 		return "", false
 	}
@@ -103,15 +105,15 @@ type GateStatus struct {
 // git failures.
 func (w *Workspace) Gate(ctx context.Context, indexFile string) (GateStatus, error) {
 	var st GateStatus
-	if head, ok := w.headCommit(); ok {
-		t, err := w.commitTree(head)
+	if head, ok := w.store.Head(); ok {
+		t, err := w.store.CommitTree(head)
 		if err != nil {
 			return st, factory.Wrap("gate status: read HEAD", err)
 		}
 		st.Head = t.String()
 		_, st.HeadAccepted = w.Accepted(ctx, st.Head)
 	}
-	live, err := w.captureTree(ctx, w.root)
+	live, err := w.capture(ctx, w.root, nil)
 	if err != nil {
 		return st, factory.Wrap("gate status: capture the working tree", err)
 	}
@@ -129,14 +131,14 @@ func (w *Workspace) Gate(ctx context.Context, indexFile string) (GateStatus, err
 // new; an empty tree in a repository without commits).
 func (w *Workspace) Committable(ctx context.Context, tree string) bool {
 	head := ""
-	if c, ok := w.headCommit(); ok {
-		t, err := w.commitTree(c)
+	if c, ok := w.store.Head(); ok {
+		t, err := w.store.CommitTree(c)
 		if err != nil {
 			return false
 		}
 		head = t.String()
 	}
-	if tree == head || head == "" && tree == emptyTree.String() {
+	if tree == head || head == "" && tree == gitstore.EmptyTree.String() {
 		return true
 	}
 	_, ok := w.Accepted(ctx, tree)
@@ -159,8 +161,12 @@ func (w *Workspace) IndexTree(ctx context.Context, indexFile string) (string, er
 	}
 	defer os.RemoveAll(tmp)
 	copyIndex := filepath.Join(tmp, "index")
-	if err := copyFile(indexFile, copyIndex); errors.Is(err, os.ErrNotExist) {
-		return emptyTree.String(), nil // no index yet: nothing staged
+	data, err := os.ReadFile(indexFile)
+	if err == nil {
+		err = os.WriteFile(copyIndex, data, 0o600)
+	}
+	if errors.Is(err, os.ErrNotExist) {
+		return gitstore.EmptyTree.String(), nil // no index yet: nothing staged
 	} else if err != nil {
 		return "", factory.Wrap(op, err)
 	}
@@ -170,11 +176,11 @@ func (w *Workspace) IndexTree(ctx context.Context, indexFile string) (string, er
 		return "", factory.Wrap(op, err)
 	}
 	if res.ExitCode != 0 {
-		return "", factory.Errorf(factory.ECONFLICT, "%s: git write-tree exited %d (unresolved conflicts in the index?): %s", op, res.ExitCode, clip(strings.TrimSpace(string(res.Stderr)), 300))
+		return "", factory.Errorf(factory.ECONFLICT, "%s: git write-tree exited %d (unresolved conflicts in the index?): %s", op, res.ExitCode, textdiff.Clip(strings.TrimSpace(string(res.Stderr)), 300))
 	}
-	h, ok := parseHex(strings.TrimSpace(string(res.Stdout)))
+	h, ok := gitstore.ParseHex(strings.TrimSpace(string(res.Stdout)))
 	if !ok {
-		return "", factory.Errorf(factory.EUNAVAILABLE, "%s: git write-tree printed %q; factory supports SHA-1 repositories only", op, clip(string(res.Stdout), 80))
+		return "", factory.Errorf(factory.EUNAVAILABLE, "%s: git write-tree printed %q; factory supports SHA-1 repositories only", op, textdiff.Clip(string(res.Stdout), 80))
 	}
 	return h.String(), nil
 }
@@ -187,7 +193,7 @@ func (w *Workspace) UpstreamTree(ctx context.Context) (tree string, ok bool) {
 	if err != nil || res.ExitCode != 0 {
 		return "", false
 	}
-	h, ok := parseHex(strings.TrimSpace(string(res.Stdout)))
+	h, ok := gitstore.ParseHex(strings.TrimSpace(string(res.Stdout)))
 	return h.String(), ok
 }
 
@@ -196,17 +202,17 @@ func (w *Workspace) UpstreamTree(ctx context.Context) (tree string, ok bool) {
 // or the most recently accepted one, whichever is closer. total is how
 // many there are.
 func (w *Workspace) Unjudged(ctx context.Context, st GateStatus, limit int) (paths []string, total int, err error) {
-	live, ok := parseHex(st.Live)
+	live, ok := gitstore.ParseHex(st.Live)
 	if !ok {
-		return nil, 0, factory.Errorf(factory.EINVALID, "unjudged: %q is not a tree id", clip(st.Live, 60))
+		return nil, 0, factory.Errorf(factory.EINVALID, "unjudged: %q is not a tree id", textdiff.Clip(st.Live, 60))
 	}
-	var best []treeChange
+	var best []gitstore.Change
 	bases := []plumbing.Hash{plumbing.NewHash(st.Head)} // zero for no HEAD: the empty tree
 	if t, ok := w.newestAccepted(ctx); ok {
 		bases = append(bases, t)
 	}
 	for i, b := range bases {
-		ch, err := w.diffTrees(ctx, b, live)
+		ch, err := w.store.DiffTrees(ctx, b, live, 0)
 		if err != nil {
 			return nil, 0, factory.Wrap("unjudged", err)
 		}
@@ -225,7 +231,7 @@ func (w *Workspace) Unjudged(ctx context.Context, st GateStatus, limit int) (pat
 // newestAccepted returns the most recently recorded accepted tree (loose
 // refs only: packed ones are older).
 func (w *Workspace) newestAccepted(ctx context.Context) (plumbing.Hash, bool) {
-	dir := filepath.Join(commonDirOf(w.gitDir), filepath.FromSlash(acceptedRefPrefix))
+	dir := filepath.Join(gitstore.CommonDir(w.gitDir), filepath.FromSlash(acceptedRefPrefix))
 	es, err := os.ReadDir(dir)
 	if err != nil {
 		return plumbing.ZeroHash, false
@@ -236,7 +242,7 @@ func (w *Workspace) newestAccepted(ctx context.Context) (plumbing.Hash, bool) {
 	}
 	var rs []rec
 	for _, e := range es {
-		h, ok := parseHex(e.Name())
+		h, ok := gitstore.ParseHex(e.Name())
 		if !ok {
 			continue
 		}
@@ -265,7 +271,7 @@ func (w *Workspace) GitPath(ctx context.Context, name string) (string, error) {
 		return "", factory.Wrap("git path "+name, err)
 	}
 	if res.ExitCode != 0 {
-		return "", factory.Errorf(factory.EINTERNAL, "git rev-parse --git-path %s exited %d: %s", name, res.ExitCode, clip(strings.TrimSpace(string(res.Stderr)), 300))
+		return "", factory.Errorf(factory.EINTERNAL, "git rev-parse --git-path %s exited %d: %s", name, res.ExitCode, textdiff.Clip(strings.TrimSpace(string(res.Stderr)), 300))
 	}
 	p := strings.TrimSpace(string(res.Stdout))
 	if !filepath.IsAbs(p) {

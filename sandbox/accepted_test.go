@@ -17,7 +17,7 @@ func acceptedRepo(t *testing.T) (string, func(args ...string) string) {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "repo")
 	require.NoError(t, os.MkdirAll(dir, 0o755))
-	g := func(args ...string) string { return strings.TrimSpace(git(t, dir, args...)) }
+	g := func(args ...string) string { return strings.TrimSpace(apGit(t, dir, args...)) }
 	g("init", "-q", "-b", "main")
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "a.txt"), []byte("one\n"), 0o644))
 	g("add", "-A")

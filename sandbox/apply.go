@@ -2,10 +2,8 @@ package sandbox
 
 import (
 	"context"
-	"os"
 
 	"github.com/factory-dev/factory"
-	"github.com/factory-dev/factory/sandbox/patch"
 )
 
 // ApplyPatch applies req.Patch to the live working tree, all files or none
@@ -23,7 +21,7 @@ import (
 func (w *Workspace) ApplyPatch(ctx context.Context, req factory.PatchRequest) (factory.PatchReport, error) {
 	dry := req
 	dry.DryRun = true
-	rep, err := ApplyInDir(ctx, w.root, dry)
+	rep, err := applyIn(ctx, w.root, dry)
 	if err != nil || req.DryRun {
 		return rep, err
 	}
@@ -41,7 +39,7 @@ func (w *Workspace) ApplyPatch(ctx context.Context, req factory.PatchRequest) (f
 	if err != nil {
 		return factory.PatchReport{Files: []factory.PatchFile{}}, factory.Wrap("apply patch: snapshot before", err)
 	}
-	rep, err = ApplyInDir(ctx, w.root, req)
+	rep, err = applyIn(ctx, w.root, req)
 	rep.Before = before.ID
 	if err != nil {
 		return rep, err
@@ -52,20 +50,4 @@ func (w *Workspace) ApplyPatch(ctx context.Context, req factory.PatchRequest) (f
 	}
 	rep.After = after.ID
 	return rep, nil
-}
-
-// ApplyInDir applies req.Patch to the directory dir (an isolated copy of
-// the workspace, say), all files or none, through an os.Root opened on dir.
-// It takes no snapshots. Errors as for Workspace.ApplyPatch, plus EINVALID
-// when dir cannot be opened as a directory.
-func ApplyInDir(ctx context.Context, dir string, req factory.PatchRequest) (factory.PatchReport, error) {
-	root, err := os.OpenRoot(dir)
-	if err != nil {
-		return factory.PatchReport{DryRun: req.DryRun, Files: []factory.PatchFile{}},
-			factory.Errorf(factory.EINVALID, "cannot open %s as the directory to patch: %v", dir, err)
-	}
-	defer root.Close()
-	return patch.Apply(ctx, root, req.Patch, patch.Options{
-		DryRun: req.DryRun, Fuzz: req.Fuzz, MaxWriteBytes: req.MaxWriteBytes, MaxFileBytes: req.MaxFileBytes,
-	})
 }

@@ -110,7 +110,6 @@ func TestApplyPatchSnapshotsAndRestore(t *testing.T) {
 	dir, _ := apRepo(t)
 	w, err := sandbox.Open(ctx, sandbox.Config{Root: dir})
 	require.NoError(t, err)
-	defer w.Close(ctx)
 	orig, err := os.ReadFile(filepath.Join(dir, "src", "a.txt"))
 	require.NoError(t, err)
 
@@ -150,7 +149,6 @@ func TestApplyPatchDryRun(t *testing.T) {
 	dir, _ := apRepo(t)
 	w, err := sandbox.Open(ctx, sandbox.Config{Root: dir})
 	require.NoError(t, err)
-	defer w.Close(ctx)
 	before := apFingerprint(t, dir)
 	snaps0, err := w.Snapshots(ctx, sandbox.SnapshotFilter{})
 	require.NoError(t, err)
@@ -173,7 +171,6 @@ func TestApplyPatchRefusedLeavesTree(t *testing.T) {
 	dir, outside := apRepo(t)
 	w, err := sandbox.Open(ctx, sandbox.Config{Root: dir})
 	require.NoError(t, err)
-	defer w.Close(ctx)
 	s0, err := w.Snapshot(ctx, "")
 	require.NoError(t, err)
 	fp0, out0 := apFingerprint(t, dir), apFingerprint(t, outside)
@@ -201,19 +198,37 @@ func TestApplyPatchRefusedLeavesTree(t *testing.T) {
 	}
 }
 
-func TestApplyInDir(t *testing.T) {
-	dir := t.TempDir()
+func TestCopyApplySnapshotClose(t *testing.T) {
+	ctx := context.Background()
+	dir, _ := apRepo(t)
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "f.txt"), []byte("a\r\nb\r\n"), 0o644))
-	rep, err := sandbox.ApplyInDir(context.Background(), dir, factory.PatchRequest{
+	w := openWorkspace(t, dir)
+	live := apFingerprint(t, dir)
+	c, err := w.Isolate(ctx, "")
+	require.NoError(t, err)
+	rep, err := c.Apply(ctx, factory.PatchRequest{
 		Patch: "--- f.txt\n+++ f.txt\n@@ -1,2 +1,2 @@\n a\n-b\n+c\n",
 	})
 	require.NoError(t, err)
 	assert.True(t, rep.Applied)
-	got, err := os.ReadFile(filepath.Join(dir, "f.txt"))
+	assert.Empty(t, rep.Before, "a copy takes no snapshots")
+	got, err := os.ReadFile(filepath.Join(c.Dir(), "f.txt"))
 	require.NoError(t, err)
 	assert.Equal(t, "a\r\nc\r\n", string(got), "the CRLF file stays CRLF")
+	assert.Equal(t, live, apFingerprint(t, dir), "the live tree changed")
 
-	_, err = sandbox.ApplyInDir(context.Background(), filepath.Join(dir, "missing"), factory.PatchRequest{Patch: "x"})
+	s, err := c.Snapshot(ctx, "in the copy")
+	require.NoError(t, err)
+	assert.NotEqual(t, c.Base().Tree, s.Tree)
+	b, err := w.ReadFileAt(ctx, s.Commit, "f.txt")
+	require.NoError(t, err)
+	assert.Equal(t, "a\r\nc\r\n", string(b), "the snapshot holds the patched file")
+
+	require.NoError(t, c.Close())
+	require.NoError(t, c.Close(), "a second Close is harmless")
+	_, err = os.Stat(c.Dir())
+	assert.True(t, os.IsNotExist(err), "Close removes the copy")
+	_, err = c.Apply(ctx, factory.PatchRequest{Patch: "x"})
 	assert.Equal(t, factory.EINVALID, factory.ErrorCode(err))
 }
 

@@ -8,7 +8,9 @@ import (
 	"time"
 
 	"github.com/factory-dev/factory"
+	"github.com/factory-dev/factory/sandbox/gitstore"
 	"github.com/factory-dev/factory/sandbox/proc"
+	"github.com/factory-dev/factory/sandbox/textdiff"
 	"github.com/go-git/go-git/v5/plumbing"
 	"golang.org/x/sys/unix"
 )
@@ -35,7 +37,7 @@ func safeGitEnv(extra ...string) []string {
 // .git/factory/land.lock, so two server processes on one repository take
 // turns too. It waits until both are held or ctx ends (ETIMEOUT).
 func (w *Workspace) LockLanding(ctx context.Context) (unlock func(), err error) {
-	dir := filepath.Join(commonDirOf(w.gitDir), "factory")
+	dir := filepath.Join(gitstore.CommonDir(w.gitDir), "factory")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, factory.Wrap("lock landing", err)
 	}
@@ -82,19 +84,19 @@ type CommitRequest struct {
 // could not be updated, the commit id is returned with the error.
 func (w *Workspace) Commit(ctx context.Context, req CommitRequest) (string, error) {
 	const op = "commit"
-	tree, ok := parseHex(req.Tree)
+	tree, ok := gitstore.ParseHex(req.Tree)
 	if !ok {
-		return "", factory.Errorf(factory.EINVALID, "commit: %q is not a full tree id", clip(req.Tree, 60))
+		return "", factory.Errorf(factory.EINVALID, "commit: %q is not a full tree id", textdiff.Clip(req.Tree, 60))
 	}
 	if strings.TrimSpace(req.Message) == "" {
 		return "", factory.Errorf(factory.EINVALID, "commit: the message is empty")
 	}
-	if !w.hasObject(tree) {
+	if !w.store.HasObject(tree) {
 		return "", factory.Errorf(factory.ENOTFOUND, "commit: tree %s is not in the object store", tree)
 	}
-	head, hasHead := w.headCommit()
+	head, hasHead := w.store.Head()
 	if req.Parent != "" && (!hasHead || head.String() != req.Parent) {
-		return "", factory.Errorf(factory.ECONFLICT, "commit: HEAD moved from %s since the change was judged; nothing was committed", clip(req.Parent, 12))
+		return "", factory.Errorf(factory.ECONFLICT, "commit: HEAD moved from %s since the change was judged; nothing was committed", textdiff.Clip(req.Parent, 12))
 	}
 	ident, err := w.identity(ctx)
 	if err != nil {
@@ -107,7 +109,7 @@ func (w *Workspace) Commit(ctx context.Context, req CommitRequest) (string, erro
 			return "", err
 		}
 		if res.ExitCode != 0 {
-			return "", factory.Errorf(factory.ECONFLICT, "git %s exited %d: %s", args[0], res.ExitCode, clip(strings.TrimSpace(string(res.Stderr)), 500))
+			return "", factory.Errorf(factory.ECONFLICT, "git %s exited %d: %s", args[0], res.ExitCode, textdiff.Clip(strings.TrimSpace(string(res.Stderr)), 500))
 		}
 		return strings.TrimSpace(string(res.Stdout)), nil
 	}
@@ -121,9 +123,9 @@ func (w *Workspace) Commit(ctx context.Context, req CommitRequest) (string, erro
 	if err != nil {
 		return "", factory.Wrap(op, err)
 	}
-	c, ok := parseHex(out)
+	c, ok := gitstore.ParseHex(out)
 	if !ok {
-		return "", factory.Errorf(factory.EINTERNAL, "commit: git commit-tree printed %q", clip(out, 80))
+		return "", factory.Errorf(factory.EINTERNAL, "commit: git commit-tree printed %q", textdiff.Clip(out, 80))
 	}
 	if _, err := git("", "update-ref", "-m", "factory: accepted change", "HEAD", c.String(), old); err != nil {
 		return "", factory.Wrap(op, err)

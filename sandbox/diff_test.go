@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/factory-dev/factory"
+	"github.com/factory-dev/factory/sandbox/textdiff"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -21,10 +22,10 @@ func numstatOf(stats []factory.FileStat) string {
 	var lines []string
 	for _, s := range stats {
 		if s.Binary {
-			lines = append(lines, "-\t-\t"+quoteName(s.Path))
+			lines = append(lines, "-\t-\t"+textdiff.QuoteName(s.Path))
 			continue
 		}
-		lines = append(lines, fmt.Sprintf("%d\t%d\t%s", s.Additions, s.Deletions, quoteName(s.Path)))
+		lines = append(lines, fmt.Sprintf("%d\t%d\t%s", s.Additions, s.Deletions, textdiff.QuoteName(s.Path)))
 	}
 	sort.Strings(lines)
 	return strings.Join(lines, "\n")

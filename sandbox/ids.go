@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	"github.com/factory-dev/factory"
+	"github.com/factory-dev/factory/sandbox/textdiff"
 )
 
 // minIDHex is the number of hex digits a new snapshot id starts with; it is
@@ -53,19 +54,11 @@ func parseSnapshotID(in string) (string, error) {
 	case s == "":
 		return "", factory.Errorf(factory.EINVALID, "no snapshot id given; snapshot ids look like s-3f9a2c (list them with snapshot_list)")
 	case strings.HasPrefix(s, "-"):
-		return "", factory.Errorf(factory.EINVALID, "snapshot id %q must not begin with '-'; snapshot ids look like s-3f9a2c (list them with snapshot_list)", clip(s, 60))
+		return "", factory.Errorf(factory.EINVALID, "snapshot id %q must not begin with '-'; snapshot ids look like s-3f9a2c (list them with snapshot_list)", textdiff.Clip(s, 60))
 	}
 	s = strings.TrimPrefix(s, snapshotRefPrefix)
 	if !validSnapshotID(s) {
-		return "", factory.Errorf(factory.EINVALID, "%q is not a snapshot id; snapshot ids look like s-3f9a2c (list them with snapshot_list)", clip(s, 60))
+		return "", factory.Errorf(factory.EINVALID, "%q is not a snapshot id; snapshot ids look like s-3f9a2c (list them with snapshot_list)", textdiff.Clip(s, 60))
 	}
 	return s, nil
-}
-
-// clip shortens s to at most n bytes for use in messages.
-func clip(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "..."
 }

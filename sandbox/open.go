@@ -9,7 +9,8 @@ import (
 	"path/filepath"
 
 	"github.com/factory-dev/factory"
-	"github.com/go-git/go-git/v5"
+	"github.com/factory-dev/factory/sandbox/copies"
+	"github.com/factory-dev/factory/sandbox/gitstore"
 )
 
 // Open opens the workspace that contains cfg.Root. It fails with EINVALID
@@ -38,11 +39,12 @@ func Open(ctx context.Context, cfg Config) (*Workspace, error) {
 	if err != nil {
 		return nil, err
 	}
-	repo, err := git.PlainOpenWithOptions(top, &git.PlainOpenOptions{EnableDotGitCommonDir: true})
+	store, err := gitstore.Open(gitstore.Config{Root: top, GitDir: gitDir, TempDir: cfg.TempDir, Logger: cfg.Logger})
 	if err != nil {
-		return nil, factory.Wrap("open repository "+top, err)
+		return nil, err
 	}
-	return &Workspace{cfg: cfg, root: top, gitDir: gitDir, repo: repo}, nil
+	cp := copies.New(copies.Config{Store: store, TempDir: cfg.TempDir, Logger: cfg.Logger})
+	return &Workspace{cfg: cfg, root: top, gitDir: gitDir, store: store, copies: cp}, nil
 }
 
 // findRepo walks up from dir to the first directory holding .git (a

@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"github.com/factory-dev/factory"
+	"github.com/factory-dev/factory/sandbox/gitstore"
+	"github.com/factory-dev/factory/sandbox/textdiff"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 )
@@ -18,9 +20,9 @@ import (
 // (deleted on one side and edited on the other, both added, a binary file,
 // a type or mode change on both sides).
 type FileConflict struct {
-	Path    string           `json:"path"`
-	Reason  string           `json:"reason"`
-	Regions []ConflictRegion `json:"regions,omitempty"`
+	Path    string                    `json:"path"`
+	Reason  string                    `json:"reason"`
+	Regions []textdiff.ConflictRegion `json:"regions,omitempty"`
 }
 
 // ConflictError is the cause inside the ECONFLICT error Promote returns,
@@ -78,7 +80,7 @@ func (w *Workspace) Promote(ctx context.Context, baseID, resultID string) (facto
 	if err != nil {
 		return factory.RestoreResult{}, factory.Wrap(op, err)
 	}
-	change, err := w.diffTrees(ctx, baseT, resT)
+	change, err := w.store.DiffTrees(ctx, baseT, resT, 0)
 	if err != nil {
 		return factory.RestoreResult{}, factory.Wrap(op, err)
 	}
@@ -90,19 +92,49 @@ func (w *Workspace) Promote(ctx context.Context, baseID, resultID string) (facto
 	if len(change) == 0 {
 		return res, nil
 	}
-	moved := map[string]treeChange{} // paths where live differs from base
-	if liveT != baseT {
-		lc, err := w.diffTrees(ctx, baseT, liveT)
-		if err != nil {
-			return factory.RestoreResult{}, factory.Wrap(op, err)
-		}
-		for _, c := range lc {
-			moved[c.Path] = c
-		}
+	moved, err := w.movedSince(ctx, baseT, liveT)
+	if err != nil {
+		return factory.RestoreResult{}, factory.Wrap(op, err)
 	}
-	var ops []fileOp
-	var conflicts []FileConflict
-	liveAbsent := map[string]bool{} // written paths the live snapshot lacks
+	ops, conflicts, liveAbsent, err := w.promoteOps(change, moved)
+	if err != nil {
+		return factory.RestoreResult{}, factory.Wrap(op, err)
+	}
+	conflicts = append(conflicts, w.layoutConflicts(ops, liveAbsent, moved)...)
+	if len(conflicts) > 0 {
+		ce := &ConflictError{Files: conflicts}
+		return factory.RestoreResult{}, &factory.Error{Code: factory.ECONFLICT, Op: op, Message: ce.Error(), Err: ce}
+	}
+	written, deleted, err := w.applyOps(ctx, ops)
+	if err != nil {
+		return factory.RestoreResult{}, factory.Wrap(op, err)
+	}
+	res.Written = append(res.Written, written...)
+	res.Deleted = append(res.Deleted, deleted...)
+	return res, nil
+}
+
+// movedSince returns the paths where the live tree differs from the base.
+func (w *Workspace) movedSince(ctx context.Context, baseT, liveT plumbing.Hash) (map[string]gitstore.Change, error) {
+	moved := map[string]gitstore.Change{}
+	if liveT == baseT {
+		return moved, nil
+	}
+	lc, err := w.store.DiffTrees(ctx, baseT, liveT, 0)
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range lc {
+		moved[c.Path] = c
+	}
+	return moved, nil
+}
+
+// promoteOps decides each path of the change base->result against the
+// live tree: nothing to do, a write or deletion, a clean merge, or a
+// conflict. liveAbsent marks written paths the live snapshot lacks.
+func (w *Workspace) promoteOps(change []gitstore.Change, moved map[string]gitstore.Change) (ops []fileOp, conflicts []FileConflict, liveAbsent map[string]bool, err error) {
+	liveAbsent = map[string]bool{}
 	for _, c := range change {
 		b, r := c.From, c.To
 		l := b
@@ -120,20 +152,20 @@ func (w *Workspace) Promote(ctx context.Context, baseID, resultID string) (facto
 				ops = append(ops, fileOp{Path: c.Path, Cur: l})
 				continue
 			}
-			if l != nil && l.Hash == r.Hash && l.isFile() && r.isFile() {
+			if l != nil && l.Hash == r.Hash && l.IsFile() && r.IsFile() {
 				ops = append(ops, fileOp{Path: c.Path, Cur: l, To: r, ModeOnly: true})
 				continue
 			}
-			data, err := w.readBlob(r.Hash)
+			data, err := w.store.ReadBlob(r.Hash)
 			if err != nil {
-				return factory.RestoreResult{}, factory.Wrap(op, err)
+				return nil, nil, nil, err
 			}
 			ops = append(ops, fileOp{Path: c.Path, Cur: l, To: r, Data: data})
 			liveAbsent[c.Path] = l == nil
 		default:
 			o, fc, err := w.mergeEntry(c.Path, b, l, r)
 			if err != nil {
-				return factory.RestoreResult{}, factory.Wrap(op, err)
+				return nil, nil, nil, err
 			}
 			if fc != nil {
 				conflicts = append(conflicts, *fc)
@@ -142,8 +174,14 @@ func (w *Workspace) Promote(ctx context.Context, baseID, resultID string) (facto
 			ops = append(ops, *o)
 		}
 	}
-	// A write below a path that the live tree (but not the base) has as a
-	// file cannot happen without deleting that file: a conflict.
+	return ops, conflicts, liveAbsent, nil
+}
+
+// layoutConflicts finds writes that cannot happen without deleting what
+// the live tree has: an ignored file where the change adds one, or a file
+// the live tree (but not the base) has where the change needs a directory.
+func (w *Workspace) layoutConflicts(ops []fileOp, liveAbsent map[string]bool, moved map[string]gitstore.Change) []FileConflict {
+	var conflicts []FileConflict
 	for _, o := range ops {
 		if o.To == nil {
 			continue
@@ -163,20 +201,10 @@ func (w *Workspace) Promote(ctx context.Context, baseID, resultID string) (facto
 			}
 		}
 	}
-	if len(conflicts) > 0 {
-		ce := &ConflictError{Files: conflicts}
-		return factory.RestoreResult{}, &factory.Error{Code: factory.ECONFLICT, Op: op, Message: ce.Error(), Err: ce}
-	}
-	written, deleted, err := applyOps(ctx, w.root, w.gitDir, ops)
-	if err != nil {
-		return factory.RestoreResult{}, factory.Wrap(op, err)
-	}
-	res.Written = append(res.Written, written...)
-	res.Deleted = append(res.Deleted, deleted...)
-	return res, nil
+	return conflicts
 }
 
-func sameEntry(a, b *treeEntry) bool {
+func sameEntry(a, b *gitstore.Entry) bool {
 	if a == nil || b == nil {
 		return a == nil && b == nil
 	}
@@ -185,7 +213,7 @@ func sameEntry(a, b *treeEntry) bool {
 
 // mergeEntry merges one path that both the live tree (l) and the change
 // (b→r) modified. It returns the op to write, or the conflict.
-func (w *Workspace) mergeEntry(p string, b, l, r *treeEntry) (*fileOp, *FileConflict, error) {
+func (w *Workspace) mergeEntry(p string, b, l, r *gitstore.Entry) (*fileOp, *FileConflict, error) {
 	conflict := func(reason string) (*fileOp, *FileConflict, error) {
 		return nil, &FileConflict{Path: p, Reason: reason}, nil
 	}
@@ -196,7 +224,7 @@ func (w *Workspace) mergeEntry(p string, b, l, r *treeEntry) (*fileOp, *FileConf
 		return conflict("deleted in the live tree, changed by the change")
 	case r == nil:
 		return conflict("changed in the live tree, deleted by the change")
-	case !b.isFile() || !l.isFile() || !r.isFile():
+	case !b.IsFile() || !l.IsFile() || !r.IsFile():
 		return conflict("a symlink or a type change on both sides")
 	}
 	mode := r.Mode
@@ -209,18 +237,18 @@ func (w *Workspace) mergeEntry(p string, b, l, r *treeEntry) (*fileOp, *FileConf
 	}
 	var blobs [3][]byte
 	for i, h := range []plumbing.Hash{b.Hash, l.Hash, r.Hash} {
-		data, err := w.readBlob(h)
+		data, err := w.store.ReadBlob(h)
 		if err != nil {
 			return nil, nil, err
 		}
 		blobs[i] = data
 	}
-	if isBinary(blobs[0]) || isBinary(blobs[1]) || isBinary(blobs[2]) {
+	if textdiff.IsBinary(blobs[0]) || textdiff.IsBinary(blobs[1]) || textdiff.IsBinary(blobs[2]) {
 		return conflict("a binary file changed on both sides")
 	}
-	merged, regions := merge3(blobs[0], blobs[1], blobs[2])
+	merged, regions := textdiff.Merge3(blobs[0], blobs[1], blobs[2])
 	if len(regions) > 0 {
 		return nil, &FileConflict{Path: p, Reason: "edited on both sides", Regions: regions}, nil
 	}
-	return &fileOp{Path: p, Cur: l, To: &treeEntry{Mode: mode}, Data: merged}, nil, nil
+	return &fileOp{Path: p, Cur: l, To: &gitstore.Entry{Mode: mode}, Data: merged}, nil, nil
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -50,13 +49,13 @@ func rsPromoteSetup(t *testing.T) (*Workspace, string, string, *Copy) {
 
 // rsChange makes the change in the copy and snapshots the result.
 func rsChange(t *testing.T, w *Workspace, c *Copy) string {
-	b, err := os.ReadFile(filepath.Join(c.Dir, "main.go"))
+	b, err := os.ReadFile(filepath.Join(c.Dir(), "main.go"))
 	require.NoError(t, err)
-	rsWrite(t, c.Dir, "main.go", replaceLine(string(b), 5, "main 5 changed by the change"), 0o644)
-	rsWrite(t, c.Dir, "pkg/new.go", "package pkg\n", 0o644)
-	require.NoError(t, os.Remove(filepath.Join(c.Dir, "old.txt")))
-	require.NoError(t, os.Chmod(filepath.Join(c.Dir, "tool.sh"), 0o755))
-	s, err := w.SnapshotDir(context.Background(), c.Dir, "")
+	rsWrite(t, c.Dir(), "main.go", replaceLine(string(b), 5, "main 5 changed by the change"), 0o644)
+	rsWrite(t, c.Dir(), "pkg/new.go", "package pkg\n", 0o644)
+	require.NoError(t, os.Remove(filepath.Join(c.Dir(), "old.txt")))
+	require.NoError(t, os.Chmod(filepath.Join(c.Dir(), "tool.sh"), 0o755))
+	s, err := c.Snapshot(context.Background(), "")
 	require.NoError(t, err)
 	return s.ID
 }
@@ -151,8 +150,8 @@ func TestPromoteRefusesToOverwriteAnIgnoredFile(t *testing.T) {
 	w, dir, base, c := rsPromoteSetup(t)
 	// The change adds cache/data.txt; meanwhile the user ignores cache/
 	// and keeps data of their own there.
-	rsWrite(t, c.Dir, "cache/data.txt", "from the change\n", 0o644)
-	res, err := w.SnapshotDir(context.Background(), c.Dir, "")
+	rsWrite(t, c.Dir(), "cache/data.txt", "from the change\n", 0o644)
+	res, err := c.Snapshot(context.Background(), "")
 	require.NoError(t, err)
 	rsWrite(t, dir, ".git/info/exclude", "cache/\n", 0o644)
 	rsWrite(t, dir, "cache/data.txt", "ignored user data\n", 0o644)
@@ -188,81 +187,13 @@ func gitMergeFileStatus(t *testing.T, ours, base, theirs string) (string, bool) 
 	return string(out), true
 }
 
-// TestMerge3AgreesWithGitMergeFile edits distinct-line files at random
-// places on both sides; where git merges cleanly merge3 must produce the
-// same text, and where git finds a conflict merge3 must too.
-func TestMerge3AgreesWithGitMergeFile(t *testing.T) {
-	r := rand.New(rand.NewSource(3))
-	clean := 0
-	for it := 0; it < 300; it++ {
-		n := 5 + r.Intn(30)
-		base := strings.SplitAfter(numbered("base", n), "\n")
-		base = base[:len(base)-1]
-		edit := func(side string) string {
-			ls := append([]string(nil), base...)
-			for k := 0; k < 1+r.Intn(3); k++ {
-				i := r.Intn(len(ls) + 1)
-				switch r.Intn(3) {
-				case 0: // insert
-					ls = append(ls[:i], append([]string{fmt.Sprintf("%s ins %d %d\n", side, it, k)}, ls[i:]...)...)
-				case 1: // delete
-					if i < len(ls) {
-						ls = append(ls[:i], ls[i+1:]...)
-					}
-				case 2: // replace
-					if i < len(ls) {
-						ls[i] = fmt.Sprintf("%s rep %d %d\n", side, it, k)
-					}
-				}
-			}
-			return strings.Join(ls, "")
-		}
-		b := strings.Join(base, "")
-		ours, theirs := edit("ours"), edit("theirs")
-		if r.Intn(10) == 0 {
-			theirs = ours // the same change on both sides merges
-		}
-		want, ok := gitMergeFileStatus(t, ours, b, theirs)
-		got, conflicts := merge3([]byte(b), []byte(ours), []byte(theirs))
-		if ok {
-			clean++
-			require.Empty(t, conflicts, "git merged cleanly:\nbase:\n%sours:\n%stheirs:\n%s", b, ours, theirs)
-			require.Equal(t, want, string(got))
-		} else {
-			require.NotEmpty(t, conflicts, "git found a conflict:\nbase:\n%sours:\n%stheirs:\n%s\ngit:\n%s", b, ours, theirs, want)
-		}
-	}
-	assert.Greater(t, clean, 50)
-	assert.Less(t, clean, 290)
-}
-
-// FuzzMerge3 checks the merge's trivial laws: a side equal to the base
-// takes the other side whole, and identical sides merge to themselves.
-func FuzzMerge3(f *testing.F) {
-	f.Add([]byte("a\nb\nc\n"), []byte("a\nB\nc\n"), []byte("a\nb\nc\nd"))
-	f.Fuzz(func(t *testing.T, base, ours, theirs []byte) {
-		if len(base)+len(ours)+len(theirs) > 3000 {
-			return
-		}
-		got, c := merge3(base, base, theirs)
-		require.Empty(t, c)
-		require.Equal(t, string(theirs), string(got))
-		got, c = merge3(base, ours, base)
-		require.Empty(t, c)
-		require.Equal(t, string(ours), string(got))
-		got, c = merge3(base, ours, ours)
-		require.Empty(t, c)
-		require.Equal(t, string(ours), string(got))
-	})
-}
-
 func TestPromoteRefusesWhenAFileChangesDuringTheWrite(t *testing.T) {
 	w, dir, base, c := rsPromoteSetup(t)
 	result := rsChange(t, w, c)
-	testHookBeforeApply = func() {
+	w.hooks.beforeApply = func() {
 		rsWrite(t, dir, "main.go", "an edit made after the undo snapshot\n", 0o644)
 	}
-	defer func() { testHookBeforeApply = nil }()
+	defer func() { w.hooks.beforeApply = nil }()
 	_, err := w.Promote(context.Background(), base, result)
 	require.Error(t, err)
 	assert.Equal(t, factory.ECONFLICT, factory.ErrorCode(err))

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/factory-dev/factory"
+	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
 )
 
@@ -55,7 +56,7 @@ func (w *Workspace) Prune(ctx context.Context, keep int, dryRun bool) ([]factory
 			w.snap.latest = nil
 		}
 	}
-	w.objects().forget()
+	w.store.Forget()
 	return gone, nil
 }
 
@@ -63,14 +64,14 @@ func (w *Workspace) Prune(ctx context.Context, keep int, dryRun bool) ([]factory
 // points at s's commit.
 func (w *Workspace) removeSnapshotRef(s factory.Snapshot) error {
 	name := plumbing.ReferenceName(snapshotRefPrefix + s.ID)
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	r, err := w.repo.Storer.Reference(name)
-	if err != nil {
-		return nil // already gone
-	}
-	if r.Hash().String() != s.Commit {
-		return nil // replaced meanwhile: not ours to delete
-	}
-	return w.repo.Storer.RemoveReference(name)
+	return w.store.WithRepo(func(repo *git.Repository) error {
+		r, err := repo.Storer.Reference(name)
+		if err != nil {
+			return nil // already gone
+		}
+		if r.Hash().String() != s.Commit {
+			return nil // replaced meanwhile: not ours to delete
+		}
+		return repo.Storer.RemoveReference(name)
+	})
 }

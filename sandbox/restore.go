@@ -9,9 +9,9 @@ import (
 	"strings"
 
 	"github.com/factory-dev/factory"
+	"github.com/factory-dev/factory/sandbox/gitstore"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
-	"github.com/go-git/go-git/v5/plumbing/object"
 )
 
 // Restore puts the live tree (or only paths, files or directories relative
@@ -74,7 +74,7 @@ func (w *Workspace) Restore(ctx context.Context, id string, paths []string) (fac
 			}
 		}
 	}
-	changes, err := w.diffTrees(ctx, current, target)
+	changes, err := w.store.DiffTrees(ctx, current, target, 0)
 	if err != nil {
 		return factory.RestoreResult{}, factory.Wrap(op, err)
 	}
@@ -82,7 +82,7 @@ func (w *Workspace) Restore(ctx context.Context, id string, paths []string) (fac
 	if err != nil {
 		return factory.RestoreResult{}, factory.Wrap(op, err)
 	}
-	written, deleted, err := applyOps(ctx, w.root, w.gitDir, ops)
+	written, deleted, err := w.applyOps(ctx, ops)
 	if err != nil {
 		return factory.RestoreResult{}, factory.Wrap(op, err)
 	}
@@ -110,7 +110,7 @@ func cleanPaths(paths []string) ([]string, error) {
 // opsFor turns tree changes (from the live tree to the wanted one) into
 // file operations with their content read, restricted to roots when given.
 // Gitlinks are skipped on either side.
-func (w *Workspace) opsFor(changes []treeChange, roots []string) ([]fileOp, error) {
+func (w *Workspace) opsFor(changes []gitstore.Change, roots []string) ([]fileOp, error) {
 	gitlinks := map[string]bool{}
 	for _, c := range changes {
 		if (c.From != nil && c.From.Mode == filemode.Submodule) || (c.To != nil && c.To.Mode == filemode.Submodule) {
@@ -129,11 +129,11 @@ func (w *Workspace) opsFor(changes []treeChange, roots []string) ([]fileOp, erro
 			ops = append(ops, fileOp{Path: c.Path, Cur: c.From})
 			continue
 		}
-		if c.From != nil && c.From.Hash == c.To.Hash && c.From.isFile() && c.To.isFile() {
+		if c.From != nil && c.From.Hash == c.To.Hash && c.From.IsFile() && c.To.IsFile() {
 			ops = append(ops, fileOp{Path: c.Path, Cur: c.From, To: c.To, ModeOnly: true})
 			continue
 		}
-		b, err := w.readBlob(c.To.Hash)
+		b, err := w.store.ReadBlob(c.To.Hash)
 		if err != nil {
 			return nil, err
 		}
@@ -196,15 +196,9 @@ func (w *Workspace) refuseThroughLink(id string, target plumbing.Hash, p string)
 // treeEntryMode returns the mode of p in tree h, ok false when p is not
 // there.
 func (w *Workspace) treeEntryMode(h plumbing.Hash, p string) (filemode.FileMode, bool, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	t, err := object.GetTree(w.repo.Storer, h)
-	if err != nil {
+	e, err := w.store.Lookup(h, p)
+	if err != nil || e == nil {
 		return 0, false, err
-	}
-	e, err := t.FindEntry(p)
-	if err != nil {
-		return 0, false, nil // not there (or under a non-directory, which the outer loop reports)
 	}
 	return e.Mode, true, nil
 }
@@ -214,15 +208,6 @@ func (w *Workspace) treeHasPath(h plumbing.Hash, p string) (bool, error) {
 	if h.IsZero() {
 		return false, nil
 	}
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	t, err := object.GetTree(w.repo.Storer, h)
-	if err != nil {
-		return false, err
-	}
-	_, err = t.FindEntry(strings.TrimSuffix(p, "/"))
-	if err == object.ErrEntryNotFound || err == object.ErrDirectoryNotFound {
-		return false, nil
-	}
-	return err == nil, err
+	e, err := w.store.Lookup(h, strings.TrimSuffix(p, "/"))
+	return e != nil, err
 }

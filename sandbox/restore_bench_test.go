@@ -91,8 +91,8 @@ func BenchmarkRestoreAndIsolate(b *testing.B) {
 		return d
 	}
 	isolate := func(b *testing.B, kind string, noOverlay bool) {
-		sandbox.SetTestNoOverlay(noOverlay)
-		defer sandbox.SetTestNoOverlay(false)
+		sandbox.SetTestNoOverlay(w, noOverlay)
+		defer sandbox.SetTestNoOverlay(w, false)
 		if c, err := w.Isolate(ctx, base.ID); err == nil { // warm the tree cache
 			c.Close()
 		}
@@ -102,7 +102,7 @@ func BenchmarkRestoreAndIsolate(b *testing.B) {
 			c, err := w.Isolate(ctx, base.ID)
 			fac += time.Since(t0)
 			require.NoError(b, err)
-			require.Equal(b, kind, c.Kind)
+			require.Equal(b, kind, c.Kind())
 			require.NoError(b, c.Close())
 			nat += checkoutIndex(b)
 		}

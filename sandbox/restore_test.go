@@ -227,14 +227,14 @@ func TestRestoreFailingMidwayPutsTheTreeBack(t *testing.T) {
 			before := rsFingerprint(t, dir)
 
 			n := 0
-			testHookWrite = func(op, p string) error {
+			w.hooks.write = func(op, p string) error {
 				n++
 				if n == failAt {
 					return errors.New("injected failure")
 				}
 				return nil
 			}
-			defer func() { testHookWrite = nil }()
+			defer func() { w.hooks.write = nil }()
 			_, err := w.Restore(ctx, id, nil)
 			if failAt > n {
 				require.NoError(t, err) // fewer steps than failAt: it succeeded

@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/factory-dev/factory"
+	"github.com/factory-dev/factory/sandbox/gitstore"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 )
@@ -22,7 +23,7 @@ import (
 // file content or the symlink target), or delete the path when To is nil.
 type fileOp struct {
 	Path string
-	To   *treeEntry
+	To   *gitstore.Entry
 	Data []byte
 	// ModeOnly says the content on disk is already right and only the
 	// executable bit changes.
@@ -31,16 +32,8 @@ type fileOp struct {
 	// (nil: nothing, or an ignored file). The transaction refuses to start
 	// when the disk no longer holds it: a write made meanwhile would be
 	// lost to the undo snapshot.
-	Cur *treeEntry
+	Cur *gitstore.Entry
 }
-
-// testHookWrite, when set (tests only), is called before each write or
-// delete of the transaction and may fail it, to prove the rollback.
-var testHookWrite func(op string, path string) error
-
-// testHookBeforeApply, when set (tests only), runs after the undo snapshot
-// and before the transaction checks the disk, to simulate a concurrent edit.
-var testHookBeforeApply func()
 
 // undoStep reverts one step of a transaction.
 type undoStep func() error
@@ -51,7 +44,8 @@ type undoStep func() error
 // files (inodes, modes and mtimes) in reverse order.
 type txn struct {
 	root    *os.Root
-	bakDir  string // relative to root
+	hook    func(op, path string) error // tests: called before each write or delete; may fail it
+	bakDir  string                      // relative to root
 	bakN    int
 	undo    []undoStep
 	written []string
@@ -76,22 +70,22 @@ func fi(dir string) bool {
 	return err == nil && st.IsDir()
 }
 
-// applyOps writes ops into the tree at dir (the workspace root, or any
-// directory) as one transaction. On error the tree is put back as it was
-// and the error says what failed.
-func applyOps(ctx context.Context, dir, gitDir string, ops []fileOp) (written, deleted []string, err error) {
+// applyOps writes ops into the live tree as one transaction. On error the
+// tree is put back as it was and the error says what failed.
+func (w *Workspace) applyOps(ctx context.Context, ops []fileOp) (written, deleted []string, err error) {
+	dir := w.root
 	root, err := os.OpenRoot(dir)
 	if err != nil {
 		return nil, nil, factory.Wrap("open workspace root", err)
 	}
 	defer root.Close()
-	if testHookBeforeApply != nil {
-		testHookBeforeApply()
+	if w.hooks.beforeApply != nil {
+		w.hooks.beforeApply()
 	}
 	if err := precheck(root, ops); err != nil {
 		return nil, nil, err
 	}
-	t := &txn{root: root, bakDir: backupDirFor(dir, gitDir)}
+	t := &txn{root: root, hook: w.hooks.write, bakDir: backupDirFor(dir, w.gitDir)}
 	if err := root.MkdirAll(t.bakDir, 0o700); err != nil {
 		return nil, nil, factory.Wrap("make backup directory", err)
 	}
@@ -202,7 +196,7 @@ func checkCurrent(root *os.Root, op fileOp) error {
 		data = []byte(l)
 	case st.Mode().IsRegular():
 		exec := st.Mode()&0o100 != 0
-		if !op.Cur.isFile() || exec != (op.Cur.Mode == filemode.Executable) {
+		if !op.Cur.IsFile() || exec != (op.Cur.Mode == filemode.Executable) {
 			return moved
 		}
 		if data, err = root.ReadFile(op.Path); err != nil {
@@ -276,8 +270,8 @@ func (t *txn) backupName() string {
 // remove moves p into the backup directory. A path already absent is not
 // an error (done is false).
 func (t *txn) remove(p string) (done bool, err error) {
-	if testHookWrite != nil {
-		if err := testHookWrite("delete", p); err != nil {
+	if t.hook != nil {
+		if err := t.hook("delete", p); err != nil {
 			return false, err
 		}
 	}
@@ -338,8 +332,8 @@ func (t *txn) mkdirs(p string) error {
 }
 
 func (t *txn) write(op fileOp) error {
-	if testHookWrite != nil {
-		if err := testHookWrite("write", op.Path); err != nil {
+	if t.hook != nil {
+		if err := t.hook("write", op.Path); err != nil {
 			return err
 		}
 	}

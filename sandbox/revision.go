@@ -7,8 +7,11 @@ import (
 	"time"
 
 	"github.com/factory-dev/factory"
+	"github.com/factory-dev/factory/sandbox/gitstore"
 	"github.com/factory-dev/factory/sandbox/proc"
+	"github.com/factory-dev/factory/sandbox/textdiff"
 	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/filemode"
 )
 
 // This file reads committed state (a file at a revision, a revision's tree
@@ -23,25 +26,25 @@ import (
 // (HEAD of a repository with no commit yet included).
 func (w *Workspace) resolveRevision(rev string) (plumbing.Hash, error) {
 	if rev == "" || strings.HasPrefix(rev, "-") || strings.Contains(rev, "..") || strings.ContainsAny(rev, "\x00\\ ~^:") {
-		return plumbing.ZeroHash, factory.Errorf(factory.EINVALID, "%q is not a revision factory reads; give HEAD, a branch, a tag, a refs/... name or a full commit id", clip(rev, 60))
+		return plumbing.ZeroHash, factory.Errorf(factory.EINVALID, "%q is not a revision factory reads; give HEAD, a branch, a tag, a refs/... name or a full commit id", textdiff.Clip(rev, 60))
 	}
-	if h, ok := parseHex(rev); ok {
+	if h, ok := gitstore.ParseHex(rev); ok {
 		return h, nil
 	}
-	common := commonDirOf(w.gitDir)
+	common := gitstore.CommonDir(w.gitDir)
 	names := []string{rev}
 	if rev != "HEAD" && !strings.HasPrefix(rev, "refs/") {
 		names = []string{"refs/heads/" + rev, "refs/tags/" + rev}
 	}
 	for _, n := range names {
-		if h, ok := resolveRef(w.gitDir, common, n, 0); ok {
+		if h, ok := gitstore.ResolveRef(w.gitDir, common, n, 0); ok {
 			return h, nil
 		}
 	}
 	if rev == "HEAD" {
 		return plumbing.ZeroHash, factory.Errorf(factory.ENOTFOUND, "the repository has no commit yet (HEAD names nothing); commit first")
 	}
-	return plumbing.ZeroHash, factory.Errorf(factory.ENOTFOUND, "no revision %q in this repository", clip(rev, 60))
+	return plumbing.ZeroHash, factory.Errorf(factory.ENOTFOUND, "no revision %q in this repository", textdiff.Clip(rev, 60))
 }
 
 // revisionTree returns the commit and tree of rev (a tag is followed to
@@ -52,18 +55,18 @@ func (w *Workspace) revisionTree(rev string) (commit, tree plumbing.Hash, err er
 		return c, c, err
 	}
 	for range 5 {
-		b, err := w.readObject(plumbing.AnyObject, c)
+		b, err := w.store.ReadObject(plumbing.AnyObject, c)
 		if err != nil {
 			return c, c, factory.Errorf(factory.ENOTFOUND, "revision %q names %s, which is not in the object store", rev, c)
 		}
 		line, _, _ := strings.Cut(string(b), "\n")
 		if t, ok := strings.CutPrefix(line, "object "); ok { // an annotated tag
-			if c, ok = parseHex(t); !ok {
+			if c, ok = gitstore.ParseHex(t); !ok {
 				break
 			}
 			continue
 		}
-		t, err := w.commitTree(c)
+		t, err := w.store.CommitTree(c)
 		if err != nil {
 			break
 		}
@@ -93,13 +96,13 @@ func (w *Workspace) ReadFileAt(ctx context.Context, rev, p string) ([]byte, erro
 	}
 	parts := strings.Split(clean, "/")
 	for i, name := range parts {
-		es, err := w.readTree(tree)
+		es, err := w.store.ReadTree(tree)
 		if err != nil {
 			return nil, factory.Wrap(op, err)
 		}
-		var found *gitEntry
+		var found *gitstore.Entry
 		for k := range es {
-			if es[k].name == name {
+			if es[k].Name == name {
 				found = &es[k]
 				break
 			}
@@ -107,14 +110,14 @@ func (w *Workspace) ReadFileAt(ctx context.Context, rev, p string) ([]byte, erro
 		switch {
 		case found == nil:
 			return nil, factory.Errorf(factory.ENOTFOUND, "%s is not committed at %s", p, rev)
-		case i < len(parts)-1 && found.mode != modeTree:
+		case i < len(parts)-1 && found.Mode != filemode.Dir:
 			return nil, factory.Errorf(factory.ENOTFOUND, "%s is not committed at %s (%s is not a directory there)", p, rev, path.Join(parts[:i+1]...))
 		case i < len(parts)-1:
-			tree = found.hash
-		case !isFileMode(found.mode) || found.mode == 0o120000:
+			tree = found.Hash
+		case !found.IsFile():
 			return nil, factory.Errorf(factory.EINVALID, "%s at %s is not a regular file", p, rev)
 		default:
-			b, err := w.readBlob(found.hash)
+			b, err := w.store.ReadBlob(found.Hash)
 			return b, factory.Wrap(op, err)
 		}
 	}
@@ -156,5 +159,5 @@ func (w *Workspace) IgnoredBy(ctx context.Context, p string) (rule string, ignor
 	case 1:
 		return "", false, nil
 	}
-	return "", false, factory.Errorf(factory.EINTERNAL, "git check-ignore exited %d: %s", res.ExitCode, clip(strings.TrimSpace(string(res.Stderr)), 300))
+	return "", false, factory.Errorf(factory.EINTERNAL, "git check-ignore exited %d: %s", res.ExitCode, textdiff.Clip(strings.TrimSpace(string(res.Stderr)), 300))
 }

@@ -3,24 +3,6 @@ package sandbox
 // Snapshots: capture of the live tree (or any directory) as a commit under
 // refs/factory/snapshots/<id>, listing, resolution. Restore and diff live in
 // restore*.go and diff*.go.
-//
-// Internal helpers other files of this package may call (all safe for
-// concurrent use; none writes the user's index, HEAD, branches or files):
-//
-//	w.captureTree(ctx, dir string) (plumbing.Hash, error)
-//	    the tree `git add -A` would write for dir (w.Root() or an isolated
-//	    copy), stored in the object database; no commit, no ref.
-//	w.readTree(h plumbing.Hash) ([]gitEntry, error)
-//	    the entries of one tree object (cached; h must be a tree).
-//	w.writeTree(es []gitEntry) (plumbing.Hash, error)
-//	    stores a tree object built from es (any order; sorted here).
-//	w.readObject(t plumbing.ObjectType, h plumbing.Hash) ([]byte, error)
-//	    the body of any object, re-reading pack indexes once on a miss (go-git
-//	    does not notice packs written by git gc after it opened the repo).
-//	w.headCommit() (plumbing.Hash, bool)
-//	    HEAD's commit; false in a repository without commits.
-//	w.countChanges(from, to plumbing.Hash) (factory.Changes, error)
-//	    files added, modified, deleted from tree from to tree to (zero = empty).
 
 import (
 	"bytes"
@@ -37,6 +19,9 @@ import (
 	"unicode/utf8"
 
 	"github.com/factory-dev/factory"
+	"github.com/factory-dev/factory/sandbox/gitstore"
+	"github.com/factory-dev/factory/sandbox/textdiff"
+	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/storer"
 )
@@ -48,19 +33,15 @@ type SnapshotFilter struct {
 	Limit int    // at most this many (newest first); 0 means no limit
 }
 
-// captureState is the capture engine's memory across calls on one
+// snapState is the snapshot engine's memory across calls on one
 // Workspace. Everything in it is a cache: losing it costs time, not
 // correctness.
-type captureState struct {
-	mu     sync.Mutex // serialises captures, ref creation and deletion
-	store  *objectStore
-	index  *gitIndex
-	caches map[string]*statCache // by absolute directory captured
-	latest *factory.Snapshot     // newest snapshot this process knows of
+type snapState struct {
+	mu     sync.Mutex        // serialises captures, ref creation and deletion
+	latest *factory.Snapshot // newest snapshot this process knows of
 
 	metaMu sync.Mutex
 	meta   map[plumbing.Hash]factory.Snapshot // parsed snapshot commits (ID unset)
-	trees  map[plumbing.Hash][]gitEntry       // decoded trees (bounded)
 }
 
 // maxLabel bounds a snapshot label's length in bytes.
@@ -76,32 +57,13 @@ const maxLabel = 200
 // holding control characters; ECONFLICT when the tree cannot be read
 // (a directory vanished mid-walk); EINTERNAL for faults of the machine.
 func (w *Workspace) Snapshot(ctx context.Context, label string) (factory.Snapshot, error) {
-	return w.snapshot(ctx, w.root, label, "live")
+	return w.snapshot(ctx, w.root, nil, label, "live")
 }
 
-// SnapshotDir captures dir, a directory laid out like the workspace (an
-// isolated copy of it), with the workspace's ignore rules and object store,
-// as a snapshot whose parent is the workspace's HEAD. dir's own .git, if
-// any, is ignored; the workspace's index says which paths are tracked (so
-// tracked files inside ignored folders are kept) but its stat data are not
-// trusted for dir, which keeps a stat cache of its own across calls.
-// Errors as for Snapshot, plus EINVALID when dir is not an existing
-// directory.
-func (w *Workspace) SnapshotDir(ctx context.Context, dir, label string) (factory.Snapshot, error) {
-	abs, err := filepath.Abs(dir)
-	if err != nil {
-		return factory.Snapshot{}, factory.Errorf(factory.EINVALID, "directory %q: %v", dir, err)
-	}
-	if fi, err := os.Stat(abs); err != nil || !fi.IsDir() {
-		return factory.Snapshot{}, factory.Errorf(factory.EINVALID, "%s is not a directory; pass an isolated copy of the workspace", abs)
-	}
-	if r, err := filepath.EvalSymlinks(abs); err == nil {
-		abs = r
-	}
-	return w.snapshot(ctx, abs, label, "dir")
-}
-
-func (w *Workspace) snapshot(ctx context.Context, dir, label, source string) (factory.Snapshot, error) {
+// snapshot captures dir (the live tree, or a copy: ov says which overlay
+// it is, if it is one) as a snapshot whose parent is HEAD. source is
+// recorded in the commit (live, dir).
+func (w *Workspace) snapshot(ctx context.Context, dir string, ov *gitstore.Overlay, label, source string) (factory.Snapshot, error) {
 	if err := checkLabel(label); err != nil {
 		return factory.Snapshot{}, err
 	}
@@ -114,8 +76,8 @@ func (w *Workspace) snapshot(ctx context.Context, dir, label, source string) (fa
 	w.snap.mu.Lock()
 	defer w.snap.mu.Unlock()
 
-	head, hasHead := w.headCommit()
-	tree, err := w.captureTreeLocked(ctx, dir)
+	head, hasHead := w.store.Head()
+	tree, err := w.capture(ctx, dir, ov)
 	if err != nil {
 		return factory.Snapshot{}, factory.Wrap("snapshot", err)
 	}
@@ -126,11 +88,12 @@ func (w *Workspace) snapshot(ctx context.Context, dir, label, source string) (fa
 	}
 	var headTree plumbing.Hash
 	if hasHead {
-		if headTree, err = w.commitTree(head); err != nil {
+		if headTree, err = w.store.CommitTree(head); err != nil {
 			return factory.Snapshot{}, factory.Wrap("snapshot: read HEAD", err)
 		}
 	}
-	changes, err := w.countChanges(headTree, tree)
+	diff, err := w.store.DiffTrees(ctx, headTree, tree, 0)
+	changes := gitstore.Count(diff)
 	if err != nil {
 		return factory.Snapshot{}, factory.Wrap("snapshot: compare with HEAD", err)
 	}
@@ -147,8 +110,8 @@ func (w *Workspace) snapshot(ctx context.Context, dir, label, source string) (fa
 		s.Parent = head.String()
 	}
 	body := encodeSnapshotCommit(s, source)
-	ch := hashObject(plumbing.CommitObject, body)
-	if err := w.objects().writeLoose(ch, plumbing.CommitObject, body); err != nil {
+	ch, err := w.store.WriteObject(plumbing.CommitObject, body)
+	if err != nil {
 		return factory.Snapshot{}, factory.Wrap("snapshot: write commit", err)
 	}
 	s.Commit = ch.String()
@@ -178,289 +141,10 @@ func checkLabel(label string) error {
 	}
 	for _, r := range label {
 		if unicode.IsControl(r) {
-			return factory.Errorf(factory.EINVALID, "label %q holds a control character (newline, tab, ...); use a single line of text", clip(label, 60))
+			return factory.Errorf(factory.EINVALID, "label %q holds a control character (newline, tab, ...); use a single line of text", textdiff.Clip(label, 60))
 		}
 	}
 	return nil
-}
-
-// captureTree returns the tree `git add -A` would write for dir (the live
-// tree when dir is w.Root()), storing its objects. See the list at the top
-// of this file.
-func (w *Workspace) captureTree(ctx context.Context, dir string) (plumbing.Hash, error) {
-	w.snap.mu.Lock()
-	defer w.snap.mu.Unlock()
-	return w.captureTreeLocked(ctx, dir)
-}
-
-func (w *Workspace) captureTreeLocked(ctx context.Context, dir string) (plumbing.Hash, error) {
-	if h, ok := w.fastCopyTree(ctx, dir); ok { // overlay copies: copysnap.go
-		return h, nil
-	}
-	cfg := readCaptureConfig(w.gitDir)
-	if cfg.needGit != "" {
-		return w.gitCaptureTree(ctx, dir, cfg.needGit)
-	}
-	idx, err := readIndex(filepath.Join(w.gitDir, "index"), w.snap.index)
-	if errors.Is(err, errIndexUnsupported) {
-		return w.gitCaptureTree(ctx, dir, err.Error())
-	}
-	if err != nil {
-		return plumbing.ZeroHash, fmt.Errorf("read index: %w", err)
-	}
-	w.snap.index = idx
-	live := dir == w.root
-	var statIdx *gitIndex
-	if live {
-		statIdx = idx
-	}
-	if w.snap.caches == nil {
-		w.snap.caches = make(map[string]*statCache)
-	}
-	old := w.snap.caches[dir]
-	w.objects().refresh()
-	res, err := w.captureWalk(ctx, dir, idx.entries, statIdx, old, globalRules(w.gitDir, cfg))
-	if errors.Is(err, errNeedGit) {
-		return w.gitCaptureTree(ctx, dir, err.Error())
-	}
-	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return plumbing.ZeroHash, factory.Errorf(factory.ECONFLICT, "the tree changed while it was being captured (%v); try again", err)
-		}
-		return plumbing.ZeroHash, err
-	}
-	if !live && len(w.snap.caches) >= 8 {
-		for k := range w.snap.caches {
-			if k != w.root {
-				delete(w.snap.caches, k)
-				break
-			}
-		}
-	}
-	w.snap.caches[dir] = res.cache
-	return res.tree, nil
-}
-
-// objects returns the loose-object writer of the workspace's object store.
-func (w *Workspace) objects() *objectStore {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.snap.store == nil {
-		w.snap.store = &objectStore{dir: filepath.Join(commonDirOf(w.gitDir), "objects")}
-	}
-	return w.snap.store
-}
-
-// hasObject asks the object database (loose objects, packs) whether h
-// exists. A loose object found is freshened (its mtime set to now), as git
-// does before reusing an object, so that `git prune` (which spares objects
-// younger than two weeks) does not delete it from under a new snapshot.
-func (w *Workspace) hasObject(h plumbing.Hash) bool {
-	p := w.objects().loosePath(h)
-	if _, err := os.Lstat(p); err == nil {
-		now := time.Now()
-		os.Chtimes(p, now, now)
-		return true
-	}
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.repo.Storer.HasEncodedObject(h) == nil
-}
-
-// readObject returns the body of object h of type t (plumbing.AnyObject
-// for any). go-git loads pack indexes once; when an object is missing, the
-// indexes are reloaded and the read tried again, so objects that git gc
-// moved into a new pack are found.
-func (w *Workspace) readObject(t plumbing.ObjectType, h plumbing.Hash) ([]byte, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	o, err := w.repo.Storer.EncodedObject(t, h)
-	if errors.Is(err, plumbing.ErrObjectNotFound) {
-		if r, ok := w.repo.Storer.(interface{ Reindex() }); ok {
-			r.Reindex()
-			o, err = w.repo.Storer.EncodedObject(t, h)
-		}
-	}
-	if err != nil {
-		return nil, fmt.Errorf("read object %s: %w", h, err)
-	}
-	rd, err := o.Reader()
-	if err != nil {
-		return nil, fmt.Errorf("read object %s: %w", h, err)
-	}
-	defer rd.Close()
-	var buf bytes.Buffer
-	buf.Grow(int(o.Size()))
-	if _, err := buf.ReadFrom(rd); err != nil {
-		return nil, fmt.Errorf("read object %s: %w", h, err)
-	}
-	return buf.Bytes(), nil
-}
-
-// readTree returns the entries of tree h, in tree order.
-func (w *Workspace) readTree(h plumbing.Hash) ([]gitEntry, error) {
-	w.snap.metaMu.Lock()
-	es, ok := w.snap.trees[h]
-	w.snap.metaMu.Unlock()
-	if ok {
-		return es, nil
-	}
-	b, err := w.readObject(plumbing.TreeObject, h)
-	if err != nil {
-		return nil, err
-	}
-	es, err = decodeTree(b)
-	if err != nil {
-		return nil, fmt.Errorf("tree %s: %w", h, err)
-	}
-	w.snap.metaMu.Lock()
-	if w.snap.trees == nil || len(w.snap.trees) > 20000 {
-		w.snap.trees = make(map[plumbing.Hash][]gitEntry)
-	}
-	w.snap.trees[h] = es
-	w.snap.metaMu.Unlock()
-	return es, nil
-}
-
-// writeTree stores a tree made of es (sorted here into git's order).
-func (w *Workspace) writeTree(es []gitEntry) (plumbing.Hash, error) {
-	es = append([]gitEntry(nil), es...)
-	sortTreeEntries(es)
-	b := encodeTree(es)
-	h := hashObject(plumbing.TreeObject, b)
-	st := w.objects()
-	if st.isKnown(h) || w.hasObject(h) {
-		st.remember(h)
-		return h, nil
-	}
-	if err := st.writeLoose(h, plumbing.TreeObject, b); err != nil {
-		return plumbing.ZeroHash, err
-	}
-	st.remember(h)
-	return h, nil
-}
-
-// headCommit returns the commit HEAD names (through its branch, or
-// detached), and false when HEAD names nothing yet.
-func (w *Workspace) headCommit() (plumbing.Hash, bool) {
-	return resolveRef(w.gitDir, commonDirOf(w.gitDir), "HEAD", 0)
-}
-
-// commitTree returns the tree of commit c.
-func (w *Workspace) commitTree(c plumbing.Hash) (plumbing.Hash, error) {
-	b, err := w.readObject(plumbing.CommitObject, c)
-	if err != nil {
-		return plumbing.ZeroHash, err
-	}
-	line, _, _ := bytes.Cut(b, []byte("\n"))
-	t, ok := strings.CutPrefix(string(line), "tree ")
-	if !ok {
-		return plumbing.ZeroHash, fmt.Errorf("commit %s has no tree", c)
-	}
-	h, ok := parseHex(t)
-	if !ok {
-		return plumbing.ZeroHash, fmt.Errorf("commit %s has a malformed tree line", c)
-	}
-	return h, nil
-}
-
-// countChanges counts the files added, modified and deleted going from tree
-// a to tree b (a zero hash is the empty tree). It reads only the subtrees
-// that differ. A path that changes between file and directory counts as
-// the files deleted and added.
-func (w *Workspace) countChanges(a, b plumbing.Hash) (factory.Changes, error) {
-	var c factory.Changes
-	var walk func(a, b plumbing.Hash) error
-	var countTree func(h plumbing.Hash, n *int) error
-	countTree = func(h plumbing.Hash, n *int) error {
-		es, err := w.readTree(h)
-		if err != nil {
-			return err
-		}
-		for _, e := range es {
-			if e.mode == modeTree {
-				if err := countTree(e.hash, n); err != nil {
-					return err
-				}
-			} else {
-				*n++
-			}
-		}
-		return nil
-	}
-	walk = func(a, b plumbing.Hash) error {
-		if a == b {
-			return nil
-		}
-		var ea, eb []gitEntry
-		var err error
-		if !a.IsZero() {
-			if ea, err = w.readTree(a); err != nil {
-				return err
-			}
-		}
-		if !b.IsZero() {
-			if eb, err = w.readTree(b); err != nil {
-				return err
-			}
-		}
-		type pair struct{ a, b *gitEntry }
-		byName := make(map[string]*pair, len(ea)+len(eb))
-		for i := range ea {
-			byName[ea[i].name] = &pair{a: &ea[i]}
-		}
-		for i := range eb {
-			if p, ok := byName[eb[i].name]; ok {
-				p.b = &eb[i]
-			} else {
-				byName[eb[i].name] = &pair{b: &eb[i]}
-			}
-		}
-		for _, p := range byName {
-			var ta, tb plumbing.Hash
-			fa, fb := false, false
-			if p.a != nil {
-				if p.a.mode == modeTree {
-					ta = p.a.hash
-				} else {
-					fa = true
-				}
-			}
-			if p.b != nil {
-				if p.b.mode == modeTree {
-					tb = p.b.hash
-				} else {
-					fb = true
-				}
-			}
-			switch {
-			case fa && fb:
-				if p.a.hash != p.b.hash || p.a.mode != p.b.mode {
-					c.Modified++
-				}
-			case fa:
-				c.Deleted++
-			case fb:
-				c.Added++
-			}
-			switch {
-			case !ta.IsZero() && !tb.IsZero():
-				if err := walk(ta, tb); err != nil {
-					return err
-				}
-			case !ta.IsZero():
-				if err := countTree(ta, &c.Deleted); err != nil {
-					return err
-				}
-			case !tb.IsZero():
-				if err := countTree(tb, &c.Added); err != nil {
-					return err
-				}
-			}
-		}
-		return nil
-	}
-	return c, walk(a, b)
 }
 
 // Trailer keys of a snapshot commit message.
@@ -568,7 +252,7 @@ func decodeSnapshotCommit(commit plumbing.Hash, b []byte) (factory.Snapshot, boo
 // way git does (a .lock file created exclusively, then renamed). It never
 // replaces an existing ref.
 func (w *Workspace) createSnapshotRef(c plumbing.Hash) (string, error) {
-	common := commonDirOf(w.gitDir)
+	common := gitstore.CommonDir(w.gitDir)
 	dir := filepath.Join(common, filepath.FromSlash(snapshotRefPrefix))
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", err
@@ -634,18 +318,18 @@ func packedRefNames(common, prefix string) map[string]bool {
 
 // snapshotRefs lists every snapshot ref (loose and packed) as id -> commit.
 func (w *Workspace) snapshotRefs() (map[string]plumbing.Hash, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	it, err := w.repo.Storer.IterReferences()
-	if err != nil {
-		return nil, err
-	}
 	out := map[string]plumbing.Hash{}
-	err = it.ForEach(func(r *plumbing.Reference) error {
-		if id, ok := strings.CutPrefix(r.Name().String(), snapshotRefPrefix); ok && r.Type() == plumbing.HashReference {
-			out[id] = r.Hash()
+	err := w.store.WithRepo(func(repo *git.Repository) error {
+		it, err := repo.Storer.IterReferences()
+		if err != nil {
+			return err
 		}
-		return nil
+		return it.ForEach(func(r *plumbing.Reference) error {
+			if id, ok := strings.CutPrefix(r.Name().String(), snapshotRefPrefix); ok && r.Type() == plumbing.HashReference {
+				out[id] = r.Hash()
+			}
+			return nil
+		})
 	})
 	if err != nil && !errors.Is(err, storer.ErrStop) {
 		return nil, err
@@ -661,7 +345,7 @@ func (w *Workspace) snapshotMeta(c plumbing.Hash) (factory.Snapshot, bool, error
 	if ok {
 		return s, true, nil
 	}
-	b, err := w.readObject(plumbing.CommitObject, c)
+	b, err := w.store.ReadObject(plumbing.CommitObject, c)
 	if err != nil {
 		return factory.Snapshot{}, false, err
 	}
@@ -712,8 +396,8 @@ func (w *Workspace) allSnapshots(ctx context.Context) ([]factory.Snapshot, error
 // latestLocked returns the newest snapshot, or nil. Caller holds snap.mu.
 func (w *Workspace) latestLocked(ctx context.Context) *factory.Snapshot {
 	if l := w.snap.latest; l != nil {
-		common := commonDirOf(w.gitDir)
-		if h, ok := resolveRef(w.gitDir, common, snapshotRefPrefix+l.ID, 0); ok && h.String() == l.Commit {
+		common := gitstore.CommonDir(w.gitDir)
+		if h, ok := gitstore.ResolveRef(w.gitDir, common, snapshotRefPrefix+l.ID, 0); ok && h.String() == l.Commit {
 			return l
 		}
 		w.snap.latest = nil
@@ -763,11 +447,11 @@ func (w *Workspace) Resolve(ctx context.Context, id string) (factory.Snapshot, e
 	if err != nil {
 		if what := w.describeNonSnapshot(strings.TrimSpace(id)); what != "" {
 			return factory.Snapshot{}, factory.Errorf(factory.EINVALID,
-				"%q is %s, not a snapshot; snapshot ids look like s-3f9a2c (list them with snapshot_list)", clip(id, 60), what)
+				"%q is %s, not a snapshot; snapshot ids look like s-3f9a2c (list them with snapshot_list)", textdiff.Clip(id, 60), what)
 		}
 		return factory.Snapshot{}, err
 	}
-	c, ok := resolveRef(w.gitDir, commonDirOf(w.gitDir), snapshotRefPrefix+sid, 0)
+	c, ok := gitstore.ResolveRef(w.gitDir, gitstore.CommonDir(w.gitDir), snapshotRefPrefix+sid, 0)
 	if !ok {
 		if what := w.describeNonSnapshot(sid); what != "" {
 			return factory.Snapshot{}, factory.Errorf(factory.EINVALID,
@@ -795,7 +479,7 @@ func (w *Workspace) describeNonSnapshot(name string) string {
 	if name == "" || strings.HasPrefix(name, "-") || strings.Contains(name, "..") || strings.ContainsAny(name, "\x00\\") {
 		return ""
 	}
-	common := commonDirOf(w.gitDir)
+	common := gitstore.CommonDir(w.gitDir)
 	if name == "HEAD" {
 		return "git's HEAD"
 	}
@@ -805,28 +489,34 @@ func (w *Workspace) describeNonSnapshot(name string) string {
 		if strings.HasPrefix(name, "refs/") && c.prefix != "" {
 			continue
 		}
-		if _, ok := resolveRef(w.gitDir, common, c.prefix+name, 0); ok && (c.prefix != "" || strings.HasPrefix(name, "refs/")) {
+		if _, ok := gitstore.ResolveRef(w.gitDir, common, c.prefix+name, 0); ok && (c.prefix != "" || strings.HasPrefix(name, "refs/")) {
 			return c.what
 		}
 	}
-	if len(name) >= 4 && len(name) <= 40 && isHex(name) {
-		w.mu.Lock()
-		defer w.mu.Unlock()
+	if len(name) >= 4 && len(name) <= 40 && isHex(name) && w.objectNamed(name) {
+		return "a git object id"
+	}
+	return ""
+}
+
+// objectNamed reports whether name (4 to 40 hex digits) is an object id or
+// an unambiguous prefix of one.
+func (w *Workspace) objectNamed(name string) bool {
+	found := false
+	w.store.WithRepo(func(repo *git.Repository) error {
 		if len(name) == 40 {
-			if w.repo.Storer.HasEncodedObject(plumbing.NewHash(name)) == nil {
-				return "a git object id"
-			}
-		} else if hs, ok := w.repo.Storer.(interface {
+			found = repo.Storer.HasEncodedObject(plumbing.NewHash(name)) == nil
+		} else if hs, ok := repo.Storer.(interface {
 			HashesWithPrefix([]byte) ([]plumbing.Hash, error)
 		}); ok && len(name)%2 == 0 {
 			var p []byte
 			fmt.Sscanf(name, "%x", &p)
-			if l, err := hs.HashesWithPrefix(p); err == nil && len(l) > 0 {
-				return "a git object id"
-			}
+			l, err := hs.HashesWithPrefix(p)
+			found = err == nil && len(l) > 0
 		}
-	}
-	return ""
+		return nil
+	})
+	return found
 }
 
 // TreeOf returns the tree id of snapshot id, for cheap comparisons of
@@ -837,4 +527,39 @@ func (w *Workspace) TreeOf(ctx context.Context, id string) (string, error) {
 		return "", err
 	}
 	return s.Tree, nil
+}
+
+// capture returns the tree of dir, through the overlay shortcut when dir is
+// the overlay ov (nil otherwise).
+func (w *Workspace) capture(ctx context.Context, dir string, ov *gitstore.Overlay) (plumbing.Hash, error) {
+	if ov != nil && !w.noFastOverlay {
+		if h, ok := w.store.CaptureOverlay(ctx, ov); ok {
+			return h, nil
+		}
+	}
+	return w.store.Capture(ctx, dir)
+}
+
+// snapshotRefPrefix is where snapshots live in the workspace's object store.
+const snapshotRefPrefix = "refs/factory/snapshots/"
+
+// snapTree resolves a snapshot id to its commit and tree, with Resolve's
+// error contract (EINVALID for a malformed id or one naming another git
+// object, ENOTFOUND for an unknown one).
+func (w *Workspace) snapTree(ctx context.Context, id string) (commit, tree plumbing.Hash, err error) {
+	s, err := w.Resolve(ctx, id)
+	if err != nil {
+		return plumbing.ZeroHash, plumbing.ZeroHash, err
+	}
+	return plumbing.NewHash(s.Commit), plumbing.NewHash(s.Tree), nil
+}
+
+// captureLive snapshots the live tree with label and returns the snapshot's
+// id and tree.
+func (w *Workspace) captureLive(ctx context.Context, label string) (string, plumbing.Hash, error) {
+	s, err := w.Snapshot(ctx, label)
+	if err != nil {
+		return "", plumbing.ZeroHash, err
+	}
+	return s.ID, plumbing.NewHash(s.Tree), nil
 }

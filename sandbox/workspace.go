@@ -1,11 +1,11 @@
 package sandbox
 
 import (
-	"context"
 	"log/slog"
 	"sync"
 
-	"github.com/go-git/go-git/v5"
+	"github.com/factory-dev/factory/sandbox/copies"
+	"github.com/factory-dev/factory/sandbox/gitstore"
 )
 
 // Config configures a Workspace.
@@ -27,19 +27,27 @@ type Config struct {
 }
 
 // Workspace is one git working tree and its object store. It is safe for
-// concurrent use: go-git's storage is not, so every use of the repository
-// handle holds mu.
+// concurrent use.
 type Workspace struct {
 	cfg    Config
 	root   string // absolute, symlinks resolved: the top of the working tree
 	gitDir string // absolute path of the repository's git dir (.git)
 
-	mu   sync.Mutex
-	repo *git.Repository
+	store *gitstore.Store // the object database and its caches
+	snap  snapState       // the snapshot engine's caches (snapshot.go)
 
-	snap captureState // the snapshot engine's caches (snapshot.go)
+	copies *copies.Maker // isolated copies and the cache of materialised trees
 
-	land sync.Mutex // held while a change lands (LockLanding, commit.go)
+	land    sync.Mutex // held while a change lands (LockLanding, commit.go)
+
+	// Set by tests and benchmarks to compare with the slower ways:
+	noFastOverlay bool // captures of overlay copies take the full walk
+	noOverlay     bool // copies are plain copies
+	noIncremental bool // overlay copies materialise their own tree
+	hooks         struct {
+		write       func(op, path string) error // before each write or delete of a transaction; may fail it
+		beforeApply func()                      // after the undo snapshot, before the disk is checked
+	}
 }
 
 // Root returns the absolute path of the working tree's top directory.
@@ -47,6 +55,3 @@ func (w *Workspace) Root() string { return w.root }
 
 // GitDir returns the absolute path of the repository's git directory.
 func (w *Workspace) GitDir() string { return w.gitDir }
-
-// Close releases the workspace. It does not remove snapshots.
-func (w *Workspace) Close(ctx context.Context) error { return nil }

@@ -5,7 +5,7 @@ import (
 
 	"github.com/factory-dev/factory"
 	"github.com/factory-dev/factory/invariants"
-	"github.com/factory-dev/factory/sandbox"
+	"github.com/factory-dev/factory/sandbox/testrun"
 )
 
 type testRunArgs struct {
@@ -31,6 +31,8 @@ type testRunResult struct {
 }
 
 func testRun(d Deps) Tool {
+	// One runner for the registry's life: it keeps the baselines it ran.
+	tests := testrun.New(d.Workspace)
 	return defineRecording(d, "test_run",
 		"Run a test suite from factory.yaml in the sandbox (an isolated copy, no network, time and memory limits) and return a compact report: status, counts, build errors first, then each failure with its location, message and the head and tail of its own output. Failing tests are rerun in isolation; those that then pass are reported as flaky. The full log is a resource (log).",
 		annotations{title: "Run tests"},
@@ -47,7 +49,7 @@ func testRun(d Deps) Tool {
 			if err != nil {
 				return testRunResult{}, records{}, err
 			}
-			rep, log, err := d.Workspace.RunTests(ctx, sandbox.TestRun{
+			rep, log, err := tests.Run(ctx, testrun.Job{
 				Suite:  suite,
 				Policy: cfg.Sandbox,
 				Request: factory.TestRequest{
@@ -74,9 +76,9 @@ func testRun(d Deps) Tool {
 // detected from the project's files.
 func loadConfig(ctx context.Context, d Deps) (*invariants.Config, string, error) {
 	if d.Gate != nil {
-		return d.Gate.RulesOrDetect(ctx, sandbox.DetectSuites)
+		return d.Gate.RulesOrDetect(ctx, testrun.DetectSuites)
 	}
-	return invariants.LoadOrDetect(ctx, d.Workspace, d.Workspace.Root(), "", sandbox.DetectSuites)
+	return invariants.LoadOrDetect(ctx, d.Workspace, d.Workspace.Root(), "", testrun.DetectSuites)
 }
 
 func pickSuite(cfg *invariants.Config, name, root string) (factory.Suite, error) {

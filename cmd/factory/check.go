@@ -11,6 +11,7 @@ import (
 	"github.com/factory-dev/factory"
 	"github.com/factory-dev/factory/invariants"
 	"github.com/factory-dev/factory/sandbox/proc"
+	"github.com/factory-dev/factory/sandbox/testrun"
 )
 
 func runCheck(ctx context.Context, env *cliEnv, args []string) error {
@@ -82,8 +83,8 @@ baseline is judged (diff, protect, baseline.* facts): HEAD by default, or --base
 // controller builds the invariants controller over this workspace.
 func (a *app) controller(steps invariants.Steps) (*invariants.Controller, error) {
 	return invariants.New(invariants.ControllerConfig{
-		Workspace: gateWorkspace{a.ws},
-		Runner:    gateRunner{a.ws},
+		Workspace: testrun.Workspace{Workspace: a.ws},
+		Runner:    testrun.New(a.ws),
 		Steps:     steps,
 		CacheDir:  filepath.Join(a.ws.GitDir(), "factory", "cache"),
 		Logger:    a.log,

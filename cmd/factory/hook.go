@@ -147,7 +147,6 @@ func preToolUse(ctx context.Context, env *cliEnv, flagRoot string) (err error) {
 	if err != nil {
 		return block(factory.ErrorMessage(err) + "; blocked to be safe")
 	}
-	defer ws.Close(ctx)
 	if why, err := gateRefusal(ctx, ws, a); err != nil {
 		return block("cannot check the working tree against the gate (" + factory.ErrorMessage(err) + "); blocked to be safe")
 	} else if why != "" {
@@ -236,7 +235,6 @@ func stopReason(ctx context.Context, env *cliEnv, flagRoot string, in claudeInpu
 	if err != nil {
 		return "", err
 	}
-	defer ws.Close(ctx)
 	st, err := ws.Gate(ctx, "")
 	if err != nil {
 		return "", err
@@ -281,7 +279,6 @@ func gitPreCommit(ctx context.Context, env *cliEnv, flagRoot string) (err error)
 	if err != nil {
 		return refuse(factory.ErrorMessage(err))
 	}
-	defer ws.Close(ctx)
 	tree, err := ws.IndexTree(ctx, index)
 	if err != nil {
 		return refuse("cannot read the tree being committed: " + factory.ErrorMessage(err))

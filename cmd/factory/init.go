@@ -9,7 +9,7 @@ import (
 	"strings"
 
 	"github.com/factory-dev/factory/invariants"
-	"github.com/factory-dev/factory/sandbox"
+	"github.com/factory-dev/factory/sandbox/testrun"
 	"github.com/factory-dev/factory/tools"
 )
 
@@ -41,7 +41,7 @@ branch (a git pre-commit hook, Claude Code's PreToolUse and Stop hooks in
 	} else if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return err
 	}
-	suites := sandbox.DetectSuites(a.ws.Root())
+	suites := testrun.DetectSuites(a.ws.Root())
 	lang := ""
 	if len(suites) > 0 {
 		lang = suites[0].Name

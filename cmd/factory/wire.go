@@ -72,13 +72,11 @@ func (c *common) open(ctx context.Context, env *cliEnv) (*app, error) {
 	// takes its place, and every tool result and doctor say why.
 	store, err := traces.OpenOrStandIn(ctx, traces.Config{Path: dbPath, Logger: log})
 	if err != nil {
-		ws.Close(ctx)
 		closeLog()
 		return nil, fmt.Errorf("open run log %s: %w", dbPath, err)
 	}
 	return &app{ws: ws, store: store, dbPath: dbPath, log: log, close: func() {
 		store.Close()
-		ws.Close(context.Background())
 		closeLog()
 	}}, nil
 }
