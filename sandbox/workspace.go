@@ -38,7 +38,7 @@ type Workspace struct {
 
 	copies *copies.Maker // isolated copies and the cache of materialised trees
 
-	land    sync.Mutex // held while a change lands (LockLanding, commit.go)
+	land sync.Mutex // held while a change lands (LockLanding, commit.go)
 
 	// Set by tests and benchmarks to compare with the slower ways:
 	noFastOverlay bool // captures of overlay copies take the full walk
