@@ -4,5 +4,5 @@
 //
 // It imports the standard library only. sandbox/, invariants/ and traces/
 // speak to each other, and to tools/, in these types; none of them imports
-// another (see ARCHITECTURE.md).
+// another (see docs/ARCHITECTURE.md).
 package factory

@@ -13,7 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// The sketch of ../shared/design/TOOLS.md, verbatim.
+// The factory.yaml sketch of the original design, verbatim.
 const sketch = `version: 1
 suites:
   unit: {run: [go, test, -json, ./...], format: go-json, timeout: 10m}
