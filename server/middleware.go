@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/factory-dev/factory"
+	"github.com/factory-dev/factory/tools"
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
 	"go.opentelemetry.io/otel"
@@ -103,6 +104,7 @@ type request struct {
 type outcome struct {
 	summary   string
 	toolError bool
+	rejected  bool // a verdict against the change: an answer, not a failure
 	errText   string
 	err       error
 }
@@ -172,6 +174,8 @@ func (r *recorder) around(ctx context.Context, req request, fn func(context.Cont
 		out.errText = out.err.Error()
 	case out.toolError:
 		status, errType = factory.StepToolError, "tool_error"
+	case out.rejected:
+		status = factory.StepRejected
 	}
 	elapsed := time.Since(start)
 	// A step belongs to the run that is current when it ends: run_start's
@@ -354,7 +358,7 @@ func (r *recorder) toolMiddleware(next server.ToolHandlerFunc) server.ToolHandle
 			args: req.GetRawArguments(), meta: req.Params.Meta,
 		}, func(ctx context.Context) (*mcp.CallToolResult, error) { return next(ctx, req) },
 			func(res *mcp.CallToolResult) outcome {
-				return outcome{summary: summarize(res), toolError: res != nil && res.IsError, errText: errorText(res)}
+				return outcome{summary: summarize(res), toolError: res != nil && res.IsError, errText: errorText(res), rejected: tools.Rejected(res)}
 			})
 	}
 }
