@@ -12,6 +12,9 @@ const (
 	StepToolError = "tool_error" // the tool answered with isError: the agent can act on it
 	StepError     = "error"      // protocol or internal error
 	StepCancelled = "cancelled"
+	// StepRejected: the tool answered a verdict against the change (a
+	// gate's rejection, a patch that does not apply), not an error.
+	StepRejected = "rejected"
 )
 
 // Run is one task of an agent: a client connection, or a run_start.
@@ -24,7 +27,7 @@ type Run struct {
 	Started  time.Time `json:"started"`
 	Ended    time.Time `json:"ended,omitzero"`
 	Steps    int       `json:"steps"`
-	Failed   int       `json:"failed"` // steps whose status is not ok
+	Failed   int       `json:"failed"` // steps whose status is not ok (nor running, nor rejected)
 }
 
 // Step is one request served (or one phase inside a request, with ParentID).

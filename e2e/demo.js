@@ -88,7 +88,7 @@ try {
   const wrong = diffOf('core/core.go', read('core/core.go').replace('h *= 16777619', 'h *= 16777619 // FNV prime'))
     .replace('\t\th ^= uint32(b)', '\t\th ^= uint32(b) + 1');
   const refused = await call('patch_apply', { patch: wrong });
-  console.log(refused.error);
+  console.log(refused.reason); // a conflict is an answer (applied: false), not a tool error
   show(refused.conflicts);
 
   say('test_run: a bug, the compact report, the fix, a passing run');
@@ -104,7 +104,7 @@ try {
     .replace('"example.com/gates/core"', '"example.com/gates/core"\n\t"example.com/gates/internal/db"')
     .replace('// Render lists', '// Scratch is a shortcut around core.\nvar Scratch = db.New()\n\n// Render lists'));
   const rejected = await call('change_propose', { patch: layering });
-  console.log(rejected.error);
+  console.log(rejected.reason); // a rejection is an answer (accepted: false), not a tool error
   show(rejected.verdicts.filter((v) => v.status !== 'pass'));
 
   say('change_propose: the fix, through core, passes every gate and lands');

@@ -87,9 +87,10 @@ test('patch_apply: offset reported, conflict refused with its report, nothing ha
     '--- a/b.txt', '+++ b/b.txt', '@@ -1,3 +1,3 @@', ' one', '-TWO', '+2', ' three', '',
   ].join('\n');
   const res = await client.callTool({ name: 'patch_apply', arguments: { patch: half } });
-  assert.equal(res.isError, true);
-  const report = JSON.parse(res.content[1].text);
+  assert.ok(!res.isError, 'a conflict is an answer, not a tool error');
+  const report = res.structuredContent;
   assert.equal(report.applied, false);
+  assert.match(report.reason, /nothing was written/);
   assert.equal(report.conflicts[0].file, 'b.txt');
   assert.deepEqual(report.conflicts[0].actual.slice(0, 3), ['one', 'two', 'three']);
   assert.match(readFileSync(join(root, 'a.txt'), 'utf8'), /^line 1\n/, 'a.txt untouched');

@@ -206,9 +206,15 @@ func TestStarterConfigParsesAndMatchesTheSuites(t *testing.T) {
 			assert.Equal(t, want, cfg.Suites[0])
 		}
 		assert.True(t, strings.HasPrefix(string(out), "# factory.yaml"))
+		found := false
 		for _, c := range newPlan(cfg).invs {
 			assert.Empty(t, c.bad, c.ID)
+			if c.ID == "no-new-failures" {
+				// new_failures compares with the base: the suite runs there too
+				found = assert.Equal(t, []string{"tests"}, c.baseRefs)
+			}
 		}
+		assert.True(t, found, "a test failing on the base does not block every change")
 		if tc.lang == "go" {
 			assert.Contains(t, string(out), "imports: {builtin: go-imports}")
 		}
@@ -249,4 +255,21 @@ func TestPatchLimitsParse(t *testing.T) {
 		require.Equal(t, factory.EINVALID, factory.ErrorCode(err), bad)
 		require.Contains(t, factory.ErrorMessage(err), "patch", bad)
 	}
+}
+
+// An invariant reading new_failures alone still gets the base's failures
+// to compare with: without them every failure would look new, or none.
+func TestNewFailuresReadsTheBase(t *testing.T) {
+	cfg, err := Parse("factory.yaml", []byte("version: 1\nsuites:\n  unit: {run: [go, test, -json, ./...]}\ngates:\n  tests: {suite: unit}\ninvariants:\n  - {id: nnf, expr: \"len(tests.new_failures) == 0\"}\n"))
+	require.NoError(t, err)
+	for _, c := range newPlan(cfg).invs {
+		if c.ID == "nnf" {
+			assert.Equal(t, []string{"tests"}, c.baseRefs)
+			assert.False(t, c.static)
+		}
+	}
+	base := SuiteFacts{Failures: []string{"p.TestOld"}}
+	got := compareFailures(SuiteFacts{Failures: []string{"p.TestOld", "p.TestNew"}}, base)
+	assert.Equal(t, []string{"p.TestNew"}, got.NewFailures)
+	assert.Equal(t, []string{"p.TestOld"}, got.AlreadyFailing)
 }

@@ -330,10 +330,19 @@ func (c *Controller) pairedBenches(ctx context.Context, p *plan, base, result fa
 	return nil
 }
 
-// applyBaseline fills bench comparisons from the baseline's samples, for
-// bench gates that were not run paired.
+// applyBaseline fills what compares with the baseline: bench comparisons
+// from the baseline's samples (for bench gates that were not run paired)
+// and a suite's new and already-failing tests.
 func applyBaseline(p *plan, facts, base treeFacts) {
 	for _, g := range p.gates {
+		if g.Kind == GateSuite {
+			cur, ok1 := facts[g.Name].Facts.(SuiteFacts)
+			old, ok2 := base[g.Name].Facts.(SuiteFacts)
+			if ok1 && ok2 {
+				facts[g.Name] = gateOutcome{Facts: compareFailures(cur, old), Duration: facts[g.Name].Duration}
+			}
+			continue
+		}
 		if g.Kind != GateBench || pairable(g) {
 			continue
 		}

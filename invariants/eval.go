@@ -186,9 +186,15 @@ func (v *refVisitor) Visit(n *ast.Node) {
 			v.chains = append(v.chains, x.Value)
 		}
 	case *ast.MemberNode:
-		if id, ok := x.Node.(*ast.IdentifierNode); ok && id.Value == "baseline" {
-			if s, ok := x.Property.(*ast.StringNode); ok {
+		if id, ok := x.Node.(*ast.IdentifierNode); ok {
+			s, _ := x.Property.(*ast.StringNode)
+			switch {
+			case s == nil:
+			case id.Value == "baseline":
 				v.base[s.Value] = true
+			case v.p.kinds[id.Value] == GateSuite && (s.Value == "new_failures" || s.Value == "already_failing"):
+				// compared with the same gate's failures on the base
+				v.base[id.Value] = true
 			}
 		}
 		if root := chainRoot(x); root != "" {
@@ -350,6 +356,11 @@ func (p *plan) evalExpr(c *compiled, in evalInput) factory.Verdict {
 			continue
 		}
 		ev = append(ev, ch+" = "+factory.Clip(showValue(val), 300))
+	}
+	for _, r := range c.refs {
+		if sf, ok := in.facts[r].Facts.(SuiteFacts); ok && len(sf.AlreadyFailing) > 0 {
+			ev = append(ev, "already failing on the base: "+strings.Join(limit(sf.AlreadyFailing, 20), ", "))
+		}
 	}
 	if out == true {
 		return factory.Verdict{Status: factory.VerdictPass, Message: c.Expr, Evidence: ev}

@@ -28,6 +28,14 @@ type SuiteFacts struct {
 	Missing   []string `json:"missing" expr:"missing"`     // declared, selected, and not run ("pkg.TestX")
 	Deleted   []string `json:"deleted" expr:"deleted"`     // selected on the base, no longer declared or selected
 	Tampering []string `json:"tampering" expr:"tampering"` // "file:line: what": changed code that forges a run
+
+	// NewFailures are the failures that do not fail on the base (the same
+	// gate's failures there), AlreadyFailing those that do: a test already
+	// failing on the base need not block every change. Both are filled only
+	// once the base's facts are in; an invariant that reads either makes
+	// the suite run on the base too (cached by tree).
+	NewFailures    []string `json:"new_failures,omitempty" expr:"new_failures"`
+	AlreadyFailing []string `json:"already_failing,omitempty" expr:"already_failing"`
 }
 
 // CommandFacts are a command gate's facts.

@@ -80,3 +80,21 @@ func location(pkg, file string, line int) string {
 	}
 	return s
 }
+
+// compareFailures splits cur's failures into those that do not fail on the
+// base and those that already did.
+func compareFailures(cur, base SuiteFacts) SuiteFacts {
+	was := make(map[string]bool, len(base.Failures))
+	for _, f := range base.Failures {
+		was[f] = true
+	}
+	cur.NewFailures, cur.AlreadyFailing = []string{}, []string{}
+	for _, f := range cur.Failures {
+		if was[f] {
+			cur.AlreadyFailing = append(cur.AlreadyFailing, f)
+		} else {
+			cur.NewFailures = append(cur.NewFailures, f)
+		}
+	}
+	return cur
+}

@@ -9,10 +9,18 @@ import (
 	"github.com/factory-dev/factory"
 )
 
-// ProposeRequest is a change offered to the gate.
+// ProposeRequest is a change offered to the gate: a patch, or without one
+// the working tree as it is.
 type ProposeRequest struct {
-	Patch string // unified diff
+	Patch string // unified diff; empty means judge the working tree (see proposeTree)
 	Fuzz  int    // as factory.PatchRequest.Fuzz
+	// Base is what the working tree's change is judged against, without a
+	// patch: a snapshot id or a revision; empty means HEAD. It sets the
+	// diff (diff.*, added-line patterns, the census's deleted tests) and
+	// the baseline (baseline.*, new failures); protect is always judged
+	// against HEAD, the tree the change would land on. A patch is always
+	// judged against the live tree, so Base with a patch is refused.
+	Base string
 	// Commit, when true, commits the accepted change on the current branch:
 	// the commit's tree is exactly the gated tree (the live tree at the
 	// base, uncommitted edits included, plus the change), built with git
@@ -35,14 +43,17 @@ type ProposeResult struct {
 	Regated bool `json:"regated,omitempty"`
 	// ConfigNote is UncommittedNote when the working tree's factory.yaml
 	// differs from the committed one whose rules judged the change.
-	ConfigNote  string              `json:"config_note,omitempty"`
-	Verdicts    []factory.Verdict   `json:"verdicts"`
-	Patch       factory.PatchReport `json:"patch"`
-	Written     []string            `json:"written,omitempty"` // live files created or overwritten
-	Deleted     []string            `json:"deleted,omitempty"` // live files removed
-	Conflict    string              `json:"conflict,omitempty"`
-	Commit      string              `json:"commit,omitempty"`       // the commit made, when asked
-	CommitError string              `json:"commit_error,omitempty"` // why the asked-for commit was not made
+	ConfigNote string              `json:"config_note,omitempty"`
+	Verdicts   []factory.Verdict   `json:"verdicts"`
+	Patch      factory.PatchReport `json:"patch,omitzero"`    // the patch mode's report
+	Written    []string            `json:"written,omitempty"` // live files created or overwritten
+	Deleted    []string            `json:"deleted,omitempty"` // live files removed
+	Conflict   string              `json:"conflict,omitempty"`
+	// AlreadyApplied says the patch did not apply because the working tree
+	// already holds it.
+	AlreadyApplied bool   `json:"already_applied,omitempty"`
+	Commit         string `json:"commit,omitempty"`       // the commit made, when asked
+	CommitError    string `json:"commit_error,omitempty"` // why the asked-for commit was not made
 }
 
 // Propose is the change controller: snapshot the live tree (the base),
@@ -79,7 +90,10 @@ func (c *Controller) Propose(ctx context.Context, req ProposeRequest) (ProposeRe
 func (c *Controller) propose(ctx context.Context, req ProposeRequest) (ProposeResult, error) {
 	var res ProposeResult
 	if strings.TrimSpace(req.Patch) == "" {
-		return res, factory.Errorf(factory.EINVALID, "empty patch; send a unified diff")
+		return c.proposeTree(ctx, req)
+	}
+	if req.Base != "" {
+		return res, factory.Errorf(factory.EINVALID, "base is for gating the working tree as it is; a patch is always judged on the live tree. Drop base, or drop the patch")
 	}
 	cfg, note, err := c.rules(ctx)
 	if err != nil {
@@ -109,10 +123,12 @@ type judgement struct {
 	patch    factory.PatchReport
 	verdicts []factory.Verdict
 	reason   string // why it was rejected; "" when every verdict passed
+	applied  bool   // the patch did not apply because base already holds it
 }
 
 func (j judgement) fill(res *ProposeResult) {
 	res.Result, res.Patch, res.Verdicts, res.Reason = j.result.ID, j.patch, j.verdicts, j.reason
+	res.AlreadyApplied = j.applied
 }
 
 // judge applies the patch to an isolated copy of base and runs the gates
@@ -140,19 +156,20 @@ func (c *Controller) judge(ctx context.Context, p *plan, base factory.Snapshot, 
 	rep, err := cp.Apply(actx, p.cfg.Patch.Apply(factory.PatchRequest{Patch: req.Patch, Fuzz: req.Fuzz}))
 	end(err)
 	j.patch = rep
-	if err != nil {
-		if code := factory.ErrorCode(err); code == factory.EINVALID || code == factory.ECONFLICT {
-			// The error says "patch does not apply" itself when it is a conflict.
-			j.reason = factory.ErrorMessage(err)
-			if code == factory.EINVALID {
-				j.reason = "the patch is not valid: " + j.reason
-			}
-			return j, nil
-		}
+	code := factory.ErrorCode(err)
+	if err != nil && code != factory.EINVALID && code != factory.ECONFLICT {
 		return j, err
 	}
-	if !rep.Applied {
+	if err != nil || !rep.Applied {
+		if AppliedIn(ctx, cp.Apply, req.Patch) {
+			j.applied = true
+			j.reason = AlreadyAppliedReason
+			return j, nil
+		}
 		j.reason = fmt.Sprintf("the patch does not apply (%d conflicting hunk(s)); nothing was run or written", len(rep.Conflicts))
+		if err != nil {
+			j.reason = "the patch does not apply: " + strings.TrimPrefix(factory.ErrorMessage(err), "patch does not apply, ")
+		}
 		return j, nil
 	}
 
@@ -167,7 +184,7 @@ func (c *Controller) judge(ctx context.Context, p *plan, base factory.Snapshot, 
 		j.reason = "the patch changes nothing"
 		return j, nil
 	}
-	vs, failed, err := c.gateChange(ctx, p, base, result, dir)
+	vs, failed, err := c.gateChange(ctx, p, base, result, dir, nil)
 	j.verdicts = vs
 	if err == nil && len(failed) > 0 {
 		j.reason = "rejected: " + strings.Join(failed, ", ") + " failed; the live tree is unchanged"
@@ -177,11 +194,16 @@ func (c *Controller) judge(ctx context.Context, p *plan, base factory.Snapshot, 
 
 // gateChange decides every invariant on the change base->result (an
 // isolated copy of result in dir) and returns the verdicts and the ids of
-// those that failed or errored.
-func (c *Controller) gateChange(ctx context.Context, p *plan, base, result factory.Snapshot, dir string) ([]factory.Verdict, []string, error) {
+// those that failed or errored. protect, when not nil, is the diff the
+// protect invariants judge instead of base->result (HEAD->result, for a
+// working tree judged against another base).
+func (c *Controller) gateChange(ctx context.Context, p *plan, base, result factory.Snapshot, dir string, protect *DiffFacts) ([]factory.Verdict, []string, error) {
 	diff, err := c.diffFacts(ctx, base.ID, result.ID)
 	if err != nil {
 		return nil, nil, err
+	}
+	if protect == nil {
+		protect = diff
 	}
 
 	// Phase 1: invariants decidable from the diff alone.
@@ -201,7 +223,11 @@ func (c *Controller) gateChange(ctx context.Context, p *plan, base, result facto
 		if !inv.static {
 			continue
 		}
-		v := p.evaluate(inv, evalInput{facts: facts, diff: diff})
+		in := evalInput{facts: facts, diff: diff}
+		if inv.Kind == InvProtect {
+			in.diff = protect
+		}
+		v := p.evaluate(inv, in)
 		decided[inv.ID] = v
 		if v.Failing() {
 			failed = append(failed, inv.ID)
@@ -281,9 +307,7 @@ const maxRegates = 3
 // exactly.
 func (c *Controller) land(ctx context.Context, p *plan, req ProposeRequest, base factory.Snapshot, j judgement, res *ProposeResult) error {
 	ws := c.cfg.Workspace
-	lctx, end := begin(c.cfg.Steps, ctx, "wait to land")
-	unlock, err := ws.LockLanding(lctx)
-	end(err)
+	unlock, err := c.lockLanding(ctx)
 	if err != nil {
 		return err
 	}
@@ -400,6 +424,15 @@ func (c *Controller) promote(ctx context.Context, req ProposeRequest, base facto
 		res.Commit = hash
 	}
 	return nil
+}
+
+// lockLanding takes the workspace's landing lock as the phase "wait to
+// land".
+func (c *Controller) lockLanding(ctx context.Context) (unlock func(), err error) {
+	lctx, end := begin(c.cfg.Steps, ctx, "wait to land")
+	unlock, err = c.cfg.Workspace.LockLanding(lctx)
+	end(err)
+	return unlock, err
 }
 
 // ready reports whether every fact an invariant reads is in.

@@ -71,7 +71,8 @@ func StarterConfig(suites []factory.Suite, lang string) []byte {
 	w("\n# Limits for every command a suite or gate runs.\n")
 	w("sandbox: {network: false, memory: 4GiB}\n\n")
 	w("# Gates run on the proposed tree and produce facts, named by the gate:\n")
-	w("#   suite: total, passed, failed, skipped, build_errors, failures\n")
+	w("#   suite: total, passed, failed, skipped, build_errors, failures,\n")
+	w("#          new_failures (failing here, not on the base), already_failing\n")
 	w("#   run (a command): exit_code, output     builtin go-imports: edges\n")
 	w("#   diff (always there): files, lines_added, lines_deleted, paths\n")
 	w("gates:\n")
@@ -86,7 +87,10 @@ func StarterConfig(suites []factory.Suite, lang string) []byte {
 	}
 	w("\n# Invariants judge the facts; baseline.* is the same facts on the base.\n")
 	w("invariants:\n")
-	w("  - {id: tests-pass, expr: \"tests.failed == 0 && tests.build_errors == 0\"}\n")
+	// A test already failing on the base would block every change with
+	// "tests.failed == 0"; new_failures names only the tests the change
+	// broke, and the evidence lists those that were already failing.
+	w("  - {id: no-new-failures, expr: \"len(tests.new_failures) == 0 && tests.build_errors <= baseline.tests.build_errors\"}\n")
 	w("  - {id: no-new-skips, expr: \"tests.skipped <= baseline.tests.skipped\"}\n")
 	if isGo {
 		w("  - {id: vet-clean, expr: \"vet.exit_code == 0\"}\n")

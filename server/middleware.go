@@ -104,6 +104,7 @@ type request struct {
 type outcome struct {
 	summary   string
 	toolError bool
+	rejected  bool // a verdict against the change: an answer, not a failure
 	errText   string
 	err       error
 }
@@ -173,6 +174,8 @@ func (r *recorder) around(ctx context.Context, req request, fn func(context.Cont
 		out.errText = out.err.Error()
 	case out.toolError:
 		status, errType = factory.StepToolError, "tool_error"
+	case out.rejected:
+		status = factory.StepRejected
 	}
 	elapsed := time.Since(start)
 	// A step belongs to the run that is current when it ends: run_start's
@@ -388,7 +391,7 @@ func (r *recorder) recordTool(ctx context.Context, req mcp.CallToolRequest, next
 		args: req.GetRawArguments(), meta: req.Params.Meta,
 	}, func(ctx context.Context) (*mcp.CallToolResult, error) { return next(ctx, req) },
 		func(res *mcp.CallToolResult) outcome {
-			return outcome{summary: summarize(res), toolError: res != nil && res.IsError, errText: errorText(res)}
+			return outcome{summary: summarize(res), toolError: res != nil && res.IsError, errText: errorText(res), rejected: tools.Rejected(res)}
 		})
 }
 

@@ -152,6 +152,7 @@ type CallResult struct {
 	Structured any
 	Text       []string
 	IsError    bool
+	Rejected   bool // a verdict against the change (tools.Rejected): an answer, but not a success
 	Notices    []string
 }
 
@@ -163,7 +164,7 @@ func (s *Server) CallTool(ctx context.Context, name string, args json.RawMessage
 	if err != nil {
 		return CallResult{}, err
 	}
-	out := CallResult{Structured: res.StructuredContent, IsError: res.IsError}
+	out := CallResult{Structured: res.StructuredContent, IsError: res.IsError, Rejected: tools.Rejected(res)}
 	if n := s.cfg.Store.Notice(); n != "" {
 		out.Notices = []string{n}
 	}

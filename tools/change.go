@@ -13,20 +13,29 @@ type patchApplyArgs struct {
 	Fuzz   int    `json:"fuzz,omitempty" jsonschema:"context lines per hunk end that may mismatch (0, the default, means exact context only); any fuzz used is reported"`
 }
 
+// patchApplyResult is the patch report and, when the patch did not apply,
+// why: a conflict is an answer (applied false), not a tool error.
+type patchApplyResult struct {
+	factory.PatchReport
+	Reason         string `json:"reason,omitempty"`          // why it did not apply
+	AlreadyApplied bool   `json:"already_applied,omitempty"` // the working tree already holds the patch
+}
+
 type changeProposeArgs struct {
-	Patch   string `json:"patch" jsonschema:"the change as a unified diff, paths relative to the workspace root"`
+	Patch   string `json:"patch,omitempty" jsonschema:"the change as a unified diff; omit to judge the working tree as it is"`
+	Base    string `json:"base,omitempty" jsonschema:"without a patch: the snapshot id or revision to judge the working tree against (default HEAD)"`
 	Fuzz    int    `json:"fuzz,omitempty" jsonschema:"context lines per hunk end that may mismatch (default 0: exact)"`
-	Commit  bool   `json:"commit,omitempty" jsonschema:"when accepted, also commit the change on the current branch (off by default)"`
+	Commit  bool   `json:"commit,omitempty" jsonschema:"when accepted, also commit the gated tree on the current branch (off by default)"`
 	Message string `json:"message,omitempty" jsonschema:"commit message, with commit"`
 }
 
 func patchApply(d Deps) Tool {
 	return defineRecording(d, "patch_apply",
-		"Apply a unified diff atomically: every file or none. Each hunk applies at its line, else at the nearest place where its context matches exactly (the offset is reported); never silent fuzz. Hunk counts that are off are recounted and reported. When a hunk does not apply, nothing is written and the report shows, per hunk, the expected and actual lines and the nearest partial match. A snapshot before and after is recorded, so snapshot_restore of 'before' undoes it.",
+		"Apply a unified diff atomically: every file or none. Each hunk applies at its line, else at the nearest place where its context matches exactly (the offset is reported); never silent fuzz. Hunk counts that are off are recounted and reported. When a hunk does not apply, the answer is applied: false, nothing is written, and the report shows, per hunk, the expected and actual lines and the nearest partial match. A snapshot before and after is recorded, so snapshot_restore of 'before' undoes it. Ungated: change_propose is the gate.",
 		annotations{title: "Apply a patch", destructive: true},
-		func(ctx context.Context, a patchApplyArgs) (factory.PatchReport, records, error) {
+		func(ctx context.Context, a patchApplyArgs) (patchApplyResult, records, error) {
 			if a.Patch == "" {
-				return factory.PatchReport{}, records{}, factory.Errorf(factory.EINVALID, "patch is empty; send a unified diff")
+				return patchApplyResult{}, records{}, factory.Errorf(factory.EINVALID, "patch is empty; send a unified diff")
 			}
 			// The write limits come from factory.yaml as committed (the
 			// same trusted rules the gate reads), never from the agent; a
@@ -37,31 +46,46 @@ func patchApply(d Deps) Tool {
 				limits = cfg.Patch
 			}
 			rep, err := d.Workspace.ApplyPatch(ctx, limits.Apply(factory.PatchRequest{Patch: a.Patch, DryRun: a.DryRun, Fuzz: a.Fuzz}))
-			return rep, records{snapshotIDs: []string{rep.Before, rep.After}}, err
+			// the engine refuses a real apply after a dry run of its own:
+			// the report says what was asked
+			rep.DryRun = a.DryRun
+			res := patchApplyResult{PatchReport: rep}
+			recs := records{snapshotIDs: []string{rep.Before, rep.After}}
+			if factory.ErrorCode(err) != factory.ECONFLICT {
+				return res, recs, err
+			}
+			recs.rejected = true
+			res.Reason = factory.ErrorMessage(err)
+			if invariants.AppliedIn(ctx, func(ctx context.Context, req factory.PatchRequest) (factory.PatchReport, error) {
+				return d.Workspace.ApplyPatch(ctx, req)
+			}, a.Patch) {
+				res.AlreadyApplied = true
+				res.Reason = invariants.AlreadyAppliedReason
+			}
+			return res, recs, nil
 		})
 }
 
 func changePropose(d Deps) Tool {
 	return defineRecording(d, "change_propose",
-		"The gate: apply a patch in an isolated copy of the live tree, run every gate of factory.yaml in the sandbox, and write the change into the live tree only if every invariant passes (merging cleanly with edits made meanwhile). Otherwise the live tree is left untouched and the failing verdicts say why, with evidence. The rules, protected files and sandbox policy are read from factory.yaml as committed at HEAD, never from the working tree or the change.",
+		"The gate. Without a patch: judge the working tree as it is (edited with any tool) against base (default HEAD); nothing is written, and with commit the accepted tree is committed exactly. With a patch: apply it in an isolated copy of the live tree and write it into the live tree only if every invariant passes. Either way every gate of factory.yaml runs in the sandbox, and a rejection is an answer (accepted: false) whose failing verdicts say why, with evidence. The rules and protected files are read from factory.yaml as committed at HEAD, never from the working tree or the change.",
 		annotations{title: "Propose a change", destructive: true},
 		func(ctx context.Context, a changeProposeArgs) (invariants.ProposeResult, records, error) {
-			if a.Patch == "" {
-				return invariants.ProposeResult{}, records{}, factory.Errorf(factory.EINVALID, "patch is empty; send a unified diff")
-			}
 			if err := checkText("message", a.Message, 4000); a.Message != "" && err != nil {
 				return invariants.ProposeResult{}, records{}, err
 			}
-			res, err := d.Gate.Propose(ctx, invariants.ProposeRequest{Patch: a.Patch, Fuzz: a.Fuzz, Commit: a.Commit, Message: a.Message})
+			if err := checkText("base", a.Base, 200); err != nil {
+				return invariants.ProposeResult{}, records{}, err
+			}
+			res, err := d.Gate.Propose(ctx, invariants.ProposeRequest{Patch: a.Patch, Base: a.Base, Fuzz: a.Fuzz, Commit: a.Commit, Message: a.Message})
 			recs := records{snapshotIDs: []string{res.Base, res.Result, res.Live}}
 			if err != nil {
 				return res, recs, err
 			}
-			// A rejection is a verdict like an acceptance: both are kept.
+			// A rejection is a verdict like an acceptance: both are kept,
+			// and both are answers.
 			recs.verdicts = res.Verdicts
-			if !res.Accepted {
-				return res, recs, factory.Errorf(factory.ECONFLICT, "%s", res.Reason)
-			}
+			recs.rejected = !res.Accepted
 			return res, recs, nil
 		})
 }

@@ -48,7 +48,7 @@ func handle[A, R any](d Deps, name string, fn func(context.Context, A) (R, recor
 		if err != nil {
 			return errorResult(ctx, d.Log, name, err, res)
 		}
-		return mcp.NewToolResultStructuredOnly(res), nil
+		return markRejected(mcp.NewToolResultStructuredOnly(res), recs.rejected), nil
 	}
 }
 

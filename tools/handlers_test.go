@@ -165,7 +165,23 @@ func changeCases() map[string][]handlerCase {
 			}},
 			{name: "empty", setup: args(map[string]any{"patch": ""}), want: "patch is empty; send a unified diff"},
 			{name: "fuzz out of range", setup: args(map[string]any{"patch": twoToTWO, "fuzz": 9}), want: "fuzz 9: use 0 to 3"},
-			{name: "context that does not match", setup: args(map[string]any{"patch": strings.ReplaceAll(twoToTWO, " one", " uno")}), want: "a.txt"},
+			{name: "context that does not match is an answer", setup: args(map[string]any{"patch": strings.ReplaceAll(twoToTWO, " one", " uno")}), check: func(t *testing.T, e *env, got map[string]any) {
+				assert.Equal(t, false, field(got, "applied"))
+				assert.Nil(t, got["dry_run"], "nobody asked for a dry run")
+				assert.Contains(t, str(got, "reason"), "a.txt")
+				assert.Nil(t, got["already_applied"])
+				assert.Equal(t, "a.txt", str(got["conflicts"].([]any)[0].(map[string]any), "file"))
+				assert.Equal(t, "one\ntwo\nthree\n", read(t, e.dir, "a.txt"), "nothing written")
+			}},
+			{name: "already applied", setup: func(t *testing.T, e *env) map[string]any {
+				write(t, e.dir, "a.txt", "one\nTWO\nthree\n")
+				return map[string]any{"patch": twoToTWO}
+			}, check: func(t *testing.T, e *env, got map[string]any) {
+				assert.Equal(t, false, field(got, "applied"))
+				assert.Equal(t, true, field(got, "already_applied"))
+				assert.Equal(t, invariants.AlreadyAppliedReason, str(got, "reason"))
+				assert.Equal(t, "one\nTWO\nthree\n", read(t, e.dir, "a.txt"))
+			}},
 		},
 		"change_propose": {
 			{name: "accepted", setup: accepted, check: func(t *testing.T, e *env, got map[string]any) {
@@ -178,13 +194,23 @@ func changeCases() map[string][]handlerCase {
 				require.Len(t, vs, 1)
 				assert.Equal(t, factory.VerdictPass, vs[0].Status)
 			}},
-			{name: "rejected, its verdicts kept", setup: rejected, want: "tests-pass failed: 1 failed", check: func(t *testing.T, e *env, _ map[string]any) {
+			{name: "rejected is an answer, its verdicts kept", setup: rejected, check: func(t *testing.T, e *env, got map[string]any) {
+				assert.Equal(t, false, field(got, "accepted"))
+				assert.Equal(t, "tests-pass failed: 1 failed", str(got, "reason"))
 				vs, err := e.store.Verdicts(context.Background(), e.runID)
 				require.NoError(t, err)
 				require.Len(t, vs, 1)
 				assert.Equal(t, factory.VerdictFail, vs[0].Status)
 			}},
-			{name: "empty", setup: args(map[string]any{"patch": ""}), want: "patch is empty; send a unified diff", check: notProposed},
+			{name: "the working tree", setup: func(t *testing.T, e *env) map[string]any {
+				e.gate.propose = invariants.ProposeResult{Accepted: true, Reason: "accepted", Verdicts: []factory.Verdict{}}
+				return map[string]any{"base": "main", "commit": true}
+			}, check: func(t *testing.T, e *env, got map[string]any) {
+				assert.Equal(t, true, field(got, "accepted"))
+				assert.Nil(t, got["patch"], "no patch report without a patch")
+				assert.Equal(t, []invariants.ProposeRequest{{Base: "main", Commit: true}}, e.gate.proposed)
+			}},
+			{name: "control character in base", setup: args(map[string]any{"base": "HEAD\n"}), want: "base contains a control character", check: notProposed},
 			{name: "control character in message", setup: args(map[string]any{"patch": twoToTWO, "message": "a\x07"}),
 				want: "message contains a control character", check: notProposed},
 		},

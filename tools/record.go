@@ -16,6 +16,10 @@ type records struct {
 	blobs       []blob              // long outputs; the result names them by URI
 	testRun     *factory.TestReport // a finished test run
 	verdicts    []factory.Verdict   // verdicts of a gate run
+	// rejected says the result is a verdict against the change (a gate's
+	// rejection, a patch that does not apply): an answer, not a tool
+	// error, that the run log records as factory.StepRejected.
+	rejected bool
 }
 
 // blob is a long output kept in the run log as a resource (see Resources).

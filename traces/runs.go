@@ -209,7 +209,7 @@ func uniqueErr(err error, what, id string) error {
 // subquery returns one value; a join with GROUP BY would sort every step.
 func runsSQL(inner string) string {
 	return `SELECT r.id, r.name, r.workflow, r.client, r.root, r.started, r.ended,
-		(SELECT count(*) + (coalesce(sum(status NOT IN ('ok', 'running')), 0) << 32) FROM steps WHERE run_id = r.id)
+		(SELECT count(*) + (coalesce(sum(status NOT IN ('ok', 'running', 'rejected')), 0) << 32) FROM steps WHERE run_id = r.id)
 		FROM (` + inner + `) r ORDER BY r.started DESC, r.id DESC`
 }
 
@@ -247,8 +247,8 @@ func scanMessage(sc scanner) (factory.Message, error) {
 }
 
 // Runs returns up to limit runs (0 means 20), newest first, with their step
-// and failure counts (Failed counts steps whose status is neither ok nor
-// running).
+// and failure counts (Failed counts steps whose status is neither ok,
+// running nor rejected: a rejection is an answer).
 func (s *Store) Runs(ctx context.Context, limit int) ([]factory.Run, error) {
 	if limit <= 0 {
 		limit = 20

@@ -114,10 +114,10 @@ func TestAttackLoosenRulesWithPatchApplyThenProposeAProtectedEdit(t *testing.T) 
 	require.Equal(t, "version: 1\n", readAt(t, repo, "factory.yaml"))
 
 	before := guardedState(t, repo)
-	code, _, errOut = callJSON(t, repo, "change_propose", map[string]any{"patch": edit, "commit": true})
-	assert.Equal(t, 1, code)
-	assert.Contains(t, errOut, "golden-untouched")
-	assert.Contains(t, errOut, "factory.yaml has uncommitted changes; they apply once committed")
+	code, out, _ := callJSON(t, repo, "change_propose", map[string]any{"patch": edit, "commit": true})
+	assert.Equal(t, 1, code, "a rejection exits 1, its result on stdout")
+	assert.Contains(t, out, "golden-untouched")
+	assert.Contains(t, out, "factory.yaml has uncommitted changes; they apply once committed")
 	requireUnchanged(t, before, guardedState(t, repo))
 }
 

@@ -15,7 +15,8 @@ func runCall(ctx context.Context, env *cliEnv, args []string) error {
 	fs := newFlags(env, "call", "[flags] TOOL ['{json}' | -]", `Run one tool in-process against the workspace, recorded in the run log like a
 served call, and print its structured result as JSON. Arguments are a JSON
 object, or - to read it from stdin. Exit 0 on success, 1 when the tool
-returned an error result, 2 on usage errors.`)
+returned an error result (printed on stderr) or a rejection (accepted or
+applied false, printed on stdout like any result), 2 on usage errors.`)
 	var c common
 	c.register(fs, env)
 	if err := parse(env, fs, args); err != nil {
@@ -82,6 +83,10 @@ returned an error result, 2 on usage errors.`)
 		env.stderr.Write(buf.Bytes())
 		return exitError{1}
 	}
-	_, err = env.stdout.Write(buf.Bytes())
+	if _, err = env.stdout.Write(buf.Bytes()); err == nil && res.Rejected {
+		// a script gating on the exit code must not take a rejection
+		// for a pass
+		return exitError{1}
+	}
 	return err
 }
