@@ -31,7 +31,7 @@ const (
 	GateGoImports = "go-imports" // {builtin: go-imports}
 	GatePattern   = "pattern"    // {pattern: {regex: ..., in: [globs], scope: added-lines|files}}
 	GateCoverage  = "coverage"   // {coverage: {packages: [./...]}} or {coverage: {run: [...], profile: cover.out}}
-	GateBench     = "bench"      // {bench: {pattern: ., packages: [./...], count: 6, benchtime: 100ms}}
+	GateBench     = "bench"      // {bench: {pattern: ., packages: [./...], count: 10, benchtime: 20ms, budget: 30s}}
 	GateDiff      = "diff"       // implicit: always present as diff.*
 )
 
@@ -83,8 +83,12 @@ type Gate struct {
 	Profile string `json:"profile,omitempty"` // GateCoverage: profile Run writes, relative to the root
 
 	Bench     string `json:"bench,omitempty"`     // GateBench: -bench regexp; empty means "."
-	Count     int    `json:"count,omitempty"`     // GateBench: rounds per tree; zero means 10
-	Benchtime string `json:"benchtime,omitempty"` // GateBench: -benchtime; empty means 100ms
+	Count     int    `json:"count,omitempty"`     // GateBench: rounds per tree, MinBenchCount or more; zero means 10
+	Benchtime string `json:"benchtime,omitempty"` // GateBench: -benchtime; empty means 20ms
+	// Budget is the wall time a paired bench gate may spend measuring
+	// (after building); zero means DefaultBenchBudget. A result too slow
+	// to measure within it fails as "at least Nx slower".
+	Budget time.Duration `json:"budget,omitempty"`
 }
 
 // Invariant is one entry of factory.yaml's invariants: a verdict over facts.
@@ -877,7 +881,7 @@ func (p *cparser) coverageGate(g *Gate, n ast.Node, f string) {
 }
 
 func (p *cparser) benchGate(g *Gate, n ast.Node, f string) {
-	es, ok := p.optionalMapping(n, f, "; write bench: {pattern: ., packages: [./...], count: 6, benchtime: 100ms}")
+	es, ok := p.optionalMapping(n, f, "; write bench: {pattern: ., packages: [./...], count: 10, benchtime: 20ms}")
 	if !ok {
 		return
 	}
@@ -890,25 +894,39 @@ func (p *cparser) benchGate(g *Gate, n ast.Node, f string) {
 			g.Packages, _ = p.strList(e.val, ff, "a list of package patterns", "", true)
 		case "count":
 			if c, ok := p.integer(e.val, ff); ok {
-				if c < 2 || c > 50 {
-					p.errf(e.val, ff, "expected 2 to 50 rounds (10 or more to detect a difference at p < 0.01)")
-				}
+				p.benchCount(e.val, ff, c)
 				g.Count = c
 			}
 		case "benchtime":
 			g.Benchtime, _ = p.str(e.val, ff, "")
+		case "budget":
+			g.Budget, _ = p.duration(e.val, ff)
 		case "run":
-			g.Run, _ = p.argv(e.val, ff, "go, test, -run=^$, -bench=., -count=6, ./...")
+			g.Run, _ = p.argv(e.val, ff, "go, test, -run=^$, -bench=., -count=10, ./...")
 		case "env":
 			g.Env = p.strMap(e.val, ff)
 		default:
-			p.unknown(e, f, "pattern", "packages", "count", "benchtime", "run", "env")
+			p.unknown(e, f, "pattern", "packages", "count", "benchtime", "budget", "run", "env")
 		}
 	}
 	if g.Bench != "" {
 		if _, err := regexp.Compile(g.Bench); err != nil {
 			p.errf(n, f+".pattern", "not a valid regular expression: %v", err)
 		}
+	}
+}
+
+// benchCount refuses a round count whose paired test can never reach
+// significance: with n rounds the smallest two-sided p of the paired
+// sign-flip test is 2/2^n (every round's difference of one sign), so below
+// MinBenchCount a slowdown of any size could never be told from noise and
+// the gate could never fail.
+func (p *cparser) benchCount(n ast.Node, f string, c int) {
+	switch {
+	case c < MinBenchCount:
+		p.errf(n, f, "count %d can never reach p < %g (the smallest p with %d pairs is %.3f); use count: %d or more", c, benchThresholds.CompareAlpha, c, minSignFlipP(c), MinBenchCount)
+	case c > 50:
+		p.errf(n, f, "expected at most 50 rounds; use count: 10 to 20")
 	}
 }
 

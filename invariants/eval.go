@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"reflect"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -478,6 +479,12 @@ func benchGlob(glob, name string) bool {
 	return regexp.MustCompile("^" + q + "$").MatchString(name)
 }
 
+// evalMaxRegression passes only when every matching benchmark is shown
+// within the budget: the upper confidence bound of its change is at most
+// Percent. A significant excess fails as slower; a change the rounds could
+// not bound below the budget fails as inconclusive rather than pass, since
+// a change lands only when every gate truly passes. A benchmark that ran on
+// the baseline but not on the result fails: it cannot show a regression.
 func evalMaxRegression(c *compiled, f BenchFacts) factory.Verdict {
 	names := make([]string, 0, len(f.Compare))
 	for n := range f.Compare {
@@ -486,24 +493,34 @@ func evalMaxRegression(c *compiled, f BenchFacts) factory.Verdict {
 		}
 	}
 	sort.Strings(names)
-	if len(names) == 0 {
+	var gone []string
+	for _, n := range f.Missing {
+		if benchGlob(c.Bench, n) {
+			gone = append(gone, n+" ran on the baseline but not on the result (deleted, renamed, skipped or failing)")
+		}
+	}
+	if len(names) == 0 && len(gone) == 0 {
 		return factory.Verdict{Status: factory.VerdictError, Message: fmt.Sprintf("no benchmark matching %q ran on both trees", c.Bench)}
 	}
-	var bad, ok []string
+	var slower, unsure, ok []string
 	for _, n := range names {
-		d := f.Compare[n]
-		line := fmt.Sprintf("%s: %s -> %s (%+.1f%%, p=%.3f, n=%s, %s)", n, fmtNs(d.Base), fmtNs(d.Center), d.DeltaPct, d.P, d.N, d.Test)
-		if d.Significant && d.DeltaPct > c.Percent {
-			bad = append(bad, line)
-		} else {
-			if !d.Significant {
-				line += " not significant"
-			}
+		line, judged := judgeBench(n, f.Compare[n], c.Percent)
+		switch judged {
+		case benchSlower:
+			slower = append(slower, line)
+		case benchUnsure:
+			unsure = append(unsure, line)
+		default:
 			ok = append(ok, line)
 		}
 	}
-	if len(bad) == 0 {
-		return factory.Verdict{Status: factory.VerdictPass, Message: fmt.Sprintf("%d benchmark(s) within %g%%", len(ok), c.Percent), Evidence: ok}
+	switch {
+	case len(gone) > 0:
+		return factory.Verdict{Status: factory.VerdictFail, Message: fmt.Sprintf("%d benchmark(s) did not run on the result", len(gone)), Evidence: slices.Concat(gone, slower, unsure)}
+	case len(slower) > 0:
+		return factory.Verdict{Status: factory.VerdictFail, Message: fmt.Sprintf("%d benchmark(s) slower by more than %g%%", len(slower), c.Percent), Evidence: slices.Concat(slower, unsure)}
+	case len(unsure) > 0:
+		return factory.Verdict{Status: factory.VerdictFail, Message: fmt.Sprintf("%d benchmark(s) inconclusive against the %g%% budget; raise count or benchtime", len(unsure), c.Percent), Evidence: slices.Concat(unsure, ok)}
 	}
-	return factory.Verdict{Status: factory.VerdictFail, Message: fmt.Sprintf("%d benchmark(s) slower by more than %g%%", len(bad), c.Percent), Evidence: bad}
+	return factory.Verdict{Status: factory.VerdictPass, Message: fmt.Sprintf("%d benchmark(s) within %g%%", len(ok), c.Percent), Evidence: ok}
 }

@@ -121,7 +121,14 @@ type BenchDelta struct {
 	P           float64 `json:"p" expr:"p"`
 	Significant bool    `json:"significant" expr:"significant"` // p < 0.01
 	N           string  `json:"n" expr:"n"`                     // "10+10"
-	Test        string  `json:"test" expr:"test"`               // "paired cpu", "paired" (paired rounds) or "mann-whitney"
+	Test        string  `json:"test" expr:"test"`               // "paired cpu", "paired" (paired rounds), "mann-whitney" or "budget"
+	// Low and High bound DeltaPct with 99% confidence (the same test,
+	// inverted). High holds only when Bounded: too few rounds, or a result
+	// too slow to measure within the gate's budget (Test "budget", DeltaPct
+	// and Low then the least slowdown seen), bound it from below only.
+	Low     float64 `json:"low_pct" expr:"low_pct"`
+	High    float64 `json:"high_pct" expr:"high_pct"`
+	Bounded bool    `json:"bounded" expr:"bounded"`
 }
 
 // BenchFacts are a bench gate's facts. Compare is filled when a baseline
@@ -129,6 +136,10 @@ type BenchDelta struct {
 type BenchFacts struct {
 	Benchmarks map[string]BenchResult `json:"benchmarks" expr:"benchmarks"`
 	Compare    map[string]BenchDelta  `json:"compare" expr:"compare"`
+	// Missing are the benchmarks that ran on the baseline but not on this
+	// tree (deleted, renamed, skipped or failing): a benchmark that no
+	// longer runs must not pass as one that did not regress.
+	Missing []string `json:"missing,omitempty" expr:"missing"`
 }
 
 // factType is the Go type of each gate kind's facts.

@@ -81,7 +81,7 @@ func StarterConfig(suites []factory.Suite, lang string) []byte {
 		w("  vet: {run: [go, vet, ./...]}\n")
 		w("  imports: {builtin: go-imports}\n")
 		w("  # cover: {coverage: {packages: [./...]}}           # total, packages\n")
-		w("  # perf: {bench: {packages: [./...], count: 6}}     # compare with the base\n")
+		w("  # perf: {bench: {packages: [./...], count: 10}}    # compare with the base\n")
 	} else {
 		w("  # lint: {run: [make, lint]}\n")
 	}

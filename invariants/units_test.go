@@ -162,7 +162,7 @@ func TestParseBenchAndCompare(t *testing.T) {
 	v := evalMaxRegression(&compiled{Invariant: Invariant{ID: "fast", Bench: "Benchmark*", Percent: 15}}, compareBench(fs, fb))
 	assert.Equal(t, factory.VerdictFail, v.Status)
 	require.Len(t, v.Evidence, 1)
-	assert.Contains(t, v.Evidence[0], "BenchmarkA: 1.004µs -> 1.304µs (+29.9%, p=0.000, n=10+10, mann-whitney)")
+	assert.Contains(t, v.Evidence[0], "BenchmarkA: 1.004µs -> 1.304µs (+29.9%, 99% interval +29.4% to +30.4%, p=0.000, n=10+10, mann-whitney)")
 	v = evalMaxRegression(&compiled{Invariant: Invariant{ID: "fast", Bench: "BenchmarkB*", Percent: 15}}, compareBench(fs, fb))
 	assert.Equal(t, factory.VerdictPass, v.Status)
 	v = evalMaxRegression(&compiled{Invariant: Invariant{ID: "fast", Bench: "BenchmarkZ", Percent: 15}}, compareBench(fs, fb))
@@ -358,18 +358,19 @@ func TestComparePairedCancelsTheLoad(t *testing.T) {
 
 func TestBenchJobsSizeAndPattern(t *testing.T) {
 	calB := map[string]map[string]float64{"ex/a": {"BenchmarkX": 1000, "BenchmarkY": 50000}}
-	calR := map[string]map[string]float64{"ex/a": {"BenchmarkX": 1300}, "ex/b": {"BenchmarkZ.v2": 10}}
+	calR := map[string]map[string]float64{"ex/a": {"BenchmarkX": 4000}, "ex/b": {"BenchmarkZ.v2": 10}}
 	jobs := benchJobs(Gate{Bench: "Benchmark/small", Benchtime: "20ms"}, calB, calR)
 	target := 20 * time.Millisecond
 	assert.Equal(t, []benchJob{
-		{pkg: "ex/a", pattern: "^BenchmarkX$/small", n: 20000, target: target}, // the baseline's cost decides
-		{pkg: "ex/a", pattern: "^BenchmarkY$/small", n: 400, target: target},
-		{pkg: "ex/b", pattern: `^BenchmarkZ\.v2$/small`, n: 2000000, target: target}, // only in the result
+		// each side sized from its own cost: the 4x slower result runs a quarter of the iterations
+		{pkg: "ex/a", top: "BenchmarkX", pattern: "^BenchmarkX$/small", n: [2]int64{20000, 5000}, cal: [2]float64{1000, 4000}, target: target},
+		{pkg: "ex/a", top: "BenchmarkY", pattern: "^BenchmarkY$/small", n: [2]int64{400, 0}, cal: [2]float64{50000, 0}, target: target},
+		{pkg: "ex/b", top: "BenchmarkZ.v2", pattern: `^BenchmarkZ\.v2$/small`, n: [2]int64{0, 2000000}, cal: [2]float64{0, 10}, target: target}, // only in the result
 	}, jobs)
 
 	jobs = benchJobs(Gate{Benchtime: "5x"}, calB, nil)
 	require.Len(t, jobs, 2)
-	assert.Equal(t, benchJob{pkg: "ex/a", pattern: "^BenchmarkX$", n: 5, fixedN: true, target: 100 * time.Millisecond}, jobs[0])
+	assert.Equal(t, benchJob{pkg: "ex/a", top: "BenchmarkX", pattern: "^BenchmarkX$", n: [2]int64{5, 0}, cal: [2]float64{1000, 0}, fixedN: true, target: 20 * time.Millisecond}, jobs[0])
 	jobs = benchJobs(Gate{Benchtime: "1x"}, calB, nil)
-	assert.EqualValues(t, 2, jobs[0].n, "an Nx run must do at least one iteration more than the 1x run measuring the fixed cost")
+	assert.EqualValues(t, 2, jobs[0].n[0], "an Nx run must do at least one iteration more than the 1x run measuring the fixed cost")
 }
