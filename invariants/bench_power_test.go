@@ -12,6 +12,7 @@ import (
 	"github.com/factory-dev/factory"
 	"github.com/factory-dev/factory/invariants"
 	"github.com/factory-dev/factory/sandbox"
+	"github.com/factory-dev/factory/sandbox/testrun"
 )
 
 // slowerChecksum makes core.Checksum about 30% slower: a second pass over
@@ -61,7 +62,7 @@ func BenchmarkBenchGatePower(b *testing.B) {
 			b.Fatal(err)
 		}
 		phases := &phaseTimes{d: map[string]time.Duration{}}
-		c, err := invariants.New(invariants.ControllerConfig{Workspace: sbWorkspace{ws}, Runner: sbRunner{ws}, Steps: phases})
+		c, err := invariants.New(invariants.ControllerConfig{Workspace: testrun.Workspace{Workspace: ws}, Runner: testrun.New(ws), Steps: phases})
 		if err != nil {
 			b.Fatal(err)
 		}

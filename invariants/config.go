@@ -89,6 +89,11 @@ type Gate struct {
 	// (after building); zero means DefaultBenchBudget. A result too slow
 	// to measure within it fails as "at least Nx slower".
 	Budget time.Duration `json:"budget,omitempty"`
+
+	// decideAt is the tightest max_regression percent that reads this
+	// bench gate (0 when none): the paired rounds go on, within Budget,
+	// while a benchmark's interval cannot yet say within or over it.
+	decideAt float64
 }
 
 // Invariant is one entry of factory.yaml's invariants: a verdict over facts.
@@ -1094,6 +1099,23 @@ func (p *cparser) crossCheck(cfg *Config) {
 			p.errs = append(p.errs, fmt.Sprintf("%s: needs a %s gate; add one under gates, e.g. %s", f, kind, map[string]string{GateGoImports: "imports: {builtin: go-imports}", GateBench: "bench: {bench: {packages: [./...]}}"}[kind]))
 		default:
 			p.errs = append(p.errs, fmt.Sprintf("%s: several %s gates (%s); say which with gate: NAME", f, kind, strings.Join(byKind[kind], ", ")))
+		}
+	}
+	markDecideAt(cfg)
+}
+
+// markDecideAt tells each bench gate the tightest budget it is judged by.
+func markDecideAt(cfg *Config) {
+	for i := range cfg.Invariants {
+		inv := cfg.Invariants[i]
+		if inv.Kind != InvMaxRegression {
+			continue
+		}
+		for j := range cfg.Gates {
+			g := &cfg.Gates[j]
+			if g.Name == inv.Gate && (g.decideAt == 0 || inv.Percent < g.decideAt) {
+				g.decideAt = inv.Percent
+			}
 		}
 	}
 }

@@ -213,20 +213,47 @@ func atLeast(ns, times float64, budget time.Duration) BenchDelta {
 // pairedRounds runs the planned rounds and compares them.
 func pairedRounds(ctx context.Context, g Gate, sides [2]*benchSide, jobs []benchJob, deadline time.Time) (BenchFacts, BenchFacts, error) {
 	_, count, _ := benchDefaults(g)
-	rounds := [2][][]byte{make([][]byte, count), make([][]byte, count)}
+	var rounds [2][][]byte
 	cpu := true
-	for i := 0; i < count; i++ {
+	var last time.Duration
+	round := func() error {
+		t0 := time.Now()
+		var out [2][]byte
 		for _, job := range jobs {
 			best, onCPU, err := pairedRound(ctx, g, sides, job, deadline)
 			if err != nil {
-				return BenchFacts{}, BenchFacts{}, err
+				return err
 			}
 			cpu = cpu && onCPU
 			for side, m := range best {
-				rounds[side][i] = appendBenchLines(rounds[side][i], job.n[side], m)
+				out[side] = appendBenchLines(out[side], job.n[side], m)
 			}
 		}
+		rounds[0], rounds[1] = append(rounds[0], out[0]), append(rounds[1], out[1])
+		last = time.Since(t0)
+		return nil
 	}
+	for i := 0; i < count; i++ {
+		if err := round(); err != nil {
+			return BenchFacts{}, BenchFacts{}, err
+		}
+	}
+	for {
+		fb, fr, err := pairedFacts(g, rounds, cpu)
+		// A busy machine widens the interval: while it cannot yet say
+		// within or over the tightest budget, more rounds (up to three
+		// times count, and within the gate's time budget) narrow it.
+		if err != nil || !undecided(fr.Compare, g.decideAt) || len(rounds[0]) >= 3*count || time.Until(deadline) < 2*last {
+			return fb, fr, err
+		}
+		if err := round(); err != nil {
+			return fb, fr, nil // keep what was measured: the budget ran out mid-round
+		}
+	}
+}
+
+// pairedFacts compares what the rounds measured on both sides.
+func pairedFacts(g Gate, rounds [2][][]byte, cpu bool) (BenchFacts, BenchFacts, error) {
 	fb, err := benchFacts(g, bytes.Join(rounds[0], nil))
 	if err != nil {
 		return BenchFacts{}, BenchFacts{}, onSide(0, err)
@@ -244,6 +271,23 @@ func pairedRounds(ctx context.Context, g Gate, sides [2]*benchSide, jobs []bench
 	fr.Compare = comparePaired(fb, fr, rounds[0], rounds[1], test)
 	fr.Missing = missingFrom(fb, fr)
 	return fb, fr, nil
+}
+
+// undecided reports whether some benchmark's interval can say neither
+// "within pct" nor "over pct" yet; false when no budget reads the gate.
+func undecided(cmp map[string]BenchDelta, pct float64) bool {
+	if pct <= 0 {
+		return false
+	}
+	for _, d := range cmp {
+		if d.Test == "budget" {
+			continue
+		}
+		if d.Low <= pct && !(d.Bounded && d.High <= pct) {
+			return true
+		}
+	}
+	return false
 }
 
 // pairedRound runs job on both sides at once, benchReps times, and keeps
