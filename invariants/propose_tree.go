@@ -76,6 +76,14 @@ func (c *Controller) proposeTree(ctx context.Context, req ProposeRequest) (Propo
 	}
 	res.Accepted = true
 	res.Reason = fmt.Sprintf("accepted: %d invariant(s) passed on the working tree against %s; nothing was written", len(vs), baseName(req.Base))
+	// Judged against HEAD, the tree may now be committed by any route (the
+	// git and Claude Code hooks look it up); judged against another base,
+	// its baselines were not the branch's, so it is not marked.
+	if base.Tree == head.Tree {
+		if err := c.cfg.Workspace.MarkAccepted(ctx, result.ID); err != nil {
+			return res, err
+		}
+	}
 	if req.Commit {
 		return res, c.commitTree(ctx, req, head, result, &res)
 	}

@@ -308,3 +308,26 @@ func TestInitHooksMergesSettingsAndIsIdempotent(t *testing.T) {
 	assert.Contains(t, out, "ok   hooks")
 	_ = code
 }
+
+// The natural path: the agent edits with its own editor, change_propose {}
+// judges the working tree against HEAD, and its acceptance opens the door
+// for the agent's own `git commit` (hook and real pre-commit); a rejected
+// working tree keeps it shut.
+func TestWorkingTreeAcceptanceOpensTheDoor(t *testing.T) {
+	repo, bin := gatedRepo(t)
+	require.NoError(t, os.WriteFile(filepath.Join(repo, "a.txt"), []byte("bad\n"), 0o644))
+	code, out, errOut := hookCLI(t, bin, "", "call", "--root", repo, "change_propose", "{}")
+	require.Equal(t, 1, code, "a rejection exits 1 from factory call: "+out+errOut)
+	assert.Contains(t, out, `"accepted": false`)
+	code, _, _ = hookCLI(t, bin, bashInput(t, repo, `git commit -am x`), "hook", "claude-pre-tool-use")
+	assert.Equal(t, 2, code, "a rejected tree stays ungated")
+
+	require.NoError(t, os.WriteFile(filepath.Join(repo, "a.txt"), []byte("good\n"), 0o644))
+	code, out, errOut = hookCLI(t, bin, "", "call", "--root", repo, "change_propose", "{}")
+	require.Equal(t, 0, code, out+errOut)
+	assert.Contains(t, out, `"accepted": true`)
+	code, _, errOut = hookCLI(t, bin, bashInput(t, repo, `git commit -am x`), "hook", "claude-pre-tool-use")
+	assert.Equal(t, 0, code, "the accepted working tree may be committed: "+errOut)
+	mustGit(t, repo, "commit", "-qam", "gated by change_propose {}")
+	assert.Equal(t, "good\n", mustGit(t, repo, "show", "HEAD:a.txt")+"\n")
+}

@@ -47,8 +47,8 @@ func main() {
 	fmt.Printf("\n%d attacks.\n", len(all))
 }
 
-// scan finds `// attack: what -> outcome` lines directly above a func
-// TestAttack declaration (other comment lines may sit between them).
+// scan finds `// attack: what -> outcome` comments directly above a func
+// TestAttack declaration; the comment may go on over several lines.
 func scan(path string) ([]attack, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -64,6 +64,8 @@ func scan(path string) ([]attack, error) {
 		switch {
 		case strings.HasPrefix(line, "// attack:"):
 			pending = strings.TrimSpace(strings.TrimPrefix(line, "// attack:"))
+		case strings.HasPrefix(line, "//") && pending != "":
+			pending += " " + strings.TrimSpace(strings.TrimPrefix(line, "//"))
 		case strings.HasPrefix(line, "//"):
 		case strings.HasPrefix(line, "func TestAttack"):
 			name := strings.TrimPrefix(line, "func ")
