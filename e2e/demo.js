@@ -29,9 +29,12 @@ const client = new Client({ name: 'factory-demo', version: '1.0.0' });
 await client.connect(new StdioClientTransport({ command: BIN, args: ['serve', '--root', root], stderr: 'ignore' }));
 
 // call returns structured content, or for a tool error the message and the
-// partial result that came with it.
+// partial result that came with it. Long calls (gates, test runs) send
+// progress; the client's timeout restarts with each, so a busy machine
+// never turns a slow gate into a failed demo.
+const patient = { timeout: 120000, resetTimeoutOnProgress: true, maxTotalTimeout: 900000, onprogress: () => {} };
 async function call(name, args = {}) {
-  const res = await client.callTool({ name, arguments: args });
+  const res = await client.callTool({ name, arguments: args }, undefined, patient);
   if (!res.isError) return res.structuredContent;
   const [msg, detail] = res.content.map((c) => c.text);
   return { error: msg, ...(detail ? JSON.parse(detail) : {}) };

@@ -21,6 +21,10 @@ invariants:
 const calc = 'package calc\n\n// Add adds.\nfunc Add(a, b int) int { return a + b }\n';
 const calcTest = 'package calc\n\nimport "testing"\n\nfunc TestAdd(t *testing.T) {\n\tif Add(2, 2) != 4 {\n\t\tt.Fatal("Add(2, 2) != 4")\n\t}\n}\n';
 
+// Gates send progress: the client's timeout restarts with each, so a busy
+// machine never fails the test by the client's default 60 s.
+const patient = { timeout: 120000, resetTimeoutOnProgress: true, maxTotalTimeout: 900000, onprogress: () => {} };
+
 // goRepo is a module with one passing test, and git hooks that leave a
 // mark outside the repository if anything runs them.
 function goRepo(t) {
@@ -53,7 +57,7 @@ test('change_propose {} judges the working tree: a rejection is an answer, the f
   // an editor's plain write breaks the test
   const broken = calc.replace('a + b', 'a - b');
   writeFileSync(join(root, 'calc', 'calc.go'), broken);
-  const rejected = await client.callTool({ name: 'change_propose', arguments: {} });
+  const rejected = await client.callTool({ name: 'change_propose', arguments: {} }, undefined, patient);
   assert.ok(!rejected.isError, JSON.stringify(rejected.content)); // isError false (left out)
   const r = rejected.structuredContent;
   assert.equal(r.accepted, false);
@@ -73,7 +77,7 @@ test('change_propose {} judges the working tree: a rejection is an answer, the f
   // the fix, plus a new file nobody ran git add on
   writeFileSync(join(root, 'calc', 'calc.go'), calc);
   writeFileSync(join(root, 'calc', 'sub.go'), 'package calc\n\n// Sub subtracts.\nfunc Sub(a, b int) int { return a - b }\n');
-  const landed = structured(await client.callTool({ name: 'change_propose', arguments: { commit: true, message: 'calc: Sub' } }));
+  const landed = structured(await client.callTool({ name: 'change_propose', arguments: { commit: true, message: 'calc: Sub' } }, undefined, patient));
   assert.equal(landed.accepted, true, landed.reason);
   assert.equal(landed.commit_error, undefined);
   assert.equal(existsSync(mark), false, `no repository hook ran: ${existsSync(mark) && readFileSync(mark, 'utf8')}`);
@@ -95,7 +99,7 @@ test('an already-applied patch is answered as such; patch_apply conflicts are an
   const patch = ['--- a/calc/calc.go', '+++ b/calc/calc.go', '@@ -1,4 +1,4 @@', ' package calc', ' ', '-// Add adds.', '+// Add returns a+b.', ' func Add(a, b int) int { return a + b }', ''].join('\n');
   writeFileSync(join(root, 'calc', 'calc.go'), calc.replace('// Add adds.', '// Add returns a+b.'));
 
-  const proposed = await client.callTool({ name: 'change_propose', arguments: { patch } });
+  const proposed = await client.callTool({ name: 'change_propose', arguments: { patch } }, undefined, patient);
   assert.ok(!proposed.isError);
   assert.equal(proposed.structuredContent.accepted, false);
   assert.equal(proposed.structuredContent.already_applied, true);
