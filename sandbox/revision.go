@@ -20,37 +20,39 @@ import (
 // under a configuration in which nothing from the repository runs.
 
 // resolveRevision returns the commit rev names: "HEAD", a full ref name
-// (refs/...), a branch or tag name, or a full 40-hex object id. Refs are
-// read from files, never through git, so no repository code runs.
-// Errors: EINVALID for a malformed name, ENOTFOUND for one naming nothing
-// (HEAD of a repository with no commit yet included).
-func (w *Workspace) resolveRevision(rev string) (plumbing.Hash, error) {
-	if rev == "" || strings.HasPrefix(rev, "-") || strings.Contains(rev, "..") || strings.ContainsAny(rev, "\x00\\ ~^:") {
-		return plumbing.ZeroHash, factory.Errorf(factory.EINVALID, "%q is not a revision factory reads; give HEAD, a branch, a tag, a refs/... name or a full commit id", textdiff.Clip(rev, 60))
+// (refs/...), a branch or tag name, or a full 40-hex object id, read from
+// files without running git; any other form (HEAD~3, an abbreviated hash,
+// @{-1}) goes to revParse. Errors: EINVALID for a name beginning with '-'
+// or naming no commit, ENOTFOUND for HEAD of a repository with no commit.
+func (w *Workspace) resolveRevision(ctx context.Context, rev string) (plumbing.Hash, error) {
+	if rev == "" || strings.HasPrefix(rev, "-") || strings.ContainsRune(rev, 0) {
+		return plumbing.ZeroHash, factory.Errorf(factory.EINVALID, "%q is not a revision factory reads; %s", textdiff.Clip(rev, 60), revisionHint)
 	}
 	if h, ok := gitstore.ParseHex(rev); ok {
 		return h, nil
 	}
-	common := gitstore.CommonDir(w.gitDir)
-	names := []string{rev}
-	if rev != "HEAD" && !strings.HasPrefix(rev, "refs/") {
-		names = []string{"refs/heads/" + rev, "refs/tags/" + rev}
-	}
-	for _, n := range names {
-		if h, ok := gitstore.ResolveRef(w.gitDir, common, n, 0); ok {
-			return h, nil
+	if !strings.Contains(rev, "..") && !strings.ContainsAny(rev, "\\ ~^:@{") {
+		common := gitstore.CommonDir(w.gitDir)
+		names := []string{rev}
+		if rev != "HEAD" && !strings.HasPrefix(rev, "refs/") {
+			names = []string{"refs/heads/" + rev, "refs/tags/" + rev}
+		}
+		for _, n := range names {
+			if h, ok := gitstore.ResolveRef(w.gitDir, common, n, 0); ok {
+				return h, nil
+			}
+		}
+		if rev == "HEAD" {
+			return plumbing.ZeroHash, factory.Errorf(factory.ENOTFOUND, "the repository has no commit yet (HEAD names nothing); commit first")
 		}
 	}
-	if rev == "HEAD" {
-		return plumbing.ZeroHash, factory.Errorf(factory.ENOTFOUND, "the repository has no commit yet (HEAD names nothing); commit first")
-	}
-	return plumbing.ZeroHash, factory.Errorf(factory.ENOTFOUND, "no revision %q in this repository", textdiff.Clip(rev, 60))
+	return w.revParse(ctx, rev)
 }
 
 // revisionTree returns the commit and tree of rev (a tag is followed to
 // its commit).
-func (w *Workspace) revisionTree(rev string) (commit, tree plumbing.Hash, err error) {
-	c, err := w.resolveRevision(rev)
+func (w *Workspace) revisionTree(ctx context.Context, rev string) (commit, tree plumbing.Hash, err error) {
+	c, err := w.resolveRevision(ctx, rev)
 	if err != nil {
 		return c, c, err
 	}
@@ -90,7 +92,7 @@ func (w *Workspace) ReadFileAt(ctx context.Context, rev, p string) ([]byte, erro
 	if err != nil {
 		return nil, factory.Wrap(op, err)
 	}
-	_, tree, err := w.revisionTree(rev)
+	_, tree, err := w.revisionTree(ctx, rev)
 	if err != nil {
 		return nil, factory.Wrap(op, err)
 	}
@@ -128,7 +130,7 @@ func (w *Workspace) ReadFileAt(ctx context.Context, rev, p string) ([]byte, erro
 // (as ReadFileAt resolves it) and returns it: the default baseline of a
 // check is HEAD. Errors as for ReadFileAt's revision.
 func (w *Workspace) SnapshotRevision(ctx context.Context, rev, label string) (factory.Snapshot, error) {
-	c, _, err := w.revisionTree(rev)
+	c, _, err := w.revisionTree(ctx, rev)
 	if err != nil {
 		return factory.Snapshot{}, factory.Wrap("snapshot "+rev, err)
 	}
