@@ -92,21 +92,22 @@ func (w *Workspace) revParse(ctx context.Context, rev string) (plumbing.Hash, er
 // regular file: EINVALID, never followed).
 func (w *Workspace) ReadTreeFile(ctx context.Context, at, p string) (data []byte, read string, err error) {
 	at = strings.TrimSpace(at)
+	clean, err := checkRelPath(p)
+	if err != nil {
+		return nil, "", err
+	}
 	if _, perr := parseSnapshotID(at); perr == nil {
 		s, err := w.Resolve(ctx, at)
 		if err != nil {
 			return nil, "", err
 		}
-		data, err = w.ReadFileAt(ctx, s.Commit, p)
+		data, err = w.fileInTree(plumbing.NewHash(s.Tree), clean, s.ID)
 		return data, s.ID, err
 	}
-	if _, err := checkRelPath(p); err != nil {
-		return nil, "", err
-	}
-	c, _, err := w.revisionTree(ctx, at)
+	c, tree, err := w.revisionTree(ctx, at)
 	if err != nil {
 		return nil, "", factory.Wrap("read "+p, err)
 	}
-	data, err = w.ReadFileAt(ctx, c.String(), p)
+	data, err = w.fileInTree(tree, clean, textdiff.Clip(at, 60))
 	return data, c.String(), err
 }

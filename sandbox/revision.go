@@ -78,7 +78,7 @@ func (w *Workspace) revisionTree(ctx context.Context, rev string) (commit, tree 
 }
 
 // ReadFileAt returns the file at the slash-separated path p in the tree of
-// revision rev (HEAD, a branch, a tag, refs/..., a full commit id), read
+// revision rev (HEAD, HEAD~2, a branch, a tag, a commit hash), read
 // from the object store: the index, HEAD and the working tree are neither
 // read nor written. Errors: EINVALID for a malformed revision or path or a
 // path that is not a regular file; ENOTFOUND when the revision names
@@ -96,7 +96,14 @@ func (w *Workspace) ReadFileAt(ctx context.Context, rev, p string) ([]byte, erro
 	if err != nil {
 		return nil, factory.Wrap(op, err)
 	}
-	parts := strings.Split(clean, "/")
+	return w.fileInTree(tree, clean, rev)
+}
+
+// fileInTree returns the regular file at the clean path p in tree; at
+// names the tree in error messages. Errors as for ReadFileAt.
+func (w *Workspace) fileInTree(tree plumbing.Hash, p, at string) ([]byte, error) {
+	op := "read " + p + " at " + at
+	parts := strings.Split(p, "/")
 	for i, name := range parts {
 		es, err := w.store.ReadTree(tree)
 		if err != nil {
@@ -111,19 +118,19 @@ func (w *Workspace) ReadFileAt(ctx context.Context, rev, p string) ([]byte, erro
 		}
 		switch {
 		case found == nil:
-			return nil, factory.Errorf(factory.ENOTFOUND, "%s is not committed at %s", p, rev)
+			return nil, factory.Errorf(factory.ENOTFOUND, "%s is not committed at %s", p, at)
 		case i < len(parts)-1 && found.Mode != filemode.Dir:
-			return nil, factory.Errorf(factory.ENOTFOUND, "%s is not committed at %s (%s is not a directory there)", p, rev, path.Join(parts[:i+1]...))
+			return nil, factory.Errorf(factory.ENOTFOUND, "%s is not committed at %s (%s is not a directory there)", p, at, path.Join(parts[:i+1]...))
 		case i < len(parts)-1:
 			tree = found.Hash
 		case !found.IsFile():
-			return nil, factory.Errorf(factory.EINVALID, "%s at %s is not a regular file", p, rev)
+			return nil, factory.Errorf(factory.EINVALID, "%s at %s is not a regular file", p, at)
 		default:
 			b, err := w.store.ReadBlob(found.Hash)
 			return b, factory.Wrap(op, err)
 		}
 	}
-	return nil, factory.Errorf(factory.ENOTFOUND, "%s is not committed at %s", p, rev)
+	return nil, factory.Errorf(factory.ENOTFOUND, "%s is not committed at %s", p, at)
 }
 
 // SnapshotRevision makes a snapshot whose tree is the tree of revision rev
