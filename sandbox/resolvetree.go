@@ -40,7 +40,8 @@ func (w *Workspace) ResolveTree(ctx context.Context, name string) (factory.Snaps
 	if s, ok := w.snapshotOfCommit(ctx, c, tree); ok {
 		return s, nil
 	}
-	return w.SnapshotRevision(ctx, c.String(), "revision "+textdiff.Clip(name, 60))
+	// Unlabelled, so retention may prune it: the commit can make it again.
+	return w.SnapshotRevision(ctx, c.String(), "")
 }
 
 // snapshotOfCommit finds a snapshot factory made of commit c (its parent

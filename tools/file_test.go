@@ -129,6 +129,16 @@ func TestAttackFileReadOutside(t *testing.T) {
 		assert.NotContains(t, toolErr, "root:", "%v: no host file content", a)
 	}
 	attacktest.Unchanged(t, before, paths...)
+
+	// The live tree's symlink is snapshotted as a link, never followed.
+	live := []string{filepath.Join(e.dir, "a.txt"), filepath.Join(e.dir, ".git", "index"), filepath.Join(e.dir, ".git", "HEAD"), "/etc/passwd"}
+	before = attacktest.Take(t, live...)
+	for _, p := range []string{"link", "up/etc/passwd"} {
+		got, toolErr := e.call(t, "file_read", map[string]any{"path": p, "at": "live"})
+		assert.Nil(t, got, p)
+		assert.Regexp(t, "not a regular file|not a directory there", toolErr, p)
+	}
+	attacktest.Unchanged(t, before, live...)
 }
 
 // attack: pass a git option or a tree:path as a revision to snapshot_diff, snapshot_restore, test_run -> EINVALID, repository byte-identical
