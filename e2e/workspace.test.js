@@ -54,7 +54,7 @@ test('bad input is an actionable tool error and changes nothing', async (t) => {
   for (const [args, want] of [
     [{ id: 's-000000' }, /snapshot_list/],
     [{ id: '-rf' }, /-/],
-    [{ id: 'main' }, /not a snapshot|snapshot/],
+    [{ id: 'nobranch' }, /no such revision; give a snapshot id/],
     [{ id: snapshot.id, paths: ['../outside'] }, /\.\./],
     [{ id: snapshot.id, paths: ['/etc/passwd'] }, /absolute|relative/],
   ]) {

@@ -67,8 +67,8 @@ func New(cfg ControllerConfig) (*Controller, error) {
 
 // CheckRequest asks for the invariants to be evaluated on one tree.
 type CheckRequest struct {
-	Snapshot string // the tree to check; "" means the live tree (snapshotted first)
-	Baseline string // a snapshot to compare with (baseline.*, diff.*, protect); "" means HEAD's tree
+	Snapshot string // the tree to check (snapshot id or revision); "" means the live tree (snapshotted first)
+	Baseline string // a snapshot id or revision to compare with (baseline.*, diff.*, protect); "" means HEAD's tree
 	NoCache  bool   // re-run every gate even if this tree was checked before
 }
 
@@ -163,7 +163,7 @@ func (c *Controller) Check(ctx context.Context, req CheckRequest) (CheckResult, 
 }
 
 // checkTrees resolves the tree a check judges and its baseline (HEAD's
-// tree when none is named).
+// tree when none is named); either may be a snapshot id or a revision.
 func (c *Controller) checkTrees(ctx context.Context, req CheckRequest) (target factory.Snapshot, base *factory.Snapshot, err error) {
 	ws := c.cfg.Workspace
 	sctx, end := begin(c.cfg.Steps, ctx, "snapshot")
@@ -171,14 +171,14 @@ func (c *Controller) checkTrees(ctx context.Context, req CheckRequest) (target f
 	if req.Snapshot == "" {
 		target, err = ws.Snapshot(sctx, "check")
 	} else {
-		target, err = ws.Resolve(sctx, req.Snapshot)
+		target, err = ws.ResolveTree(sctx, req.Snapshot)
 	}
 	if err != nil {
 		return target, nil, err
 	}
 	var b factory.Snapshot
 	if req.Baseline != "" {
-		b, err = ws.Resolve(sctx, req.Baseline)
+		b, err = ws.ResolveTree(sctx, req.Baseline)
 	} else {
 		b, err = ws.SnapshotRevision(sctx, "HEAD", "check baseline HEAD")
 	}

@@ -148,6 +148,21 @@ func (w *fakeWS) Resolve(ctx context.Context, id string) (factory.Snapshot, erro
 	return s, nil
 }
 
+// ResolveTree resolves a snapshot id, else a revision as SnapshotRevision.
+func (w *fakeWS) ResolveTree(ctx context.Context, name string) (factory.Snapshot, error) {
+	if s, err := w.Resolve(ctx, name); err == nil || strings.HasPrefix(name, "s-") {
+		return s, err
+	}
+	if strings.HasPrefix(name, "-") {
+		return factory.Snapshot{}, factory.Errorf(factory.EINVALID, "%q begins with '-'", name)
+	}
+	s, err := w.SnapshotRevision(ctx, name, "revision "+name)
+	if err != nil {
+		return s, factory.Errorf(factory.EINVALID, "%s: no such revision", name)
+	}
+	return s, nil
+}
+
 func (w *fakeWS) commits(from, to string) (string, string, error) {
 	a, err := w.Resolve(context.Background(), from)
 	if err != nil {

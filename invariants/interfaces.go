@@ -17,6 +17,10 @@ type Workspace interface {
 	Snapshot(ctx context.Context, label string) (factory.Snapshot, error)
 	// Resolve finds a snapshot by id; ENOTFOUND when there is none.
 	Resolve(ctx context.Context, id string) (factory.Snapshot, error)
+	// ResolveTree finds the snapshot a snapshot id or any git revision
+	// (HEAD~1, a branch, a tag, a hash) names, a revision becoming a
+	// snapshot of its tree; EINVALID when name designates neither.
+	ResolveTree(ctx context.Context, name string) (factory.Snapshot, error)
 	// SnapshotRevision makes a snapshot of a committed revision's tree
 	// (HEAD: a check's default baseline); ENOTFOUND when rev names nothing.
 	SnapshotRevision(ctx context.Context, rev, label string) (factory.Snapshot, error)

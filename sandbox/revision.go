@@ -20,37 +20,39 @@ import (
 // under a configuration in which nothing from the repository runs.
 
 // resolveRevision returns the commit rev names: "HEAD", a full ref name
-// (refs/...), a branch or tag name, or a full 40-hex object id. Refs are
-// read from files, never through git, so no repository code runs.
-// Errors: EINVALID for a malformed name, ENOTFOUND for one naming nothing
-// (HEAD of a repository with no commit yet included).
-func (w *Workspace) resolveRevision(rev string) (plumbing.Hash, error) {
-	if rev == "" || strings.HasPrefix(rev, "-") || strings.Contains(rev, "..") || strings.ContainsAny(rev, "\x00\\ ~^:") {
-		return plumbing.ZeroHash, factory.Errorf(factory.EINVALID, "%q is not a revision factory reads; give HEAD, a branch, a tag, a refs/... name or a full commit id", textdiff.Clip(rev, 60))
+// (refs/...), a branch or tag name, or a full 40-hex object id, read from
+// files without running git; any other form (HEAD~3, an abbreviated hash,
+// @{-1}) goes to revParse. Errors: EINVALID for a name beginning with '-'
+// or naming no commit, ENOTFOUND for HEAD of a repository with no commit.
+func (w *Workspace) resolveRevision(ctx context.Context, rev string) (plumbing.Hash, error) {
+	if rev == "" || strings.HasPrefix(rev, "-") || strings.ContainsRune(rev, 0) {
+		return plumbing.ZeroHash, factory.Errorf(factory.EINVALID, "%q is not a revision factory reads; %s", textdiff.Clip(rev, 60), revisionHint)
 	}
 	if h, ok := gitstore.ParseHex(rev); ok {
 		return h, nil
 	}
-	common := gitstore.CommonDir(w.gitDir)
-	names := []string{rev}
-	if rev != "HEAD" && !strings.HasPrefix(rev, "refs/") {
-		names = []string{"refs/heads/" + rev, "refs/tags/" + rev}
-	}
-	for _, n := range names {
-		if h, ok := gitstore.ResolveRef(w.gitDir, common, n, 0); ok {
-			return h, nil
+	if !strings.Contains(rev, "..") && !strings.ContainsAny(rev, "\\ ~^:@{") {
+		common := gitstore.CommonDir(w.gitDir)
+		names := []string{rev}
+		if rev != "HEAD" && !strings.HasPrefix(rev, "refs/") {
+			names = []string{"refs/heads/" + rev, "refs/tags/" + rev}
+		}
+		for _, n := range names {
+			if h, ok := gitstore.ResolveRef(w.gitDir, common, n, 0); ok {
+				return h, nil
+			}
+		}
+		if rev == "HEAD" {
+			return plumbing.ZeroHash, factory.Errorf(factory.ENOTFOUND, "the repository has no commit yet (HEAD names nothing); commit first")
 		}
 	}
-	if rev == "HEAD" {
-		return plumbing.ZeroHash, factory.Errorf(factory.ENOTFOUND, "the repository has no commit yet (HEAD names nothing); commit first")
-	}
-	return plumbing.ZeroHash, factory.Errorf(factory.ENOTFOUND, "no revision %q in this repository", textdiff.Clip(rev, 60))
+	return w.revParse(ctx, rev)
 }
 
 // revisionTree returns the commit and tree of rev (a tag is followed to
 // its commit).
-func (w *Workspace) revisionTree(rev string) (commit, tree plumbing.Hash, err error) {
-	c, err := w.resolveRevision(rev)
+func (w *Workspace) revisionTree(ctx context.Context, rev string) (commit, tree plumbing.Hash, err error) {
+	c, err := w.resolveRevision(ctx, rev)
 	if err != nil {
 		return c, c, err
 	}
@@ -76,7 +78,7 @@ func (w *Workspace) revisionTree(rev string) (commit, tree plumbing.Hash, err er
 }
 
 // ReadFileAt returns the file at the slash-separated path p in the tree of
-// revision rev (HEAD, a branch, a tag, refs/..., a full commit id), read
+// revision rev (HEAD, HEAD~2, a branch, a tag, a commit hash), read
 // from the object store: the index, HEAD and the working tree are neither
 // read nor written. Errors: EINVALID for a malformed revision or path or a
 // path that is not a regular file; ENOTFOUND when the revision names
@@ -90,11 +92,18 @@ func (w *Workspace) ReadFileAt(ctx context.Context, rev, p string) ([]byte, erro
 	if err != nil {
 		return nil, factory.Wrap(op, err)
 	}
-	_, tree, err := w.revisionTree(rev)
+	_, tree, err := w.revisionTree(ctx, rev)
 	if err != nil {
 		return nil, factory.Wrap(op, err)
 	}
-	parts := strings.Split(clean, "/")
+	return w.fileInTree(tree, clean, rev)
+}
+
+// fileInTree returns the regular file at the clean path p in tree; at
+// names the tree in error messages. Errors as for ReadFileAt.
+func (w *Workspace) fileInTree(tree plumbing.Hash, p, at string) ([]byte, error) {
+	op := "read " + p + " at " + at
+	parts := strings.Split(p, "/")
 	for i, name := range parts {
 		es, err := w.store.ReadTree(tree)
 		if err != nil {
@@ -109,26 +118,26 @@ func (w *Workspace) ReadFileAt(ctx context.Context, rev, p string) ([]byte, erro
 		}
 		switch {
 		case found == nil:
-			return nil, factory.Errorf(factory.ENOTFOUND, "%s is not committed at %s", p, rev)
+			return nil, factory.Errorf(factory.ENOTFOUND, "%s is not committed at %s", p, at)
 		case i < len(parts)-1 && found.Mode != filemode.Dir:
-			return nil, factory.Errorf(factory.ENOTFOUND, "%s is not committed at %s (%s is not a directory there)", p, rev, path.Join(parts[:i+1]...))
+			return nil, factory.Errorf(factory.ENOTFOUND, "%s is not committed at %s (%s is not a directory there)", p, at, path.Join(parts[:i+1]...))
 		case i < len(parts)-1:
 			tree = found.Hash
 		case !found.IsFile():
-			return nil, factory.Errorf(factory.EINVALID, "%s at %s is not a regular file", p, rev)
+			return nil, factory.Errorf(factory.EINVALID, "%s at %s is not a regular file", p, at)
 		default:
 			b, err := w.store.ReadBlob(found.Hash)
 			return b, factory.Wrap(op, err)
 		}
 	}
-	return nil, factory.Errorf(factory.ENOTFOUND, "%s is not committed at %s", p, rev)
+	return nil, factory.Errorf(factory.ENOTFOUND, "%s is not committed at %s", p, at)
 }
 
 // SnapshotRevision makes a snapshot whose tree is the tree of revision rev
 // (as ReadFileAt resolves it) and returns it: the default baseline of a
 // check is HEAD. Errors as for ReadFileAt's revision.
 func (w *Workspace) SnapshotRevision(ctx context.Context, rev, label string) (factory.Snapshot, error) {
-	c, _, err := w.revisionTree(rev)
+	c, _, err := w.revisionTree(ctx, rev)
 	if err != nil {
 		return factory.Snapshot{}, factory.Wrap("snapshot "+rev, err)
 	}

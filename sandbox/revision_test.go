@@ -41,8 +41,9 @@ func TestReadFileAtReadsTheCommittedFileNeverTheWorkingTree(t *testing.T) {
 		{"HEAD", "README/x", factory.ENOTFOUND},
 		{"HEAD", "../etc/passwd", factory.EINVALID},
 		{"-c", "factory.yaml", factory.EINVALID},
-		{"HEAD~1", "factory.yaml", factory.EINVALID},
-		{"nobranch", "factory.yaml", factory.ENOTFOUND},
+		{"HEAD~1", "factory.yaml", factory.ENOTFOUND},
+		{"HEAD~5", "factory.yaml", factory.EINVALID},
+		{"nobranch", "factory.yaml", factory.EINVALID},
 	} {
 		_, err := w.ReadFileAt(ctx, c.rev, c.path)
 		assert.Equal(t, c.code, factory.ErrorCode(err), "%s:%s: %v", c.rev, c.path, err)

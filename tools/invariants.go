@@ -9,8 +9,8 @@ import (
 type invariantListArgs struct{}
 
 type invariantCheckArgs struct {
-	Snapshot string `json:"snapshot,omitempty" jsonschema:"snapshot to check; omit for the live tree (snapshotted first)"`
-	Baseline string `json:"baseline,omitempty" jsonschema:"snapshot to compare with (baseline.* facts, diff and protect refer to it); omit for HEAD's tree. The rules are always factory.yaml as committed at HEAD"`
+	Snapshot string `json:"snapshot,omitempty" jsonschema:"snapshot id or git revision to check; omit for the live tree (snapshotted first)"`
+	Baseline string `json:"baseline,omitempty" jsonschema:"snapshot id or git revision (HEAD~1, a branch, a tag) to compare with (baseline.* facts, diff and protect refer to it); omit for HEAD's tree. The rules are always factory.yaml as committed at HEAD"`
 	NoCache  bool   `json:"no_cache,omitempty" jsonschema:"re-run every gate even if this tree was checked before"`
 }
 

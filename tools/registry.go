@@ -58,11 +58,12 @@ type toolset struct {
 // order New returns them. Each tool is made by the function named after it.
 func registry() []toolset {
 	return []toolset{
-		{SetWorkspace, "snapshots of the working tree: create, list, diff, restore", []entry{
+		{SetWorkspace, "snapshots of the working tree: create, list, diff, restore; files at a revision", []entry{
 			{needWorkspace, snapshotCreate},
 			{needWorkspace, snapshotList},
 			{needWorkspace, snapshotDiff},
 			{needWorkspace, snapshotRestore},
+			{needWorkspace, fileRead},
 		}},
 		{SetChange, "patch apply and the gate", []entry{
 			{needWorkspace, patchApply},

@@ -26,8 +26,8 @@ type snapshotListResult struct {
 }
 
 type snapshotDiffArgs struct {
-	From     string `json:"from" jsonschema:"snapshot id to diff from"`
-	To       string `json:"to,omitempty" jsonschema:"snapshot id to diff to; omit for the live working tree"`
+	From     string `json:"from" jsonschema:"snapshot id or git revision (HEAD~1, a branch, a tag, a hash) to diff from"`
+	To       string `json:"to,omitempty" jsonschema:"snapshot id or revision to diff to; omit for the live working tree"`
 	MaxBytes int    `json:"max_bytes,omitempty" jsonschema:"cap on the unified diff returned inline (default 32768); the whole diff is at full_diff"`
 }
 
@@ -37,7 +37,7 @@ type snapshotDiffResult struct {
 }
 
 type snapshotRestoreArgs struct {
-	ID    string   `json:"id" jsonschema:"snapshot id to restore"`
+	ID    string   `json:"id" jsonschema:"snapshot id or git revision to restore"`
 	Paths []string `json:"paths,omitempty" jsonschema:"restore only these files or directories (relative to the workspace root); omit for the whole tree"`
 }
 
@@ -88,9 +88,13 @@ func snapshotDiff(d Deps) Tool {
 		annotations{title: "Diff snapshots", readOnly: true, idempotent: true},
 		func(ctx context.Context, a snapshotDiffArgs) (snapshotDiffResult, records, error) {
 			if a.From == "" {
-				return snapshotDiffResult{}, records{}, factory.Errorf(factory.EINVALID, "from is required: a snapshot id from snapshot_list")
+				return snapshotDiffResult{}, records{}, factory.Errorf(factory.EINVALID, "from is required: a snapshot id from snapshot_list or a git revision such as HEAD~1")
 			}
-			diff, err := d.Workspace.Diff(ctx, a.From, a.To, a.MaxBytes)
+			from, to, err := resolvePair(ctx, d.Workspace, a.From, a.To)
+			if err != nil {
+				return snapshotDiffResult{}, records{}, err
+			}
+			diff, err := d.Workspace.Diff(ctx, from, to, a.MaxBytes)
 			if err != nil {
 				return snapshotDiffResult{}, records{}, err
 			}
@@ -98,7 +102,7 @@ func snapshotDiff(d Deps) Tool {
 			if !diff.Truncated || !d.keepsBlobs() {
 				return res, records{}, nil
 			}
-			full, err := d.Workspace.FullDiff(ctx, a.From, diff.To)
+			full, err := d.Workspace.FullDiff(ctx, from, diff.To)
 			if err != nil {
 				return res, records{}, err
 			}
@@ -116,11 +120,32 @@ func snapshotRestore(d Deps) Tool {
 		annotations{title: "Restore a snapshot", destructive: true, idempotent: true},
 		func(ctx context.Context, a snapshotRestoreArgs) (factory.RestoreResult, records, error) {
 			if a.ID == "" {
-				return factory.RestoreResult{}, records{}, factory.Errorf(factory.EINVALID, "id is required: a snapshot id from snapshot_list")
+				return factory.RestoreResult{}, records{}, factory.Errorf(factory.EINVALID, "id is required: a snapshot id from snapshot_list or a git revision such as HEAD")
 			}
-			res, err := d.Workspace.Restore(ctx, a.ID, a.Paths)
+			target, err := d.Workspace.ResolveTree(ctx, a.ID)
+			if err != nil {
+				return factory.RestoreResult{}, records{}, err
+			}
+			res, err := d.Workspace.Restore(ctx, target.ID, a.Paths)
 			return res, records{snapshotIDs: []string{res.Undo}}, err
 		})
+}
+
+// resolvePair resolves the two ends of a diff, each a snapshot id or a git
+// revision, to snapshot ids; to "" stays "" (the live tree).
+func resolvePair(ctx context.Context, w *sandbox.Workspace, from, to string) (string, string, error) {
+	a, err := w.ResolveTree(ctx, from)
+	if err != nil {
+		return "", "", factory.Wrap("from", err)
+	}
+	if to == "" {
+		return a.ID, "", nil
+	}
+	b, err := w.ResolveTree(ctx, to)
+	if err != nil {
+		return "", "", factory.Wrap("to", err)
+	}
+	return a.ID, b.ID, nil
 }
 
 // checkText rejects over-long or control-character text arguments.

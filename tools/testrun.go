@@ -14,8 +14,9 @@ type testRunArgs struct {
 	Test     string `json:"test,omitempty" jsonschema:"narrow to tests matching this name pattern (Go: a -run regexp)"`
 	Reruns   int    `json:"reruns,omitempty" jsonschema:"reruns of each failing test in isolation to tell flaky from broken (default 2, at most 10; -1 disables)"`
 	InPlace  bool   `json:"in_place,omitempty" jsonschema:"run in the live tree, not an isolated copy (not recommended): the suite's writes and build outputs land in your files; .git stays read-only"`
-	Snapshot string `json:"snapshot,omitempty" jsonschema:"run on this snapshot instead of the live tree"`
-	Baseline string `json:"baseline,omitempty" jsonschema:"also run on this snapshot and report only the failures that are new"`
+	Snapshot string `json:"snapshot,omitempty" jsonschema:"run on this snapshot id or git revision instead of the live tree"`
+	At       string `json:"at,omitempty" jsonschema:"same as snapshot (e.g. HEAD~1)"`
+	Baseline string `json:"baseline,omitempty" jsonschema:"also run on this snapshot id or revision and report only the failures that are new"`
 }
 
 // maxReruns bounds reruns: each failing test is run that many more times,
@@ -40,6 +41,12 @@ func testRun(d Deps) Tool {
 			if a.Reruns > maxReruns {
 				return testRunResult{}, records{}, factory.Errorf(factory.EINVALID,
 					"reruns %d: at most %d reruns of each failure (the suite reruns every failing test that many times); use 0 for the default 2, or -1 for none", a.Reruns, maxReruns)
+			}
+			if a.At != "" && a.Snapshot != "" && a.At != a.Snapshot {
+				return testRunResult{}, records{}, factory.Errorf(factory.EINVALID, "at %q and snapshot %q name two trees; give one of them", a.At, a.Snapshot)
+			}
+			if a.At != "" {
+				a.Snapshot = a.At
 			}
 			cfg, note, err := loadConfig(ctx, d)
 			if err != nil {

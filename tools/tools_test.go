@@ -89,7 +89,7 @@ func allTools(t *testing.T) []tools.Tool {
 // everyTool is the whole tool surface. A tool added to the registry must
 // be added here, and so to every test that walks the registry.
 var everyTool = []string{
-	"snapshot_create", "snapshot_list", "snapshot_diff", "snapshot_restore",
+	"snapshot_create", "snapshot_list", "snapshot_diff", "snapshot_restore", "file_read",
 	"patch_apply", "change_propose", "test_run", "invariant_list", "invariant_check",
 	"run_start", "trace_note", "trace_query", "doctor",
 }

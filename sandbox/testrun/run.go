@@ -105,11 +105,9 @@ func (rn *Runner) Run(ctx context.Context, tr Job) (factory.TestReport, []byte, 
 	// every rerun. Reruns reuse argv, so they are real runs too.
 	argv = gocensus.NoCache(argv)
 
-	baseTree := ""
-	if req.Baseline != "" { // an unknown baseline fails before anything runs
-		if baseTree, err = w.TreeOf(ctx, req.Baseline); err != nil {
-			return factory.TestReport{}, nil, factory.Wrap(op+": baseline", err)
-		}
+	baseTree, err := resolveTrees(ctx, w, &req)
+	if err != nil {
+		return factory.TestReport{}, nil, factory.Wrap(op, err)
 	}
 
 	var log bytes.Buffer
@@ -398,6 +396,27 @@ func (r *suiteRunner) rerun(ctx context.Context, argv []string, dir string, log 
 		}
 	}
 	return notes
+}
+
+// resolveTrees replaces req's Snapshot and Baseline, each a snapshot id or
+// any git revision, with snapshot ids, before anything runs, and returns
+// the baseline's tree ("" without one).
+func resolveTrees(ctx context.Context, w *sandbox.Workspace, req *factory.TestRequest) (baseTree string, err error) {
+	if req.Snapshot != "" {
+		snap, err := w.ResolveTree(ctx, req.Snapshot)
+		if err != nil {
+			return "", err
+		}
+		req.Snapshot = snap.ID
+	}
+	if req.Baseline != "" {
+		base, err := w.ResolveTree(ctx, req.Baseline)
+		if err != nil {
+			return "", factory.Wrap("baseline", err)
+		}
+		req.Baseline, baseTree = base.ID, base.Tree
+	}
+	return baseTree, nil
 }
 
 // baselineCacheSize bounds the Runner's cache of baseline failures, kept by
