@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"github.com/factory-dev/factory/traces/redact"
 	"io"
 	"log/slog"
 	"os"
@@ -46,7 +47,7 @@ func TestAttackSnapshotLabelCarriesPassword(t *testing.T) {
 	const secret = "Hunter2Qz7vLp9"
 	require.NoError(t, os.WriteFile(filepath.Join(repo, "a.txt"), []byte("two\n"), 0o644))
 	live := attacktest.Take(t, filepath.Join(repo, "a.txt"), filepath.Join(repo, ".git", "HEAD"), filepath.Join(repo, ".git", "index"))
-	ws, err := sandbox.Open(ctx, sandbox.Config{Root: repo, Redact: traces.RedactStored})
+	ws, err := sandbox.Open(ctx, sandbox.Config{Root: repo, Redact: redact.Stored})
 	require.NoError(t, err)
 	dbDir := t.TempDir()
 	store, err := traces.Open(ctx, traces.Config{Path: filepath.Join(dbDir, "factory.db")})

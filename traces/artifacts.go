@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"github.com/factory-dev/factory/traces/redact"
 	"strings"
 	"time"
 
@@ -114,7 +115,7 @@ func (s *Store) RecordTestRun(ctx context.Context, runID, stepID string, rep fac
 	if err != nil {
 		return factory.Wrap("record test run", err)
 	}
-	report := RedactJSON(string(raw))
+	report := redact.JSON(string(raw))
 	now := time.Now().UnixNano()
 	err = s.write(func(w *wtx) error {
 		if _, err := w.execSQL(`INSERT OR REPLACE INTO test_runs(id, run_id, step_id, suite, status, total, passed, failed, skipped, duration, created, report)
@@ -199,7 +200,7 @@ func (s *Store) RecordVerdicts(ctx context.Context, runID, stepID string, vs []f
 		if err != nil {
 			return factory.Wrap("record verdicts", err)
 		}
-		rows = append(rows, row{v.ID, v.Status, clean(v.Message, maxSummary, false), capText(RedactJSON(string(raw)), maxMessage), int64(v.Duration)})
+		rows = append(rows, row{v.ID, v.Status, clean(v.Message, maxSummary, false), capText(redact.JSON(string(raw)), maxMessage), int64(v.Duration)})
 	}
 	if len(rows) == 0 {
 		return nil

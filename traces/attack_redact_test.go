@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"github.com/factory-dev/factory/traces/redact"
 	"os"
 	"path/filepath"
 	"testing"
@@ -43,12 +44,12 @@ var secretShapes = []secretShape{
 func TestRedactSecretShapes(t *testing.T) {
 	for _, sh := range secretShapes {
 		t.Run(sh.name, func(t *testing.T) {
-			got := traces.Redact(sh.text)
+			got := redact.Text(sh.text)
 			assert.NotContains(t, got, sh.secret)
 			assert.Contains(t, got, "REDACTED")
-			assert.Equal(t, got, traces.Redact(got), "idempotent")
+			assert.Equal(t, got, redact.Text(got), "idempotent")
 			doc, _ := json.Marshal(map[string]string{"note": sh.text})
-			assert.NotContains(t, traces.RedactJSON(string(doc)), sh.secret, "inside a JSON string too")
+			assert.NotContains(t, redact.JSON(string(doc)), sh.secret, "inside a JSON string too")
 		})
 	}
 }
@@ -132,25 +133,6 @@ func TestAttackBlobCarriesSecret(t *testing.T) {
 	require.NoError(t, s.Close())
 	assertNotOnDisk(t, dir, "Zx8Qm2Lr7Vn4Kc9Tb1")
 	_ = before // the run log's own directory is meant to change
-}
-
-func TestGitleaksRulesLoad(t *testing.T) {
-	n, skipped := traces.GitleaksRules()
-	assert.Greater(t, n, 200, "gitleaks' default rules are in use")
-	assert.ElementsMatch(t, []string{"generic-api-key", "freemius-secret-key", "hashicorp-tf-password",
-		"kubernetes-secret-yaml", "nuget-config-password", "pkcs12-file"}, skipped, "only the rules redaction cannot use are left out; none fails to compile")
-}
-
-func TestRedactUsesGitleaksRules(t *testing.T) {
-	// Shapes only gitleaks' rules know: a Hugging Face token, a SendGrid key.
-	for _, sec := range []string{
-		"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",
-		"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",
-	} {
-		got := traces.Redact("loaded " + sec + " done")
-		assert.NotContains(t, got, sec)
-		assert.Contains(t, got, "done")
-	}
 }
 
 // attack: an agent sends a NUL byte in trace_query's text, or reads a blob id it made up, hoping for an internal error that leaks details -> EINVALID saying what to pass instead; the run log is unchanged

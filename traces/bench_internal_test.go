@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"github.com/factory-dev/factory/traces/redact"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -134,7 +135,7 @@ func BenchmarkIngest(b *testing.B) {
 		for i := range b.N {
 			st := benchStep(run.ID, i)
 			if _, err := db.ExecContext(ctx, stmtSQL[stInsStep], factory.NewStepID(time.Now()), st.RunID, st.ParentID, st.RequestID, st.Method, st.Tool,
-				RedactJSON(st.Args), Redact(st.Result), factory.StepOK, "", "", time.Now().UnixNano(), int64(st.Duration), "", ""); err != nil {
+				redact.JSON(st.Args), redact.Text(st.Result), factory.StepOK, "", "", time.Now().UnixNano(), int64(st.Duration), "", ""); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -5,7 +5,7 @@
 // of a run, snapshots recorded by sandbox, blobs (full test logs and diffs
 // addressed by id), test runs with their failing tests, and invariant
 // verdicts. It owns the schema and its migrations (PRAGMA user_version),
-// redaction of secrets before anything is stored (Redact, RedactJSON), full
+// redaction of secrets before anything is stored (package redact, at the one door to the database), full
 // text search (FTS5 when the binary is built with -tags sqlite_fts5, a LIKE
 // scan otherwise; Store.FTS says which), and the process-wide OpenTelemetry
 // setup (SetupOTel), which exports over OTLP only when the standard

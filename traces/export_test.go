@@ -9,13 +9,6 @@ func OpenFallback(ctx context.Context, cfg Config) (*Store, error) {
 	return Open(ctx, cfg)
 }
 
-// GitleaksRules reports how many gitleaks rules redaction uses and which
-// it left out.
-func GitleaksRules() (int, []string) {
-	rules, skipped := loadRules(gitleaksTOML)
-	return len(rules), skipped
-}
-
 // ReadOnly returns cfg opening the file with SQLite's mode=ro, as a
 // read-only file or file system would: as root, chmod stops no write.
 func ReadOnly(cfg Config) Config {

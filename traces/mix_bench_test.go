@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/factory-dev/factory/traces/redact"
 	"io"
 	"log/slog"
 	"os"
@@ -74,7 +75,7 @@ func (p *mixPeer) call(b *testing.B, tool string, args any) time.Duration {
 func serveMix(b *testing.B, store *traces.Store) *mixPeer {
 	ctx := context.Background()
 	repo := mixRepo(b)
-	ws, err := sandbox.Open(ctx, sandbox.Config{Root: repo, Redact: traces.RedactStored})
+	ws, err := sandbox.Open(ctx, sandbox.Config{Root: repo, Redact: redact.Stored})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -3,6 +3,7 @@ package traces
 import (
 	"context"
 	"errors"
+	"github.com/factory-dev/factory/traces/redact"
 	"os"
 	"slices"
 	"strings"
@@ -123,11 +124,11 @@ func (e redactingExporter) ExportSpans(ctx context.Context, spans []sdktrace.Rea
 	out := make([]sdktrace.ReadOnlySpan, len(spans))
 	for i, sp := range spans {
 		st := tracetest.SpanStubFromReadOnlySpan(sp)
-		st.Name = RedactStored(st.Name)
-		st.Status.Description = RedactStored(st.Status.Description)
+		st.Name = redact.Stored(st.Name)
+		st.Status.Description = redact.Stored(st.Status.Description)
 		st.Attributes = redactAttrs(st.Attributes)
 		for j := range st.Events {
-			st.Events[j].Name = RedactStored(st.Events[j].Name)
+			st.Events[j].Name = redact.Stored(st.Events[j].Name)
 			st.Events[j].Attributes = redactAttrs(st.Events[j].Attributes)
 		}
 		out[i] = st.Snapshot()
@@ -140,11 +141,11 @@ func redactAttrs(in []attribute.KeyValue) []attribute.KeyValue {
 	for i, kv := range attrs {
 		switch kv.Value.Type() {
 		case attribute.STRING:
-			attrs[i].Value = attribute.StringValue(RedactStored(kv.Value.AsString()))
+			attrs[i].Value = attribute.StringValue(redact.Stored(kv.Value.AsString()))
 		case attribute.STRINGSLICE:
 			ss := kv.Value.AsStringSlice()
 			for j := range ss {
-				ss[j] = RedactStored(ss[j])
+				ss[j] = redact.Stored(ss[j])
 			}
 			attrs[i].Value = attribute.StringSliceValue(ss)
 		}

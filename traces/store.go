@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"github.com/factory-dev/factory/traces/redact"
 	"log/slog"
 	"net/url"
 	"os"
@@ -437,9 +438,9 @@ func scrub(args []any) []any {
 	for i, a := range args {
 		switch v := a.(type) {
 		case string:
-			args[i] = RedactStored(v)
+			args[i] = redact.Stored(v)
 		case []byte:
-			if r := RedactStored(string(v)); r != string(v) {
+			if r := redact.Stored(string(v)); r != string(v) {
 				args[i] = []byte(r)
 			}
 		}
@@ -789,9 +790,9 @@ func clean(s string, n int, isJSON bool) string {
 		s = s[:cut]
 	}
 	if isJSON {
-		s = RedactJSON(s)
+		s = redact.JSON(s)
 	} else {
-		s = Redact(s)
+		s = redact.Text(s)
 	}
 	return capText(s, n)
 }

@@ -20,6 +20,12 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
+// Fake credentials in the shapes the redactor knows (package redact has the rest).
+const (
+	awsKeyID = "AKIAQ3EGRIRNX7KMPV2D"
+	ghToken  = "ghp_4bX9eYtq2LmZ7vKcR1sW8nJdH3fA6gUo0pQi"
+)
+
 // builtWithFTS5 is set by fts5_tag_test.go in builds with -tags sqlite_fts5.
 var builtWithFTS5 bool
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"github.com/factory-dev/factory/traces/redact"
 	"io"
 	"log/slog"
 	"os"
@@ -56,7 +57,7 @@ func (c *common) open(ctx context.Context, env *cliEnv) (*app, error) {
 			return nil, err
 		}
 	}
-	ws, err := sandbox.Open(ctx, sandbox.Config{Root: root, Logger: log, Redact: traces.RedactStored})
+	ws, err := sandbox.Open(ctx, sandbox.Config{Root: root, Logger: log, Redact: redact.Stored})
 	if err != nil {
 		closeLog()
 		return nil, err

@@ -1,11 +1,11 @@
-package traces_test
+package redact_test
 
 import (
 	"encoding/json"
 	"strings"
 	"testing"
 
-	"github.com/factory-dev/factory/traces"
+	"github.com/factory-dev/factory/traces/redact"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -75,7 +75,7 @@ func TestRedact(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			got := traces.Redact(tc.in)
+			got := redact.Text(tc.in)
 			for _, s := range tc.secret {
 				assert.NotContains(t, got, s)
 			}
@@ -87,7 +87,7 @@ func TestRedact(t *testing.T) {
 			for _, k := range tc.keep {
 				assert.Contains(t, got, k)
 			}
-			assert.Equal(t, got, traces.Redact(got), "redaction is idempotent")
+			assert.Equal(t, got, redact.Text(got), "redaction is idempotent")
 		})
 	}
 }
@@ -113,7 +113,7 @@ func TestRedactJSON(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			got := traces.RedactJSON(tc.in)
+			got := redact.JSON(tc.in)
 			assert.Equal(t, tc.want, got)
 			if json.Valid([]byte(tc.in)) {
 				assert.True(t, json.Valid([]byte(got)), "valid JSON stays valid: %s", got)
@@ -127,14 +127,14 @@ func FuzzRedactJSON(f *testing.F) {
 	f.Add(`password: hunter2`)
 	f.Add(`{"a":{"b":{"secret":{"c":1}}}}`)
 	f.Fuzz(func(t *testing.T, s string) {
-		got := traces.RedactJSON(s)
+		got := redact.JSON(s)
 		if json.Valid([]byte(s)) {
 			require.True(t, json.Valid([]byte(got)), "in %q out %q", s, got)
 		}
 		// A string under a secret key is either kept whole (nothing to
 		// hide) or replaced whole.
 		doc := `{"token":` + string(mustJSON(s)) + `}`
-		out := traces.RedactJSON(doc)
+		out := redact.JSON(doc)
 		if out != `{"token":"[REDACTED]"}` {
 			require.Equal(t, doc, out)
 			require.True(t, isScalarish(s), "kept a secret: %s", out)
@@ -146,8 +146,8 @@ func FuzzRedact(f *testing.F) {
 	f.Add("export AWS_SECRET_ACCESS_KEY=" + awsSecret)
 	f.Add("Bearer abc " + jwt)
 	f.Fuzz(func(t *testing.T, s string) {
-		got := traces.Redact(s)
-		require.Equal(t, got, traces.Redact(got), "idempotent")
+		got := redact.Text(s)
+		require.Equal(t, got, redact.Text(got), "idempotent")
 	})
 }
 
@@ -180,6 +180,6 @@ func TestSecretHintsCoverEveryRule(t *testing.T) {
 		"sent " + ghToken, "with " + awsKeyID, jwt, slackTok, googleKey, openaiKey, stripeKey,
 		"npm_" + strings.Repeat("a1", 18), "glpat-" + strings.Repeat("x", 20), "https://u:pw9@h.example",
 	} {
-		assert.NotEqual(t, in, traces.Redact(in), in)
+		assert.NotEqual(t, in, redact.Text(in), in)
 	}
 }

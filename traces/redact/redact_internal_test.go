@@ -1,4 +1,4 @@
-package traces
+package redact
 
 import (
 	"math/rand/v2"

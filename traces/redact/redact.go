@@ -1,4 +1,4 @@
-package traces
+package redact
 
 import (
 	"bytes"
@@ -8,7 +8,7 @@ import (
 	"unicode"
 )
 
-// Redacted replaces every secret that Redact and RedactJSON remove.
+// Redacted replaces every secret that Text and JSON remove.
 const Redacted = "[REDACTED]"
 
 // tokenPatterns match credentials by their shape alone, wherever they occur.
@@ -180,7 +180,7 @@ var secretFlag = regexp.MustCompile(`(\s--?([A-Za-z][A-Za-z0-9_\-]*)[ \t]+)([^\s
 // PEM private key blocks; passwords in URLs; and common credential formats
 // by shape (AWS access key ids, GitHub, GitLab, Slack, Google, OpenAI,
 // Anthropic, Stripe and npm tokens, JWTs). It never fails.
-func Redact(s string) string {
+func Text(s string) string {
 	if s == "" || !mayHoldSecret(s) {
 		return s
 	}
@@ -483,12 +483,12 @@ func splitWords(s string) []string {
 	return words
 }
 
-// RedactJSON redacts a JSON document: the value of every object member whose
+// JSON redacts a JSON document: the value of every object member whose
 // key names a secret (see Redact) becomes "[REDACTED]" unless it is a
 // number, boolean, null or empty; every other string is passed through
 // Redact. Member order is kept. Input that is not valid JSON is redacted as
 // text with Redact. It never fails.
-func RedactJSON(s string) string {
+func JSON(s string) string {
 	if !mayHoldSecret(s) || strings.TrimSpace(s) == "" {
 		return s
 	}
@@ -497,10 +497,10 @@ func RedactJSON(s string) string {
 	var out bytes.Buffer
 	out.Grow(len(s))
 	if err := redactValue(dec, &out); err != nil {
-		return Redact(s)
+		return Text(s)
 	}
 	if strings.TrimSpace(s[dec.InputOffset():]) != "" { // trailing data: not one JSON value
-		return Redact(s)
+		return Text(s)
 	}
 	return out.String()
 }
@@ -566,7 +566,7 @@ func redactValue(dec *json.Decoder, out *bytes.Buffer) error {
 			return errNotJSON
 		}
 	case string:
-		writeJSONString(out, Redact(t))
+		writeJSONString(out, Text(t))
 	default:
 		writeScalar(out, t)
 	}
@@ -632,17 +632,17 @@ func writeScalar(out *bytes.Buffer, v any) {
 	}
 }
 
-// RedactStored is the run log's one redactor: what every stored byte
+// Stored is the run log's one redactor: what every stored byte
 // passes through (see scrub), and what anything else that persists text
 // factory produced (snapshot commit messages, span attributes) should use.
-// A JSON object or array is redacted as JSON (RedactJSON), anything else
+// A JSON object or array is redacted as JSON (JSON), anything else
 // as text (Redact). It never fails and is idempotent.
-func RedactStored(s string) string {
+func Stored(s string) string {
 	if !mayHoldSecret(s) {
 		return s
 	}
 	if t := strings.TrimLeft(s, " \t\r\n"); t != "" && (t[0] == '{' || t[0] == '[') {
-		return RedactJSON(s)
+		return JSON(s)
 	}
-	return Redact(s)
+	return Text(s)
 }
