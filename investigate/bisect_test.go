@@ -55,7 +55,7 @@ func (r *fakeRepo) Run(_ context.Context, t Tree) (factory.TestReport, error) {
 type mapCache map[string][]Run
 
 func (m mapCache) Runs(_ context.Context, k string) []Run { return append([]Run(nil), m[k]...) }
-func (m mapCache) Add(_ context.Context, k string, r Run)  { m[k] = append(m[k], r) }
+func (m mapCache) Add(_ context.Context, k string, r Run) { m[k] = append(m[k], r) }
 
 func TestFindNamesTheRegression(t *testing.T) {
 	cases := []struct {

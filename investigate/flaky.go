@@ -7,6 +7,8 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+
+	"github.com/factory-dev/factory"
 )
 
 // Classes of a test over repeated runs.
@@ -57,8 +59,9 @@ type Flakiness struct {
 	Tests      []TestStats `json:"tests"`                 // flaky first, then failing, then passing
 }
 
-// RunOnce runs the selection once, fresh and isolated; i counts from 0.
-type RunOnce func(ctx context.Context, i int) (ran []string, failed map[string]string, broken bool, err error)
+// RunOnce runs the selection once, fresh and isolated, without reruns of
+// failures (a rerun that passes would hide the flake); i counts from 0.
+type RunOnce func(ctx context.Context, i int) (factory.TestReport, error)
 
 // maxMessages bounds the distinct messages kept per test.
 const maxMessages = 5
@@ -67,16 +70,20 @@ const maxMessages = 5
 // progress, when set, is called after each run. Errors: those of run; on
 // cancellation the runs so far are returned with the error.
 func Check(ctx context.Context, n int, run RunOnce, hist History, progress func(done, total int)) (Flakiness, error) {
-	res := Flakiness{}
+	res := Flakiness{Tests: []TestStats{}}
 	seq := map[string][]bool{} // per test, failed per run
 	msgs := map[string][]Message{}
 	for i := range n {
-		ran, failed, broken, err := run(ctx, i)
+		rep, err := run(ctx, i)
 		if err != nil {
 			return summarize(ctx, res, seq, msgs, hist), err
 		}
 		res.Runs++
-		if broken {
+		ran, failed := rep.Ran, map[string]string{}
+		for _, f := range rep.Failures {
+			failed[testKey(f)] = f.Message
+		}
+		if runOf(rep).Broken {
 			res.BrokenRuns++
 			continue
 		}

@@ -5,16 +5,19 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/factory-dev/factory"
 )
 
 func TestCheckClassesTests(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 7))
-	run := func(_ context.Context, i int) ([]string, map[string]string, bool, error) {
-		failed := map[string]string{"p.TestBroken": "want 2, got 3"}
+	run := func(_ context.Context, i int) (factory.TestReport, error) {
+		rep := factory.TestReport{Ran: []string{"p.TestBroken", "p.TestCoin", "p.TestFine"}}
+		rep.Failures = append(rep.Failures, factory.TestFailure{Package: "p", Name: "TestBroken", Message: "want 2, got 3"})
 		if rng.IntN(2) == 0 {
-			failed["p.TestCoin"] = fmt.Sprintf("took %dms", rng.IntN(100))
+			rep.Failures = append(rep.Failures, factory.TestFailure{Package: "p", Name: "TestCoin", Message: fmt.Sprintf("took %dms", rng.IntN(100))})
 		}
-		return []string{"p.TestBroken", "p.TestCoin", "p.TestFine"}, failed, false, nil
+		return rep, nil
 	}
 	res, err := Check(context.Background(), 20, run, nil, nil)
 	if err != nil {

@@ -1,0 +1,48 @@
+package tools_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+)
+
+// commitStates commits state.txt once per state, with a suite that passes
+// while state.txt says ok, and returns the commits, oldest first.
+func commitStates(t *testing.T, e *env, states ...string) []string {
+	t.Helper()
+	write(t, e.dir, "factory.yaml", strings.Replace(envConfig, `[sh, -c, "echo all good"]`, `[sh, -c, "grep -qx fine state.txt"]`, 1))
+	var out []string
+	for i, s := range states {
+		write(t, e.dir, "state.txt", s+"\n")
+		git(t, e.dir, "add", "-A")
+		git(t, e.dir, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "--allow-empty", "-qm", fmt.Sprintf("step %d", i))
+		out = append(out, strings.TrimSpace(git(t, e.dir, "rev-parse", "HEAD")))
+	}
+	return out
+}
+
+func investigateCases() map[string][]handlerCase {
+	return map[string][]handlerCase{
+		"regression_find": {
+			{name: "finds the commit", setup: func(t *testing.T, e *env) map[string]any {
+				cs := commitStates(t, e, "fine", "fine", "fine", "broken", "broken", "broken")
+				return map[string]any{"good": cs[0], "bad": "HEAD"}
+			}, check: func(t *testing.T, e *env, got map[string]any) {
+				assert.Equal(t, "step 3", str(got, "first_bad", "subject"))
+				assert.Equal(t, "step 2", str(got, "last_good", "subject"))
+				assert.Contains(t, str(got, "diff", "patch"), "+broken")
+				assert.LessOrEqual(t, len(field(got, "probes").([]any)), 5)
+			}},
+			{name: "no good", setup: args(map[string]any{"bad": "HEAD"}), want: "good is required"},
+			{name: "unknown good", setup: args(map[string]any{"good": "nope"}), want: `no revision "nope"`},
+		},
+		"flaky_check": {
+			{name: "passing suite", setup: args(map[string]any{"runs": 3}), check: func(t *testing.T, e *env, got map[string]any) {
+				assert.EqualValues(t, 3, field(got, "runs"))
+			}},
+			{name: "too many runs", setup: args(map[string]any{"runs": 101}), want: "runs 101: give 1 to 100"},
+		},
+	}
+}
