@@ -44,11 +44,13 @@ type Tests interface {
 	Run(ctx context.Context, t Tree) (factory.TestReport, error)
 }
 
-// Run is what one test run on a tree showed: the build broke, or these
-// tests failed (failures that passed on the runner's own reruns are not
-// listed: they are flakes, not the regression).
+// Run is what one test run on a tree showed: the build broke (and the
+// first build error, for the record), or these tests failed (failures
+// that passed on the runner's own reruns are not listed: they are flakes,
+// not the regression).
 type Run struct {
 	Broken  bool     `json:"broken,omitempty"`
+	Error   string   `json:"error,omitempty"`
 	Failing []string `json:"failing,omitempty"`
 }
 
@@ -110,6 +112,9 @@ type Search struct {
 // many is taken as it stands (and the confidence says low).
 const maxRuns = 4
 
+// maxError bounds the build error a cached run keeps.
+const maxError = 200
+
 // Find searches for the first tree between good and bad where the tests
 // failing at bad (and passing at good) fail. Errors: EINVALID when bad
 // does not build, when no test fails at bad that passes at good, or when
@@ -153,13 +158,17 @@ func (s *Search) pickTargets(ctx context.Context) error {
 	if err := s.probe(ctx, bad, 2, false); err != nil {
 		return err
 	}
-	s.targets = map[string]bool{}
-	for i, r := range s.runs[bad] {
+	if s.verdict(bad) == Skip {
+		return factory.Errorf(factory.EINVALID, "the selection does not build at bad (%s): %s; pass a bad tree where it builds and fails", s.trees[bad].Name(), s.runs[bad][0].Error)
+	}
+	s.targets = nil
+	for _, r := range s.runs[bad] {
 		if r.Broken {
-			return factory.Errorf(factory.EINVALID, "the selection does not build at bad (%s): pass a bad tree where it builds and fails", s.trees[bad].Name())
+			continue
 		}
-		for _, name := range r.Failing {
-			if i == 0 || s.targets[name] {
+		if s.targets == nil {
+			s.targets = map[string]bool{}
+			for _, name := range r.Failing {
 				s.targets[name] = true
 			}
 		}
@@ -172,10 +181,16 @@ func (s *Search) pickTargets(ctx context.Context) error {
 	if err := s.probe(ctx, good, 1, false); err != nil {
 		return err
 	}
+	if s.verdict(good) == Skip {
+		return factory.Errorf(factory.EINVALID, "the selection does not build at good (%s): %s; pass a good tree where it builds and passes", s.trees[good].Name(), s.runs[good][0].Error)
+	}
 	for _, r := range s.runs[good] {
 		for _, name := range r.Failing {
 			delete(s.targets, name)
 		}
+	}
+	if s.targets == nil {
+		s.targets = map[string]bool{}
 	}
 	if len(s.targets) == 0 {
 		return factory.Errorf(factory.EINVALID, "no test fails at bad (%s) every time that passes at good (%s): nothing to search; check the narrowing (package, test), or use flaky_check if the failure comes and goes", s.trees[bad].Name(), s.trees[good].Name())
@@ -258,8 +273,9 @@ func (s *Search) pick(lo, hi int) int {
 }
 
 // probe makes sure tree i has at least need runs (cached ones first),
-// and more while its runs disagree, up to maxRuns. A broken build is not
-// run again: it is not a flake.
+// and more while its runs disagree, up to maxRuns. A broken build is run
+// once more to confirm it (a build can also fail for want of a cache or a
+// disk, which is not the tree's fault), then not again.
 func (s *Search) probe(ctx context.Context, i, need int, report bool) error {
 	t := s.trees[i]
 	start := time.Now()
@@ -267,8 +283,8 @@ func (s *Search) probe(ctx context.Context, i, need int, report bool) error {
 		s.runs[i] = s.Cache.Runs(ctx, t.Key)
 		s.cachedProbe(i)
 	}
-	for len(s.runs[i]) < maxRuns && (len(s.runs[i]) < need || (s.targets != nil && s.tied(i))) {
-		if len(s.runs[i]) > 0 && s.runs[i][0].Broken {
+	for len(s.runs[i]) < maxRuns && (len(s.runs[i]) < need || s.unsure(i)) {
+		if pass, fail, skip := s.votes(i); pass+fail == 0 && skip >= 2 {
 			break
 		}
 		rep, err := s.Tests.Run(ctx, t)
@@ -310,7 +326,14 @@ func (s *Search) note(i int) {
 // runOf reads one run off a report.
 func runOf(rep factory.TestReport) Run {
 	if len(rep.BuildErrors) > 0 || (rep.Status == factory.TestError && len(rep.Failures) == 0) {
-		return Run{Broken: true}
+		r := Run{Broken: true, Error: rep.Status}
+		if len(rep.BuildErrors) > 0 {
+			r.Error = rep.BuildErrors[0].Message
+		}
+		if len(r.Error) > maxError {
+			r.Error = r.Error[:maxError]
+		}
+		return r
 	}
 	var r Run
 	for _, f := range rep.Failures {
@@ -356,10 +379,14 @@ func (s *Search) verdict(i int) string {
 	}
 }
 
-// tied reports runs of tree i that disagree without a majority.
-func (s *Search) tied(i int) bool {
-	pass, fail, _ := s.votes(i)
-	return pass == fail && pass > 0
+// unsure reports runs of tree i that disagree without a majority, or a
+// single broken build not yet confirmed.
+func (s *Search) unsure(i int) bool {
+	pass, fail, skip := s.votes(i)
+	if pass+fail == 0 {
+		return skip == 1
+	}
+	return s.targets != nil && pass == fail
 }
 
 // mixed reports whether any probed tree had runs that disagreed.

@@ -18,6 +18,7 @@ type fakeRepo struct {
 	flaky         float64
 	rng           *rand.Rand
 	runs          int
+	spurious      map[int]int // broken runs of a tree that builds (a full disk, a lost cache)
 }
 
 func (r *fakeRepo) Between(_ context.Context, good, bad string) ([]Tree, error) {
@@ -37,6 +38,10 @@ func (r *fakeRepo) Diff(_ context.Context, from, to Tree) (factory.SnapshotDiff,
 func (r *fakeRepo) Run(_ context.Context, t Tree) (factory.TestReport, error) {
 	r.runs++
 	i, _ := strconv.Atoi(t.Ref)
+	if r.spurious[i] > 0 {
+		r.spurious[i]--
+		return factory.TestReport{Status: factory.TestError, BuildErrors: []factory.BuildError{{Message: "open cache: read-only file system"}}}, nil
+	}
 	if r.broken[i] {
 		return factory.TestReport{Status: factory.TestError, BuildErrors: []factory.BuildError{{Message: "undefined: x"}}}, nil
 	}
@@ -128,5 +133,26 @@ func TestFindRefusesWhenNothingRegressed(t *testing.T) {
 	}
 	if _, err := s.Find(context.Background(), "5", "5"); factory.ErrorCode(err) != factory.EINVALID {
 		t.Fatalf("empty range: %v, want EINVALID", err)
+	}
+}
+
+// attack: a build that fails once for a reason outside the tree (a lost
+// cache entry) at good, in the middle and at bad -> each is run again and
+// judged by what it does when it builds; the search still names 19
+func TestAttackSpuriousBuildFailureIsNotASkip(t *testing.T) {
+	repo := &fakeRepo{n: 32, regression: 19, broken: map[int]bool{}, rng: rand.New(rand.NewPCG(3, 3)),
+		spurious: map[int]int{1: 1, 16: 1, 32: 1}}
+	s := &Search{Trees: repo, Tests: repo}
+	f, err := s.Find(context.Background(), "1", "32")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.FirstBad.Commit != "19" || f.LastGood.Commit != "18" {
+		t.Fatalf("found %s..%s, want 18..19: %+v", f.LastGood.Commit, f.FirstBad.Commit, f.Probes)
+	}
+	for _, p := range f.Probes {
+		if p.Verdict == Skip {
+			t.Fatalf("a tree that builds was skipped: %+v", f.Probes)
+		}
 	}
 }
