@@ -297,10 +297,10 @@ func (s *Search) probe(ctx context.Context, i, need int, report bool) error {
 			s.Cache.Add(ctx, t.Key, r)
 		}
 	}
+	s.cachedProbe(i)
+	s.out[s.probes[i]].Duration += time.Since(start)
 	if report {
 		s.note(i)
-		p := &s.out[s.probes[i]]
-		p.Duration += time.Since(start)
 	}
 	return nil
 }
