@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // commitStates commits state.txt once per state, with a suite that passes
@@ -45,4 +46,28 @@ func investigateCases() map[string][]handlerCase {
 			{name: "too many runs", setup: args(map[string]any{"runs": 101}), want: "runs 101: give 1 to 100"},
 		},
 	}
+}
+
+// TestRegressionFindOverSnapshots searches the snapshots made between
+// good and bad, in the order they were made.
+func TestRegressionFindOverSnapshots(t *testing.T) {
+	e := newEnv(t)
+	commitStates(t, e, "fine")
+	var ids []string
+	for _, s := range []string{"fine", "fine 2", "broken", "broken 2"} {
+		state := "fine"
+		if strings.HasPrefix(s, "broken") {
+			state = "broken"
+		}
+		write(t, e.dir, "state.txt", state+"\n")
+		write(t, e.dir, "n.txt", s+"\n")
+		ids = append(ids, e.snapshot(t, s).ID)
+	}
+	got, toolErr := e.call(t, "regression_find", map[string]any{"good": ids[0], "bad": ids[3]})
+	require.Empty(t, toolErr)
+	assert.Equal(t, ids[2], str(got, "first_bad", "snapshot"))
+	assert.Equal(t, ids[1], str(got, "last_good", "snapshot"))
+
+	_, toolErr = e.call(t, "regression_find", map[string]any{"good": ids[3], "bad": ids[0]})
+	assert.Contains(t, toolErr, "is not newer than good")
 }
