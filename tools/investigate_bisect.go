@@ -50,16 +50,16 @@ const (
 
 func regressionFind(d Deps) Tool {
 	tests := testrun.New(d.Workspace)
-	return define(d, "regression_find",
+	return defineRecording(d, "regression_find",
 		"Bisect commits or snapshots from good to bad for the change that broke a test; probes run in fresh sandboxed copies, unbuildable trees are skipped, verdicts cached.",
 		annotations{title: "Find a regression", idempotent: true},
-		func(ctx context.Context, a regressionFindArgs) (investigate.Finding, error) {
+		func(ctx context.Context, a regressionFindArgs) (investigate.Finding, records, error) {
 			if strings.TrimSpace(a.Good) == "" {
-				return investigate.Finding{}, factory.Errorf(factory.EINVALID, "good is required: a revision or snapshot id where the test passes (snapshot_list lists snapshots)")
+				return investigate.Finding{}, records{}, factory.Errorf(factory.EINVALID, "good is required: a revision or snapshot id where the test passes (snapshot_list lists snapshots)")
 			}
 			job, err := suiteJob(ctx, d, a.Suite, a.Package, a.Test)
 			if err != nil {
-				return investigate.Finding{}, err
+				return investigate.Finding{}, records{}, err
 			}
 			tr := &probeTrees{ws: d.Workspace, snaps: map[string]string{}}
 			s := &investigate.Search{
@@ -70,7 +70,8 @@ func regressionFind(d Deps) Tool {
 			if p := testProgress(ctx); p != nil {
 				s.Progress = func(done int, msg string) { p(done, 0, msg) }
 			}
-			return s.Find(ctx, a.Good, a.Bad)
+			f, err := s.Find(ctx, a.Good, a.Bad)
+			return f, records{snapshotIDs: tr.made()}, err
 		})
 }
 
@@ -104,6 +105,7 @@ type probeTrees struct {
 	ws    *sandbox.Workspace
 	mu    sync.Mutex
 	snaps map[string]string // commit -> snapshot id
+	live  string            // the snapshot of the live tree, when bad is the live tree
 }
 
 func isSnapshotID(s string) bool { return strings.HasPrefix(s, "s-") }
@@ -145,7 +147,11 @@ func (p *probeTrees) Between(ctx context.Context, good, bad string) ([]investiga
 // badSnapshot is the snapshot bad names, or one of the live tree.
 func (p *probeTrees) badSnapshot(ctx context.Context, bad string) (factory.Snapshot, error) {
 	if bad == "" {
-		return p.ws.Snapshot(ctx, probeBlobLabel)
+		snap, err := p.ws.Snapshot(ctx, probeBlobLabel)
+		p.mu.Lock()
+		p.live = snap.ID
+		p.mu.Unlock()
+		return snap, err
 	}
 	return p.ws.Resolve(ctx, bad)
 }
@@ -180,6 +186,18 @@ func (p *probeTrees) snapshotsBetween(ctx context.Context, good, bad string) ([]
 		}
 	}
 	return append(out, snapTree(b)), nil
+}
+
+// made lists the snapshots the search made, for the run log.
+func (p *probeTrees) made() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := append([]string(nil), p.live)
+	for _, id := range p.snaps {
+		out = append(out, id)
+	}
+	slices.Sort(out)
+	return out
 }
 
 // snapshot returns the snapshot a probe of t runs on.

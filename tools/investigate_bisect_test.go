@@ -1,10 +1,12 @@
 package tools_test
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
 
+	"github.com/factory-dev/factory/traces"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -35,6 +37,9 @@ func investigateCases() map[string][]handlerCase {
 				assert.Equal(t, "step 2", str(got, "last_good", "subject"))
 				assert.Contains(t, str(got, "diff", "patch"), "+broken")
 				assert.LessOrEqual(t, len(field(got, "probes").([]any)), 5)
+				page, err := e.store.Query(context.Background(), traces.Query{Kind: traces.KindSnapshots, Text: "probe"})
+				require.NoError(t, err)
+				assert.NotEmpty(t, page.Snapshots, "the snapshots probes ran on are in the run log")
 			}},
 			{name: "no good", setup: args(map[string]any{"bad": "HEAD"}), want: "good is required"},
 			{name: "unknown good", setup: args(map[string]any{"good": "nope"}), want: `no revision "nope"`},
