@@ -136,9 +136,7 @@ func TestFindRefusesWhenNothingRegressed(t *testing.T) {
 	}
 }
 
-// attack: a build that fails once for a reason outside the tree (a lost
-// cache entry) at good, in the middle and at bad -> each is run again and
-// judged by what it does when it builds; the search still names 19
+// attack: a build fails once for a reason outside the tree (a lost cache entry) at good, mid-range and bad, to get a tree skipped or the search refused -> each is run again and judged when it builds; the search still names 19
 func TestAttackSpuriousBuildFailureIsNotASkip(t *testing.T) {
 	repo := &fakeRepo{n: 32, regression: 19, broken: map[int]bool{}, rng: rand.New(rand.NewPCG(3, 3)),
 		spurious: map[int]int{1: 1, 16: 1, 32: 1}}

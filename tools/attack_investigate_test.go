@@ -22,10 +22,7 @@ func watched(e *env) []string {
 		filepath.Join(e.dir, ".git", "HEAD"), filepath.Join(e.dir, ".git", "index"), filepath.Join(e.dir, ".git", "refs", "heads")}
 }
 
-// attack: a suite in the searched range writes the live tree, HEAD, the
-// index and the branch on every probe -> each probe runs in a copy; the
-// search still names the commit and the live tree and .git are
-// byte-identical
+// attack: a suite writes the live tree, HEAD, the index and the branch on every regression_find probe and flaky_check run -> each runs in a copy; the search still names the commit; the live tree and .git are byte-identical
 func TestAttackProbesCannotTouchTheLiveTree(t *testing.T) {
 	e := newEnv(t)
 	cs := commitStates(t, e, "fine", "fine", "fine", "broken", "broken")
@@ -42,9 +39,7 @@ func TestAttackProbesCannotTouchTheLiveTree(t *testing.T) {
 	attacktest.Unchanged(t, before, watched(e)...)
 }
 
-// attack: good and bad given as options or paths (git would read them as
-// flags, or as files outside the repository) -> EINVALID before anything
-// is snapshotted or run; the repository is byte-identical
+// attack: regression_find given good or bad as an option, a path outside the repository or a revision expression -> refused in words before anything is snapshotted or run; the repository is byte-identical
 func TestAttackRevisionsThatAreNotRevisions(t *testing.T) {
 	for _, a := range []map[string]any{
 		{"good": "--output=/tmp/pwned"},
