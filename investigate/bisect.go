@@ -77,6 +77,7 @@ type Probe struct {
 	Runs     int           `json:"runs"`
 	Cached   int           `json:"cached,omitempty"` // runs read from the run log, not run again
 	Duration time.Duration `json:"time_ns"`
+	Error    string        `json:"error,omitempty"` // for a skip: the first build error
 }
 
 // Finding is the result of a search.
@@ -318,6 +319,9 @@ func (s *Search) note(i int) {
 	s.cachedProbe(i)
 	p := &s.out[s.probes[i]]
 	p.Runs, p.Verdict = len(s.runs[i]), s.verdict(i)
+	if p.Verdict == Skip {
+		p.Error = s.runs[i][0].Error
+	}
 	if s.Progress != nil {
 		s.Progress(len(s.out), fmt.Sprintf("probe %d: %s %s (%d runs)", len(s.out), p.Tree, p.Verdict, p.Runs))
 	}

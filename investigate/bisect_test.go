@@ -99,6 +99,9 @@ func TestFindNamesTheRegression(t *testing.T) {
 					if p.Verdict == Fail && (p.Tree == "8" || p.Tree == "9" || p.Tree == "10") {
 						t.Fatalf("broken tree %s blamed: %+v", p.Tree, f.Probes)
 					}
+					if p.Verdict == Skip && p.Error != "undefined: x" {
+						t.Fatalf("skip of %s without its build error: %+v", p.Tree, p)
+					}
 				}
 			})
 		}
