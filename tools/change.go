@@ -31,7 +31,7 @@ type changeProposeArgs struct {
 
 func patchApply(d Deps) Tool {
 	return defineRecording(d, "patch_apply",
-		"Apply a unified diff atomically: every file or none. Each hunk applies at its line, else at the nearest place where its context matches exactly (the offset is reported); never silent fuzz. Hunk counts that are off are recounted and reported. When a hunk does not apply, the answer is applied: false, nothing is written, and the report shows, per hunk, the expected and actual lines and the nearest partial match. A snapshot before and after is recorded, so snapshot_restore of 'before' undoes it. Ungated: change_propose is the gate.",
+		"Apply a unified diff atomically: all files or none; each hunk at its line or at the nearest exact match (offset reported), never silent fuzz. If a hunk does not apply: applied: false, nothing written, and per hunk the expected and actual lines. Snapshots before and after: snapshot_restore of before undoes it. Ungated: change_propose is the gate.",
 		annotations{title: "Apply a patch", destructive: true},
 		func(ctx context.Context, a patchApplyArgs) (patchApplyResult, records, error) {
 			if a.Patch == "" {
@@ -68,7 +68,7 @@ func patchApply(d Deps) Tool {
 
 func changePropose(d Deps) Tool {
 	return defineRecording(d, "change_propose",
-		"The gate. Without a patch: judge the working tree as it is (edited with any tool) against base (default HEAD); nothing is written, and with commit the accepted tree is committed exactly. With a patch: apply it in an isolated copy of the live tree and write it into the live tree only if every invariant passes. Either way every gate of factory.yaml runs in the sandbox, and a rejection is an answer (accepted: false) whose failing verdicts say why, with evidence. The rules and protected files are read from factory.yaml as committed at HEAD, never from the working tree or the change.",
+		"The gate. Without a patch: judge the working tree (edited with any tool) against base (default HEAD), writing nothing; with commit: true the accepted tree is committed exactly. With a patch: apply it in an isolated copy and write it to the live tree only if every invariant passes. The rules come from factory.yaml as committed at HEAD. A rejection is an answer (accepted: false) with the failing verdicts and their evidence.",
 		annotations{title: "Propose a change", destructive: true},
 		func(ctx context.Context, a changeProposeArgs) (invariants.ProposeResult, records, error) {
 			if err := checkText("message", a.Message, 4000); a.Message != "" && err != nil {

@@ -31,7 +31,7 @@ func invariantList(d Deps) Tool {
 
 func invariantCheck(d Deps) Tool {
 	return defineRecording(d, "invariant_check",
-		"Evaluate every invariant of factory.yaml (as committed at HEAD) on the live tree or a snapshot, in an isolated copy, against a baseline (default HEAD's tree). passed is true only if every invariant ran and passed (skipped is not passed). Each verdict has a status, a message and evidence; verdicts are cached by tree and config.",
+		"Evaluate every invariant of factory.yaml (as committed at HEAD) on the live tree or a snapshot, in an isolated copy, against a baseline (default HEAD). passed is true only if every invariant ran and passed. Verdicts carry status, message and evidence, cached by tree and config.",
 		annotations{title: "Check invariants", readOnly: true, idempotent: true},
 		func(ctx context.Context, a invariantCheckArgs) (invariants.CheckResult, records, error) {
 			res, err := d.Gate.Check(ctx, invariants.CheckRequest{Snapshot: a.Snapshot, Baseline: a.Baseline, NoCache: a.NoCache})

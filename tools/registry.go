@@ -12,12 +12,13 @@ import (
 
 // Toolset names.
 const (
-	SetWorkspace  = "workspace"
-	SetChange     = "change"
-	SetTest       = "test"
-	SetInvariants = "invariants"
-	SetTrace      = "trace"
-	SetAll        = "all" // tools present in every selection (doctor)
+	SetWorkspace   = "workspace"
+	SetChange      = "change"
+	SetTest        = "test"
+	SetInvariants  = "invariants"
+	SetTrace       = "trace"
+	SetInvestigate = "investigate"
+	SetAll         = "all" // tools present in every selection (doctor)
 )
 
 // needs names the dependencies a tool cannot do without: New leaves the
@@ -75,6 +76,11 @@ func registry() []toolset {
 		{SetInvariants, "the gates and invariants of factory.yaml", []entry{
 			{needWorkspace | needGate, invariantList},
 			{needWorkspace | needGate, long(invariantCheck)},
+		}},
+		{SetInvestigate, "the investigative workflow: regressions, flakiness, performance, drift", []entry{
+			// investigate: regression_find, flaky_check
+			{needWorkspace, long(regressionFind)},
+			{needWorkspace, long(flakyCheck)},
 		}},
 		{SetTrace, "the run log: runs, notes, queries", []entry{
 			{needRuns, runStart},

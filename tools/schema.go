@@ -3,11 +3,11 @@ package tools
 import "github.com/mark3labs/mcp-go/mcp"
 
 // outputDepth is how deep a result's schema names fields: the result's own
-// fields and those of the objects it holds (a verdict's id, status and
-// message); objects deeper down are only "object". The schema is for the
-// client to validate and the model to read; every level deeper costs
-// context on every connection and says little the result does not.
-const outputDepth = 2
+// fields, each with its JSON type; what they hold is only "object" or
+// "array". The schema is for the client to validate and the model to read;
+// every level deeper costs context on every connection (tools/list must
+// stay under 20 KB) and says little the result does not.
+const outputDepth = 1
 
 // compactOutput trims a tool's output schema to outputDepth levels of
 // field names and JSON types: no additionalProperties, no required lists
@@ -28,8 +28,8 @@ func compactNode(n map[string]any, depth int) map[string]any {
 	if t, ok := n["type"]; ok {
 		out["type"] = t
 	}
-	if items, ok := n["items"].(map[string]any); ok {
-		out["items"] = compactNode(items, max(depth-1, 0))
+	if items, ok := n["items"].(map[string]any); ok && depth > 0 {
+		out["items"] = compactNode(items, depth-1)
 	}
 	props, ok := n["properties"].(map[string]any)
 	if !ok || depth == 0 {

@@ -35,7 +35,7 @@ func testRun(d Deps) Tool {
 	// One runner for the registry's life: it keeps the baselines it ran.
 	tests := testrun.New(d.Workspace)
 	return defineRecording(d, "test_run",
-		"Run a test suite from factory.yaml in the sandbox (an isolated copy, no network, time and memory limits) and return a compact report: status, counts, build errors first, then each failure with its location, message and the head and tail of its own output. Failing tests are rerun in isolation; those that then pass are reported as flaky. The full log is a resource (log).",
+		"Run a factory.yaml suite in the sandbox (an isolated copy, no network, limits) and get a compact report: status, counts, build errors, then each failure with its location, message and output. Failures are rerun in isolation to tell flaky from broken. The full log is a resource (log).",
 		annotations{title: "Run tests"},
 		func(ctx context.Context, a testRunArgs) (testRunResult, records, error) {
 			if a.Reruns > maxReruns {

@@ -92,6 +92,7 @@ var everyTool = []string{
 	"snapshot_create", "snapshot_list", "snapshot_diff", "snapshot_restore", "file_read",
 	"patch_apply", "change_propose", "test_run", "invariant_list", "invariant_check",
 	"run_start", "trace_note", "trace_query", "doctor",
+	"regression_find", "flaky_check",
 }
 
 func TestAllToolsAreRegisteredWithEveryDependency(t *testing.T) {
@@ -185,7 +186,7 @@ func TestToolsetsAreTheSelectableOnes(t *testing.T) {
 		names = append(names, ts[0])
 		assert.NotEmpty(t, ts[1], "toolset %s has no description", ts[0])
 	}
-	assert.Equal(t, []string{"change", "invariants", "test", "trace", "workspace"}, names)
+	assert.Equal(t, []string{"change", "invariants", "investigate", "test", "trace", "workspace"}, names)
 }
 
 // TestToolSchemasMatchGoldenFiles keeps what the model sees under review:
