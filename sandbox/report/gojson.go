@@ -218,6 +218,7 @@ func (h *goHandler) result(timedOut bool) *Result {
 			// unfinished parent folds into its unfinished subtest.
 			tc.Status = Fail
 			tc.Timeout = timedOut || h.timeoutIn[c.key.pkg]
+			tc.Crashed = !tc.Timeout
 		}
 		tc.Timeout = tc.Timeout || c.timedOut || running[c.key]
 		if tc.Status == Fail {
@@ -231,6 +232,10 @@ func (h *goHandler) result(timedOut bool) *Result {
 			if tc.Timeout && tc.Message == "" {
 				tc.Message = "test did not finish in time"
 			}
+			// A panic in a test ends its binary: testing re-panics after
+			// reporting the failure.
+			tc.Crashed = !tc.Timeout && (tc.Crashed || strings.HasPrefix(tc.Message, "panic: "))
+			tc.Crashed = tc.Crashed && h.pkgFail[c.key.pkg]
 		}
 		res.Cases = append(res.Cases, tc)
 	}

@@ -130,6 +130,9 @@ func (rn *Runner) Run(ctx context.Context, tr Job) (factory.TestReport, []byte, 
 	}
 	res := first.res
 	var notes []string
+	if !first.stopped() && s.Format == factory.FormatGoJSON {
+		notes = append(notes, r.afterCrashes(ctx, argv, dir, &log, res)...)
+	}
 	if !first.stopped() && req.Reruns >= 0 {
 		n := req.Reruns
 		if n == 0 {
@@ -152,8 +155,10 @@ func (rn *Runner) Run(ctx context.Context, tr Job) (factory.TestReport, []byte, 
 			rep.Notes = append(rep.Notes, "no comparison with the baseline: "+factory.ErrorMessage(err))
 		} else {
 			for _, f := range rep.Failures {
-				if k := report.Key(f.Package, f.Name); !base[k] {
-					rep.NewFailures = append(rep.NewFailures, k)
+				for _, n := range f.Names() {
+					if k := report.Key(f.Package, n); !base[k] {
+						rep.NewFailures = append(rep.NewFailures, k)
+					}
 				}
 			}
 		}
