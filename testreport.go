@@ -59,7 +59,7 @@ const (
 
 // TestReport is the compact, agent-sized result of a test run.
 type TestReport struct {
-	ID          string        `json:"id"` // addresses the full log: factory://tests/<ID>/log
+	ID          string        `json:"id"` // addresses the log as text: factory://tests/<ID>/log{?offset,limit,grep,test}
 	Suite       string        `json:"suite"`
 	Status      string        `json:"status"`
 	Counts      TestCounts    `json:"counts"`

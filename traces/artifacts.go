@@ -111,7 +111,7 @@ func (s *Store) newestBlobs(ctx context.Context) string {
 }
 
 // RecordTestRun records a test report and each of its failing and flaky
-// tests, so that the run and every failing test are in the run log. The
+// tests (each test of a grouped failure), so that the run and every failing test are in the run log. The
 // report (kept whole as JSON) is redacted. Recording the same report id
 // again replaces it. It returns EINVALID without a report id.
 func (s *Store) RecordTestRun(ctx context.Context, runID, stepID string, rep factory.TestReport) error {
@@ -135,9 +135,11 @@ func (s *Store) RecordTestRun(ctx context.Context, runID, stepID string, rep fac
 		}
 		for i, fs := range [][]factory.TestFailure{rep.Failures, rep.Flaky} {
 			for _, f := range fs {
-				if _, err := w.execSQL(`INSERT INTO test_failures(test_run_id, name, package, flaky, message) VALUES(?,?,?,?,?)`,
-					rep.ID, f.Name, f.Package, i, clean(f.Message, maxSummary, false)); err != nil {
-					return err
+				for _, name := range f.Names() { // every test of a group of identical failures
+					if _, err := w.execSQL(`INSERT INTO test_failures(test_run_id, name, package, flaky, message) VALUES(?,?,?,?,?)`,
+						rep.ID, name, f.Package, i, clean(f.Message, maxSummary, false)); err != nil {
+						return err
+					}
 				}
 			}
 		}

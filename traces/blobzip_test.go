@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/factory-dev/factory"
 	"github.com/factory-dev/factory/internal/attacktest"
 	"github.com/factory-dev/factory/traces"
 	"github.com/stretchr/testify/assert"
@@ -54,4 +55,22 @@ func TestAttackLogFlood(t *testing.T) {
 	require.NoError(t, rawDB(t, path).QueryRow(`SELECT length(data) FROM blobs WHERE id = 't-flood'`).Scan(&stored))
 	assert.Less(t, stored, 2<<20, "stored compressed")
 	attacktest.Unchanged(t, before, dir)
+}
+
+// A grouped failure (one entry for many tests with one message) records
+// every test it stands for, so history queries find each of them.
+func TestGroupedFailureRecordsEveryTest(t *testing.T) {
+	ctx := context.Background()
+	s, _ := newStore(t, traces.Open)
+	rep := factory.TestReport{ID: "t-g", Suite: "unit", Status: factory.TestFail, Counts: factory.TestCounts{Total: 3, Failed: 3},
+		Failures: []factory.TestFailure{{Name: "TestT/a", Package: "p", Message: "refused", Count: 3,
+			Tests: []string{"TestT/b", "TestT/c"}, AllTests: []string{"TestT/a", "TestT/b", "TestT/c"}}}}
+	require.NoError(t, s.RecordTestRun(ctx, "r-1", "st-1", rep))
+	_, fails, err := s.TestRun(ctx, "t-g")
+	require.NoError(t, err)
+	var names []string
+	for _, f := range fails {
+		names = append(names, f.Name)
+	}
+	assert.Equal(t, []string{"TestT/a", "TestT/b", "TestT/c"}, names)
 }

@@ -66,7 +66,10 @@ const (
 // Confinement.MountAs), so absolute paths, and the build caches keyed on
 // them, are those of a run in the live tree; the live tree itself is
 // hidden from the command. Without isolation (policy isolation none, or
-// none available) the copy runs at its own path, with a note. Failures are rerun (Request.Reruns, default 2):
+// none available) the copy runs at its own path, with a note. A go-json
+// test that crashes its package's binary (a panic, os.Exit) would hide the
+// tests after it: they are run again without it (see afterCrashes), and
+// it is reported as crashed. Failures are rerun (Request.Reruns, default 2):
 // go-json suites rerun each failing test alone (-run anchored per subtest
 // level, in its package) up to that many times, for at most 10 tests; other
 // formats, which have no portable way to select one test, rerun the whole
