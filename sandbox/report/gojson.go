@@ -218,7 +218,6 @@ func (h *goHandler) result(timedOut bool) *Result {
 			// unfinished parent folds into its unfinished subtest.
 			tc.Status = Fail
 			tc.Timeout = timedOut || h.timeoutIn[c.key.pkg]
-			tc.Crashed = !tc.Timeout
 		}
 		tc.Timeout = tc.Timeout || c.timedOut || running[c.key]
 		if tc.Status == Fail {
@@ -232,10 +231,8 @@ func (h *goHandler) result(timedOut bool) *Result {
 			if tc.Timeout && tc.Message == "" {
 				tc.Message = "test did not finish in time"
 			}
-			// A panic in a test ends its binary: testing re-panics after
-			// reporting the failure.
-			tc.Crashed = !tc.Timeout && (tc.Crashed || strings.HasPrefix(tc.Message, "panic: "))
-			tc.Crashed = tc.Crashed && h.pkgFail[c.key.pkg]
+			// Unfinished, or panicked (testing re-panics after the report): the binary died.
+			tc.Crashed = h.pkgFail[c.key.pkg] && !tc.Timeout && (c.status == "" || strings.HasPrefix(tc.Message, "panic: "))
 		}
 		res.Cases = append(res.Cases, tc)
 	}

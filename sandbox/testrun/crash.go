@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/factory-dev/factory"
 	"github.com/factory-dev/factory/internal/gocensus"
 	"github.com/factory-dev/factory/sandbox/report"
 )
@@ -17,7 +18,8 @@ import (
 // crashing tests cannot make a run unbounded.
 const maxCrashReruns = 10
 
-// afterCrashes runs again the tests a crash hid. A test that panics (or
+// afterCrashes runs again the tests a crash hid in o, a go-json run that
+// was not stopped, and merges their outcomes into o.res. A test that panics (or
 // calls os.Exit, or never ends) takes its package's test binary down, and
 // every test after it never runs: a report of what ran would be silent
 // about them, so a crashing test could hide failing ones. For each package
@@ -29,7 +31,12 @@ const maxCrashReruns = 10
 // merged into res. This repeats while a rerun crashes again and tests are
 // left, at most maxCrashReruns times per package, and stops when a rerun
 // runs none of them (a TestMain or init that dies). It returns notes.
-func (r *suiteRunner) afterCrashes(ctx context.Context, argv []string, dir string, log *bytes.Buffer, res *report.Result) []string {
+// A time-out is not a crash here: rerunning would cost the time limit again.
+func (r *suiteRunner) afterCrashes(ctx context.Context, argv []string, dir string, log *bytes.Buffer, o outcome) []string {
+	if o.stopped() || r.suite.Format != factory.FormatGoJSON {
+		return nil
+	}
+	res := o.res
 	crashed := crashedPackages(res)
 	if len(crashed) == 0 {
 		return nil

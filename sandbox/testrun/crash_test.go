@@ -1,6 +1,7 @@
 package testrun_test
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -37,16 +38,22 @@ var crashSuite = factory.Suite{
 // live tree and .git are untouched.
 func runCrash(t *testing.T, w *sandbox.Workspace) (factory.TestReport, string) {
 	t.Helper()
-	// factory keeps its own state in .git (the snapshot of the tree): a
-	// harmless run makes it first, so the fingerprint catches the suite's doing.
+	before := warmTake(t, w)
+	rep, log := runOrSkip(t, w, testrun.Job{Suite: crashSuite, Request: factory.TestRequest{Reruns: -1}})
+	attacktest.Unchanged(t, before, w.Root())
+	return rep, string(log)
+}
+
+// warmTake fingerprints w's tree after a harmless run: factory keeps its
+// own state in .git (the snapshot of the tree), which that run makes
+// first, so the fingerprint catches only the suite's doing.
+func warmTake(t *testing.T, w *sandbox.Workspace) attacktest.State {
+	t.Helper()
 	runOrSkip(t, w, testrun.Job{
 		Suite:   factory.Suite{Name: "warm", Run: []string{"/bin/true"}, Format: factory.FormatExitCode},
 		Request: factory.TestRequest{Reruns: -1},
 	})
-	before := attacktest.Take(t, w.Root())
-	rep, log := runOrSkip(t, w, testrun.Job{Suite: crashSuite, Request: factory.TestRequest{Reruns: -1}})
-	attacktest.Unchanged(t, before, w.Root())
-	return rep, string(log)
+	return attacktest.Take(t, w.Root())
 }
 
 func failureByName(t *testing.T, rep factory.TestReport, name string) factory.TestFailure {
@@ -105,8 +112,8 @@ func TestA4(t *testing.T) { t.Run("deep", func(t *testing.T) { panic("once more"
 func TestA5(t *testing.T) { t.Error("the other bug: mismatch") }
 `,
 	})
-	rep, _ := runCrash(t, w)
-	assert.Equal(t, factory.TestFail, rep.Status)
+	rep, log := runCrash(t, w)
+	require.Equal(t, factory.TestFail, rep.Status, "%+v\n%s", rep, log)
 	// TestA4 failed by itself (the panic is in its output) and through its subtest: both are listed.
 	assert.ElementsMatch(t, []string{"TestA1", "TestA2", "TestA3", "TestA4", "TestA4/deep", "TestA5"}, failureNames(rep.Failures))
 	for _, n := range []string{"TestA1", "TestA2", "TestA4"} {
@@ -131,8 +138,8 @@ func TestLeave(t *testing.T) { os.Exit(0) }
 func TestHidden(t *testing.T) { t.Error("hidden failure: want ok") }
 `,
 	})
-	rep, _ := runCrash(t, w)
-	assert.Equal(t, factory.TestFail, rep.Status)
+	rep, log := runCrash(t, w)
+	require.Equal(t, factory.TestFail, rep.Status, "%+v\n%s", rep, log)
 	assert.True(t, failureByName(t, rep, "TestLeave").Crashed)
 	assert.Equal(t, "hidden failure: want ok", failureByName(t, rep, "TestHidden").Message)
 	assert.Equal(t, 3, rep.Counts.Total)
@@ -159,8 +166,33 @@ func TestBoom(t *testing.T) { panic("boom") }
 func TestNever(t *testing.T) { t.Error("never seen") }
 `,
 	})
-	rep, _ := runCrash(t, w)
-	assert.Equal(t, factory.TestFail, rep.Status)
+	rep, log := runCrash(t, w)
+	require.Equal(t, factory.TestFail, rep.Status, "%+v\n%s", rep, log)
 	assert.True(t, failureByName(t, rep, "TestBoom").Crashed)
 	assert.Contains(t, strings.Join(rep.Notes, "\n"), "ran none of the 1 tests left (TestNever)")
+}
+
+// attack: on a base where a crash hides an old failing test, the change (which keeps both) is blamed for the hidden test as a new failure, or the change moves the crash so a hidden failure looks old -> the baseline runs the hidden tests too; only the change's own new failure is new
+func TestAttackCrashOnBaselineHidesOldFailures(t *testing.T) {
+	w := goRepo(t, map[string]string{
+		"p/p_test.go": `package p
+
+import "testing"
+
+func TestBoom(t *testing.T) { panic("boom") }
+func TestOld(t *testing.T) { t.Error("old bug: want 1") }
+`,
+	})
+	ctx := context.Background()
+	base, err := w.Snapshot(ctx, "base")
+	require.NoError(t, err)
+	extra := "package p\n\nimport \"testing\"\n\nfunc TestNew(t *testing.T) { t.Error(\"new bug: want 2\") }\n"
+	require.NoError(t, os.WriteFile(filepath.Join(w.Root(), "p", "new_test.go"), []byte(extra), 0o644))
+	before := warmTake(t, w)
+	rep, log, err := testrun.New(w).Run(ctx, testrun.Job{Suite: crashSuite, Request: factory.TestRequest{Reruns: -1, Baseline: base.ID}})
+	require.NoError(t, err)
+	attacktest.Unchanged(t, before, w.Root())
+	assert.Equal(t, factory.TestFail, rep.Status)
+	assert.ElementsMatch(t, []string{"TestBoom", "TestOld", "TestNew"}, failureNames(rep.Failures))
+	assert.Equal(t, []string{"example.com/m/p.TestNew"}, rep.NewFailures, "%s", log)
 }

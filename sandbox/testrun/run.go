@@ -132,10 +132,7 @@ func (rn *Runner) Run(ctx context.Context, tr Job) (factory.TestReport, []byte, 
 		return factory.TestReport{}, log.Bytes(), factory.Wrap(op, err)
 	}
 	res := first.res
-	var notes []string
-	if !first.stopped() && s.Format == factory.FormatGoJSON {
-		notes = append(notes, r.afterCrashes(ctx, argv, dir, &log, res)...)
-	}
+	notes := r.afterCrashes(ctx, argv, dir, &log, first)
 	if !first.stopped() && req.Reruns >= 0 {
 		n := req.Reruns
 		if n == 0 {
@@ -433,6 +430,9 @@ func (r *suiteRunner) baseline(ctx context.Context, argv []string, id, tree stri
 	if err != nil {
 		return nil, "", err
 	}
+	// Tests a crash hid on the baseline would otherwise count as new
+	// failures of the change.
+	r.afterCrashes(ctx, argv, cp.Dir(), log, o)
 	failing = o.res.Failing()
 	note := ""
 	if o.stopped() || len(o.res.BuildErrors) > 0 || o.res.Broken {
