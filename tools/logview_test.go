@@ -128,3 +128,41 @@ func TestAttackLogFloodReadIsBounded(t *testing.T) {
 	assert.Contains(t, long, "cut at")
 	attacktest.Unchanged(t, before, dir)
 }
+
+// The issue's case through the tool: a package whose first test panics.
+// test_run names the crashed test and reports every later test; its log
+// reads as text, one test at a time.
+func TestTestRunReportsTestsACrashHid(t *testing.T) {
+	e := newEnv(t)
+	write(t, e.dir, "factory.yaml", "version: 1\nsuites:\n  unit: {run: [go, test, -json, -count=1, ./...], format: go-json}\n")
+	write(t, e.dir, "go.mod", "module example.com/m\n\ngo 1.22\n")
+	require.NoError(t, os.MkdirAll(filepath.Join(e.dir, "p"), 0o755))
+	write(t, e.dir, "p/p_test.go", `package p
+
+import "testing"
+
+func TestBoom(t *testing.T) { panic("first test panics") }
+func TestLater(t *testing.T) { t.Error("later failure: want 1") }
+func TestFine(t *testing.T) {}
+`)
+	git(t, e.dir, "add", "-A")
+	git(t, e.dir, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "go suite")
+	out, msg := e.call(t, "test_run", map[string]any{"reruns": -1})
+	require.Empty(t, msg)
+	assert.Equal(t, "fail", out["status"])
+	assert.Equal(t, map[string]any{"total": 3.0, "passed": 1.0, "failed": 2.0, "skipped": 0.0}, out["counts"])
+	fails, _ := out["failures"].([]any)
+	require.Len(t, fails, 2, "%v", out)
+	boom := fails[0].(map[string]any)
+	assert.Equal(t, "TestBoom", boom["name"])
+	assert.Equal(t, true, boom["crashed"])
+	assert.Contains(t, boom["message"], "panic: first test panics")
+	assert.Equal(t, "TestLater", fails[1].(map[string]any)["name"])
+
+	rs := tools.Resources(tools.Deps{Store: e.store})
+	text, err := readRes(t, rs, 1, "factory://tests/"+out["id"].(string)+"/log?test=TestLater")
+	require.NoError(t, err)
+	assert.Contains(t, text, "later failure: want 1")
+	assert.Contains(t, text, "=== factory: rerun of example.com/m/p without the tests that crashed it ===")
+	assert.NotContains(t, text, "first test panics")
+}
