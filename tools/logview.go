@@ -22,8 +22,9 @@ const (
 
 // logQuery is how a kept output is read: offset and limit (lines), grep (a
 // Go regexp: matching lines), test (one test's output, test logs only).
-// windowed is set when the reader gave offset or limit, or the output is a
-// test log: a diff with neither is returned whole, as it always was.
+// windowed is set when the reader gave offset, limit or grep; a test log
+// is always read a window at a time, a diff read without them is returned
+// whole, as it always was.
 type logQuery struct {
 	offset, limit int
 	grep          *regexp.Regexp
@@ -33,18 +34,18 @@ type logQuery struct {
 
 // parseLogQuery splits uri into its base (no query) and its query, which
 // it checks: the parameters come from the agent.
-func parseLogQuery(uri string, testLog bool) (string, logQuery, error) {
-	q := logQuery{windowed: testLog}
+func parseLogQuery(uri string) (string, logQuery, error) {
+	q := logQuery{}
 	base, raw, _ := strings.Cut(uri, "?")
 	vals, err := url.ParseQuery(raw)
 	if err != nil {
-		return "", q, factory.Errorf(factory.EINVALID, "resource %q: the query is not readable (%v): use ?offset=N&limit=N&grep=REGEXP%s", uri, err, map[bool]string{true: "&test=NAME"}[testLog])
+		return "", q, factory.Errorf(factory.EINVALID, "resource %q: the query is not readable (%v): use ?offset=N&limit=N&grep=REGEXP&test=NAME", uri, err)
 	}
 	for k := range vals {
-		switch {
-		case k == "offset" || k == "limit" || k == "grep", k == "test" && testLog:
+		switch k {
+		case "offset", "limit", "grep", "test":
 		default:
-			return "", q, factory.Errorf(factory.EINVALID, "resource %q: unknown parameter %q: use offset, limit, grep%s", uri, k, map[bool]string{true: " or test"}[testLog])
+			return "", q, factory.Errorf(factory.EINVALID, "resource %q: unknown parameter %q: use offset, limit, grep or test", uri, k)
 		}
 	}
 	num := func(name string, def, max int) (int, error) {
@@ -85,7 +86,7 @@ func (q logQuery) view(data []byte, kind string) string {
 	if kind == "test-log" {
 		data = report.ReadableLog(data, q.test)
 	}
-	if !q.windowed {
+	if !q.windowed && kind != "test-log" { // a test log is read a window at a time
 		return string(data)
 	}
 	lines := strings.SplitAfter(string(data), "\n")
@@ -129,7 +130,7 @@ func (q logQuery) view(data []byte, kind string) string {
 		if !strings.HasSuffix(b.String(), "\n") && b.Len() > 0 {
 			b.WriteString("\n")
 		}
-		fmt.Fprintf(&b, "[factory: %s %d-%d of %d; read on with offset=%d]\n", what, q.offset, end, len(picked), end)
+		fmt.Fprintf(&b, "[factory: %s %d-%d of %d; read on with ?offset=%d (also limit, grep, test)]\n", what, q.offset, end, len(picked), end)
 	}
 	return b.String()
 }

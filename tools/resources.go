@@ -43,11 +43,11 @@ func Resources(d Deps) []Resource {
 		d.Log = slog.Default()
 	}
 	return []Resource{{
-		Template: mcp.NewResourceTemplate(blobPrefix+"{id}{?offset,limit,grep}", "factory output",
-			mcp.WithTemplateDescription("A long output factory handed out by id: a whole diff (d-...) or a test run's log (t-..., read as text). offset (lines to skip) and limit (lines) read a window; grep (a Go regexp) keeps matching lines, each as \"offset: line\"."),
+		Template: mcp.NewResourceTemplate(blobPrefix+"{id}{?offset,limit,grep,test}", "factory output",
+			mcp.WithTemplateDescription("A long output factory handed out by id: a whole diff (d-...) or a test run's log (t-..., read as text, as factory://tests/{id}/log)."),
 			mcp.WithTemplateMIMEType("text/plain")),
 		Handler: func(ctx context.Context, req mcp.ReadResourceRequest) ([]mcp.ResourceContents, error) {
-			base, q, err := parseLogQuery(req.Params.URI, false)
+			base, q, err := parseLogQuery(req.Params.URI)
 			if err != nil {
 				return nil, err
 			}
@@ -62,7 +62,7 @@ func Resources(d Deps) []Resource {
 			mcp.WithTemplateDescription("A test run's log as text (go test -v style), by its report id (test_run's id); 400 lines at a time unless limit says. offset (lines to skip), limit (lines, at most 5000), grep (a Go regexp: matching lines, each as \"offset: line\"), test (that test's output only, subtests included)."),
 			mcp.WithTemplateMIMEType("text/plain")),
 		Handler: func(ctx context.Context, req mcp.ReadResourceRequest) ([]mcp.ResourceContents, error) {
-			base, q, err := parseLogQuery(req.Params.URI, true)
+			base, q, err := parseLogQuery(req.Params.URI)
 			if err != nil {
 				return nil, err
 			}
@@ -81,6 +81,9 @@ func Resources(d Deps) []Resource {
 // without its detail, as tool errors are (see errorResult).
 func readBlob(ctx context.Context, d Deps, uri, id, want string, q logQuery) ([]mcp.ResourceContents, error) {
 	kind, data, err := d.Store.Blob(ctx, id)
+	if err == nil && q.test != "" && kind != "test-log" {
+		err = factory.Errorf(factory.EINVALID, "%q is a %s: only a test run's log has tests; drop test", id, kind)
+	}
 	if err == nil && want != "" && kind != want {
 		err = factory.Errorf(factory.EINVALID, "%q is a %s, not a test run's log; read it as %s", id, kind, BlobURI(id))
 	}
