@@ -59,7 +59,7 @@ const (
 
 // TestReport is the compact, agent-sized result of a test run.
 type TestReport struct {
-	ID          string        `json:"id"` // addresses the full log: factory://tests/<ID>/log
+	ID          string        `json:"id"` // addresses the log as text: factory://tests/<ID>/log{?offset,limit,grep,test}
 	Suite       string        `json:"suite"`
 	Status      string        `json:"status"`
 	Counts      TestCounts    `json:"counts"`
@@ -83,7 +83,10 @@ type TestReport struct {
 	Ran []string `json:"-"`
 }
 
-// TestCounts counts test results. Subtests count as tests.
+// TestCounts counts test results. Subtests count as tests; a parent test
+// that failed only because its subtests did is not counted (the subtests
+// are), so Failed equals the number of tests the failures name, grouped
+// ones included, and Total = Passed + Failed + Skipped.
 type TestCounts struct {
 	Total   int `json:"total"`
 	Passed  int `json:"passed"`
@@ -102,6 +105,29 @@ type TestFailure struct {
 	Omitted  int      `json:"omitted,omitempty"`  // lines left out between head and tail
 	Subtests []string `json:"subtests,omitempty"` // failing subtests folded into this parent
 	Timeout  bool     `json:"timeout,omitempty"`
+	// Crashed: the test took its package's test binary down (a panic, an
+	// os.Exit); the tests the crash hid were run again without it.
+	Crashed bool `json:"crashed,omitempty"`
+	// Count is set when tests of one package failed with the same message:
+	// they are one entry, Name the first of them, Count how many (Name
+	// included), Tests the others' names (at most MaxGroupedNames).
+	Count int      `json:"count,omitempty"`
+	Tests []string `json:"tests,omitempty"`
+	// AllTests names every test of a group, Name first, for the gate and
+	// the run log; not sent to the agent.
+	AllTests []string `json:"-"`
+}
+
+// MaxGroupedNames bounds TestFailure.Tests.
+const MaxGroupedNames = 20
+
+// Names returns the names of the failing tests f stands for: Name, or
+// every test of its group.
+func (f TestFailure) Names() []string {
+	if len(f.AllTests) > 0 {
+		return f.AllTests
+	}
+	return []string{f.Name}
 }
 
 // BuildError is a compile failure, reported before test failures.

@@ -38,12 +38,14 @@ func (r gateRun) suite(ctx context.Context, g Gate) (any, error) {
 		f.Details = append(f.Details, fmt.Sprintf("build error %s: %s", location(b.Package, b.File, b.Line), b.Message))
 	}
 	for _, t := range rep.Failures {
-		name := t.Name
-		if t.Package != "" {
-			name = t.Package + "." + t.Name
+		for _, n := range t.Names() { // a group of failures with one message names them all
+			name := n
+			if t.Package != "" {
+				name = t.Package + "." + n
+			}
+			f.Failures = append(f.Failures, name)
+			f.Details = append(f.Details, fmt.Sprintf("FAIL %s (%s): %s", name, location("", t.File, t.Line), t.Message))
 		}
-		f.Failures = append(f.Failures, name)
-		f.Details = append(f.Details, fmt.Sprintf("FAIL %s (%s): %s", name, location("", t.File, t.Line), t.Message))
 	}
 	if rep.Status == factory.TestTimeout {
 		return nil, factory.Errorf(factory.ETIMEOUT, "suite %s timed out", suite.Name)

@@ -43,26 +43,34 @@ func Resources(d Deps) []Resource {
 		d.Log = slog.Default()
 	}
 	return []Resource{{
-		Template: mcp.NewResourceTemplate(blobPrefix+"{id}", "factory output",
-			mcp.WithTemplateDescription("A long output factory handed out by id: a whole diff (d-...) or a test run's full log (t-...)."),
+		Template: mcp.NewResourceTemplate(blobPrefix+"{id}{?offset,limit,grep,test}", "factory output",
+			mcp.WithTemplateDescription("A long output factory handed out by id: a whole diff (d-...) or a test run's log (t-..., read as text, as factory://tests/{id}/log)."),
 			mcp.WithTemplateMIMEType("text/plain")),
 		Handler: func(ctx context.Context, req mcp.ReadResourceRequest) ([]mcp.ResourceContents, error) {
-			id := strings.TrimPrefix(req.Params.URI, blobPrefix)
-			if id == req.Params.URI || id == "" || strings.ContainsAny(id, "/?#") {
+			base, q, err := parseLogQuery(req.Params.URI)
+			if err != nil {
+				return nil, err
+			}
+			id := strings.TrimPrefix(base, blobPrefix)
+			if id == base || id == "" || strings.ContainsAny(id, "/?#") {
 				return nil, factory.Errorf(factory.EINVALID, "resource %q is not a factory blob URI (%s<id>)", req.Params.URI, blobPrefix)
 			}
-			return readBlob(ctx, d, req.Params.URI, id, "")
+			return readBlob(ctx, d, req.Params.URI, id, "", q)
 		},
 	}, {
-		Template: mcp.NewResourceTemplate(testLogPrefix+"{id}"+testLogSuffix, "test run log",
-			mcp.WithTemplateDescription("The full log of a test run, by the id of its report (test_run's id)."),
+		Template: mcp.NewResourceTemplate(testLogPrefix+"{id}"+testLogSuffix+"{?offset,limit,grep,test}", "test run log",
+			mcp.WithTemplateDescription("A test run's log as text (go test -v style), by its report id (test_run's id); 400 lines at a time unless limit says. offset (lines to skip), limit (lines, at most 5000), grep (a Go regexp: matching lines, each as \"offset: line\"), test (that test's output only, subtests included)."),
 			mcp.WithTemplateMIMEType("text/plain")),
 		Handler: func(ctx context.Context, req mcp.ReadResourceRequest) ([]mcp.ResourceContents, error) {
-			id := strings.TrimSuffix(strings.TrimPrefix(req.Params.URI, testLogPrefix), testLogSuffix)
-			if id == "" || len(id)+len(testLogPrefix)+len(testLogSuffix) != len(req.Params.URI) || strings.ContainsAny(id, "/?#") {
+			base, q, err := parseLogQuery(req.Params.URI)
+			if err != nil {
+				return nil, err
+			}
+			id := strings.TrimSuffix(strings.TrimPrefix(base, testLogPrefix), testLogSuffix)
+			if id == "" || len(id)+len(testLogPrefix)+len(testLogSuffix) != len(base) || strings.ContainsAny(id, "/?#") {
 				return nil, factory.Errorf(factory.EINVALID, "resource %q is not a test log URI (%s<id>%s)", req.Params.URI, testLogPrefix, testLogSuffix)
 			}
-			return readBlob(ctx, d, req.Params.URI, id, "test-log")
+			return readBlob(ctx, d, req.Params.URI, id, "test-log", q)
 		},
 	}}
 }
@@ -71,8 +79,11 @@ func Resources(d Deps) []Resource {
 // the URI promises. Errors are what the client may see: an unknown id says
 // where ids come from; an internal fault is logged with an id and answered
 // without its detail, as tool errors are (see errorResult).
-func readBlob(ctx context.Context, d Deps, uri, id, want string) ([]mcp.ResourceContents, error) {
+func readBlob(ctx context.Context, d Deps, uri, id, want string, q logQuery) ([]mcp.ResourceContents, error) {
 	kind, data, err := d.Store.Blob(ctx, id)
+	if err == nil && q.test != "" && kind != "test-log" {
+		err = factory.Errorf(factory.EINVALID, "%q is a %s: only a test run's log has tests; drop test", id, kind)
+	}
 	if err == nil && want != "" && kind != want {
 		err = factory.Errorf(factory.EINVALID, "%q is a %s, not a test run's log; read it as %s", id, kind, BlobURI(id))
 	}
@@ -88,7 +99,7 @@ func readBlob(ctx context.Context, d Deps, uri, id, want string) ([]mcp.Resource
 	if kind == "diff" {
 		mime = "text/x-diff"
 	}
-	return []mcp.ResourceContents{mcp.TextResourceContents{URI: uri, MIMEType: mime, Text: string(data)}}, nil
+	return []mcp.ResourceContents{mcp.TextResourceContents{URI: uri, MIMEType: mime, Text: q.view(data, kind)}}, nil
 }
 
 func shortHash(s string) string {

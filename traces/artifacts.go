@@ -50,28 +50,33 @@ func (s *Store) Snapshot(ctx context.Context, id string) (factory.Snapshot, erro
 // PutBlob stores data under id, replacing any blob with that id. kind says
 // what it is ("test-log", "diff", ...). Data is redacted like everything
 // the run log stores (a diff read back may therefore not apply; the
-// workspace recomputes exact diffs). It returns EINVALID without an id or
-// kind.
+// workspace recomputes exact diffs), capped at MaxBlob (head and tail kept,
+// a line saying what was dropped between) and stored gzip-compressed: a
+// failing run's log is megabytes of repetitive JSON events. It returns
+// EINVALID without an id or kind.
 func (s *Store) PutBlob(ctx context.Context, id, kind string, data []byte) error {
 	if id == "" || kind == "" {
 		return factory.Errorf(factory.EINVALID, "put blob: id and kind are required")
 	}
-	if data == nil {
-		data = []byte{}
+	// Redacted before it is compressed: scrub cannot read compressed bytes.
+	text := capBlob([]byte(RedactStored(string(data))))
+	z, err := gzipped(text)
+	if err != nil {
+		return factory.Wrap("put blob", err)
 	}
 	now := time.Now().UnixNano()
-	err := s.write(func(w *wtx) error {
+	err = s.write(func(w *wtx) error {
 		_, err := w.execSQL(`INSERT INTO blobs(id, kind, created, size, data) VALUES(?,?,?,?,?)
 			ON CONFLICT(id) DO UPDATE SET kind = excluded.kind, created = excluded.created, size = excluded.size, data = excluded.data`,
-			id, kind, now, len(data), data)
+			id, kind, now, len(text), z)
 		return err
 	})
 	return factory.Wrap("put blob", err)
 }
 
-// Blob returns the kind and data of blob id. An unknown id is EINVALID:
-// ids come from tool results, so the caller passed a wrong one; the message
-// lists the newest ids there are.
+// Blob returns the kind and data of blob id, uncompressed. An unknown id is
+// EINVALID: ids come from tool results, so the caller passed a wrong one;
+// the message lists the newest ids there are.
 func (s *Store) Blob(ctx context.Context, id string) (kind string, data []byte, err error) {
 	err = s.rdb.QueryRowContext(ctx, `SELECT kind, data FROM blobs WHERE id = ?`, id).Scan(&kind, &data)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -79,6 +84,9 @@ func (s *Store) Blob(ctx context.Context, id string) (kind string, data []byte, 
 	}
 	if err != nil {
 		return "", nil, factory.Wrap("read blob", err)
+	}
+	if data, err = gunzipped(data); err != nil {
+		return "", nil, factory.Wrap("read blob "+id, err)
 	}
 	return kind, data, nil
 }
@@ -104,7 +112,7 @@ func (s *Store) newestBlobs(ctx context.Context) string {
 }
 
 // RecordTestRun records a test report and each of its failing and flaky
-// tests, so that the run and every failing test are in the run log. The
+// tests (each test of a grouped failure), so that the run and every failing test are in the run log. The
 // report (kept whole as JSON) is redacted. Recording the same report id
 // again replaces it. It returns EINVALID without a report id.
 func (s *Store) RecordTestRun(ctx context.Context, runID, stepID string, rep factory.TestReport) error {
@@ -128,9 +136,11 @@ func (s *Store) RecordTestRun(ctx context.Context, runID, stepID string, rep fac
 		}
 		for i, fs := range [][]factory.TestFailure{rep.Failures, rep.Flaky} {
 			for _, f := range fs {
-				if _, err := w.execSQL(`INSERT INTO test_failures(test_run_id, name, package, flaky, message) VALUES(?,?,?,?,?)`,
-					rep.ID, f.Name, f.Package, i, clean(f.Message, maxSummary, false)); err != nil {
-					return err
+				for _, name := range f.Names() { // every test of a group of identical failures
+					if _, err := w.execSQL(`INSERT INTO test_failures(test_run_id, name, package, flaky, message) VALUES(?,?,?,?,?)`,
+						rep.ID, name, f.Package, i, clean(f.Message, maxSummary, false)); err != nil {
+						return err
+					}
 				}
 			}
 		}

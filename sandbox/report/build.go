@@ -33,8 +33,10 @@ type Input struct {
 // pass otherwise.
 //
 // Counts count every case the runner reported, subtests included, each as
-// passed, failed or skipped (a parent failing only through its subtests
-// counts as failed). Failures list leaf failures: a parent whose only
+// passed, failed or skipped, except a parent failing only through its
+// subtests: it is folded into them and not counted, so Counts.Failed is the
+// number of test failures listed (crashes outside any test are listed and
+// not counted; they are not tests). Failures list leaf failures: a parent whose only
 // failure is its subtests is dropped (its subtests are listed); a parent
 // that also failed by itself stays, with its failing subtests named in
 // Subtests. Crashes follow the test failures. Flaky cases (passed on the
@@ -82,16 +84,20 @@ func Build(res *Result, in Input) factory.TestReport {
 			rep.Counts.Skipped++
 			continue
 		}
-		rep.Counts.Failed++
 		timedOut = timedOut || c.Timeout
 		subs := failingChildren[c.Package+"\x00"+c.Name]
 		if len(subs) > 0 && !c.own {
-			continue // folded: its subtests are reported
+			// Folded: its subtests are reported and counted, it is not, so
+			// counts.failed is the number of failures listed.
+			rep.Counts.Total--
+			continue
 		}
+		rep.Counts.Failed++
 		f := failure(c, in.Root)
 		f.Subtests = leaves(subs, failingChildren, c.Package)
 		rep.Failures = append(rep.Failures, f)
 	}
+	rep.Failures = group(rep.Failures)
 	for _, c := range res.Crashes {
 		timedOut = timedOut || c.Timeout
 		rep.Failures = append(rep.Failures, failure(c, in.Root))
@@ -133,6 +139,7 @@ func failure(c Case, root string) factory.TestFailure {
 		Line:    c.Line,
 		Message: c.Message,
 		Timeout: c.Timeout,
+		Crashed: c.Crashed,
 	}
 	f.Output, f.Omitted = headTail(c.Output)
 	if root != "" && root != "/" {
@@ -226,5 +233,43 @@ func ParseExitCode(suite string, exitCode int, timedOut bool, log []byte) *Resul
 		c.File, c.Line = findLocation(lines)
 	}
 	out.Cases = []Case{c}
+	return out
+}
+
+// group folds the failures of one package that have the same message at
+// the same place (file and line; and the same kind: timeout, crash) into
+// the first of them, with Count, Tests
+// and AllTests: seventeen tests broken by one cause cost one entry. A
+// failure without a message, or with failing subtests, stays alone; so do
+// equal messages at different places, since runners print generic
+// headers ("Expected values to be strictly equal:") for distinct failures.
+func group(fs []factory.TestFailure) []factory.TestFailure {
+	type key struct {
+		pkg, msg, file   string
+		line             int
+		timeout, crashed bool
+	}
+	at := map[key]int{}
+	var out []factory.TestFailure
+	for _, f := range fs {
+		k := key{f.Package, f.Message, f.File, f.Line, f.Timeout, f.Crashed}
+		i, ok := at[k]
+		if f.Message == "" || len(f.Subtests) > 0 || !ok {
+			if f.Message != "" && len(f.Subtests) == 0 {
+				at[k] = len(out)
+			}
+			out = append(out, f)
+			continue
+		}
+		g := &out[i]
+		if g.Count == 0 {
+			g.Count, g.AllTests = 1, []string{g.Name}
+		}
+		g.Count++
+		g.AllTests = append(g.AllTests, f.Name)
+		if len(g.Tests) < factory.MaxGroupedNames {
+			g.Tests = append(g.Tests, f.Name)
+		}
+	}
 	return out
 }

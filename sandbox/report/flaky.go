@@ -1,5 +1,7 @@
 package report
 
+import "strings"
+
 // Key names a case across runs: its package and full name.
 func Key(pkg, name string) string {
 	if pkg == "" {
@@ -79,4 +81,33 @@ func (r *Result) HasFailingChild(pkg, name string) bool {
 		}
 	}
 	return false
+}
+
+// Merge adds to r the cases of other (a rerun of package pkg) whose
+// top-level test is one of names, and other's failures outside any test
+// in pkg, and returns how many of names other ran. Cases of other for
+// tests r already has are ignored: r's first outcome stands.
+func (r *Result) Merge(other *Result, pkg string, names []string) int {
+	if other == nil {
+		return 0
+	}
+	want := map[string]bool{}
+	for _, n := range names {
+		want[n] = true
+	}
+	ran := map[string]bool{}
+	for _, c := range other.Cases {
+		top, _, _ := strings.Cut(c.Name, "/")
+		if c.Package != pkg || !want[top] {
+			continue
+		}
+		ran[top] = true
+		r.Cases = append(r.Cases, c)
+	}
+	for _, c := range other.Crashes {
+		if c.Package == pkg {
+			r.Crashes = append(r.Crashes, c)
+		}
+	}
+	return len(ran)
 }

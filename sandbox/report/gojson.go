@@ -231,6 +231,8 @@ func (h *goHandler) result(timedOut bool) *Result {
 			if tc.Timeout && tc.Message == "" {
 				tc.Message = "test did not finish in time"
 			}
+			// Unfinished, or panicked (testing re-panics after the report): the binary died.
+			tc.Crashed = h.pkgFail[c.key.pkg] && !tc.Timeout && (c.status == "" || strings.HasPrefix(tc.Message, "panic: "))
 		}
 		res.Cases = append(res.Cases, tc)
 	}

@@ -3,6 +3,7 @@ package report
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -54,7 +55,7 @@ func TestGoJSONFixtureRun(t *testing.T) {
 	assert.Equal(t, 5, be.Line)
 	assert.Equal(t, "undefined: undeclaredName", be.Message)
 
-	assert.Equal(t, factory.TestCounts{Total: 216, Passed: 204, Failed: 8, Skipped: 4}, rep.Counts)
+	assert.Equal(t, factory.TestCounts{Total: 215, Passed: 204, Failed: 7, Skipped: 4}, rep.Counts, "TestTable, folded, is not counted: failed equals the failures listed")
 	assert.Equal(t, []string{
 		"TestAddFails", "TestTable/one", "TestTable/two",
 		"TestParentOwnFailure", "TestParentOwnFailure/child", "TestFlaky", "TestPanics",
@@ -93,7 +94,7 @@ func TestGoJSONTestTimeoutIsMarked(t *testing.T) {
 	f := rep.Failures[0]
 	assert.True(t, f.Timeout)
 	assert.Equal(t, "panic: test timed out after 1s", f.Message)
-	assert.Equal(t, factory.TestCounts{Total: 3, Passed: 1, Failed: 2}, rep.Counts)
+	assert.Equal(t, factory.TestCounts{Total: 2, Passed: 1, Failed: 1}, rep.Counts, "TestSlow folds into TestSlow/inner")
 }
 
 // A run killed by the harness mid-test: the stream simply stops.
@@ -248,8 +249,8 @@ func TestJUnitNotXML(t *testing.T) {
 func TestNodeTAP(t *testing.T) {
 	rep := Build(ParseTAP(read(t, "node.tap")), Input{Format: factory.FormatTAP, ExitCode: 1, Root: "/src/nodeproj"})
 	assert.Equal(t, factory.TestFail, rep.Status)
-	assert.Equal(t, factory.TestCounts{Total: 10, Passed: 3, Failed: 5, Skipped: 2}, rep.Counts,
-		"the parents table and parent count as failed tests too")
+	assert.Equal(t, factory.TestCounts{Total: 8, Passed: 3, Failed: 3, Skipped: 2}, rep.Counts,
+		"the parents table and parent, folded, are not counted: failed equals the failures listed")
 	assert.Equal(t, []string{"adds wrongly", "table > one", "parent > child fails"}, names(rep.Failures),
 		"parents failing only through subtests are folded")
 	f := rep.Failures[0]
@@ -262,7 +263,7 @@ func TestNodeTAP(t *testing.T) {
 func TestTAP14(t *testing.T) {
 	rep := Build(ParseTAP(read(t, "tap14.tap")), Input{Format: factory.FormatTAP, ExitCode: 1})
 	assert.Equal(t, factory.TestFail, rep.Status)
-	assert.Equal(t, factory.TestCounts{Total: 8, Passed: 3, Failed: 3, Skipped: 2}, rep.Counts)
+	assert.Equal(t, factory.TestCounts{Total: 7, Passed: 3, Failed: 2, Skipped: 2}, rep.Counts)
 	assert.Equal(t, []string{"rejects empty input", "nested > second child"}, names(rep.Failures))
 	assert.Equal(t, "expected an error, got nil", rep.Failures[0].Message)
 	assert.Equal(t, "test/parse.t", rep.Failures[0].File)
@@ -333,10 +334,8 @@ func FuzzParseTAP(f *testing.F) {
 	f.Add([]byte("TAP version 14\n1..2\nok 1 - a\n# Subtest: b\n    not ok 1 - c\n      ---\n      message: x\n      ...\nnot ok 2 - b\n"))
 	f.Add([]byte("    ok 1\n  ---\n...\nBail out!\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		rep := Build(ParseTAP(data), Input{Format: factory.FormatTAP})
-		if rep.Counts.Total != rep.Counts.Passed+rep.Counts.Failed+rep.Counts.Skipped {
-			t.Fatalf("counts do not add up: %+v", rep.Counts)
-		}
+		res := ParseTAP(data)
+		countsAgree(t, res, Build(res, Input{Format: factory.FormatTAP}))
 	})
 }
 
@@ -348,20 +347,15 @@ func FuzzParseJUnit(f *testing.F) {
 		if err != nil {
 			return
 		}
-		rep := Build(res, Input{Format: factory.FormatJUnit})
-		if rep.Counts.Total != rep.Counts.Passed+rep.Counts.Failed+rep.Counts.Skipped {
-			t.Fatalf("counts do not add up: %+v", rep.Counts)
-		}
+		countsAgree(t, res, Build(res, Input{Format: factory.FormatJUnit}))
 	})
 }
 
 func FuzzParseGoJSON(f *testing.F) {
 	f.Add([]byte(`{"Action":"run","Package":"p","Test":"T/a"}`+"\n"+`{"Action":"output","Package":"p","Test":"T/a","Output":"panic: x\n"}`), []byte("oops\n"))
 	f.Fuzz(func(t *testing.T, stdout, stderr []byte) {
-		rep := Build(ParseGoJSON(stdout, stderr, false), Input{Format: factory.FormatGoJSON})
-		if rep.Counts.Total != rep.Counts.Passed+rep.Counts.Failed+rep.Counts.Skipped {
-			t.Fatalf("counts do not add up: %+v", rep.Counts)
-		}
+		res := ParseGoJSON(stdout, stderr, false)
+		countsAgree(t, res, Build(res, Input{Format: factory.FormatGoJSON}))
 	})
 }
 
@@ -414,4 +408,49 @@ func TestGoJSONSetupFailed(t *testing.T) {
 	assert.Equal(t, 3, be.Line)
 	assert.Equal(t, "cannot find module providing package example.com/nowhere/pkg: module lookup disabled by GOPROXY=off", be.Message)
 	assert.Empty(t, rep.Failures, "a package that did not build is no crash")
+}
+
+// countsAgree checks the counts' promises: they add up, and failed is the
+// number of test failures listed (crashes outside tests are not tests).
+func countsAgree(t *testing.T, res *Result, rep factory.TestReport) {
+	t.Helper()
+	if rep.Counts.Total != rep.Counts.Passed+rep.Counts.Failed+rep.Counts.Skipped {
+		t.Fatalf("counts do not add up: %+v", rep.Counts)
+	}
+	listed := 0
+	for _, f := range rep.Failures {
+		listed += max(f.Count, 1)
+	}
+	if rep.Counts.Failed != listed-len(res.Crashes) {
+		t.Fatalf("counts.failed %d, but %d test failures listed", rep.Counts.Failed, listed-len(res.Crashes))
+	}
+}
+
+// Seventeen subtests broken by one cause: one entry, counted seventeen times.
+func TestIdenticalFailuresAreGrouped(t *testing.T) {
+	var b strings.Builder
+	for i := 0; i < 17; i++ {
+		n := fmt.Sprintf("TestTable/case_%02d", i)
+		fmt.Fprintf(&b, `{"Action":"run","Package":"p","Test":%q}`+"\n", n)
+		fmt.Fprintf(&b, `{"Action":"output","Package":"p","Test":%q,"Output":"    t_test.go:9: dial tcp: connection refused\n"}`+"\n", n)
+		fmt.Fprintf(&b, `{"Action":"fail","Package":"p","Test":%q,"Elapsed":0}`+"\n", n)
+	}
+	b.WriteString(`{"Action":"run","Package":"p","Test":"TestOther"}
+{"Action":"output","Package":"p","Test":"TestOther","Output":"    t_test.go:30: dial tcp: connection refused\n"}
+{"Action":"fail","Package":"p","Test":"TestOther","Elapsed":0}
+{"Action":"fail","Package":"p","Test":"TestTable","Elapsed":0}
+{"Action":"fail","Package":"p","Elapsed":0}
+`)
+	res := ParseGoJSON([]byte(b.String()), nil, false)
+	rep := Build(res, Input{Format: factory.FormatGoJSON, ExitCode: 1})
+	countsAgree(t, res, rep)
+	require.Len(t, rep.Failures, 2, "the table's 17 are one entry; the same message elsewhere is another")
+	g := rep.Failures[0]
+	assert.Equal(t, "TestTable/case_00", g.Name)
+	assert.Equal(t, 17, g.Count)
+	assert.Len(t, g.Tests, 16)
+	assert.Len(t, g.AllTests, 17)
+	assert.Equal(t, g.AllTests, g.Names())
+	assert.Equal(t, 18, rep.Counts.Failed)
+	assert.Zero(t, rep.Failures[1].Count, "a single failure has no count")
 }

@@ -34,6 +34,10 @@ type Case struct {
 	Output  []string // its own output, framing lines removed
 	Timeout bool     // it was running when a time limit ran out
 	Flaky   bool     // the runner itself retried it and it passed (surefire flakyFailure)
+	// Crashed is set when the test took its test binary down with it (a
+	// panic, os.Exit, a test that never ended without a time limit running
+	// out): the tests after it in its package did not run in that binary.
+	Crashed bool
 
 	// own is true when the case failed by itself, not merely because a
 	// subtest did: a parent without it is dropped when its subtests fail.

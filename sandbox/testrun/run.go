@@ -66,7 +66,10 @@ const (
 // Confinement.MountAs), so absolute paths, and the build caches keyed on
 // them, are those of a run in the live tree; the live tree itself is
 // hidden from the command. Without isolation (policy isolation none, or
-// none available) the copy runs at its own path, with a note. Failures are rerun (Request.Reruns, default 2):
+// none available) the copy runs at its own path, with a note. A go-json
+// test that crashes its package's binary (a panic, os.Exit) would hide the
+// tests after it: they are run again without it (see afterCrashes), and
+// it is reported as crashed. Failures are rerun (Request.Reruns, default 2):
 // go-json suites rerun each failing test alone (-run anchored per subtest
 // level, in its package) up to that many times, for at most 10 tests; other
 // formats, which have no portable way to select one test, rerun the whole
@@ -127,7 +130,7 @@ func (rn *Runner) Run(ctx context.Context, tr Job) (factory.TestReport, []byte, 
 		return factory.TestReport{}, log.Bytes(), factory.Wrap(op, err)
 	}
 	res := first.res
-	var notes []string
+	notes := r.afterCrashes(ctx, argv, dir, &log, first)
 	if !first.stopped() && req.Reruns >= 0 {
 		n := req.Reruns
 		if n == 0 {
@@ -150,8 +153,10 @@ func (rn *Runner) Run(ctx context.Context, tr Job) (factory.TestReport, []byte, 
 			rep.Notes = append(rep.Notes, "no comparison with the baseline: "+factory.ErrorMessage(err))
 		} else {
 			for _, f := range rep.Failures {
-				if k := report.Key(f.Package, f.Name); !base[k] {
-					rep.NewFailures = append(rep.NewFailures, k)
+				for _, n := range f.Names() {
+					if k := report.Key(f.Package, n); !base[k] {
+						rep.NewFailures = append(rep.NewFailures, k)
+					}
 				}
 			}
 		}
@@ -444,6 +449,9 @@ func (r *suiteRunner) baseline(ctx context.Context, argv []string, id, tree stri
 	if err != nil {
 		return nil, "", err
 	}
+	// Tests a crash hid on the baseline would otherwise count as new
+	// failures of the change.
+	r.afterCrashes(ctx, argv, cp.Dir(), log, o)
 	failing = o.res.Failing()
 	note := ""
 	if o.stopped() || len(o.res.BuildErrors) > 0 || o.res.Broken {

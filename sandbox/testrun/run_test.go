@@ -30,6 +30,13 @@ func fixtureRepo(t testing.TB, name string) *sandbox.Workspace {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "repo")
 	require.NoError(t, os.CopyFS(dir, os.DirFS(filepath.Join("testdata", "testrun", name))))
+	return commitAndOpen(t, dir)
+}
+
+// commitAndOpen makes dir a git repository with its files committed and
+// opens it.
+func commitAndOpen(t testing.TB, dir string) *sandbox.Workspace {
+	t.Helper()
 	git(t, dir, "init", "-q")
 	git(t, dir, "add", "-A")
 	git(t, dir, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "fixture")
@@ -135,9 +142,12 @@ func TestRunTestsGoFixture(t *testing.T) {
 			}, failureNames(rep.Failures))
 			assert.Equal(t, []string{"TestFlaky"}, failureNames(rep.Flaky))
 			assert.Equal(t, "first run fails", rep.Flaky[0].Message)
-			// 216 cases: basic 10, bulk 201, panics 2, confine 3; the flaky one and
-			// the three probes pass.
-			assert.Equal(t, factory.TestCounts{Total: 216, Passed: 208, Failed: 7, Skipped: 1}, rep.Counts)
+			// 216 cases: basic 10 (TestTable, failing only through its
+			// subtests, is not counted), bulk 201, panics 3 (TestAfterPanic
+			// in the rerun without TestPanics), confine 3; the flaky one and
+			// the three probes pass. Failed is the number of failures listed.
+			assert.Equal(t, factory.TestCounts{Total: 216, Passed: 209, Failed: 6, Skipped: 1}, rep.Counts)
+			assert.True(t, byNameCrashed(rep.Failures, "TestPanics"), "TestPanics ended its binary")
 
 			byName := map[string]factory.TestFailure{}
 			for _, f := range rep.Failures {
@@ -402,4 +412,13 @@ func TestPanic(t *testing.T) {
 			assert.Equal(t, status, git(t, w.Root(), "status", "--porcelain"), "the live tree is unchanged")
 		})
 	}
+}
+
+func byNameCrashed(fs []factory.TestFailure, name string) bool {
+	for _, f := range fs {
+		if f.Name == name {
+			return f.Crashed
+		}
+	}
+	return false
 }

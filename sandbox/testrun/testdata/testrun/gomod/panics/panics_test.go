@@ -9,5 +9,6 @@ func TestPanics(t *testing.T) {
 	m["boom"] = 1
 }
 
-// TestAfterPanic never runs: the panic ends the test binary.
+// TestAfterPanic does not run in the binary TestPanics ends: test_run
+// runs it again without TestPanics.
 func TestAfterPanic(t *testing.T) {}
