@@ -59,7 +59,7 @@ func (s *Store) PutBlob(ctx context.Context, id, kind string, data []byte) error
 		return factory.Errorf(factory.EINVALID, "put blob: id and kind are required")
 	}
 	// Redacted before it is compressed: scrub cannot read compressed bytes.
-	text := capBlob([]byte(RedactStored(string(data))))
+	text := capBlob([]byte(redact.Stored(string(data))))
 	z, err := gzipped(text)
 	if err != nil {
 		return factory.Wrap("put blob", err)

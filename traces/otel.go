@@ -109,7 +109,7 @@ func SetupOTel(ctx context.Context, service, version string) (shutdown func(cont
 }
 
 // RedactSpans wraps exp so that every span it exports passes the run
-// log's redactor (RedactStored) first: its name, status description, and
+// log's redactor (redact.Stored) first: its name, status description, and
 // the string attributes of the span and its events. This is the one place
 // span text is redacted: whatever attribute a caller adds (a resource URI
 // with a token in its query, an error text quoting a password), the

@@ -430,7 +430,7 @@ func (w *wtx) execSQL(query string, args ...any) (sql.Result, error) {
 }
 
 // scrub passes every text and byte argument of a write through the
-// redactor (RedactStored), so that no caller can store a secret by
+// redactor (redact.Stored), so that no caller can store a secret by
 // forgetting to redact: callers redact before capping text (clean), and
 // scrub catches what they did not. Redacted text is left as it is, and
 // text without a hint costs one scan.
