@@ -49,6 +49,9 @@ type PerfRequest struct {
 	Pattern  string        // -bench regexp; "" means "."
 	Packages []string      // package patterns; empty means ./...
 	Budget   time.Duration // zero means DefaultBudget
+	// Mem adds B/op and allocs/op from one more -benchmem run per side;
+	// off by default, as it rebuilds the test binaries.
+	Mem bool
 }
 
 // PerfResult is a comparison, one row per benchmark run on both trees.
@@ -102,7 +105,7 @@ func Compare(ctx context.Context, trees Trees, cmp Comparer, req PerfRequest) (P
 	}
 	bctx, cancel := context.WithTimeout(ctx, budget)
 	defer cancel()
-	cs, err := cmp.CompareBenchmarks(bctx, invariants.CompareRequest{Base: base, Head: head, Pattern: req.Pattern, Packages: req.Packages, Mem: true})
+	cs, err := cmp.CompareBenchmarks(bctx, invariants.CompareRequest{Base: base, Head: head, Pattern: req.Pattern, Packages: req.Packages, Mem: req.Mem})
 	if err != nil {
 		if ctx.Err() == nil && (errors.Is(bctx.Err(), context.DeadlineExceeded) || factory.ErrorCode(err) == factory.ETIMEOUT) {
 			return PerfResult{}, factory.Errorf(factory.ETIMEOUT, "the benchmarks did not finish within the budget of %s; narrow pattern or packages, or raise budget_seconds", budget)

@@ -12,12 +12,13 @@ import (
 
 // Toolset names.
 const (
-	SetWorkspace  = "workspace"
-	SetChange     = "change"
-	SetTest       = "test"
-	SetInvariants = "invariants"
-	SetTrace      = "trace"
-	SetAll        = "all" // tools present in every selection (doctor)
+	SetWorkspace   = "workspace"
+	SetChange      = "change"
+	SetTest        = "test"
+	SetInvariants  = "invariants"
+	SetTrace       = "trace"
+	SetInvestigate = "investigate"
+	SetAll         = "all" // tools present in every selection (doctor)
 )
 
 // needs names the dependencies a tool cannot do without: New leaves the
@@ -74,6 +75,11 @@ func registry() []toolset {
 		{SetInvariants, "the gates and invariants of factory.yaml", []entry{
 			{needWorkspace | needGate, invariantList},
 			{needWorkspace | needGate, long(invariantCheck)},
+		}},
+		{SetInvestigate, "investigation: regressions, flakiness, performance, invariant drift", []entry{
+			// investigate: perf_compare, invariant_drift
+			{needWorkspace | needGate, long(perfCompare)},
+			{needWorkspace | needGate, long(invariantDrift)},
 		}},
 		{SetTrace, "the run log: runs, notes, queries", []entry{
 			{needRuns, runStart},

@@ -92,6 +92,7 @@ var everyTool = []string{
 	"snapshot_create", "snapshot_list", "snapshot_diff", "snapshot_restore",
 	"patch_apply", "change_propose", "test_run", "invariant_list", "invariant_check",
 	"run_start", "trace_note", "trace_query", "doctor",
+	"perf_compare", "invariant_drift",
 }
 
 func TestAllToolsAreRegisteredWithEveryDependency(t *testing.T) {
@@ -103,7 +104,7 @@ func TestAllToolsAreRegisteredWithEveryDependency(t *testing.T) {
 func TestNewLeavesOutWhatDepsCannotServe(t *testing.T) {
 	all := allTools(t)
 	noGate := slices.DeleteFunc(slices.Clone(everyTool), func(n string) bool {
-		return n == "change_propose" || n == "invariant_list" || n == "invariant_check"
+		return n == "change_propose" || n == "invariant_list" || n == "invariant_check" || n == "perf_compare" || n == "invariant_drift"
 	})
 	dir := t.TempDir()
 	out, err := exec.Command("git", "init", "-q", dir).CombinedOutput()
@@ -185,7 +186,7 @@ func TestToolsetsAreTheSelectableOnes(t *testing.T) {
 		names = append(names, ts[0])
 		assert.NotEmpty(t, ts[1], "toolset %s has no description", ts[0])
 	}
-	assert.Equal(t, []string{"change", "invariants", "test", "trace", "workspace"}, names)
+	assert.Equal(t, []string{"change", "invariants", "investigate", "test", "trace", "workspace"}, names)
 }
 
 // TestToolSchemasMatchGoldenFiles keeps what the model sees under review:
