@@ -50,4 +50,3 @@ func TestInvestigatePromptNeedsASymptom(t *testing.T) {
 		assert.Contains(t, err.Error(), "symptom")
 	}
 }
-
