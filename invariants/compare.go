@@ -93,18 +93,19 @@ func (c *Controller) CompareBenchmarks(ctx context.Context, req CompareRequest) 
 	return out, nil
 }
 
-// benchMem runs the benchmarks once with -benchmem, a short fixed
-// iteration count: B/op and allocs/op barely move between runs, so one
-// run is enough and costs little of the budget.
+// benchMem runs the benchmarks once with -benchmem and the gate's
+// benchtime: B/op and allocs/op barely move between runs, so one run is
+// enough, and a timed one (not a few fixed iterations) keeps one-off
+// set-up allocations from showing as per-op cost.
 func (r gateRun) benchMem(ctx context.Context, g Gate) (map[string]BenchMem, error) {
 	bins, err := r.benchBinaries(ctx, g)
 	if err != nil {
 		return nil, err
 	}
-	pat, _, _ := benchDefaults(g)
+	pat, _, bt := benchDefaults(g)
 	out := map[string]BenchMem{}
 	for _, b := range bins {
-		res, err := r.runner.RunCommand(ctx, Command{Argv: []string{b.bin, "-test.run=^$", "-test.bench=" + pat, "-test.benchtime=20x", "-test.benchmem", "-test.count=1"},
+		res, err := r.runner.RunCommand(ctx, Command{Argv: []string{b.bin, "-test.run=^$", "-test.bench=" + pat, "-test.benchtime=" + bt, "-test.benchmem", "-test.count=1"},
 			Dir: b.dir, Root: r.dir, Env: g.Env, Timeout: g.Timeout, Policy: r.cfg.Sandbox})
 		if err != nil {
 			return nil, err

@@ -115,7 +115,7 @@ func walkAccepted(ctx context.Context, chk Checker, acc Accepted, n int) (DriftR
 	if len(snaps) < 2 {
 		return DriftResult{}, factory.Errorf(factory.EINVALID, "the gate accepted %d tree(s) so far; last needs two or more: give from and to instead", len(snaps))
 	}
-	res := DriftResult{}
+	res := DriftResult{Changed: []Drift{}}
 	var prev invariants.CheckResult
 	var flipped = map[string]bool{}
 	for i := len(snaps) - 1; i >= 0; i-- { // oldest first
