@@ -76,7 +76,7 @@ func InvariantDrift(ctx context.Context, trees Trees, chk Checker, acc Accepted,
 		return walkAccepted(ctx, chk, acc, req.Last)
 	}
 	if req.From == "" {
-		return DriftResult{}, factory.Errorf(factory.EINVALID, "invariant_drift needs from (a snapshot id or revision such as HEAD~3) or last (how many accepted changes to walk)")
+		return DriftResult{}, factory.Errorf(factory.EINVALID, "invariant_drift needs from (a snapshot id, or HEAD, a branch, a tag or a full commit id) or last (how many accepted changes to walk)")
 	}
 	from, err := resolveTree(ctx, trees, req.From, "invariant_drift from")
 	if err != nil {

@@ -85,7 +85,7 @@ type PerfRow struct {
 // run, ENOTFOUND for an unknown tree, ETIMEOUT when the budget ran out.
 func Compare(ctx context.Context, trees Trees, cmp Comparer, req PerfRequest) (PerfResult, error) {
 	if strings.TrimSpace(req.Base) == "" {
-		return PerfResult{}, factory.Errorf(factory.EINVALID, "perf_compare needs base: a snapshot id (s-...) or a revision (HEAD~1, a branch, a commit id) to compare head with")
+		return PerfResult{}, factory.Errorf(factory.EINVALID, "perf_compare needs base: a snapshot id (s-...) or a revision (HEAD, a branch, a tag, a full commit id) to compare head with")
 	}
 	budget := req.Budget
 	if budget == 0 {

@@ -9,7 +9,7 @@ import (
 )
 
 type perfCompareArgs struct {
-	Base          string   `json:"base" jsonschema:"snapshot id or revision (HEAD~1, branch, commit id) to compare against"`
+	Base          string   `json:"base" jsonschema:"snapshot id or revision (branch, tag, full commit id)"`
 	Head          string   `json:"head,omitempty" jsonschema:"snapshot id or revision; omit for the live tree"`
 	Pattern       string   `json:"pattern,omitempty" jsonschema:"-bench regexp; default ."`
 	Packages      []string `json:"packages,omitempty" jsonschema:"package patterns; default ./..."`
@@ -20,12 +20,12 @@ type perfCompareArgs struct {
 type invariantDriftArgs struct {
 	From string `json:"from,omitempty" jsonschema:"snapshot id or revision"`
 	To   string `json:"to,omitempty" jsonschema:"snapshot id or revision; omit for the live tree"`
-	Last int    `json:"last,omitempty" jsonschema:"instead of from/to: walk the last N (2..20) accepted changes"`
+	Last int    `json:"last,omitempty" jsonschema:"instead of from/to: the last N (2..20) accepted changes"`
 }
 
 func perfCompare(d Deps) Tool {
 	return define(d, "perf_compare",
-		"Benchmark two trees side by side in isolated copies with the bench gate's paired CPU-time method: per benchmark both medians, change %, p-value and verdict (faster, slower, unchanged), plus a benchstat-like table.",
+		"Benchmark two trees side by side (isolated copies, the bench gate's paired CPU-time method): per benchmark medians, change %, p-value, verdict (faster, slower, unchanged); a benchstat-like table.",
 		annotations{title: "Compare performance", readOnly: true, idempotent: true},
 		func(ctx context.Context, a perfCompareArgs) (investigate.PerfResult, error) {
 			cmp, ok := d.Gate.(investigate.Comparer)
@@ -42,7 +42,7 @@ func perfCompare(d Deps) Tool {
 
 func invariantDrift(d Deps) Tool {
 	return define(d, "invariant_drift",
-		"Evaluate factory.yaml's invariants (as committed at HEAD) on two trees, or along the last N accepted changes, and list only the verdicts that changed (pass_to_fail, fail_to_pass, new, gone) with their evidence.",
+		"Evaluate HEAD's invariants on two trees, or along the last N accepted changes; list only the verdicts that changed (pass_to_fail, fail_to_pass, new, gone) with evidence.",
 		annotations{title: "Invariant drift", readOnly: true, idempotent: true},
 		func(ctx context.Context, a invariantDriftArgs) (investigate.DriftResult, error) {
 			return investigate.InvariantDrift(ctx, d.Workspace, d.Gate, d.Workspace, investigate.DriftRequest{From: a.From, To: a.To, Last: a.Last})
