@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/factory-dev/factory"
@@ -333,6 +334,8 @@ func runOf(rep factory.TestReport) Run {
 		r := Run{Broken: true, Error: rep.Status}
 		if len(rep.BuildErrors) > 0 {
 			r.Error = rep.BuildErrors[0].Message
+		} else if len(rep.Notes) > 0 {
+			r.Error += ": " + strings.Join(rep.Notes, "; ")
 		}
 		if len(r.Error) > maxError {
 			r.Error = r.Error[:maxError]

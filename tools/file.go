@@ -12,7 +12,7 @@ import (
 
 type fileReadArgs struct {
 	Path      string `json:"path" jsonschema:"file path relative to the workspace root"`
-	At        string `json:"at,omitempty" jsonschema:"snapshot id, git revision (HEAD~1, branch, tag, hash) or 'live' for the working tree; default HEAD"`
+	At        string `json:"at,omitempty" jsonschema:"snapshot id, revision, or live; default HEAD"`
 	StartLine int    `json:"start_line,omitempty" jsonschema:"first line, 1-based"`
 	EndLine   int    `json:"end_line,omitempty" jsonschema:"last line, inclusive"`
 }

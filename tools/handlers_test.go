@@ -33,7 +33,7 @@ const twoToTWO = "--- a/a.txt\n+++ b/a.txt\n@@ -1,3 +1,3 @@\n one\n-two\n+TWO\n 
 // handlerCases are the handler tests of every tool, by tool.
 func handlerCases() map[string][]handlerCase {
 	cases := map[string][]handlerCase{}
-	for _, m := range []map[string][]handlerCase{workspaceCases(), changeCases(), gateCases(), traceCases(), revisionCases(), investigateCases()} {
+	for _, m := range []map[string][]handlerCase{workspaceCases(), changeCases(), gateCases(), traceCases(), revisionCases(), investigateCases(), investigatePerfCases()} {
 		for name, cs := range m {
 			cases[name] = append(cases[name], cs...)
 		}

@@ -16,7 +16,8 @@ type Prompt struct {
 	Handler server.PromptHandlerFunc
 }
 
-// Prompts returns the prompts: forward_plan, the loop of planned work.
+// Prompts returns the prompts: forward_plan, the loop of planned work,
+// and investigate, the hunt for what broke.
 func Prompts() []Prompt {
 	return []Prompt{{
 		Def: mcp.NewPrompt("forward_plan",
@@ -28,7 +29,28 @@ func Prompts() []Prompt {
 				mcp.ArgumentDescription("the test suite of factory.yaml to run (default: the first)")),
 		),
 		Handler: forwardPlan,
+	}, {
+		Def: mcp.NewPrompt("investigate",
+			mcp.WithPromptTitle("Reproduce, rule out flakiness, find the change"),
+			mcp.WithPromptDescription("Walk through an investigation the factory way: reproduce, rule out flakiness, find the change that broke it, compare performance, see invariant drift, note each finding."),
+			mcp.WithArgument("symptom", mcp.RequiredArgument(),
+				mcp.ArgumentDescription("what is wrong, in one sentence (a failing test, a slowdown, a broken rule)")),
+		),
+		Handler: investigatePrompt,
 	}}
+}
+
+func investigatePrompt(ctx context.Context, req mcp.GetPromptRequest) (*mcp.GetPromptResult, error) {
+	symptom := strings.TrimSpace(req.Params.Arguments["symptom"])
+	if symptom == "" {
+		return nil, factory.Errorf(factory.EINVALID, "investigate needs symptom: one sentence saying what is wrong (a failing test, a slowdown, a broken rule)")
+	}
+	if err := checkText("symptom", symptom, 2000); err != nil {
+		return nil, err
+	}
+	text := fmt.Sprintf(investigateText, symptom, "investigate: "+factory.Clip(symptom, 60))
+	return mcp.NewGetPromptResult("Investigate: "+factory.Clip(symptom, 80),
+		[]mcp.PromptMessage{mcp.NewPromptMessage(mcp.RoleUser, mcp.NewTextContent(text))}), nil
 }
 
 func forwardPlan(ctx context.Context, req mcp.GetPromptRequest) (*mcp.GetPromptResult, error) {
@@ -63,3 +85,19 @@ Work through factory's tools in this order:
 7. trace_note {"kind": "decision", "text": "..."} for each choice a reviewer would ask about, with its reason.
 
 If the gate rejects for a reason outside the change, say so in a decision note rather than weakening a test or factory.yaml.`
+
+// investigateText is the investigation, step by step; every probe runs in
+// an isolated copy, so nothing here changes the live tree.
+const investigateText = `Symptom: %s
+
+Investigate with factory's tools in this order; none of them changes the live tree, the index or HEAD:
+
+1. run_start {"name": %q, "workflow": "investigate"}: every later call and finding is recorded under this run.
+2. Reproduce: test_run with the suite, package and test that show the symptom. No failure, no investigation: note what you ran and stop.
+3. flaky_check on the failing test (runs 20): class flaky means the symptom is noise, not a change; record it and look at the grouped failure messages instead of bisecting.
+4. regression_find with good (a revision or snapshot where it worked) and the same test: it names first_bad and last_good and their diff. Read that diff before anything else.
+5. If the symptom is speed: perf_compare {"base": <last_good>, "head": <first_bad>, "pattern": ...}. Only a verdict of slower or faster counts; unchanged means the difference is noise.
+6. If the symptom is a rule (layering, a forbidden pattern, a protected file): invariant_drift {"from": <last_good>, "to": <first_bad>}, or {"last": 10} to find the accepted change where each invariant flipped. The evidence names the offending import or line.
+7. trace_note {"kind": "observation", "text": "..."} for each finding: the tree, the evidence, and how sure you are.
+
+Fix only once the cause is named; then follow forward_plan to land the fix through the gate.`

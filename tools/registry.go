@@ -81,6 +81,9 @@ func registry() []toolset {
 			// investigate: regression_find, flaky_check
 			{needWorkspace, long(regressionFind)},
 			{needWorkspace, long(flakyCheck)},
+			// investigate: perf_compare, invariant_drift
+			{needWorkspace | needGate, long(perfCompare)},
+			{needWorkspace | needGate, long(invariantDrift)},
 		}},
 		{SetTrace, "the run log: runs, notes, queries", []entry{
 			{needRuns, runStart},

@@ -26,9 +26,9 @@ type snapshotListResult struct {
 }
 
 type snapshotDiffArgs struct {
-	From     string `json:"from" jsonschema:"snapshot id or git revision (HEAD~1, a branch, a tag, a hash) to diff from"`
-	To       string `json:"to,omitempty" jsonschema:"snapshot id or revision to diff to; omit for the live working tree"`
-	MaxBytes int    `json:"max_bytes,omitempty" jsonschema:"cap on the unified diff returned inline (default 32768); the whole diff is at full_diff"`
+	From     string `json:"from" jsonschema:"snapshot id or revision (HEAD~1, a branch, ...)"`
+	To       string `json:"to,omitempty" jsonschema:"snapshot id or revision; omit for the live tree"`
+	MaxBytes int    `json:"max_bytes,omitempty" jsonschema:"cap on the inline diff (default 32768)"`
 }
 
 type snapshotDiffResult struct {
@@ -84,7 +84,7 @@ func snapshotList(d Deps) Tool {
 
 func snapshotDiff(d Deps) Tool {
 	return defineRecording(d, "snapshot_diff",
-		"Show what changed between two snapshots, or between a snapshot and the live tree: a stat per file and a unified diff capped in size. The whole diff, when cut, is a resource (full_diff).",
+		"What changed between two trees (snapshot ids or revisions) or a tree and the live tree: a stat per file and a capped unified diff; the whole diff is a resource (full_diff).",
 		annotations{title: "Diff snapshots", readOnly: true, idempotent: true},
 		func(ctx context.Context, a snapshotDiffArgs) (snapshotDiffResult, records, error) {
 			if a.From == "" {

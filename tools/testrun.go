@@ -12,8 +12,8 @@ type testRunArgs struct {
 	Suite    string `json:"suite,omitempty" jsonschema:"suite name from factory.yaml; omit for the first suite"`
 	Package  string `json:"package,omitempty" jsonschema:"narrow to a package or path, relative to the root (Go: ./pkg/...)"`
 	Test     string `json:"test,omitempty" jsonschema:"narrow to tests matching this name pattern (Go: a -run regexp)"`
-	Reruns   int    `json:"reruns,omitempty" jsonschema:"reruns of each failing test in isolation to tell flaky from broken (default 2, at most 10; -1 disables)"`
-	InPlace  bool   `json:"in_place,omitempty" jsonschema:"run in the live tree, not an isolated copy (not recommended): the suite's writes and build outputs land in your files; .git stays read-only"`
+	Reruns   int    `json:"reruns,omitempty" jsonschema:"reruns of each failing test to tell flaky from broken (default 2, max 10, -1 none)"`
+	InPlace  bool   `json:"in_place,omitempty" jsonschema:"run in the live tree, not a copy (not recommended): the suite's writes land in your files; .git stays read-only"`
 	Snapshot string `json:"snapshot,omitempty" jsonschema:"run on this snapshot id or git revision instead of the live tree"`
 	At       string `json:"at,omitempty" jsonschema:"same as snapshot (e.g. HEAD~1)"`
 	Baseline string `json:"baseline,omitempty" jsonschema:"also run on this snapshot id or revision and report only the failures that are new"`

@@ -92,7 +92,7 @@ var everyTool = []string{
 	"snapshot_create", "snapshot_list", "snapshot_diff", "snapshot_restore", "file_read",
 	"patch_apply", "change_propose", "test_run", "invariant_list", "invariant_check",
 	"run_start", "trace_note", "trace_query", "doctor",
-	"regression_find", "flaky_check",
+	"regression_find", "flaky_check", "perf_compare", "invariant_drift",
 }
 
 func TestAllToolsAreRegisteredWithEveryDependency(t *testing.T) {
@@ -104,7 +104,7 @@ func TestAllToolsAreRegisteredWithEveryDependency(t *testing.T) {
 func TestNewLeavesOutWhatDepsCannotServe(t *testing.T) {
 	all := allTools(t)
 	noGate := slices.DeleteFunc(slices.Clone(everyTool), func(n string) bool {
-		return n == "change_propose" || n == "invariant_list" || n == "invariant_check"
+		return n == "change_propose" || n == "invariant_list" || n == "invariant_check" || n == "perf_compare" || n == "invariant_drift"
 	})
 	dir := t.TempDir()
 	out, err := exec.Command("git", "init", "-q", dir).CombinedOutput()

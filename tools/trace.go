@@ -29,12 +29,12 @@ type traceNoteResult struct {
 }
 
 type traceQueryArgs struct {
-	Kind   string `json:"kind,omitempty" jsonschema:"what to list: steps (default), runs, messages, snapshots, test_runs (with their failing tests) or verdicts"`
+	Kind   string `json:"kind,omitempty" jsonschema:"steps (default), runs, messages, snapshots, test_runs or verdicts"`
 	Run    string `json:"run,omitempty" jsonschema:"only this run id (a unique prefix works; 'current' is this connection's run)"`
 	Tool   string `json:"tool,omitempty" jsonschema:"only steps of this tool"`
-	Status string `json:"status,omitempty" jsonschema:"only rows with this status: steps ok, tool_error, error, cancelled; test_runs pass, fail, error, timeout; verdicts pass, fail, error, skipped"`
+	Status string `json:"status,omitempty" jsonschema:"only this status (steps: ok, rejected, tool_error, error, cancelled; test_runs and verdicts: pass, fail, error, ...)"`
 	Since  string `json:"since,omitempty" jsonschema:"only newer than this: an RFC 3339 time or a duration such as 30m or 2h"`
-	Text   string `json:"text,omitempty" jsonschema:"3 or more characters; every word must match, word* is a prefix. Searches steps (tool, arguments, result, error) and messages; for snapshots, test_runs and verdicts words match as substrings of id, label, suite, failing tests, invariant, message"`
+	Text   string `json:"text,omitempty" jsonschema:"3+ characters; every word must match, word* is a prefix (steps, messages); substrings for snapshots, test_runs, verdicts"`
 	Limit  int    `json:"limit,omitempty" jsonschema:"rows per page, 1 to 100 (default 10)"`
 	Cursor string `json:"cursor,omitempty" jsonschema:"the next value of a previous page"`
 }

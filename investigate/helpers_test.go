@@ -1,0 +1,81 @@
+package investigate_test
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/factory-dev/factory/invariants"
+	"github.com/factory-dev/factory/sandbox"
+	"github.com/factory-dev/factory/sandbox/proc"
+	"github.com/factory-dev/factory/sandbox/testrun"
+	"github.com/stretchr/testify/require"
+)
+
+func TestMain(m *testing.M) {
+	proc.Init() // the native isolation path re-executes the test binary
+	os.Exit(m.Run())
+}
+
+// git runs git in dir with a fixed identity and no user configuration.
+func git(t testing.TB, dir string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command("git", args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@t", "GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@t",
+		"GIT_CONFIG_GLOBAL=/dev/null", "GIT_CONFIG_NOSYSTEM=1")
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, "git %v: %s", args, out)
+	return strings.TrimSpace(string(out))
+}
+
+// write writes files (slash paths) under dir.
+func write(t testing.TB, dir string, files map[string]string) {
+	t.Helper()
+	for p, body := range files {
+		full := filepath.Join(dir, filepath.FromSlash(p))
+		require.NoError(t, os.MkdirAll(filepath.Dir(full), 0o755))
+		require.NoError(t, os.WriteFile(full, []byte(body), 0o644))
+	}
+}
+
+// commit writes files and commits them all; it returns the commit id.
+func commit(t testing.TB, dir, msg string, files map[string]string) string {
+	t.Helper()
+	write(t, dir, files)
+	git(t, dir, "add", "-A")
+	git(t, dir, "commit", "-q", "-m", msg)
+	return git(t, dir, "rev-parse", "HEAD")
+}
+
+// newRepo makes a git repository in a temporary directory.
+func newRepo(t testing.TB) string {
+	t.Helper()
+	dir := t.TempDir()
+	git(t, dir, "init", "-q", "-b", "main")
+	return dir
+}
+
+// open gives the repository's workspace and a controller on the real
+// sandbox, as cmd/factory wires them.
+func open(t testing.TB, repo string) (*sandbox.Workspace, *invariants.Controller) {
+	t.Helper()
+	ws, err := sandbox.Open(context.Background(), sandbox.Config{Root: repo})
+	require.NoError(t, err)
+	c, err := invariants.New(invariants.ControllerConfig{Workspace: testrun.Workspace{Workspace: ws}, Runner: testrun.New(ws),
+		CacheDir: filepath.Join(ws.GitDir(), "factory", "cache")})
+	require.NoError(t, err)
+	return ws, c
+}
+
+// hostState lists what an attack must leave alone: the live tree's files
+// and the parts of .git a person relies on (snapshots and the cache are
+// factory's own and may grow).
+func hostState(repo string) []string {
+	g := filepath.Join(repo, ".git")
+	return []string{filepath.Join(repo, "go.mod"), filepath.Join(repo, "pwned"), filepath.Join(repo, "ui"), filepath.Join(repo, "db"), filepath.Join(repo, "p"),
+		filepath.Join(repo, "factory.yaml"), filepath.Join(g, "HEAD"), filepath.Join(g, "config"), filepath.Join(g, "hooks"), filepath.Join(g, "index"), filepath.Join(g, "refs", "heads")}
+}
