@@ -16,7 +16,7 @@ func (g *fakeGate) CompareBenchmarks(ctx context.Context, req invariants.Compare
 	if req.Base.ID == "" || req.Head.ID == "" {
 		return nil, factory.Errorf(factory.EINVALID, "fake: trees not resolved")
 	}
-	return []invariants.BenchComparison{{Name: "BenchmarkWork", Delta: invariants.BenchDelta{Base: 20000, Center: 60000, DeltaPct: 200, P: 0.002, Significant: true, N: "10+10", Test: "paired cpu"}}}, nil
+	return []invariants.BenchComparison{{Name: "BenchmarkWork", Delta: invariants.BenchDelta{Base: 20000, Center: 60000, DeltaPct: 200, P: 0.002, Significant: true, Low: 180, High: 220, Bounded: true, N: "10+10", Test: "paired cpu"}}}, nil
 }
 
 // investigatePerfCases are perf_compare's and invariant_drift's handler
