@@ -10,7 +10,6 @@ import (
 	"os"
 	"sort"
 	"syscall"
-	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -63,7 +62,7 @@ func keyOf(fi fs.FileInfo) fileKey {
 	k := fileKey{size: fi.Size(), mtime: fi.ModTime().UnixNano()}
 	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
 		k.ino = st.Ino
-		k.ctime = time.Unix(st.Ctim.Unix()).UnixNano()
+		k.ctime = statCtime(st)
 	}
 	return k
 }
