@@ -19,6 +19,7 @@ import (
 // Kinds of copy, best first.
 const (
 	KindOverlay = "overlay" // overlayfs over a cached, read-only materialisation of the tree
+	KindClone   = "clone"   // an APFS clone (macOS clonefile) of a cached materialisation of the tree
 	KindPlain   = "copy"    // the tree's files written into a fresh directory
 )
 
@@ -42,7 +43,7 @@ type Config struct {
 // Options choose how one copy is made. The zero value takes the best kind
 // available.
 type Options struct {
-	NoOverlay     bool // write a plain copy even where overlays work
+	NoOverlay     bool // write a plain copy even where overlays (or, on macOS, clones) work
 	NoIncremental bool // never mount over a cached tree close to this one
 }
 
@@ -69,7 +70,7 @@ func New(cfg Config) *Maker {
 // can run and write.
 type Dir struct {
 	Path    string            // the copy's top directory
-	Kind    string            // KindOverlay or KindPlain
+	Kind    string            // KindOverlay, KindClone or KindPlain
 	Overlay *gitstore.Overlay // for an overlay copy, what gitstore.CaptureOverlay reads
 
 	once     sync.Once
@@ -98,7 +99,9 @@ func (d *Dir) Close() error {
 // most a quarter of the files differ) is copied as an overlay over that
 // one with the difference written through the mount, so its cost follows
 // the size of the difference (incremental.go). Without overlays the tree
-// is materialised into the copy. The caller must Close the copy.
+// is materialised into the copy; on macOS it is first tried as an APFS
+// clone of the cached materialisation (clone_darwin.go). The caller must
+// Close the copy.
 func (m *Maker) Make(ctx context.Context, tree plumbing.Hash, opt Options) (*Dir, error) {
 	base := m.cfg.TempDir
 	if base == "" {
@@ -119,6 +122,16 @@ func (m *Maker) Make(ctx context.Context, tree plumbing.Hash, opt Options) (*Dir
 			return nil, ctx.Err()
 		} else {
 			m.cfg.Logger.Debug("overlay copy failed; writing a plain copy", "err", err)
+		}
+	}
+	if cloneSupported && !opt.NoOverlay {
+		if d, err := m.cloneCopy(ctx, tree, top); err == nil {
+			return d, nil
+		} else if ctx.Err() != nil {
+			os.RemoveAll(top)
+			return nil, ctx.Err()
+		} else {
+			m.cfg.Logger.Debug("clone copy failed; writing a plain copy", "err", err)
 		}
 	}
 	dir := filepath.Join(top, "tree")
