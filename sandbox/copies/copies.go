@@ -114,25 +114,16 @@ func (m *Maker) Make(ctx context.Context, tree plumbing.Hash, opt Options) (*Dir
 	if err != nil {
 		return nil, err
 	}
-	if OverlaySupported() && !opt.NoOverlay {
-		if d, err := m.overlayCopy(ctx, tree, top, opt); err == nil {
+	for _, fast := range m.fastCopies(tree, top, opt) {
+		d, err := fast(ctx)
+		if err == nil {
 			return d, nil
-		} else if ctx.Err() != nil {
+		}
+		if ctx.Err() != nil {
 			os.RemoveAll(top)
 			return nil, ctx.Err()
-		} else {
-			m.cfg.Logger.Debug("overlay copy failed; writing a plain copy", "err", err)
 		}
-	}
-	if cloneSupported && !opt.NoOverlay {
-		if d, err := m.cloneCopy(ctx, tree, top); err == nil {
-			return d, nil
-		} else if ctx.Err() != nil {
-			os.RemoveAll(top)
-			return nil, ctx.Err()
-		} else {
-			m.cfg.Logger.Debug("clone copy failed; writing a plain copy", "err", err)
-		}
+		m.cfg.Logger.Debug("fast copy failed; writing a plain copy", "err", err)
 	}
 	dir := filepath.Join(top, "tree")
 	if err := m.Materialize(ctx, tree, dir); err != nil {
@@ -140,6 +131,23 @@ func (m *Maker) Make(ctx context.Context, tree plumbing.Hash, opt Options) (*Dir
 		return nil, err
 	}
 	return &Dir{Path: dir, Kind: KindPlain, cleanup: func() error { return removeAll(top) }}, nil
+}
+
+// fastCopies are the ways to copy tree into top this platform has that
+// cost less than writing it out, best first: an overlay mount (Linux, as
+// root), an APFS clone (macOS). Options.NoOverlay asks for none of them.
+func (m *Maker) fastCopies(tree plumbing.Hash, top string, opt Options) []func(context.Context) (*Dir, error) {
+	var out []func(context.Context) (*Dir, error)
+	if opt.NoOverlay {
+		return nil
+	}
+	if OverlaySupported() {
+		out = append(out, func(ctx context.Context) (*Dir, error) { return m.overlayCopy(ctx, tree, top, opt) })
+	}
+	if cloneSupported {
+		out = append(out, func(ctx context.Context) (*Dir, error) { return m.cloneCopy(ctx, tree, top) })
+	}
+	return out
 }
 
 // overlayCopy mounts an overlay under top over the cached tree; when that
