@@ -128,3 +128,9 @@ func (f Features) Describe() string {
 	parts = append(parts, "host caches copy-on-write", "secret places hidden", ".git read-only")
 	return f.Best + ": " + strings.Join(parts, ", ")
 }
+
+// IsolationFix says what gives this machine isolation when Detect found
+// none.
+func IsolationFix() string {
+	return "install bubblewrap (apt-get install bubblewrap), or run where user namespaces are allowed"
+}

@@ -37,3 +37,12 @@ func (f Features) Describe() string {
 	}
 	return "none: commands run unconfined, as " + strconv.Itoa(os.Geteuid()) + ", with the caller's privileges"
 }
+
+// IsolationFix says what gives this machine isolation when Detect found
+// none.
+func IsolationFix() string {
+	if runtime.GOOS == "darwin" {
+		return "sandbox-exec ships with macOS: check that /usr/bin/sandbox-exec exists and is executable"
+	}
+	return "there is no isolation factory can use on " + runtime.GOOS + ": run factory under WSL2 (Linux), where bubblewrap works"
+}
