@@ -47,7 +47,11 @@ func (l *launch) confine(c Cmd, f Features, lay fsLayout, mnt Mount) error {
 	profile := SeatbeltProfile(SeatbeltParams{Policy: pol, Home: home, Writable: realPaths(writable),
 		Protect: realPaths(lay.protect), Caches: realPaths(lay.overlays), Tmp: tmp})
 	l.env = append(withoutEnv(l.env, "TMPDIR"), "TMPDIR="+tmp+"/")
-	l.path, l.argv = f.Seatbelt, append([]string{f.Seatbelt, "-p", profile, "--"}, c.Argv...)
+	// The program as prepare resolved it: sandbox-exec's own PATH search
+	// would read the policy's PATH again, and "--" keeps an argv that
+	// starts with "-" from being read as sandbox-exec's options.
+	prog := l.path
+	l.path, l.argv = f.Seatbelt, append([]string{f.Seatbelt, "-p", profile, "--", prog}, c.Argv[1:]...)
 	l.notes = append(l.notes, seatbeltNote(pol, lay))
 	return nil
 }
@@ -67,9 +71,8 @@ func seatbeltNote(pol factory.SandboxPolicy, lay fsLayout) string {
 	if len(lay.protect) > 0 {
 		parts = append(parts, ".git read-only")
 	}
-	parts = append(parts, "secret places unreadable",
-		"not enforced: memory and process limits (no cgroups on macOS), a private /tmp, pid and user isolation; the command runs as "+
-			"the caller's uid")
+	parts = append(parts, "secret places unreadable", "/tmp not writable (use $TMPDIR)",
+		"not enforced: memory and process limits (no cgroups on macOS), pid and user isolation (the command runs as the caller's uid)")
 	return "sandbox seatbelt: " + strings.Join(parts, ", ")
 }
 
