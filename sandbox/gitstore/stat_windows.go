@@ -55,21 +55,7 @@ func openDir(parent dirHandle, name string) (dirHandle, []dirent, error) {
 	if err != nil {
 		return "", nil, err
 	}
-	ents := make([]dirent, 0, len(des))
-	for _, de := range des {
-		t := de.Type()
-		switch {
-		case t.IsRegular():
-			t = 0
-		case t.IsDir():
-			t = fs.ModeDir
-		case t&fs.ModeSymlink != 0:
-			t = fs.ModeSymlink
-		default:
-			t = fs.ModeIrregular
-		}
-		ents = append(ents, dirent{name: de.Name(), typ: t})
-	}
+	ents := direntsOf(des)
 	return dir, ents, nil
 }
 
@@ -85,12 +71,6 @@ func readFileAt(dir dirHandle, name string) ([]byte, error) {
 		return nil, &fs.PathError{Op: "open", Path: p, Err: errors.New("is a symlink")}
 	}
 	return os.ReadFile(p)
-}
-
-// dirent is one entry of a directory listing (see walk_dirent_linux.go).
-type dirent struct {
-	name string
-	typ  fs.FileMode
 }
 
 // hasXattr: overlay capture (the only reader of xattrs) is Linux's.
