@@ -45,7 +45,7 @@ func (l *launch) confine(c Cmd, f Features, lay fsLayout, mnt Mount) error {
 		home, _ = os.UserHomeDir()
 	}
 	profile := SeatbeltProfile(SeatbeltParams{Policy: pol, Home: home, Writable: realPaths(writable),
-		Protect: realPaths(lay.protect), Caches: realPaths(lay.overlays), Tmp: tmp})
+		Protect: realPaths(lay.protect), Caches: realPaths(lay.overlays), Read: realPaths(toolchain(l.path)), Tmp: tmp})
 	l.env = append(withoutEnv(l.env, "TMPDIR"), "TMPDIR="+tmp+"/")
 	// The program as prepare resolved it: sandbox-exec's own PATH search
 	// would read the policy's PATH again, and "--" keeps an argv that
@@ -54,6 +54,18 @@ func (l *launch) confine(c Cmd, f Features, lay fsLayout, mnt Mount) error {
 	l.path, l.argv = f.Seatbelt, append([]string{f.Seatbelt, "-p", profile, "--", prog}, c.Argv[1:]...)
 	l.notes = append(l.notes, seatbeltNote(pol, lay))
 	return nil
+}
+
+// toolchain is what the program needs to read besides the system: its
+// directory, and, for a bin directory, the tree above it (a Go, Node or
+// Rust toolchain installed under the home directory finds its standard
+// library there).
+func toolchain(prog string) []string {
+	dir := filepath.Dir(prog)
+	if filepath.Base(dir) == "bin" {
+		return []string{filepath.Dir(dir)}
+	}
+	return []string{dir}
 }
 
 // seatbeltNote says what the sandbox had and what Seatbelt does not

@@ -18,6 +18,7 @@ type SeatbeltParams struct {
 	Writable []string              // the copy and the other writable trees: read and write
 	Protect  []string              // git dirs inside Writable: read-only again
 	Caches   []string              // language caches (Go, npm, cargo): read-only, since Seatbelt has no copy-on-write layer
+	Read     []string              // more read-only places: the program's toolchain when it lives outside the system ones (e.g. ~/sdk/go1.26)
 	Tmp      string                // the private temporary directory ($TMPDIR): read and write; "" for none
 }
 
@@ -42,6 +43,7 @@ func SeatbeltProfile(p SeatbeltParams) string {
 	b.WriteString("(allow file-read-metadata)\n")
 	rule(&b, "allow file-read*", append([]string{"/"}, seatbeltSystem...), true)
 	rule(&b, "allow file-read*", p.Caches, false)
+	rule(&b, "allow file-read*", p.Read, false)
 	b.WriteString("(allow file-write-data (literal \"/dev/null\") (literal \"/dev/zero\") (literal \"/dev/tty\") (regex #\"^/dev/fd/\"))\n")
 	var rw []string
 	rw = append(rw, p.Writable...)

@@ -44,9 +44,10 @@ func seatbeltCases() map[string]SeatbeltParams {
 		"hide": with(func(p *SeatbeltParams) {
 			p.Policy.Hide = []string{"~/.config/op", "/opt/keys/*.pem", "/etc/secret.conf"}
 		}),
-		"unhide":  with(func(p *SeatbeltParams) { p.Policy.Unhide = []string{"~/.npmrc", "/etc/sudoers"} }),
-		"no_home": with(func(p *SeatbeltParams) { p.Home = "" }),
-		"bare":    {Writable: []string{sbCopy}},
+		"unhide":    with(func(p *SeatbeltParams) { p.Policy.Unhide = []string{"~/.npmrc", "/etc/sudoers"} }),
+		"no_home":   with(func(p *SeatbeltParams) { p.Home = "" }),
+		"toolchain": with(func(p *SeatbeltParams) { p.Read = []string{sbHome + "/sdk/go1.26"} }),
+		"bare":      {Writable: []string{sbCopy}},
 		"everything": with(func(p *SeatbeltParams) {
 			p.Policy = factory.SandboxPolicy{Network: true, Writable: []string{"~/.cache/extra"},
 				Hide: []string{"~/.config/op"}, Unhide: []string{"~/.aws"}}
