@@ -15,7 +15,7 @@ FUZZTIME  ?= 50000x
 BENCHTIME ?= 1x
 PKGS      := ./...
 
-.PHONY: help build test unit e2e fuzz check bench demo lint deps clean attacks
+.PHONY: help build test unit e2e fuzz check bench demo lint deps clean attacks cross
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  %-8s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -27,13 +27,23 @@ deps: ## install what the tests need: the e2e client (npm) and bubblewrap (Debia
 	@command -v bwrap >/dev/null || { echo "installing bubblewrap"; (apt-get update -qq && apt-get install -y -qq bubblewrap) >/dev/null || echo "warning: bubblewrap not installed; the bwrap isolation path will be skipped"; }
 	@[ -d e2e/node_modules/@modelcontextprotocol/sdk ] || (cd e2e && npm ci --no-audit --no-fund --loglevel=error)
 
-test: deps build ## the whole suite: vet, unit and integration tests, end-to-end, fuzz, factory check
+test: deps build ## the whole suite: vet, cross-checks, unit and integration tests, end-to-end, fuzz, factory check
 	$(GO) vet -tags '$(TAGS)' $(PKGS)
+	$(MAKE) --no-print-directory cross
 	FACTORY_BIN=$(CURDIR)/$(BIN) $(GO) test -tags '$(TAGS)' -count=1 -timeout 8m $(PKGS)
 	$(GO) test -count=1 ./traces/   # the run log without FTS5: the LIKE fallback
 	$(MAKE) --no-print-directory e2e
 	$(MAKE) --no-print-directory fuzz
 	$(MAKE) --no-print-directory check
+
+# CGO_ENABLED=0: without cgo mattn/go-sqlite3 is a stub that fails at run
+# time; the check is of types only, and a Mac user builds with cgo.
+cross: ## type-check for macOS (arm64, amd64) and Windows (amd64): vet, and build cmd/factory
+	@for p in darwin/arm64 darwin/amd64 windows/amd64; do \
+		echo "cross $$p"; \
+		GOOS=$${p%/*} GOARCH=$${p#*/} CGO_ENABLED=0 $(GO) vet $(PKGS) || exit 1; \
+		GOOS=$${p%/*} GOARCH=$${p#*/} CGO_ENABLED=0 $(GO) build -o /dev/null ./cmd/factory || exit 1; \
+	done
 
 check: build ## factory's own gates (factory.yaml): the unit tier in the sandbox, vet, the import rules
 	$(BIN) check --log-level warn

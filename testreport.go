@@ -27,7 +27,7 @@ type SandboxPolicy struct {
 	Network   bool     `json:"network"`             // false (default): no network but loopback
 	Memory    int64    `json:"memory,omitempty"`    // bytes; 0 means 4 GiB
 	Processes int      `json:"processes,omitempty"` // max tasks; 0 means 512
-	Isolation string   `json:"isolation,omitempty"` // "auto" (default), "bwrap", "native", "none"
+	Isolation string   `json:"isolation,omitempty"` // "auto" (default), "bwrap", "native", "seatbelt" (macOS), "none"
 	Writable  []string `json:"writable,omitempty"`  // extra writable paths (caches); ~ expands to $HOME
 	EnvAllow  []string `json:"env_allow,omitempty"` // extra environment variable names passed through
 	// Hide lists more secret places to hide (besides ~/.ssh, ~/.aws,
@@ -68,7 +68,7 @@ type TestReport struct {
 	Flaky       []TestFailure `json:"flaky,omitempty"`        // failed, then passed on rerun
 	NewFailures []string      `json:"new_failures,omitempty"` // not failing on the baseline
 	Snapshot    string        `json:"snapshot,omitempty"`     // the tree that was tested
-	Isolation   string        `json:"isolation"`              // "bwrap", "native", "none"
+	Isolation   string        `json:"isolation"`              // "bwrap", "native", "seatbelt", "none"
 	ExitCode    int           `json:"exit_code"`
 	Duration    time.Duration `json:"duration_ns"`
 	LogBytes    int           `json:"log_bytes"`

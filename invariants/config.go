@@ -685,10 +685,10 @@ func (p *cparser) sandbox(cfg *Config, n ast.Node) {
 		case "isolation":
 			if s, ok := p.str(e.val, f, ""); ok {
 				switch s {
-				case "auto", "bwrap", "native", "none":
+				case "auto", "bwrap", "native", "seatbelt", "none":
 					sb.Isolation = s
 				default:
-					p.errf(e.val, f, "expected auto, bwrap, native or none, got %q", s)
+					p.errf(e.val, f, "expected auto, bwrap, native, seatbelt (macOS) or none, got %q", s)
 				}
 			}
 		case "writable":

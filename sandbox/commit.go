@@ -12,7 +12,6 @@ import (
 	"github.com/factory-dev/factory/sandbox/proc"
 	"github.com/factory-dev/factory/sandbox/textdiff"
 	"github.com/go-git/go-git/v5/plumbing"
-	"golang.org/x/sys/unix"
 )
 
 // safeGit is the argv of a git command run so that nothing the repository
@@ -47,9 +46,9 @@ func (w *Workspace) LockLanding(ctx context.Context) (unlock func(), err error) 
 	}
 	for {
 		if w.land.TryLock() {
-			if unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB) == nil {
+			if tryLockFile(f) == nil {
 				return func() {
-					unix.Flock(int(f.Fd()), unix.LOCK_UN)
+					unlockFile(f)
 					f.Close()
 					w.land.Unlock()
 				}, nil

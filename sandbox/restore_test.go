@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 
 	"github.com/factory-dev/factory"
@@ -36,7 +35,7 @@ func rsFingerprint(t testing.TB, dir string) map[string]string {
 		if err != nil {
 			return err
 		}
-		ino := st.Sys().(*syscall.Stat_t).Ino
+		ino := inoOf(st)
 		desc := fmt.Sprintf("%v ino=%d mtime=%d", st.Mode(), ino, st.ModTime().UnixNano())
 		switch {
 		case st.Mode()&fs.ModeSymlink != 0:

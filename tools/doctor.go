@@ -131,7 +131,7 @@ func (r *DoctorReport) addSandbox() proc.Features {
 		sb.Detail += "; " + strings.Join(f.Notes, "; ")
 	}
 	if f.Best == "none" {
-		sb.Fix = "install bubblewrap (apt-get install bubblewrap), or run where user namespaces are allowed"
+		sb.Fix = proc.IsolationFix()
 	}
 	r.add(sb, false)
 	return f

@@ -9,7 +9,6 @@ import (
 	"syscall"
 
 	"github.com/factory-dev/factory"
-	"github.com/mattn/go-sqlite3"
 )
 
 // Fault is a run log that cannot be used: where it is, what happened and
@@ -38,20 +37,19 @@ func explainFault(op, path string, err error) error {
 	if err == nil {
 		return nil
 	}
-	var se sqlite3.Error
-	isSQL := errors.As(err, &se)
+	class := sqliteClass(err)
 	msg := strings.ToLower(err.Error())
 	f := &Fault{Path: path, Op: op, Err: err}
 	switch {
-	case isSQL && (se.Code == sqlite3.ErrNotADB || se.Code == sqlite3.ErrCorrupt),
+	case class == sqlDamaged,
 		strings.Contains(msg, "file is not a database"), strings.Contains(msg, "malformed"):
 		f.Cause = "the file is damaged (not a readable SQLite database)"
 		f.Fix = "move it aside (mv " + path + " " + path + ".broken) and factory makes a new one at the next start"
-	case isSQL && se.Code == sqlite3.ErrFull, errors.Is(err, syscall.ENOSPC),
+	case class == sqlFull, errors.Is(err, syscall.ENOSPC),
 		strings.Contains(msg, "disk is full"), strings.Contains(msg, "no space left"):
 		f.Cause = "the disk is full (ENOSPC: no space left on device)"
 		f.Fix = "free space on the disk holding " + filepath.Dir(path) + ", or pass --db (or set FACTORY_DB) to a path on another disk"
-	case isSQL && (se.Code == sqlite3.ErrReadonly || se.Code == sqlite3.ErrPerm || se.Code == sqlite3.ErrCantOpen),
+	case class == sqlUnwritable,
 		errors.Is(err, syscall.EROFS), errors.Is(err, syscall.EACCES), errors.Is(err, syscall.EPERM),
 		strings.Contains(msg, "readonly"), strings.Contains(msg, "read-only"):
 		f.Cause = "the file or its directory cannot be written (permission denied, or a read-only file system)"
@@ -130,3 +128,11 @@ func (s *Store) noteWrite(err error) {
 		s.writeFault.Store(nil)
 	}
 }
+
+// What an SQLite error means to the user (sqliteClass).
+const (
+	sqlOther = iota
+	sqlDamaged
+	sqlFull
+	sqlUnwritable
+)

@@ -14,11 +14,8 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 	"unsafe"
-
-	"golang.org/x/sys/unix"
 
 	"github.com/factory-dev/factory"
 )
@@ -178,7 +175,7 @@ func (seg *segment) release() {
 		<-seg.populated
 	}
 	if seg.mem != nil {
-		syscall.Munmap(seg.mem)
+		unmapSegment(seg.mem)
 		seg.mem = nil
 	}
 	seg.f.Close()
@@ -228,13 +225,13 @@ func (j *journal) newSegment() (*segment, error) {
 		seg.remove()
 		return nil, err
 	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+	if err := lockSegment(f); err != nil {
 		return fail(err)
 	}
 	if err := reserve(f, segSize); err != nil {
 		return fail(err)
 	}
-	if seg.mem, err = syscall.Mmap(int(f.Fd()), 0, segSize, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_SHARED); err != nil {
+	if seg.mem, err = mapSegment(f, segSize); err != nil {
 		return fail(fmt.Errorf("map step journal: %w", err))
 	}
 	copy(seg.mem, segMagic)
@@ -248,29 +245,21 @@ func (j *journal) newSegment() (*segment, error) {
 	return seg, nil
 }
 
-// prefault faults the mapping's pages in, writable, without touching
-// their bytes (MADV_POPULATE_WRITE, Linux 5.14), on a goroutine of its
-// own. The first store into each page of a shared mapping is a page
-// fault (about 5 us on a VM), which would otherwise fall on the step that
-// crosses into the page, once every few steps of ordinary size. It starts
-// with a segment's first step, so that a command that records nothing
-// does not pay for it. Without the call (an older kernel) pages fault in
-// as they are written.
+// prefault faults the mapping's pages in, writable, on a goroutine of its
+// own (prefaultPages says how, per platform). The first store into each
+// page of a shared mapping is a page fault (about 5 us on a VM), which
+// would otherwise fall on the step that crosses into the page, once every
+// few steps of ordinary size. It starts with a segment's first step, so
+// that a command that records nothing does not pay for it.
 func (seg *segment) prefault() {
 	defer close(seg.populated)
-	_ = unix.Madvise(seg.mem, unix.MADV_POPULATE_WRITE)
+	prefaultPages(seg.mem)
 }
 
-// reserve gives f size bytes of allocated disk space. A store into a
-// mapping of a sparse file on a full disk kills the process with SIGBUS;
-// a store into allocated space cannot fail. A full disk is reported here
-// instead, and RecordStep then writes synchronously.
-func reserve(f *os.File, size int64) error {
-	err := syscall.Fallocate(int(f.Fd()), 0, 0, size)
-	if !errors.Is(err, syscall.EOPNOTSUPP) {
-		return err
-	}
-	zeros := make([]byte, 64<<10) // a file system without fallocate
+// writeZeros allocates size bytes of f by writing them: the way to reserve
+// space on a file system that offers no call for it.
+func writeZeros(f *os.File, size int64) error {
+	zeros := make([]byte, 64<<10)
 	for off := int64(0); off < size; off += int64(len(zeros)) {
 		if _, err := f.WriteAt(zeros[:min(int64(len(zeros)), size-off)], off); err != nil {
 			return err
@@ -421,6 +410,9 @@ func (s *Store) ingestStep(w *wtx, st *factory.Step, seg *segment) error {
 // replayJournals replays, then removes, every journal segment in dir
 // whose writer is gone (its lock can be taken).
 func (s *Store) replayJournals(ctx context.Context, dir string) error {
+	if !journalSupported {
+		return nil // segments from a unix machine are left for it: nothing here can lock them
+	}
 	ents, err := os.ReadDir(dir)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil
@@ -450,8 +442,8 @@ func (s *Store) replayFile(ctx context.Context, path string, onlyRemove bool) er
 		return err
 	}
 	defer f.Close()
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
-		if errors.Is(err, syscall.EWOULDBLOCK) {
+	if err := lockSegment(f); err != nil {
+		if errors.Is(err, errSegmentBusy) {
 			return nil // its writer is alive
 		}
 		return err

@@ -189,7 +189,7 @@ func open(ctx context.Context, cfg Config) (*Store, error) {
 	if err := s.replayJournals(ctx, journalDir(cfg.Path)); err != nil {
 		return fail(err)
 	}
-	if !cfg.noJournal {
+	if !cfg.noJournal && journalSupported {
 		if s.jr, err = openJournal(journalDir(cfg.Path)); err != nil {
 			return fail(fmt.Errorf("open step journal: %w", err))
 		}

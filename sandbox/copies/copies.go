@@ -19,6 +19,7 @@ import (
 // Kinds of copy, best first.
 const (
 	KindOverlay = "overlay" // overlayfs over a cached, read-only materialisation of the tree
+	KindClone   = "clone"   // an APFS clone (macOS clonefile) of a cached materialisation of the tree
 	KindPlain   = "copy"    // the tree's files written into a fresh directory
 )
 
@@ -42,7 +43,7 @@ type Config struct {
 // Options choose how one copy is made. The zero value takes the best kind
 // available.
 type Options struct {
-	NoOverlay     bool // write a plain copy even where overlays work
+	NoOverlay     bool // write a plain copy even where overlays (or, on macOS, clones) work
 	NoIncremental bool // never mount over a cached tree close to this one
 }
 
@@ -69,7 +70,7 @@ func New(cfg Config) *Maker {
 // can run and write.
 type Dir struct {
 	Path    string            // the copy's top directory
-	Kind    string            // KindOverlay or KindPlain
+	Kind    string            // KindOverlay, KindClone or KindPlain
 	Overlay *gitstore.Overlay // for an overlay copy, what gitstore.CaptureOverlay reads
 
 	once     sync.Once
@@ -98,7 +99,9 @@ func (d *Dir) Close() error {
 // most a quarter of the files differ) is copied as an overlay over that
 // one with the difference written through the mount, so its cost follows
 // the size of the difference (incremental.go). Without overlays the tree
-// is materialised into the copy. The caller must Close the copy.
+// is materialised into the copy; on macOS it is first tried as an APFS
+// clone of the cached materialisation (clone_darwin.go). The caller must
+// Close the copy.
 func (m *Maker) Make(ctx context.Context, tree plumbing.Hash, opt Options) (*Dir, error) {
 	base := m.cfg.TempDir
 	if base == "" {
@@ -111,15 +114,16 @@ func (m *Maker) Make(ctx context.Context, tree plumbing.Hash, opt Options) (*Dir
 	if err != nil {
 		return nil, err
 	}
-	if OverlaySupported() && !opt.NoOverlay {
-		if d, err := m.overlayCopy(ctx, tree, top, opt); err == nil {
+	for _, fast := range m.fastCopies(tree, top, opt) {
+		d, err := fast(ctx)
+		if err == nil {
 			return d, nil
-		} else if ctx.Err() != nil {
+		}
+		if ctx.Err() != nil {
 			os.RemoveAll(top)
 			return nil, ctx.Err()
-		} else {
-			m.cfg.Logger.Debug("overlay copy failed; writing a plain copy", "err", err)
 		}
+		m.cfg.Logger.Debug("fast copy failed; writing a plain copy", "err", err)
 	}
 	dir := filepath.Join(top, "tree")
 	if err := m.Materialize(ctx, tree, dir); err != nil {
@@ -127,6 +131,23 @@ func (m *Maker) Make(ctx context.Context, tree plumbing.Hash, opt Options) (*Dir
 		return nil, err
 	}
 	return &Dir{Path: dir, Kind: KindPlain, cleanup: func() error { return removeAll(top) }}, nil
+}
+
+// fastCopies are the ways to copy tree into top this platform has that
+// cost less than writing it out, best first: an overlay mount (Linux, as
+// root), an APFS clone (macOS). Options.NoOverlay asks for none of them.
+func (m *Maker) fastCopies(tree plumbing.Hash, top string, opt Options) []func(context.Context) (*Dir, error) {
+	var out []func(context.Context) (*Dir, error)
+	if opt.NoOverlay {
+		return nil
+	}
+	if OverlaySupported() {
+		out = append(out, func(ctx context.Context) (*Dir, error) { return m.overlayCopy(ctx, tree, top, opt) })
+	}
+	if cloneSupported {
+		out = append(out, func(ctx context.Context) (*Dir, error) { return m.cloneCopy(ctx, tree, top) })
+	}
+	return out
 }
 
 // overlayCopy mounts an overlay under top over the cached tree; when that

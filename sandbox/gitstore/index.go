@@ -9,10 +9,6 @@ import (
 	"io/fs"
 	"os"
 	"sort"
-	"syscall"
-	"time"
-
-	"golang.org/x/sys/unix"
 )
 
 // This file reads git's index (.git/index) as a stat cache, never writing
@@ -57,39 +53,6 @@ type fileKey struct {
 	size         int64
 	mtime, ctime int64
 	ino          uint64
-}
-
-func keyOf(fi fs.FileInfo) fileKey {
-	k := fileKey{size: fi.Size(), mtime: fi.ModTime().UnixNano()}
-	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
-		k.ino = st.Ino
-		k.ctime = time.Unix(st.Ctim.Unix()).UnixNano()
-	}
-	return k
-}
-
-// statOfSys converts a raw lstat result to the index's view of it.
-func statOfSys(st *unix.Stat_t) statInfo {
-	s := statInfo{
-		mtime: st.Mtim.Sec*1e9 + st.Mtim.Nsec,
-		ctime: st.Ctim.Sec*1e9 + st.Ctim.Nsec,
-		ino:   uint32(st.Ino),
-		uid:   st.Uid,
-		gid:   st.Gid,
-		size:  uint32(st.Size),
-	}
-	switch st.Mode & unix.S_IFMT {
-	case unix.S_IFREG:
-		s.mode = 0o100644
-		if st.Mode&0o100 != 0 {
-			s.mode = 0o100755
-		}
-	case unix.S_IFLNK:
-		s.mode = 0o120000
-	case unix.S_IFDIR:
-		s.mode = 0o040000
-	}
-	return s
 }
 
 // gitMode is the tree mode git records for a file of mode m (0 for kinds git

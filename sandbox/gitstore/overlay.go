@@ -27,7 +27,6 @@ package gitstore
 // give up, and the full capture runs instead: it is only ever a shortcut.
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -40,7 +39,6 @@ import (
 
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
-	"golang.org/x/sys/unix"
 )
 
 // errFastGiveUp says the fast capture of a copy cannot be trusted; the full
@@ -310,7 +308,7 @@ func (fc *fastCapture) upperDir(lower plumbing.Hash, rel string, rules *ignoreRu
 	if err := u.listUpper(); err != nil {
 		return plumbing.ZeroHash, err
 	}
-	dirfd, des, err := openDir(unix.AT_FDCWD, u.mergedPath)
+	dirfd, des, err := openDir(topDir, u.mergedPath)
 	if err != nil {
 		return plumbing.ZeroHash, fmt.Errorf("%w: list %s: %v", errFastGiveUp, rel, err)
 	}
@@ -351,7 +349,7 @@ type upperLevel struct {
 	rkey                  string
 	ignored               bool
 	upperPath, mergedPath string
-	dirfd                 int                    // the merged directory, open
+	dirfd                 dirHandle              // the merged directory, open
 	inUpper               map[string]fs.FileMode // names the upper dir holds, by type
 	lowerEs               map[string]Entry       // the lower subtree's entries
 	kids                  map[string]*idxChild
@@ -363,7 +361,7 @@ func (u *upperLevel) listUpper() error {
 	if hasXattr(u.upperPath, "trusted.overlay.redirect") {
 		return fmt.Errorf("%w: %s is a redirected directory", errFastGiveUp, u.rel)
 	}
-	upfd, ups, err := openDir(unix.AT_FDCWD, u.upperPath)
+	upfd, ups, err := openDir(topDir, u.upperPath)
 	if err != nil {
 		return fmt.Errorf("%w: list upper %s: %v", errFastGiveUp, u.rel, err)
 	}
@@ -448,15 +446,14 @@ func (u *upperLevel) file(name string, kid *idxChild) (Entry, bool, error) {
 	if !tracked && (u.ignored || u.rules.excluded(u.rel+name, name, false)) {
 		return Entry{}, false, nil
 	}
-	var sys unix.Stat_t
-	if err := fstatatRetry(u.dirfd, name, &sys); err != nil {
+	st, size, err := lstatAt(u.dirfd, name)
+	if err != nil {
 		return Entry{}, false, fmt.Errorf("%w: lstat %s%s: %v", errFastGiveUp, u.rel, name, err)
 	}
-	st := statOfSys(&sys)
 	if st.mode != 0o100644 && st.mode != 0o100755 && st.mode != 0o120000 {
 		return Entry{}, false, nil
 	}
-	h, err := u.fc.wk.hashFile(filepath.Join(u.mergedPath, name), st.mode == 0o120000, sys.Size)
+	h, err := u.fc.wk.hashFile(filepath.Join(u.mergedPath, name), st.mode == 0o120000, size)
 	if err != nil {
 		return Entry{}, false, fmt.Errorf("%w: hash %s%s: %v", errFastGiveUp, u.rel, name, err)
 	}
@@ -500,17 +497,4 @@ func (u *upperLevel) subdir(name string, kid *idxChild) (Entry, bool, error) {
 		return Entry{}, false, err
 	}
 	return Entry{Name: name, Mode: modeTree, Hash: h}, true, nil
-}
-
-// hasXattr reports whether path has extended attribute name.
-func hasXattr(path, name string) bool {
-	_, err := unix.Lgetxattr(path, name, nil)
-	return err == nil
-}
-
-// hasXattrValue reports whether path's extended attribute name is value.
-func hasXattrValue(path, name, value string) bool {
-	buf := make([]byte, 16)
-	n, err := unix.Lgetxattr(path, name, buf)
-	return err == nil && bytes.Equal(buf[:n], []byte(value))
 }

@@ -16,7 +16,6 @@ import (
 	"github.com/factory-dev/factory"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
-	"golang.org/x/sys/unix"
 )
 
 // This file is the capture walk: it lists a directory tree the way
@@ -103,7 +102,7 @@ func (s *Store) captureWalk(ctx context.Context, root string, idx []indexEntry, 
 		sem:   make(chan struct{}, max(runtime.GOMAXPROCS(0)-1, 0)),
 		cache: make(map[string]cachedFile),
 	}
-	h, _, err := wk.dir(unix.AT_FDCWD, root, rules, "", 0, len(idx), false)
+	h, _, err := wk.dir(topDir, root, rules, "", 0, len(idx), false)
 	if err != nil {
 		return walkResult{}, err
 	}
@@ -162,9 +161,9 @@ func (wk *walker) children(rel string, lo, hi int) map[string]*idxChild {
 }
 
 // dir captures directory rel ("" or "a/b/"), named name inside the
-// directory open as parent (the top: unix.AT_FDCWD and wk.root), and
+// directory open as parent (the top: topDir and wk.root), and
 // returns its tree id, or a zero id when nothing in it is taken.
-func (wk *walker) dir(parent int, name string, rules *ignoreRules, rel string, lo, hi int, ignored bool) (plumbing.Hash, bool, error) {
+func (wk *walker) dir(parent dirHandle, name string, rules *ignoreRules, rel string, lo, hi int, ignored bool) (plumbing.Hash, bool, error) {
 	if err := wk.ctx.Err(); err != nil {
 		return plumbing.ZeroHash, false, err
 	}
@@ -212,13 +211,13 @@ func (wk *walker) openError(err error, rel string, lo, hi int) error {
 // ownRules reads the directory's own .gitignore (added to rules) and
 // .gitattributes (errNeedGit when it asks for filters), which apply before
 // any other entry.
-func (wk *walker) ownRules(dirfd int, des []dirent, rules *ignoreRules, rel string, ignored bool) (*ignoreRules, error) {
+func (wk *walker) ownRules(dirfd dirHandle, des []dirent, rules *ignoreRules, rel string, ignored bool) (*ignoreRules, error) {
 	for _, de := range des {
 		switch de.name {
 		case ".gitignore":
 			if de.typ == 0 && !ignored {
 				b, err := readFileAt(dirfd, ".gitignore")
-				if err != nil && !errors.Is(err, unix.ENOENT) {
+				if err != nil && !errors.Is(err, fs.ErrNotExist) {
 					return nil, &fs.PathError{Op: "read", Path: wk.abs(rel, ".gitignore"), Err: err}
 				}
 				rules = rules.with(parseIgnore(rel, b))
@@ -246,7 +245,7 @@ type subdir struct {
 // list decides each directory entry: files are hashed (or taken from the
 // index or the stat cache), gitlinks resolved, and subdirectories to walk
 // returned with a placeholder entry each.
-func (wk *walker) list(dirfd int, des []dirent, rules *ignoreRules, rel string, lo, hi int, ignored bool) ([]Entry, []subdir, error) {
+func (wk *walker) list(dirfd dirHandle, des []dirent, rules *ignoreRules, rel string, lo, hi int, ignored bool) ([]Entry, []subdir, error) {
 	kids := wk.children(rel, lo, hi)
 	entries := make([]Entry, 0, len(des))
 	var subs []subdir
@@ -315,7 +314,7 @@ func (wk *walker) dirEntry(name string, kid *idxChild, rules *ignoreRules, rel s
 
 // subdirs walks the subdirectories, some of them in parallel when a token
 // is free, fills in their trees and drops those that turned out empty.
-func (wk *walker) subdirs(dirfd int, entries []Entry, subs []subdir, rules *ignoreRules, rel string) ([]Entry, error) {
+func (wk *walker) subdirs(dirfd dirHandle, entries []Entry, subs []subdir, rules *ignoreRules, rel string) ([]Entry, error) {
 	var wg sync.WaitGroup
 	errs := make([]error, len(subs))
 	for i, s := range subs {
@@ -362,16 +361,14 @@ func (wk *walker) abs(rel, name string) string {
 // file captures one regular file or symlink, name in the directory rel open
 // as dirfd. ie is its index entry when it is tracked (and not conflicted).
 // ok is false when the file vanished or is of a kind git does not record.
-func (wk *walker) file(dirfd int, rel, name string, ie *indexEntry) (Entry, bool, error) {
-	var sys unix.Stat_t
-	err := fstatatRetry(dirfd, name, &sys)
-	if errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ENOTDIR) {
+func (wk *walker) file(dirfd dirHandle, rel, name string, ie *indexEntry) (Entry, bool, error) {
+	st, size, err := lstatAt(dirfd, name)
+	if vanished(err) {
 		return Entry{}, false, nil
 	}
 	if err != nil {
 		return Entry{}, false, &fs.PathError{Op: "lstat", Path: wk.abs(rel, name), Err: err}
 	}
-	st := statOfSys(&sys)
 	if st.mode != 0o100644 && st.mode != 0o100755 && st.mode != 0o120000 {
 		return Entry{}, false, nil
 	}
@@ -388,7 +385,7 @@ func (wk *walker) file(dirfd int, rel, name string, ie *indexEntry) (Entry, bool
 			return e, true, nil
 		}
 	}
-	h, err := wk.hashFile(wk.abs(rel, name), st.mode == 0o120000, sys.Size)
+	h, err := wk.hashFile(wk.abs(rel, name), st.mode == 0o120000, size)
 	if errors.Is(err, fs.ErrNotExist) {
 		return Entry{}, false, nil
 	}
@@ -405,15 +402,6 @@ func (wk *walker) file(dirfd int, rel, name string, ie *indexEntry) (Entry, bool
 		wk.remember(full, cachedFile{st: st, hash: h})
 	}
 	return e, true, nil
-}
-
-func fstatatRetry(dirfd int, name string, st *unix.Stat_t) error {
-	for {
-		err := unix.Fstatat(dirfd, name, st, unix.AT_SYMLINK_NOFOLLOW)
-		if err != unix.EINTR {
-			return err
-		}
-	}
 }
 
 func (wk *walker) remember(full string, c cachedFile) {

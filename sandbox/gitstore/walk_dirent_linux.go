@@ -8,14 +8,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// dirent is one entry of a directory listing: its name and kind
-// (0 for a regular file, fs.ModeDir, fs.ModeSymlink, fs.ModeIrregular for
-// anything else).
-type dirent struct {
-	name string
-	typ  fs.FileMode
-}
-
 var direntBufs = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
 
 // openDir opens the directory name inside the directory open as parent

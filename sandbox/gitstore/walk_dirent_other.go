@@ -1,19 +1,12 @@
-//go:build !linux
+//go:build unix && !linux
 
 package gitstore
 
 import (
-	"io/fs"
 	"os"
 
 	"golang.org/x/sys/unix"
 )
-
-// dirent is one entry of a directory listing (see walk_dirent_linux.go).
-type dirent struct {
-	name string
-	typ  fs.FileMode
-}
 
 // openDir is the portable version of the Linux getdents walk.
 func openDir(parent int, name string) (int, []dirent, error) {
@@ -33,21 +26,7 @@ func openDir(parent int, name string) (int, []dirent, error) {
 		unix.Close(fd)
 		return -1, nil, err
 	}
-	ents := make([]dirent, 0, len(des))
-	for _, de := range des {
-		t := de.Type()
-		switch {
-		case t.IsRegular():
-			t = 0
-		case t.IsDir():
-			t = fs.ModeDir
-		case t&fs.ModeSymlink != 0:
-			t = fs.ModeSymlink
-		default:
-			t = fs.ModeIrregular
-		}
-		ents = append(ents, dirent{name: de.Name(), typ: t})
-	}
+	ents := direntsOf(des)
 	return fd, ents, nil
 }
 

@@ -56,7 +56,17 @@
 //     for that set-up, sets no_new_privs and loads the seccomp filter, then
 //     runs the target as pid 2 while it stays pid 1 to reap and forward
 //     signals.
-//   - "none": no isolation.
+//   - "seatbelt" (macOS, seatbelt.go, confine_darwin.go): sandbox-exec
+//     with the profile SeatbeltProfile writes: deny by default; the system
+//     and toolchains readable; the Writable paths, the copy and a private
+//     TMPDIR writable; .git read-only; the caches read-only (no
+//     copy-on-write layer); no network, or with Policy.Network loopback
+//     only; the same secret places (hidePatterns) unreadable. No cgroups,
+//     namespaces or uid change: memory and process limits are not
+//     enforced, and the note says so. The process group is killed on
+//     timeout as on Linux.
+//   - "none": no isolation (Windows always: only the first process is
+//     killed on timeout there).
 //
 // In both isolating modes Confinement.MountAs can show a directory (an
 // isolated copy) at another path (the live tree's), hiding what that path
@@ -78,5 +88,7 @@
 //
 // It imports the standard library, golang.org/x/sys/unix, golang.org/x/net/bpf
 // and github.com/elastic/go-seccomp-bpf (the seccomp program) and the root
-// package factory only. Linux only.
+// package factory only. The namespaces, cgroups, seccomp and Landlock are
+// in _linux.go files; the profile generator has no build tag, so its
+// goldens (testdata/seatbelt) run on Linux too.
 package proc

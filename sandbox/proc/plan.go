@@ -36,6 +36,14 @@ var defaultHidden = []string{
 	"/etc/ssh/ssh_host_*_key", "/etc/ssl/private",
 }
 
+// hidePatterns are the secret places a sandbox under pol hides, before
+// Policy.Unhide: defaultHidden and Policy.Hide. Every mechanism (bwrap,
+// native, the Seatbelt profile) takes them from here, so their lists
+// cannot drift apart.
+func hidePatterns(pol factory.SandboxPolicy) []string {
+	return append(slices.Clone(defaultHidden), pol.Hide...)
+}
+
 // fsPlan lays out the file system of a confined command: the writable
 // paths (Confine.Writable, Policy.Writable), the language caches that exist
 // as discarded overlays, the git dirs of writable trees read-only, the
@@ -220,7 +228,7 @@ func hiddenPaths(pol factory.SandboxPolicy, home string, mnt Mount) (dirs, files
 	}
 	unhide := expandAll(pol.Unhide)
 	seen := map[string]bool{}
-	for _, pat := range expandAll(append(slices.Clone(defaultHidden), pol.Hide...)) {
+	for _, pat := range expandAll(hidePatterns(pol)) {
 		if slices.Contains(unhide, pat) {
 			continue
 		}

@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/factory-dev/factory"
-	"golang.org/x/sys/unix"
 )
 
 // Cmd is one command to run.
@@ -112,7 +111,7 @@ type Result struct {
 	CPU       time.Duration
 	TimedOut  bool     // Cmd.Timeout ran out and the command was killed
 	Cancelled bool     // ctx was done and the command was killed
-	Isolation string   // "bwrap", "native" or "none"
+	Isolation string   // "bwrap", "native", "seatbelt" or "none"
 	Dir       string   // the working directory as the command saw it: Cmd.Dir, translated by Confinement.MountAs
 	Notes     []string // degradations and limit hits, e.g. "memory limit not enforced: no cgroup"
 }
@@ -123,6 +122,9 @@ const (
 	IsoBwrap  = "bwrap"
 	IsoNative = "native"
 	IsoNone   = "none"
+	// IsoSeatbelt is macOS's sandbox-exec with a profile factory writes
+	// (SeatbeltProfile); auto picks it there.
+	IsoSeatbelt = "seatbelt"
 )
 
 const (
@@ -234,12 +236,13 @@ type launch struct {
 	child bool       // a re-executed child that reports setup errors on errFD
 	files []*os.File // passed from descriptor 3 on (bwrap run directly: seccompFD and on)
 	notes []string
+	tmp   string // a private temporary directory to remove after the run (seatbelt), "" for none
 }
 
 // prepare picks the isolation mode and builds the launch.
 func prepare(c Cmd, env []string, path string) (*launch, error) {
 	l := &launch{mode: IsoNone, path: path, argv: c.Argv, env: env, dir: c.Dir, seen: c.Dir,
-		sys: &syscall.SysProcAttr{Setpgid: true}}
+		sys: groupLeader()}
 	if c.Confine == nil {
 		return l, nil
 	}
@@ -249,7 +252,10 @@ func prepare(c Cmd, env []string, path string) (*launch, error) {
 	}
 	if mnt.Src != "" {
 		defer func() {
-			if l.mode == IsoNone {
+			switch l.mode {
+			case IsoSeatbelt:
+				l.notes = append(l.notes, "seatbelt has no mount namespace: "+mnt.Src+" cannot be shown at "+mnt.Dst+": the command ran at "+c.Dir)
+			case IsoNone:
 				l.notes = append(l.notes, "without isolation "+mnt.Src+" cannot be shown at "+mnt.Dst+": the command ran at "+c.Dir)
 			}
 		}()
@@ -274,10 +280,17 @@ func prepare(c Cmd, env []string, path string) (*launch, error) {
 			return nil, factory.Errorf(factory.EUNAVAILABLE, "isolation native unavailable: %s; use isolation auto or bwrap", native)
 		}
 		l.mode = IsoNative
+	case IsoSeatbelt:
+		if f.Seatbelt == "" {
+			return nil, factory.Errorf(factory.EUNAVAILABLE, "isolation seatbelt unavailable: it is macOS's sandbox-exec, not found here; use isolation auto")
+		}
+		l.mode = IsoSeatbelt
 	case IsoAuto:
 		switch {
 		case f.BwrapWorks:
 			l.mode = IsoBwrap
+		case f.Seatbelt != "":
+			l.mode = IsoSeatbelt
 		case native == "":
 			l.mode = IsoNative
 			l.notes = append(l.notes, bwrapReason(f)+"; using native namespaces")
@@ -286,7 +299,7 @@ func prepare(c Cmd, env []string, path string) (*launch, error) {
 			return l, nil
 		}
 	default:
-		return nil, factory.Errorf(factory.EINVALID, "unknown isolation %q: use auto, bwrap, native or none", want)
+		return nil, factory.Errorf(factory.EINVALID, "unknown isolation %q: use auto, bwrap, native, seatbelt (macOS) or none", want)
 	}
 
 	lay, err := fsPlan(c, env, path, mnt)
@@ -351,6 +364,9 @@ func underAny(p string, dirs []string) bool {
 // report.
 func (l *launch) run(ctx context.Context, c Cmd) (Result, error) {
 	res := Result{Isolation: l.mode, Notes: l.notes, Dir: l.seen}
+	if l.tmp != "" {
+		defer os.RemoveAll(l.tmp)
+	}
 	max := c.MaxOutput
 	if max == 0 {
 		max = defaultMaxOutput
@@ -534,18 +550,6 @@ func (l *launch) watch(ctx context.Context, timeout time.Duration, pid int, exit
 	return w
 }
 
-// waitExit waits for pid to exit without reaping it, so the process group
-// id cannot be reused while what is left in it is killed.
-func waitExit(pid int) {
-	for {
-		var info unix.Siginfo
-		err := unix.Waitid(unix.P_PID, pid, &info, unix.WEXITED|unix.WNOWAIT, nil)
-		if err != unix.EINTR {
-			return
-		}
-	}
-}
-
 // reap kills what is left of the command, removes its cgroup and reaps it;
 // it returns the notes of the cgroup.
 func (l *launch) reap(cmd *exec.Cmd, pid int) []string {
@@ -583,47 +587,6 @@ func (l *launch) childReport(p *pipes, status chan []byte, res *Result) error {
 		}
 	}
 	return nil
-}
-
-// signal sends sig to the process group and, when confined, the cgroup.
-// A gentle signal reaches each process exactly once: a shell's trap, or a
-// program that reads a second SIGTERM as "stop now", must see one. SIGKILL
-// goes every way there is, duplicates being harmless.
-func (l *launch) signal(pgid int, sig syscall.Signal) {
-	if sig != syscall.SIGKILL {
-		targets := processTree(pgid)
-		if l.cg != nil {
-			targets = append(targets, l.cg.pids()...)
-		}
-		seen := map[int]bool{}
-		for _, p := range targets {
-			if seen[p] {
-				continue
-			}
-			seen[p] = true
-			// bwrap dies of SIGTERM and takes the sandbox down with SIGKILL
-			// at once: the gentle signal goes to the processes inside only.
-			if l.mode == IsoBwrap {
-				if comm, _ := os.ReadFile("/proc/" + strconv.Itoa(p) + "/comm"); strings.TrimSpace(string(comm)) == "bwrap" {
-					continue
-				}
-			}
-			_ = syscall.Kill(p, sig)
-		}
-		return
-	}
-	var below []int
-	if l.cg == nil {
-		// Without a cgroup, processes that left the group (setsid) are found
-		// as descendants while their parents live; list them before the
-		// signal breaks the chain.
-		below = descendants(pgid)
-	}
-	_ = syscall.Kill(-pgid, sig)
-	for _, p := range below {
-		_ = syscall.Kill(p, sig)
-	}
-	l.cg.signal(sig)
 }
 
 // processTree lists pid, the processes below it and the members of its

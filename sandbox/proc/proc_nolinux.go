@@ -1,0 +1,30 @@
+//go:build !linux
+
+package proc
+
+import (
+	"syscall"
+	"time"
+)
+
+// waitExit returns at once where there is no waitid (macOS, Windows in
+// x/sys): the process group is then killed after cmd.Wait reaped its
+// leader, and a pid reused in between could be signalled. Linux waits
+// without reaping.
+func waitExit(int) {}
+
+// cgroupLayout and cgroup exist on Linux only; here there is never a
+// cgroup, and a nil *cgroup does nothing, as on a Linux without one.
+type cgroupLayout struct{}
+
+type cgroup struct{}
+
+func (*cgroup) destroy(time.Duration) bool { return true }
+func (*cgroup) events() []string           { return nil }
+func (*cgroup) pids() []int                { return nil }
+
+func (*cgroup) signal(syscall.Signal) {}
+
+// Init does nothing off Linux: the native mode's re-executed child, which
+// Init turns this binary into on Linux, exists only there.
+func Init() {}
