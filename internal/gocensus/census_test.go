@@ -180,7 +180,13 @@ func TestScanIsQuietOnThisRepository(t *testing.T) {
 		if d.IsDir() && (d.Name() == "testdata" || d.Name() == ".git") {
 			return filepath.SkipDir
 		}
-		if d.IsDir() || !strings.HasSuffix(p, ".go") || strings.HasSuffix(p, "tamper.go") || strings.HasSuffix(p, "census_test.go") {
+		// tamper.go and census_test.go name the markers to find them;
+		// sandbox/report's tests feed the parser go test's own output. Each
+		// is flagged if a change edits it, as it should be: such an edit is
+		// for a person to review (a buffer's content can reach stdout later,
+		// so writes to a buffer are not exempt).
+		if d.IsDir() || !strings.HasSuffix(p, ".go") || strings.HasSuffix(p, "tamper.go") || strings.HasSuffix(p, "census_test.go") ||
+			strings.HasSuffix(filepath.ToSlash(p), "sandbox/report/report_test.go") {
 			return nil
 		}
 		src, err := os.ReadFile(p)
