@@ -174,15 +174,37 @@ func Run(ctx context.Context, c Cmd) (Result, error) {
 	if err != nil {
 		return Result{}, factory.Wrap(op, err)
 	}
-	l, err := prepare(c, env, path)
-	if err != nil {
-		return Result{}, factory.Wrap(op, err)
+	for attempt := 1; ; attempt++ {
+		l, err := prepare(c, env, path)
+		if err != nil {
+			return Result{}, factory.Wrap(op, err)
+		}
+		res, err := l.run(ctx, c)
+		if err != nil {
+			return res, factory.Wrap(op, err)
+		}
+		if attempt < bwrapSetupTries && l.mode == IsoBwrap && bwrapSetupRace(res) && ctx.Err() == nil {
+			continue
+		}
+		return res, nil
 	}
-	res, err := l.run(ctx, c)
-	if err != nil {
-		return res, factory.Wrap(op, err)
+}
+
+// bwrapSetupTries bounds the starts of a bwrap whose set-up lost a race.
+const bwrapSetupTries = 3
+
+// bwrapSetupRace reports a bwrap that failed while it set up the mount
+// tree because a mount of the host vanished under it: `--ro-bind / /`
+// binds every host mount, and another copy's overlay unmounted in between
+// (copies come and go in parallel gates). The command never started, so
+// starting it again is safe.
+func bwrapSetupRace(res Result) bool {
+	if res.ExitCode != 1 || len(res.Stdout) > 0 {
+		return false
 	}
-	return res, nil
+	e := string(res.Stderr)
+	return strings.HasPrefix(e, "bwrap: ") && (strings.Contains(e, "Unable to apply mount flags") ||
+		strings.Contains(e, "Can't bind mount /oldroot/")) && strings.Contains(e, "No such file or directory")
 }
 
 // lookPath resolves prog like execvp would with the given PATH, relative
