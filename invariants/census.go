@@ -9,6 +9,7 @@ import (
 
 	"github.com/factory-dev/factory"
 	"github.com/factory-dev/factory/internal/gocensus"
+	"github.com/factory-dev/factory/invariants/rules"
 )
 
 // ImpliedRanSuffix names the invariant factory adds for each suite gate
@@ -21,15 +22,15 @@ const ImpliedRanSuffix = "-all-ran"
 // a suite passes only if every test it declares ran and no changed code
 // forges a run, whatever factory.yaml says. A file that writes its own
 // rule over <gate>.missing takes over (and may relax it).
-func impliedSuiteInvariants(cfg *Config, invs []Invariant) []Invariant {
-	var out []Invariant
+func impliedSuiteInvariants(cfg *rules.Config, invs []rules.Invariant) []rules.Invariant {
+	var out []rules.Invariant
 	for _, g := range cfg.Gates {
-		if g.Kind != GateSuite {
+		if g.Kind != rules.GateSuite {
 			continue
 		}
 		taken := false
 		for _, inv := range invs {
-			taken = taken || inv.ID == g.Name+ImpliedRanSuffix || (inv.Kind == InvExpr && strings.Contains(inv.Expr, g.Name+".missing"))
+			taken = taken || inv.ID == g.Name+ImpliedRanSuffix || (inv.Kind == rules.InvExpr && strings.Contains(inv.Expr, g.Name+".missing"))
 		}
 		if taken {
 			continue
@@ -37,7 +38,7 @@ func impliedSuiteInvariants(cfg *Config, invs []Invariant) []Invariant {
 		// The census term is always true: it is there so the verdict's
 		// evidence says how the tests were listed, or that they were not.
 		expr := fmt.Sprintf(`%[1]s.census != "" && len(%[1]s.missing) == 0 && len(%[1]s.tampering) == 0`, g.Name)
-		out = append(out, Invariant{ID: g.Name + ImpliedRanSuffix, Kind: InvExpr, Expr: expr})
+		out = append(out, rules.Invariant{ID: g.Name + ImpliedRanSuffix, Kind: rules.InvExpr, Expr: expr})
 	}
 	return out
 }

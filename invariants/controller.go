@@ -9,13 +9,14 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/factory-dev/factory"
+	"github.com/factory-dev/factory/invariants/benchstat"
+	"github.com/factory-dev/factory/invariants/rules"
 )
 
 // ControllerConfig configures a Controller.
@@ -48,7 +49,7 @@ type Controller struct {
 	facts    map[string]gateOutcome       // cache key -> outcome
 	verdicts map[string][]factory.Verdict // cache key -> verdicts
 	plans    map[string]*plan             // config hash -> plan
-	configs  map[string]*Config           // sha256 of factory.yaml's bytes -> config
+	configs  map[string]*rules.Config     // sha256 of factory.yaml's bytes -> config
 }
 
 // New returns a Controller. It fails with EINVALID when Workspace or Runner
@@ -62,7 +63,7 @@ func New(cfg ControllerConfig) (*Controller, error) {
 		log = slog.Default()
 	}
 	return &Controller{cfg: cfg, log: log, facts: map[string]gateOutcome{}, verdicts: map[string][]factory.Verdict{},
-		plans: map[string]*plan{}, configs: map[string]*Config{}}, nil
+		plans: map[string]*plan{}, configs: map[string]*rules.Config{}}, nil
 }
 
 // CheckRequest asks for the invariants to be evaluated on one tree.
@@ -223,11 +224,11 @@ func (p *plan) evaluateAll(in evalInput, skip map[string]string) []factory.Verdi
 
 // pairable reports whether a gate runs on the base and the result
 // alternately when both are there (bench gates without their own command).
-func pairable(g Gate) bool { return g.Kind == GateBench && g.Run == nil }
+func pairable(g rules.Gate) bool { return g.Kind == rules.GateBench && g.Run == nil }
 
 // unpaired returns the gates that are not pairable.
-func unpaired(gs []Gate) []Gate {
-	var out []Gate
+func unpaired(gs []rules.Gate) []rules.Gate {
+	var out []rules.Gate
 	for _, g := range gs {
 		if !pairable(g) {
 			out = append(out, g)
@@ -237,15 +238,15 @@ func unpaired(gs []Gate) []Gate {
 }
 
 type pairedFile struct {
-	Base   BenchFacts `json:"base"`
-	Result BenchFacts `json:"result"`
+	Base   benchstat.BenchFacts `json:"base"`
+	Result benchstat.BenchFacts `json:"result"`
 }
 
 // pairedBenches runs the pairable bench gates on base and result
 // alternately (see pairedBench), cached by both trees. resultDir, when not
 // empty, is an isolated copy of result to use.
 func (c *Controller) pairedBenches(ctx context.Context, p *plan, base, result factory.Snapshot, resultDir string, facts, baseFacts treeFacts, noCache bool) error {
-	var todo []Gate
+	var todo []rules.Gate
 	for _, g := range p.gates {
 		if !pairable(g) {
 			continue
@@ -335,7 +336,7 @@ func (c *Controller) pairedBenches(ctx context.Context, p *plan, base, result fa
 // and a suite's new and already-failing tests.
 func applyBaseline(p *plan, facts, base treeFacts) {
 	for _, g := range p.gates {
-		if g.Kind == GateSuite {
+		if g.Kind == rules.GateSuite {
 			cur, ok1 := facts[g.Name].Facts.(SuiteFacts)
 			old, ok2 := base[g.Name].Facts.(SuiteFacts)
 			if ok1 && ok2 {
@@ -343,19 +344,19 @@ func applyBaseline(p *plan, facts, base treeFacts) {
 			}
 			continue
 		}
-		if g.Kind != GateBench || pairable(g) {
+		if g.Kind != rules.GateBench || pairable(g) {
 			continue
 		}
-		cur, ok1 := facts[g.Name].Facts.(BenchFacts)
-		old, ok2 := base[g.Name].Facts.(BenchFacts)
+		cur, ok1 := facts[g.Name].Facts.(benchstat.BenchFacts)
+		old, ok2 := base[g.Name].Facts.(benchstat.BenchFacts)
 		if ok1 && ok2 {
-			facts[g.Name] = gateOutcome{Facts: compareBench(cur, old), Duration: facts[g.Name].Duration}
+			facts[g.Name] = gateOutcome{Facts: benchstat.Compare(cur, old), Duration: facts[g.Name].Duration}
 		}
 	}
 }
 
-func (p *plan) gatesNamed(names map[string]bool) []Gate {
-	var out []Gate
+func (p *plan) gatesNamed(names map[string]bool) []rules.Gate {
+	var out []rules.Gate
 	for _, g := range p.gates {
 		if names[g.Name] {
 			out = append(out, g)
@@ -364,7 +365,7 @@ func (p *plan) gatesNamed(names map[string]bool) []Gate {
 	return out
 }
 
-func (c *Controller) plan(cfg *Config) *plan {
+func (c *Controller) plan(cfg *rules.Config) *plan {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if p, ok := c.plans[cfg.Hash]; ok {
@@ -378,20 +379,20 @@ func (c *Controller) plan(cfg *Config) *plan {
 // Rules returns factory.yaml as committed at ConfigRev (HEAD by default),
 // the rules every verdict uses, parsed once per content; note is
 // UncommittedNote when the working copy differs. Errors as LoadTrusted.
-func (c *Controller) Rules(ctx context.Context) (cfg *Config, note string, err error) {
+func (c *Controller) Rules(ctx context.Context) (cfg *rules.Config, note string, err error) {
 	return c.rules(ctx)
 }
 
 // RulesOrDetect is Rules with LoadOrDetect's fallback: without a committed
 // factory.yaml, the default rules with the suites detect proposes for the
 // workspace.
-func (c *Controller) RulesOrDetect(ctx context.Context, detect func(root string) []factory.Suite) (cfg *Config, note string, err error) {
+func (c *Controller) RulesOrDetect(ctx context.Context, detect func(root string) []factory.Suite) (cfg *rules.Config, note string, err error) {
 	cfg, note, err = c.rules(ctx)
-	return orDetect(cfg, note, err, c.cfg.Workspace.Root(), detect)
+	return rules.OrDetect(cfg, note, err, c.cfg.Workspace.Root(), detect)
 }
 
-func (c *Controller) rules(ctx context.Context) (*Config, string, error) {
-	data, note, err := readTrusted(ctx, c.cfg.Workspace, c.cfg.Workspace.Root(), c.cfg.ConfigRev)
+func (c *Controller) rules(ctx context.Context) (*rules.Config, string, error) {
+	data, note, err := rules.ReadTrusted(ctx, c.cfg.Workspace, c.cfg.Workspace.Root(), c.cfg.ConfigRev)
 	if err != nil {
 		return nil, "", err
 	}
@@ -402,22 +403,13 @@ func (c *Controller) rules(ctx context.Context) (*Config, string, error) {
 	if ok {
 		return cfg, note, nil
 	}
-	if cfg, err = Parse(ConfigFile, data); err != nil {
+	if cfg, err = rules.Parse(rules.ConfigFile, data); err != nil {
 		return nil, "", err
 	}
 	c.mu.Lock()
 	c.configs[key] = cfg
 	c.mu.Unlock()
 	return cfg, note, nil
-}
-
-func readInDir(dir, name string) ([]byte, error) {
-	r, err := os.OpenRoot(dir)
-	if err != nil {
-		return nil, err
-	}
-	defer r.Close()
-	return r.ReadFile(name)
 }
 
 // diffFacts computes diff.* between two snapshots.
@@ -438,13 +430,13 @@ func (c *Controller) diffFacts(ctx context.Context, from, to string) (*DiffFacts
 // gatesOn runs gates on a snapshot's tree, reusing cached facts; it
 // isolates the snapshot only when some gate must actually run. dir, when
 // not empty, is an existing isolated copy of the snapshot to use.
-func (c *Controller) gatesOn(ctx context.Context, p *plan, s factory.Snapshot, gates []Gate, diff *DiffFacts, noCache bool, prefix string) (treeFacts, error) {
+func (c *Controller) gatesOn(ctx context.Context, p *plan, s factory.Snapshot, gates []rules.Gate, diff *DiffFacts, noCache bool, prefix string) (treeFacts, error) {
 	return c.gatesIn(ctx, p, s, "", gates, diff, noCache, prefix)
 }
 
-func (c *Controller) gatesIn(ctx context.Context, p *plan, s factory.Snapshot, dir string, gates []Gate, diff *DiffFacts, noCache bool, prefix string) (treeFacts, error) {
+func (c *Controller) gatesIn(ctx context.Context, p *plan, s factory.Snapshot, dir string, gates []rules.Gate, diff *DiffFacts, noCache bool, prefix string) (treeFacts, error) {
 	out := treeFacts{}
-	var todo []Gate
+	var todo []rules.Gate
 	for _, g := range gates {
 		if o, ok := c.cachedFacts(p, g, factsTree(g, s.Tree, diff)); ok && !noCache {
 			out[g.Name] = o
@@ -498,9 +490,9 @@ func (c *Controller) gatesIn(ctx context.Context, p *plan, s factory.Snapshot, d
 }
 
 // needsTree reports whether any gate reads files (all but added-line patterns).
-func needsTree(gs []Gate) bool {
+func needsTree(gs []rules.Gate) bool {
 	for _, g := range gs {
-		if !(g.Kind == GatePattern && g.Scope != ScopeFiles) {
+		if !(g.Kind == rules.GatePattern && g.Scope != rules.ScopeFiles) {
 			return true
 		}
 	}
@@ -521,8 +513,8 @@ func cacheKey(parts ...string) string {
 // census facts (tests.deleted, tests.tampering) are judged against the base
 // the diff came from. The same result tree reached from another base must
 // not reuse them.
-func factsTree(g Gate, tree string, diff *DiffFacts) string {
-	if g.Kind != GateSuite || diff == nil || diff.patch == "" {
+func factsTree(g rules.Gate, tree string, diff *DiffFacts) string {
+	if g.Kind != rules.GateSuite || diff == nil || diff.patch == "" {
 		return tree
 	}
 	return tree + "@" + cacheKey("diff", diff.patch)
@@ -531,15 +523,15 @@ func factsTree(g Gate, tree string, diff *DiffFacts) string {
 // gateKey identifies a gate's facts on a tree: the tree, the gate's
 // definition, the sandbox policy and, for suite gates, the suite. Pattern
 // gates over added lines depend on the diff and are never cached.
-func gateKey(p *plan, g Gate, tree string) (string, bool) {
-	if g.Kind == GatePattern && g.Scope != ScopeFiles {
+func gateKey(p *plan, g rules.Gate, tree string) (string, bool) {
+	if g.Kind == rules.GatePattern && g.Scope != rules.ScopeFiles {
 		return "", false
 	}
 	gj, _ := json.Marshal(g)
 	pj, _ := json.Marshal(p.cfg.Sandbox)
 	var sj []byte
 	for _, s := range p.cfg.Suites {
-		if g.Kind == GateSuite && s.Name == g.Suite {
+		if g.Kind == rules.GateSuite && s.Name == g.Suite {
 			sj, _ = json.Marshal(s)
 		}
 	}
@@ -551,7 +543,7 @@ type factsFile struct {
 	Facts json.RawMessage `json:"facts"`
 }
 
-func (c *Controller) cachedFacts(p *plan, g Gate, tree string) (gateOutcome, bool) {
+func (c *Controller) cachedFacts(p *plan, g rules.Gate, tree string) (gateOutcome, bool) {
 	key, ok := gateKey(p, g, tree)
 	if !ok {
 		return gateOutcome{}, false
@@ -581,7 +573,7 @@ func (c *Controller) cachedFacts(p *plan, g Gate, tree string) (gateOutcome, boo
 	return o, true
 }
 
-func (c *Controller) storeFacts(p *plan, g Gate, tree string, o gateOutcome) {
+func (c *Controller) storeFacts(p *plan, g rules.Gate, tree string, o gateOutcome) {
 	key, ok := gateKey(p, g, tree)
 	if !ok {
 		return
@@ -627,7 +619,12 @@ func (c *Controller) readCache(name string) ([]byte, error) {
 	if c.cfg.CacheDir == "" {
 		return nil, fs.ErrNotExist
 	}
-	return readInDir(c.cfg.CacheDir, name)
+	r, err := os.OpenRoot(c.cfg.CacheDir)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	return r.ReadFile(name)
 }
 
 // writeCache writes a cache file atomically (temp file, rename) through
@@ -683,21 +680,21 @@ type InvariantInfo struct {
 
 // Describe lists cfg's gates and invariants (including the implicit
 // protection of factory.yaml) as invariant_list shows them.
-func Describe(cfg *Config) Plan {
+func Describe(cfg *rules.Config) Plan {
 	p := newPlan(cfg)
 	out := Plan{Config: cfg.Hash, Gates: []GateInfo{}, Invariants: []InvariantInfo{}}
 	for _, g := range cfg.Gates {
 		var d string
 		switch g.Kind {
-		case GateSuite:
+		case rules.GateSuite:
 			d = "suite " + g.Suite
-		case GateCommand:
+		case rules.GateCommand:
 			d = strings.Join(g.Run, " ")
-		case GateGoImports:
+		case rules.GateGoImports:
 			d = "go list " + strings.Join(packagesOr(g.Packages), " ")
-		case GatePattern:
+		case rules.GatePattern:
 			d = fmt.Sprintf("%q in %s (%s)", g.Regex, strings.Join(orAll(g.In), ", "), g.Scope)
-		case GateCoverage, GateBench:
+		case rules.GateCoverage, rules.GateBench:
 			d = strings.Join(packagesOr(g.Packages), " ")
 			if g.Run != nil {
 				d = strings.Join(g.Run, " ")
@@ -708,15 +705,15 @@ func Describe(cfg *Config) Plan {
 	for _, inv := range p.invs {
 		var d string
 		switch inv.Kind {
-		case InvExpr:
+		case rules.InvExpr:
 			d = inv.Expr
-		case InvDenyImports:
+		case rules.InvDenyImports:
 			d = strings.Join(inv.From, ", ") + " may not import " + strings.Join(inv.To, ", ")
-		case InvProtect:
+		case rules.InvProtect:
 			d = strings.Join(inv.Globs, ", ")
-		case InvForbid:
+		case rules.InvForbid:
 			d = fmt.Sprintf("%q in %s (%s)", inv.Pattern, strings.Join(orAll(inv.In), ", "), inv.Scope)
-		case InvMaxRegression:
+		case rules.InvMaxRegression:
 			d = fmt.Sprintf("%s at most %g%% slower", inv.Bench, inv.Percent)
 		}
 		var gates []string
@@ -738,6 +735,3 @@ func orAll(g []string) []string {
 	}
 	return g
 }
-
-// ConfigPath is where factory.yaml lives in a working tree.
-func ConfigPath(root string) string { return filepath.Join(root, ConfigFile) }

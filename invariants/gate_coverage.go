@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/factory-dev/factory"
+	"github.com/factory-dev/factory/invariants/rules"
 )
 
 // coverFile is the profile the default coverage command writes in the tree.
@@ -20,7 +21,7 @@ const coverFile = ".factory-cover.out"
 // coverage runs go test -coverprofile (or the gate's own command writing
 // its own profile) and reports the statement coverage, in total and per
 // package.
-func (r gateRun) coverage(ctx context.Context, g Gate) (any, error) {
+func (r gateRun) coverage(ctx context.Context, g rules.Gate) (any, error) {
 	argv, profile := g.Run, g.Profile
 	if argv == nil {
 		pkgs := packagesOr(g.Packages)

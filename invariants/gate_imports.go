@@ -14,6 +14,7 @@ import (
 	"strconv"
 
 	"github.com/factory-dev/factory"
+	"github.com/factory-dev/factory/invariants/rules"
 )
 
 // listedPackage is the part of go list -json the imports gate reads.
@@ -30,7 +31,7 @@ type listedPackage struct {
 
 // imports lists the packages (go list) and their import edges, each with
 // the file and line that writes it, for deny_imports rules.
-func (r gateRun) imports(ctx context.Context, g Gate) (any, error) {
+func (r gateRun) imports(ctx context.Context, g rules.Gate) (any, error) {
 	pkgs := packagesOr(g.Packages)
 	if err := safePatterns(pkgs); err != nil {
 		return nil, err

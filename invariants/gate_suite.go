@@ -7,12 +7,13 @@ import (
 	"strings"
 
 	"github.com/factory-dev/factory"
+	"github.com/factory-dev/factory/invariants/rules"
 )
 
 // suite runs a configured test suite through the Runner and reports its
 // counts and failures; a timeout, or a suite that ran no test, is an error
 // rather than a pass.
-func (r gateRun) suite(ctx context.Context, g Gate) (any, error) {
+func (r gateRun) suite(ctx context.Context, g rules.Gate) (any, error) {
 	var suite factory.Suite
 	for _, s := range r.cfg.Suites {
 		if s.Name == g.Suite {

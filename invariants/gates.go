@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/factory-dev/factory"
+	"github.com/factory-dev/factory/invariants/rules"
 )
 
 // gateRun is everything a gate needs to run on one tree.
@@ -14,30 +15,30 @@ type gateRun struct {
 	runner   Runner
 	dir      string // the isolated copy
 	snapshot string
-	cfg      *Config
+	cfg      *rules.Config
 	diff     *DiffFacts // the change against the base; nil when there is none
 }
 
 const maxMatches = 50
 
 // run runs one gate. Failures to produce facts become gateOutcome.Err.
-func (r gateRun) run(ctx context.Context, g Gate) gateOutcome {
+func (r gateRun) run(ctx context.Context, g rules.Gate) gateOutcome {
 	var (
 		facts any
 		err   error
 	)
 	switch g.Kind {
-	case GateSuite:
+	case rules.GateSuite:
 		facts, err = r.suite(ctx, g)
-	case GateCommand:
+	case rules.GateCommand:
 		facts, err = r.command(ctx, g)
-	case GateGoImports:
+	case rules.GateGoImports:
 		facts, err = r.imports(ctx, g)
-	case GatePattern:
+	case rules.GatePattern:
 		facts, err = r.pattern(ctx, g)
-	case GateCoverage:
+	case rules.GateCoverage:
 		facts, err = r.coverage(ctx, g)
-	case GateBench:
+	case rules.GateBench:
 		facts, err = r.bench(ctx, g)
 	default:
 		err = fmt.Errorf("unknown gate kind %q", g.Kind)
@@ -48,7 +49,7 @@ func (r gateRun) run(ctx context.Context, g Gate) gateOutcome {
 	return gateOutcome{Facts: facts}
 }
 
-func (r gateRun) exec(ctx context.Context, g Gate, argv []string) (CommandResult, error) {
+func (r gateRun) exec(ctx context.Context, g rules.Gate, argv []string) (CommandResult, error) {
 	return r.runner.RunCommand(ctx, Command{Argv: argv, Dir: r.dir, Root: r.dir, Env: g.Env, Timeout: g.Timeout, Policy: r.cfg.Sandbox})
 }
 

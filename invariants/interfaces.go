@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/factory-dev/factory"
+	"github.com/factory-dev/factory/invariants/rules"
 )
 
 // Workspace is what the controller needs from the sandbox: snapshots,
@@ -26,7 +27,7 @@ type Workspace interface {
 	SnapshotRevision(ctx context.Context, rev, label string) (factory.Snapshot, error)
 	// ConfigSource reads factory.yaml as committed: the rules never come
 	// from the working tree.
-	ConfigSource
+	rules.ConfigSource
 	// Diff returns the file stats (and a capped patch) between snapshots.
 	Diff(ctx context.Context, from, to string, maxPatch int) (factory.SnapshotDiff, error)
 	// FullDiff returns the whole unified diff between snapshots.

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/factory-dev/factory"
+	"github.com/factory-dev/factory/invariants/rules"
 )
 
 // ProposeRequest is a change offered to the gate: a patch, or without one
@@ -207,9 +208,9 @@ func (c *Controller) gateChange(ctx context.Context, p *plan, base, result facto
 	}
 
 	// Phase 1: invariants decidable from the diff alone.
-	var cheap []Gate
+	var cheap []rules.Gate
 	for _, g := range p.gates {
-		if !needsTree([]Gate{g}) {
+		if !needsTree([]rules.Gate{g}) {
 			cheap = append(cheap, g)
 		}
 	}
@@ -224,7 +225,7 @@ func (c *Controller) gateChange(ctx context.Context, p *plan, base, result facto
 			continue
 		}
 		in := evalInput{facts: facts, diff: diff}
-		if inv.Kind == InvProtect {
+		if inv.Kind == rules.InvProtect {
 			in.diff = protect
 		}
 		v := p.evaluate(inv, in)
@@ -277,10 +278,10 @@ func (c *Controller) gateTrees(ctx context.Context, p *plan, base, result factor
 		return failed
 	}
 	for _, g := range unpaired(p.gates) {
-		if !needsTree([]Gate{g}) {
+		if !needsTree([]rules.Gate{g}) {
 			continue
 		}
-		more, err := c.gatesIn(ctx, p, result, dir, []Gate{g}, diff, false, "")
+		more, err := c.gatesIn(ctx, p, result, dir, []rules.Gate{g}, diff, false, "")
 		if err != nil {
 			return nil, err
 		}
@@ -374,7 +375,7 @@ func (c *Controller) protectedSinceHead(ctx context.Context, p *plan, result fac
 	}
 	var failed []string
 	for _, inv := range p.invs {
-		if inv.Kind != InvProtect {
+		if inv.Kind != rules.InvProtect {
 			continue
 		}
 		if v := p.evaluate(inv, evalInput{diff: diff}); v.Status != factory.VerdictPass {
@@ -438,7 +439,7 @@ func (c *Controller) lockLanding(ctx context.Context) (unlock func(), err error)
 // ready reports whether every fact an invariant reads is in.
 func ready(inv *compiled, facts, base treeFacts) bool {
 	for _, r := range inv.refs {
-		if _, ok := facts[r]; !ok && r != GateDiff {
+		if _, ok := facts[r]; !ok && r != rules.GateDiff {
 			return false
 		}
 	}
