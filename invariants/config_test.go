@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/factory-dev/factory"
+	"github.com/factory-dev/factory/invariants/gates"
 	"github.com/factory-dev/factory/invariants/rules"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -135,8 +136,8 @@ func TestNewFailuresReadsTheBase(t *testing.T) {
 			assert.False(t, c.static)
 		}
 	}
-	base := SuiteFacts{Failures: []string{"p.TestOld"}}
-	got := compareFailures(SuiteFacts{Failures: []string{"p.TestOld", "p.TestNew"}}, base)
+	base := gates.SuiteFacts{Failures: []string{"p.TestOld"}}
+	got := gates.CompareFailures(gates.SuiteFacts{Failures: []string{"p.TestOld", "p.TestNew"}}, base)
 	assert.Equal(t, []string{"p.TestNew"}, got.NewFailures)
 	assert.Equal(t, []string{"p.TestOld"}, got.AlreadyFailing)
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/factory-dev/factory"
 	"github.com/factory-dev/factory/invariants/benchstat"
+	"github.com/factory-dev/factory/invariants/gates"
 	"github.com/factory-dev/factory/invariants/rules"
 )
 
@@ -24,7 +25,7 @@ type ControllerConfig struct {
 	// Workspace is the sandbox's workspace, adapted. Required.
 	Workspace Workspace
 	// Runner runs gate commands confined. Required.
-	Runner Runner
+	Runner gates.Runner
 	// Steps records each phase as a child step. Nil records nothing.
 	Steps Steps
 	// CacheDir holds gate facts and verdicts as small JSON files, so an
@@ -46,23 +47,23 @@ type Controller struct {
 	log *slog.Logger
 
 	mu       sync.Mutex
-	facts    map[string]gateOutcome       // cache key -> outcome
+	facts    map[string]gates.Outcome     // cache key -> outcome
 	verdicts map[string][]factory.Verdict // cache key -> verdicts
 	plans    map[string]*plan             // config hash -> plan
 	configs  map[string]*rules.Config     // sha256 of factory.yaml's bytes -> config
 }
 
-// New returns a Controller. It fails with EINVALID when Workspace or Runner
+// New returns a Controller. It fails with EINVALID when Workspace or gates.Runner
 // is missing.
 func New(cfg ControllerConfig) (*Controller, error) {
 	if cfg.Workspace == nil || cfg.Runner == nil {
-		return nil, factory.Errorf(factory.EINVALID, "invariants controller needs a Workspace and a Runner")
+		return nil, factory.Errorf(factory.EINVALID, "invariants controller needs a Workspace and a gates.Runner")
 	}
 	log := cfg.Logger
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Controller{cfg: cfg, log: log, facts: map[string]gateOutcome{}, verdicts: map[string][]factory.Verdict{},
+	return &Controller{cfg: cfg, log: log, facts: map[string]gates.Outcome{}, verdicts: map[string][]factory.Verdict{},
 		plans: map[string]*plan{}, configs: map[string]*rules.Config{}}, nil
 }
 
@@ -120,21 +121,21 @@ func (c *Controller) Check(ctx context.Context, req CheckRequest) (CheckResult, 
 			return res, nil
 		}
 	}
-	var diff *DiffFacts
+	var diff *gates.DiffFacts
 	if base != nil {
 		if diff, err = c.diffFacts(ctx, base.ID, target.ID); err != nil {
 			return CheckResult{}, factory.Wrap("check", err)
 		}
 	}
-	gates := p.gates
+	gs := p.gates
 	if base != nil {
-		gates = unpaired(gates)
+		gs = unpaired(gs)
 	}
-	facts, err := c.gatesOn(ctx, p, target, gates, diff, req.NoCache, "")
+	facts, err := c.gatesOn(ctx, p, target, gs, diff, req.NoCache, "")
 	if err != nil {
 		return CheckResult{}, factory.Wrap("check", err)
 	}
-	var baseFacts treeFacts
+	var baseFacts gates.TreeFacts
 	if base != nil {
 		if baseFacts, err = c.gatesOn(ctx, p, *base, unpaired(p.gatesNamed(p.baseGates)), nil, req.NoCache, "baseline "); err != nil {
 			return CheckResult{}, factory.Wrap("check", err)
@@ -150,7 +151,7 @@ func (c *Controller) Check(ctx context.Context, req CheckRequest) (CheckResult, 
 	end(nil)
 	res.Passed = passed(res.Verdicts)
 	cacheable := true
-	for _, tf := range []treeFacts{facts, baseFacts} {
+	for _, tf := range []gates.TreeFacts{facts, baseFacts} {
 		for _, o := range tf {
 			// a gate error may be the machine's (a timeout, a missing
 			// tool): try again next time rather than remember it
@@ -243,9 +244,9 @@ type pairedFile struct {
 }
 
 // pairedBenches runs the pairable bench gates on base and result
-// alternately (see pairedBench), cached by both trees. resultDir, when not
+// alternately (see gates.PairedBench), cached by both trees. resultDir, when not
 // empty, is an isolated copy of result to use.
-func (c *Controller) pairedBenches(ctx context.Context, p *plan, base, result factory.Snapshot, resultDir string, facts, baseFacts treeFacts, noCache bool) error {
+func (c *Controller) pairedBenches(ctx context.Context, p *plan, base, result factory.Snapshot, resultDir string, facts, baseFacts gates.TreeFacts, noCache bool) error {
 	var todo []rules.Gate
 	for _, g := range p.gates {
 		if !pairable(g) {
@@ -257,7 +258,7 @@ func (c *Controller) pairedBenches(ctx context.Context, p *plan, base, result fa
 		if data, err := c.readCache("bench-" + key + ".json"); err == nil && !noCache {
 			var pf pairedFile
 			if json.Unmarshal(data, &pf) == nil {
-				facts[g.Name], baseFacts[g.Name] = gateOutcome{Facts: pf.Result}, gateOutcome{Facts: pf.Base}
+				facts[g.Name], baseFacts[g.Name] = gates.Outcome{Facts: pf.Result}, gates.Outcome{Facts: pf.Base}
 				continue
 			}
 		}
@@ -266,7 +267,7 @@ func (c *Controller) pairedBenches(ctx context.Context, p *plan, base, result fa
 		c.mu.Unlock()
 		if ok && !noCache {
 			pf := o.Facts.(pairedFile)
-			facts[g.Name], baseFacts[g.Name] = gateOutcome{Facts: pf.Result}, gateOutcome{Facts: pf.Base}
+			facts[g.Name], baseFacts[g.Name] = gates.Outcome{Facts: pf.Result}, gates.Outcome{Facts: pf.Base}
 			continue
 		}
 		todo = append(todo, g)
@@ -300,12 +301,12 @@ func (c *Controller) pairedBenches(ctx context.Context, p *plan, base, result fa
 		}
 		defer releaseResult()
 	}
-	br := gateRun{runner: c.cfg.Runner, dir: baseDir, snapshot: base.ID, cfg: p.cfg}
-	rr := gateRun{runner: c.cfg.Runner, dir: resultDir, snapshot: result.ID, cfg: p.cfg}
+	br := gates.NewTree(c.cfg.Runner, baseDir, base.ID, p.cfg, nil)
+	rr := gates.NewTree(c.cfg.Runner, resultDir, result.ID, p.cfg, nil)
 	for _, g := range todo {
 		gctx, end := begin(c.cfg.Steps, ctx, "gate "+g.Name+" (paired with baseline)")
 		start := time.Now()
-		fb, fr, err := pairedBench(gctx, br, rr, g)
+		fb, fr, err := gates.PairedBench(gctx, br, rr, g)
 		took := time.Since(start)
 		end(err)
 		if ctx.Err() != nil {
@@ -313,16 +314,16 @@ func (c *Controller) pairedBenches(ctx context.Context, p *plan, base, result fa
 		}
 		if err != nil {
 			msg := factory.ErrorMessage(err)
-			facts[g.Name], baseFacts[g.Name] = gateOutcome{Err: msg, Duration: took}, gateOutcome{Err: msg}
+			facts[g.Name], baseFacts[g.Name] = gates.Outcome{Err: msg, Duration: took}, gates.Outcome{Err: msg}
 			continue
 		}
-		facts[g.Name], baseFacts[g.Name] = gateOutcome{Facts: fr, Duration: took}, gateOutcome{Facts: fb}
+		facts[g.Name], baseFacts[g.Name] = gates.Outcome{Facts: fr, Duration: took}, gates.Outcome{Facts: fb}
 		gj, _ := json.Marshal(g)
 		pj, _ := json.Marshal(p.cfg.Sandbox)
 		key := cacheKey("paired", base.Tree, result.Tree, string(gj), string(pj))
 		pf := pairedFile{Base: fb, Result: fr}
 		c.mu.Lock()
-		c.facts[key] = gateOutcome{Facts: pf}
+		c.facts[key] = gates.Outcome{Facts: pf}
 		c.mu.Unlock()
 		if data, err := json.Marshal(pf); err == nil {
 			c.writeCache("bench-"+key+".json", data)
@@ -334,13 +335,13 @@ func (c *Controller) pairedBenches(ctx context.Context, p *plan, base, result fa
 // applyBaseline fills what compares with the baseline: bench comparisons
 // from the baseline's samples (for bench gates that were not run paired)
 // and a suite's new and already-failing tests.
-func applyBaseline(p *plan, facts, base treeFacts) {
+func applyBaseline(p *plan, facts, base gates.TreeFacts) {
 	for _, g := range p.gates {
 		if g.Kind == rules.GateSuite {
-			cur, ok1 := facts[g.Name].Facts.(SuiteFacts)
-			old, ok2 := base[g.Name].Facts.(SuiteFacts)
+			cur, ok1 := facts[g.Name].Facts.(gates.SuiteFacts)
+			old, ok2 := base[g.Name].Facts.(gates.SuiteFacts)
 			if ok1 && ok2 {
-				facts[g.Name] = gateOutcome{Facts: compareFailures(cur, old), Duration: facts[g.Name].Duration}
+				facts[g.Name] = gates.Outcome{Facts: gates.CompareFailures(cur, old), Duration: facts[g.Name].Duration}
 			}
 			continue
 		}
@@ -350,7 +351,7 @@ func applyBaseline(p *plan, facts, base treeFacts) {
 		cur, ok1 := facts[g.Name].Facts.(benchstat.BenchFacts)
 		old, ok2 := base[g.Name].Facts.(benchstat.BenchFacts)
 		if ok1 && ok2 {
-			facts[g.Name] = gateOutcome{Facts: benchstat.Compare(cur, old), Duration: facts[g.Name].Duration}
+			facts[g.Name] = gates.Outcome{Facts: benchstat.Compare(cur, old), Duration: facts[g.Name].Duration}
 		}
 	}
 }
@@ -413,7 +414,7 @@ func (c *Controller) rules(ctx context.Context) (*rules.Config, string, error) {
 }
 
 // diffFacts computes diff.* between two snapshots.
-func (c *Controller) diffFacts(ctx context.Context, from, to string) (*DiffFacts, error) {
+func (c *Controller) diffFacts(ctx context.Context, from, to string) (*gates.DiffFacts, error) {
 	ctx, end := begin(c.cfg.Steps, ctx, "diff")
 	d, err := c.cfg.Workspace.Diff(ctx, from, to, 1)
 	var patch string
@@ -424,20 +425,20 @@ func (c *Controller) diffFacts(ctx context.Context, from, to string) (*DiffFacts
 	if err != nil {
 		return nil, err
 	}
-	return buildDiffFacts(d.Files, patch), nil
+	return gates.BuildDiffFacts(d.Files, patch), nil
 }
 
 // gatesOn runs gates on a snapshot's tree, reusing cached facts; it
 // isolates the snapshot only when some gate must actually run. dir, when
 // not empty, is an existing isolated copy of the snapshot to use.
-func (c *Controller) gatesOn(ctx context.Context, p *plan, s factory.Snapshot, gates []rules.Gate, diff *DiffFacts, noCache bool, prefix string) (treeFacts, error) {
-	return c.gatesIn(ctx, p, s, "", gates, diff, noCache, prefix)
+func (c *Controller) gatesOn(ctx context.Context, p *plan, s factory.Snapshot, gs []rules.Gate, diff *gates.DiffFacts, noCache bool, prefix string) (gates.TreeFacts, error) {
+	return c.gatesIn(ctx, p, s, "", gs, diff, noCache, prefix)
 }
 
-func (c *Controller) gatesIn(ctx context.Context, p *plan, s factory.Snapshot, dir string, gates []rules.Gate, diff *DiffFacts, noCache bool, prefix string) (treeFacts, error) {
-	out := treeFacts{}
+func (c *Controller) gatesIn(ctx context.Context, p *plan, s factory.Snapshot, dir string, gs []rules.Gate, diff *gates.DiffFacts, noCache bool, prefix string) (gates.TreeFacts, error) {
+	out := gates.TreeFacts{}
 	var todo []rules.Gate
-	for _, g := range gates {
+	for _, g := range gs {
 		if o, ok := c.cachedFacts(p, g, factsTree(g, s.Tree, diff)); ok && !noCache {
 			out[g.Name] = o
 			continue
@@ -464,14 +465,14 @@ func (c *Controller) gatesIn(ctx context.Context, p *plan, s factory.Snapshot, d
 	}
 	gctx, endAll := begin(c.cfg.Steps, ctx, prefix+"gates")
 	defer endAll(nil)
-	run := gateRun{runner: c.cfg.Runner, dir: dir, snapshot: s.ID, cfg: p.cfg, diff: diff}
+	run := gates.NewTree(c.cfg.Runner, dir, s.ID, p.cfg, diff)
 	for _, g := range todo {
 		if err := gctx.Err(); err != nil {
 			return nil, factory.Errorf(factory.ETIMEOUT, "gates cancelled: %v", err)
 		}
 		stepCtx, end := begin(c.cfg.Steps, gctx, prefix+"gate "+g.Name)
 		start := time.Now()
-		o := run.run(stepCtx, g)
+		o := run.Run(stepCtx, g)
 		o.Duration = time.Since(start)
 		var stepErr error
 		if o.Err != "" {
@@ -513,11 +514,11 @@ func cacheKey(parts ...string) string {
 // census facts (tests.deleted, tests.tampering) are judged against the base
 // the diff came from. The same result tree reached from another base must
 // not reuse them.
-func factsTree(g rules.Gate, tree string, diff *DiffFacts) string {
-	if g.Kind != rules.GateSuite || diff == nil || diff.patch == "" {
+func factsTree(g rules.Gate, tree string, diff *gates.DiffFacts) string {
+	if g.Kind != rules.GateSuite || diff == nil || diff.Patch() == "" {
 		return tree
 	}
-	return tree + "@" + cacheKey("diff", diff.patch)
+	return tree + "@" + cacheKey("diff", diff.Patch())
 }
 
 // gateKey identifies a gate's facts on a tree: the tree, the gate's
@@ -543,10 +544,10 @@ type factsFile struct {
 	Facts json.RawMessage `json:"facts"`
 }
 
-func (c *Controller) cachedFacts(p *plan, g rules.Gate, tree string) (gateOutcome, bool) {
+func (c *Controller) cachedFacts(p *plan, g rules.Gate, tree string) (gates.Outcome, bool) {
 	key, ok := gateKey(p, g, tree)
 	if !ok {
-		return gateOutcome{}, false
+		return gates.Outcome{}, false
 	}
 	c.mu.Lock()
 	o, ok := c.facts[key]
@@ -556,24 +557,24 @@ func (c *Controller) cachedFacts(p *plan, g rules.Gate, tree string) (gateOutcom
 	}
 	data, err := c.readCache("facts-" + key + ".json")
 	if err != nil {
-		return gateOutcome{}, false
+		return gates.Outcome{}, false
 	}
 	var ff factsFile
 	if json.Unmarshal(data, &ff) != nil || ff.Kind != g.Kind {
-		return gateOutcome{}, false
+		return gates.Outcome{}, false
 	}
-	v, err := decodeFacts(g.Kind, ff.Facts)
+	v, err := gates.DecodeFacts(g.Kind, ff.Facts)
 	if err != nil {
-		return gateOutcome{}, false
+		return gates.Outcome{}, false
 	}
-	o = gateOutcome{Facts: v}
+	o = gates.Outcome{Facts: v}
 	c.mu.Lock()
 	c.facts[key] = o
 	c.mu.Unlock()
 	return o, true
 }
 
-func (c *Controller) storeFacts(p *plan, g rules.Gate, tree string, o gateOutcome) {
+func (c *Controller) storeFacts(p *plan, g rules.Gate, tree string, o gates.Outcome) {
 	key, ok := gateKey(p, g, tree)
 	if !ok {
 		return
@@ -691,11 +692,11 @@ func Describe(cfg *rules.Config) Plan {
 		case rules.GateCommand:
 			d = strings.Join(g.Run, " ")
 		case rules.GateGoImports:
-			d = "go list " + strings.Join(packagesOr(g.Packages), " ")
+			d = "go list " + strings.Join(gates.PackagesOr(g.Packages), " ")
 		case rules.GatePattern:
 			d = fmt.Sprintf("%q in %s (%s)", g.Regex, strings.Join(orAll(g.In), ", "), g.Scope)
 		case rules.GateCoverage, rules.GateBench:
-			d = strings.Join(packagesOr(g.Packages), " ")
+			d = strings.Join(gates.PackagesOr(g.Packages), " ")
 			if g.Run != nil {
 				d = strings.Join(g.Run, " ")
 			}
@@ -716,14 +717,14 @@ func Describe(cfg *rules.Config) Plan {
 		case rules.InvMaxRegression:
 			d = fmt.Sprintf("%s at most %g%% slower", inv.Bench, inv.Percent)
 		}
-		var gates []string
+		var names []string
 		for _, r := range inv.refs {
 			if !strings.HasPrefix(r, "forbid:") {
-				gates = append(gates, r)
+				names = append(names, r)
 			}
 		}
-		sort.Strings(gates)
-		out.Invariants = append(out.Invariants, InvariantInfo{ID: inv.ID, Kind: inv.Kind, Detail: d, Gates: gates,
+		sort.Strings(names)
+		out.Invariants = append(out.Invariants, InvariantInfo{ID: inv.ID, Kind: inv.Kind, Detail: d, Gates: names,
 			Baseline: len(inv.baseRefs) > 0, Implicit: inv.Line == 0 && (inv.ID == ImplicitProtectID || strings.HasSuffix(inv.ID, ImpliedRanSuffix))})
 	}
 	return out

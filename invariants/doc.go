@@ -43,5 +43,5 @@
 // It imports the root package factory, the standard library, goccy/go-yaml,
 // expr-lang/expr, golang.org/x/perf and internal/gocensus. It never imports sandbox, traces,
 // tools, server or mcp-go: it declares the small interfaces it needs
-// (Workspace, Runner, Steps) and cmd/factory wires the sandbox in.
+// (Workspace, gates.Runner, Steps) and cmd/factory wires the sandbox in.
 package invariants

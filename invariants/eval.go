@@ -17,6 +17,7 @@ import (
 	"github.com/expr-lang/expr/vm"
 	"github.com/factory-dev/factory"
 	"github.com/factory-dev/factory/invariants/benchstat"
+	"github.com/factory-dev/factory/invariants/gates"
 	"github.com/factory-dev/factory/invariants/rules"
 )
 
@@ -73,13 +74,13 @@ func newPlan(cfg *rules.Config) *plan {
 		}
 	}
 	var fields []reflect.StructField
-	p.env = map[string]any{rules.GateDiff: DiffFacts{}}
+	p.env = map[string]any{rules.GateDiff: gates.DiffFacts{}}
 	for _, g := range p.gates {
 		p.kinds[g.Name] = g.Kind
 		if strings.HasPrefix(g.Name, "forbid:") {
 			continue
 		}
-		t := factType(g.Kind)
+		t := gates.FactType(g.Kind)
 		p.env[g.Name] = reflect.Zero(t).Interface()
 		p.baseIdx[g.Name] = len(fields)
 		fields = append(fields, reflect.StructField{Name: fmt.Sprintf("G%d", len(fields)), Type: t, Tag: reflect.StructTag(`expr:"` + g.Name + `"`)})
@@ -233,9 +234,9 @@ func sortedKeys(m map[string]bool) []string {
 // evalInput is what evaluation reads: this tree's gate outcomes, the
 // baseline's (nil without a baseline) and the diff facts.
 type evalInput struct {
-	facts treeFacts
-	base  treeFacts // nil: no baseline
-	diff  *DiffFacts
+	facts gates.TreeFacts
+	base  gates.TreeFacts // nil: no baseline
+	diff  *gates.DiffFacts
 }
 
 // evaluate returns the verdict of one invariant. Its duration is the time
@@ -284,7 +285,7 @@ func (p *plan) verdict(c *compiled, in evalInput) factory.Verdict {
 	case rules.InvProtect:
 		return evalProtect(c, in.diff)
 	case rules.InvForbid:
-		f := in.facts[forbidGate(c.ID)].Facts.(PatternFacts)
+		f := in.facts[forbidGate(c.ID)].Facts.(gates.PatternFacts)
 		if f.Count == 0 {
 			return factory.Verdict{Status: factory.VerdictPass, Message: fmt.Sprintf("no match of %q", c.Pattern)}
 		}
@@ -294,7 +295,7 @@ func (p *plan) verdict(c *compiled, in evalInput) factory.Verdict {
 		}
 		return factory.Verdict{Status: factory.VerdictFail, Message: fmt.Sprintf("%d forbidden match(es) of %q in %s", f.Count, c.Pattern, where), Evidence: f.Matches}
 	case rules.InvDenyImports:
-		return evalDenyImports(c, in.facts[c.Gate].Facts.(ImportsFacts))
+		return evalDenyImports(c, in.facts[c.Gate].Facts.(gates.ImportsFacts))
 	case rules.InvMaxRegression:
 		return evalMaxRegression(c, in.facts[c.Gate].Facts.(benchstat.BenchFacts))
 	}
@@ -361,49 +362,42 @@ func (p *plan) evalExpr(c *compiled, in evalInput) factory.Verdict {
 		ev = append(ev, ch+" = "+factory.Clip(showValue(val), 300))
 	}
 	for _, r := range c.refs {
-		if sf, ok := in.facts[r].Facts.(SuiteFacts); ok && len(sf.AlreadyFailing) > 0 {
-			ev = append(ev, "already failing on the base: "+strings.Join(limit(sf.AlreadyFailing, 20), ", "))
+		if sf, ok := in.facts[r].Facts.(gates.SuiteFacts); ok && len(sf.AlreadyFailing) > 0 {
+			ev = append(ev, "already failing on the base: "+strings.Join(gates.Limit(sf.AlreadyFailing, 20), ", "))
 		}
 	}
 	if out == true {
 		return factory.Verdict{Status: factory.VerdictPass, Message: c.Expr, Evidence: ev}
 	}
 	for _, r := range c.refs {
-		if sf, ok := in.facts[r].Facts.(SuiteFacts); ok {
-			ev = append(ev, limit(sf.Details, 20)...)
+		if sf, ok := in.facts[r].Facts.(gates.SuiteFacts); ok {
+			ev = append(ev, gates.Limit(sf.Details, 20)...)
 		}
-		if cf, ok := in.facts[r].Facts.(CommandFacts); ok && cf.ExitCode != 0 && cf.Output != "" {
-			ev = append(ev, limit(strings.Split(cf.Output, "\n"), 20)...)
+		if cf, ok := in.facts[r].Facts.(gates.CommandFacts); ok && cf.ExitCode != 0 && cf.Output != "" {
+			ev = append(ev, gates.Limit(strings.Split(cf.Output, "\n"), 20)...)
 		}
 	}
 	return factory.Verdict{Status: factory.VerdictFail, Message: "false: " + c.Expr, Evidence: ev}
-}
-
-func limit(s []string, n int) []string {
-	if len(s) <= n {
-		return s
-	}
-	return append(append([]string{}, s[:n]...), fmt.Sprintf("... and %d more", len(s)-n))
 }
 
 func showValue(v any) string {
 	switch x := v.(type) {
 	case string:
 		return fmt.Sprintf("%q", x)
-	case SuiteFacts:
+	case gates.SuiteFacts:
 		return fmt.Sprintf("{total: %d, passed: %d, failed: %d, skipped: %d, build_errors: %d, missing: %d, deleted: %d}", x.Total, x.Passed, x.Failed, x.Skipped, x.BuildErrors, len(x.Missing), len(x.Deleted))
-	case CommandFacts:
+	case gates.CommandFacts:
 		return fmt.Sprintf("{exit_code: %d}", x.ExitCode)
 	}
 	return fmt.Sprintf("%v", v)
 }
 
-func evalProtect(c *compiled, d *DiffFacts) factory.Verdict {
+func evalProtect(c *compiled, d *gates.DiffFacts) factory.Verdict {
 	if d == nil {
 		return factory.Verdict{Status: factory.VerdictSkipped, Message: "no base to compare with; nothing changed"}
 	}
 	var ev []string
-	for _, f := range d.stats {
+	for _, f := range d.Stats() {
 		hit := ""
 		switch {
 		case f.Status == factory.StatusRenamed && (rules.MatchAny(c.Globs, f.OldPath) || rules.MatchAny(c.Globs, f.Path)):
@@ -440,7 +434,7 @@ func pkgPattern(module, pat string) *regexp.Regexp {
 	return regexp.MustCompile("^" + q + "$")
 }
 
-func evalDenyImports(c *compiled, f ImportsFacts) factory.Verdict {
+func evalDenyImports(c *compiled, f gates.ImportsFacts) factory.Verdict {
 	var from, to []*regexp.Regexp
 	for _, p := range c.From {
 		from = append(from, pkgPattern(f.Module, p))
@@ -525,4 +519,35 @@ func evalMaxRegression(c *compiled, f benchstat.BenchFacts) factory.Verdict {
 		return factory.Verdict{Status: factory.VerdictFail, Message: fmt.Sprintf("%d benchmark(s) inconclusive against the %g%% budget; raise count or benchtime", len(unsure), c.Percent), Evidence: slices.Concat(unsure, ok)}
 	}
 	return factory.Verdict{Status: factory.VerdictPass, Message: fmt.Sprintf("%d benchmark(s) within %g%%", len(ok), c.Percent), Evidence: ok}
+}
+
+// ImpliedRanSuffix names the invariant factory adds for each suite gate
+// that no invariant of factory.yaml judges by its missing tests: gate
+// "tests" gets "tests-all-ran". See impliedSuiteInvariants.
+const ImpliedRanSuffix = "-all-ran"
+
+// impliedSuiteInvariants returns the invariant "<gate>-all-ran" for every
+// suite gate of cfg whose "<gate>.missing" no invariant in invs mentions:
+// a suite passes only if every test it declares ran and no changed code
+// forges a run, whatever factory.yaml says. A file that writes its own
+// rule over <gate>.missing takes over (and may relax it).
+func impliedSuiteInvariants(cfg *rules.Config, invs []rules.Invariant) []rules.Invariant {
+	var out []rules.Invariant
+	for _, g := range cfg.Gates {
+		if g.Kind != rules.GateSuite {
+			continue
+		}
+		taken := false
+		for _, inv := range invs {
+			taken = taken || inv.ID == g.Name+ImpliedRanSuffix || (inv.Kind == rules.InvExpr && strings.Contains(inv.Expr, g.Name+".missing"))
+		}
+		if taken {
+			continue
+		}
+		// The census term is always true: it is there so the verdict's
+		// evidence says how the tests were listed, or that they were not.
+		expr := fmt.Sprintf(`%[1]s.census != "" && len(%[1]s.missing) == 0 && len(%[1]s.tampering) == 0`, g.Name)
+		out = append(out, rules.Invariant{ID: g.Name + ImpliedRanSuffix, Kind: rules.InvExpr, Expr: expr})
+	}
+	return out
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/factory-dev/factory"
 	"github.com/factory-dev/factory/invariants/benchstat"
+	"github.com/factory-dev/factory/invariants/gates"
 	"github.com/factory-dev/factory/invariants/rules"
 	"github.com/stretchr/testify/assert"
 )
@@ -35,7 +36,7 @@ func TestMaxRegressionNeverSaysWithinForADeltaOutsideTheBudget(t *testing.T) {
 	assert.Equal(t, factory.VerdictPass, v.Status)
 	assert.Equal(t, "1 benchmark(s) within 10%", v.Message)
 	assert.Contains(t, v.Evidence[0], "99% interval +2.0% to +8.0%")
-	v = judge(atLeast(1000, 250, 30*time.Second))
+	v = judge(gates.AtLeast(1000, 250, 30*time.Second))
 	assert.Equal(t, factory.VerdictFail, v.Status)
 	assert.Contains(t, v.Evidence[0], "at least 250x slower")
 	v = evalMaxRegression(inv, benchstat.BenchFacts{Missing: []string{"BenchmarkX"}})

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/factory-dev/factory"
+	"github.com/factory-dev/factory/invariants/gates"
 	"github.com/factory-dev/factory/invariants/rules"
 )
 
@@ -198,7 +199,7 @@ func (c *Controller) judge(ctx context.Context, p *plan, base factory.Snapshot, 
 // those that failed or errored. protect, when not nil, is the diff the
 // protect invariants judge instead of base->result (HEAD->result, for a
 // working tree judged against another base).
-func (c *Controller) gateChange(ctx context.Context, p *plan, base, result factory.Snapshot, dir string, protect *DiffFacts) ([]factory.Verdict, []string, error) {
+func (c *Controller) gateChange(ctx context.Context, p *plan, base, result factory.Snapshot, dir string, protect *gates.DiffFacts) ([]factory.Verdict, []string, error) {
 	diff, err := c.diffFacts(ctx, base.ID, result.ID)
 	if err != nil {
 		return nil, nil, err
@@ -257,7 +258,7 @@ func (c *Controller) gateChange(ctx context.Context, p *plan, base, result facto
 // the result's gates one at a time, benchmarks last; as soon as an
 // invariant can be decided and fails, the remaining gates are not run.
 // Verdicts go into decided; it returns the ids that failed.
-func (c *Controller) gateTrees(ctx context.Context, p *plan, base, result factory.Snapshot, dir string, diff *DiffFacts, facts treeFacts, decided map[string]factory.Verdict) ([]string, error) {
+func (c *Controller) gateTrees(ctx context.Context, p *plan, base, result factory.Snapshot, dir string, diff *gates.DiffFacts, facts gates.TreeFacts, decided map[string]factory.Verdict) ([]string, error) {
 	baseFacts, err := c.gatesOn(ctx, p, base, unpaired(p.gatesNamed(p.baseGates)), nil, false, "baseline ")
 	if err != nil {
 		return nil, err
@@ -437,7 +438,7 @@ func (c *Controller) lockLanding(ctx context.Context) (unlock func(), err error)
 }
 
 // ready reports whether every fact an invariant reads is in.
-func ready(inv *compiled, facts, base treeFacts) bool {
+func ready(inv *compiled, facts, base gates.TreeFacts) bool {
 	for _, r := range inv.refs {
 		if _, ok := facts[r]; !ok && r != rules.GateDiff {
 			return false

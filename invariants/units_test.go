@@ -15,6 +15,7 @@ import (
 
 	"github.com/factory-dev/factory"
 	"github.com/factory-dev/factory/invariants/benchstat"
+	"github.com/factory-dev/factory/invariants/gates"
 	"github.com/factory-dev/factory/invariants/rules"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -38,7 +39,7 @@ func TestAddedLinesAgreeWithGit(t *testing.T) {
 	patch, err := gitTry(repo, nil, nil, "diff", "--cached")
 	require.NoError(t, err)
 	got := map[string]bool{}
-	for _, l := range addedLines(patch + "\n") {
+	for _, l := range gates.AddedLines(patch + "\n") {
 		got[fmt.Sprintf("%s:%d:%s", l.Path, l.Line, l.Text)] = true
 	}
 	// reference: lines of the new version not present at the same place
@@ -75,11 +76,11 @@ func TestCoverageAgreesWithGoToolCover(t *testing.T) {
 	for name, runner := range runnerViews() {
 		t.Run(name, func(t *testing.T) {
 			repo := repoFrom(t, "testdata/shop")
-			r := gateRun{runner: runner(), dir: repo, cfg: &rules.Config{}}
-			o := r.run(context.Background(), rules.Gate{Name: "cover", Kind: rules.GateCoverage})
+			r := gates.NewTree(runner(), repo, "", &rules.Config{}, nil)
+			o := r.Run(context.Background(), rules.Gate{Name: "cover", Kind: rules.GateCoverage})
 			require.Empty(t, o.Err)
-			f := o.Facts.(CoverageFacts)
-			cmd := exec.Command("go", "tool", "cover", "-func="+coverFile)
+			f := o.Facts.(gates.CoverageFacts)
+			cmd := exec.Command("go", "tool", "cover", "-func="+gates.CoverFile)
 			cmd.Dir = repo
 			out, err := cmd.Output()
 			require.NoError(t, err)
@@ -104,13 +105,13 @@ func TestBenchGateRunsWhereverTheTreeIsShown(t *testing.T) {
 	for name, runner := range runnerViews() {
 		t.Run(name, func(t *testing.T) {
 			repo := repoFrom(t, "../examples/gates")
-			r := gateRun{runner: runner(), dir: repo, cfg: &rules.Config{}}
-			o := r.run(context.Background(), rules.Gate{Name: "bench", Kind: rules.GateBench, Packages: []string{"./..."}, Count: 2, Benchtime: "20x"})
+			r := gates.NewTree(runner(), repo, "", &rules.Config{}, nil)
+			o := r.Run(context.Background(), rules.Gate{Name: "bench", Kind: rules.GateBench, Packages: []string{"./..."}, Count: 2, Benchtime: "20x"})
 			require.Empty(t, o.Err)
 			f := o.Facts.(benchstat.BenchFacts)
 			require.Contains(t, f.Benchmarks, "BenchmarkChecksum")
 			assert.Equal(t, 2, f.Benchmarks["BenchmarkChecksum"].N)
-			_, err := os.Stat(filepath.Join(repo, benchDir, "0.test"))
+			_, err := os.Stat(filepath.Join(repo, gates.BenchDir, "0.test"))
 			assert.NoError(t, err, "the binary is in the tree the runner was given")
 		})
 	}
@@ -172,10 +173,10 @@ func TestImportsGateAgreesWithGoList(t *testing.T) {
 	for name, runner := range runnerViews() {
 		t.Run(name, func(t *testing.T) {
 			repo := repoFrom(t, "../examples/gates")
-			r := gateRun{runner: runner(), dir: repo, cfg: &rules.Config{}}
-			o := r.run(context.Background(), rules.Gate{Name: "imports", Kind: rules.GateGoImports})
+			r := gates.NewTree(runner(), repo, "", &rules.Config{}, nil)
+			o := r.Run(context.Background(), rules.Gate{Name: "imports", Kind: rules.GateGoImports})
 			require.Empty(t, o.Err)
-			f := o.Facts.(ImportsFacts)
+			f := o.Facts.(gates.ImportsFacts)
 			assert.Equal(t, "example.com/gates", f.Module)
 			cmd := exec.Command("go", "list", "-f", `{{range .Imports}}{{$.ImportPath}} {{.}}{{"\n"}}{{end}}`, "./...")
 			cmd.Dir = repo
@@ -243,10 +244,10 @@ func TestSelfConfigLayeringHoldsToday(t *testing.T) {
 	p := newPlan(cfg)
 	root, err := filepath.Abs("..")
 	require.NoError(t, err)
-	r := gateRun{runner: &execRunner{}, dir: root, cfg: cfg}
-	facts := treeFacts{"imports": r.run(context.Background(), *p.gate("imports"))}
+	r := gates.NewTree(&execRunner{}, root, "", cfg, nil)
+	facts := gates.TreeFacts{"imports": r.Run(context.Background(), *p.gate("imports"))}
 	require.Empty(t, facts["imports"].Err)
-	assert.Equal(t, "github.com/factory-dev/factory", facts["imports"].Facts.(ImportsFacts).Module)
+	assert.Equal(t, "github.com/factory-dev/factory", facts["imports"].Facts.(gates.ImportsFacts).Module)
 	n := 0
 	for _, c := range p.invs {
 		assert.Empty(t, c.bad, c.ID)
@@ -259,32 +260,13 @@ func TestSelfConfigLayeringHoldsToday(t *testing.T) {
 	assert.Equal(t, 7, n)
 
 	// and the rules bite: an edge from sandbox to invariants is denied
-	f := facts["imports"].Facts.(ImportsFacts)
-	f.Edges = append(f.Edges, ImportEdge{From: "github.com/factory-dev/factory/sandbox", To: "github.com/factory-dev/factory/invariants", Pos: "sandbox/x.go:3"})
+	f := facts["imports"].Facts.(gates.ImportsFacts)
+	f.Edges = append(f.Edges, gates.ImportEdge{From: "github.com/factory-dev/factory/sandbox", To: "github.com/factory-dev/factory/invariants", Pos: "sandbox/x.go:3"})
 	for _, c := range p.invs {
 		if c.ID == "sandbox-alone" {
-			v := p.evaluate(c, evalInput{facts: treeFacts{"imports": {Facts: f}}})
+			v := p.evaluate(c, evalInput{facts: gates.TreeFacts{"imports": {Facts: f}}})
 			assert.Equal(t, factory.VerdictFail, v.Status)
 			assert.Equal(t, []string{"sandbox/x.go:3: github.com/factory-dev/factory/sandbox imports github.com/factory-dev/factory/invariants"}, v.Evidence)
 		}
 	}
-}
-
-func TestBenchJobsSizeAndPattern(t *testing.T) {
-	calB := map[string]map[string]float64{"ex/a": {"BenchmarkX": 1000, "BenchmarkY": 50000}}
-	calR := map[string]map[string]float64{"ex/a": {"BenchmarkX": 4000}, "ex/b": {"BenchmarkZ.v2": 10}}
-	jobs := benchJobs(rules.Gate{Bench: "Benchmark/small", Benchtime: "20ms"}, calB, calR)
-	target := 20 * time.Millisecond
-	assert.Equal(t, []benchJob{
-		// each side sized from its own cost: the 4x slower result runs a quarter of the iterations
-		{pkg: "ex/a", top: "BenchmarkX", pattern: "^BenchmarkX$/small", n: [2]int64{20000, 5000}, cal: [2]float64{1000, 4000}, target: target},
-		{pkg: "ex/a", top: "BenchmarkY", pattern: "^BenchmarkY$/small", n: [2]int64{400, 0}, cal: [2]float64{50000, 0}, target: target},
-		{pkg: "ex/b", top: "BenchmarkZ.v2", pattern: `^BenchmarkZ\.v2$/small`, n: [2]int64{0, 2000000}, cal: [2]float64{0, 10}, target: target}, // only in the result
-	}, jobs)
-
-	jobs = benchJobs(rules.Gate{Benchtime: "5x"}, calB, nil)
-	require.Len(t, jobs, 2)
-	assert.Equal(t, benchJob{pkg: "ex/a", top: "BenchmarkX", pattern: "^BenchmarkX$", n: [2]int64{5, 0}, cal: [2]float64{1000, 0}, fixedN: true, target: 20 * time.Millisecond}, jobs[0])
-	jobs = benchJobs(rules.Gate{Benchtime: "1x"}, calB, nil)
-	assert.EqualValues(t, 2, jobs[0].n[0], "an Nx run must do at least one iteration more than the 1x run measuring the fixed cost")
 }

@@ -1,4 +1,4 @@
-package invariants
+package gates
 
 import (
 	"bytes"
@@ -35,7 +35,7 @@ const benchReps = 2
 // benchSide is one tree of a paired comparison: index 0 the baseline, 1
 // the result.
 type benchSide struct {
-	run  gateRun
+	run  Tree
 	bins []benchBin
 }
 
@@ -68,7 +68,7 @@ func (e overBudget) Error() string {
 	return fmt.Sprintf("stopped at the budget after %s", e.ran.Round(time.Millisecond))
 }
 
-// pairedBench runs a bench gate on the base and the result in paired
+// PairedBench runs a bench gate on the base and the result in paired
 // rounds, both sides of a round at the same time, so that a busy machine
 // slows both sides of a round alike. It returns both sides' facts, the
 // result's with Compare filled by comparePaired.
@@ -93,7 +93,7 @@ func (e overBudget) Error() string {
 // Measuring stops at the gate's budget (DefaultBenchBudget): a result too
 // slow to measure within it gets Compare entries of Test "budget", the
 // least slowdown observed; a baseline too slow for it is an error.
-func pairedBench(ctx context.Context, base, result gateRun, g rules.Gate) (benchstat.BenchFacts, benchstat.BenchFacts, error) {
+func PairedBench(ctx context.Context, base, result Tree, g rules.Gate) (benchstat.BenchFacts, benchstat.BenchFacts, error) {
 	sides := [2]*benchSide{{run: base}, {run: result}}
 	if err := buildSides(ctx, g, sides); err != nil {
 		return benchstat.BenchFacts{}, benchstat.BenchFacts{}, err
@@ -142,7 +142,7 @@ func stopped(err error, jobs []benchJob, budget time.Duration) (benchstat.BenchF
 		for _, job := range jobs {
 			if job.cal[0] > 0 && job.cal[1] > 2*job.cal[0] {
 				fb.Benchmarks[job.top] = benchstat.BenchResult{Center: job.cal[0], N: 1, Values: []float64{job.cal[0]}}
-				fr.Compare[job.top] = atLeast(job.cal[0], job.cal[1]/job.cal[0], budget)
+				fr.Compare[job.top] = AtLeast(job.cal[0], job.cal[1]/job.cal[0], budget)
 			}
 		}
 	}
@@ -199,15 +199,15 @@ func tooSlowFacts(calB map[string]map[string]float64, ran, base, budget time.Dur
 	for _, tops := range calB {
 		for name, ns := range tops {
 			fb.Benchmarks[name] = benchstat.BenchResult{Center: ns, N: 1, Values: []float64{ns}}
-			fr.Compare[name] = atLeast(ns, times, budget)
+			fr.Compare[name] = AtLeast(ns, times, budget)
 		}
 	}
 	return fb, fr, nil
 }
 
-// atLeast is the comparison of a benchmark the budget stopped: at least
+// AtLeast is the comparison of a benchmark the budget stopped: at least
 // times slower than its baseline cost of ns.
-func atLeast(ns, times float64, budget time.Duration) benchstat.BenchDelta {
+func AtLeast(ns, times float64, budget time.Duration) benchstat.BenchDelta {
 	pct := math.Floor(100 * (times - 1))
 	return benchstat.BenchDelta{Base: ns, Center: ns * times, DeltaPct: pct, Low: pct, Significant: true, N: "budget " + budget.String(), Test: "budget"}
 }
@@ -365,7 +365,7 @@ type benchJob struct {
 // benchCalibrate runs every binary once with the gate's pattern and
 // benchtime and returns, per package, each top-level benchmark function's
 // summed ns/op (over its sub-benchmarks), and the runs' wall time.
-func (r gateRun) benchCalibrate(ctx context.Context, g rules.Gate, bins []benchBin, deadline time.Time) (map[string]map[string]float64, time.Duration, error) {
+func (r Tree) benchCalibrate(ctx context.Context, g rules.Gate, bins []benchBin, deadline time.Time) (map[string]map[string]float64, time.Duration, error) {
 	pat, _, bt := benchDefaults(g)
 	cal := map[string]map[string]float64{}
 	var took time.Duration
@@ -391,7 +391,7 @@ func (r gateRun) benchCalibrate(ctx context.Context, g rules.Gate, bins []benchB
 
 // benchRun runs one binary's benchmarks matching pat once, cut short at
 // deadline (an overBudget error).
-func (r gateRun) benchRun(ctx context.Context, g rules.Gate, b benchBin, pat, benchtime string, deadline time.Time) (CommandResult, error) {
+func (r Tree) benchRun(ctx context.Context, g rules.Gate, b benchBin, pat, benchtime string, deadline time.Time) (CommandResult, error) {
 	timeout := g.Timeout
 	if timeout <= 0 {
 		timeout = 10 * time.Minute
@@ -612,7 +612,7 @@ func overPlan(g rules.Gate, jobs []benchJob, deadline time.Time, budget time.Dur
 			continue
 		}
 		fb.Benchmarks[job.top] = benchstat.BenchResult{Center: job.cal[0], N: 1, Values: []float64{job.cal[0]}}
-		fr.Compare[job.top] = atLeast(job.cal[0], job.cal[1]/job.cal[0], budget)
+		fr.Compare[job.top] = AtLeast(job.cal[0], job.cal[1]/job.cal[0], budget)
 	}
 	if len(fr.Compare) > 0 {
 		return fb, fr, true, nil

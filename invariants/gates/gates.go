@@ -1,4 +1,8 @@
-package invariants
+// Package gates runs one gate of factory.yaml on one tree, through a
+// sandboxed Runner, and returns its facts: suites (with the census of the
+// tests they declare), commands, Go imports, patterns, coverage and paired
+// benchmarks.
+package gates
 
 import (
 	"context"
@@ -10,8 +14,8 @@ import (
 	"github.com/factory-dev/factory/invariants/rules"
 )
 
-// gateRun is everything a gate needs to run on one tree.
-type gateRun struct {
+// Tree is everything a gate needs to run on one tree.
+type Tree struct {
 	runner   Runner
 	dir      string // the isolated copy
 	snapshot string
@@ -19,10 +23,17 @@ type gateRun struct {
 	diff     *DiffFacts // the change against the base; nil when there is none
 }
 
+// NewTree is the tree at dir (an isolated copy of snapshot) whose gates
+// cfg declares, run through runner; diff is the change against the base,
+// nil when there is none.
+func NewTree(runner Runner, dir, snapshot string, cfg *rules.Config, diff *DiffFacts) Tree {
+	return Tree{runner: runner, dir: dir, snapshot: snapshot, cfg: cfg, diff: diff}
+}
+
 const maxMatches = 50
 
-// run runs one gate. Failures to produce facts become gateOutcome.Err.
-func (r gateRun) run(ctx context.Context, g rules.Gate) gateOutcome {
+// run runs one gate. Failures to produce facts become Outcome.Err.
+func (r Tree) Run(ctx context.Context, g rules.Gate) Outcome {
 	var (
 		facts any
 		err   error
@@ -44,12 +55,12 @@ func (r gateRun) run(ctx context.Context, g rules.Gate) gateOutcome {
 		err = fmt.Errorf("unknown gate kind %q", g.Kind)
 	}
 	if err != nil {
-		return gateOutcome{Err: factory.ErrorMessage(err)}
+		return Outcome{Err: factory.ErrorMessage(err)}
 	}
-	return gateOutcome{Facts: facts}
+	return Outcome{Facts: facts}
 }
 
-func (r gateRun) exec(ctx context.Context, g rules.Gate, argv []string) (CommandResult, error) {
+func (r Tree) exec(ctx context.Context, g rules.Gate, argv []string) (CommandResult, error) {
 	return r.runner.RunCommand(ctx, Command{Argv: argv, Dir: r.dir, Root: r.dir, Env: g.Env, Timeout: g.Timeout, Policy: r.cfg.Sandbox})
 }
 
@@ -103,7 +114,7 @@ func excerpt(out []byte, head, tail int) string {
 	return strings.Join(lines[:head], "\n") + fmt.Sprintf("\n... %d lines omitted ...\n", omitted) + strings.Join(lines[len(lines)-tail:], "\n")
 }
 
-func packagesOr(p []string) []string {
+func PackagesOr(p []string) []string {
 	if len(p) == 0 {
 		return []string{"./..."}
 	}

@@ -1,4 +1,4 @@
-package invariants
+package gates
 
 import (
 	"context"
@@ -32,13 +32,13 @@ func benchDefaults(g rules.Gate) (pat string, count int, benchtime string) {
 // the tree at another path: see CommandResult.Dir).
 type benchBin struct{ bin, dir, pkg string }
 
-const benchDir = ".factory-bench"
+const BenchDir = ".factory-bench"
 
 // benchBinaries compiles the test binary of every package of the gate that
 // has tests (go test -c), so the benchmarks can then run many times, and
 // alternately with another tree's, without rebuilding.
-func (r gateRun) benchBinaries(ctx context.Context, g rules.Gate) ([]benchBin, error) {
-	pkgs := packagesOr(g.Packages)
+func (r Tree) benchBinaries(ctx context.Context, g rules.Gate) ([]benchBin, error) {
+	pkgs := PackagesOr(g.Packages)
 	if err := safePatterns(pkgs); err != nil {
 		return nil, err
 	}
@@ -62,7 +62,7 @@ func (r gateRun) benchBinaries(ctx context.Context, g rules.Gate) ([]benchBin, e
 		}
 		// relative to the command's working directory (r.dir), whatever path
 		// the command sees it at
-		bin := filepath.Join(benchDir, fmt.Sprintf("%d.test", len(bins)))
+		bin := filepath.Join(BenchDir, fmt.Sprintf("%d.test", len(bins)))
 		cres, err := r.exec(ctx, g, []string{"go", "test", "-c", "-o", bin, f[0]})
 		if err != nil {
 			return nil, err
@@ -86,7 +86,7 @@ func (r gateRun) benchBinaries(ctx context.Context, g rules.Gate) ([]benchBin, e
 }
 
 // benchRound runs every binary's benchmarks once (-test.count=1).
-func (r gateRun) benchRound(ctx context.Context, g rules.Gate, bins []benchBin) ([]byte, error) {
+func (r Tree) benchRound(ctx context.Context, g rules.Gate, bins []benchBin) ([]byte, error) {
 	pat, _, bt := benchDefaults(g)
 	var out []byte
 	for _, b := range bins {
@@ -105,7 +105,7 @@ func (r gateRun) benchRound(ctx context.Context, g rules.Gate, bins []benchBin) 
 
 // bench runs a bench gate on one tree: the gate's own command when it has
 // one, else the compiled test binaries Count times.
-func (r gateRun) bench(ctx context.Context, g rules.Gate) (any, error) {
+func (r Tree) bench(ctx context.Context, g rules.Gate) (any, error) {
 	var out []byte
 	if g.Run != nil {
 		res, err := r.exec(ctx, g, g.Run)

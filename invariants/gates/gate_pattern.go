@@ -1,4 +1,4 @@
-package invariants
+package gates
 
 import (
 	"bufio"
@@ -21,7 +21,7 @@ const maxScanFile = 1 << 20
 // pattern counts the lines matching the gate's regex: the added lines of
 // the change (scope diff, the default) or every line of the tree's files
 // (scope files), keeping the first maxMatches as evidence.
-func (r gateRun) pattern(ctx context.Context, g rules.Gate) (any, error) {
+func (r Tree) pattern(ctx context.Context, g rules.Gate) (any, error) {
 	re, err := regexp.Compile(g.Regex)
 	if err != nil {
 		return nil, factory.Errorf(factory.EINVALID, "regex %q: %v", g.Regex, err)

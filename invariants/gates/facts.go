@@ -1,4 +1,4 @@
-package invariants
+package gates
 
 import (
 	"encoding/json"
@@ -75,17 +75,18 @@ type DiffFacts struct {
 	Deleted      []string `json:"deleted" expr:"deleted"`
 	Renamed      []string `json:"renamed" expr:"renamed"` // "old -> new"
 
-	stats []fileChange // for protect
-	lines []addedLine  // for patterns over added lines
+	stats []FileChange // for protect
+	lines []AddedLine  // for patterns over added lines
 	patch string       // the whole diff, to rebuild the base's Go files for the census
 }
 
-type fileChange struct {
+// FileChange is one file of the change, as git counts it.
+type FileChange struct {
 	Path, OldPath, Status string
 	Additions, Deletions  int
 }
 
-type addedLine struct {
+type AddedLine struct {
 	Path string
 	Line int
 	Text string
@@ -105,8 +106,14 @@ type CoverageFacts struct {
 	ExitCode   int                `json:"exit_code" expr:"exit_code"`
 }
 
-// factType is the Go type of each gate kind's facts.
-func factType(kind string) reflect.Type {
+// Patch is the whole diff the facts were built from.
+func (d *DiffFacts) Patch() string { return d.patch }
+
+// Stats are the change's files, old and new names, for protect.
+func (d *DiffFacts) Stats() []FileChange { return d.stats }
+
+// FactType is the Go type of each gate kind's facts.
+func FactType(kind string) reflect.Type {
 	switch kind {
 	case rules.GateSuite:
 		return reflect.TypeOf(SuiteFacts{})
@@ -126,22 +133,22 @@ func factType(kind string) reflect.Type {
 	panic("invariants: unknown gate kind " + kind)
 }
 
-// decodeFacts decodes cached JSON facts of a gate kind into a value of its
+// DecodeFacts decodes cached JSON facts of a gate kind into a value of its
 // fact type.
-func decodeFacts(kind string, raw json.RawMessage) (any, error) {
-	p := reflect.New(factType(kind))
+func DecodeFacts(kind string, raw json.RawMessage) (any, error) {
+	p := reflect.New(FactType(kind))
 	if err := json.Unmarshal(raw, p.Interface()); err != nil {
 		return nil, fmt.Errorf("decode %s facts: %w", kind, err)
 	}
 	return p.Elem().Interface(), nil
 }
 
-// gateOutcome is a gate's facts, or why it produced none.
-type gateOutcome struct {
-	Facts    any           // a value of factType(kind)
+// Outcome is a gate's facts, or why it produced none.
+type Outcome struct {
+	Facts    any           // a value of FactType(kind)
 	Err      string        // the gate could not produce facts: verdicts reading it are errors
 	Duration time.Duration // how long the gate ran; zero when its facts came from the cache
 }
 
-// treeFacts are every gate's outcome on one tree.
-type treeFacts map[string]gateOutcome
+// TreeFacts are every gate's outcome on one tree.
+type TreeFacts map[string]Outcome
