@@ -57,7 +57,7 @@ type Controller struct {
 // is missing.
 func New(cfg ControllerConfig) (*Controller, error) {
 	if cfg.Workspace == nil || cfg.Runner == nil {
-		return nil, factory.Errorf(factory.EINVALID, "invariants controller needs a Workspace and a gates.Runner")
+		return nil, factory.Errorf(factory.EINVALID, "invariants controller needs a Workspace and a Runner")
 	}
 	log := cfg.Logger
 	if log == nil {

@@ -86,6 +86,7 @@ type FileChange struct {
 	Additions, Deletions  int
 }
 
+// AddedLine is one line a change adds, at its line number in the new file.
 type AddedLine struct {
 	Path string
 	Line int

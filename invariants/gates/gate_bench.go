@@ -32,6 +32,7 @@ func benchDefaults(g rules.Gate) (pat string, count int, benchtime string) {
 // the tree at another path: see CommandResult.Dir).
 type benchBin struct{ bin, dir, pkg string }
 
+// BenchDir is where the bench gate compiles the test binaries, in the tree.
 const BenchDir = ".factory-bench"
 
 // benchBinaries compiles the test binary of every package of the gate that

@@ -32,7 +32,7 @@ func NewTree(runner Runner, dir, snapshot string, cfg *rules.Config, diff *DiffF
 
 const maxMatches = 50
 
-// run runs one gate. Failures to produce facts become Outcome.Err.
+// Run runs one gate. Failures to produce facts become Outcome.Err.
 func (r Tree) Run(ctx context.Context, g rules.Gate) Outcome {
 	var (
 		facts any
@@ -114,6 +114,7 @@ func excerpt(out []byte, head, tail int) string {
 	return strings.Join(lines[:head], "\n") + fmt.Sprintf("\n... %d lines omitted ...\n", omitted) + strings.Join(lines[len(lines)-tail:], "\n")
 }
 
+// PackagesOr is the gate's package patterns, ./... when it names none.
 func PackagesOr(p []string) []string {
 	if len(p) == 0 {
 		return []string{"./..."}

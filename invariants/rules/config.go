@@ -90,7 +90,7 @@ type Gate struct {
 	Count     int    `json:"count,omitempty"`     // GateBench: rounds per tree, MinBenchCount or more; zero means 10
 	Benchtime string `json:"benchtime,omitempty"` // GateBench: -benchtime; empty means 20ms
 	// Budget is the wall time a paired bench gate may spend measuring
-	// (after building); zero means DefaultBenchBudget. A result too slow
+	// (after building); zero means gates.DefaultBenchBudget. A result too slow
 	// to measure within it fails as "at least Nx slower".
 	Budget time.Duration `json:"budget,omitempty"`
 
