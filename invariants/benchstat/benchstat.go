@@ -69,7 +69,7 @@ func ComparePaired(base, result BenchFacts, roundsB, roundsR [][]byte, test stri
 		}
 		mean /= float64(len(logs))
 		p := signFlipP(logs)
-		d := BenchDelta{Base: b.Center, Center: r.Center, DeltaPct: Pct(mean),
+		d := BenchDelta{Base: b.Center, Center: r.Center, DeltaPct: pct(mean),
 			P: p, Significant: p < benchThresholds.CompareAlpha, N: fmt.Sprintf("%d+%d", len(logs), len(logs)), Test: test}
 		lo, hi, bounded := signFlipBounds(logs, benchThresholds.CompareAlpha/2)
 		out[name] = withBounds(d, lo, hi, bounded)
@@ -78,15 +78,15 @@ func ComparePaired(base, result BenchFacts, roundsB, roundsR [][]byte, test stri
 }
 
 // pct is a log ratio as a percent change, to two decimals.
-func Pct(logRatio float64) float64 { return math.Round(10000*math.Expm1(logRatio)) / 100 }
+func pct(logRatio float64) float64 { return math.Round(10000*math.Expm1(logRatio)) / 100 }
 
 // withBounds sets d's confidence bounds from log ratios, widened to hold
 // DeltaPct itself whatever the test's estimate, so that a change reported
 // as within a budget is never one whose own estimate is outside it.
 func withBounds(d BenchDelta, lo, hi float64, bounded bool) BenchDelta {
-	d.Low, d.Bounded = min(Pct(lo), d.DeltaPct), bounded
+	d.Low, d.Bounded = min(pct(lo), d.DeltaPct), bounded
 	if bounded {
-		d.High = max(Pct(hi), d.DeltaPct)
+		d.High = max(pct(hi), d.DeltaPct)
 	}
 	return d
 }
@@ -269,7 +269,7 @@ func Compare(cur, base BenchFacts) BenchFacts {
 		c := benchmath.AssumeNothing.Compare(s1, s2)
 		d := BenchDelta{Base: b.Center, Center: r.Center, P: c.P, Significant: c.P < c.Alpha, N: fmt.Sprintf("%d+%d", c.N1, c.N2), Test: "mann-whitney"}
 		if b.Center > 0 && r.Center > 0 {
-			d.DeltaPct = Pct(math.Log(r.Center / b.Center))
+			d.DeltaPct = pct(math.Log(r.Center / b.Center))
 			lo, hi, bounded := mannWhitneyBounds(b.Values, r.Values)
 			d = withBounds(d, lo, hi, bounded)
 		}
