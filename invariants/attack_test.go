@@ -17,6 +17,7 @@ import (
 	"github.com/factory-dev/factory"
 	"github.com/factory-dev/factory/internal/attacktest"
 	"github.com/factory-dev/factory/invariants"
+	"github.com/factory-dev/factory/invariants/rules"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -129,7 +130,7 @@ func TestAttackLoosenRulesInTheWorkingTreeThenEditAProtectedFile(t *testing.T) {
 			assert.False(t, res.Accepted, res.Reason)
 			assert.Contains(t, res.Reason, "golden-untouched")
 			invariants.RequireVerdictForTest(t, res.Verdicts, "golden-untouched", factory.VerdictFail, "golden/want.txt")
-			assert.Equal(t, invariants.UncommittedNote, res.ConfigNote)
+			assert.Equal(t, rules.UncommittedNote, res.ConfigNote)
 			requireSame(t, before, hostState(t, repo))
 		})
 	}

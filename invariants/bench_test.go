@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/factory-dev/factory/invariants"
+	"github.com/factory-dev/factory/invariants/gates"
 	"github.com/factory-dev/factory/sandbox"
 	"github.com/factory-dev/factory/sandbox/testrun"
 )
@@ -106,7 +107,7 @@ func BenchmarkProposeOverhead(b *testing.B) {
 		}
 		cur++
 		start = time.Now()
-		if _, err := runner.RunCommand(ctx, invariants.Command{Argv: []string{"true"}, Dir: scratch}); err != nil {
+		if _, err := runner.RunCommand(ctx, gates.Command{Argv: []string{"true"}, Dir: scratch}); err != nil {
 			b.Fatal(err)
 		}
 		direct += time.Since(start)

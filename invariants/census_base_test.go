@@ -6,10 +6,11 @@ import (
 	"testing"
 
 	"github.com/factory-dev/factory"
+	"github.com/factory-dev/factory/invariants/gates"
 	"github.com/stretchr/testify/assert"
 )
 
-// baseFiles rebuilds every touched Go file of the base from the result and
+// gates.BaseFiles rebuilds every touched Go file of the base from the result and
 // git's own diff: modified in several hunks, deleted, renamed with an
 // edit, and added.
 func TestBaseFilesRebuildsTheBase(t *testing.T) {
@@ -41,7 +42,7 @@ func TestBaseFilesRebuildsTheBase(t *testing.T) {
 		{Path: "new/o.go", OldPath: "old/o.go", Status: factory.StatusRenamed},
 		{Path: "added.go", Status: factory.StatusAdded},
 	}
-	got := baseFiles(buildDiffFacts(files, patch), func(p string) ([]byte, error) { return os.ReadFile(filepath.Join(result, p)) })
+	got := gates.BaseFiles(gates.BuildDiffFacts(files, patch), func(p string) ([]byte, error) { return os.ReadFile(filepath.Join(result, p)) })
 	assert.Equal(t, base["a/a_test.go"], string(got["a/a_test.go"]))
 	assert.Equal(t, base["gone_test.go"], string(got["gone_test.go"]))
 	assert.Equal(t, base["old/o.go"], string(got["old/o.go"]))

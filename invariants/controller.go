@@ -9,13 +9,15 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/factory-dev/factory"
+	"github.com/factory-dev/factory/invariants/benchstat"
+	"github.com/factory-dev/factory/invariants/gates"
+	"github.com/factory-dev/factory/invariants/rules"
 )
 
 // ControllerConfig configures a Controller.
@@ -23,7 +25,7 @@ type ControllerConfig struct {
 	// Workspace is the sandbox's workspace, adapted. Required.
 	Workspace Workspace
 	// Runner runs gate commands confined. Required.
-	Runner Runner
+	Runner gates.Runner
 	// Steps records each phase as a child step. Nil records nothing.
 	Steps Steps
 	// CacheDir holds gate facts and verdicts as small JSON files, so an
@@ -45,13 +47,13 @@ type Controller struct {
 	log *slog.Logger
 
 	mu       sync.Mutex
-	facts    map[string]gateOutcome       // cache key -> outcome
+	facts    map[string]gates.Outcome     // cache key -> outcome
 	verdicts map[string][]factory.Verdict // cache key -> verdicts
 	plans    map[string]*plan             // config hash -> plan
-	configs  map[string]*Config           // sha256 of factory.yaml's bytes -> config
+	configs  map[string]*rules.Config     // sha256 of factory.yaml's bytes -> config
 }
 
-// New returns a Controller. It fails with EINVALID when Workspace or Runner
+// New returns a Controller. It fails with EINVALID when Workspace or gates.Runner
 // is missing.
 func New(cfg ControllerConfig) (*Controller, error) {
 	if cfg.Workspace == nil || cfg.Runner == nil {
@@ -61,8 +63,8 @@ func New(cfg ControllerConfig) (*Controller, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Controller{cfg: cfg, log: log, facts: map[string]gateOutcome{}, verdicts: map[string][]factory.Verdict{},
-		plans: map[string]*plan{}, configs: map[string]*Config{}}, nil
+	return &Controller{cfg: cfg, log: log, facts: map[string]gates.Outcome{}, verdicts: map[string][]factory.Verdict{},
+		plans: map[string]*plan{}, configs: map[string]*rules.Config{}}, nil
 }
 
 // CheckRequest asks for the invariants to be evaluated on one tree.
@@ -119,21 +121,21 @@ func (c *Controller) Check(ctx context.Context, req CheckRequest) (CheckResult, 
 			return res, nil
 		}
 	}
-	var diff *DiffFacts
+	var diff *gates.DiffFacts
 	if base != nil {
 		if diff, err = c.diffFacts(ctx, base.ID, target.ID); err != nil {
 			return CheckResult{}, factory.Wrap("check", err)
 		}
 	}
-	gates := p.gates
+	gs := p.gates
 	if base != nil {
-		gates = unpaired(gates)
+		gs = unpaired(gs)
 	}
-	facts, err := c.gatesOn(ctx, p, target, gates, diff, req.NoCache, "")
+	facts, err := c.gatesOn(ctx, p, target, gs, diff, req.NoCache, "")
 	if err != nil {
 		return CheckResult{}, factory.Wrap("check", err)
 	}
-	var baseFacts treeFacts
+	var baseFacts gates.TreeFacts
 	if base != nil {
 		if baseFacts, err = c.gatesOn(ctx, p, *base, unpaired(p.gatesNamed(p.baseGates)), nil, req.NoCache, "baseline "); err != nil {
 			return CheckResult{}, factory.Wrap("check", err)
@@ -149,7 +151,7 @@ func (c *Controller) Check(ctx context.Context, req CheckRequest) (CheckResult, 
 	end(nil)
 	res.Passed = passed(res.Verdicts)
 	cacheable := true
-	for _, tf := range []treeFacts{facts, baseFacts} {
+	for _, tf := range []gates.TreeFacts{facts, baseFacts} {
 		for _, o := range tf {
 			// a gate error may be the machine's (a timeout, a missing
 			// tool): try again next time rather than remember it
@@ -223,11 +225,11 @@ func (p *plan) evaluateAll(in evalInput, skip map[string]string) []factory.Verdi
 
 // pairable reports whether a gate runs on the base and the result
 // alternately when both are there (bench gates without their own command).
-func pairable(g Gate) bool { return g.Kind == GateBench && g.Run == nil }
+func pairable(g rules.Gate) bool { return g.Kind == rules.GateBench && g.Run == nil }
 
 // unpaired returns the gates that are not pairable.
-func unpaired(gs []Gate) []Gate {
-	var out []Gate
+func unpaired(gs []rules.Gate) []rules.Gate {
+	var out []rules.Gate
 	for _, g := range gs {
 		if !pairable(g) {
 			out = append(out, g)
@@ -237,15 +239,15 @@ func unpaired(gs []Gate) []Gate {
 }
 
 type pairedFile struct {
-	Base   BenchFacts `json:"base"`
-	Result BenchFacts `json:"result"`
+	Base   benchstat.BenchFacts `json:"base"`
+	Result benchstat.BenchFacts `json:"result"`
 }
 
 // pairedBenches runs the pairable bench gates on base and result
-// alternately (see pairedBench), cached by both trees. resultDir, when not
+// alternately (see gates.PairedBench), cached by both trees. resultDir, when not
 // empty, is an isolated copy of result to use.
-func (c *Controller) pairedBenches(ctx context.Context, p *plan, base, result factory.Snapshot, resultDir string, facts, baseFacts treeFacts, noCache bool) error {
-	var todo []Gate
+func (c *Controller) pairedBenches(ctx context.Context, p *plan, base, result factory.Snapshot, resultDir string, facts, baseFacts gates.TreeFacts, noCache bool) error {
+	var todo []rules.Gate
 	for _, g := range p.gates {
 		if !pairable(g) {
 			continue
@@ -256,7 +258,7 @@ func (c *Controller) pairedBenches(ctx context.Context, p *plan, base, result fa
 		if data, err := c.readCache("bench-" + key + ".json"); err == nil && !noCache {
 			var pf pairedFile
 			if json.Unmarshal(data, &pf) == nil {
-				facts[g.Name], baseFacts[g.Name] = gateOutcome{Facts: pf.Result}, gateOutcome{Facts: pf.Base}
+				facts[g.Name], baseFacts[g.Name] = gates.Outcome{Facts: pf.Result}, gates.Outcome{Facts: pf.Base}
 				continue
 			}
 		}
@@ -265,7 +267,7 @@ func (c *Controller) pairedBenches(ctx context.Context, p *plan, base, result fa
 		c.mu.Unlock()
 		if ok && !noCache {
 			pf := o.Facts.(pairedFile)
-			facts[g.Name], baseFacts[g.Name] = gateOutcome{Facts: pf.Result}, gateOutcome{Facts: pf.Base}
+			facts[g.Name], baseFacts[g.Name] = gates.Outcome{Facts: pf.Result}, gates.Outcome{Facts: pf.Base}
 			continue
 		}
 		todo = append(todo, g)
@@ -299,12 +301,12 @@ func (c *Controller) pairedBenches(ctx context.Context, p *plan, base, result fa
 		}
 		defer releaseResult()
 	}
-	br := gateRun{runner: c.cfg.Runner, dir: baseDir, snapshot: base.ID, cfg: p.cfg}
-	rr := gateRun{runner: c.cfg.Runner, dir: resultDir, snapshot: result.ID, cfg: p.cfg}
+	br := gates.NewTree(c.cfg.Runner, baseDir, base.ID, p.cfg, nil)
+	rr := gates.NewTree(c.cfg.Runner, resultDir, result.ID, p.cfg, nil)
 	for _, g := range todo {
 		gctx, end := begin(c.cfg.Steps, ctx, "gate "+g.Name+" (paired with baseline)")
 		start := time.Now()
-		fb, fr, err := pairedBench(gctx, br, rr, g)
+		fb, fr, err := gates.PairedBench(gctx, br, rr, g)
 		took := time.Since(start)
 		end(err)
 		if ctx.Err() != nil {
@@ -312,16 +314,16 @@ func (c *Controller) pairedBenches(ctx context.Context, p *plan, base, result fa
 		}
 		if err != nil {
 			msg := factory.ErrorMessage(err)
-			facts[g.Name], baseFacts[g.Name] = gateOutcome{Err: msg, Duration: took}, gateOutcome{Err: msg}
+			facts[g.Name], baseFacts[g.Name] = gates.Outcome{Err: msg, Duration: took}, gates.Outcome{Err: msg}
 			continue
 		}
-		facts[g.Name], baseFacts[g.Name] = gateOutcome{Facts: fr, Duration: took}, gateOutcome{Facts: fb}
+		facts[g.Name], baseFacts[g.Name] = gates.Outcome{Facts: fr, Duration: took}, gates.Outcome{Facts: fb}
 		gj, _ := json.Marshal(g)
 		pj, _ := json.Marshal(p.cfg.Sandbox)
 		key := cacheKey("paired", base.Tree, result.Tree, string(gj), string(pj))
 		pf := pairedFile{Base: fb, Result: fr}
 		c.mu.Lock()
-		c.facts[key] = gateOutcome{Facts: pf}
+		c.facts[key] = gates.Outcome{Facts: pf}
 		c.mu.Unlock()
 		if data, err := json.Marshal(pf); err == nil {
 			c.writeCache("bench-"+key+".json", data)
@@ -333,29 +335,29 @@ func (c *Controller) pairedBenches(ctx context.Context, p *plan, base, result fa
 // applyBaseline fills what compares with the baseline: bench comparisons
 // from the baseline's samples (for bench gates that were not run paired)
 // and a suite's new and already-failing tests.
-func applyBaseline(p *plan, facts, base treeFacts) {
+func applyBaseline(p *plan, facts, base gates.TreeFacts) {
 	for _, g := range p.gates {
-		if g.Kind == GateSuite {
-			cur, ok1 := facts[g.Name].Facts.(SuiteFacts)
-			old, ok2 := base[g.Name].Facts.(SuiteFacts)
+		if g.Kind == rules.GateSuite {
+			cur, ok1 := facts[g.Name].Facts.(gates.SuiteFacts)
+			old, ok2 := base[g.Name].Facts.(gates.SuiteFacts)
 			if ok1 && ok2 {
-				facts[g.Name] = gateOutcome{Facts: compareFailures(cur, old), Duration: facts[g.Name].Duration}
+				facts[g.Name] = gates.Outcome{Facts: gates.CompareFailures(cur, old), Duration: facts[g.Name].Duration}
 			}
 			continue
 		}
-		if g.Kind != GateBench || pairable(g) {
+		if g.Kind != rules.GateBench || pairable(g) {
 			continue
 		}
-		cur, ok1 := facts[g.Name].Facts.(BenchFacts)
-		old, ok2 := base[g.Name].Facts.(BenchFacts)
+		cur, ok1 := facts[g.Name].Facts.(benchstat.BenchFacts)
+		old, ok2 := base[g.Name].Facts.(benchstat.BenchFacts)
 		if ok1 && ok2 {
-			facts[g.Name] = gateOutcome{Facts: compareBench(cur, old), Duration: facts[g.Name].Duration}
+			facts[g.Name] = gates.Outcome{Facts: benchstat.Compare(cur, old), Duration: facts[g.Name].Duration}
 		}
 	}
 }
 
-func (p *plan) gatesNamed(names map[string]bool) []Gate {
-	var out []Gate
+func (p *plan) gatesNamed(names map[string]bool) []rules.Gate {
+	var out []rules.Gate
 	for _, g := range p.gates {
 		if names[g.Name] {
 			out = append(out, g)
@@ -364,7 +366,7 @@ func (p *plan) gatesNamed(names map[string]bool) []Gate {
 	return out
 }
 
-func (c *Controller) plan(cfg *Config) *plan {
+func (c *Controller) plan(cfg *rules.Config) *plan {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if p, ok := c.plans[cfg.Hash]; ok {
@@ -378,20 +380,20 @@ func (c *Controller) plan(cfg *Config) *plan {
 // Rules returns factory.yaml as committed at ConfigRev (HEAD by default),
 // the rules every verdict uses, parsed once per content; note is
 // UncommittedNote when the working copy differs. Errors as LoadTrusted.
-func (c *Controller) Rules(ctx context.Context) (cfg *Config, note string, err error) {
+func (c *Controller) Rules(ctx context.Context) (cfg *rules.Config, note string, err error) {
 	return c.rules(ctx)
 }
 
 // RulesOrDetect is Rules with LoadOrDetect's fallback: without a committed
 // factory.yaml, the default rules with the suites detect proposes for the
 // workspace.
-func (c *Controller) RulesOrDetect(ctx context.Context, detect func(root string) []factory.Suite) (cfg *Config, note string, err error) {
+func (c *Controller) RulesOrDetect(ctx context.Context, detect func(root string) []factory.Suite) (cfg *rules.Config, note string, err error) {
 	cfg, note, err = c.rules(ctx)
-	return orDetect(cfg, note, err, c.cfg.Workspace.Root(), detect)
+	return rules.OrDetect(cfg, note, err, c.cfg.Workspace.Root(), detect)
 }
 
-func (c *Controller) rules(ctx context.Context) (*Config, string, error) {
-	data, note, err := readTrusted(ctx, c.cfg.Workspace, c.cfg.Workspace.Root(), c.cfg.ConfigRev)
+func (c *Controller) rules(ctx context.Context) (*rules.Config, string, error) {
+	data, note, err := rules.ReadTrusted(ctx, c.cfg.Workspace, c.cfg.Workspace.Root(), c.cfg.ConfigRev)
 	if err != nil {
 		return nil, "", err
 	}
@@ -402,7 +404,7 @@ func (c *Controller) rules(ctx context.Context) (*Config, string, error) {
 	if ok {
 		return cfg, note, nil
 	}
-	if cfg, err = Parse(ConfigFile, data); err != nil {
+	if cfg, err = rules.Parse(rules.ConfigFile, data); err != nil {
 		return nil, "", err
 	}
 	c.mu.Lock()
@@ -411,17 +413,8 @@ func (c *Controller) rules(ctx context.Context) (*Config, string, error) {
 	return cfg, note, nil
 }
 
-func readInDir(dir, name string) ([]byte, error) {
-	r, err := os.OpenRoot(dir)
-	if err != nil {
-		return nil, err
-	}
-	defer r.Close()
-	return r.ReadFile(name)
-}
-
 // diffFacts computes diff.* between two snapshots.
-func (c *Controller) diffFacts(ctx context.Context, from, to string) (*DiffFacts, error) {
+func (c *Controller) diffFacts(ctx context.Context, from, to string) (*gates.DiffFacts, error) {
 	ctx, end := begin(c.cfg.Steps, ctx, "diff")
 	d, err := c.cfg.Workspace.Diff(ctx, from, to, 1)
 	var patch string
@@ -432,20 +425,20 @@ func (c *Controller) diffFacts(ctx context.Context, from, to string) (*DiffFacts
 	if err != nil {
 		return nil, err
 	}
-	return buildDiffFacts(d.Files, patch), nil
+	return gates.BuildDiffFacts(d.Files, patch), nil
 }
 
 // gatesOn runs gates on a snapshot's tree, reusing cached facts; it
 // isolates the snapshot only when some gate must actually run. dir, when
 // not empty, is an existing isolated copy of the snapshot to use.
-func (c *Controller) gatesOn(ctx context.Context, p *plan, s factory.Snapshot, gates []Gate, diff *DiffFacts, noCache bool, prefix string) (treeFacts, error) {
-	return c.gatesIn(ctx, p, s, "", gates, diff, noCache, prefix)
+func (c *Controller) gatesOn(ctx context.Context, p *plan, s factory.Snapshot, gs []rules.Gate, diff *gates.DiffFacts, noCache bool, prefix string) (gates.TreeFacts, error) {
+	return c.gatesIn(ctx, p, s, "", gs, diff, noCache, prefix)
 }
 
-func (c *Controller) gatesIn(ctx context.Context, p *plan, s factory.Snapshot, dir string, gates []Gate, diff *DiffFacts, noCache bool, prefix string) (treeFacts, error) {
-	out := treeFacts{}
-	var todo []Gate
-	for _, g := range gates {
+func (c *Controller) gatesIn(ctx context.Context, p *plan, s factory.Snapshot, dir string, gs []rules.Gate, diff *gates.DiffFacts, noCache bool, prefix string) (gates.TreeFacts, error) {
+	out := gates.TreeFacts{}
+	var todo []rules.Gate
+	for _, g := range gs {
 		if o, ok := c.cachedFacts(p, g, factsTree(g, s.Tree, diff)); ok && !noCache {
 			out[g.Name] = o
 			continue
@@ -472,14 +465,14 @@ func (c *Controller) gatesIn(ctx context.Context, p *plan, s factory.Snapshot, d
 	}
 	gctx, endAll := begin(c.cfg.Steps, ctx, prefix+"gates")
 	defer endAll(nil)
-	run := gateRun{runner: c.cfg.Runner, dir: dir, snapshot: s.ID, cfg: p.cfg, diff: diff}
+	run := gates.NewTree(c.cfg.Runner, dir, s.ID, p.cfg, diff)
 	for _, g := range todo {
 		if err := gctx.Err(); err != nil {
 			return nil, factory.Errorf(factory.ETIMEOUT, "gates cancelled: %v", err)
 		}
 		stepCtx, end := begin(c.cfg.Steps, gctx, prefix+"gate "+g.Name)
 		start := time.Now()
-		o := run.run(stepCtx, g)
+		o := run.Run(stepCtx, g)
 		o.Duration = time.Since(start)
 		var stepErr error
 		if o.Err != "" {
@@ -498,9 +491,9 @@ func (c *Controller) gatesIn(ctx context.Context, p *plan, s factory.Snapshot, d
 }
 
 // needsTree reports whether any gate reads files (all but added-line patterns).
-func needsTree(gs []Gate) bool {
+func needsTree(gs []rules.Gate) bool {
 	for _, g := range gs {
-		if !(g.Kind == GatePattern && g.Scope != ScopeFiles) {
+		if !(g.Kind == rules.GatePattern && g.Scope != rules.ScopeFiles) {
 			return true
 		}
 	}
@@ -521,25 +514,25 @@ func cacheKey(parts ...string) string {
 // census facts (tests.deleted, tests.tampering) are judged against the base
 // the diff came from. The same result tree reached from another base must
 // not reuse them.
-func factsTree(g Gate, tree string, diff *DiffFacts) string {
-	if g.Kind != GateSuite || diff == nil || diff.patch == "" {
+func factsTree(g rules.Gate, tree string, diff *gates.DiffFacts) string {
+	if g.Kind != rules.GateSuite || diff == nil || diff.Patch() == "" {
 		return tree
 	}
-	return tree + "@" + cacheKey("diff", diff.patch)
+	return tree + "@" + cacheKey("diff", diff.Patch())
 }
 
 // gateKey identifies a gate's facts on a tree: the tree, the gate's
 // definition, the sandbox policy and, for suite gates, the suite. Pattern
 // gates over added lines depend on the diff and are never cached.
-func gateKey(p *plan, g Gate, tree string) (string, bool) {
-	if g.Kind == GatePattern && g.Scope != ScopeFiles {
+func gateKey(p *plan, g rules.Gate, tree string) (string, bool) {
+	if g.Kind == rules.GatePattern && g.Scope != rules.ScopeFiles {
 		return "", false
 	}
 	gj, _ := json.Marshal(g)
 	pj, _ := json.Marshal(p.cfg.Sandbox)
 	var sj []byte
 	for _, s := range p.cfg.Suites {
-		if g.Kind == GateSuite && s.Name == g.Suite {
+		if g.Kind == rules.GateSuite && s.Name == g.Suite {
 			sj, _ = json.Marshal(s)
 		}
 	}
@@ -551,10 +544,10 @@ type factsFile struct {
 	Facts json.RawMessage `json:"facts"`
 }
 
-func (c *Controller) cachedFacts(p *plan, g Gate, tree string) (gateOutcome, bool) {
+func (c *Controller) cachedFacts(p *plan, g rules.Gate, tree string) (gates.Outcome, bool) {
 	key, ok := gateKey(p, g, tree)
 	if !ok {
-		return gateOutcome{}, false
+		return gates.Outcome{}, false
 	}
 	c.mu.Lock()
 	o, ok := c.facts[key]
@@ -564,24 +557,24 @@ func (c *Controller) cachedFacts(p *plan, g Gate, tree string) (gateOutcome, boo
 	}
 	data, err := c.readCache("facts-" + key + ".json")
 	if err != nil {
-		return gateOutcome{}, false
+		return gates.Outcome{}, false
 	}
 	var ff factsFile
 	if json.Unmarshal(data, &ff) != nil || ff.Kind != g.Kind {
-		return gateOutcome{}, false
+		return gates.Outcome{}, false
 	}
-	v, err := decodeFacts(g.Kind, ff.Facts)
+	v, err := gates.DecodeFacts(g.Kind, ff.Facts)
 	if err != nil {
-		return gateOutcome{}, false
+		return gates.Outcome{}, false
 	}
-	o = gateOutcome{Facts: v}
+	o = gates.Outcome{Facts: v}
 	c.mu.Lock()
 	c.facts[key] = o
 	c.mu.Unlock()
 	return o, true
 }
 
-func (c *Controller) storeFacts(p *plan, g Gate, tree string, o gateOutcome) {
+func (c *Controller) storeFacts(p *plan, g rules.Gate, tree string, o gates.Outcome) {
 	key, ok := gateKey(p, g, tree)
 	if !ok {
 		return
@@ -627,7 +620,12 @@ func (c *Controller) readCache(name string) ([]byte, error) {
 	if c.cfg.CacheDir == "" {
 		return nil, fs.ErrNotExist
 	}
-	return readInDir(c.cfg.CacheDir, name)
+	r, err := os.OpenRoot(c.cfg.CacheDir)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	return r.ReadFile(name)
 }
 
 // writeCache writes a cache file atomically (temp file, rename) through
@@ -683,22 +681,22 @@ type InvariantInfo struct {
 
 // Describe lists cfg's gates and invariants (including the implicit
 // protection of factory.yaml) as invariant_list shows them.
-func Describe(cfg *Config) Plan {
+func Describe(cfg *rules.Config) Plan {
 	p := newPlan(cfg)
 	out := Plan{Config: cfg.Hash, Gates: []GateInfo{}, Invariants: []InvariantInfo{}}
 	for _, g := range cfg.Gates {
 		var d string
 		switch g.Kind {
-		case GateSuite:
+		case rules.GateSuite:
 			d = "suite " + g.Suite
-		case GateCommand:
+		case rules.GateCommand:
 			d = strings.Join(g.Run, " ")
-		case GateGoImports:
-			d = "go list " + strings.Join(packagesOr(g.Packages), " ")
-		case GatePattern:
+		case rules.GateGoImports:
+			d = "go list " + strings.Join(gates.PackagesOr(g.Packages), " ")
+		case rules.GatePattern:
 			d = fmt.Sprintf("%q in %s (%s)", g.Regex, strings.Join(orAll(g.In), ", "), g.Scope)
-		case GateCoverage, GateBench:
-			d = strings.Join(packagesOr(g.Packages), " ")
+		case rules.GateCoverage, rules.GateBench:
+			d = strings.Join(gates.PackagesOr(g.Packages), " ")
 			if g.Run != nil {
 				d = strings.Join(g.Run, " ")
 			}
@@ -708,25 +706,25 @@ func Describe(cfg *Config) Plan {
 	for _, inv := range p.invs {
 		var d string
 		switch inv.Kind {
-		case InvExpr:
+		case rules.InvExpr:
 			d = inv.Expr
-		case InvDenyImports:
+		case rules.InvDenyImports:
 			d = strings.Join(inv.From, ", ") + " may not import " + strings.Join(inv.To, ", ")
-		case InvProtect:
+		case rules.InvProtect:
 			d = strings.Join(inv.Globs, ", ")
-		case InvForbid:
+		case rules.InvForbid:
 			d = fmt.Sprintf("%q in %s (%s)", inv.Pattern, strings.Join(orAll(inv.In), ", "), inv.Scope)
-		case InvMaxRegression:
+		case rules.InvMaxRegression:
 			d = fmt.Sprintf("%s at most %g%% slower", inv.Bench, inv.Percent)
 		}
-		var gates []string
+		var names []string
 		for _, r := range inv.refs {
 			if !strings.HasPrefix(r, "forbid:") {
-				gates = append(gates, r)
+				names = append(names, r)
 			}
 		}
-		sort.Strings(gates)
-		out.Invariants = append(out.Invariants, InvariantInfo{ID: inv.ID, Kind: inv.Kind, Detail: d, Gates: gates,
+		sort.Strings(names)
+		out.Invariants = append(out.Invariants, InvariantInfo{ID: inv.ID, Kind: inv.Kind, Detail: d, Gates: names,
 			Baseline: len(inv.baseRefs) > 0, Implicit: inv.Line == 0 && (inv.ID == ImplicitProtectID || strings.HasSuffix(inv.ID, ImpliedRanSuffix))})
 	}
 	return out
@@ -738,6 +736,3 @@ func orAll(g []string) []string {
 	}
 	return g
 }
-
-// ConfigPath is where factory.yaml lives in a working tree.
-func ConfigPath(root string) string { return filepath.Join(root, ConfigFile) }

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/factory-dev/factory"
+	"github.com/factory-dev/factory/invariants/gates"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -56,7 +57,7 @@ func goodShopEdit(t testing.TB, d string) {
 	writeFiles(t, d, map[string]string{"price/max_test.go": "package price\n\nimport \"testing\"\n\nfunc TestMax(t *testing.T) {\n\tif Max(3, 9, 4) != 9 || Max() != 0 {\n\t\tt.Fatal(\"Max\")\n\t}\n}\n"})
 }
 
-func newTestController(t testing.TB, ws Workspace, r Runner, steps Steps, cacheDir string) *Controller {
+func newTestController(t testing.TB, ws Workspace, r gates.Runner, steps Steps, cacheDir string) *Controller {
 	t.Helper()
 	c, err := New(ControllerConfig{Workspace: ws, Runner: r, Steps: steps, CacheDir: cacheDir})
 	require.NoError(t, err)

@@ -1,12 +1,13 @@
-// Package invariants owns factory.yaml and the change controller: gates
-// that run on a tree in the sandbox and produce facts (suite, command,
-// go-imports, pattern, coverage, bench, and the implicit diff), invariants
-// that judge those facts (expr over the facts with baseline.* for the base's
-// facts, and the sugar deny_imports, protect, forbid, max_regression), and
-// verdicts with evidence. Check evaluates the invariants on a tree;
-// Propose is the gate every change passes: isolate, apply, run the gates,
-// evaluate against the base, and only then land it in the live tree, one
-// change at a time and judged again if the live tree moved meanwhile.
+// Package invariants is the change controller and the evaluation of the
+// rules: gates that run on a tree in the sandbox and produce facts (suite,
+// command, go-imports, pattern, coverage, bench, and the implicit diff),
+// invariants that judge those facts (expr over the facts with baseline.* for
+// the base's facts, and the sugar deny_imports, protect, forbid,
+// max_regression), and verdicts with evidence. Check evaluates the
+// invariants on a tree; Propose is the gate every change passes: isolate,
+// apply, run the gates, evaluate against the base, and only then land it in
+// the live tree, one change at a time and judged again if the live tree
+// moved meanwhile.
 //
 // The rules are factory.yaml as committed (HEAD, or a ref a person moves),
 // read from the object store; the working tree's copy is the agent's to
@@ -40,8 +41,13 @@
 // (protect) and forbidding new init functions in them are the stronger,
 // stricter rules.
 //
-// It imports the root package factory, the standard library, goccy/go-yaml,
-// expr-lang/expr, golang.org/x/perf and internal/gocensus. It never imports sandbox, traces,
-// tools, server or mcp-go: it declares the small interfaces it needs
-// (Workspace, Runner, Steps) and cmd/factory wires the sandbox in.
+// Its parts point one way: this package (the controller, and compiling and
+// evaluating the invariants with expr-lang/expr) imports gates (running one
+// gate on one tree, and the facts), which imports rules (factory.yaml: its
+// types, its parser and reading it as committed), which imports benchstat
+// (the benchmark statistics, pure functions over numbers).
+//
+// None of them imports sandbox, traces, tools, server or mcp-go: they
+// declare the small interfaces they need (Workspace, gates.Runner, Steps)
+// and cmd/factory wires the sandbox in.
 package invariants

@@ -16,6 +16,9 @@ import (
 	exprparser "github.com/expr-lang/expr/parser"
 	"github.com/expr-lang/expr/vm"
 	"github.com/factory-dev/factory"
+	"github.com/factory-dev/factory/invariants/benchstat"
+	"github.com/factory-dev/factory/invariants/gates"
+	"github.com/factory-dev/factory/invariants/rules"
 )
 
 // ImplicitProtectID is the id of the invariant factory adds when no protect
@@ -26,8 +29,8 @@ const ImplicitProtectID = "factory-yaml-protected"
 // plan is a Config compiled for evaluation: expr programs, the gates each
 // invariant reads, and which gates must also run on the baseline.
 type plan struct {
-	cfg       *Config
-	gates     []Gate // cfg.Gates plus one pattern gate per forbid
+	cfg       *rules.Config
+	gates     []rules.Gate // cfg.Gates plus one pattern gate per forbid
 	kinds     map[string]string
 	invs      []*compiled
 	baseGates map[string]bool
@@ -37,7 +40,7 @@ type plan struct {
 }
 
 type compiled struct {
-	Invariant
+	rules.Invariant
 	prog     *vm.Program
 	bad      string   // compile error, one line
 	badMore  []string // its position and snippet
@@ -51,37 +54,37 @@ func forbidGate(id string) string { return "forbid:" + id }
 
 // newPlan compiles cfg. It does not fail: an invariant that does not
 // compile becomes an error verdict when evaluated.
-func newPlan(cfg *Config) *plan {
-	p := &plan{cfg: cfg, kinds: map[string]string{GateDiff: GateDiff}, baseGates: map[string]bool{}, baseIdx: map[string]int{}}
+func newPlan(cfg *rules.Config) *plan {
+	p := &plan{cfg: cfg, kinds: map[string]string{rules.GateDiff: rules.GateDiff}, baseGates: map[string]bool{}, baseIdx: map[string]int{}}
 	p.gates = append(p.gates, cfg.Gates...)
 	invs := cfg.Invariants
 	covered := false
 	for _, inv := range invs {
-		if inv.Kind == InvProtect && matchAny(inv.Globs, ConfigFile) && len(inv.Globs) > 0 {
+		if inv.Kind == rules.InvProtect && rules.MatchAny(inv.Globs, rules.ConfigFile) && len(inv.Globs) > 0 {
 			covered = true
 		}
 	}
 	if !covered {
-		invs = append([]Invariant{{ID: ImplicitProtectID, Kind: InvProtect, Globs: []string{ConfigFile}}}, invs...)
+		invs = append([]rules.Invariant{{ID: ImplicitProtectID, Kind: rules.InvProtect, Globs: []string{rules.ConfigFile}}}, invs...)
 	}
 	invs = append(invs, impliedSuiteInvariants(cfg, invs)...)
 	for _, inv := range invs {
-		if inv.Kind == InvForbid {
-			p.gates = append(p.gates, Gate{Name: forbidGate(inv.ID), Kind: GatePattern, Regex: inv.Pattern, In: inv.In, Scope: inv.Scope})
+		if inv.Kind == rules.InvForbid {
+			p.gates = append(p.gates, rules.Gate{Name: forbidGate(inv.ID), Kind: rules.GatePattern, Regex: inv.Pattern, In: inv.In, Scope: inv.Scope})
 		}
 	}
 	var fields []reflect.StructField
-	p.env = map[string]any{GateDiff: DiffFacts{}}
+	p.env = map[string]any{rules.GateDiff: gates.DiffFacts{}}
 	for _, g := range p.gates {
 		p.kinds[g.Name] = g.Kind
 		if strings.HasPrefix(g.Name, "forbid:") {
 			continue
 		}
-		t := factType(g.Kind)
+		t := gates.FactType(g.Kind)
 		p.env[g.Name] = reflect.Zero(t).Interface()
 		p.baseIdx[g.Name] = len(fields)
 		fields = append(fields, reflect.StructField{Name: fmt.Sprintf("G%d", len(fields)), Type: t, Tag: reflect.StructTag(`expr:"` + g.Name + `"`)})
-		if g.Kind == GateBench {
+		if g.Kind == rules.GateBench {
 			p.baseGates[g.Name] = true // compare needs the baseline's samples
 		}
 	}
@@ -90,15 +93,15 @@ func newPlan(cfg *Config) *plan {
 	for _, inv := range invs {
 		c := &compiled{Invariant: inv}
 		switch inv.Kind {
-		case InvExpr:
+		case rules.InvExpr:
 			p.compileExpr(c)
-		case InvDenyImports:
+		case rules.InvDenyImports:
 			c.refs = []string{inv.Gate}
-		case InvProtect:
-			c.refs, c.static = []string{GateDiff}, true
-		case InvForbid:
-			c.refs, c.static = []string{forbidGate(inv.ID)}, inv.Scope != ScopeFiles
-		case InvMaxRegression:
+		case rules.InvProtect:
+			c.refs, c.static = []string{rules.GateDiff}, true
+		case rules.InvForbid:
+			c.refs, c.static = []string{forbidGate(inv.ID)}, inv.Scope != rules.ScopeFiles
+		case rules.InvMaxRegression:
 			c.refs, c.baseRefs = []string{inv.Gate}, []string{inv.Gate}
 		}
 		for _, g := range c.baseRefs {
@@ -141,13 +144,13 @@ func (p *plan) compileExpr(c *compiled) {
 	c.static = len(c.baseRefs) == 0
 	for _, r := range c.refs {
 		g := p.gate(r)
-		if r != GateDiff && !(g != nil && g.Kind == GatePattern && g.Scope != ScopeFiles) {
+		if r != rules.GateDiff && !(g != nil && g.Kind == rules.GatePattern && g.Scope != rules.ScopeFiles) {
 			c.static = false
 		}
 	}
 }
 
-func (p *plan) gate(name string) *Gate {
+func (p *plan) gate(name string) *rules.Gate {
 	for i := range p.gates {
 		if p.gates[i].Name == name {
 			return &p.gates[i]
@@ -193,7 +196,7 @@ func (v *refVisitor) Visit(n *ast.Node) {
 			case s == nil:
 			case id.Value == "baseline":
 				v.base[s.Value] = true
-			case v.p.kinds[id.Value] == GateSuite && (s.Value == "new_failures" || s.Value == "already_failing"):
+			case v.p.kinds[id.Value] == rules.GateSuite && (s.Value == "new_failures" || s.Value == "already_failing"):
 				// compared with the same gate's failures on the base
 				v.base[id.Value] = true
 			}
@@ -231,9 +234,9 @@ func sortedKeys(m map[string]bool) []string {
 // evalInput is what evaluation reads: this tree's gate outcomes, the
 // baseline's (nil without a baseline) and the diff facts.
 type evalInput struct {
-	facts treeFacts
-	base  treeFacts // nil: no baseline
-	diff  *DiffFacts
+	facts gates.TreeFacts
+	base  gates.TreeFacts // nil: no baseline
+	diff  *gates.DiffFacts
 }
 
 // evaluate returns the verdict of one invariant. Its duration is the time
@@ -250,11 +253,11 @@ func (p *plan) evaluate(c *compiled, in evalInput) factory.Verdict {
 }
 
 func (p *plan) verdict(c *compiled, in evalInput) factory.Verdict {
-	if c.Kind == InvExpr && c.prog == nil {
+	if c.Kind == rules.InvExpr && c.prog == nil {
 		return factory.Verdict{Status: factory.VerdictError, Message: "expr does not compile: " + c.bad, Evidence: append([]string{c.Expr}, c.badMore...)}
 	}
 	for _, r := range c.refs {
-		if r == GateDiff {
+		if r == rules.GateDiff {
 			continue
 		}
 		o, ok := in.facts[r]
@@ -277,24 +280,24 @@ func (p *plan) verdict(c *compiled, in evalInput) factory.Verdict {
 		}
 	}
 	switch c.Kind {
-	case InvExpr:
+	case rules.InvExpr:
 		return p.evalExpr(c, in)
-	case InvProtect:
+	case rules.InvProtect:
 		return evalProtect(c, in.diff)
-	case InvForbid:
-		f := in.facts[forbidGate(c.ID)].Facts.(PatternFacts)
+	case rules.InvForbid:
+		f := in.facts[forbidGate(c.ID)].Facts.(gates.PatternFacts)
 		if f.Count == 0 {
 			return factory.Verdict{Status: factory.VerdictPass, Message: fmt.Sprintf("no match of %q", c.Pattern)}
 		}
 		where := "added lines"
-		if c.Scope == ScopeFiles {
+		if c.Scope == rules.ScopeFiles {
 			where = "files"
 		}
 		return factory.Verdict{Status: factory.VerdictFail, Message: fmt.Sprintf("%d forbidden match(es) of %q in %s", f.Count, c.Pattern, where), Evidence: f.Matches}
-	case InvDenyImports:
-		return evalDenyImports(c, in.facts[c.Gate].Facts.(ImportsFacts))
-	case InvMaxRegression:
-		return evalMaxRegression(c, in.facts[c.Gate].Facts.(BenchFacts))
+	case rules.InvDenyImports:
+		return evalDenyImports(c, in.facts[c.Gate].Facts.(gates.ImportsFacts))
+	case rules.InvMaxRegression:
+		return evalMaxRegression(c, in.facts[c.Gate].Facts.(benchstat.BenchFacts))
 	}
 	return factory.Verdict{Status: factory.VerdictError, Message: "unknown invariant kind " + c.Kind}
 }
@@ -327,7 +330,7 @@ func (p *plan) exprEnv(in evalInput) map[string]any {
 		}
 	}
 	if in.diff != nil {
-		env[GateDiff] = *in.diff
+		env[rules.GateDiff] = *in.diff
 	}
 	b := reflect.New(p.baseType).Elem()
 	for name, i := range p.baseIdx {
@@ -359,56 +362,49 @@ func (p *plan) evalExpr(c *compiled, in evalInput) factory.Verdict {
 		ev = append(ev, ch+" = "+factory.Clip(showValue(val), 300))
 	}
 	for _, r := range c.refs {
-		if sf, ok := in.facts[r].Facts.(SuiteFacts); ok && len(sf.AlreadyFailing) > 0 {
-			ev = append(ev, "already failing on the base: "+strings.Join(limit(sf.AlreadyFailing, 20), ", "))
+		if sf, ok := in.facts[r].Facts.(gates.SuiteFacts); ok && len(sf.AlreadyFailing) > 0 {
+			ev = append(ev, "already failing on the base: "+strings.Join(gates.Limit(sf.AlreadyFailing, 20), ", "))
 		}
 	}
 	if out == true {
 		return factory.Verdict{Status: factory.VerdictPass, Message: c.Expr, Evidence: ev}
 	}
 	for _, r := range c.refs {
-		if sf, ok := in.facts[r].Facts.(SuiteFacts); ok {
-			ev = append(ev, limit(sf.Details, 20)...)
+		if sf, ok := in.facts[r].Facts.(gates.SuiteFacts); ok {
+			ev = append(ev, gates.Limit(sf.Details, 20)...)
 		}
-		if cf, ok := in.facts[r].Facts.(CommandFacts); ok && cf.ExitCode != 0 && cf.Output != "" {
-			ev = append(ev, limit(strings.Split(cf.Output, "\n"), 20)...)
+		if cf, ok := in.facts[r].Facts.(gates.CommandFacts); ok && cf.ExitCode != 0 && cf.Output != "" {
+			ev = append(ev, gates.Limit(strings.Split(cf.Output, "\n"), 20)...)
 		}
 	}
 	return factory.Verdict{Status: factory.VerdictFail, Message: "false: " + c.Expr, Evidence: ev}
-}
-
-func limit(s []string, n int) []string {
-	if len(s) <= n {
-		return s
-	}
-	return append(append([]string{}, s[:n]...), fmt.Sprintf("... and %d more", len(s)-n))
 }
 
 func showValue(v any) string {
 	switch x := v.(type) {
 	case string:
 		return fmt.Sprintf("%q", x)
-	case SuiteFacts:
+	case gates.SuiteFacts:
 		return fmt.Sprintf("{total: %d, passed: %d, failed: %d, skipped: %d, build_errors: %d, missing: %d, deleted: %d}", x.Total, x.Passed, x.Failed, x.Skipped, x.BuildErrors, len(x.Missing), len(x.Deleted))
-	case CommandFacts:
+	case gates.CommandFacts:
 		return fmt.Sprintf("{exit_code: %d}", x.ExitCode)
 	}
 	return fmt.Sprintf("%v", v)
 }
 
-func evalProtect(c *compiled, d *DiffFacts) factory.Verdict {
+func evalProtect(c *compiled, d *gates.DiffFacts) factory.Verdict {
 	if d == nil {
 		return factory.Verdict{Status: factory.VerdictSkipped, Message: "no base to compare with; nothing changed"}
 	}
 	var ev []string
-	for _, f := range d.stats {
+	for _, f := range d.Stats() {
 		hit := ""
 		switch {
-		case f.Status == factory.StatusRenamed && (matchAny(c.Globs, f.OldPath) || matchAny(c.Globs, f.Path)):
+		case f.Status == factory.StatusRenamed && (rules.MatchAny(c.Globs, f.OldPath) || rules.MatchAny(c.Globs, f.Path)):
 			hit = fmt.Sprintf("renamed %s -> %s", f.OldPath, f.Path)
 		case f.Status == factory.StatusAdded || f.Status == factory.StatusCopied:
 			// a new file is not an edit of a protected one
-		case matchAny(c.Globs, f.Path):
+		case rules.MatchAny(c.Globs, f.Path):
 			hit = fmt.Sprintf("%s %s (+%d -%d)", f.Status, f.Path, f.Additions, f.Deletions)
 		}
 		if hit != "" {
@@ -438,7 +434,7 @@ func pkgPattern(module, pat string) *regexp.Regexp {
 	return regexp.MustCompile("^" + q + "$")
 }
 
-func evalDenyImports(c *compiled, f ImportsFacts) factory.Verdict {
+func evalDenyImports(c *compiled, f gates.ImportsFacts) factory.Verdict {
 	var from, to []*regexp.Regexp
 	for _, p := range c.From {
 		from = append(from, pkgPattern(f.Module, p))
@@ -485,7 +481,7 @@ func benchGlob(glob, name string) bool {
 // not bound below the budget fails as inconclusive rather than pass, since
 // a change lands only when every gate truly passes. A benchmark that ran on
 // the baseline but not on the result fails: it cannot show a regression.
-func evalMaxRegression(c *compiled, f BenchFacts) factory.Verdict {
+func evalMaxRegression(c *compiled, f benchstat.BenchFacts) factory.Verdict {
 	names := make([]string, 0, len(f.Compare))
 	for n := range f.Compare {
 		if benchGlob(c.Bench, n) {
@@ -504,11 +500,11 @@ func evalMaxRegression(c *compiled, f BenchFacts) factory.Verdict {
 	}
 	var slower, unsure, ok []string
 	for _, n := range names {
-		line, judged := judgeBench(n, f.Compare[n], c.Percent)
+		line, judged := benchstat.Judge(n, f.Compare[n], c.Percent)
 		switch judged {
-		case benchSlower:
+		case benchstat.Slower:
 			slower = append(slower, line)
-		case benchUnsure:
+		case benchstat.Unsure:
 			unsure = append(unsure, line)
 		default:
 			ok = append(ok, line)
@@ -523,4 +519,35 @@ func evalMaxRegression(c *compiled, f BenchFacts) factory.Verdict {
 		return factory.Verdict{Status: factory.VerdictFail, Message: fmt.Sprintf("%d benchmark(s) inconclusive against the %g%% budget; raise count or benchtime", len(unsure), c.Percent), Evidence: slices.Concat(unsure, ok)}
 	}
 	return factory.Verdict{Status: factory.VerdictPass, Message: fmt.Sprintf("%d benchmark(s) within %g%%", len(ok), c.Percent), Evidence: ok}
+}
+
+// ImpliedRanSuffix names the invariant factory adds for each suite gate
+// that no invariant of factory.yaml judges by its missing tests: gate
+// "tests" gets "tests-all-ran". See impliedSuiteInvariants.
+const ImpliedRanSuffix = "-all-ran"
+
+// impliedSuiteInvariants returns the invariant "<gate>-all-ran" for every
+// suite gate of cfg whose "<gate>.missing" no invariant in invs mentions:
+// a suite passes only if every test it declares ran and no changed code
+// forges a run, whatever factory.yaml says. A file that writes its own
+// rule over <gate>.missing takes over (and may relax it).
+func impliedSuiteInvariants(cfg *rules.Config, invs []rules.Invariant) []rules.Invariant {
+	var out []rules.Invariant
+	for _, g := range cfg.Gates {
+		if g.Kind != rules.GateSuite {
+			continue
+		}
+		taken := false
+		for _, inv := range invs {
+			taken = taken || inv.ID == g.Name+ImpliedRanSuffix || (inv.Kind == rules.InvExpr && strings.Contains(inv.Expr, g.Name+".missing"))
+		}
+		if taken {
+			continue
+		}
+		// The census term is always true: it is there so the verdict's
+		// evidence says how the tests were listed, or that they were not.
+		expr := fmt.Sprintf(`%[1]s.census != "" && len(%[1]s.missing) == 0 && len(%[1]s.tampering) == 0`, g.Name)
+		out = append(out, rules.Invariant{ID: g.Name + ImpliedRanSuffix, Kind: rules.InvExpr, Expr: expr})
+	}
+	return out
 }

@@ -1,6 +1,6 @@
 package invariants
 
-// Small real implementations of Workspace and Runner for the package's own
+// Small real implementations of Workspace and gates.Runner for the package's own
 // tests: snapshots are real git commits made with the git binary (under
 // refs/fake/), isolated copies are real checkouts in temp dirs, patches are
 // applied with `git apply`, promotion merges with `git merge-tree`, and
@@ -25,6 +25,7 @@ import (
 
 	"github.com/factory-dev/factory"
 	"github.com/factory-dev/factory/internal/gocensus"
+	"github.com/factory-dev/factory/invariants/gates"
 	"github.com/factory-dev/factory/sandbox/report"
 	"github.com/stretchr/testify/require"
 )
@@ -339,11 +340,11 @@ type execRunner struct {
 	// Confinement.MountAs does: a symlink made for the run (with PWD pointing at it, so the go
 	// tool prints paths under it) and removed right after, so a path the
 	// command printed is of no use on the host unless read relative to
-	// CommandResult.Dir.
+	// gates.CommandResult.Dir.
 	view bool
 }
 
-func (r *execRunner) RunCommand(ctx context.Context, c Command) (CommandResult, error) {
+func (r *execRunner) RunCommand(ctx context.Context, c gates.Command) (gates.CommandResult, error) {
 	r.mu.Lock()
 	r.commands = append(r.commands, c.Argv)
 	r.mu.Unlock()
@@ -360,7 +361,7 @@ func (r *execRunner) RunCommand(ctx context.Context, c Command) (CommandResult, 
 	if r.view {
 		tmp, err := os.MkdirTemp("", "inv-view-")
 		if err != nil {
-			return CommandResult{}, err
+			return gates.CommandResult{}, err
 		}
 		defer os.RemoveAll(tmp)
 		root := c.Root
@@ -369,10 +370,10 @@ func (r *execRunner) RunCommand(ctx context.Context, c Command) (CommandResult, 
 		}
 		rel, err := filepath.Rel(root, c.Dir)
 		if err != nil || !(rel == "." || filepath.IsLocal(rel)) {
-			return CommandResult{}, fmt.Errorf("dir %s is not in root %s", c.Dir, root)
+			return gates.CommandResult{}, fmt.Errorf("dir %s is not in root %s", c.Dir, root)
 		}
 		if err := os.Symlink(root, filepath.Join(tmp, "tree")); err != nil {
-			return CommandResult{}, err
+			return gates.CommandResult{}, err
 		}
 		seen = filepath.Join(tmp, "tree", rel)
 		cmd.Dir = seen
@@ -385,7 +386,7 @@ func (r *execRunner) RunCommand(ctx context.Context, c Command) (CommandResult, 
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	start := time.Now()
 	err := cmd.Run()
-	res := CommandResult{Stdout: stdout.Bytes(), Stderr: stderr.Bytes(), Duration: time.Since(start), Dir: seen}
+	res := gates.CommandResult{Stdout: stdout.Bytes(), Stderr: stderr.Bytes(), Duration: time.Since(start), Dir: seen}
 	if cmd.ProcessState != nil {
 		res.CPU = cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
 	}
@@ -397,12 +398,12 @@ func (r *execRunner) RunCommand(ctx context.Context, c Command) (CommandResult, 
 	return res, err
 }
 
-func (r *execRunner) RunSuite(ctx context.Context, run SuiteRun) (factory.TestReport, error) {
+func (r *execRunner) RunSuite(ctx context.Context, run gates.SuiteRun) (factory.TestReport, error) {
 	r.mu.Lock()
 	r.suites++
 	r.mu.Unlock()
 	// as the sandbox does: a result from go's test cache is not a run
-	res, err := r.RunCommand(ctx, Command{Argv: gocensus.NoCache(run.Suite.Run), Dir: run.Dir, Env: run.Suite.Env, Timeout: run.Suite.Timeout})
+	res, err := r.RunCommand(ctx, gates.Command{Argv: gocensus.NoCache(run.Suite.Run), Dir: run.Dir, Env: run.Suite.Env, Timeout: run.Suite.Timeout})
 	if err != nil {
 		return factory.TestReport{}, err
 	}

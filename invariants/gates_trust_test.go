@@ -14,6 +14,7 @@ import (
 
 	"github.com/factory-dev/factory"
 	"github.com/factory-dev/factory/invariants"
+	"github.com/factory-dev/factory/invariants/rules"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -37,7 +38,7 @@ func TestAttackGatesLoosenedConfigThenProtectedEdit(t *testing.T) {
 	require.NoError(t, err)
 	require.False(t, res.Accepted, res.Reason)
 	invariants.RequireVerdictForTest(t, res.Verdicts, "contract-untouched", factory.VerdictFail, "core/contract_test.go")
-	assert.Equal(t, invariants.UncommittedNote, res.ConfigNote)
+	assert.Equal(t, rules.UncommittedNote, res.ConfigNote)
 	assert.Equal(t, before, invariants.TreeStateForTest(t, repo), "nothing written")
 }
 

@@ -8,6 +8,7 @@ import (
 
 	"github.com/factory-dev/factory"
 	"github.com/factory-dev/factory/internal/attacktest"
+	"github.com/factory-dev/factory/invariants/rules"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -24,12 +25,12 @@ const committedRules = "version: 1\nsuites:\n  unit: {run: [go, test, ./...], fo
 // same answer in every state of a repository's factory.yaml.
 func TestLoadOrDetect(t *testing.T) {
 	ctx := context.Background()
-	type loader func(t *testing.T, repo string) (*Config, string, error)
+	type loader func(t *testing.T, repo string) (*rules.Config, string, error)
 	loaders := map[string]loader{
-		"LoadOrDetect": func(t *testing.T, repo string) (*Config, string, error) {
-			return LoadOrDetect(ctx, newFakeWS(t, repo), repo, "", detectOne)
+		"LoadOrDetect": func(t *testing.T, repo string) (*rules.Config, string, error) {
+			return rules.LoadOrDetect(ctx, newFakeWS(t, repo), repo, "", detectOne)
 		},
-		"Controller.RulesOrDetect": func(t *testing.T, repo string) (*Config, string, error) {
+		"Controller.RulesOrDetect": func(t *testing.T, repo string) (*rules.Config, string, error) {
 			ws := newFakeWS(t, repo)
 			c := newTestController(t, ws, &execRunner{}, nil, t.TempDir())
 			return c.RulesOrDetect(ctx, detectOne)
@@ -38,7 +39,7 @@ func TestLoadOrDetect(t *testing.T) {
 	for name, load := range loaders {
 		t.Run(name, func(t *testing.T) {
 			t.Run("committed", func(t *testing.T) {
-				repo := newRepo(t, map[string]string{ConfigFile: committedRules})
+				repo := newRepo(t, map[string]string{rules.ConfigFile: committedRules})
 				cfg, note, err := load(t, repo)
 				require.NoError(t, err)
 				assert.Empty(t, note)
@@ -54,7 +55,7 @@ func TestLoadOrDetect(t *testing.T) {
 				assert.Equal(t, detectOne(repo), cfg.Suites)
 			})
 			t.Run("malformed committed is an error, not defaults", func(t *testing.T) {
-				repo := newRepo(t, map[string]string{ConfigFile: "version: 1\ngates: [\n"})
+				repo := newRepo(t, map[string]string{rules.ConfigFile: "version: 1\ngates: [\n"})
 				_, _, err := load(t, repo)
 				assert.Equal(t, factory.EINVALID, factory.ErrorCode(err), "%v", err)
 			})
@@ -65,17 +66,17 @@ func TestLoadOrDetect(t *testing.T) {
 // attack: write a factory.yaml with a suite of one's own into the working tree, never committed, hoping test_run uses it -> the defaults with the detected suites and the note that uncommitted rules do not apply; the file is left as it was
 func TestAttackUncommittedConfigIsNotLoaded(t *testing.T) {
 	repo := newRepo(t, map[string]string{"main.go": "package main\n"})
-	require.NoError(t, os.WriteFile(filepath.Join(repo, ConfigFile),
+	require.NoError(t, os.WriteFile(filepath.Join(repo, rules.ConfigFile),
 		[]byte("version: 1\nsuites:\n  mine: {run: [\"true\"], format: exit-code}\n"), 0o644))
 	before := attacktest.Take(t, repo)
-	cfg, note, err := LoadOrDetect(context.Background(), newFakeWS(t, repo), repo, "", detectOne)
+	cfg, note, err := rules.LoadOrDetect(context.Background(), newFakeWS(t, repo), repo, "", detectOne)
 	require.NoError(t, err)
-	assert.Equal(t, UncommittedNote, note)
+	assert.Equal(t, rules.UncommittedNote, note)
 	assert.Equal(t, detectOne(repo), cfg.Suites, "the working copy's suite must not be used")
 	c := newTestController(t, newFakeWS(t, repo), &execRunner{}, nil, t.TempDir())
 	cfg, note, err = c.RulesOrDetect(context.Background(), nil)
 	require.NoError(t, err)
-	assert.Equal(t, UncommittedNote, note)
+	assert.Equal(t, rules.UncommittedNote, note)
 	assert.Empty(t, cfg.Suites, "without detection there are no suites, and never the working copy's")
 	attacktest.Unchanged(t, before, repo)
 }

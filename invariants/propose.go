@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/factory-dev/factory"
+	"github.com/factory-dev/factory/invariants/gates"
+	"github.com/factory-dev/factory/invariants/rules"
 )
 
 // ProposeRequest is a change offered to the gate: a patch, or without one
@@ -197,7 +199,7 @@ func (c *Controller) judge(ctx context.Context, p *plan, base factory.Snapshot, 
 // those that failed or errored. protect, when not nil, is the diff the
 // protect invariants judge instead of base->result (HEAD->result, for a
 // working tree judged against another base).
-func (c *Controller) gateChange(ctx context.Context, p *plan, base, result factory.Snapshot, dir string, protect *DiffFacts) ([]factory.Verdict, []string, error) {
+func (c *Controller) gateChange(ctx context.Context, p *plan, base, result factory.Snapshot, dir string, protect *gates.DiffFacts) ([]factory.Verdict, []string, error) {
 	diff, err := c.diffFacts(ctx, base.ID, result.ID)
 	if err != nil {
 		return nil, nil, err
@@ -207,9 +209,9 @@ func (c *Controller) gateChange(ctx context.Context, p *plan, base, result facto
 	}
 
 	// Phase 1: invariants decidable from the diff alone.
-	var cheap []Gate
+	var cheap []rules.Gate
 	for _, g := range p.gates {
-		if !needsTree([]Gate{g}) {
+		if !needsTree([]rules.Gate{g}) {
 			cheap = append(cheap, g)
 		}
 	}
@@ -224,7 +226,7 @@ func (c *Controller) gateChange(ctx context.Context, p *plan, base, result facto
 			continue
 		}
 		in := evalInput{facts: facts, diff: diff}
-		if inv.Kind == InvProtect {
+		if inv.Kind == rules.InvProtect {
 			in.diff = protect
 		}
 		v := p.evaluate(inv, in)
@@ -256,7 +258,7 @@ func (c *Controller) gateChange(ctx context.Context, p *plan, base, result facto
 // the result's gates one at a time, benchmarks last; as soon as an
 // invariant can be decided and fails, the remaining gates are not run.
 // Verdicts go into decided; it returns the ids that failed.
-func (c *Controller) gateTrees(ctx context.Context, p *plan, base, result factory.Snapshot, dir string, diff *DiffFacts, facts treeFacts, decided map[string]factory.Verdict) ([]string, error) {
+func (c *Controller) gateTrees(ctx context.Context, p *plan, base, result factory.Snapshot, dir string, diff *gates.DiffFacts, facts gates.TreeFacts, decided map[string]factory.Verdict) ([]string, error) {
 	baseFacts, err := c.gatesOn(ctx, p, base, unpaired(p.gatesNamed(p.baseGates)), nil, false, "baseline ")
 	if err != nil {
 		return nil, err
@@ -277,10 +279,10 @@ func (c *Controller) gateTrees(ctx context.Context, p *plan, base, result factor
 		return failed
 	}
 	for _, g := range unpaired(p.gates) {
-		if !needsTree([]Gate{g}) {
+		if !needsTree([]rules.Gate{g}) {
 			continue
 		}
-		more, err := c.gatesIn(ctx, p, result, dir, []Gate{g}, diff, false, "")
+		more, err := c.gatesIn(ctx, p, result, dir, []rules.Gate{g}, diff, false, "")
 		if err != nil {
 			return nil, err
 		}
@@ -374,7 +376,7 @@ func (c *Controller) protectedSinceHead(ctx context.Context, p *plan, result fac
 	}
 	var failed []string
 	for _, inv := range p.invs {
-		if inv.Kind != InvProtect {
+		if inv.Kind != rules.InvProtect {
 			continue
 		}
 		if v := p.evaluate(inv, evalInput{diff: diff}); v.Status != factory.VerdictPass {
@@ -436,9 +438,9 @@ func (c *Controller) lockLanding(ctx context.Context) (unlock func(), err error)
 }
 
 // ready reports whether every fact an invariant reads is in.
-func ready(inv *compiled, facts, base treeFacts) bool {
+func ready(inv *compiled, facts, base gates.TreeFacts) bool {
 	for _, r := range inv.refs {
-		if _, ok := facts[r]; !ok && r != GateDiff {
+		if _, ok := facts[r]; !ok && r != rules.GateDiff {
 			return false
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/factory-dev/factory"
+	"github.com/factory-dev/factory/invariants/gates"
 )
 
 // AlreadyAppliedReason is the answer to a patch the working tree already
@@ -132,7 +133,7 @@ func (c *Controller) judgeTree(ctx context.Context, p *plan, head, base, result 
 			c.log.Warn("release isolated copy", "dir", cp.Dir(), "err", err)
 		}
 	}()
-	var protect *DiffFacts
+	var protect *gates.DiffFacts
 	if head.Tree != base.Tree {
 		if protect, err = c.diffFacts(ctx, head.ID, result.ID); err != nil {
 			return nil, nil, err

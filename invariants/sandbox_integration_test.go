@@ -2,7 +2,7 @@ package invariants_test
 
 // These tests run the controller on the real sandbox. Importing sandbox
 // here is a test-only import (package invariants_test): the invariants
-// package itself never imports sandbox. sandbox/testrun's Runner and
+// package itself never imports sandbox. sandbox/testrun's gates.Runner and
 // Workspace are what cmd/factory wires in.
 
 import (

@@ -14,34 +14,12 @@ import (
 	"time"
 
 	"github.com/factory-dev/factory"
+	"github.com/factory-dev/factory/invariants/benchstat"
+	"github.com/factory-dev/factory/invariants/gates"
+	"github.com/factory-dev/factory/invariants/rules"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
-
-func TestMatchGlob(t *testing.T) {
-	for _, tc := range []struct {
-		glob, path string
-		want       bool
-	}{
-		{"factory.yaml", "factory.yaml", true},
-		{"factory.yaml", "sub/factory.yaml", false},
-		{"**/*_test.go", "a_test.go", true},
-		{"**/*_test.go", "x/y/a_test.go", true},
-		{"**/*_test.go", "x/y/a.go", false},
-		{"core/*.go", "core/a.go", true},
-		{"core/*.go", "core/sub/a.go", false},
-		{"core/**", "core/sub/a.go", true},
-		{"core/", "core/sub/a.go", true},
-		{"core/**/x.go", "core/x.go", true},
-		{"core/**/x.go", "core/a/b/x.go", true},
-		{"**", "anything/at/all", true},
-		{"a/**/b/**/c", "a/1/b/2/3/c", true},
-		{"a/**/b/**/c", "a/1/2/3/c", false},
-		{"[ab].go", "b.go", true},
-	} {
-		assert.Equal(t, tc.want, MatchGlob(tc.glob, tc.path), "%s ~ %s", tc.glob, tc.path)
-	}
-}
 
 // The added lines found in git's own diff are exactly the lines of the new
 // files that git blame attributes to the change.
@@ -61,7 +39,7 @@ func TestAddedLinesAgreeWithGit(t *testing.T) {
 	patch, err := gitTry(repo, nil, nil, "diff", "--cached")
 	require.NoError(t, err)
 	got := map[string]bool{}
-	for _, l := range addedLines(patch + "\n") {
+	for _, l := range gates.AddedLines(patch + "\n") {
 		got[fmt.Sprintf("%s:%d:%s", l.Path, l.Line, l.Text)] = true
 	}
 	// reference: lines of the new version not present at the same place
@@ -98,11 +76,11 @@ func TestCoverageAgreesWithGoToolCover(t *testing.T) {
 	for name, runner := range runnerViews() {
 		t.Run(name, func(t *testing.T) {
 			repo := repoFrom(t, "testdata/shop")
-			r := gateRun{runner: runner(), dir: repo, cfg: &Config{}}
-			o := r.run(context.Background(), Gate{Name: "cover", Kind: GateCoverage})
+			r := gates.NewTree(runner(), repo, "", &rules.Config{}, nil)
+			o := r.Run(context.Background(), rules.Gate{Name: "cover", Kind: rules.GateCoverage})
 			require.Empty(t, o.Err)
-			f := o.Facts.(CoverageFacts)
-			cmd := exec.Command("go", "tool", "cover", "-func="+coverFile)
+			f := o.Facts.(gates.CoverageFacts)
+			cmd := exec.Command("go", "tool", "cover", "-func="+gates.CoverFile)
 			cmd.Dir = repo
 			out, err := cmd.Output()
 			require.NoError(t, err)
@@ -127,13 +105,13 @@ func TestBenchGateRunsWhereverTheTreeIsShown(t *testing.T) {
 	for name, runner := range runnerViews() {
 		t.Run(name, func(t *testing.T) {
 			repo := repoFrom(t, "../examples/gates")
-			r := gateRun{runner: runner(), dir: repo, cfg: &Config{}}
-			o := r.run(context.Background(), Gate{Name: "bench", Kind: GateBench, Packages: []string{"./..."}, Count: 2, Benchtime: "20x"})
+			r := gates.NewTree(runner(), repo, "", &rules.Config{}, nil)
+			o := r.Run(context.Background(), rules.Gate{Name: "bench", Kind: rules.GateBench, Packages: []string{"./..."}, Count: 2, Benchtime: "20x"})
 			require.Empty(t, o.Err)
-			f := o.Facts.(BenchFacts)
+			f := o.Facts.(benchstat.BenchFacts)
 			require.Contains(t, f.Benchmarks, "BenchmarkChecksum")
 			assert.Equal(t, 2, f.Benchmarks["BenchmarkChecksum"].N)
-			_, err := os.Stat(filepath.Join(repo, benchDir, "0.test"))
+			_, err := os.Stat(filepath.Join(repo, gates.BenchDir, "0.test"))
 			assert.NoError(t, err, "the binary is in the tree the runner was given")
 		})
 	}
@@ -147,25 +125,25 @@ func TestParseBenchAndCompare(t *testing.T) {
 		fmt.Fprintf(&base, "BenchmarkA-8\t1000\t%d ns/op\nBenchmarkB/size=1-8\t1000\t%d ns/op\n", 1000+i, 500+i)
 		fmt.Fprintf(&slow, "BenchmarkA-8\t1000\t%d ns/op\nBenchmarkB/size=1-8\t1000\t%d ns/op\n", 1300+i, 500+(9-i))
 	}
-	fb, err := parseBench(base.Bytes())
+	fb, err := benchstat.Parse(base.Bytes())
 	require.NoError(t, err)
-	fs, err := parseBench(slow.Bytes())
+	fs, err := benchstat.Parse(slow.Bytes())
 	require.NoError(t, err)
 	require.Contains(t, fb.Benchmarks, "BenchmarkA")
 	require.Contains(t, fb.Benchmarks, "BenchmarkB/size=1")
 	assert.Equal(t, 10, fb.Benchmarks["BenchmarkA"].N)
 	assert.InDelta(t, 1004.5, fb.Benchmarks["BenchmarkA"].Center, 0.01)
-	cmp := compareBench(fs, fb).Compare
+	cmp := benchstat.Compare(fs, fb).Compare
 	assert.True(t, cmp["BenchmarkA"].Significant)
 	assert.InDelta(t, (1304.5/1004.5-1)*100, cmp["BenchmarkA"].DeltaPct, 0.01)
 	assert.False(t, cmp["BenchmarkB/size=1"].Significant, "same samples")
-	v := evalMaxRegression(&compiled{Invariant: Invariant{ID: "fast", Bench: "Benchmark*", Percent: 15}}, compareBench(fs, fb))
+	v := evalMaxRegression(&compiled{Invariant: rules.Invariant{ID: "fast", Bench: "Benchmark*", Percent: 15}}, benchstat.Compare(fs, fb))
 	assert.Equal(t, factory.VerdictFail, v.Status)
 	require.Len(t, v.Evidence, 1)
 	assert.Contains(t, v.Evidence[0], "BenchmarkA: 1.004µs -> 1.304µs (+29.9%, 99% interval +29.4% to +30.4%, p=0.000, n=10+10, mann-whitney)")
-	v = evalMaxRegression(&compiled{Invariant: Invariant{ID: "fast", Bench: "BenchmarkB*", Percent: 15}}, compareBench(fs, fb))
+	v = evalMaxRegression(&compiled{Invariant: rules.Invariant{ID: "fast", Bench: "BenchmarkB*", Percent: 15}}, benchstat.Compare(fs, fb))
 	assert.Equal(t, factory.VerdictPass, v.Status)
-	v = evalMaxRegression(&compiled{Invariant: Invariant{ID: "fast", Bench: "BenchmarkZ", Percent: 15}}, compareBench(fs, fb))
+	v = evalMaxRegression(&compiled{Invariant: rules.Invariant{ID: "fast", Bench: "BenchmarkZ", Percent: 15}}, benchstat.Compare(fs, fb))
 	assert.Equal(t, factory.VerdictError, v.Status)
 }
 
@@ -195,10 +173,10 @@ func TestImportsGateAgreesWithGoList(t *testing.T) {
 	for name, runner := range runnerViews() {
 		t.Run(name, func(t *testing.T) {
 			repo := repoFrom(t, "../examples/gates")
-			r := gateRun{runner: runner(), dir: repo, cfg: &Config{}}
-			o := r.run(context.Background(), Gate{Name: "imports", Kind: GateGoImports})
+			r := gates.NewTree(runner(), repo, "", &rules.Config{}, nil)
+			o := r.Run(context.Background(), rules.Gate{Name: "imports", Kind: rules.GateGoImports})
 			require.Empty(t, o.Err)
-			f := o.Facts.(ImportsFacts)
+			f := o.Facts.(gates.ImportsFacts)
 			assert.Equal(t, "example.com/gates", f.Module)
 			cmd := exec.Command("go", "list", "-f", `{{range .Imports}}{{$.ImportPath}} {{.}}{{"\n"}}{{end}}`, "./...")
 			cmd.Dir = repo
@@ -240,14 +218,14 @@ func TestFormatTable(t *testing.T) {
 }
 
 func TestDescribe(t *testing.T) {
-	cfg, err := Parse("factory.yaml", []byte(sketch))
+	cfg, err := rules.Parse("factory.yaml", []byte(sketch))
 	require.NoError(t, err)
 	d := Describe(cfg)
 	require.Len(t, d.Gates, 3)
-	assert.Equal(t, GateInfo{Name: "vet", Kind: GateCommand, Detail: "go vet ./..."}, d.Gates[1])
+	assert.Equal(t, GateInfo{Name: "vet", Kind: rules.GateCommand, Detail: "go vet ./..."}, d.Gates[1])
 	require.Len(t, d.Invariants, 7)
-	assert.Equal(t, InvariantInfo{ID: ImplicitProtectID, Kind: InvProtect, Detail: "factory.yaml", Gates: []string{"diff"}, Implicit: true}, d.Invariants[0])
-	assert.Equal(t, InvariantInfo{ID: "no-new-skips", Kind: InvExpr, Detail: "tests.skipped <= baseline.tests.skipped", Gates: []string{"tests"}, Baseline: true}, d.Invariants[5])
+	assert.Equal(t, InvariantInfo{ID: ImplicitProtectID, Kind: rules.InvProtect, Detail: "factory.yaml", Gates: []string{"diff"}, Implicit: true}, d.Invariants[0])
+	assert.Equal(t, InvariantInfo{ID: "no-new-skips", Kind: rules.InvExpr, Detail: "tests.skipped <= baseline.tests.skipped", Gates: []string{"tests"}, Baseline: true}, d.Invariants[5])
 	assert.True(t, d.Invariants[5].Baseline)
 	assert.Equal(t, []string{"tests"}, d.Invariants[5].Gates)
 	assert.Equal(t, "tests"+ImpliedRanSuffix, d.Invariants[6].ID, "every suite gate implies that its declared tests ran")
@@ -261,19 +239,19 @@ func TestSelfConfigLayeringHoldsToday(t *testing.T) {
 	if testing.Short() {
 		t.Skip("lists every package of the module")
 	}
-	cfg, err := Load("testdata/factory-self.yaml")
+	cfg, err := rules.Load("testdata/factory-self.yaml")
 	require.NoError(t, err)
 	p := newPlan(cfg)
 	root, err := filepath.Abs("..")
 	require.NoError(t, err)
-	r := gateRun{runner: &execRunner{}, dir: root, cfg: cfg}
-	facts := treeFacts{"imports": r.run(context.Background(), *p.gate("imports"))}
+	r := gates.NewTree(&execRunner{}, root, "", cfg, nil)
+	facts := gates.TreeFacts{"imports": r.Run(context.Background(), *p.gate("imports"))}
 	require.Empty(t, facts["imports"].Err)
-	assert.Equal(t, "github.com/factory-dev/factory", facts["imports"].Facts.(ImportsFacts).Module)
+	assert.Equal(t, "github.com/factory-dev/factory", facts["imports"].Facts.(gates.ImportsFacts).Module)
 	n := 0
 	for _, c := range p.invs {
 		assert.Empty(t, c.bad, c.ID)
-		if c.Kind == InvDenyImports {
+		if c.Kind == rules.InvDenyImports {
 			n++
 			v := p.evaluate(c, evalInput{facts: facts})
 			assert.Equal(t, factory.VerdictPass, v.Status, "%s: %s %v", c.ID, v.Message, v.Evidence)
@@ -282,95 +260,13 @@ func TestSelfConfigLayeringHoldsToday(t *testing.T) {
 	assert.Equal(t, 7, n)
 
 	// and the rules bite: an edge from sandbox to invariants is denied
-	f := facts["imports"].Facts.(ImportsFacts)
-	f.Edges = append(f.Edges, ImportEdge{From: "github.com/factory-dev/factory/sandbox", To: "github.com/factory-dev/factory/invariants", Pos: "sandbox/x.go:3"})
+	f := facts["imports"].Facts.(gates.ImportsFacts)
+	f.Edges = append(f.Edges, gates.ImportEdge{From: "github.com/factory-dev/factory/sandbox", To: "github.com/factory-dev/factory/invariants", Pos: "sandbox/x.go:3"})
 	for _, c := range p.invs {
 		if c.ID == "sandbox-alone" {
-			v := p.evaluate(c, evalInput{facts: treeFacts{"imports": {Facts: f}}})
+			v := p.evaluate(c, evalInput{facts: gates.TreeFacts{"imports": {Facts: f}}})
 			assert.Equal(t, factory.VerdictFail, v.Status)
 			assert.Equal(t, []string{"sandbox/x.go:3: github.com/factory-dev/factory/sandbox imports github.com/factory-dev/factory/invariants"}, v.Evidence)
 		}
 	}
-}
-
-func TestSignFlipP(t *testing.T) {
-	same := []float64{0.2, 0.2, 0.2, 0.2, 0.2, 0.2, 0.2, 0.2, 0.2, 0.2}
-	// only all-plus and all-minus reach the observed sum
-	assert.InDelta(t, 2.0/1024, signFlipP(same), 1e-12)
-	assert.Equal(t, 1.0, signFlipP([]float64{1, -1, 1, -1}))
-	// brute-force reference for a small mixed sample
-	xs := []float64{0.3, -0.1, 0.25, 0.05, 0.4}
-	obs := 0.0
-	for _, x := range xs {
-		obs += x
-	}
-	hits := 0
-	for m := 0; m < 32; m++ {
-		s := 0.0
-		for i, x := range xs {
-			if m>>i&1 == 1 {
-				x = -x
-			}
-			s += x
-		}
-		if s >= obs-1e-9 || -s >= obs-1e-9 {
-			hits++
-		}
-	}
-	assert.InDelta(t, float64(hits)/32, signFlipP(xs), 1e-12)
-	// the sampled path for long samples agrees with the exact bound
-	long := make([]float64, 30)
-	for i := range long {
-		long[i] = 0.1
-	}
-	assert.Less(t, signFlipP(long), 1e-5)
-}
-
-// Interleaved rounds: whatever load slows a round slows both sides, and the
-// paired comparison still sees a 30% change; the same samples compared as
-// independent ones (Mann-Whitney) do not.
-func TestComparePairedCancelsTheLoad(t *testing.T) {
-	load := []float64{1, 4.5, 1.3, 7, 2, 1.1, 5, 3.3, 1.7, 6}
-	var rb, rr [][]byte
-	var allB, allR []byte
-	for i, l := range load {
-		jitter := 1 + 0.02*float64(i%3-1)
-		b := []byte(fmt.Sprintf("BenchmarkX-2\t1000\t%.1f ns/op\n", 1000*l))
-		r := []byte(fmt.Sprintf("BenchmarkX-2\t1000\t%.1f ns/op\n", 1300*l*jitter))
-		rb, rr = append(rb, b), append(rr, r)
-		allB, allR = append(allB, b...), append(allR, r...)
-	}
-	fb, err := parseBench(allB)
-	require.NoError(t, err)
-	fr, err := parseBench(allR)
-	require.NoError(t, err)
-	d := comparePaired(fb, fr, rb, rr, "paired")["BenchmarkX"]
-	assert.True(t, d.Significant, "%+v", d)
-	assert.InDelta(t, 30, d.DeltaPct, 1)
-	assert.Equal(t, "paired", d.Test)
-	assert.False(t, compareBench(fr, fb).Compare["BenchmarkX"].Significant, "unpaired, the load hides it")
-
-	// no change: not significant
-	d = comparePaired(fb, fb, rb, rb, "paired")["BenchmarkX"]
-	assert.False(t, d.Significant)
-	assert.Equal(t, 0.0, d.DeltaPct)
-}
-
-func TestBenchJobsSizeAndPattern(t *testing.T) {
-	calB := map[string]map[string]float64{"ex/a": {"BenchmarkX": 1000, "BenchmarkY": 50000}}
-	calR := map[string]map[string]float64{"ex/a": {"BenchmarkX": 4000}, "ex/b": {"BenchmarkZ.v2": 10}}
-	jobs := benchJobs(Gate{Bench: "Benchmark/small", Benchtime: "20ms"}, calB, calR)
-	target := 20 * time.Millisecond
-	assert.Equal(t, []benchJob{
-		// each side sized from its own cost: the 4x slower result runs a quarter of the iterations
-		{pkg: "ex/a", top: "BenchmarkX", pattern: "^BenchmarkX$/small", n: [2]int64{20000, 5000}, cal: [2]float64{1000, 4000}, target: target},
-		{pkg: "ex/a", top: "BenchmarkY", pattern: "^BenchmarkY$/small", n: [2]int64{400, 0}, cal: [2]float64{50000, 0}, target: target},
-		{pkg: "ex/b", top: "BenchmarkZ.v2", pattern: `^BenchmarkZ\.v2$/small`, n: [2]int64{0, 2000000}, cal: [2]float64{0, 10}, target: target}, // only in the result
-	}, jobs)
-
-	jobs = benchJobs(Gate{Benchtime: "5x"}, calB, nil)
-	require.Len(t, jobs, 2)
-	assert.Equal(t, benchJob{pkg: "ex/a", top: "BenchmarkX", pattern: "^BenchmarkX$", n: [2]int64{5, 0}, cal: [2]float64{1000, 0}, fixedN: true, target: 20 * time.Millisecond}, jobs[0])
-	jobs = benchJobs(Gate{Benchtime: "1x"}, calB, nil)
-	assert.EqualValues(t, 2, jobs[0].n[0], "an Nx run must do at least one iteration more than the 1x run measuring the fixed cost")
 }

@@ -5,6 +5,7 @@ import (
 
 	"github.com/factory-dev/factory"
 	"github.com/factory-dev/factory/invariants"
+	"github.com/factory-dev/factory/invariants/rules"
 )
 
 type patchApplyArgs struct {
@@ -41,7 +42,7 @@ func patchApply(d Deps) Tool {
 			// same trusted rules the gate reads), never from the agent; a
 			// committed factory.yaml that does not load leaves the engine's
 			// defaults, which are safe.
-			var limits invariants.PatchLimits
+			var limits rules.PatchLimits
 			if cfg, _, err := loadConfig(ctx, d); err == nil {
 				limits = cfg.Patch
 			}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/factory-dev/factory"
 	"github.com/factory-dev/factory/invariants"
+	"github.com/factory-dev/factory/invariants/rules"
 	"github.com/factory-dev/factory/sandbox"
 	"github.com/factory-dev/factory/traces"
 )
@@ -23,10 +24,10 @@ type Runs interface {
 type Gate interface {
 	// Rules returns factory.yaml as committed and a note when the working
 	// copy differs.
-	Rules(ctx context.Context) (cfg *invariants.Config, note string, err error)
+	Rules(ctx context.Context) (cfg *rules.Config, note string, err error)
 	// RulesOrDetect is Rules, or the defaults with the suites detect finds
 	// when nothing is committed.
-	RulesOrDetect(ctx context.Context, detect func(root string) []factory.Suite) (cfg *invariants.Config, note string, err error)
+	RulesOrDetect(ctx context.Context, detect func(root string) []factory.Suite) (cfg *rules.Config, note string, err error)
 	Check(ctx context.Context, req invariants.CheckRequest) (invariants.CheckResult, error)
 	Propose(ctx context.Context, req invariants.ProposeRequest) (invariants.ProposeResult, error)
 }

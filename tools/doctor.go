@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/factory-dev/factory"
-	"github.com/factory-dev/factory/invariants"
+	"github.com/factory-dev/factory/invariants/rules"
 	"github.com/factory-dev/factory/sandbox"
 	"github.com/factory-dev/factory/sandbox/proc"
 	"github.com/factory-dev/factory/traces"
@@ -141,8 +141,8 @@ func (r *DoctorReport) addSandbox() proc.Features {
 // apply) and whether the working copy differs.
 func configCheck(ctx context.Context, d Deps) Check {
 	root := d.Workspace.Root()
-	_, statErr := os.Lstat(invariants.ConfigPath(root))
-	_, note, err := invariants.LoadTrusted(ctx, d.Workspace, root, "")
+	_, statErr := os.Lstat(rules.ConfigPath(root))
+	_, note, err := rules.LoadTrusted(ctx, d.Workspace, root, "")
 	switch {
 	case err == nil && note != "":
 		return Check{Name: "config", OK: true, Detail: "factory.yaml at HEAD is valid; " + note,
@@ -153,7 +153,7 @@ func configCheck(ctx context.Context, d Deps) Check {
 		return Check{Name: "config", OK: true, Detail: "no factory.yaml (defaults apply)", Fix: "run factory init to write one"}
 	case factory.ErrorCode(err) == factory.ENOTFOUND:
 		detail := "factory.yaml is in the working tree but not committed at HEAD; the rules are read from HEAD, so the gates cannot run"
-		if _, lerr := invariants.Load(invariants.ConfigPath(root)); lerr != nil {
+		if _, lerr := rules.Load(rules.ConfigPath(root)); lerr != nil {
 			detail += "; the working copy is not valid either: " + factory.ErrorMessage(lerr)
 		}
 		return Check{Name: "config", Detail: detail, Fix: "git add factory.yaml && git commit"}
@@ -165,7 +165,7 @@ func configCheck(ctx context.Context, d Deps) Check {
 // ignores: it can never be committed, so the rules (read from HEAD) never
 // apply. ok is false when git does not ignore it (or cannot say).
 func IgnoredConfig(ctx context.Context, ws *sandbox.Workspace) (Check, bool) {
-	rule, ignored, err := ws.IgnoredBy(ctx, invariants.ConfigFile)
+	rule, ignored, err := ws.IgnoredBy(ctx, rules.ConfigFile)
 	if err != nil || !ignored {
 		return Check{}, false
 	}

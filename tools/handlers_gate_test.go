@@ -7,6 +7,7 @@ import (
 
 	"github.com/factory-dev/factory"
 	"github.com/factory-dev/factory/invariants"
+	"github.com/factory-dev/factory/invariants/rules"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -24,7 +25,7 @@ func gateCases() map[string][]handlerCase {
 				}
 				assert.Contains(t, ids, "tests-pass")
 				assert.NotContains(t, ids, "only-in-the-working-copy", "the rules are the committed ones")
-				assert.Equal(t, invariants.UncommittedNote, str(got, "config_note"))
+				assert.Equal(t, rules.UncommittedNote, str(got, "config_note"))
 			}},
 			{name: "unknown field", setup: args(map[string]any{"all": true}), want: "bad arguments"},
 		},

@@ -4,7 +4,7 @@ import (
 	"context"
 
 	"github.com/factory-dev/factory"
-	"github.com/factory-dev/factory/invariants"
+	"github.com/factory-dev/factory/invariants/rules"
 	"github.com/factory-dev/factory/sandbox/testrun"
 )
 
@@ -81,14 +81,14 @@ func testRun(d Deps) Tool {
 // HEAD), never the working copy: the suite and the sandbox policy are
 // rules too. Without a committed one, defaults apply and suites are
 // detected from the project's files.
-func loadConfig(ctx context.Context, d Deps) (*invariants.Config, string, error) {
+func loadConfig(ctx context.Context, d Deps) (*rules.Config, string, error) {
 	if d.Gate != nil {
 		return d.Gate.RulesOrDetect(ctx, testrun.DetectSuites)
 	}
-	return invariants.LoadOrDetect(ctx, d.Workspace, d.Workspace.Root(), "", testrun.DetectSuites)
+	return rules.LoadOrDetect(ctx, d.Workspace, d.Workspace.Root(), "", testrun.DetectSuites)
 }
 
-func pickSuite(cfg *invariants.Config, name, root string) (factory.Suite, error) {
+func pickSuite(cfg *rules.Config, name, root string) (factory.Suite, error) {
 	if len(cfg.Suites) == 0 {
 		return factory.Suite{}, factory.Errorf(factory.ENOTFOUND, "no test suite: factory.yaml declares none and none was detected in %s; run factory init, or add suites: to factory.yaml", root)
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/factory-dev/factory"
 	"github.com/factory-dev/factory/invariants"
+	"github.com/factory-dev/factory/invariants/rules"
 	"github.com/factory-dev/factory/sandbox"
 	"github.com/factory-dev/factory/tools"
 	"github.com/factory-dev/factory/traces"
@@ -46,18 +47,18 @@ type fakeGate struct {
 
 var _ tools.Gate = (*fakeGate)(nil)
 
-func (g *fakeGate) Rules(ctx context.Context) (*invariants.Config, string, error) {
+func (g *fakeGate) Rules(ctx context.Context) (*rules.Config, string, error) {
 	if g.ws == nil {
-		return &invariants.Config{Version: 1}, "", nil
+		return &rules.Config{Version: 1}, "", nil
 	}
-	return invariants.LoadTrusted(ctx, g.ws, g.ws.Root(), "")
+	return rules.LoadTrusted(ctx, g.ws, g.ws.Root(), "")
 }
 
-func (g *fakeGate) RulesOrDetect(ctx context.Context, detect func(string) []factory.Suite) (*invariants.Config, string, error) {
+func (g *fakeGate) RulesOrDetect(ctx context.Context, detect func(string) []factory.Suite) (*rules.Config, string, error) {
 	if g.ws == nil {
-		return &invariants.Config{Version: 1}, "", nil
+		return &rules.Config{Version: 1}, "", nil
 	}
-	return invariants.LoadOrDetect(ctx, g.ws, g.ws.Root(), "", detect)
+	return rules.LoadOrDetect(ctx, g.ws, g.ws.Root(), "", detect)
 }
 
 func (g *fakeGate) Check(ctx context.Context, req invariants.CheckRequest) (invariants.CheckResult, error) {

@@ -8,7 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/factory-dev/factory/invariants"
+	"github.com/factory-dev/factory/invariants/rules"
 	"github.com/factory-dev/factory/sandbox/testrun"
 	"github.com/factory-dev/factory/tools"
 )
@@ -32,7 +32,7 @@ branch (a git pre-commit hook, Claude Code's PreToolUse and Stop hooks in
 		return err
 	}
 	defer a.close()
-	path := invariants.ConfigPath(a.ws.Root())
+	path := rules.ConfigPath(a.ws.Root())
 	if _, err := os.Stat(path); err == nil && !*force && *hooks {
 		fmt.Fprintf(env.stdout, "%s exists; left as it is\n", path)
 		return installHooks(ctx, env, a.ws)
@@ -46,8 +46,8 @@ branch (a git pre-commit hook, Claude Code's PreToolUse and Stop hooks in
 	if len(suites) > 0 {
 		lang = suites[0].Name
 	}
-	data := invariants.StarterConfig(suites, lang)
-	if _, err := invariants.Parse(path, data); err != nil {
+	data := rules.StarterConfig(suites, lang)
+	if _, err := rules.Parse(path, data); err != nil {
 		return fmt.Errorf("the starter file does not parse (a bug): %w", err)
 	}
 	if err := os.WriteFile(path, data, 0o644); err != nil {

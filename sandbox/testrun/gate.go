@@ -6,6 +6,7 @@ import (
 
 	"github.com/factory-dev/factory"
 	"github.com/factory-dev/factory/invariants"
+	"github.com/factory-dev/factory/invariants/gates"
 	"github.com/factory-dev/factory/sandbox"
 	"github.com/factory-dev/factory/sandbox/proc"
 )
@@ -14,7 +15,7 @@ import (
 // its Workspace.
 
 var (
-	_ invariants.Runner    = (*Runner)(nil)
+	_ gates.Runner         = (*Runner)(nil)
 	_ invariants.Workspace = Workspace{}
 )
 
@@ -24,7 +25,7 @@ var (
 // hits as for a build in the workspace; the result's Dir tells the gates
 // where the command saw its directory. The environment is the policy's
 // allowed variables plus c.Env, in a fixed order.
-func (rn *Runner) RunCommand(ctx context.Context, c invariants.Command) (invariants.CommandResult, error) {
+func (rn *Runner) RunCommand(ctx context.Context, c gates.Command) (gates.CommandResult, error) {
 	cmd := proc.Cmd{Argv: c.Argv, Dir: c.Dir, Env: envWith(c.Policy.EnvAllow, c.Env), Timeout: c.Timeout, MaxOutput: c.MaxOutput}
 	tree := c.Root
 	if tree == "" {
@@ -36,15 +37,15 @@ func (rn *Runner) RunCommand(ctx context.Context, c invariants.Command) (invaria
 	}
 	res, err := proc.Run(ctx, cmd)
 	if err != nil {
-		return invariants.CommandResult{}, err
+		return gates.CommandResult{}, err
 	}
-	return invariants.CommandResult{ExitCode: res.ExitCode, Stdout: res.Stdout, Stderr: res.Stderr, TimedOut: res.TimedOut, Duration: res.Duration, CPU: res.CPU, Dir: res.Dir}, nil
+	return gates.CommandResult{ExitCode: res.ExitCode, Stdout: res.Stdout, Stderr: res.Stderr, TimedOut: res.TimedOut, Duration: res.Duration, CPU: res.CPU, Dir: res.Dir}, nil
 }
 
 // RunSuite runs the suite on the snapshot in a fresh isolated copy of its
 // own (the cached overlay of that tree makes this cheap), so the copy a
 // gate reads facts from is never the one tests wrote into.
-func (rn *Runner) RunSuite(ctx context.Context, run invariants.SuiteRun) (factory.TestReport, error) {
+func (rn *Runner) RunSuite(ctx context.Context, run gates.SuiteRun) (factory.TestReport, error) {
 	rep, _, err := rn.Run(ctx, Job{
 		Suite:   run.Suite,
 		Policy:  run.Policy,

@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/factory-dev/factory"
-	"github.com/factory-dev/factory/invariants"
+	"github.com/factory-dev/factory/invariants/gates"
 	"github.com/factory-dev/factory/sandbox/testrun"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -25,7 +25,7 @@ func TestRunCommandShowsTheCopyAtTheLiveRoot(t *testing.T) {
 	require.NoError(t, err)
 	defer c.Close()
 	rn := testrun.New(w)
-	res, err := rn.RunCommand(ctx, invariants.Command{
+	res, err := rn.RunCommand(ctx, gates.Command{
 		Argv: []string{"sh", "-c", `pwd; echo "$B$A"; echo made > made.txt`},
 		Dir:  c.Dir(),
 		Env:  map[string]string{"B": "b", "A": "a"},
@@ -44,7 +44,7 @@ func TestRunCommandShowsTheCopyAtTheLiveRoot(t *testing.T) {
 	_, err = os.Stat(filepath.Join(w.Root(), "made.txt"))
 	assert.True(t, os.IsNotExist(err), "the live tree is untouched")
 
-	res, err = rn.RunCommand(ctx, invariants.Command{Argv: []string{"false"}, Dir: c.Dir()})
+	res, err = rn.RunCommand(ctx, gates.Command{Argv: []string{"false"}, Dir: c.Dir()})
 	require.NoError(t, err, "a failing command is a result, not an error")
 	assert.Equal(t, 1, res.ExitCode)
 }
@@ -57,7 +57,7 @@ func TestRunSuiteUsesItsOwnCopy(t *testing.T) {
 	ctx := context.Background()
 	s, err := w.Snapshot(ctx, "")
 	require.NoError(t, err)
-	rep, err := testrun.New(w).RunSuite(ctx, invariants.SuiteRun{Snapshot: s.ID, Suite: goFixtureSuite})
+	rep, err := testrun.New(w).RunSuite(ctx, gates.SuiteRun{Snapshot: s.ID, Suite: goFixtureSuite})
 	require.NoError(t, err)
 	assert.Equal(t, s.ID, rep.Snapshot)
 	assert.Equal(t, factory.TestError, rep.Status)

@@ -1,4 +1,4 @@
-package invariants
+package gates
 
 import (
 	"bufio"
@@ -12,23 +12,24 @@ import (
 	"strings"
 
 	"github.com/factory-dev/factory"
+	"github.com/factory-dev/factory/invariants/rules"
 )
 
-// coverFile is the profile the default coverage command writes in the tree.
-const coverFile = ".factory-cover.out"
+// CoverFile is the profile the default coverage command writes in the tree.
+const CoverFile = ".factory-cover.out"
 
 // coverage runs go test -coverprofile (or the gate's own command writing
 // its own profile) and reports the statement coverage, in total and per
 // package.
-func (r gateRun) coverage(ctx context.Context, g Gate) (any, error) {
+func (r Tree) coverage(ctx context.Context, g rules.Gate) (any, error) {
 	argv, profile := g.Run, g.Profile
 	if argv == nil {
-		pkgs := packagesOr(g.Packages)
+		pkgs := PackagesOr(g.Packages)
 		if err := safePatterns(pkgs); err != nil {
 			return nil, err
 		}
-		profile = coverFile
-		argv = append([]string{"go", "test", "-count=1", "-coverprofile=" + coverFile}, pkgs...)
+		profile = CoverFile
+		argv = append([]string{"go", "test", "-count=1", "-coverprofile=" + CoverFile}, pkgs...)
 	}
 	res, err := r.exec(ctx, g, argv)
 	if err != nil {

@@ -1,4 +1,7 @@
-package invariants
+// Package rules is factory.yaml: its types, its parser (errors name the
+// file, line, field and the fix), reading it as committed at a revision,
+// and the starter file `factory init` writes.
+package rules
 
 import (
 	"bytes"
@@ -16,6 +19,7 @@ import (
 	"time"
 
 	"github.com/factory-dev/factory"
+	"github.com/factory-dev/factory/invariants/benchstat"
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
 	"github.com/goccy/go-yaml/parser"
@@ -86,7 +90,7 @@ type Gate struct {
 	Count     int    `json:"count,omitempty"`     // GateBench: rounds per tree, MinBenchCount or more; zero means 10
 	Benchtime string `json:"benchtime,omitempty"` // GateBench: -benchtime; empty means 20ms
 	// Budget is the wall time a paired bench gate may spend measuring
-	// (after building); zero means DefaultBenchBudget. A result too slow
+	// (after building); zero means gates.DefaultBenchBudget. A result too slow
 	// to measure within it fails as "at least Nx slower".
 	Budget time.Duration `json:"budget,omitempty"`
 
@@ -117,6 +121,23 @@ type Invariant struct {
 	Percent float64 `json:"percent,omitempty"` // InvMaxRegression: largest allowed slowdown, percent
 
 	Gate string `json:"gate,omitempty"` // the gate it reads (deny_imports, max_regression, forbid's implicit gate)
+}
+
+// ConfigPath is where factory.yaml lives in a working tree.
+func ConfigPath(root string) string { return filepath.Join(root, ConfigFile) }
+
+// DecideAt is the tightest max_regression percent that reads this bench
+// gate (0 when none), set by Parse.
+func (g Gate) DecideAt() float64 { return g.decideAt }
+
+// readInDir reads name inside dir without following a symlink out of it.
+func readInDir(dir, name string) ([]byte, error) {
+	r, err := os.OpenRoot(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	return r.ReadFile(name)
 }
 
 // Load reads and parses the file at path. A missing file is ENOTFOUND; a
@@ -156,7 +177,7 @@ const DefaultConfigRev = "HEAD"
 // when rev names nothing or has no factory.yaml; EINVALID for a malformed
 // file.
 func LoadTrusted(ctx context.Context, src ConfigSource, root, rev string) (cfg *Config, note string, err error) {
-	data, note, err := readTrusted(ctx, src, root, rev)
+	data, note, err := ReadTrusted(ctx, src, root, rev)
 	if err != nil {
 		return nil, "", err
 	}
@@ -173,13 +194,13 @@ func LoadTrusted(ctx context.Context, src ConfigSource, root, rev string) (cfg *
 // defaults.
 func LoadOrDetect(ctx context.Context, src ConfigSource, root, rev string, detect func(root string) []factory.Suite) (cfg *Config, note string, err error) {
 	cfg, note, err = LoadTrusted(ctx, src, root, rev)
-	return orDetect(cfg, note, err, root, detect)
+	return OrDetect(cfg, note, err, root, detect)
 }
 
-// orDetect replaces a missing committed config by the default rules with
-// detected suites: the one fallback of LoadOrDetect and
-// Controller.RulesOrDetect.
-func orDetect(cfg *Config, note string, err error, root string, detect func(root string) []factory.Suite) (*Config, string, error) {
+// OrDetect replaces a missing committed config by the default rules with
+// detected suites: the one fallback of LoadOrDetect and the controller's
+// RulesOrDetect.
+func OrDetect(cfg *Config, note string, err error, root string, detect func(root string) []factory.Suite) (*Config, string, error) {
 	if factory.ErrorCode(err) != factory.ENOTFOUND {
 		return cfg, note, err
 	}
@@ -194,8 +215,9 @@ func orDetect(cfg *Config, note string, err error, root string, detect func(root
 	return cfg, note, nil
 }
 
-// readTrusted is LoadTrusted's read, before parsing.
-func readTrusted(ctx context.Context, src ConfigSource, root, rev string) (data []byte, note string, err error) {
+// ReadTrusted is LoadTrusted's read, before parsing: the controller
+// parses once per content and caches by the bytes.
+func ReadTrusted(ctx context.Context, src ConfigSource, root, rev string) (data []byte, note string, err error) {
 	if rev == "" {
 		rev = DefaultConfigRev
 	}
@@ -928,8 +950,8 @@ func (p *cparser) benchGate(g *Gate, n ast.Node, f string) {
 // the gate could never fail.
 func (p *cparser) benchCount(n ast.Node, f string, c int) {
 	switch {
-	case c < MinBenchCount:
-		p.errf(n, f, "count %d can never reach p < %g (the smallest p with %d pairs is %.3f); use count: %d or more", c, benchThresholds.CompareAlpha, c, minSignFlipP(c), MinBenchCount)
+	case c < benchstat.MinBenchCount:
+		p.errf(n, f, "count %d can never reach p < %g (the smallest p with %d pairs is %.3f); use count: %d or more", c, benchstat.Alpha, c, benchstat.MinSignFlipP(c), benchstat.MinBenchCount)
 	case c > 50:
 		p.errf(n, f, "expected at most 50 rounds; use count: 10 to 20")
 	}

@@ -1,4 +1,4 @@
-package invariants
+package gates
 
 import (
 	"bytes"
@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/factory-dev/factory"
+	"github.com/factory-dev/factory/invariants/benchstat"
+	"github.com/factory-dev/factory/invariants/rules"
 	"golang.org/x/perf/benchfmt"
 )
 
@@ -33,7 +35,7 @@ const benchReps = 2
 // benchSide is one tree of a paired comparison: index 0 the baseline, 1
 // the result.
 type benchSide struct {
-	run  gateRun
+	run  Tree
 	bins []benchBin
 }
 
@@ -66,7 +68,7 @@ func (e overBudget) Error() string {
 	return fmt.Sprintf("stopped at the budget after %s", e.ran.Round(time.Millisecond))
 }
 
-// pairedBench runs a bench gate on the base and the result in paired
+// PairedBench runs a bench gate on the base and the result in paired
 // rounds, both sides of a round at the same time, so that a busy machine
 // slows both sides of a round alike. It returns both sides' facts, the
 // result's with Compare filled by comparePaired.
@@ -91,10 +93,10 @@ func (e overBudget) Error() string {
 // Measuring stops at the gate's budget (DefaultBenchBudget): a result too
 // slow to measure within it gets Compare entries of Test "budget", the
 // least slowdown observed; a baseline too slow for it is an error.
-func pairedBench(ctx context.Context, base, result gateRun, g Gate) (BenchFacts, BenchFacts, error) {
+func PairedBench(ctx context.Context, base, result Tree, g rules.Gate) (benchstat.BenchFacts, benchstat.BenchFacts, error) {
 	sides := [2]*benchSide{{run: base}, {run: result}}
 	if err := buildSides(ctx, g, sides); err != nil {
-		return BenchFacts{}, BenchFacts{}, err
+		return benchstat.BenchFacts{}, benchstat.BenchFacts{}, err
 	}
 	budget := g.Budget
 	if budget <= 0 {
@@ -108,11 +110,11 @@ func pairedBench(ctx context.Context, base, result gateRun, g Gate) (BenchFacts,
 		return tooSlowFacts(cal[0], time.Since(start), took[0], budget)
 	}
 	if err != nil {
-		return BenchFacts{}, BenchFacts{}, budgetHint(err, budget)
+		return benchstat.BenchFacts{}, benchstat.BenchFacts{}, budgetHint(err, budget)
 	}
 	jobs := benchJobs(g, cal[0], cal[1])
 	if len(jobs) == 0 {
-		return BenchFacts{}, BenchFacts{}, factory.Errorf(factory.EINVALID, "no benchmark ran (pattern %q)", g.Bench)
+		return benchstat.BenchFacts{}, benchstat.BenchFacts{}, factory.Errorf(factory.EINVALID, "no benchmark ran (pattern %q)", g.Bench)
 	}
 	for j := range jobs {
 		if err := planJob(ctx, g, sides, &jobs[j], deadline); err != nil {
@@ -133,21 +135,21 @@ func pairedBench(ctx context.Context, base, result gateRun, g Gate) (BenchFacts,
 // stopped the result's side and the result is clearly slower (its
 // calibrated cost over twice the baseline's), it fails as at least that
 // much slower; otherwise the error stands, with what to do about it.
-func stopped(err error, jobs []benchJob, budget time.Duration) (BenchFacts, BenchFacts, error) {
-	fb := BenchFacts{Benchmarks: map[string]BenchResult{}, Compare: map[string]BenchDelta{}}
-	fr := BenchFacts{Benchmarks: map[string]BenchResult{}, Compare: map[string]BenchDelta{}}
+func stopped(err error, jobs []benchJob, budget time.Duration) (benchstat.BenchFacts, benchstat.BenchFacts, error) {
+	fb := benchstat.BenchFacts{Benchmarks: map[string]benchstat.BenchResult{}, Compare: map[string]benchstat.BenchDelta{}}
+	fr := benchstat.BenchFacts{Benchmarks: map[string]benchstat.BenchResult{}, Compare: map[string]benchstat.BenchDelta{}}
 	if resultStopped(err) {
 		for _, job := range jobs {
 			if job.cal[0] > 0 && job.cal[1] > 2*job.cal[0] {
-				fb.Benchmarks[job.top] = BenchResult{Center: job.cal[0], N: 1, Values: []float64{job.cal[0]}}
-				fr.Compare[job.top] = atLeast(job.cal[0], job.cal[1]/job.cal[0], budget)
+				fb.Benchmarks[job.top] = benchstat.BenchResult{Center: job.cal[0], N: 1, Values: []float64{job.cal[0]}}
+				fr.Compare[job.top] = AtLeast(job.cal[0], job.cal[1]/job.cal[0], budget)
 			}
 		}
 	}
 	if len(fr.Compare) > 0 {
 		return fb, fr, nil
 	}
-	return BenchFacts{}, BenchFacts{}, budgetHint(err, budget)
+	return benchstat.BenchFacts{}, benchstat.BenchFacts{}, budgetHint(err, budget)
 }
 
 // budgetHint says what to do when the budget cut the baseline (or a round)
@@ -162,7 +164,7 @@ func budgetHint(err error, budget time.Duration) error {
 
 // buildSides compiles both sides' test binaries at once (two go builds
 // share the machine better than they wait for each other).
-func buildSides(ctx context.Context, g Gate, sides [2]*benchSide) error {
+func buildSides(ctx context.Context, g rules.Gate, sides [2]*benchSide) error {
 	var errs [2]error
 	var wg sync.WaitGroup
 	for k, sd := range sides {
@@ -174,7 +176,7 @@ func buildSides(ctx context.Context, g Gate, sides [2]*benchSide) error {
 
 // calibrateSides calibrates both sides at once; took is each side's
 // calibration wall time, zero for a side that did not finish.
-func calibrateSides(ctx context.Context, g Gate, sides [2]*benchSide, deadline time.Time) (cal [2]map[string]map[string]float64, took [2]time.Duration, err error) {
+func calibrateSides(ctx context.Context, g rules.Gate, sides [2]*benchSide, deadline time.Time) (cal [2]map[string]map[string]float64, took [2]time.Duration, err error) {
 	var errs [2]error
 	var wg sync.WaitGroup
 	for k, sd := range sides {
@@ -190,28 +192,28 @@ func calibrateSides(ctx context.Context, g Gate, sides [2]*benchSide, deadline t
 // tooSlowFacts are the facts of a result whose calibration ran past the
 // budget: its run took at least ran where the baseline's took base, so
 // each of the baseline's benchmarks is at least ran/base times slower.
-func tooSlowFacts(calB map[string]map[string]float64, ran, base, budget time.Duration) (BenchFacts, BenchFacts, error) {
+func tooSlowFacts(calB map[string]map[string]float64, ran, base, budget time.Duration) (benchstat.BenchFacts, benchstat.BenchFacts, error) {
 	times := float64(ran) / float64(base)
-	fb := BenchFacts{Benchmarks: map[string]BenchResult{}, Compare: map[string]BenchDelta{}}
-	fr := BenchFacts{Benchmarks: map[string]BenchResult{}, Compare: map[string]BenchDelta{}}
+	fb := benchstat.BenchFacts{Benchmarks: map[string]benchstat.BenchResult{}, Compare: map[string]benchstat.BenchDelta{}}
+	fr := benchstat.BenchFacts{Benchmarks: map[string]benchstat.BenchResult{}, Compare: map[string]benchstat.BenchDelta{}}
 	for _, tops := range calB {
 		for name, ns := range tops {
-			fb.Benchmarks[name] = BenchResult{Center: ns, N: 1, Values: []float64{ns}}
-			fr.Compare[name] = atLeast(ns, times, budget)
+			fb.Benchmarks[name] = benchstat.BenchResult{Center: ns, N: 1, Values: []float64{ns}}
+			fr.Compare[name] = AtLeast(ns, times, budget)
 		}
 	}
 	return fb, fr, nil
 }
 
-// atLeast is the comparison of a benchmark the budget stopped: at least
+// AtLeast is the comparison of a benchmark the budget stopped: at least
 // times slower than its baseline cost of ns.
-func atLeast(ns, times float64, budget time.Duration) BenchDelta {
+func AtLeast(ns, times float64, budget time.Duration) benchstat.BenchDelta {
 	pct := math.Floor(100 * (times - 1))
-	return BenchDelta{Base: ns, Center: ns * times, DeltaPct: pct, Low: pct, Significant: true, N: "budget " + budget.String(), Test: "budget"}
+	return benchstat.BenchDelta{Base: ns, Center: ns * times, DeltaPct: pct, Low: pct, Significant: true, N: "budget " + budget.String(), Test: "budget"}
 }
 
 // pairedRounds runs the planned rounds and compares them.
-func pairedRounds(ctx context.Context, g Gate, sides [2]*benchSide, jobs []benchJob, deadline time.Time) (BenchFacts, BenchFacts, error) {
+func pairedRounds(ctx context.Context, g rules.Gate, sides [2]*benchSide, jobs []benchJob, deadline time.Time) (benchstat.BenchFacts, benchstat.BenchFacts, error) {
 	_, count, _ := benchDefaults(g)
 	var rounds [2][][]byte
 	cpu := true
@@ -235,7 +237,7 @@ func pairedRounds(ctx context.Context, g Gate, sides [2]*benchSide, jobs []bench
 	}
 	for i := 0; i < count; i++ {
 		if err := round(); err != nil {
-			return BenchFacts{}, BenchFacts{}, err
+			return benchstat.BenchFacts{}, benchstat.BenchFacts{}, err
 		}
 	}
 	for {
@@ -243,7 +245,7 @@ func pairedRounds(ctx context.Context, g Gate, sides [2]*benchSide, jobs []bench
 		// A busy machine widens the interval: while it cannot yet say
 		// within or over the tightest budget, more rounds (up to three
 		// times count, and within the gate's time budget) narrow it.
-		if err != nil || !undecided(fr.Compare, g.decideAt) || len(rounds[0]) >= 3*count || time.Until(deadline) < 2*last {
+		if err != nil || !undecided(fr.Compare, g.DecideAt()) || len(rounds[0]) >= 3*count || time.Until(deadline) < 2*last {
 			return fb, fr, err
 		}
 		if err := round(); err != nil {
@@ -253,29 +255,29 @@ func pairedRounds(ctx context.Context, g Gate, sides [2]*benchSide, jobs []bench
 }
 
 // pairedFacts compares what the rounds measured on both sides.
-func pairedFacts(g Gate, rounds [2][][]byte, cpu bool) (BenchFacts, BenchFacts, error) {
+func pairedFacts(g rules.Gate, rounds [2][][]byte, cpu bool) (benchstat.BenchFacts, benchstat.BenchFacts, error) {
 	fb, err := benchFacts(g, bytes.Join(rounds[0], nil))
 	if err != nil {
-		return BenchFacts{}, BenchFacts{}, onSide(0, err)
+		return benchstat.BenchFacts{}, benchstat.BenchFacts{}, onSide(0, err)
 	}
 	// a result on which no benchmark ran is judged (every benchmark
 	// Missing), not an error
-	fr, err := parseBench(bytes.Join(rounds[1], nil))
+	fr, err := benchstat.Parse(bytes.Join(rounds[1], nil))
 	if err != nil {
-		return BenchFacts{}, BenchFacts{}, err
+		return benchstat.BenchFacts{}, benchstat.BenchFacts{}, err
 	}
 	test := "paired"
 	if cpu {
 		test = "paired cpu"
 	}
-	fr.Compare = comparePaired(fb, fr, rounds[0], rounds[1], test)
-	fr.Missing = missingFrom(fb, fr)
+	fr.Compare = benchstat.ComparePaired(fb, fr, rounds[0], rounds[1], test)
+	fr.Missing = benchstat.MissingFrom(fb, fr)
 	return fb, fr, nil
 }
 
 // undecided reports whether some benchmark's interval can say neither
 // "within pct" nor "over pct" yet; false when no budget reads the gate.
-func undecided(cmp map[string]BenchDelta, pct float64) bool {
+func undecided(cmp map[string]benchstat.BenchDelta, pct float64) bool {
 	if pct <= 0 {
 		return false
 	}
@@ -293,7 +295,7 @@ func undecided(cmp map[string]BenchDelta, pct float64) bool {
 // pairedRound runs job on both sides at once, benchReps times, and keeps
 // each side's least ns/op per benchmark. cpu is false when a side reported
 // no CPU time, so the values are the benchmarks' own ns/op.
-func pairedRound(ctx context.Context, g Gate, sides [2]*benchSide, job benchJob, deadline time.Time) (best [2]map[string]float64, cpu bool, err error) {
+func pairedRound(ctx context.Context, g rules.Gate, sides [2]*benchSide, job benchJob, deadline time.Time) (best [2]map[string]float64, cpu bool, err error) {
 	cpu = true
 	for rep := 0; rep < benchReps; rep++ {
 		// both sides at once: whatever slows the machine's shared
@@ -363,7 +365,7 @@ type benchJob struct {
 // benchCalibrate runs every binary once with the gate's pattern and
 // benchtime and returns, per package, each top-level benchmark function's
 // summed ns/op (over its sub-benchmarks), and the runs' wall time.
-func (r gateRun) benchCalibrate(ctx context.Context, g Gate, bins []benchBin, deadline time.Time) (map[string]map[string]float64, time.Duration, error) {
+func (r Tree) benchCalibrate(ctx context.Context, g rules.Gate, bins []benchBin, deadline time.Time) (map[string]map[string]float64, time.Duration, error) {
 	pat, _, bt := benchDefaults(g)
 	cal := map[string]map[string]float64{}
 	var took time.Duration
@@ -373,7 +375,7 @@ func (r gateRun) benchCalibrate(ctx context.Context, g Gate, bins []benchBin, de
 		if err != nil {
 			return nil, 0, err
 		}
-		f, err := parseBench(res.Stdout)
+		f, err := benchstat.Parse(res.Stdout)
 		if err != nil {
 			return nil, 0, err
 		}
@@ -389,7 +391,7 @@ func (r gateRun) benchCalibrate(ctx context.Context, g Gate, bins []benchBin, de
 
 // benchRun runs one binary's benchmarks matching pat once, cut short at
 // deadline (an overBudget error).
-func (r gateRun) benchRun(ctx context.Context, g Gate, b benchBin, pat, benchtime string, deadline time.Time) (CommandResult, error) {
+func (r Tree) benchRun(ctx context.Context, g rules.Gate, b benchBin, pat, benchtime string, deadline time.Time) (CommandResult, error) {
 	timeout := g.Timeout
 	if timeout <= 0 {
 		timeout = 10 * time.Minute
@@ -417,7 +419,7 @@ func (r gateRun) benchRun(ctx context.Context, g Gate, b benchBin, pat, benchtim
 // iteration count that makes it burn about the gate's benchtime (its count
 // when given as "Nx") per round, from its own cost: a result ten times
 // slower runs a tenth of the iterations, so its rounds take no longer.
-func benchJobs(g Gate, calB, calR map[string]map[string]float64) []benchJob {
+func benchJobs(g rules.Gate, calB, calR map[string]map[string]float64) []benchJob {
 	pat, _, bt := benchDefaults(g)
 	var fixedN int64
 	target := 20 * time.Millisecond
@@ -504,7 +506,7 @@ func onBothSides(sides [2]*benchSide, job *benchJob, fn func(k int, sd *benchSid
 // the benchmark itself, from two probe runs per side (the calibration's
 // wall-clock ns/op overstates the CPU on a busy machine). A runner that
 // reports no CPU leaves F zero.
-func planJob(ctx context.Context, g Gate, sides [2]*benchSide, job *benchJob, deadline time.Time) error {
+func planJob(ctx context.Context, g rules.Gate, sides [2]*benchSide, job *benchJob, deadline time.Time) error {
 	var ones [2][]time.Duration
 	err := onBothSides(sides, job, func(k int, sd *benchSide, b benchBin) error {
 		for range 3 {
@@ -546,7 +548,7 @@ func planJob(ctx context.Context, g Gate, sides [2]*benchSide, job *benchJob, de
 // on the least CPU seen (a probe slowed by a busy moment would make the
 // runs too short for F's noise). It also records each run's expected wall
 // time, for the budget.
-func (job *benchJob) probe(ctx context.Context, g Gate, sides [2]*benchSide, want time.Duration, deadline time.Time) error {
+func (job *benchJob) probe(ctx context.Context, g rules.Gate, sides [2]*benchSide, want time.Duration, deadline time.Time) error {
 	var least [2]time.Duration
 	var ratio [2]float64 // wall per CPU
 	for range 2 {
@@ -593,7 +595,7 @@ func (job *benchJob) probe(ctx context.Context, g Gate, sides [2]*benchSide, wan
 // at least that many times slower (its calibrated cost over the
 // baseline's); without one, the baseline alone does not fit and the gate
 // cannot measure.
-func overPlan(g Gate, jobs []benchJob, deadline time.Time, budget time.Duration) (fb, fr BenchFacts, stop bool, err error) {
+func overPlan(g rules.Gate, jobs []benchJob, deadline time.Time, budget time.Duration) (fb, fr benchstat.BenchFacts, stop bool, err error) {
 	_, count, _ := benchDefaults(g)
 	var need time.Duration
 	for _, job := range jobs {
@@ -603,14 +605,14 @@ func overPlan(g Gate, jobs []benchJob, deadline time.Time, budget time.Duration)
 	if need <= left {
 		return fb, fr, false, nil
 	}
-	fb = BenchFacts{Benchmarks: map[string]BenchResult{}, Compare: map[string]BenchDelta{}}
-	fr = BenchFacts{Benchmarks: map[string]BenchResult{}, Compare: map[string]BenchDelta{}}
+	fb = benchstat.BenchFacts{Benchmarks: map[string]benchstat.BenchResult{}, Compare: map[string]benchstat.BenchDelta{}}
+	fr = benchstat.BenchFacts{Benchmarks: map[string]benchstat.BenchResult{}, Compare: map[string]benchstat.BenchDelta{}}
 	for _, job := range jobs {
 		if job.cal[0] == 0 || job.cal[1] == 0 || job.run[1] <= 2*job.run[0] {
 			continue
 		}
-		fb.Benchmarks[job.top] = BenchResult{Center: job.cal[0], N: 1, Values: []float64{job.cal[0]}}
-		fr.Compare[job.top] = atLeast(job.cal[0], job.cal[1]/job.cal[0], budget)
+		fb.Benchmarks[job.top] = benchstat.BenchResult{Center: job.cal[0], N: 1, Values: []float64{job.cal[0]}}
+		fr.Compare[job.top] = AtLeast(job.cal[0], job.cal[1]/job.cal[0], budget)
 	}
 	if len(fr.Compare) > 0 {
 		return fb, fr, true, nil
@@ -624,7 +626,7 @@ func overPlan(g Gate, jobs []benchJob, deadline time.Time, budget time.Duration)
 // nil when the package is not on this side. A benchmark that ran another
 // number of iterations than asked (one that sets b.N itself, or runs its
 // loop fewer times) is an error: its ns/op would not be its cost.
-func (s *benchSide) round(ctx context.Context, g Gate, k int, job benchJob, deadline time.Time) (wall, cpu map[string]float64, err error) {
+func (s *benchSide) round(ctx context.Context, g rules.Gate, k int, job benchJob, deadline time.Time) (wall, cpu map[string]float64, err error) {
 	b, ok := s.bin(job.pkg)
 	if !ok || job.n[k] == 0 {
 		return nil, nil, nil
@@ -636,7 +638,7 @@ func (s *benchSide) round(ctx context.Context, g Gate, k int, job benchJob, dead
 	if err := checkIters(res.Stdout, job.n[k]); err != nil {
 		return nil, nil, err
 	}
-	f, err := parseBench(res.Stdout)
+	f, err := benchstat.Parse(res.Stdout)
 	if err != nil {
 		return nil, nil, err
 	}

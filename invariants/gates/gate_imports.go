@@ -1,4 +1,4 @@
-package invariants
+package gates
 
 import (
 	"bytes"
@@ -14,6 +14,7 @@ import (
 	"strconv"
 
 	"github.com/factory-dev/factory"
+	"github.com/factory-dev/factory/invariants/rules"
 )
 
 // listedPackage is the part of go list -json the imports gate reads.
@@ -30,8 +31,8 @@ type listedPackage struct {
 
 // imports lists the packages (go list) and their import edges, each with
 // the file and line that writes it, for deny_imports rules.
-func (r gateRun) imports(ctx context.Context, g Gate) (any, error) {
-	pkgs := packagesOr(g.Packages)
+func (r Tree) imports(ctx context.Context, g rules.Gate) (any, error) {
+	pkgs := PackagesOr(g.Packages)
 	if err := safePatterns(pkgs); err != nil {
 		return nil, err
 	}

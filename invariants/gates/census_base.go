@@ -1,4 +1,4 @@
-package invariants
+package gates
 
 import (
 	"path"
@@ -19,7 +19,7 @@ type patchHunk struct {
 }
 
 // patchFiles splits a unified diff into its files' hunks, keyed by the new
-// path, or by the old one for a deleted file. Like addedLines, it follows
+// path, or by the old one for a deleted file. Like AddedLines, it follows
 // the hunk headers' counts.
 func patchFiles(patch string) map[string]*patchFile {
 	out := map[string]*patchFile{}
@@ -93,11 +93,11 @@ func (pf *patchFile) unapply(cur []byte) []byte {
 	return []byte(b.String())
 }
 
-// baseFiles rebuilds the base's version of the Go files (and go.mod files)
+// BaseFiles rebuilds the base's version of the Go files (and go.mod files)
 // the change touched, from the result's files (read) and the diff: nil for
 // a file the base does not have. Files the diff shows no hunks for (pure
 // renames, mode changes) keep the result's content.
-func baseFiles(d *DiffFacts, read func(string) ([]byte, error)) map[string][]byte {
+func BaseFiles(d *DiffFacts, read func(string) ([]byte, error)) map[string][]byte {
 	goFile := func(p string) bool { return strings.HasSuffix(p, ".go") || path.Base(p) == "go.mod" }
 	files := map[string]*patchFile{}
 	if d.patch != "" {

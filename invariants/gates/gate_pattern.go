@@ -1,4 +1,4 @@
-package invariants
+package gates
 
 import (
 	"bufio"
@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/factory-dev/factory"
+	"github.com/factory-dev/factory/invariants/rules"
 )
 
 // maxScanFile is the largest file a files-scope pattern gate reads; larger
@@ -20,7 +21,7 @@ const maxScanFile = 1 << 20
 // pattern counts the lines matching the gate's regex: the added lines of
 // the change (scope diff, the default) or every line of the tree's files
 // (scope files), keeping the first maxMatches as evidence.
-func (r gateRun) pattern(ctx context.Context, g Gate) (any, error) {
+func (r Tree) pattern(ctx context.Context, g rules.Gate) (any, error) {
 	re, err := regexp.Compile(g.Regex)
 	if err != nil {
 		return nil, factory.Errorf(factory.EINVALID, "regex %q: %v", g.Regex, err)
@@ -32,12 +33,12 @@ func (r gateRun) pattern(ctx context.Context, g Gate) (any, error) {
 			f.Matches = append(f.Matches, fmt.Sprintf("%s:%d: %s", p, line, factory.Clip(strings.TrimSpace(text), 160)))
 		}
 	}
-	if g.Scope != ScopeFiles {
+	if g.Scope != rules.ScopeFiles {
 		if r.diff == nil {
 			return f, nil
 		}
 		for _, l := range r.diff.lines {
-			if matchAny(g.In, l.Path) && re.MatchString(l.Text) {
+			if rules.MatchAny(g.In, l.Path) && re.MatchString(l.Text) {
 				add(l.Path, l.Line, l.Text)
 			}
 		}
@@ -61,7 +62,7 @@ func (r gateRun) pattern(ctx context.Context, g Gate) (any, error) {
 			}
 			return nil
 		}
-		if !d.Type().IsRegular() || !matchAny(g.In, p) {
+		if !d.Type().IsRegular() || !rules.MatchAny(g.In, p) {
 			return nil
 		}
 		b, err := fs.ReadFile(root.FS(), p)

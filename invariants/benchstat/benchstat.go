@@ -1,4 +1,7 @@
-package invariants
+// Package benchstat is the statistics of the bench gate: parsing `go test
+// -bench` output and comparing two trees' benchmarks, paired or not, and
+// judging a change against a regression budget. Pure functions over numbers.
+package benchstat
 
 import (
 	"bytes"
@@ -16,10 +19,10 @@ import (
 // is 2/2^n, below 0.01 from 8 pairs on (2/256 = 0.0078; 7 give 0.016).
 const MinBenchCount = 8
 
-// minSignFlipP is the smallest p the paired test can give with n pairs.
-func minSignFlipP(n int) float64 { return 2 / math.Pow(2, float64(n)) }
+// MinSignFlipP is the smallest p the paired test can give with n pairs.
+func MinSignFlipP(n int) float64 { return 2 / math.Pow(2, float64(n)) }
 
-// comparePaired compares benchmarks measured in interleaved rounds. The
+// ComparePaired compares benchmarks measured in interleaved rounds. The
 // ratio result/base within a round cancels the load the two shared; the
 // change is the geometric mean of those ratios, and its significance the
 // exact paired randomization test on their logarithms (under no change,
@@ -29,13 +32,13 @@ func minSignFlipP(n int) float64 { return 2 / math.Pow(2, float64(n)) }
 // medians.
 //
 // test names the basis in the evidence: "paired cpu" or "paired".
-func comparePaired(base, result BenchFacts, roundsB, roundsR [][]byte, test string) map[string]BenchDelta {
+func ComparePaired(base, result BenchFacts, roundsB, roundsR [][]byte, test string) map[string]BenchDelta {
 	out := map[string]BenchDelta{}
 	per := func(rounds [][]byte) []map[string]float64 {
 		m := make([]map[string]float64, len(rounds))
 		for i, r := range rounds {
 			m[i] = map[string]float64{}
-			if f, err := parseBench(r); err == nil {
+			if f, err := Parse(r); err == nil {
 				for name, b := range f.Benchmarks {
 					m[i][name] = b.Center
 				}
@@ -214,9 +217,9 @@ func flipUpper(xs []float64, alpha float64) float64 {
 	return hi
 }
 
-// parseBench reads Go benchmark output (benchfmt) into ns/op samples per
+// Parse reads Go benchmark output (benchfmt) into ns/op samples per
 // benchmark, GOMAXPROCS suffix removed.
-func parseBench(out []byte) (BenchFacts, error) {
+func Parse(out []byte) (BenchFacts, error) {
 	samples := map[string][]float64{}
 	rd := benchfmt.NewReader(bytes.NewReader(out), "bench")
 	for rd.Scan() {
@@ -248,11 +251,14 @@ func parseBench(out []byte) (BenchFacts, error) {
 
 // benchThresholds is stricter than benchmath's default alpha of 0.05: a
 // gate that rejects changes must not cry wolf on a noisy machine.
-var benchThresholds = benchmath.Thresholds{CompareAlpha: 0.01}
+var benchThresholds = benchmath.Thresholds{CompareAlpha: Alpha}
 
-// compareBench fills cur.Compare from the baseline's samples.
-func compareBench(cur, base BenchFacts) BenchFacts {
-	out := BenchFacts{Benchmarks: cur.Benchmarks, Compare: map[string]BenchDelta{}, Missing: missingFrom(base, cur)}
+// Alpha is the significance level of every comparison.
+const Alpha = 0.01
+
+// Compare fills cur.Compare from the baseline's samples.
+func Compare(cur, base BenchFacts) BenchFacts {
+	out := BenchFacts{Benchmarks: cur.Benchmarks, Compare: map[string]BenchDelta{}, Missing: MissingFrom(base, cur)}
 	for name, r := range cur.Benchmarks {
 		b, ok := base.Benchmarks[name]
 		if !ok || len(b.Values) == 0 || len(r.Values) == 0 {
@@ -272,8 +278,8 @@ func compareBench(cur, base BenchFacts) BenchFacts {
 	return out
 }
 
-// missingFrom lists the benchmarks of base that cur lacks, sorted.
-func missingFrom(base, cur BenchFacts) []string {
+// MissingFrom lists the benchmarks of base that cur lacks, sorted.
+func MissingFrom(base, cur BenchFacts) []string {
 	var out []string
 	for name := range base.Benchmarks {
 		if _, ok := cur.Benchmarks[name]; !ok {
@@ -329,16 +335,16 @@ func mannWhitneyBounds(base, result []float64) (lo, hi float64, bounded bool) {
 
 // A benchmark's change judged against a budget.
 const (
-	benchWithin = iota // the upper confidence bound is within the budget
-	benchSlower        // the lower confidence bound is beyond it
-	benchUnsure        // neither: the rounds cannot tell
+	Within = iota // the upper confidence bound is within the budget
+	Slower        // the lower confidence bound is beyond it
+	Unsure        // neither: the rounds cannot tell
 )
 
-// judgeBench judges d against a budget of percent and says why in one
+// Judge judges d against a budget of percent and says why in one
 // evidence line.
-func judgeBench(name string, d BenchDelta, percent float64) (string, int) {
+func Judge(name string, d BenchDelta, percent float64) (string, int) {
 	if d.Test == "budget" {
-		return fmt.Sprintf("%s: %s -> at least %s (at least %.0fx slower: the result could not be measured within the gate's budget)", name, fmtNs(d.Base), fmtNs(d.Center), 1+d.DeltaPct/100), benchSlower
+		return fmt.Sprintf("%s: %s -> at least %s (at least %.0fx slower: the result could not be measured within the gate's budget)", name, fmtNs(d.Base), fmtNs(d.Center), 1+d.DeltaPct/100), Slower
 	}
 	ci := "unbounded above: too few rounds"
 	if d.Bounded {
@@ -347,16 +353,56 @@ func judgeBench(name string, d BenchDelta, percent float64) (string, int) {
 	line := fmt.Sprintf("%s: %s -> %s (%+.1f%%, %s, p=%.3f, n=%s, %s)", name, fmtNs(d.Base), fmtNs(d.Center), d.DeltaPct, ci, d.P, d.N, d.Test)
 	switch {
 	case d.Low > percent:
-		return line, benchSlower
+		return line, Slower
 	case d.Bounded && d.High <= percent:
-		return line, benchWithin
+		return line, Within
 	case d.DeltaPct > percent:
-		return line + fmt.Sprintf(" inconclusive: %+.1f%% is over the %g%% budget, but not significantly (the interval reaches %+.1f%%); raise count", d.DeltaPct, percent, d.Low), benchUnsure
+		return line + fmt.Sprintf(" inconclusive: %+.1f%% is over the %g%% budget, but not significantly (the interval reaches %+.1f%%); raise count", d.DeltaPct, percent, d.Low), Unsure
 	}
-	return line + fmt.Sprintf(" inconclusive: the change may exceed the %g%% budget; raise count or benchtime, or quiet the machine", percent), benchUnsure
+	return line + fmt.Sprintf(" inconclusive: the change may exceed the %g%% budget; raise count or benchtime, or quiet the machine", percent), Unsure
 }
 
 // fmtNs formats nanoseconds per op for evidence.
 func fmtNs(ns float64) string {
 	return time.Duration(ns).String()
+}
+
+// BenchResult is one benchmark's measurements on one tree.
+type BenchResult struct {
+	Center float64   `json:"center" expr:"center"` // median ns/op
+	N      int       `json:"n" expr:"n"`
+	Values []float64 `json:"values" expr:"values"` // ns/op per run
+}
+
+// BenchDelta compares one benchmark with the baseline: for paired rounds
+// the paired randomization test on per-round ratios, else the Mann-Whitney
+// U test of golang.org/x/perf/benchmath. Test "paired cpu" means the
+// values are CPU-ns/op (the process's CPU time per iteration, its start-up
+// subtracted), not the ns/op the benchmark reported.
+type BenchDelta struct {
+	Base        float64 `json:"base" expr:"base"`     // baseline median ns/op
+	Center      float64 `json:"center" expr:"center"` // this tree's median ns/op
+	DeltaPct    float64 `json:"delta_pct" expr:"delta_pct"`
+	P           float64 `json:"p" expr:"p"`
+	Significant bool    `json:"significant" expr:"significant"` // p < 0.01
+	N           string  `json:"n" expr:"n"`                     // "10+10"
+	Test        string  `json:"test" expr:"test"`               // "paired cpu", "paired" (paired rounds), "mann-whitney" or "budget"
+	// Low and High bound DeltaPct with 99% confidence (the same test,
+	// inverted). High holds only when Bounded: too few rounds, or a result
+	// too slow to measure within the gate's budget (Test "budget", DeltaPct
+	// and Low then the least slowdown seen), bound it from below only.
+	Low     float64 `json:"low_pct" expr:"low_pct"`
+	High    float64 `json:"high_pct" expr:"high_pct"`
+	Bounded bool    `json:"bounded" expr:"bounded"`
+}
+
+// BenchFacts are a bench gate's facts. Compare is filled when a baseline
+// exists.
+type BenchFacts struct {
+	Benchmarks map[string]BenchResult `json:"benchmarks" expr:"benchmarks"`
+	Compare    map[string]BenchDelta  `json:"compare" expr:"compare"`
+	// Missing are the benchmarks that ran on the baseline but not on this
+	// tree (deleted, renamed, skipped or failing): a benchmark that no
+	// longer runs must not pass as one that did not regress.
+	Missing []string `json:"missing,omitempty" expr:"missing"`
 }

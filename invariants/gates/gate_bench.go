@@ -1,4 +1,4 @@
-package invariants
+package gates
 
 import (
 	"context"
@@ -7,11 +7,13 @@ import (
 	"strings"
 
 	"github.com/factory-dev/factory"
+	"github.com/factory-dev/factory/invariants/benchstat"
+	"github.com/factory-dev/factory/invariants/rules"
 )
 
 // benchDefaults is the gate's benchmark pattern, round count and
 // -benchtime, defaults filled in.
-func benchDefaults(g Gate) (pat string, count int, benchtime string) {
+func benchDefaults(g rules.Gate) (pat string, count int, benchtime string) {
 	pat, count, benchtime = g.Bench, g.Count, g.Benchtime
 	if pat == "" {
 		pat = "."
@@ -30,13 +32,14 @@ func benchDefaults(g Gate) (pat string, count int, benchtime string) {
 // the tree at another path: see CommandResult.Dir).
 type benchBin struct{ bin, dir, pkg string }
 
-const benchDir = ".factory-bench"
+// BenchDir is where the bench gate compiles the test binaries, in the tree.
+const BenchDir = ".factory-bench"
 
 // benchBinaries compiles the test binary of every package of the gate that
 // has tests (go test -c), so the benchmarks can then run many times, and
 // alternately with another tree's, without rebuilding.
-func (r gateRun) benchBinaries(ctx context.Context, g Gate) ([]benchBin, error) {
-	pkgs := packagesOr(g.Packages)
+func (r Tree) benchBinaries(ctx context.Context, g rules.Gate) ([]benchBin, error) {
+	pkgs := PackagesOr(g.Packages)
 	if err := safePatterns(pkgs); err != nil {
 		return nil, err
 	}
@@ -60,7 +63,7 @@ func (r gateRun) benchBinaries(ctx context.Context, g Gate) ([]benchBin, error) 
 		}
 		// relative to the command's working directory (r.dir), whatever path
 		// the command sees it at
-		bin := filepath.Join(benchDir, fmt.Sprintf("%d.test", len(bins)))
+		bin := filepath.Join(BenchDir, fmt.Sprintf("%d.test", len(bins)))
 		cres, err := r.exec(ctx, g, []string{"go", "test", "-c", "-o", bin, f[0]})
 		if err != nil {
 			return nil, err
@@ -84,7 +87,7 @@ func (r gateRun) benchBinaries(ctx context.Context, g Gate) ([]benchBin, error) 
 }
 
 // benchRound runs every binary's benchmarks once (-test.count=1).
-func (r gateRun) benchRound(ctx context.Context, g Gate, bins []benchBin) ([]byte, error) {
+func (r Tree) benchRound(ctx context.Context, g rules.Gate, bins []benchBin) ([]byte, error) {
 	pat, _, bt := benchDefaults(g)
 	var out []byte
 	for _, b := range bins {
@@ -103,7 +106,7 @@ func (r gateRun) benchRound(ctx context.Context, g Gate, bins []benchBin) ([]byt
 
 // bench runs a bench gate on one tree: the gate's own command when it has
 // one, else the compiled test binaries Count times.
-func (r gateRun) bench(ctx context.Context, g Gate) (any, error) {
+func (r Tree) bench(ctx context.Context, g rules.Gate) (any, error) {
 	var out []byte
 	if g.Run != nil {
 		res, err := r.exec(ctx, g, g.Run)
@@ -133,8 +136,8 @@ func (r gateRun) bench(ctx context.Context, g Gate) (any, error) {
 
 // benchFacts parses benchmark output, refusing output in which no
 // benchmark ran.
-func benchFacts(g Gate, out []byte) (BenchFacts, error) {
-	f, err := parseBench(out)
+func benchFacts(g rules.Gate, out []byte) (benchstat.BenchFacts, error) {
+	f, err := benchstat.Parse(out)
 	if err != nil {
 		return f, err
 	}

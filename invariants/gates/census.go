@@ -1,4 +1,4 @@
-package invariants
+package gates
 
 import (
 	"fmt"
@@ -11,37 +11,6 @@ import (
 	"github.com/factory-dev/factory/internal/gocensus"
 )
 
-// ImpliedRanSuffix names the invariant factory adds for each suite gate
-// that no invariant of factory.yaml judges by its missing tests: gate
-// "tests" gets "tests-all-ran". See impliedSuiteInvariants.
-const ImpliedRanSuffix = "-all-ran"
-
-// impliedSuiteInvariants returns the invariant "<gate>-all-ran" for every
-// suite gate of cfg whose "<gate>.missing" no invariant in invs mentions:
-// a suite passes only if every test it declares ran and no changed code
-// forges a run, whatever factory.yaml says. A file that writes its own
-// rule over <gate>.missing takes over (and may relax it).
-func impliedSuiteInvariants(cfg *Config, invs []Invariant) []Invariant {
-	var out []Invariant
-	for _, g := range cfg.Gates {
-		if g.Kind != GateSuite {
-			continue
-		}
-		taken := false
-		for _, inv := range invs {
-			taken = taken || inv.ID == g.Name+ImpliedRanSuffix || (inv.Kind == InvExpr && strings.Contains(inv.Expr, g.Name+".missing"))
-		}
-		if taken {
-			continue
-		}
-		// The census term is always true: it is there so the verdict's
-		// evidence says how the tests were listed, or that they were not.
-		expr := fmt.Sprintf(`%[1]s.census != "" && len(%[1]s.missing) == 0 && len(%[1]s.tampering) == 0`, g.Name)
-		out = append(out, Invariant{ID: g.Name + ImpliedRanSuffix, Kind: InvExpr, Expr: expr})
-	}
-	return out
-}
-
 // census fills f's census facts after the suite ran: the tests the suite
 // selects, listed from the source of the tree in r.dir (never by running
 // anything: see internal/gocensus), against rep.Ran. With a diff it also
@@ -49,7 +18,7 @@ func impliedSuiteInvariants(cfg *Config, invs []Invariant) []Invariant {
 // scans the changed Go files of the selected packages for code that can
 // stop or forge a run. A suite that is not a go-json `go test` command has
 // no census; Census says so rather than pretend.
-func (r gateRun) census(suite factory.Suite, rep factory.TestReport, f *SuiteFacts) {
+func (r Tree) census(suite factory.Suite, rep factory.TestReport, f *SuiteFacts) {
 	f.Missing, f.Deleted, f.Tampering = []string{}, []string{}, []string{}
 	if suite.Format != factory.FormatGoJSON {
 		f.Census = "none: " + suite.Format + " suites have no census yet, so a declared test that did not run is not detected"
@@ -88,7 +57,7 @@ func (r gateRun) census(suite factory.Suite, rep factory.TestReport, f *SuiteFac
 
 // missing lists the census's tests the report does not show as run, each
 // with what the report knows about why.
-func (r gateRun) missing(c gocensus.Census, sel gocensus.Selection, rep factory.TestReport, f *SuiteFacts) {
+func (r Tree) missing(c gocensus.Census, sel gocensus.Selection, rep factory.TestReport, f *SuiteFacts) {
 	ran := map[string]bool{}
 	for _, k := range rep.Ran {
 		ran[k] = true
@@ -122,8 +91,8 @@ func (r gateRun) missing(c gocensus.Census, sel gocensus.Selection, rep factory.
 // deleted lists the tests the base's census selects that this tree's does
 // not: removed, renamed out of -run, excluded by a build constraint, moved
 // into another module.
-func (r gateRun) deleted(view gocensus.View, c gocensus.Census, sel gocensus.Selection, f *SuiteFacts) {
-	base := gocensus.Overlay{Under: view, Files: baseFiles(r.diff, view.ReadFile)}
+func (r Tree) deleted(view gocensus.View, c gocensus.Census, sel gocensus.Selection, f *SuiteFacts) {
+	base := gocensus.Overlay{Under: view, Files: BaseFiles(r.diff, view.ReadFile)}
 	bc, err := gocensus.Take(base, sel)
 	if err != nil {
 		f.Details = append(f.Details, "no census of the base, so deleted tests are not listed: "+err.Error())
@@ -145,7 +114,7 @@ func (r gateRun) deleted(view gocensus.View, c gocensus.Census, sel gocensus.Sel
 // gocensus.Scan): test files of the selected packages, and every non-test
 // file, whose init functions run in the test binary of each package that
 // imports it. Findings that forge a run are facts, the others evidence.
-func (r gateRun) tampering(view gocensus.View, c gocensus.Census, f *SuiteFacts) {
+func (r Tree) tampering(view gocensus.View, c gocensus.Census, f *SuiteFacts) {
 	var changed []string
 	for _, s := range r.diff.stats {
 		if s.Status == factory.StatusDeleted || !strings.HasSuffix(s.Path, ".go") {

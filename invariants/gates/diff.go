@@ -1,4 +1,4 @@
-package invariants
+package gates
 
 import (
 	"sort"
@@ -8,8 +8,8 @@ import (
 	"github.com/factory-dev/factory"
 )
 
-// buildDiffFacts turns file stats and a unified diff into DiffFacts.
-func buildDiffFacts(files []factory.FileStat, patch string) *DiffFacts {
+// BuildDiffFacts turns file stats and a unified diff into DiffFacts.
+func BuildDiffFacts(files []factory.FileStat, patch string) *DiffFacts {
 	d := &DiffFacts{Paths: []string{}, Added: []string{}, Modified: []string{}, Deleted: []string{}, Renamed: []string{}}
 	seen := map[string]bool{}
 	touch := func(p string) {
@@ -24,7 +24,7 @@ func buildDiffFacts(files []factory.FileStat, patch string) *DiffFacts {
 		d.LinesDeleted += f.Deletions
 		touch(f.OldPath)
 		touch(f.Path)
-		d.stats = append(d.stats, fileChange{Path: f.Path, OldPath: f.OldPath, Status: f.Status, Additions: f.Additions, Deletions: f.Deletions})
+		d.stats = append(d.stats, FileChange{Path: f.Path, OldPath: f.OldPath, Status: f.Status, Additions: f.Additions, Deletions: f.Deletions})
 		switch f.Status {
 		case factory.StatusAdded, factory.StatusCopied:
 			d.Added = append(d.Added, f.Path)
@@ -37,17 +37,17 @@ func buildDiffFacts(files []factory.FileStat, patch string) *DiffFacts {
 		}
 	}
 	sort.Strings(d.Paths)
-	d.lines = addedLines(patch)
+	d.lines = AddedLines(patch)
 	d.patch = patch
 	return d
 }
 
-// addedLines extracts the added lines of a unified diff with their new
+// AddedLines extracts the added lines of a unified diff with their new
 // line numbers. It follows hunk headers' counts, so a "+++" inside a hunk is
 // an added line, not a header.
-func addedLines(patch string) []addedLine {
+func AddedLines(patch string) []AddedLine {
 	var (
-		out              []addedLine
+		out              []AddedLine
 		file             string
 		oldLeft, newLeft int
 		newLine          int
@@ -57,7 +57,7 @@ func addedLines(patch string) []addedLine {
 			switch {
 			case strings.HasPrefix(line, "+"):
 				if file != "" {
-					out = append(out, addedLine{Path: file, Line: newLine, Text: line[1:]})
+					out = append(out, AddedLine{Path: file, Line: newLine, Text: line[1:]})
 				}
 				newLine++
 				newLeft--

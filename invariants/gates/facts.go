@@ -1,10 +1,13 @@
-package invariants
+package gates
 
 import (
 	"encoding/json"
 	"fmt"
 	"reflect"
 	"time"
+
+	"github.com/factory-dev/factory/invariants/benchstat"
+	"github.com/factory-dev/factory/invariants/rules"
 )
 
 // SuiteFacts are a suite gate's facts: the test report's counts and
@@ -72,17 +75,19 @@ type DiffFacts struct {
 	Deleted      []string `json:"deleted" expr:"deleted"`
 	Renamed      []string `json:"renamed" expr:"renamed"` // "old -> new"
 
-	stats []fileChange // for protect
-	lines []addedLine  // for patterns over added lines
+	stats []FileChange // for protect
+	lines []AddedLine  // for patterns over added lines
 	patch string       // the whole diff, to rebuild the base's Go files for the census
 }
 
-type fileChange struct {
+// FileChange is one file of the change, as git counts it.
+type FileChange struct {
 	Path, OldPath, Status string
 	Additions, Deletions  int
 }
 
-type addedLine struct {
+// AddedLine is one line a change adds, at its line number in the new file.
+type AddedLine struct {
 	Path string
 	Line int
 	Text string
@@ -102,83 +107,49 @@ type CoverageFacts struct {
 	ExitCode   int                `json:"exit_code" expr:"exit_code"`
 }
 
-// BenchResult is one benchmark's measurements on one tree.
-type BenchResult struct {
-	Center float64   `json:"center" expr:"center"` // median ns/op
-	N      int       `json:"n" expr:"n"`
-	Values []float64 `json:"values" expr:"values"` // ns/op per run
-}
+// Patch is the whole diff the facts were built from.
+func (d *DiffFacts) Patch() string { return d.patch }
 
-// BenchDelta compares one benchmark with the baseline: for paired rounds
-// the paired randomization test on per-round ratios, else the Mann-Whitney
-// U test of golang.org/x/perf/benchmath. Test "paired cpu" means the
-// values are CPU-ns/op (the process's CPU time per iteration, its start-up
-// subtracted), not the ns/op the benchmark reported.
-type BenchDelta struct {
-	Base        float64 `json:"base" expr:"base"`     // baseline median ns/op
-	Center      float64 `json:"center" expr:"center"` // this tree's median ns/op
-	DeltaPct    float64 `json:"delta_pct" expr:"delta_pct"`
-	P           float64 `json:"p" expr:"p"`
-	Significant bool    `json:"significant" expr:"significant"` // p < 0.01
-	N           string  `json:"n" expr:"n"`                     // "10+10"
-	Test        string  `json:"test" expr:"test"`               // "paired cpu", "paired" (paired rounds), "mann-whitney" or "budget"
-	// Low and High bound DeltaPct with 99% confidence (the same test,
-	// inverted). High holds only when Bounded: too few rounds, or a result
-	// too slow to measure within the gate's budget (Test "budget", DeltaPct
-	// and Low then the least slowdown seen), bound it from below only.
-	Low     float64 `json:"low_pct" expr:"low_pct"`
-	High    float64 `json:"high_pct" expr:"high_pct"`
-	Bounded bool    `json:"bounded" expr:"bounded"`
-}
+// Stats are the change's files, old and new names, for protect.
+func (d *DiffFacts) Stats() []FileChange { return d.stats }
 
-// BenchFacts are a bench gate's facts. Compare is filled when a baseline
-// exists.
-type BenchFacts struct {
-	Benchmarks map[string]BenchResult `json:"benchmarks" expr:"benchmarks"`
-	Compare    map[string]BenchDelta  `json:"compare" expr:"compare"`
-	// Missing are the benchmarks that ran on the baseline but not on this
-	// tree (deleted, renamed, skipped or failing): a benchmark that no
-	// longer runs must not pass as one that did not regress.
-	Missing []string `json:"missing,omitempty" expr:"missing"`
-}
-
-// factType is the Go type of each gate kind's facts.
-func factType(kind string) reflect.Type {
+// FactType is the Go type of each gate kind's facts.
+func FactType(kind string) reflect.Type {
 	switch kind {
-	case GateSuite:
+	case rules.GateSuite:
 		return reflect.TypeOf(SuiteFacts{})
-	case GateCommand:
+	case rules.GateCommand:
 		return reflect.TypeOf(CommandFacts{})
-	case GateGoImports:
+	case rules.GateGoImports:
 		return reflect.TypeOf(ImportsFacts{})
-	case GatePattern:
+	case rules.GatePattern:
 		return reflect.TypeOf(PatternFacts{})
-	case GateCoverage:
+	case rules.GateCoverage:
 		return reflect.TypeOf(CoverageFacts{})
-	case GateBench:
-		return reflect.TypeOf(BenchFacts{})
-	case GateDiff:
+	case rules.GateBench:
+		return reflect.TypeOf(benchstat.BenchFacts{})
+	case rules.GateDiff:
 		return reflect.TypeOf(DiffFacts{})
 	}
 	panic("invariants: unknown gate kind " + kind)
 }
 
-// decodeFacts decodes cached JSON facts of a gate kind into a value of its
+// DecodeFacts decodes cached JSON facts of a gate kind into a value of its
 // fact type.
-func decodeFacts(kind string, raw json.RawMessage) (any, error) {
-	p := reflect.New(factType(kind))
+func DecodeFacts(kind string, raw json.RawMessage) (any, error) {
+	p := reflect.New(FactType(kind))
 	if err := json.Unmarshal(raw, p.Interface()); err != nil {
 		return nil, fmt.Errorf("decode %s facts: %w", kind, err)
 	}
 	return p.Elem().Interface(), nil
 }
 
-// gateOutcome is a gate's facts, or why it produced none.
-type gateOutcome struct {
-	Facts    any           // a value of factType(kind)
+// Outcome is a gate's facts, or why it produced none.
+type Outcome struct {
+	Facts    any           // a value of FactType(kind)
 	Err      string        // the gate could not produce facts: verdicts reading it are errors
 	Duration time.Duration // how long the gate ran; zero when its facts came from the cache
 }
 
-// treeFacts are every gate's outcome on one tree.
-type treeFacts map[string]gateOutcome
+// TreeFacts are every gate's outcome on one tree.
+type TreeFacts map[string]Outcome

@@ -1,4 +1,8 @@
-package invariants
+// Package gates runs one gate of factory.yaml on one tree, through a
+// sandboxed Runner, and returns its facts: suites (with the census of the
+// tests they declare), commands, Go imports, patterns, coverage and paired
+// benchmarks.
+package gates
 
 import (
 	"context"
@@ -7,48 +11,56 @@ import (
 	"strings"
 
 	"github.com/factory-dev/factory"
+	"github.com/factory-dev/factory/invariants/rules"
 )
 
-// gateRun is everything a gate needs to run on one tree.
-type gateRun struct {
+// Tree is everything a gate needs to run on one tree.
+type Tree struct {
 	runner   Runner
 	dir      string // the isolated copy
 	snapshot string
-	cfg      *Config
+	cfg      *rules.Config
 	diff     *DiffFacts // the change against the base; nil when there is none
+}
+
+// NewTree is the tree at dir (an isolated copy of snapshot) whose gates
+// cfg declares, run through runner; diff is the change against the base,
+// nil when there is none.
+func NewTree(runner Runner, dir, snapshot string, cfg *rules.Config, diff *DiffFacts) Tree {
+	return Tree{runner: runner, dir: dir, snapshot: snapshot, cfg: cfg, diff: diff}
 }
 
 const maxMatches = 50
 
-// run runs one gate. Failures to produce facts become gateOutcome.Err.
-func (r gateRun) run(ctx context.Context, g Gate) gateOutcome {
+// Run runs one gate. Failures to produce facts become Outcome.Err.
+func (r Tree) Run(ctx context.Context, g rules.Gate) Outcome {
 	var (
 		facts any
 		err   error
 	)
 	switch g.Kind {
-	case GateSuite:
+	case rules.GateSuite:
 		facts, err = r.suite(ctx, g)
-	case GateCommand:
+	case rules.GateCommand:
 		facts, err = r.command(ctx, g)
-	case GateGoImports:
+	case rules.GateGoImports:
 		facts, err = r.imports(ctx, g)
-	case GatePattern:
+	case rules.GatePattern:
 		facts, err = r.pattern(ctx, g)
-	case GateCoverage:
+	case rules.GateCoverage:
 		facts, err = r.coverage(ctx, g)
-	case GateBench:
+	case rules.GateBench:
 		facts, err = r.bench(ctx, g)
 	default:
 		err = fmt.Errorf("unknown gate kind %q", g.Kind)
 	}
 	if err != nil {
-		return gateOutcome{Err: factory.ErrorMessage(err)}
+		return Outcome{Err: factory.ErrorMessage(err)}
 	}
-	return gateOutcome{Facts: facts}
+	return Outcome{Facts: facts}
 }
 
-func (r gateRun) exec(ctx context.Context, g Gate, argv []string) (CommandResult, error) {
+func (r Tree) exec(ctx context.Context, g rules.Gate, argv []string) (CommandResult, error) {
 	return r.runner.RunCommand(ctx, Command{Argv: argv, Dir: r.dir, Root: r.dir, Env: g.Env, Timeout: g.Timeout, Policy: r.cfg.Sandbox})
 }
 
@@ -102,7 +114,8 @@ func excerpt(out []byte, head, tail int) string {
 	return strings.Join(lines[:head], "\n") + fmt.Sprintf("\n... %d lines omitted ...\n", omitted) + strings.Join(lines[len(lines)-tail:], "\n")
 }
 
-func packagesOr(p []string) []string {
+// PackagesOr is the gate's package patterns, ./... when it names none.
+func PackagesOr(p []string) []string {
 	if len(p) == 0 {
 		return []string{"./..."}
 	}

@@ -1,4 +1,4 @@
-package invariants
+package rules
 
 import (
 	"path"
@@ -61,8 +61,8 @@ func matchSegs(gs, ps []string) bool {
 	return len(ps) == 0
 }
 
-// matchAny reports whether p matches any glob; no globs match everything.
-func matchAny(globs []string, p string) bool {
+// MatchAny reports whether p matches any glob; no globs match everything.
+func MatchAny(globs []string, p string) bool {
 	if len(globs) == 0 {
 		return true
 	}

@@ -1,4 +1,4 @@
-package invariants
+package gates
 
 import (
 	"context"
@@ -7,12 +7,13 @@ import (
 	"strings"
 
 	"github.com/factory-dev/factory"
+	"github.com/factory-dev/factory/invariants/rules"
 )
 
 // suite runs a configured test suite through the Runner and reports its
 // counts and failures; a timeout, or a suite that ran no test, is an error
 // rather than a pass.
-func (r gateRun) suite(ctx context.Context, g Gate) (any, error) {
+func (r Tree) suite(ctx context.Context, g rules.Gate) (any, error) {
 	var suite factory.Suite
 	for _, s := range r.cfg.Suites {
 		if s.Name == g.Suite {
@@ -53,7 +54,7 @@ func (r gateRun) suite(ctx context.Context, g Gate) (any, error) {
 	r.census(suite, rep, &f)
 	if f.Total == 0 && f.BuildErrors == 0 {
 		// the census's lines say why, when it knows
-		return nil, factory.Errorf(factory.EINVALID, "suite %s ran zero tests (exit code %d); a suite that tests nothing is not a pass%s", suite.Name, rep.ExitCode, prefixLines("\n", limit(f.Details, 20)))
+		return nil, factory.Errorf(factory.EINVALID, "suite %s ran zero tests (exit code %d); a suite that tests nothing is not a pass%s", suite.Name, rep.ExitCode, prefixLines("\n", Limit(f.Details, 20)))
 	}
 	return f, nil
 }
@@ -83,9 +84,9 @@ func location(pkg, file string, line int) string {
 	return s
 }
 
-// compareFailures splits cur's failures into those that do not fail on the
+// CompareFailures splits cur's failures into those that do not fail on the
 // base and those that already did.
-func compareFailures(cur, base SuiteFacts) SuiteFacts {
+func CompareFailures(cur, base SuiteFacts) SuiteFacts {
 	was := make(map[string]bool, len(base.Failures))
 	for _, f := range base.Failures {
 		was[f] = true
@@ -99,4 +100,12 @@ func compareFailures(cur, base SuiteFacts) SuiteFacts {
 		}
 	}
 	return cur
+}
+
+// Limit keeps the first n of s and says how many more there were.
+func Limit(s []string, n int) []string {
+	if len(s) <= n {
+		return s
+	}
+	return append(append([]string{}, s[:n]...), fmt.Sprintf("... and %d more", len(s)-n))
 }
