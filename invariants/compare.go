@@ -1,11 +1,12 @@
 package invariants
 
 import (
-	"bytes"
 	"context"
 
 	"github.com/factory-dev/factory"
-	"golang.org/x/perf/benchfmt"
+	"github.com/factory-dev/factory/invariants/benchstat"
+	"github.com/factory-dev/factory/invariants/gates"
+	"github.com/factory-dev/factory/invariants/rules"
 )
 
 // This file is the bench gate's paired machinery offered outside a gate:
@@ -15,18 +16,12 @@ import (
 
 // BenchComparison is one benchmark measured on two trees.
 type BenchComparison struct {
-	Name  string     `json:"name"`
-	Delta BenchDelta `json:"delta"` // medians, change, p-value and basis (Test)
+	Name  string               `json:"name"`
+	Delta benchstat.BenchDelta `json:"delta"` // medians, change, p-value and basis (Test)
 	// BaseMem and HeadMem are B/op and allocs/op from one -benchmem run per
 	// side; nil when the benchmark reports none.
-	BaseMem *BenchMem `json:"base_mem,omitempty"`
-	HeadMem *BenchMem `json:"head_mem,omitempty"`
-}
-
-// BenchMem is a benchmark's memory profile.
-type BenchMem struct {
-	BytesPerOp  float64 `json:"b_op"`
-	AllocsPerOp float64 `json:"allocs_op"`
+	BaseMem *gates.BenchMem `json:"base_mem,omitempty"`
+	HeadMem *gates.BenchMem `json:"head_mem,omitempty"`
 }
 
 // CompareRequest asks for two trees' benchmarks measured side by side.
@@ -45,13 +40,13 @@ type CompareRequest struct {
 // none). Benchmarks on one side only are left out. The caller bounds the
 // time with ctx.
 func (c *Controller) CompareBenchmarks(ctx context.Context, req CompareRequest) ([]BenchComparison, error) {
-	cfg := &Config{}
+	cfg := &rules.Config{}
 	if rc, _, err := c.rules(ctx); err == nil {
 		cfg = rc
 	} else if factory.ErrorCode(err) != factory.ENOTFOUND {
 		return nil, err
 	}
-	g := Gate{Name: "perf_compare", Kind: GateBench, Bench: req.Pattern, Packages: req.Packages, Count: req.Rounds, Benchtime: req.Benchtime}
+	g := rules.Gate{Name: "perf_compare", Kind: rules.GateBench, Bench: req.Pattern, Packages: req.Packages, Count: req.Rounds, Benchtime: req.Benchtime}
 	var dirs [2]string
 	for i, s := range []factory.Snapshot{req.Base, req.Head} {
 		cp, err := c.cfg.Workspace.Isolate(ctx, s.ID)
@@ -65,16 +60,16 @@ func (c *Controller) CompareBenchmarks(ctx context.Context, req CompareRequest) 
 		}()
 		dirs[i] = cp.Dir()
 	}
-	br := gateRun{runner: c.cfg.Runner, dir: dirs[0], snapshot: req.Base.ID, cfg: cfg}
-	hr := gateRun{runner: c.cfg.Runner, dir: dirs[1], snapshot: req.Head.ID, cfg: cfg}
-	_, fh, err := pairedBench(ctx, br, hr, g)
+	br := gates.NewTree(c.cfg.Runner, dirs[0], req.Base.ID, cfg, nil)
+	hr := gates.NewTree(c.cfg.Runner, dirs[1], req.Head.ID, cfg, nil)
+	_, fh, err := gates.PairedBench(ctx, br, hr, g)
 	if err != nil {
 		return nil, err
 	}
-	var mem [2]map[string]BenchMem
+	var mem [2]map[string]gates.BenchMem
 	if req.Mem {
-		for i, r := range []gateRun{br, hr} {
-			if mem[i], err = r.benchMem(ctx, g); err != nil {
+		for i, r := range []gates.Tree{br, hr} {
+			if mem[i], err = r.BenchMem(ctx, g); err != nil {
 				return nil, err
 			}
 		}
@@ -91,58 +86,4 @@ func (c *Controller) CompareBenchmarks(ctx context.Context, req CompareRequest) 
 		out = append(out, bc)
 	}
 	return out, nil
-}
-
-// benchMem runs the benchmarks once with -benchmem and the gate's
-// benchtime: B/op and allocs/op barely move between runs, so one run is
-// enough, and a timed one (not a few fixed iterations) keeps one-off
-// set-up allocations from showing as per-op cost.
-func (r gateRun) benchMem(ctx context.Context, g Gate) (map[string]BenchMem, error) {
-	bins, err := r.benchBinaries(ctx, g)
-	if err != nil {
-		return nil, err
-	}
-	pat, _, bt := benchDefaults(g)
-	out := map[string]BenchMem{}
-	for _, b := range bins {
-		res, err := r.runner.RunCommand(ctx, Command{Argv: []string{b.bin, "-test.run=^$", "-test.bench=" + pat, "-test.benchtime=" + bt, "-test.benchmem", "-test.count=1"},
-			Dir: b.dir, Root: r.dir, Env: g.Env, Timeout: g.Timeout, Policy: r.cfg.Sandbox})
-		if err != nil {
-			return nil, err
-		}
-		if res.ExitCode != 0 {
-			return nil, factory.Errorf(factory.EINVALID, "benchmarks failed (exit code %d): %s", res.ExitCode, excerpt(append(res.Stdout, res.Stderr...), 3, 10))
-		}
-		for name, m := range parseMem(res.Stdout) {
-			out[name] = m
-		}
-	}
-	return out, nil
-}
-
-// parseMem reads B/op and allocs/op from benchmark output, names as
-// parseBench gives them.
-func parseMem(out []byte) map[string]BenchMem {
-	m := map[string]BenchMem{}
-	rd := benchfmt.NewReader(bytes.NewReader(out), "bench")
-	for rd.Scan() {
-		res, ok := rd.Result().(*benchfmt.Result)
-		if !ok {
-			continue
-		}
-		b, ok1 := res.Value("B/op")
-		a, ok2 := res.Value("allocs/op")
-		if !ok1 || !ok2 {
-			continue
-		}
-		base, parts := res.Name.Parts()
-		name := "Benchmark" + string(base)
-		for _, p := range parts {
-			if len(p) > 0 && p[0] == '/' {
-				name += string(p)
-			}
-		}
-		m[name] = BenchMem{BytesPerOp: b, AllocsPerOp: a}
-	}
-	return m
 }

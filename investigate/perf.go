@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/factory-dev/factory/invariants/benchstat"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -141,7 +142,7 @@ func rows(cs []invariants.BenchComparison) []PerfRow {
 // verdict calls a change only when its whole 99% interval lies beyond
 // minEffect: significance alone is not enough on a busy machine, where a
 // point estimate wanders further than its p-value admits.
-func verdict(d invariants.BenchDelta) string {
+func verdict(d benchstat.BenchDelta) string {
 	switch {
 	case d.Bounded && d.Low > minEffect:
 		return Slower

@@ -2,6 +2,7 @@ package tools_test
 
 import (
 	"context"
+	"github.com/factory-dev/factory/invariants/benchstat"
 	"testing"
 
 	"github.com/factory-dev/factory"
@@ -16,7 +17,7 @@ func (g *fakeGate) CompareBenchmarks(ctx context.Context, req invariants.Compare
 	if req.Base.ID == "" || req.Head.ID == "" {
 		return nil, factory.Errorf(factory.EINVALID, "fake: trees not resolved")
 	}
-	return []invariants.BenchComparison{{Name: "BenchmarkWork", Delta: invariants.BenchDelta{Base: 20000, Center: 60000, DeltaPct: 200, P: 0.002, Significant: true, Low: 180, High: 220, Bounded: true, N: "10+10", Test: "paired cpu"}}}, nil
+	return []invariants.BenchComparison{{Name: "BenchmarkWork", Delta: benchstat.BenchDelta{Base: 20000, Center: 60000, DeltaPct: 200, P: 0.002, Significant: true, Low: 180, High: 220, Bounded: true, N: "10+10", Test: "paired cpu"}}}, nil
 }
 
 // investigatePerfCases are perf_compare's and invariant_drift's handler
