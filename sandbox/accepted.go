@@ -4,10 +4,10 @@ import (
 	"context"
 	"errors"
 	"github.com/factory-dev/factory/sandbox/gitstore"
+	"github.com/factory-dev/factory/sandbox/revwalk"
 	"github.com/factory-dev/factory/sandbox/textdiff"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"time"
 
@@ -231,29 +231,9 @@ func (w *Workspace) Unjudged(ctx context.Context, st GateStatus, limit int) (pat
 // newestAccepted returns the most recently recorded accepted tree (loose
 // refs only: packed ones are older).
 func (w *Workspace) newestAccepted(ctx context.Context) (plumbing.Hash, bool) {
-	dir := filepath.Join(gitstore.CommonDir(w.gitDir), filepath.FromSlash(acceptedRefPrefix))
-	es, err := os.ReadDir(dir)
-	if err != nil {
-		return plumbing.ZeroHash, false
-	}
-	type rec struct {
-		tree plumbing.Hash
-		at   time.Time
-	}
-	var rs []rec
-	for _, e := range es {
-		h, ok := gitstore.ParseHex(e.Name())
-		if !ok {
-			continue
-		}
-		if fi, err := e.Info(); err == nil {
-			rs = append(rs, rec{h, fi.ModTime()})
-		}
-	}
-	sort.Slice(rs, func(i, j int) bool { return rs[i].at.After(rs[j].at) })
-	for _, r := range rs {
-		if _, ok := w.Accepted(ctx, r.tree.String()); ok {
-			return r.tree, true
+	for _, t := range revwalk.RefsByAge(filepath.Join(gitstore.CommonDir(w.gitDir), filepath.FromSlash(acceptedRefPrefix))) {
+		if _, ok := w.Accepted(ctx, t.String()); ok {
+			return t, true
 		}
 	}
 	return plumbing.ZeroHash, false

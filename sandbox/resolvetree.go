@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"context"
+	"github.com/factory-dev/factory/sandbox/revwalk"
 	"strings"
 	"time"
 
@@ -102,13 +103,13 @@ func (w *Workspace) ReadTreeFile(ctx context.Context, at, p string) (data []byte
 		if err != nil {
 			return nil, "", err
 		}
-		data, err = w.fileInTree(plumbing.NewHash(s.Tree), clean, s.ID)
+		data, err = revwalk.FileInTree(w.store, plumbing.NewHash(s.Tree), clean, s.ID)
 		return data, s.ID, err
 	}
 	c, tree, err := w.revisionTree(ctx, at)
 	if err != nil {
 		return nil, "", factory.Wrap("read "+p, err)
 	}
-	data, err = w.fileInTree(tree, clean, textdiff.Clip(at, 60))
+	data, err = revwalk.FileInTree(w.store, tree, clean, textdiff.Clip(at, 60))
 	return data, c.String(), err
 }

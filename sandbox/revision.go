@@ -2,7 +2,7 @@ package sandbox
 
 import (
 	"context"
-	"path"
+	"github.com/factory-dev/factory/sandbox/revwalk"
 	"strings"
 	"time"
 
@@ -11,7 +11,6 @@ import (
 	"github.com/factory-dev/factory/sandbox/proc"
 	"github.com/factory-dev/factory/sandbox/textdiff"
 	"github.com/go-git/go-git/v5/plumbing"
-	"github.com/go-git/go-git/v5/plumbing/filemode"
 )
 
 // This file reads committed state (a file at a revision, a revision's tree
@@ -96,41 +95,7 @@ func (w *Workspace) ReadFileAt(ctx context.Context, rev, p string) ([]byte, erro
 	if err != nil {
 		return nil, factory.Wrap(op, err)
 	}
-	return w.fileInTree(tree, clean, rev)
-}
-
-// fileInTree returns the regular file at the clean path p in tree; at
-// names the tree in error messages. Errors as for ReadFileAt.
-func (w *Workspace) fileInTree(tree plumbing.Hash, p, at string) ([]byte, error) {
-	op := "read " + p + " at " + at
-	parts := strings.Split(p, "/")
-	for i, name := range parts {
-		es, err := w.store.ReadTree(tree)
-		if err != nil {
-			return nil, factory.Wrap(op, err)
-		}
-		var found *gitstore.Entry
-		for k := range es {
-			if es[k].Name == name {
-				found = &es[k]
-				break
-			}
-		}
-		switch {
-		case found == nil:
-			return nil, factory.Errorf(factory.ENOTFOUND, "%s is not committed at %s", p, at)
-		case i < len(parts)-1 && found.Mode != filemode.Dir:
-			return nil, factory.Errorf(factory.ENOTFOUND, "%s is not committed at %s (%s is not a directory there)", p, at, path.Join(parts[:i+1]...))
-		case i < len(parts)-1:
-			tree = found.Hash
-		case !found.IsFile():
-			return nil, factory.Errorf(factory.EINVALID, "%s at %s is not a regular file", p, at)
-		default:
-			b, err := w.store.ReadBlob(found.Hash)
-			return b, factory.Wrap(op, err)
-		}
-	}
-	return nil, factory.Errorf(factory.ENOTFOUND, "%s is not committed at %s", p, at)
+	return revwalk.FileInTree(w.store, tree, clean, rev)
 }
 
 // SnapshotRevision makes a snapshot whose tree is the tree of revision rev
