@@ -117,6 +117,12 @@ try {
   const accepted = await call('change_propose', { patch: good });
   show({ accepted: accepted.accepted, reason: accepted.reason, verdicts: accepted.verdicts.map((v) => `${v.id}: ${v.status}`), written: accepted.written, live: accepted.live });
 
+  say('investigate: the investigate prompt, then flaky_check tells flaky from broken');
+  const walk = await client.getPrompt({ name: 'investigate', arguments: { symptom: 'TestRender failed once in CI' } });
+  console.log(walk.messages[0].content.text.split('\n').slice(0, 6).join('\n'));
+  const flaky = await call('flaky_check', { test: 'TestRender', runs: 5 });
+  show({ runs: flaky.runs, tests: flaky.tests.map((t) => `${t.name}: ${t.class} (${t.failures}/${t.passes + t.failures} failed)`) });
+
   await client.close();
   say(`factory trace ${run.id}`);
   console.log(execFileSync(BIN, ['trace', '--root', root, run.id], { encoding: 'utf8' }));
