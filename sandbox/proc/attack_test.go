@@ -25,16 +25,29 @@ const unprivEnv = "PROC_TEST_UNPRIV"
 
 // hostDir makes a directory outside /tmp (where only the read-only root
 // mount, not the private /tmp, stands between it and the command) holding
-// host.txt.
+// host.txt: in /var/tmp, since the package's own directory may itself be
+// under /tmp (a clone checked out there, as CI may do).
 func hostDir(t *testing.T) string {
 	t.Helper()
-	d, err := os.MkdirTemp(".", ".host-")
+	base := "/var/tmp"
+	if st, err := os.Stat(base); err != nil || !st.IsDir() || strings.HasPrefix(mustAbs(t, "."), "/var/tmp/") {
+		base = "."
+	}
+	d, err := os.MkdirTemp(base, ".factory-attack-host-")
 	require.NoError(t, err)
+	require.NoError(t, os.Chmod(d, 0o755))
 	d, err = filepath.Abs(d)
 	require.NoError(t, err)
 	t.Cleanup(func() { os.RemoveAll(d) })
 	require.NoError(t, os.WriteFile(filepath.Join(d, "host.txt"), []byte("host\n"), 0o644))
 	return d
+}
+
+func mustAbs(t *testing.T, p string) string {
+	t.Helper()
+	a, err := filepath.Abs(p)
+	require.NoError(t, err)
+	return a
 }
 
 // confined runs argv in work under isolation iso with env (nil: BaseEnv)
