@@ -56,7 +56,7 @@ test('regression_find names the commit that broke the test, skipping a broken bu
 
   const bad = await client.callTool({ name: 'regression_find', arguments: { good: 'no-such-branch' } });
   assert.equal(bad.isError, true);
-  assert.match(bad.content[0].text, /no revision "no-such-branch"/);
+  assert.match(bad.content[0].text, /no-such-branch: no such revision/);
 });
 
 const FLAKY = `version: 1

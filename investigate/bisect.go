@@ -344,7 +344,7 @@ func runOf(rep factory.TestReport) Run {
 	}
 	var r Run
 	for _, f := range rep.Failures {
-		r.Failing = append(r.Failing, testKey(f))
+		r.Failing = append(r.Failing, testKeys(f)...)
 	}
 	return r
 }
@@ -355,6 +355,18 @@ func testKey(f factory.TestFailure) string {
 		return f.Name
 	}
 	return f.Package + "." + f.Name
+}
+
+// testKeys names every test of a failure entry: identical failures are
+// grouped into one entry (factory.TestFailure.Names), and each counts.
+func testKeys(f factory.TestFailure) []string {
+	var out []string
+	for _, n := range f.Names() {
+		g := f
+		g.Name = n
+		out = append(out, testKey(g))
+	}
+	return out
 }
 
 // votes counts tree i's runs by verdict.

@@ -81,7 +81,9 @@ func Check(ctx context.Context, n int, run RunOnce, hist History, progress func(
 		res.Runs++
 		ran, failed := rep.Ran, map[string]string{}
 		for _, f := range rep.Failures {
-			failed[testKey(f)] = f.Message
+			for _, k := range testKeys(f) {
+				failed[k] = f.Message
+			}
 		}
 		if runOf(rep).Broken {
 			res.BrokenRuns++
