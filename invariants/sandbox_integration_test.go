@@ -7,6 +7,7 @@ package invariants_test
 
 import (
 	"context"
+	"github.com/factory-dev/factory/internal/testlock"
 	"os"
 	"path/filepath"
 	"testing"
@@ -22,7 +23,12 @@ import (
 
 func TestMain(m *testing.M) {
 	proc.Init() // the native isolation path re-executes the test binary
-	os.Exit(m.Run())
+	// Benchmarks on both sides of a change read another package's tests
+	// as load: the packages that measure them take turns.
+	release := testlock.Exclusive("benchmarks")
+	code := m.Run()
+	release()
+	os.Exit(code)
 }
 
 func openSandbox(t testing.TB, repo string) (*sandbox.Workspace, *invariants.Controller, *invariants.StepRecorderForTest, map[string]func()) {

@@ -2,6 +2,7 @@ package investigate_test
 
 import (
 	"context"
+	"github.com/factory-dev/factory/internal/testlock"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,7 +18,12 @@ import (
 
 func TestMain(m *testing.M) {
 	proc.Init() // the native isolation path re-executes the test binary
-	os.Exit(m.Run())
+	// Benchmarks on both sides of a change read another package's tests
+	// as load: the packages that measure them take turns.
+	release := testlock.Exclusive("benchmarks")
+	code := m.Run()
+	release()
+	os.Exit(code)
 }
 
 // git runs git in dir with a fixed identity and no user configuration.
