@@ -25,10 +25,7 @@ func TestMain(m *testing.M) {
 	proc.Init() // the native isolation path re-executes the test binary
 	// Benchmarks on both sides of a change read another package's tests
 	// as load: the packages that measure them take turns.
-	release := testlock.Exclusive("benchmarks")
-	code := m.Run()
-	release()
-	os.Exit(code)
+	os.Exit(testlock.Run(m, "benchmarks"))
 }
 
 func openSandbox(t testing.TB, repo string) (*sandbox.Workspace, *invariants.Controller, *invariants.StepRecorderForTest, map[string]func()) {

@@ -8,6 +8,7 @@ package testlock
 import (
 	"os"
 	"path/filepath"
+	"testing"
 )
 
 // Exclusive waits for, then holds, the lock named name; release lets the
@@ -22,4 +23,12 @@ func Exclusive(name string) (release func()) {
 		return func() {}
 	}
 	return func() { unlock(f); f.Close() }
+}
+
+// Run runs a test binary's tests holding the lock named name, for a
+// TestMain: os.Exit(testlock.Run(m, "benchmarks")).
+func Run(m *testing.M, name string) int {
+	release := Exclusive(name)
+	defer release()
+	return m.Run()
 }
