@@ -2,6 +2,7 @@ package gatehooks
 
 import (
 	"fmt"
+	"github.com/factory-dev/factory"
 	"path"
 	"regexp"
 	"strings"
@@ -511,7 +512,7 @@ func lossy(w *syntax.Word) string {
 	return b.String()
 }
 
-func printWord(w *syntax.Word) string { return "`" + clip(printNode(w), 80) + "`" }
+func printWord(w *syntax.Word) string { return "`" + factory.Clip(printNode(w), 80) + "`" }
 
 func printNode(n syntax.Node) string {
 	var b strings.Builder
@@ -519,11 +520,4 @@ func printNode(n syntax.Node) string {
 		return "?"
 	}
 	return b.String()
-}
-
-func clip(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "..."
 }
