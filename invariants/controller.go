@@ -140,7 +140,7 @@ func (c *Controller) Check(ctx context.Context, req CheckRequest) (CheckResult, 
 		if baseFacts, err = c.gatesOn(ctx, p, *base, unpaired(p.gatesNamed(p.baseGates)), nil, req.NoCache, "baseline "); err != nil {
 			return CheckResult{}, factory.Wrap("check", err)
 		}
-		if err := c.pairedBenches(ctx, p, *base, target, "", facts, baseFacts, req.NoCache); err != nil {
+		if err := c.pairedBenches(ctx, p, *base, target, "", diff, facts, baseFacts, req.NoCache); err != nil {
 			return CheckResult{}, factory.Wrap("check", err)
 		}
 		applyBaseline(p, facts, baseFacts)
@@ -245,8 +245,9 @@ type pairedFile struct {
 
 // pairedBenches runs the pairable bench gates on base and result
 // alternately (see gates.PairedBench), cached by both trees. resultDir, when not
-// empty, is an isolated copy of result to use.
-func (c *Controller) pairedBenches(ctx context.Context, p *plan, base, result factory.Snapshot, resultDir string, facts, baseFacts gates.TreeFacts, noCache bool) error {
+// empty, is an isolated copy of result to use; diff, when known, is the
+// change from base to result.
+func (c *Controller) pairedBenches(ctx context.Context, p *plan, base, result factory.Snapshot, resultDir string, diff *gates.DiffFacts, facts, baseFacts gates.TreeFacts, noCache bool) error {
 	var todo []rules.Gate
 	for _, g := range p.gates {
 		if !pairable(g) {
@@ -302,7 +303,7 @@ func (c *Controller) pairedBenches(ctx context.Context, p *plan, base, result fa
 		defer releaseResult()
 	}
 	br := gates.NewTree(c.cfg.Runner, baseDir, base.ID, p.cfg, nil)
-	rr := gates.NewTree(c.cfg.Runner, resultDir, result.ID, p.cfg, nil)
+	rr := gates.NewTree(c.cfg.Runner, resultDir, result.ID, p.cfg, diff)
 	for _, g := range todo {
 		gctx, end := begin(c.cfg.Steps, ctx, "gate "+g.Name+" (paired with baseline)")
 		start := time.Now()

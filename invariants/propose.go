@@ -292,7 +292,7 @@ func (c *Controller) gateTrees(ctx context.Context, p *plan, base, result factor
 			return failed, nil
 		}
 	}
-	if err := c.pairedBenches(ctx, p, base, result, dir, facts, baseFacts, false); err != nil {
+	if err := c.pairedBenches(ctx, p, base, result, dir, diff, facts, baseFacts, false); err != nil {
 		return nil, err
 	}
 	return decide(), nil

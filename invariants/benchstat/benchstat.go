@@ -333,6 +333,12 @@ func mannWhitneyBounds(base, result []float64) (lo, hi float64, bounded bool) {
 	return bisect(mid, far[0]), bisect(mid, far[1]), true
 }
 
+// TestIdentical is the BenchDelta.Test of a benchmark that was not
+// measured because nothing it runs changed: both sides' test binaries are
+// byte for byte the same and the change touched no file a benchmark could
+// read as data.
+const TestIdentical = "identical binary"
+
 // A benchmark's change judged against a budget.
 const (
 	Within = iota // the upper confidence bound is within the budget
@@ -345,6 +351,9 @@ const (
 func Judge(name string, d BenchDelta, percent float64) (string, int) {
 	if d.Test == "budget" {
 		return fmt.Sprintf("%s: %s -> at least %s (at least %.0fx slower: the result could not be measured within the gate's budget)", name, fmtNs(d.Base), fmtNs(d.Center), 1+d.DeltaPct/100), Slower
+	}
+	if d.Test == TestIdentical {
+		return fmt.Sprintf("%s: %s, unchanged, not measured: its test binary is identical on both sides and the change touched only Go files outside its package", name, fmtNs(d.Base)), Within
 	}
 	ci := "unbounded above: too few rounds"
 	if d.Bounded {
@@ -386,7 +395,7 @@ type BenchDelta struct {
 	P           float64 `json:"p" expr:"p"`
 	Significant bool    `json:"significant" expr:"significant"` // p < 0.01
 	N           string  `json:"n" expr:"n"`                     // "10+10"
-	Test        string  `json:"test" expr:"test"`               // "paired cpu", "paired" (paired rounds), "mann-whitney" or "budget"
+	Test        string  `json:"test" expr:"test"`               // "paired cpu", "paired" (paired rounds), "mann-whitney", "budget" or TestIdentical
 	// Low and High bound DeltaPct with 99% confidence (the same test,
 	// inverted). High holds only when Bounded: too few rounds, or a result
 	// too slow to measure within the gate's budget (Test "budget", DeltaPct

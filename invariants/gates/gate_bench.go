@@ -64,7 +64,7 @@ func (r Tree) benchBinaries(ctx context.Context, g rules.Gate) ([]benchBin, erro
 		// relative to the command's working directory (r.dir), whatever path
 		// the command sees it at
 		bin := filepath.Join(BenchDir, fmt.Sprintf("%d.test", len(bins)))
-		cres, err := r.exec(ctx, g, []string{"go", "test", "-c", "-o", bin, f[0]})
+		cres, err := r.exec(ctx, g, []string{"go", "test", "-c", "-trimpath", "-o", bin, f[0]})
 		if err != nil {
 			return nil, err
 		}

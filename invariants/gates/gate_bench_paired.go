@@ -104,6 +104,9 @@ func PairedBench(ctx context.Context, base, result Tree, g rules.Gate) (benchsta
 	}
 	start := time.Now()
 	deadline := start.Add(budget)
+	if sameBenchmarks(sides, result.diff) {
+		return identicalFacts(ctx, g, sides[0], deadline)
+	}
 	cal, took, err := calibrateSides(ctx, g, sides, deadline)
 	if resultStopped(err) && took[0] > 0 {
 		// the result's calibration ran past the budget, the baseline's not
