@@ -17,7 +17,8 @@ type SeatbeltParams struct {
 	Home     string                // the command's HOME: "~/" in Hide, Unhide and the default secret places means here; "" drops those
 	Writable []string              // the copy and the other writable trees: read and write
 	Protect  []string              // git dirs inside Writable: read-only again
-	Caches   []string              // language caches (Go, npm, cargo): read-only, since Seatbelt has no copy-on-write layer
+	Caches   []string              // the host's language caches (Go, npm, cargo): read-only, since Seatbelt has no copy-on-write layer
+	Private  []string              // the run's own copies of the caches it writes (privateCaches), discarded after it: read and write
 	Read     []string              // more read-only places: the program's toolchain when it lives outside the system ones (e.g. ~/sdk/go1.26)
 	Tmp      string                // the private temporary directory ($TMPDIR): read and write; "" for none
 }
@@ -31,10 +32,11 @@ var seatbeltSystem = []string{"/usr", "/bin", "/sbin", "/System", "/Library", "/
 // SeatbeltProfile writes the SBPL profile a confined command runs under on
 // macOS: deny by default; exec, fork and signals within the sandbox;
 // stat anywhere (path lookups need it); read the system, the toolchains and
-// the caches; read and write only p.Writable and p.Tmp; no network, or,
-// with Policy.Network, loopback only; and, last so that they win over
-// every allow, the secret places unreadable and unwritable. The output is
-// a pure function of p, so it is tested byte for byte on any platform.
+// the caches; read and write only p.Writable, p.Private and p.Tmp; no
+// network, or, with Policy.Network, loopback only; and, last so that they
+// win over every allow, the secret places unreadable and unwritable. The
+// output is a pure function of p, so it is tested byte for byte on any
+// platform.
 func SeatbeltProfile(p SeatbeltParams) string {
 	var b strings.Builder
 	b.WriteString("(version 1)\n(deny default)\n")
@@ -47,6 +49,7 @@ func SeatbeltProfile(p SeatbeltParams) string {
 	b.WriteString("(allow file-write-data (literal \"/dev/null\") (literal \"/dev/zero\") (literal \"/dev/tty\") (regex #\"^/dev/fd/\"))\n")
 	var rw []string
 	rw = append(rw, p.Writable...)
+	rw = append(rw, p.Private...)
 	if p.Tmp != "" {
 		rw = append(rw, p.Tmp)
 	}

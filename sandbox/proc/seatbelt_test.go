@@ -18,15 +18,17 @@ var update = flag.Bool("update", false, "rewrite testdata/seatbelt/*.sb from the
 const (
 	sbHome = "/Users/dev"
 	sbCopy = "/private/var/folders/xy/T/factory-copy-1/tree"
-	sbTmp  = "/private/var/folders/xy/T/factory-seatbelt-1"
+	sbTmp  = "/private/var/folders/xy/T/factory-seatbelt-1/tmp"
+	// sbPrivate holds the run's own copies of the caches it writes.
+	sbPrivate = "/private/var/folders/xy/T/factory-seatbelt-1/cache"
 )
 
 // seatbeltBase is what a default factory.yaml sandbox on a Mac gives the
-// generator: the copy writable, its .git protected, the Go caches, a
-// private TMPDIR.
+// generator: the copy writable, its .git protected, the host's Go caches
+// read-only, the run's private cache copies and TMPDIR writable.
 func seatbeltBase() SeatbeltParams {
 	return SeatbeltParams{Home: sbHome, Writable: []string{sbCopy}, Protect: []string{sbCopy + "/.git"},
-		Caches: []string{sbHome + "/Library/Caches/go-build", sbHome + "/go/pkg/mod"}, Tmp: sbTmp}
+		Caches: []string{sbHome + "/Library/Caches/go-build", sbHome + "/go/pkg/mod"}, Private: []string{sbPrivate}, Tmp: sbTmp}
 }
 
 // seatbeltCases covers what factory.yaml's sandbox section can change in a
@@ -52,8 +54,9 @@ func seatbeltCases() map[string]SeatbeltParams {
 			p.Policy = factory.SandboxPolicy{Network: true, Writable: []string{"~/.cache/extra"},
 				Hide: []string{"~/.config/op"}, Unhide: []string{"~/.aws"}}
 			p.Writable = append(p.Writable, sbHome+"/.cache/extra")
-			p.Caches, p.Protect = nil, nil
+			p.Caches, p.Protect, p.Private = nil, nil, nil
 		}),
+		"private_only": with(func(p *SeatbeltParams) { p.Caches, p.Tmp = nil, "" }),
 	}
 }
 
