@@ -22,9 +22,9 @@ func seatbeltExec() string {
 }
 
 // confine runs the command under sandbox-exec with the profile
-// SeatbeltProfile writes from lay: the writable trees and the copy read
-// and write, .git read-only, the host's caches read-only, the secret
-// places unreadable. The run gets a directory of its own, removed after
+// SeatbeltProfile writes from lay: the host readable, the writable trees
+// and the copy read and write, .git read-only, the secret places
+// unreadable. The run gets a directory of its own, removed after
 // it, holding a private TMPDIR and private copies of the caches it writes
 // (privateCaches: APFS clones of the host's, so they start warm). The
 // process group is killed on timeout as on Linux (signal_unix.go); what
@@ -58,8 +58,7 @@ func (l *launch) confine(c Cmd, f Features, lay fsLayout, mnt Mount) error {
 	}
 	l.tmp = run
 	profile := SeatbeltProfile(SeatbeltParams{Policy: pol, Home: home, Writable: realPaths(writable),
-		Protect: realPaths(lay.protect), Caches: realPaths(lay.overlays), Private: []string{cache},
-		Read: realPaths(toolchain(l.path)), Tmp: tmp})
+		Protect: realPaths(lay.protect), Private: []string{cache}, Tmp: tmp})
 	l.env = append(withoutEnv(env, "TMPDIR"), "TMPDIR="+tmp+"/")
 	// The program as prepare resolved it: sandbox-exec's own PATH search
 	// would read the policy's PATH again, and "--" keeps an argv that
@@ -76,22 +75,10 @@ func (l *launch) confine(c Cmd, f Features, lay fsLayout, mnt Mount) error {
 // Other file systems, and another volume, refuse (ENOTSUP, EXDEV).
 func cloneTree(src, dst string) error { return unix.Clonefile(src, dst, unix.CLONE_NOFOLLOW) }
 
-// toolchain is what the program needs to read besides the system: its
-// directory, and, for a bin directory, the tree above it (a Go, Node or
-// Rust toolchain installed under the home directory finds its standard
-// library there).
-func toolchain(prog string) []string {
-	dir := filepath.Dir(prog)
-	if filepath.Base(dir) == "bin" {
-		return []string{filepath.Dir(dir)}
-	}
-	return []string{dir}
-}
-
 // seatbeltNote says what the sandbox had and what Seatbelt does not
 // enforce.
 func seatbeltNote(pol factory.SandboxPolicy, lay fsLayout) string {
-	parts := []string{"deny by default", "writes only to the copy, the writable paths and a private TMPDIR"}
+	parts := []string{"deny by default", "reads everywhere but the secret places", "writes only to the copy, the writable paths and a private TMPDIR"}
 	if pol.Network {
 		parts = append(parts, "network loopback only")
 	} else {

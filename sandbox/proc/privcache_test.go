@@ -143,7 +143,7 @@ func TestAttackPrivateGoCache(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "planted\n", string(planted), "the run did write its own cache")
 
-	prof := SeatbeltProfile(SeatbeltParams{Writable: []string{mod}, Caches: []string{hostCache}, Private: []string{filepath.Join(run, "cache")}, Tmp: filepath.Join(run, "tmp")})
+	prof := SeatbeltProfile(SeatbeltParams{Writable: []string{mod}, Private: []string{filepath.Join(run, "cache")}, Tmp: filepath.Join(run, "tmp")})
 	rw := prof[strings.Index(prof, "(allow file-read* file-write*"):]
 	rw = rw[:strings.Index(rw, "\n(")]
 	assert.Contains(t, rw, sbplString(filepath.Join(run, "cache")))

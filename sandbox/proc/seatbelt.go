@@ -17,35 +17,29 @@ type SeatbeltParams struct {
 	Home     string                // the command's HOME: "~/" in Hide, Unhide and the default secret places means here; "" drops those
 	Writable []string              // the copy and the other writable trees: read and write
 	Protect  []string              // git dirs inside Writable: read-only again
-	Caches   []string              // the host's language caches (Go, npm, cargo): read-only, since Seatbelt has no copy-on-write layer
 	Private  []string              // the run's own copies of the caches it writes (privateCaches), discarded after it: read and write
-	Read     []string              // more read-only places: the program's toolchain when it lives outside the system ones (e.g. ~/sdk/go1.26)
 	Tmp      string                // the private temporary directory ($TMPDIR): read and write; "" for none
 }
 
-// seatbeltSystem are the places every command may read: the system, the
-// toolchains (Xcode's, Homebrew's, /usr/local's) and /private/etc, whose
-// secrets the deny rules at the end take away again.
-var seatbeltSystem = []string{"/usr", "/bin", "/sbin", "/System", "/Library", "/Applications/Xcode.app",
-	"/opt/homebrew", "/usr/local", "/private/etc", "/private/var/db/timezone", "/dev"}
+// seatbeltHidden are secret places only a Mac has, hidden besides
+// hidePatterns': the login keychains and Safari's cookies.
+var seatbeltHidden = []string{"~/Library/Keychains", "~/Library/Cookies"}
 
 // SeatbeltProfile writes the SBPL profile a confined command runs under on
-// macOS: deny by default; exec, fork and signals within the sandbox;
-// stat anywhere (path lookups need it); read the system, the toolchains and
-// the caches; read and write only p.Writable, p.Private and p.Tmp; no
-// network, or, with Policy.Network, loopback only; and, last so that they
-// win over every allow, the secret places unreadable and unwritable. The
-// output is a pure function of p, so it is tested byte for byte on any
-// platform.
+// macOS: deny by default; exec, fork and signals within the sandbox; read
+// everywhere, as the Linux sandboxes do (the host read-only: toolchains
+// under the home directory, ~/.rustup, ~/.nvm, a virtualenv, git's
+// ~/.gitconfig are where they are); read and write only p.Writable,
+// p.Private and p.Tmp; no network, or, with Policy.Network, loopback only;
+// and, last so that they win over every allow, the secret places
+// unreadable and unwritable. The output is a pure function of p, so it is
+// tested byte for byte on any platform.
 func SeatbeltProfile(p SeatbeltParams) string {
 	var b strings.Builder
 	b.WriteString("(version 1)\n(deny default)\n")
 	b.WriteString("(allow process-exec process-fork)\n(allow signal (target same-sandbox))\n")
 	b.WriteString("(allow sysctl-read)\n(allow mach-lookup)\n(allow ipc-posix-shm)\n")
-	b.WriteString("(allow file-read-metadata)\n")
-	rule(&b, "allow file-read*", append([]string{"/"}, seatbeltSystem...), true)
-	rule(&b, "allow file-read*", p.Caches, false)
-	rule(&b, "allow file-read*", p.Read, false)
+	b.WriteString("(allow file-read*)\n")
 	b.WriteString("(allow file-write-data (literal \"/dev/null\") (literal \"/dev/zero\") (literal \"/dev/tty\") (regex #\"^/dev/fd/\"))\n")
 	var rw []string
 	rw = append(rw, p.Writable...)
@@ -53,33 +47,29 @@ func SeatbeltProfile(p SeatbeltParams) string {
 	if p.Tmp != "" {
 		rw = append(rw, p.Tmp)
 	}
-	rule(&b, "allow file-read* file-write*", rw, false)
-	rule(&b, "deny file-write*", p.Protect, false)
+	rule(&b, "allow file-read* file-write*", rw)
+	rule(&b, "deny file-write*", p.Protect)
 	if p.Policy.Network {
 		b.WriteString("(allow network* (local ip \"localhost:*\"))\n(allow network* (remote ip \"localhost:*\"))\n")
 	}
-	rule(&b, "deny file-read* file-write*", seatbeltSecrets(p.Policy, p.Home), false)
+	rule(&b, "deny file-read* file-write*", seatbeltSecrets(p.Policy, p.Home))
 	return b.String()
 }
 
 // rule writes one rule over paths, each matching itself and what is below
-// it; a path with a glob becomes a regular expression. "/" alone matches
-// the root directory only (listing it), never the whole tree.
-func rule(b *strings.Builder, action string, paths []string, rootLiteral bool) {
+// it; a path with a glob becomes a regular expression.
+func rule(b *strings.Builder, action string, paths []string) {
 	if len(paths) == 0 {
 		return
 	}
 	b.WriteString("(" + action)
 	for _, p := range paths {
 		for _, q := range privateForms(p) {
-			switch {
-			case q == "/" && rootLiteral:
-				b.WriteString("\n  (literal \"/\")")
-			case strings.ContainsAny(q, "*?["):
+			if strings.ContainsAny(q, "*?[") {
 				b.WriteString("\n  (regex #\"" + globRegex(q) + "\")")
-			default:
-				b.WriteString("\n  (subpath " + sbplString(q) + ")")
+				continue
 			}
+			b.WriteString("\n  (subpath " + sbplString(q) + ")")
 		}
 	}
 	b.WriteString(")\n")
@@ -96,8 +86,8 @@ func privateForms(p string) []string {
 	return []string{p}
 }
 
-// seatbeltSecrets expands the secret places (hidePatterns less
-// Policy.Unhide) for a profile: "~/" means home, the only home a command on
+// seatbeltSecrets expands the secret places (hidePatterns and
+// seatbeltHidden, less Policy.Unhide) for a profile: "~/" means home, the only home a command on
 // a Mac can reach; without a home those patterns are dropped.
 func seatbeltSecrets(pol factory.SandboxPolicy, home string) []string {
 	expand := func(pats []string) []string {
@@ -115,7 +105,7 @@ func seatbeltSecrets(pol factory.SandboxPolicy, home string) []string {
 	}
 	unhide := expand(pol.Unhide)
 	var out []string
-	for _, p := range expand(hidePatterns(pol)) {
+	for _, p := range expand(append(hidePatterns(pol), seatbeltHidden...)) {
 		if !slices.Contains(unhide, p) && !slices.Contains(out, p) {
 			out = append(out, p)
 		}

@@ -24,17 +24,17 @@ const (
 )
 
 // seatbeltBase is what a default factory.yaml sandbox on a Mac gives the
-// generator: the copy writable, its .git protected, the host's Go caches
-// read-only, the run's private cache copies and TMPDIR writable.
+// generator: the copy writable, its .git protected, the run's private
+// cache copies and TMPDIR writable.
 func seatbeltBase() SeatbeltParams {
 	return SeatbeltParams{Home: sbHome, Writable: []string{sbCopy}, Protect: []string{sbCopy + "/.git"},
-		Caches: []string{sbHome + "/Library/Caches/go-build", sbHome + "/go/pkg/mod"}, Private: []string{sbPrivate}, Tmp: sbTmp}
+		Private: []string{sbPrivate}, Tmp: sbTmp}
 }
 
 // seatbeltCases covers what factory.yaml's sandbox section can change in a
 // profile: network on or off, extra writable paths, hide and unhide (both
-// "~/" and absolute, globs too), HOME set or not, caches and .git present
-// or not.
+// "~/" and absolute, globs too), HOME set or not, private caches, TMPDIR
+// and .git present or not.
 func seatbeltCases() map[string]SeatbeltParams {
 	with := func(f func(*SeatbeltParams)) SeatbeltParams { p := seatbeltBase(); f(&p); return p }
 	return map[string]SeatbeltParams{
@@ -46,17 +46,16 @@ func seatbeltCases() map[string]SeatbeltParams {
 		"hide": with(func(p *SeatbeltParams) {
 			p.Policy.Hide = []string{"~/.config/op", "/opt/keys/*.pem", "/etc/secret.conf"}
 		}),
-		"unhide":    with(func(p *SeatbeltParams) { p.Policy.Unhide = []string{"~/.npmrc", "/etc/sudoers"} }),
-		"no_home":   with(func(p *SeatbeltParams) { p.Home = "" }),
-		"toolchain": with(func(p *SeatbeltParams) { p.Read = []string{sbHome + "/sdk/go1.26"} }),
-		"bare":      {Writable: []string{sbCopy}},
+		"unhide":  with(func(p *SeatbeltParams) { p.Policy.Unhide = []string{"~/.npmrc", "/etc/sudoers"} }),
+		"no_home": with(func(p *SeatbeltParams) { p.Home = "" }),
+		"bare":    {Writable: []string{sbCopy}},
 		"everything": with(func(p *SeatbeltParams) {
 			p.Policy = factory.SandboxPolicy{Network: true, Writable: []string{"~/.cache/extra"},
 				Hide: []string{"~/.config/op"}, Unhide: []string{"~/.aws"}}
 			p.Writable = append(p.Writable, sbHome+"/.cache/extra")
-			p.Caches, p.Protect, p.Private = nil, nil, nil
+			p.Protect, p.Private = nil, nil
 		}),
-		"private_only": with(func(p *SeatbeltParams) { p.Caches, p.Tmp = nil, "" }),
+		"private_only": with(func(p *SeatbeltParams) { p.Tmp = "" }),
 	}
 }
 
@@ -145,4 +144,22 @@ func assertBalanced(t *testing.T, prof string) {
 	}
 	assert.False(t, inStr, "unterminated string")
 	assert.Equal(t, 0, depth)
+}
+
+// attack: with the host readable, as on Linux, a test reads the macOS login keychain or Safari's cookies (or ~/.ssh) -> they are denied by the profile's last rule, which comes after the one read allow, unless factory.yaml unhides them
+func TestAttackSeatbeltReadsMacSecrets(t *testing.T) {
+	home := t.TempDir()
+	before := attacktest.Take(t, home)
+	p := seatbeltBase()
+	p.Home = home
+	prof := SeatbeltProfile(p)
+	read := strings.Index(prof, "\n(allow file-read*)\n")
+	last := strings.LastIndex(prof, "\n(deny file-read* file-write*")
+	require.True(t, read >= 0 && last > read, "the secret denies must follow the read allow:\n%s", prof)
+	for _, s := range []string{"/Library/Keychains", "/Library/Cookies", "/.ssh"} {
+		assert.Contains(t, prof[last:], sbplString(home+s), s)
+	}
+	p.Policy.Unhide = []string{"~/Library/Cookies"}
+	assert.NotContains(t, SeatbeltProfile(p), sbplString(home+"/Library/Cookies"), "unhide applies to the Mac places too")
+	attacktest.Unchanged(t, before, home)
 }
