@@ -48,7 +48,7 @@ func (l *launch) confine(c Cmd, f Features, lay fsLayout, mnt Mount) error {
 	if home == "" {
 		home, _ = os.UserHomeDir()
 	}
-	env, cacheNotes, err := withPrivateCaches(l.env, cache, privateCaches(l.env, home, runtime.GOOS, writable), cloneTree)
+	env, cacheNotes, err := withPrivateCaches(l.env, cache, privateCaches(l.env, home, runtime.GOOS, writable, seatbeltSecrets(pol, home)), cloneTree)
 	if err == nil {
 		err = os.Mkdir(tmp, 0o700)
 	}

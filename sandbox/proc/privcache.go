@@ -21,14 +21,17 @@ type privateCache struct {
 	name string   // directory under the run's cache directory
 	vars []string // variables naming the cache: all are dropped, the first is set to the copy
 	host string   // the host's cache the copy starts as (a clone), "" to start empty
+	why  string   // why host was not taken, "" when it was
 }
 
 // privateCaches lists the caches a confined command with env writes: Go's
 // build cache (GOCACHE or go's default for goos), npm's cache, and
 // CARGO_TARGET_DIR when env sets it outside the writable trees (cargo's
-// default, target/ in the tree, is writable already).
-func privateCaches(env []string, home, goos string, writable []string) []privateCache {
-	out := []privateCache{{name: "go-build", vars: []string{"GOCACHE"}, host: hostGoCache(env, home, goos)}}
+// default, target/ in the tree, is writable already). A host cache that
+// is, holds or lies in one of the secret places is not cloned: the
+// variables naming it come from the suite's environment, and GOCACHE=~
+// must not copy ~/.ssh where the command can read it.
+func privateCaches(env []string, home, goos string, writable, secrets []string) []privateCache {
 	npm := envGet(env, "npm_config_cache")
 	if npm == "" {
 		npm = envGet(env, "NPM_CONFIG_CACHE")
@@ -36,11 +39,37 @@ func privateCaches(env []string, home, goos string, writable []string) []private
 	if npm == "" && home != "" {
 		npm = filepath.Join(home, ".npm")
 	}
-	out = append(out, privateCache{name: "npm", vars: []string{"npm_config_cache", "NPM_CONFIG_CACHE"}, host: npm})
+	out := []privateCache{{name: "go-build", vars: []string{"GOCACHE"}, host: hostGoCache(env, home, goos)},
+		{name: "npm", vars: []string{"npm_config_cache", "NPM_CONFIG_CACHE"}, host: npm}}
 	if t := envGet(env, "CARGO_TARGET_DIR"); filepath.IsAbs(t) && !underAny(filepath.Clean(t), writable) {
 		out = append(out, privateCache{name: "cargo-target", vars: []string{"CARGO_TARGET_DIR"}})
 	}
+	for i, c := range out {
+		if s := secretOverlap(c.host, secrets); s != "" {
+			out[i].host, out[i].why = "", c.host+" overlaps the secret place "+s
+		}
+	}
 	return out
+}
+
+// secretOverlap returns the secret place (a path or a glob) that p is,
+// lies in or holds, "" when none. A glob counts from its first directory
+// with a pattern character, so the answer errs on the side of refusing.
+func secretOverlap(p string, secrets []string) string {
+	if p == "" {
+		return ""
+	}
+	p = filepath.Clean(p)
+	for _, s := range secrets {
+		dir := s
+		if i := strings.IndexAny(s, "*?["); i >= 0 {
+			dir = filepath.Dir(s[:i+1])
+		}
+		if under(p, dir) || under(dir, p) {
+			return s
+		}
+	}
+	return ""
 }
 
 // hostGoCache is the build cache go uses with env: GOCACHE when absolute,
@@ -81,6 +110,9 @@ func withPrivateCaches(env []string, dir string, caches []privateCache, clone fu
 	for _, c := range caches {
 		dst := filepath.Join(dir, c.name)
 		how, err := fillCache(dst, c.host, clone)
+		if c.why != "" {
+			how = "private, empty (not cloned: " + c.why + "), discarded after the run"
+		}
 		if err != nil {
 			return nil, nil, fmt.Errorf("private cache %s: %w", c.name, err)
 		}

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/factory-dev/factory"
 	"github.com/factory-dev/factory/internal/attacktest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -47,7 +48,7 @@ func TestPrivateCaches(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			var got want
-			for _, c := range privateCaches(tc.env, tc.home, tc.goos, tc.writable) {
+			for _, c := range privateCaches(tc.env, tc.home, tc.goos, tc.writable, nil) {
 				switch c.name {
 				case "go-build":
 					got.goCache = c.host
@@ -71,7 +72,7 @@ func TestWithPrivateCachesEnv(t *testing.T) {
 	require.NoError(t, os.WriteFile(filepath.Join(host, "entry"), []byte("warm"), 0o644))
 	run := t.TempDir()
 	env := []string{"PATH=/usr/bin", "GOCACHE=" + host, "NPM_CONFIG_CACHE=/nowhere/npm", "npm_config_cache=/nowhere/npm2", "GOPROXY=https://proxy.golang.org"}
-	caches := privateCaches(env, "", "darwin", nil)
+	caches := privateCaches(env, "", "darwin", nil, nil)
 	got, notes, err := withPrivateCaches(env, filepath.Join(run, "cache"), caches, copyTree)
 	require.NoError(t, err)
 	goCache := filepath.Join(run, "cache", "go-build")
@@ -98,7 +99,7 @@ func TestPrivateCacheNotADirectory(t *testing.T) {
 	require.NoError(t, os.WriteFile(hostFile, []byte("x"), 0o644))
 	run := t.TempDir()
 	_, notes, err := withPrivateCaches([]string{"GOCACHE=" + hostFile}, filepath.Join(run, "c"),
-		privateCaches([]string{"GOCACHE=" + hostFile}, "", "darwin", nil), copyTree)
+		privateCaches([]string{"GOCACHE=" + hostFile}, "", "darwin", nil, nil), copyTree)
 	require.NoError(t, err)
 	st, err := os.Lstat(filepath.Join(run, "c", "go-build"))
 	require.NoError(t, err)
@@ -129,7 +130,7 @@ func TestAttackPrivateGoCache(t *testing.T) {
 	before := attacktest.Take(t, paths...)
 
 	run := t.TempDir()
-	caches := privateCaches(hostEnv, home, "darwin", []string{mod})
+	caches := privateCaches(hostEnv, home, "darwin", []string{mod}, seatbeltSecrets(factory.SandboxPolicy{}, home))
 	env, _, err := withPrivateCaches(hostEnv, filepath.Join(run, "cache"), caches, copyTree)
 	require.NoError(t, err)
 	private := envGet(env, "GOCACHE")
@@ -158,4 +159,47 @@ func TestAttackPrivateGoCache(t *testing.T) {
 	assert.True(t, os.IsNotExist(err), "the next run's cache must not hold the last run's plant")
 	build(hostEnv, goBin+" build ./...")
 	attacktest.Unchanged(t, before, paths...)
+}
+
+// attack: the suite's environment names a secret place, or a directory holding one, as a cache (GOCACHE=~/.ssh, GOCACHE=~, npm_config_cache=/etc) so that factory clones the keys into the run's private cache, where the profile lets the command read them -> no clone: that cache starts empty, with a note, and the run's directory holds none of the secrets
+func TestAttackPrivateCacheClonesSecret(t *testing.T) {
+	home := t.TempDir()
+	write := func(rel, content string) {
+		p := filepath.Join(home, rel)
+		require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o700))
+		require.NoError(t, os.WriteFile(p, []byte(content), 0o600))
+	}
+	write(".ssh/id_ed25519", "PRIVATE KEY")
+	write(".cache/go-build/ok", "fine")
+	secrets := seatbeltSecrets(factory.SandboxPolicy{}, home)
+	before := attacktest.Take(t, home)
+	for _, env := range [][]string{
+		{"GOCACHE=" + home + "/.ssh"},
+		{"GOCACHE=" + home},
+		{"GOCACHE=" + home + "/.ssh/id_ed25519"},
+		{"npm_config_cache=" + home},
+		{"npm_config_cache=/etc"}, // holds /etc/ssl/private and the ssh host keys
+	} {
+		run := t.TempDir()
+		got, notes, err := withPrivateCaches(env, filepath.Join(run, "cache"), privateCaches(env, "", "darwin", nil, secrets), copyTree)
+		require.NoError(t, err)
+		assert.Contains(t, strings.Join(notes, "; "), "not cloned", env)
+		for _, v := range []string{"GOCACHE", "npm_config_cache"} {
+			ents, err := os.ReadDir(envGet(got, v))
+			require.NoError(t, err)
+			assert.Empty(t, ents, "%v: %s must start empty", env, v)
+		}
+		require.NoError(t, filepath.WalkDir(run, func(p string, d os.DirEntry, err error) error {
+			require.NoError(t, err)
+			if !d.IsDir() {
+				b, _ := os.ReadFile(p)
+				assert.NotContains(t, string(b), "PRIVATE KEY", "%v: %s", env, p)
+			}
+			return nil
+		}))
+	}
+	attacktest.Unchanged(t, before, home)
+
+	got := privateCaches([]string{"GOCACHE=" + home + "/.cache/go-build"}, home, "darwin", nil, secrets)
+	assert.Equal(t, home+"/.cache/go-build", got[0].host, "a cache beside the secrets is still cloned")
 }
