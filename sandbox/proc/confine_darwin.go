@@ -1,10 +1,13 @@
 package proc
 
 import (
+	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
+	"time"
 
 	"github.com/factory-dev/factory"
 	"golang.org/x/sys/unix"
@@ -13,12 +16,22 @@ import (
 // sandboxExec is macOS's Seatbelt front end; it ships with every macOS.
 const sandboxExec = "/usr/bin/sandbox-exec"
 
-// seatbeltExec is the path of sandbox-exec, "" when this Mac has none.
-func seatbeltExec() string {
-	if st, err := os.Stat(sandboxExec); err == nil && !st.IsDir() && st.Mode()&0o111 != 0 {
-		return sandboxExec
+// seatbeltExec is the path of sandbox-exec, "" when this Mac has none or
+// it does not run a command under a profile SeatbeltProfile writes (a
+// macOS that no longer parses it, factory itself already sandboxed); the
+// note says which.
+func seatbeltExec() (string, string) {
+	st, err := os.Stat(sandboxExec)
+	if err != nil || st.IsDir() || st.Mode()&0o111 == 0 {
+		return "", sandboxExec + " not found"
 	}
-	return ""
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, sandboxExec, "-p", SeatbeltProfile(SeatbeltParams{}), "--", "/usr/bin/true").CombinedOutput()
+	if err != nil {
+		return "", "a trial " + sandboxExec + " run failed: " + firstLine(string(out), err)
+	}
+	return sandboxExec, ""
 }
 
 // confine runs the command under sandbox-exec with the profile

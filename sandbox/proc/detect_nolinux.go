@@ -12,7 +12,12 @@ import (
 // sandbox-exec is there; nothing on Windows. There are no namespaces, no
 // cgroups, no seccomp and no Landlock off Linux, so those stay false.
 func probe() (Features, cgroupLayout) {
-	f := Features{Root: os.Geteuid() == 0, Best: IsoNone, Seatbelt: seatbeltExec()}
+	f := Features{Root: os.Geteuid() == 0, Best: IsoNone}
+	var why string
+	f.Seatbelt, why = seatbeltExec()
+	if why != "" {
+		f.Notes = append(f.Notes, "seatbelt unavailable: "+why)
+	}
 	if f.Seatbelt != "" {
 		f.Best = IsoSeatbelt
 		f.Notes = append(f.Notes, "memory and process limits not enforced: no cgroups on "+runtime.GOOS)
