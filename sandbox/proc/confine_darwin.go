@@ -27,7 +27,7 @@ func seatbeltExec() (string, string) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	out, err := exec.CommandContext(ctx, sandboxExec, "-p", SeatbeltProfile(SeatbeltParams{}), "--", "/usr/bin/true").CombinedOutput()
+	out, err := exec.CommandContext(ctx, sandboxExec, "-p", SeatbeltProfile(seatbeltTrial()), "--", "/usr/bin/true").CombinedOutput()
 	if err != nil {
 		return "", "a trial " + sandboxExec + " run failed: " + firstLine(string(out), err)
 	}

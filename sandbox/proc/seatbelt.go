@@ -37,9 +37,11 @@ var seatbeltHidden = []string{"~/Library/Keychains", "~/Library/Cookies"}
 func SeatbeltProfile(p SeatbeltParams) string {
 	var b strings.Builder
 	b.WriteString("(version 1)\n(deny default)\n")
-	b.WriteString("(allow process-exec process-fork)\n(allow signal (target same-sandbox))\n")
-	b.WriteString("(allow sysctl-read)\n(allow mach-lookup)\n(allow ipc-posix-shm)\n")
-	b.WriteString("(allow file-read*)\n")
+	b.WriteString("(allow process-exec process-fork)\n(allow signal (target same-sandbox))\n(allow process-info* (target same-sandbox))\n")
+	b.WriteString("(allow sysctl-read)\n(allow mach-lookup)\n(allow ipc-posix-shm ipc-posix-sem)\n(allow user-preference-read)\n")
+	// Mapping a library executable is an operation of its own, not a read:
+	// without it nothing linked outside the shared cache starts.
+	b.WriteString("(allow file-read*)\n(allow file-map-executable)\n(allow file-ioctl)\n(allow pseudo-tty)\n")
 	b.WriteString("(allow file-write-data (literal \"/dev/null\") (literal \"/dev/zero\") (literal \"/dev/tty\") (regex #\"^/dev/fd/\"))\n")
 	var rw []string
 	rw = append(rw, p.Writable...)
@@ -48,6 +50,13 @@ func SeatbeltProfile(p SeatbeltParams) string {
 		rw = append(rw, p.Tmp)
 	}
 	rule(&b, "allow file-read* file-write*", rw)
+	// Unix sockets are network to Seatbelt: a test's socket in its tree or
+	// TMPDIR works, as on Linux, with the network off.
+	if len(rw) > 0 {
+		b.WriteString("(allow system-socket (socket-domain AF_UNIX))\n")
+		filtered(&b, "allow network-bind network-inbound", rw, "(local unix-socket %s)")
+		filtered(&b, "allow network-outbound", rw, "(remote unix-socket %s)")
+	}
 	rule(&b, "deny file-write*", p.Protect)
 	if p.Policy.Network {
 		b.WriteString("(allow network* (local ip \"localhost:*\"))\n(allow network* (remote ip \"localhost:*\"))\n")
@@ -58,21 +67,35 @@ func SeatbeltProfile(p SeatbeltParams) string {
 
 // rule writes one rule over paths, each matching itself and what is below
 // it; a path with a glob becomes a regular expression.
-func rule(b *strings.Builder, action string, paths []string) {
+func rule(b *strings.Builder, action string, paths []string) { filtered(b, action, paths, "%s") }
+
+// filtered is rule with each path's filter placed in form ("%s" for the
+// path filter itself): one filter per path, any of which matches.
+func filtered(b *strings.Builder, action string, paths []string, form string) {
 	if len(paths) == 0 {
 		return
 	}
 	b.WriteString("(" + action)
 	for _, p := range paths {
 		for _, q := range privateForms(p) {
+			f := "(subpath " + sbplString(q) + ")"
 			if strings.ContainsAny(q, "*?[") {
-				b.WriteString("\n  (regex #\"" + globRegex(q) + "\")")
-				continue
+				f = "(regex #\"" + globRegex(q) + "\")"
 			}
-			b.WriteString("\n  (subpath " + sbplString(q) + ")")
+			b.WriteString("\n  " + strings.Replace(form, "%s", f, 1))
 		}
 	}
 	b.WriteString(")\n")
+}
+
+// seatbeltTrial is a profile with every kind of rule SeatbeltProfile
+// writes, over paths that need not exist: Detect runs a command under it,
+// so a macOS that no longer parses one of them disables Seatbelt with a
+// note instead of failing every run.
+func seatbeltTrial() SeatbeltParams {
+	const d = "/private/var/empty/factory-trial"
+	return SeatbeltParams{Policy: factory.SandboxPolicy{Network: true, Hide: []string{d + "/*.key"}}, Home: d,
+		Writable: []string{d + "/w"}, Protect: []string{d + "/w/.git"}, Private: []string{d + "/c"}, Tmp: d + "/t"}
 }
 
 // privateForms is p and, for the /etc, /tmp and /var symlinks of macOS,
