@@ -165,3 +165,33 @@ func TestAttackSeatbeltReadsMacSecrets(t *testing.T) {
 	assert.NotContains(t, SeatbeltProfile(p), sbplString(home+"/Library/Cookies"), "unhide applies to the Mac places too")
 	attacktest.Unchanged(t, before, home)
 }
+
+// attack: a test connects to the user's ssh-agent ($SSH_AUTH_SOCK under /private/tmp), the Docker socket or another daemon's unix socket, to sign with the user's keys or start a container outside the sandbox -> the profile allows unix-socket binds and connects only under the writable trees, the private caches and TMPDIR, network on or off
+func TestAttackSeatbeltHostSockets(t *testing.T) {
+	home := t.TempDir()
+	before := attacktest.Take(t, home)
+	for _, network := range []bool{false, true} {
+		p := seatbeltBase()
+		p.Home, p.Policy.Network = home, network
+		prof := SeatbeltProfile(p)
+		var sockets []string
+		for _, line := range strings.Split(prof, "\n") {
+			if strings.Contains(line, "unix-socket") {
+				sockets = append(sockets, line)
+			}
+		}
+		require.Len(t, sockets, 6, "one bind and one connect filter per writable place:\n%s", prof)
+		for _, l := range sockets {
+			ok := false
+			for _, w := range append(p.Writable, sbPrivate, sbTmp) {
+				ok = ok || strings.Contains(l, "(subpath "+sbplString(w)+")")
+			}
+			assert.True(t, ok, "unix sockets allowed outside the writable places: %s", l)
+		}
+		for _, host := range []string{"/private/tmp/com.apple.launchd.x/Listeners", "/var/run/docker.sock", home + "/.docker/run/docker.sock"} {
+			assert.NotContains(t, prof, sbplString(host))
+		}
+		assert.NotContains(t, prof, "(allow network*)", "no rule may open the network wholesale")
+	}
+	attacktest.Unchanged(t, before, home)
+}
