@@ -59,8 +59,8 @@
 //   - "seatbelt" (macOS, seatbelt.go, confine_darwin.go): sandbox-exec
 //     with the profile SeatbeltProfile writes: deny by default; the host
 //     readable, as under the Linux modes; the Writable paths, the copy and
-//     a private TMPDIR writable; .git read-only; no network, or with
-//     Policy.Network loopback only; the same secret places (hidePatterns)
+//     a private TMPDIR writable, and unix sockets there only; .git
+//     read-only; no network, or with Policy.Network loopback only; the same secret places (hidePatterns)
 //     and the Mac's keychains and cookies unreadable. Seatbelt has no
 //     copy-on-write layer, so the caches a run writes (GOCACHE, npm's,
 //     an outside CARGO_TARGET_DIR) are private copies in the run's own
