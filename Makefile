@@ -38,12 +38,14 @@ test: deps build ## the whole suite: vet, cross-checks, unit and integration tes
 
 # CGO_ENABLED=0: without cgo mattn/go-sqlite3 is a stub that fails at run
 # time; the check is of types only, and a Mac user builds with cgo.
-cross: ## type-check for macOS (arm64, amd64) and Windows (amd64): vet, and build cmd/factory
+cross: ## type-check for macOS (arm64, amd64) and Windows (amd64): vet, build cmd/factory; run the macOS capture walk
 	@for p in darwin/arm64 darwin/amd64 windows/amd64; do \
 		echo "cross $$p"; \
 		GOOS=$${p%/*} GOARCH=$${p#*/} CGO_ENABLED=0 $(GO) vet $(PKGS) || exit 1; \
 		GOOS=$${p%/*} GOARCH=$${p#*/} CGO_ENABLED=0 $(GO) build -o /dev/null ./cmd/factory || exit 1; \
 	done
+	@echo "cross: the macOS capture walk (ReadDir, not getdents) against git add -A, run here"
+	$(GO) test -tags '$(TAGS) factory_portablewalk' -count=1 -run 'TestSnapshot|TestFastCopyCapture' ./sandbox/
 
 check: build ## factory's own gates (factory.yaml): the unit tier in the sandbox, vet, the import rules
 	$(BIN) check --log-level warn

@@ -13,6 +13,6 @@ import (
 // overlays instead, and reflinks only file by file.
 const cloneSupported = false
 
-func (m *Maker) cloneCopy(context.Context, plumbing.Hash, string) (*Dir, error) {
+func (m *Maker) cloneCopy(context.Context, plumbing.Hash, string, Options) (*Dir, error) {
 	return nil, errors.New("directory clones need macOS's clonefile")
 }

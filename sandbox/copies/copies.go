@@ -145,7 +145,7 @@ func (m *Maker) fastCopies(tree plumbing.Hash, top string, opt Options) []func(c
 		out = append(out, func(ctx context.Context) (*Dir, error) { return m.overlayCopy(ctx, tree, top, opt) })
 	}
 	if cloneSupported {
-		out = append(out, func(ctx context.Context) (*Dir, error) { return m.cloneCopy(ctx, tree, top) })
+		out = append(out, func(ctx context.Context) (*Dir, error) { return m.cloneCopy(ctx, tree, top, opt) })
 	}
 	return out
 }

@@ -1,3 +1,5 @@
+//go:build linux && !factory_portablewalk
+
 package gitstore
 
 import (

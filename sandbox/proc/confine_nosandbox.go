@@ -5,7 +5,7 @@ package proc
 import "github.com/factory-dev/factory"
 
 // seatbeltExec: there is no Seatbelt off macOS.
-func seatbeltExec() string { return "" }
+func seatbeltExec() (string, string) { return "", "" }
 
 // confine is never reached here: Detect finds no mechanism on this
 // platform, so prepare picks none under auto and refuses a forced mode.

@@ -1,4 +1,4 @@
 package proc
 
 // seatbeltExec: Seatbelt is macOS's; Linux has bwrap and namespaces.
-func seatbeltExec() string { return "" }
+func seatbeltExec() (string, string) { return "", "" }

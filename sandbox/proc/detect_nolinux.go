@@ -12,7 +12,12 @@ import (
 // sandbox-exec is there; nothing on Windows. There are no namespaces, no
 // cgroups, no seccomp and no Landlock off Linux, so those stay false.
 func probe() (Features, cgroupLayout) {
-	f := Features{Root: os.Geteuid() == 0, Best: IsoNone, Seatbelt: seatbeltExec()}
+	f := Features{Root: os.Geteuid() == 0, Best: IsoNone}
+	var why string
+	f.Seatbelt, why = seatbeltExec()
+	if why != "" {
+		f.Notes = append(f.Notes, "seatbelt unavailable: "+why)
+	}
 	if f.Seatbelt != "" {
 		f.Best = IsoSeatbelt
 		f.Notes = append(f.Notes, "memory and process limits not enforced: no cgroups on "+runtime.GOOS)
@@ -31,8 +36,9 @@ func nativeReason(Features) string { return "Linux namespaces do not exist on " 
 // Describe says in one line what a sandbox of mode Best gets here.
 func (f Features) Describe() string {
 	if f.Best == IsoSeatbelt {
-		return "seatbelt: sandbox-exec profile, deny by default, writes only to the copy and a private TMPDIR, " +
-			"network off or loopback only, secret places unreadable; not enforced: memory and process limits (no cgroups), " +
+		return "seatbelt: sandbox-exec profile, deny by default, host readable, writes only to the copy, a private TMPDIR " +
+			"and private clones of the caches, network off or loopback only, secret places unreadable; " +
+			"not enforced: memory and process limits (no cgroups), the copy at the live tree's path (no mount namespace), " +
 			"pid and user isolation (runs as uid " + strconv.Itoa(os.Geteuid()) + ")"
 	}
 	return "none: commands run unconfined, as " + strconv.Itoa(os.Geteuid()) + ", with the caller's privileges"

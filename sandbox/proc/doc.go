@@ -2,10 +2,10 @@
 // design): explicit argv, working directory and environment (an allowlist,
 // see BaseEnv), its own process group killed as a whole on timeout or
 // cancellation (SIGTERM, then SIGKILL after 2 s; descendants that left the
-// group with setsid are found through /proc and signalled too), leftovers
-// in the group killed when the command exits, pipes held by escaped
-// processes cut after a short grace, capped output capture, and exit code,
-// signal and duration recorded.
+// group with setsid are found through /proc, or sysctl on macOS, and
+// signalled too), leftovers in the group killed when the command exits,
+// pipes held by escaped processes cut after a short grace, capped output
+// capture, and exit code, signal and duration recorded.
 //
 // With a Confinement, Run also isolates the command with the best means the
 // machine has (Detect, reported by doctor), degrading with a note in
@@ -57,16 +57,21 @@
 //     runs the target as pid 2 while it stays pid 1 to reap and forward
 //     signals.
 //   - "seatbelt" (macOS, seatbelt.go, confine_darwin.go): sandbox-exec
-//     with the profile SeatbeltProfile writes: deny by default; the system
-//     and toolchains readable; the Writable paths, the copy and a private
-//     TMPDIR writable; .git read-only; the caches read-only (no
-//     copy-on-write layer); no network, or with Policy.Network loopback
-//     only; the same secret places (hidePatterns) unreadable. No cgroups,
-//     namespaces or uid change: memory and process limits are not
-//     enforced, and the note says so. The process group is killed on
-//     timeout as on Linux.
+//     with the profile SeatbeltProfile writes: deny by default; the host
+//     readable, as under the Linux modes; the Writable paths, the copy and
+//     a private TMPDIR writable, and unix sockets there only; .git
+//     read-only; no network, or with Policy.Network loopback only; the same secret places (hidePatterns)
+//     and the Mac's keychains and cookies unreadable. Seatbelt has no
+//     copy-on-write layer, so the caches a run writes (GOCACHE, npm's,
+//     an outside CARGO_TARGET_DIR) are private copies in the run's own
+//     directory, APFS clones of the host's, removed with it
+//     (privcache.go); the module cache stays read-only, with GOPROXY=off.
+//     No cgroups, namespaces or uid change: memory and process limits are
+//     not enforced, and the note says so. The process group, and what
+//     left it, is killed on timeout as on Linux (the process table comes
+//     from sysctl, there being no /proc).
 //   - "none": no isolation (Windows always: only the first process is
-//     killed on timeout there).
+//     killed on timeout there, once Run has seen it still running).
 //
 // In both isolating modes Confinement.MountAs can show a directory (an
 // isolated copy) at another path (the live tree's), hiding what that path
@@ -89,6 +94,8 @@
 // It imports the standard library, golang.org/x/sys/unix, golang.org/x/net/bpf
 // and github.com/elastic/go-seccomp-bpf (the seccomp program) and the root
 // package factory only. The namespaces, cgroups, seccomp and Landlock are
-// in _linux.go files; the profile generator has no build tag, so its
-// goldens (testdata/seatbelt) run on Linux too.
+// in _linux.go files; the profile generator and the private caches'
+// set-up have no build tag, so their goldens (testdata/seatbelt) and tests
+// run on Linux too; the rest of the macOS code (_darwin.go) is only
+// type-checked there (make cross).
 package proc

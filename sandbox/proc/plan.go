@@ -3,6 +3,7 @@ package proc
 import (
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 
@@ -122,12 +123,10 @@ func cacheDirs(env []string, home string) []string {
 	if gp := envGet(env, "GOPATH"); gp != "" {
 		caches = append(caches, filepath.Join(filepath.SplitList(gp)[0], "pkg", "mod"))
 	}
-	goCache := envGet(env, "GOCACHE")
-	if goCache == "" && home != "" && envGet(env, "XDG_CACHE_HOME") == "" {
-		goCache = filepath.Join(home, ".cache", "go-build")
-	}
-	if filepath.IsAbs(goCache) {
+	goCache := hostGoCache(env, home, runtime.GOOS)
+	if goCache != "" {
 		_ = os.MkdirAll(goCache, 0o755)
+		caches = append(caches, goCache)
 	}
 	if home != "" {
 		caches = append(caches, filepath.Join(home, ".cache"), filepath.Join(home, ".npm"),

@@ -7,12 +7,6 @@ import (
 	"time"
 )
 
-// waitExit returns at once where there is no waitid (macOS, Windows in
-// x/sys): the process group is then killed after cmd.Wait reaped its
-// leader, and a pid reused in between could be signalled. Linux waits
-// without reaping.
-func waitExit(int) {}
-
 // cgroupLayout and cgroup exist on Linux only; here there is never a
 // cgroup, and a nil *cgroup does nothing, as on a Linux without one.
 type cgroupLayout struct{}

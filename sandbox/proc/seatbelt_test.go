@@ -18,21 +18,23 @@ var update = flag.Bool("update", false, "rewrite testdata/seatbelt/*.sb from the
 const (
 	sbHome = "/Users/dev"
 	sbCopy = "/private/var/folders/xy/T/factory-copy-1/tree"
-	sbTmp  = "/private/var/folders/xy/T/factory-seatbelt-1"
+	sbTmp  = "/private/var/folders/xy/T/factory-seatbelt-1/tmp"
+	// sbPrivate holds the run's own copies of the caches it writes.
+	sbPrivate = "/private/var/folders/xy/T/factory-seatbelt-1/cache"
 )
 
 // seatbeltBase is what a default factory.yaml sandbox on a Mac gives the
-// generator: the copy writable, its .git protected, the Go caches, a
-// private TMPDIR.
+// generator: the copy writable, its .git protected, the run's private
+// cache copies and TMPDIR writable.
 func seatbeltBase() SeatbeltParams {
 	return SeatbeltParams{Home: sbHome, Writable: []string{sbCopy}, Protect: []string{sbCopy + "/.git"},
-		Caches: []string{sbHome + "/Library/Caches/go-build", sbHome + "/go/pkg/mod"}, Tmp: sbTmp}
+		Private: []string{sbPrivate}, Tmp: sbTmp}
 }
 
 // seatbeltCases covers what factory.yaml's sandbox section can change in a
 // profile: network on or off, extra writable paths, hide and unhide (both
-// "~/" and absolute, globs too), HOME set or not, caches and .git present
-// or not.
+// "~/" and absolute, globs too), HOME set or not, private caches, TMPDIR
+// and .git present or not.
 func seatbeltCases() map[string]SeatbeltParams {
 	with := func(f func(*SeatbeltParams)) SeatbeltParams { p := seatbeltBase(); f(&p); return p }
 	return map[string]SeatbeltParams{
@@ -44,16 +46,18 @@ func seatbeltCases() map[string]SeatbeltParams {
 		"hide": with(func(p *SeatbeltParams) {
 			p.Policy.Hide = []string{"~/.config/op", "/opt/keys/*.pem", "/etc/secret.conf"}
 		}),
-		"unhide":    with(func(p *SeatbeltParams) { p.Policy.Unhide = []string{"~/.npmrc", "/etc/sudoers"} }),
-		"no_home":   with(func(p *SeatbeltParams) { p.Home = "" }),
-		"toolchain": with(func(p *SeatbeltParams) { p.Read = []string{sbHome + "/sdk/go1.26"} }),
-		"bare":      {Writable: []string{sbCopy}},
+		"unhide":  with(func(p *SeatbeltParams) { p.Policy.Unhide = []string{"~/.npmrc", "/etc/sudoers"} }),
+		"no_home": with(func(p *SeatbeltParams) { p.Home = "" }),
+		"bare":    {Writable: []string{sbCopy}},
+		"trial":   seatbeltTrial(),
+		"nothing": {},
 		"everything": with(func(p *SeatbeltParams) {
 			p.Policy = factory.SandboxPolicy{Network: true, Writable: []string{"~/.cache/extra"},
 				Hide: []string{"~/.config/op"}, Unhide: []string{"~/.aws"}}
 			p.Writable = append(p.Writable, sbHome+"/.cache/extra")
-			p.Caches, p.Protect = nil, nil
+			p.Protect, p.Private = nil, nil
 		}),
+		"private_only": with(func(p *SeatbeltParams) { p.Tmp = "" }),
 	}
 }
 
@@ -116,7 +120,7 @@ func TestAttackSeatbeltInjection(t *testing.T) {
 	prof := SeatbeltProfile(p)
 	assertBalanced(t, prof)
 	assert.NotContains(t, prof, "\n(allow default)")
-	assert.NotContains(t, prof, "\n(allow network")
+	assert.NotContains(t, prof, "(allow network*")
 	assert.Contains(t, prof, `"/x\") (allow default) (\""`)
 	attacktest.Unchanged(t, before, home)
 }
@@ -142,4 +146,52 @@ func assertBalanced(t *testing.T, prof string) {
 	}
 	assert.False(t, inStr, "unterminated string")
 	assert.Equal(t, 0, depth)
+}
+
+// attack: with the host readable, as on Linux, a test reads the macOS login keychain or Safari's cookies (or ~/.ssh) -> they are denied by the profile's last rule, which comes after the one read allow, unless factory.yaml unhides them
+func TestAttackSeatbeltReadsMacSecrets(t *testing.T) {
+	home := t.TempDir()
+	before := attacktest.Take(t, home)
+	p := seatbeltBase()
+	p.Home = home
+	prof := SeatbeltProfile(p)
+	read := strings.Index(prof, "\n(allow file-read*)\n")
+	last := strings.LastIndex(prof, "\n(deny file-read* file-write*")
+	require.True(t, read >= 0 && last > read, "the secret denies must follow the read allow:\n%s", prof)
+	for _, s := range []string{"/Library/Keychains", "/Library/Cookies", "/.ssh"} {
+		assert.Contains(t, prof[last:], sbplString(home+s), s)
+	}
+	p.Policy.Unhide = []string{"~/Library/Cookies"}
+	assert.NotContains(t, SeatbeltProfile(p), sbplString(home+"/Library/Cookies"), "unhide applies to the Mac places too")
+	attacktest.Unchanged(t, before, home)
+}
+
+// attack: a test connects to the user's ssh-agent ($SSH_AUTH_SOCK under /private/tmp), the Docker socket or another daemon's unix socket, to sign with the user's keys or start a container outside the sandbox -> the profile allows unix-socket binds and connects only under the writable trees, the private caches and TMPDIR, network on or off
+func TestAttackSeatbeltHostSockets(t *testing.T) {
+	home := t.TempDir()
+	before := attacktest.Take(t, home)
+	for _, network := range []bool{false, true} {
+		p := seatbeltBase()
+		p.Home, p.Policy.Network = home, network
+		prof := SeatbeltProfile(p)
+		var sockets []string
+		for _, line := range strings.Split(prof, "\n") {
+			if strings.Contains(line, "unix-socket") {
+				sockets = append(sockets, line)
+			}
+		}
+		require.Len(t, sockets, 6, "one bind and one connect filter per writable place:\n%s", prof)
+		for _, l := range sockets {
+			ok := false
+			for _, w := range append(p.Writable, sbPrivate, sbTmp) {
+				ok = ok || strings.Contains(l, "(subpath "+sbplString(w)+")")
+			}
+			assert.True(t, ok, "unix sockets allowed outside the writable places: %s", l)
+		}
+		for _, host := range []string{"/private/tmp/com.apple.launchd.x/Listeners", "/var/run/docker.sock", home + "/.docker/run/docker.sock"} {
+			assert.NotContains(t, prof, sbplString(host))
+		}
+		assert.NotContains(t, prof, "(allow network*)", "no rule may open the network wholesale")
+	}
+	attacktest.Unchanged(t, before, home)
 }
