@@ -45,6 +45,10 @@ func (r Tree) Run(ctx context.Context, g rules.Gate) Outcome {
 		facts, err = r.command(ctx, g)
 	case rules.GateGoImports:
 		facts, err = r.imports(ctx, g)
+	case rules.GateJSImports:
+		facts, err = r.jsImports(ctx, g)
+	case rules.GatePyImports:
+		facts, err = r.pyImports(ctx, g)
 	case rules.GatePattern:
 		facts, err = r.pattern(ctx, g)
 	case rules.GateCoverage:
