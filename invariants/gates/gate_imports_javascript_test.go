@@ -2,6 +2,7 @@ package gates
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -31,7 +32,7 @@ func importFacts(t *testing.T, kind, dir string, g rules.Gate) (ImportsFacts, er
 	g.Kind = kind
 	out := NewTree(nil, dir, "", &rules.Config{}, nil).Run(context.Background(), g)
 	if out.Err != "" {
-		return ImportsFacts{}, assert.AnError
+		return ImportsFacts{}, errors.New(out.Err)
 	}
 	return out.Facts.(ImportsFacts), nil
 }
@@ -89,7 +90,7 @@ export default function Page() { return <div>{place(s)}{String(db)}{fp}{String(z
 	}, edgeLines(f), "strings and comments are not imports; the type-only import is elided; the alias resolves through extends")
 }
 
-// attack: the UI reaches the database through a tsconfig path alias, a ../ climb and a symlinked directory -> each edge names db/client.ts
+// attack: the UI reaches the database through a tsconfig path alias, a ../ climb, a symlinked directory, a package.json subpath import or a re-export -> each edge names the db/ file
 func TestAttackJSImportsDisguisedPaths(t *testing.T) {
 	dir := writeTree(t, map[string]string{
 		"tsconfig.json":      `{"compilerOptions": {"paths": {"~/*": ["./*"]}}}`,
@@ -100,6 +101,8 @@ func TestAttackJSImportsDisguisedPaths(t *testing.T) {
 		"app/reexport.ts":    "export * from '../db'\n",
 		"db/index.ts":        "export * from './client'\n",
 		"app/side-effect.ts": "import '../db/client.js'\n",
+		"package.json":       `{"name": "x", "imports": {"#store": "./db/client.ts"}}`,
+		"app/subpath.ts":     "import { db } from '#store'\nexport const s = db\n",
 	})
 	require.NoError(t, os.MkdirAll(filepath.Join(dir, "lib"), 0o755))
 	require.NoError(t, os.Symlink("../db", filepath.Join(dir, "lib", "dblink")))
@@ -112,6 +115,7 @@ func TestAttackJSImportsDisguisedPaths(t *testing.T) {
 		"app/link.ts:1 app/link.ts -> db/client.ts",
 		"app/reexport.ts:1 app/reexport.ts -> db/index.ts",
 		"app/side-effect.ts:1 app/side-effect.ts -> db/client.ts",
+		"app/subpath.ts:1 app/subpath.ts -> db/client.ts",
 		"db/index.ts:1 db/index.ts -> db/client.ts",
 	}, edgeLines(f))
 	attacktest.Unchanged(t, before, dir)
@@ -189,4 +193,28 @@ func TestJSImportsPaths(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, []string{"app/a.ts"}, f.Packages)
 	assert.Equal(t, "app/a.ts:1 app/a.ts -> db/client.ts", strings.Join(edgeLines(f), "\n"))
+}
+
+// The fixture's graph is the same with node_modules installed and without:
+// the gate needs no dependencies, and never reads into them.
+func TestJSImportsOnTheTSStack(t *testing.T) {
+	live := "../../examples/ts-stack"
+	bare := t.TempDir()
+	require.NoError(t, os.CopyFS(bare, os.DirFS(live)))
+	require.NoError(t, os.RemoveAll(filepath.Join(bare, "node_modules")))
+	want := []string{
+		"app/orders-page.ts:2 app/orders-page.ts -> domain/orders.ts",
+		"domain/orders.ts:2 domain/orders.ts -> db/client.ts",
+		"tests/orders.test.ts:4 tests/orders.test.ts -> app/orders-page.ts",
+		"tests/orders.test.ts:2 tests/orders.test.ts -> db/client.ts",
+		"tests/orders.test.ts:3 tests/orders.test.ts -> domain/orders.ts",
+		"tests/orders.test.ts:1 tests/orders.test.ts -> vitest",
+		"vitest.config.ts:1 vitest.config.ts -> node:url",
+		"vitest.config.ts:2 vitest.config.ts -> vitest",
+	}
+	for _, dir := range []string{live, bare} {
+		f, err := importFacts(t, rules.GateJSImports, dir, rules.Gate{})
+		require.NoError(t, err)
+		assert.Equal(t, want, edgeLines(f), dir)
+	}
 }

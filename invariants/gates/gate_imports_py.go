@@ -188,10 +188,12 @@ func pyAlias(toks []pyTok) bool {
 	return len(toks) == 0 || len(toks) == 2 && toks[0].text == "as" && toks[1].kind == 'n'
 }
 
-// pyCalls finds __import__(...) and import_module(...) anywhere in a line:
-// a literal first argument is an import of that module (import_module's
-// ".x" is relative to the package its literal second argument names, else
-// to the file's own), anything else an unresolved one.
+// pyCalls finds __import__(...) and import_module(...) anywhere in a line.
+// A literal absolute name is an import of that module, and so is
+// import_module's relative ".x" with a literal package ("db"); anything
+// else is an unresolved import: a computed name, __import__ with more
+// arguments (its globals and level can make any name relative), a relative
+// name whose package is not a literal.
 func pyCalls(toks []pyTok) []pyImport {
 	var out []pyImport
 	for i := 0; i+2 < len(toks); i++ {
@@ -199,29 +201,40 @@ func pyCalls(toks []pyTok) []pyImport {
 		if t.kind != 'n' || (t.text != "__import__" && t.text != "import_module") || toks[i+1].text != "(" {
 			continue
 		}
-		arg := toks[i+2]
-		literal := arg.kind == 's' && !arg.raw && i+3 < len(toks) && (toks[i+3].text == ")" || toks[i+3].text == ",")
-		if !literal {
+		mod, ok := pyCallModule(t.text, toks[i+2:])
+		if !ok {
 			out = append(out, pyImport{line: t.line, computed: t.text + "(<computed>)"})
 			continue
 		}
-		mod := strings.TrimLeft(arg.text, ".")
-		level := len(arg.text) - len(mod)
-		if pkg := pyPackageArg(toks[i+3:]); level == 1 && pkg != "" {
-			mod, level = pkg+"."+mod, 0
-		}
-		out = append(out, pyImport{module: mod, level: level, line: t.line})
+		out = append(out, pyImport{module: mod, line: t.line})
 	}
 	return out
 }
 
-// pyPackageArg is import_module's literal package argument (", 'db')"),
-// or "".
-func pyPackageArg(toks []pyTok) string {
-	if len(toks) >= 3 && toks[0].text == "," && toks[1].kind == 's' && !toks[1].raw && toks[2].text == ")" {
-		return toks[1].text
+// pyCallModule is the absolute module a call's arguments (after "(")
+// name, when they are literals.
+func pyCallModule(fn string, args []pyTok) (string, bool) {
+	arg := args[0]
+	if arg.kind != 's' || arg.raw || len(args) < 2 {
+		return "", false
 	}
-	return ""
+	name := strings.TrimLeft(arg.text, ".")
+	level := len(arg.text) - len(name)
+	if fn == "__import__" || level == 0 {
+		return name, name != "" && level == 0 && (args[1].text == ")" || fn == "import_module")
+	}
+	if len(args) < 4 || args[1].text != "," || args[2].kind != 's' || args[2].raw || args[3].text != ")" {
+		return "", false
+	}
+	pkg := strings.Split(args[2].text, ".")
+	if level-1 >= len(pkg) {
+		return "", false
+	}
+	base := strings.Join(pkg[:len(pkg)-(level-1)], ".")
+	if name == "" {
+		return base, true
+	}
+	return base + "." + name, true
 }
 
 // pyEdges resolves one import of file into edges.
@@ -264,8 +277,16 @@ func (t sourceTree) pyEdges(file string, imp pyImport) []ImportEdge {
 		// not in the tree: where it points, so a glob over the package still matches
 		return []ImportEdge{{From: file, To: path.Join(bases[0], strings.ReplaceAll(imp.module, ".", "/")), Pos: pos}}
 	}
-	top, _, _ := strings.Cut(imp.module, ".")
-	return []ImportEdge{{From: file, To: top, Pos: pos}}
+	// a missing submodule of a package of the tree imports that package
+	parts := strings.Split(imp.module, ".")
+	for n := len(parts) - 1; n > 0; n-- {
+		for _, base := range bases {
+			if found := t.pyModule(path.Join(base, strings.Join(parts[:n], "/"))); found != "" {
+				return []ImportEdge{{From: file, To: found, Pos: pos}}
+			}
+		}
+	}
+	return []ImportEdge{{From: file, To: parts[0], Pos: pos}}
 }
 
 // pyModule is the file a module path names in the tree (dir.py or

@@ -96,7 +96,7 @@ x = 1; import domain.orders
 	attacktest.Unchanged(t, before, dir)
 }
 
-// attack: the UI loads the database module by name at run time -> __import__ and import_module with literals are edges, computed ones unresolved edges
+// attack: the UI loads the database module by name at run time, or by a name __import__'s level makes relative -> literals are edges, anything computed an unresolved edge
 func TestAttackPyImportsDynamic(t *testing.T) {
 	dir := pyTree(t, map[string]string{
 		"app/dyn.py": `import importlib
@@ -106,17 +106,25 @@ r = importlib.import_module(".session", "db")
 name = "db"
 k = importlib.import_module(name)
 j = __import__("d" + "b")
+h = __import__("store", {"__package__": "db"}, None, [], 1)
+u = importlib.import_module("..extra", "db.sub")
+v = importlib.import_module(".store", pkg)
+import db.nothing.here
 `,
+		"db/extra.py": "",
 	})
 	before := attacktest.Take(t, dir)
 	f, err := importFacts(t, rules.GatePyImports, dir, rules.Gate{In: []string{"app/**"}})
 	require.NoError(t, err)
 	assert.Equal(t, []string{
 		"app/dyn.py:7 app/dyn.py -> __import__(<computed>) ?",
+		"app/dyn.py:8 app/dyn.py -> __import__(<computed>) ?",
 		"app/dyn.py:2 app/dyn.py -> db/__init__.py",
+		"app/dyn.py:9 app/dyn.py -> db/extra.py",
 		"app/dyn.py:3 app/dyn.py -> db/models.py",
 		"app/dyn.py:4 app/dyn.py -> db/session.py",
 		"app/dyn.py:6 app/dyn.py -> import_module(<computed>) ?",
+		"app/dyn.py:10 app/dyn.py -> import_module(<computed>) ?",
 		"app/dyn.py:1 app/dyn.py -> importlib",
 	}, edgeLines(f))
 	attacktest.Unchanged(t, before, dir)

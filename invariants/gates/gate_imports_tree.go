@@ -35,7 +35,10 @@ type sourceTree struct {
 // Symlinked directories are not descended: their files are scanned at
 // their real place, and imports through them resolve to it.
 func scanSources(dir string, exts map[string]bool, globs []string) (sourceTree, error) {
-	root, err := filepath.EvalSymlinks(dir)
+	root, err := filepath.Abs(dir)
+	if err == nil {
+		root, err = filepath.EvalSymlinks(root)
+	}
 	if err != nil {
 		return sourceTree{}, factory.Wrap("read the tree", err)
 	}
@@ -96,9 +99,9 @@ func lineOf(src []byte, off int) int {
 	return 1 + strings.Count(string(src[:min(off, len(src))]), "\n")
 }
 
-// sortEdges orders edges by importer, then position, then target, and
-// drops exact duplicates (an import written twice in one file counts once,
-// at its first place).
+// sortEdges orders edges by importer, then target, then position, and
+// drops repeats (an import written twice in one file counts once, at its
+// first place); every unresolved import is kept, each at its own place.
 func sortEdges(es []ImportEdge) []ImportEdge {
 	sort.SliceStable(es, func(i, j int) bool {
 		if es[i].From != es[j].From {
@@ -111,7 +114,7 @@ func sortEdges(es []ImportEdge) []ImportEdge {
 	})
 	out := es[:0]
 	for i, e := range es {
-		if i > 0 && es[i-1].From == e.From && es[i-1].To == e.To && es[i-1].Unresolved == e.Unresolved {
+		if i > 0 && es[i-1].From == e.From && es[i-1].To == e.To && es[i-1].Unresolved == e.Unresolved && (!e.Unresolved || es[i-1].Pos == e.Pos) {
 			continue
 		}
 		out = append(out, e)
