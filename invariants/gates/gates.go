@@ -1,7 +1,9 @@
 // Package gates runs one gate of factory.yaml on one tree, through a
 // sandboxed Runner, and returns its facts: suites (with the census of the
 // tests they declare), commands, Go imports, patterns, coverage and paired
-// benchmarks.
+// benchmarks. The JS/TS and Python import gates read the tree's files in
+// process instead (esbuild's parser and resolver; a Python tokenizer), so
+// they refuse symlinks out of the tree.
 package gates
 
 import (
