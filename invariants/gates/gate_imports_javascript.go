@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/evanw/esbuild/pkg/api"
 	"github.com/factory-dev/factory"
@@ -49,14 +50,14 @@ func (r Tree) jsImports(ctx context.Context, g rules.Gate) (any, error) {
 	for i, p := range t.files {
 		entries[i] = filepath.Join(t.root, filepath.FromSlash(p))
 	}
-	res := api.Build(api.BuildOptions{
+	res, err := jsBuild(ctx, g, api.BuildOptions{
 		EntryPoints: entries, AbsWorkingDir: t.root, Outdir: filepath.Join(t.root, ".factory-js-imports"),
 		Bundle: true, Write: false, Metafile: true, Platform: api.PlatformNode, Format: api.FormatESModule,
 		LogLevel: api.LogLevelSilent, Plugins: []api.Plugin{rec.plugin()},
 		// a computed require or import() is only a debug note by default
 		LogOverride: map[string]api.LogLevel{"unsupported-require-call": api.LogLevelWarning, "unsupported-dynamic-import": api.LogLevelWarning, "indirect-require": api.LogLevelWarning},
 	})
-	if err := ctx.Err(); err != nil {
+	if err != nil {
 		return nil, err
 	}
 	if msgs := jsErrors(t, res.Errors); len(msgs) > 0 {
@@ -66,6 +67,33 @@ func (r Tree) jsImports(ctx context.Context, g rules.Gate) (any, error) {
 	f.Edges = append(f.Edges, jsGlobEdges(t, res.Metafile)...)
 	f.Edges = sortEdges(f.Edges)
 	return f, nil
+}
+
+// jsBuild runs one build, cancelled when ctx ends or the gate's timeout
+// (10 minutes by default) passes.
+func jsBuild(ctx context.Context, g rules.Gate, opts api.BuildOptions) (api.BuildResult, error) {
+	ctx, cancel := context.WithTimeout(ctx, timeoutOr(g.Timeout))
+	defer cancel()
+	bc, cerr := api.Context(opts)
+	if cerr != nil {
+		return api.BuildResult{}, factory.Errorf(factory.EINVALID, "js-imports: %v", cerr)
+	}
+	defer bc.Dispose()
+	stop := context.AfterFunc(ctx, bc.Cancel)
+	defer stop()
+	res := bc.Rebuild()
+	if err := ctx.Err(); err != nil {
+		return api.BuildResult{}, factory.Errorf(factory.ETIMEOUT, "js-imports did not finish within %s; raise the gate's timeout or narrow its paths", timeoutOr(g.Timeout))
+	}
+	return res, nil
+}
+
+// timeoutOr is a gate's timeout, 10 minutes when it sets none.
+func timeoutOr(d time.Duration) time.Duration {
+	if d <= 0 {
+		return 10 * time.Minute
+	}
+	return d
 }
 
 // jsErrors are esbuild's errors as "file:line: message". A message about a

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/factory-dev/factory/internal/attacktest"
 	"github.com/factory-dev/factory/invariants/rules"
@@ -216,5 +217,14 @@ func TestJSImportsOnTheTSStack(t *testing.T) {
 		f, err := importFacts(t, rules.GateJSImports, dir, rules.Gate{})
 		require.NoError(t, err)
 		assert.Equal(t, want, edgeLines(f), dir)
+	}
+}
+
+func TestImportsGatesTimeout(t *testing.T) {
+	dir := writeTree(t, map[string]string{"a.ts": "export const a = 1\n", "a.py": "import os\n"})
+	for _, kind := range []string{rules.GateJSImports, rules.GatePyImports} {
+		out := NewTree(nil, dir, "", &rules.Config{}, nil).Run(context.Background(), rules.Gate{Kind: kind, Timeout: time.Nanosecond})
+		assert.NotEmpty(t, out.Err, kind)
+		assert.Nil(t, out.Facts, kind)
 	}
 }

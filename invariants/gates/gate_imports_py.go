@@ -37,6 +37,8 @@ func (r Tree) pyImports(ctx context.Context, g rules.Gate) (any, error) {
 		return nil, err
 	}
 	f := ImportsFacts{Packages: t.files, Edges: []ImportEdge{}}
+	ctx, cancel := context.WithTimeout(ctx, timeoutOr(g.Timeout))
+	defer cancel()
 	var bad []string
 	for _, file := range t.files {
 		if err := ctx.Err(); err != nil {
