@@ -45,7 +45,7 @@ func (r Tree) jsImports(ctx context.Context, g rules.Gate) (any, error) {
 	if len(t.files) == 0 {
 		return f, nil
 	}
-	rec := &jsRecorder{tree: t, seen: map[string]string{}}
+	rec := &jsRecorder{tree: t, seen: map[string]string{}, byDir: map[string]string{}}
 	entries := make([]string, len(t.files))
 	for i, p := range t.files {
 		entries[i] = filepath.Join(t.root, filepath.FromSlash(p))
@@ -121,9 +121,10 @@ func jsErrors(t sourceTree, errs []api.Message) []string {
 
 // jsRecorder is the plugin's state: where each import resolved.
 type jsRecorder struct {
-	tree sourceTree
-	mu   sync.Mutex
-	seen map[string]string // "importer\x00path\x00kind" -> target
+	tree  sourceTree
+	mu    sync.Mutex
+	seen  map[string]string // "importer\x00path" -> target
+	byDir map[string]string // "resolveDir\x00path\x00kind" -> target: esbuild's plugin Resolve is slow (it reads directories afresh)
 }
 
 func jsKey(importer, spec string) string { return importer + "\x00" + spec }
@@ -134,10 +135,19 @@ func (rec *jsRecorder) plugin() api.Plugin {
 			if a.PluginData == jsResolveMark || a.Kind == api.ResolveEntryPoint {
 				return api.OnResolveResult{}, nil
 			}
-			res := b.Resolve(a.Path, api.ResolveOptions{Importer: a.Importer, ResolveDir: a.ResolveDir, Kind: a.Kind, PluginData: jsResolveMark})
-			to := rec.target(a.Path, a.ResolveDir, res)
+			// the answer depends on the directory (tsconfig, node_modules)
+			// and the kind (package.json conditions), not on the file
+			dirKey := fmt.Sprintf("%s\x00%s\x00%d", a.ResolveDir, a.Path, a.Kind)
+			rec.mu.Lock()
+			to, ok := rec.byDir[dirKey]
+			rec.mu.Unlock()
+			if !ok {
+				res := b.Resolve(a.Path, api.ResolveOptions{Importer: a.Importer, ResolveDir: a.ResolveDir, Kind: a.Kind, PluginData: jsResolveMark})
+				to = rec.target(a.Path, a.ResolveDir, res)
+			}
 			importer := rec.rel(a.Importer)
 			rec.mu.Lock()
+			rec.byDir[dirKey] = to
 			rec.seen[jsKey(importer, a.Path)] = to
 			rec.mu.Unlock()
 			return api.OnResolveResult{Path: a.Path, External: true, Warnings: []api.Message{{Text: jsWarnPrefix + a.Path}}}, nil
