@@ -54,6 +54,8 @@ func (r Tree) jsImports(ctx context.Context, g rules.Gate) (any, error) {
 		EntryPoints: entries, AbsWorkingDir: t.root, Outdir: filepath.Join(t.root, ".factory-js-imports"),
 		Bundle: true, Write: false, Metafile: true, Platform: api.PlatformNode, Format: api.FormatESModule,
 		LogLevel: api.LogLevelSilent, Plugins: []api.Plugin{rec.plugin()},
+		// React projects write JSX in .js files; plain JavaScript parses the same
+		Loader: map[string]api.Loader{".js": api.LoaderJSX},
 		// a computed require or import() is only a debug note by default
 		LogOverride: map[string]api.LogLevel{"unsupported-require-call": api.LogLevelWarning, "unsupported-dynamic-import": api.LogLevelWarning, "indirect-require": api.LogLevelWarning},
 	})

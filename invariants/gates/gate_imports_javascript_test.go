@@ -73,11 +73,12 @@ import fs from "node:fs"
 export default function Page() { return <div>{place(s)}{String(db)}{fp}{String(z)}{x}{String(fs)}</div> }
 `,
 		"lib/util.mjs":        "export const u = 1\n",
+		"lib/view.js":         "import React from 'react'\nexport const V = () => <div className={String(1 < 2 > 0)} />\n",
 		"node_modules/x/a.js": "this is not read (",
 	})
 	f, err := importFacts(t, rules.GateJSImports, dir, rules.Gate{})
 	require.NoError(t, err)
-	assert.Equal(t, []string{"app/page.tsx", "db/client.ts", "db/index.ts", "domain/orders.ts", "lib/util.mjs"}, f.Packages)
+	assert.Equal(t, []string{"app/page.tsx", "db/client.ts", "db/index.ts", "domain/orders.ts", "lib/util.mjs", "lib/view.js"}, f.Packages)
 	assert.Equal(t, []string{
 		"app/page.tsx:9 app/page.tsx -> @scope/pkg",
 		"app/page.tsx:4 app/page.tsx -> db/client.ts",
@@ -88,6 +89,7 @@ export default function Page() { return <div>{place(s)}{String(db)}{fp}{String(z
 		"app/page.tsx:6 app/page.tsx -> react",
 		"db/index.ts:1 db/index.ts -> db/client.ts",
 		"domain/orders.ts:1 domain/orders.ts -> db/client.ts",
+		"lib/view.js:1 lib/view.js -> react",
 	}, edgeLines(f), "strings and comments are not imports; the type-only import is elided; the alias resolves through extends")
 }
 
