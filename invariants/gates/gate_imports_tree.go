@@ -14,7 +14,8 @@ import (
 
 // skippedDirs are never read by the js-imports and py-imports gates:
 // dependency directories (made visible in copies though gitignored) and
-// tool state. The copy otherwise holds only the tree as git tracks it.
+// tool state; nor is a directory tagged with CACHEDIR.TAG (cargo's
+// target). The copy otherwise holds only the tree as git tracks it.
 var skippedDirs = map[string]bool{
 	".git": true, "node_modules": true, ".venv": true, "venv": true,
 	"__pycache__": true, ".mypy_cache": true, ".pytest_cache": true, ".tox": true,
@@ -48,7 +49,7 @@ func scanSources(dir string, exts map[string]bool, globs []string) (sourceTree, 
 			return err
 		}
 		rel := filepath.ToSlash(strings.TrimPrefix(p, root+string(filepath.Separator)))
-		if d.IsDir() && p != root && skippedDirs[d.Name()] {
+		if d.IsDir() && p != root && (skippedDirs[d.Name()] || isCacheDir(p)) {
 			return filepath.SkipDir
 		}
 		if d.Type()&fs.ModeSymlink != 0 {
@@ -67,6 +68,13 @@ func scanSources(dir string, exts map[string]bool, globs []string) (sourceTree, 
 	}
 	sort.Strings(t.files)
 	return t, nil
+}
+
+// isCacheDir reports whether dir is tagged as a cache (CACHEDIR.TAG, as
+// cargo's target directory is): build output, not source.
+func isCacheDir(dir string) bool {
+	_, err := os.Lstat(filepath.Join(dir, "CACHEDIR.TAG"))
+	return err == nil
 }
 
 // inside resolves the symlinks of p and returns it relative to the root,
