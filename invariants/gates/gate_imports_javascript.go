@@ -57,7 +57,7 @@ func (r Tree) jsImports(ctx context.Context, g rules.Gate) (any, error) {
 		// React projects write JSX in .js files; plain JavaScript parses the same
 		Loader: map[string]api.Loader{".js": api.LoaderJSX},
 		// a computed require or import() is only a debug note by default
-		LogOverride: map[string]api.LogLevel{"unsupported-require-call": api.LogLevelWarning, "unsupported-dynamic-import": api.LogLevelWarning, "indirect-require": api.LogLevelWarning},
+		LogOverride: map[string]api.LogLevel{"unsupported-require-call": api.LogLevelWarning, "unsupported-dynamic-import": api.LogLevelWarning, "indirect-require": api.LogLevelWarning, "direct-eval": api.LogLevelWarning},
 	})
 	if err != nil {
 		return nil, err
@@ -224,6 +224,8 @@ func (rec *jsRecorder) edges(warnings []api.Message) []ImportEdge {
 			out = append(out, ImportEdge{From: from, To: "require(<computed>)", Pos: pos, Unresolved: true})
 		case w.ID == "unsupported-dynamic-import":
 			out = append(out, ImportEdge{From: from, To: "import(<computed>)", Pos: pos, Unresolved: true})
+		case w.ID == "direct-eval":
+			out = append(out, ImportEdge{From: from, To: "eval(<code>)", Pos: pos, Unresolved: true})
 		}
 	}
 	return out

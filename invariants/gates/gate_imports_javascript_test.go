@@ -124,7 +124,7 @@ func TestAttackJSImportsDisguisedPaths(t *testing.T) {
 	attacktest.Unchanged(t, before, dir)
 }
 
-// attack: the UI requires the database with a computed or template string -> listed as an unresolved edge at its line (a constant concatenation is folded and resolved), never dropped
+// attack: the UI requires the database with a computed or template string, or inside eval -> listed as an unresolved edge at its line (a constant concatenation is folded and resolved), never dropped
 func TestAttackJSImportsComputedRequire(t *testing.T) {
 	dir := writeTree(t, map[string]string{
 		"db/client.ts": dbClient,
@@ -134,7 +134,8 @@ const c = require("../d" + "b/client")
 const d = import(name)
 const r = require
 const i = r("../db/client")
-export { t, c, d, i }
+const e = eval("require('../db/client')")
+export { t, c, d, i, e }
 `,
 	})
 	before := attacktest.Take(t, dir)
@@ -143,6 +144,7 @@ export { t, c, d, i }
 	assert.Equal(t, []string{
 		"app/a.ts:2 app/a.ts -> computed `../db/**/*` ?",
 		"app/a.ts:3 app/a.ts -> db/client.ts",
+		"app/a.ts:7 app/a.ts -> eval(<code>) ?",
 		"app/a.ts:4 app/a.ts -> import(<computed>) ?",
 		"app/a.ts:5 app/a.ts -> require(<computed>) ?",
 	}, edgeLines(f))

@@ -200,7 +200,14 @@ func pyCalls(toks []pyTok) []pyImport {
 	var out []pyImport
 	for i := 0; i+2 < len(toks); i++ {
 		t := toks[i]
-		if t.kind != 'n' || (t.text != "__import__" && t.text != "import_module") || toks[i+1].text != "(" {
+		if t.kind != 'n' {
+			continue
+		}
+		if what := pyRuntimeLoad(toks, i); what != "" {
+			out = append(out, pyImport{line: t.line, computed: what})
+			continue
+		}
+		if (t.text != "__import__" && t.text != "import_module") || toks[i+1].text != "(" {
 			continue
 		}
 		mod, ok := pyCallModule(t.text, toks[i+2:])
@@ -211,6 +218,30 @@ func pyCalls(toks []pyTok) []pyImport {
 		out = append(out, pyImport{module: mod, line: t.line})
 	}
 	return out
+}
+
+// pyLoaders run code or load modules from places no import statement
+// names; a call to one is an unresolved import.
+var pyLoaders = map[string]bool{"exec": true, "eval": true, "spec_from_file_location": true, "SourceFileLoader": true,
+	"run_path": true, "run_module": true, "addsitedir": true}
+
+// pyRuntimeLoad names what toks[i] starts when it loads code at run time
+// (a loader call, or a change of sys.path, which makes any later import
+// land elsewhere), or "".
+func pyRuntimeLoad(toks []pyTok, i int) string {
+	t := toks[i]
+	if pyLoaders[t.text] && toks[i+1].text == "(" && (i == 0 || toks[i-1].text != "def") {
+		return t.text + "(<code>)"
+	}
+	if t.text != "sys" || i+3 >= len(toks) || toks[i+1].text != "." || toks[i+2].text != "path" {
+		return ""
+	}
+	next := toks[i+3]
+	if next.text == "=" || next.text == "+" || next.text == "[" ||
+		next.text == "." && i+4 < len(toks) && (toks[i+4].text == "insert" || toks[i+4].text == "append" || toks[i+4].text == "extend") {
+		return "sys.path(<changed>)"
+	}
+	return ""
 }
 
 // pyCallModule is the absolute module a call's arguments (after "(")

@@ -104,7 +104,7 @@ x = 1; import domain.orders
 	attacktest.Unchanged(t, before, dir)
 }
 
-// attack: the UI loads the database module by name at run time, or by a name __import__'s level makes relative -> literals are edges, anything computed an unresolved edge
+// attack: the UI loads the database module by name at run time, by a name __import__'s level makes relative, through sys.path, exec or runpy -> literals are edges, anything computed an unresolved edge
 func TestAttackPyImportsDynamic(t *testing.T) {
 	dir := pyTree(t, map[string]string{
 		"app/dyn.py": `import importlib
@@ -118,6 +118,10 @@ h = __import__("store", {"__package__": "db"}, None, [], 1)
 u = importlib.import_module("..extra", "db.sub")
 v = importlib.import_module(".store", pkg)
 import db.nothing.here
+import sys, runpy
+sys.path.insert(0, "db")
+exec("import store")
+runpy.run_path("db/store.py")
 `,
 		"db/extra.py": "",
 	})
@@ -131,9 +135,14 @@ import db.nothing.here
 		"app/dyn.py:9 app/dyn.py -> db/extra.py",
 		"app/dyn.py:3 app/dyn.py -> db/models.py",
 		"app/dyn.py:4 app/dyn.py -> db/session.py",
+		"app/dyn.py:14 app/dyn.py -> exec(<code>) ?",
 		"app/dyn.py:6 app/dyn.py -> import_module(<computed>) ?",
 		"app/dyn.py:10 app/dyn.py -> import_module(<computed>) ?",
 		"app/dyn.py:1 app/dyn.py -> importlib",
+		"app/dyn.py:15 app/dyn.py -> run_path(<code>) ?",
+		"app/dyn.py:12 app/dyn.py -> runpy",
+		"app/dyn.py:12 app/dyn.py -> sys",
+		"app/dyn.py:13 app/dyn.py -> sys.path(<changed>) ?",
 	}, edgeLines(f))
 	attacktest.Unchanged(t, before, dir)
 }
