@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -46,12 +47,14 @@ func (r Tree) jsImports(ctx context.Context, g rules.Gate) (any, error) {
 		return f, nil
 	}
 	rec := &jsRecorder{tree: t, seen: map[string]string{}, byDir: map[string]string{}}
-	entries := make([]string, len(t.files))
+	// each output named by its index: a.ts and a.js, or c.mts and c.mjs,
+	// would otherwise both write a.js, which esbuild refuses
+	entries := make([]api.EntryPoint, len(t.files))
 	for i, p := range t.files {
-		entries[i] = filepath.Join(t.root, filepath.FromSlash(p))
+		entries[i] = api.EntryPoint{InputPath: filepath.Join(t.root, filepath.FromSlash(p)), OutputPath: strconv.Itoa(i)}
 	}
 	res, err := jsBuild(ctx, g, api.BuildOptions{
-		EntryPoints: entries, AbsWorkingDir: t.root, Outdir: filepath.Join(t.root, ".factory-js-imports"),
+		EntryPointsAdvanced: entries, AbsWorkingDir: t.root, Outdir: filepath.Join(t.root, ".factory-js-imports"),
 		Bundle: true, Write: false, Metafile: true, Platform: api.PlatformNode, Format: api.FormatESModule,
 		LogLevel: api.LogLevelSilent, Plugins: []api.Plugin{rec.plugin()},
 		// React projects write JSX in .js files; plain JavaScript parses the same

@@ -232,3 +232,16 @@ func TestImportsGatesTimeout(t *testing.T) {
 		assert.Nil(t, out.Facts, kind)
 	}
 }
+
+// Files that a bundler would write to the same output (a.ts and a.js, c.mts
+// and c.mjs) are all read.
+func TestJSImportsSameNames(t *testing.T) {
+	dir := writeTree(t, map[string]string{
+		"a.ts": "import './b'\nexport const a = 1\n", "a.js": "export const a = 2\n", "b.ts": "", "b/index.ts": "",
+		"c.mts": "import './b/index'\nexport const c = 1\n", "c.mjs": "export const c = 2\n",
+	})
+	f, err := importFacts(t, rules.GateJSImports, dir, rules.Gate{})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"a.js", "a.ts", "b.ts", "b/index.ts", "c.mjs", "c.mts"}, f.Packages)
+	assert.Equal(t, []string{"a.ts:1 a.ts -> b.ts", "c.mts:1 c.mts -> b/index.ts"}, edgeLines(f))
+}
