@@ -55,7 +55,7 @@ func stackController(t *testing.T, repo string) (*Controller, func(string) (fact
 	return c, func(id string) (factory.Snapshot, error) { return ws.Resolve(context.Background(), id) }
 }
 
-// attack: the TypeScript UI writes the database directly, through a path alias that climbs, or through a re-export -> ui-not-db fails naming the import; the same feature through domain/ lands
+// attack: the TypeScript UI writes the database directly, through a path alias that climbs, a re-export or a computed import() -> ui-not-db fails naming the import; the same feature through domain/ lands
 func TestAttackProposeTSStackLayering(t *testing.T) {
 	repo := stackRepo(t, "../examples/ts-stack")
 	before := attacktest.Take(t, filepath.Join(repo, ".git", "hooks"), filepath.Join(repo, ".git", "config"))
@@ -85,7 +85,7 @@ func TestAttackProposeTSStackLayering(t *testing.T) {
 	attacktest.Unchanged(t, before, filepath.Join(repo, ".git", "hooks"), filepath.Join(repo, ".git", "config"))
 }
 
-// attack: the Python UI writes the database directly, by a relative climb, or through importlib -> ui-not-db fails naming the import; the same feature through domain lands
+// attack: the Python UI writes the database directly, by a relative climb, through importlib or a computed __import__ -> ui-not-db fails naming the import; the same feature through domain lands
 func TestAttackProposePyStackLayering(t *testing.T) {
 	repo := stackRepo(t, "../examples/py-stack")
 	before := attacktest.Take(t, filepath.Join(repo, ".git", "hooks"), filepath.Join(repo, ".git", "config"))
