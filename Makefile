@@ -26,6 +26,7 @@ build: ## build bin/factory (with SQLite FTS5)
 deps: ## install what the tests need: the e2e client (npm) and bubblewrap (Debian)
 	@command -v bwrap >/dev/null || { echo "installing bubblewrap"; (apt-get update -qq && apt-get install -y -qq bubblewrap) >/dev/null || echo "warning: bubblewrap not installed; the bwrap isolation path will be skipped"; }
 	@[ -d e2e/node_modules/@modelcontextprotocol/sdk ] || (cd e2e && npm ci --no-audit --no-fund --loglevel=error)
+	@[ -d examples/ts-stack/node_modules/vitest ] || (cd examples/ts-stack && npm ci --no-audit --no-fund --loglevel=error)
 
 test: deps build ## the whole suite: vet, cross-checks, unit and integration tests, end-to-end, fuzz, factory check
 	$(GO) vet -tags '$(TAGS)' $(PKGS)

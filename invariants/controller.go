@@ -694,6 +694,8 @@ func Describe(cfg *rules.Config) Plan {
 			d = strings.Join(g.Run, " ")
 		case rules.GateGoImports:
 			d = "go list " + strings.Join(gates.PackagesOr(g.Packages), " ")
+		case rules.GateJSImports, rules.GatePyImports:
+			d = g.Kind + " " + strings.Join(orAll(g.In), " ")
 		case rules.GatePattern:
 			d = fmt.Sprintf("%q in %s (%s)", g.Regex, strings.Join(orAll(g.In), ", "), g.Scope)
 		case rules.GateCoverage, rules.GateBench:

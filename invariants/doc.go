@@ -1,6 +1,7 @@
 // Package invariants is the change controller and the evaluation of the
 // rules: gates that run on a tree in the sandbox and produce facts (suite,
-// command, go-imports, pattern, coverage, bench, and the implicit diff),
+// command, go-imports, js-imports, py-imports, pattern, coverage, bench,
+// and the implicit diff),
 // invariants that judge those facts (expr over the facts with baseline.* for
 // the base's facts, and the sugar deny_imports, protect, forbid,
 // max_regression), and verdicts with evidence. Check evaluates the

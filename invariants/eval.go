@@ -418,11 +418,13 @@ func evalProtect(c *compiled, d *gates.DiffFacts) factory.Verdict {
 }
 
 // pkgPattern compiles a Go package pattern; "./x/..." is relative to the
-// module path.
+// module path, or to the root for a file graph (module "").
 func pkgPattern(module, pat string) *regexp.Regexp {
 	switch {
 	case pat == "." || pat == "./":
 		pat = module
+	case strings.HasPrefix(pat, "./") && module == "":
+		pat = strings.TrimPrefix(pat, "./")
 	case strings.HasPrefix(pat, "./"):
 		pat = module + "/" + strings.TrimPrefix(pat, "./")
 	}
@@ -434,17 +436,37 @@ func pkgPattern(module, pat string) *regexp.Regexp {
 	return regexp.MustCompile("^" + q + "$")
 }
 
+// importMatcher matches one end of an edge against a deny_imports pattern:
+// a Go package pattern, or a path glob (rules.IsImportGlob), which also
+// names a bare package; on a Go package graph a glob matches a package's
+// import path or its directory relative to the module root.
+func importMatcher(module, pat string) func(string) bool {
+	if !rules.IsImportGlob(pat) {
+		return pkgPattern(module, pat).MatchString
+	}
+	return func(s string) bool {
+		if rules.MatchGlob(pat, s) {
+			return true
+		}
+		rel, ok := strings.CutPrefix(s, module+"/")
+		return module != "" && ok && rules.MatchGlob(pat, rel)
+	}
+}
+
+// evalDenyImports fails on every edge from a from pattern to a to pattern,
+// and on every unresolved import (a computed require or __import__) from a
+// from pattern: it could reach anything, the denied layers included.
 func evalDenyImports(c *compiled, f gates.ImportsFacts) factory.Verdict {
-	var from, to []*regexp.Regexp
+	var from, to []func(string) bool
 	for _, p := range c.From {
-		from = append(from, pkgPattern(f.Module, p))
+		from = append(from, importMatcher(f.Module, p))
 	}
 	for _, p := range c.To {
-		to = append(to, pkgPattern(f.Module, p))
+		to = append(to, importMatcher(f.Module, p))
 	}
-	any := func(rs []*regexp.Regexp, s string) bool {
-		for _, r := range rs {
-			if r.MatchString(s) {
+	any := func(ms []func(string) bool, s string) bool {
+		for _, m := range ms {
+			if m(s) {
 				return true
 			}
 		}
@@ -452,11 +474,17 @@ func evalDenyImports(c *compiled, f gates.ImportsFacts) factory.Verdict {
 	}
 	var ev []string
 	for _, e := range f.Edges {
-		if any(from, e.From) && any(to, e.To) {
-			pos := e.Pos
-			if pos == "" {
-				pos = "?"
-			}
+		if !any(from, e.From) {
+			continue
+		}
+		pos := e.Pos
+		if pos == "" {
+			pos = "?"
+		}
+		switch {
+		case e.Unresolved:
+			ev = append(ev, fmt.Sprintf("%s: %s imports %s, which cannot be resolved without running it and could reach %s; write the import with a literal path", pos, e.From, e.To, strings.Join(c.To, ", ")))
+		case any(to, e.To):
 			ev = append(ev, fmt.Sprintf("%s: %s imports %s", pos, e.From, e.To))
 		}
 	}

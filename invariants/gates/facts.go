@@ -49,14 +49,26 @@ type CommandFacts struct {
 	Seconds  float64 `json:"seconds" expr:"seconds"`
 }
 
-// ImportEdge is one package importing another.
+// ImportEdge is one package (go-imports) or file (js-imports, py-imports)
+// importing another.
 type ImportEdge struct {
-	From string `json:"from" expr:"from"` // import path of the importer
-	To   string `json:"to" expr:"to"`     // import path it imports
-	Pos  string `json:"pos" expr:"pos"`   // file:line of the import spec, relative to the root
+	From string `json:"from" expr:"from"` // import path of the importer; a file's path relative to the root
+	// To is the import path it imports; for js-imports and py-imports the
+	// imported file's path relative to the root, or the bare package or
+	// top-level module name when it is not in the tree; for an unresolved
+	// import, what was written (a computed require, a glob pattern).
+	To  string `json:"to" expr:"to"`
+	Pos string `json:"pos" expr:"pos"` // file:line of the import spec, relative to the root
+	// Unresolved marks an import whose target cannot be known without
+	// running the code (require(x), import(`./${name}`), __import__(x)):
+	// deny_imports denies it from any importer its from matches, since it
+	// could reach anything.
+	Unresolved bool `json:"unresolved,omitempty" expr:"unresolved"`
 }
 
-// ImportsFacts are a go-imports gate's facts: the module's package graph.
+// ImportsFacts are an imports gate's facts: the module's package graph
+// (go-imports) or the tree's file graph (js-imports, py-imports, whose
+// Packages are the files read).
 type ImportsFacts struct {
 	Module   string       `json:"module" expr:"module"`
 	Packages []string     `json:"packages" expr:"packages"`
@@ -120,7 +132,7 @@ func FactType(kind string) reflect.Type {
 		return reflect.TypeOf(SuiteFacts{})
 	case rules.GateCommand:
 		return reflect.TypeOf(CommandFacts{})
-	case rules.GateGoImports:
+	case rules.GateGoImports, rules.GateJSImports, rules.GatePyImports:
 		return reflect.TypeOf(ImportsFacts{})
 	case rules.GatePattern:
 		return reflect.TypeOf(PatternFacts{})

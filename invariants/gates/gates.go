@@ -1,7 +1,9 @@
 // Package gates runs one gate of factory.yaml on one tree, through a
 // sandboxed Runner, and returns its facts: suites (with the census of the
 // tests they declare), commands, Go imports, patterns, coverage and paired
-// benchmarks.
+// benchmarks. The JS/TS and Python import gates read the tree's files in
+// process instead (esbuild's parser and resolver; a Python tokenizer), so
+// they refuse symlinks out of the tree.
 package gates
 
 import (
@@ -45,6 +47,10 @@ func (r Tree) Run(ctx context.Context, g rules.Gate) Outcome {
 		facts, err = r.command(ctx, g)
 	case rules.GateGoImports:
 		facts, err = r.imports(ctx, g)
+	case rules.GateJSImports:
+		facts, err = r.jsImports(ctx, g)
+	case rules.GatePyImports:
+		facts, err = r.pyImports(ctx, g)
 	case rules.GatePattern:
 		facts, err = r.pattern(ctx, g)
 	case rules.GateCoverage:

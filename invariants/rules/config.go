@@ -33,6 +33,8 @@ const (
 	GateSuite     = "suite"      // {suite: unit}
 	GateCommand   = "command"    // {run: [go, vet, ./...]}
 	GateGoImports = "go-imports" // {builtin: go-imports}
+	GateJSImports = "js-imports" // {builtin: js-imports, paths: [globs]}
+	GatePyImports = "py-imports" // {builtin: py-imports, paths: [globs]}
 	GatePattern   = "pattern"    // {pattern: {regex: ..., in: [globs], scope: added-lines|files}}
 	GateCoverage  = "coverage"   // {coverage: {packages: [./...]}} or {coverage: {run: [...], profile: cover.out}}
 	GateBench     = "bench"      // {bench: {pattern: ., packages: [./...], count: 10, benchtime: 20ms, budget: 30s}}
@@ -81,7 +83,7 @@ type Gate struct {
 	Packages []string `json:"packages,omitempty"` // GateGoImports, GateCoverage, GateBench: package patterns; empty means ./...
 
 	Regex string   `json:"regex,omitempty"` // GatePattern: RE2 regular expression
-	In    []string `json:"in,omitempty"`    // GatePattern: path globs; empty means every file
+	In    []string `json:"in,omitempty"`    // GatePattern: path globs; GateJSImports, GatePyImports: files read (paths:); empty means every file
 	Scope string   `json:"scope,omitempty"` // GatePattern: ScopeAddedLines (default) or ScopeFiles
 
 	Profile string `json:"profile,omitempty"` // GateCoverage: profile Run writes, relative to the root
@@ -108,8 +110,8 @@ type Invariant struct {
 
 	Expr string `json:"expr,omitempty"` // InvExpr
 
-	From []string `json:"from,omitempty"` // InvDenyImports: importing package patterns
-	To   []string `json:"to,omitempty"`   // InvDenyImports: imported package patterns
+	From []string `json:"from,omitempty"` // InvDenyImports: importing package patterns or path globs (see IsImportGlob)
+	To   []string `json:"to,omitempty"`   // InvDenyImports: imported package patterns, path globs or package names
 
 	Globs []string `json:"globs,omitempty"` // InvProtect
 
@@ -789,10 +791,12 @@ func (p *cparser) gates(cfg *Config, n ast.Node) {
 				g.Run, _ = p.argv(fe.val, ff, "go, vet, ./...")
 			case fe.key == "builtin":
 				if s, ok := p.str(fe.val, ff, ""); ok {
-					if s != GateGoImports {
-						p.errf(fe.val, ff, "unknown builtin %q; the builtin gate is go-imports", s)
-					}
 					g.Kind = GateGoImports
+					if s == GateJSImports || s == GatePyImports {
+						g.Kind = s
+					} else if s != GateGoImports {
+						p.errf(fe.val, ff, "unknown builtin %q; the builtin gates are go-imports, js-imports and py-imports", s)
+					}
 				}
 			case fe.key == "pattern":
 				p.patternGate(&g, fe.val, ff)
@@ -806,8 +810,12 @@ func (p *cparser) gates(cfg *Config, n ast.Node) {
 				g.Env = p.strMap(fe.val, ff)
 			case fe.key == "packages" && g.Kind == GateGoImports:
 				g.Packages, _ = p.strList(fe.val, ff, "a list of package patterns", "", true)
+			case fe.key == "paths" && (g.Kind == GateJSImports || g.Kind == GatePyImports):
+				g.In, _ = p.strList(fe.val, ff, "a list of path globs", "; write paths: [\"src/**\"]", true)
+				p.globs(fe.val, ff, g.In)
 			default:
-				allowed := map[string][]string{GateSuite: {"suite", "timeout"}, GateCommand: {"run", "env", "timeout"}, GateGoImports: {"builtin", "packages", "timeout"}, "builtin": {"builtin", "packages", "timeout"}}[g.Kind]
+				allowed := map[string][]string{GateSuite: {"suite", "timeout"}, GateCommand: {"run", "env", "timeout"}, GateGoImports: {"builtin", "packages", "timeout"},
+					GateJSImports: {"builtin", "paths", "timeout"}, GatePyImports: {"builtin", "paths", "timeout"}, "builtin": {"builtin", "packages", "paths", "timeout"}}[g.Kind]
 				if allowed == nil {
 					allowed = []string{kindKey(g.Kind), "timeout"}
 				}
@@ -1031,10 +1039,18 @@ func (p *cparser) denyImports(inv *Invariant, n ast.Node, f string) {
 	for _, e := range es {
 		ff := join(f, e.key)
 		switch e.key {
-		case "from":
-			inv.From, _ = p.strList(e.val, ff, "package patterns", "", true)
-		case "to":
-			inv.To, _ = p.strList(e.val, ff, "package patterns", "", true)
+		case "from", "to":
+			ps, _ := p.strList(e.val, ff, "package patterns or path globs", "", true)
+			for _, pat := range ps {
+				if err := validImportPattern(pat); err != nil {
+					p.errf(e.val, ff, "%v", err)
+				}
+			}
+			if e.key == "from" {
+				inv.From = ps
+			} else {
+				inv.To = ps
+			}
 		case "gate":
 			inv.Gate, _ = p.str(e.val, ff, "")
 		default:
@@ -1087,6 +1103,9 @@ func (p *cparser) crossCheck(cfg *Config) {
 	names := map[string]bool{}
 	for _, g := range cfg.Gates {
 		byKind[g.Kind] = append(byKind[g.Kind], g.Name)
+		if IsImportsGate(g.Kind) {
+			byKind[importsKind] = append(byKind[importsKind], g.Name)
+		}
 		names[g.Name] = true
 		if g.Kind == GateSuite && !suites[g.Suite] && g.Suite != "" {
 			p.errs = append(p.errs, fmt.Sprintf("%s:%d: gates.%s.suite: no suite named %q; declare it under suites", p.name, g.Line, g.Name, g.Suite))
@@ -1097,7 +1116,7 @@ func (p *cparser) crossCheck(cfg *Config) {
 		var kind string
 		switch inv.Kind {
 		case InvDenyImports:
-			kind = GateGoImports
+			kind = importsKind
 		case InvMaxRegression:
 			kind = GateBench
 		default:
@@ -1108,7 +1127,7 @@ func (p *cparser) crossCheck(cfg *Config) {
 		case inv.Gate != "":
 			found := false
 			for _, g := range cfg.Gates {
-				if g.Name == inv.Gate && g.Kind == kind {
+				if g.Name == inv.Gate && (g.Kind == kind || kind == importsKind && IsImportsGate(g.Kind)) {
 					found = true
 				}
 			}
@@ -1118,7 +1137,7 @@ func (p *cparser) crossCheck(cfg *Config) {
 		case len(byKind[kind]) == 1:
 			inv.Gate = byKind[kind][0]
 		case len(byKind[kind]) == 0:
-			p.errs = append(p.errs, fmt.Sprintf("%s: needs a %s gate; add one under gates, e.g. %s", f, kind, map[string]string{GateGoImports: "imports: {builtin: go-imports}", GateBench: "bench: {bench: {packages: [./...]}}"}[kind]))
+			p.errs = append(p.errs, fmt.Sprintf("%s: needs a %s gate; add one under gates, e.g. %s", f, kind, map[string]string{importsKind: "imports: {builtin: go-imports}", GateBench: "bench: {bench: {packages: [./...]}}"}[kind]))
 		default:
 			p.errs = append(p.errs, fmt.Sprintf("%s: several %s gates (%s); say which with gate: NAME", f, kind, strings.Join(byKind[kind], ", ")))
 		}
@@ -1140,4 +1159,13 @@ func markDecideAt(cfg *Config) {
 			}
 		}
 	}
+}
+
+// importsKind stands for any imports gate where deny_imports looks for the
+// gate it reads.
+const importsKind = "go-imports, js-imports or py-imports"
+
+// IsImportsGate reports whether a gate kind yields import edges.
+func IsImportsGate(kind string) bool {
+	return kind == GateGoImports || kind == GateJSImports || kind == GatePyImports
 }

@@ -34,7 +34,7 @@ func TestParseErrorsNameFileLineFieldAndTheFix(t *testing.T) {
 		{"invariants not a list", "version: 1\ninvariants: {id: x}\n", []string{`factory\.yaml:2: invariants: expected a list, got a mapping`}},
 		{"invariant without id", "version: 1\ninvariants:\n  - {expr: \"true\"}\n", []string{`factory\.yaml:3: invariants\[0\]\.id: missing`}},
 		{"duplicate id", "version: 1\ninvariants:\n  - {id: a, expr: \"true\"}\n  - {id: a, expr: \"true\"}\n", []string{`factory\.yaml:4: invariants\[a\]\.id: id "a" is used twice`}},
-		{"deny_imports without gate", "version: 1\ninvariants:\n  - {id: l, deny_imports: {from: ./a, to: ./b}}\n", []string{`factory\.yaml:3: invariants\[l\]\.deny_imports: needs a go-imports gate; add one under gates, e.g. imports: \{builtin: go-imports\}`}},
+		{"deny_imports without gate", "version: 1\ninvariants:\n  - {id: l, deny_imports: {from: ./a, to: ./b}}\n", []string{`factory\.yaml:3: invariants\[l\]\.deny_imports: needs a go-imports, js-imports or py-imports gate; add one under gates, e.g. imports: \{builtin: go-imports\}`}},
 		{"bad regex", "version: 1\ninvariants:\n  - {id: f, forbid: {pattern: \"a(\"}}\n", []string{`invariants\[f\]\.forbid\.pattern: not a valid RE2`}},
 		{"bad scope", "version: 1\ninvariants:\n  - {id: f, forbid: {pattern: a, scope: lines}}\n", []string{`factory\.yaml:3: invariants\[f\]\.forbid\.scope: expected added-lines or files, got "lines"`}},
 		{"bad glob", "version: 1\ninvariants:\n  - {id: p, protect: [\"/abs/**\"]}\n", []string{`invariants\[p\]\.protect: glob "/abs/\*\*": write a path relative to the root`}},

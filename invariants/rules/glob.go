@@ -73,3 +73,29 @@ func MatchAny(globs []string, p string) bool {
 	}
 	return false
 }
+
+// IsImportGlob tells the two kinds of deny_imports patterns apart. A
+// pattern is a Go package pattern when it is ".", starts with "./" or
+// contains Go's wildcard "..." (./ui/..., github.com/x/y/...); every other
+// pattern is a path glob relative to the root (app/**, db/*.ts,
+// src/*/ui/**), matched with MatchGlob, which also names a package or
+// module exactly when it has no wildcard (react, @scope/pkg, sqlalchemy).
+func IsImportGlob(pat string) bool {
+	return pat != "." && !strings.HasPrefix(pat, "./") && !strings.Contains(pat, "...")
+}
+
+// validImportPattern checks one from or to pattern of deny_imports.
+func validImportPattern(pat string) error {
+	if !IsImportGlob(pat) {
+		return nil
+	}
+	if err := validGlob(pat); err != nil {
+		return err
+	}
+	for _, seg := range strings.Split(pat, "/") {
+		if seg == ".." || seg == "." {
+			return factory.Errorf(factory.EINVALID, "glob %q: write the path from the root without . or .. segments; imports are resolved before they are matched", pat)
+		}
+	}
+	return nil
+}

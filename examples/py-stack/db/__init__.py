@@ -1,0 +1,1 @@
+"""The store: the only package that holds rows. Only domain may import it."""
