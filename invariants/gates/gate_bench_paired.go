@@ -82,10 +82,11 @@ func (e overBudget) Error() string {
 // for both sides when their costs are alike, so F's error cancels, else
 // each side sized for itself, so a much slower result runs fewer
 // iterations, not longer rounds; see shareSize), and its CPU-ns/op is
-// (CPU - F) / N, F the process's fixed cost (see planJob). Even CPU time is inflated when a
-// neighbour thrashes the shared caches or the host's cores, so within a
-// round the two sides run at the same time (whatever slows one slows the
-// other) and benchReps times, keeping each side's least. Sub-benchmarks
+// (CPU - F) / N, F the process's fixed cost (see planJob). Even CPU time
+// is inflated when a neighbour thrashes the shared caches or the host's
+// cores, so within a round the two sides run at the same time (whatever
+// slows one slows the other, and they take turns starting first) and
+// benchReps times, keeping each side's least. Sub-benchmarks
 // share their function's CPU in proportion to the ns/op they report. When
 // the runner reports no CPU (CommandResult.CPU zero) a round falls back to
 // the reported ns/op, and the evidence says "paired" instead of "paired
