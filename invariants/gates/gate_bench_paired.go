@@ -601,7 +601,8 @@ func (job *benchJob) probe(ctx context.Context, g rules.Gate, sides [2]*benchSid
 
 // alikeCost is the most two sides' costs per iteration may differ by for
 // them to share an iteration count: under load the calibration and the
-// probes each misjudge an unchanged benchmark's two sides by up to 1.5x.
+// probes each misjudge an unchanged benchmark's two sides by 1.5x, now
+// and then by 2.5x (either look within alikeCost suffices).
 const alikeCost = 2.0
 
 // shareSize gives both sides of job the same n (the geometric mean of the
