@@ -66,7 +66,7 @@ fuzz: ## run each fuzz target for FUZZTIME inputs
 bench: build ## benchmarks against their references (native git, direct commands); ratios in the output
 	$(GO) test -tags '$(TAGS)' -run '^$$' -bench . -skip '^BenchmarkIngest$$' -benchtime $(BENCHTIME) -timeout 60m $(PKGS)
 	$(GO) test -tags '$(TAGS)' -run '^$$' -bench '^BenchmarkIngest$$' -benchtime 50000x ./traces
-	set -o pipefail; FACTORY_PERF_POWER=1 $(GO) test -tags '$(TAGS)' -count=1 -run '^TestPerfCompareIdenticalTreesShowNoChange$$' -v ./investigate/ | grep -E 'try|ok|FAIL'
+	set -o pipefail; FACTORY_PERF_POWER=1 $(GO) test -tags '$(TAGS)' -count=1 -run '^(TestPerfCompareIdenticalTreesShowNoChange|TestPerfCompareBiasOnIdenticalCodeUnderLoad)$$' -v ./investigate/ | grep -E 'try|alarm|over all|ok|FAIL'
 
 demo: build ## build and run the scripted demo on the embedded example workspace
 	cd e2e && [ -d node_modules/@modelcontextprotocol/sdk ] || npm ci --no-audit --no-fund --loglevel=error

@@ -2,6 +2,7 @@ package invariants
 
 import (
 	"context"
+	"time"
 
 	"github.com/factory-dev/factory"
 	"github.com/factory-dev/factory/invariants/benchstat"
@@ -30,7 +31,7 @@ type CompareRequest struct {
 	Pattern    string   // -bench regexp; "" means "."
 	Packages   []string // package patterns; empty means ./...
 	Rounds     int      // paired rounds; zero means 10
-	Benchtime  string   // per-round CPU target; "" means 100ms
+	Benchtime  string   // per-round CPU target; "" means the bench gate's 20ms
 	Mem        bool     // also one -benchmem run per side for B/op and allocs/op
 }
 
@@ -47,6 +48,13 @@ func (c *Controller) CompareBenchmarks(ctx context.Context, req CompareRequest) 
 		return nil, err
 	}
 	g := rules.Gate{Name: "perf_compare", Kind: rules.GateBench, Bench: req.Pattern, Packages: req.Packages, Count: req.Rounds, Benchtime: req.Benchtime}
+	if dl, ok := ctx.Deadline(); ok {
+		// the caller's bound is the measuring budget, less a quarter for
+		// the copies, the builds and the -benchmem runs: without it the
+		// gate's own 30 s would refuse a comparison the caller gave
+		// minutes for
+		g.Budget = max(time.Until(dl)*3/4, time.Second)
+	}
 	var dirs [2]string
 	for i, s := range []factory.Snapshot{req.Base, req.Head} {
 		cp, err := c.cfg.Workspace.Isolate(ctx, s.ID)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -109,7 +110,11 @@ func TestPerfCompareIdenticalTreesShowNoChange(t *testing.T) {
 			assert.Equal(t, 1.0, *alloc.HeadAllocs)
 			assert.Equal(t, 64.0, *alloc.HeadBytes)
 		}
-		t.Logf("try %d: %s", i, res.Elapsed)
+		var rows []string
+		for _, r := range res.Benchmarks {
+			rows = append(rows, fmt.Sprintf("%s %+.1f%% p=%.3f %s", r.Name, r.DeltaPct, r.P, r.Verdict))
+		}
+		t.Logf("try %d: %s: %s", i, res.Elapsed, strings.Join(rows, ", "))
 	}
 	assert.Zero(t, alarms, "identical trees: no significant change")
 }
@@ -161,5 +166,28 @@ func BenchmarkWork(b *testing.B) {
 	res, err := investigate.Compare(context.Background(), ws, c, investigate.PerfRequest{Base: fast, Head: evilCommit, Pattern: "Work", Packages: []string{"./p"}, Budget: 5 * time.Minute})
 	require.NoError(t, err)
 	require.Len(t, res.Benchmarks, 1)
+	attacktest.Unchanged(t, before, hostState(repo)...)
+}
+
+// attack: make the function twice slower, at the edge of the costs whose
+// sides share one iteration count, hoping the count sized for the faster
+// side hides it -> it is reported slower and significant, and the live
+// tree and .git stay byte-identical
+func TestAttackPerfTwiceSlowerUnderASharedCount(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs benchmarks")
+	}
+	repo, fast, _ := perfRepo(t)
+	twice := commit(t, repo, "2x slower", map[string]string{"p/p.go": workGo(2)})
+	ws, c := open(t, repo)
+	before := attacktest.Take(t, hostState(repo)...)
+	res, err := investigate.Compare(context.Background(), ws, c, investigate.PerfRequest{Base: fast, Head: twice, Pattern: "Work", Packages: []string{"./p"}, Budget: 5 * time.Minute})
+	require.NoError(t, err)
+	require.Len(t, res.Benchmarks, 1, res.Table)
+	row := res.Benchmarks[0]
+	assert.Equal(t, investigate.Slower, row.Verdict, res.Table)
+	assert.Greater(t, row.DeltaPct, 50.0, res.Table)
+	assert.Less(t, row.P, 0.01, res.Table)
+	t.Logf("2x slower (%s):\n%s", res.Elapsed, res.Table)
 	attacktest.Unchanged(t, before, hostState(repo)...)
 }

@@ -78,13 +78,15 @@ func (e overBudget) Error() string {
 // waits for the processor; the CPU it burns moves much less. A calibration
 // run (the usual timed -benchtime) gives each top-level benchmark
 // function's cost on each side; every round then runs each function in its
-// own process for a fixed iteration count per side (-test.benchtime=Nx,
+// own process for a fixed iteration count (-test.benchtime=Nx: one count
+// for both sides when their costs are alike, so F's error cancels, else
 // each side sized for itself, so a much slower result runs fewer
-// iterations, not longer rounds), and its CPU-ns/op is (CPU - F) / N, F
-// the process's fixed cost (see planJob). Even CPU time is inflated when a
-// neighbour thrashes the shared caches or the host's cores, so within a
-// round the two sides run at the same time (whatever slows one slows the
-// other) and benchReps times, keeping each side's least. Sub-benchmarks
+// iterations, not longer rounds; see shareSize), and its CPU-ns/op is
+// (CPU - F) / N, F the process's fixed cost (see planJob). Even CPU time
+// is inflated when a neighbour thrashes the shared caches or the host's
+// cores, so within a round the two sides run at the same time (whatever
+// slows one slows the other, and they take turns starting first) and
+// benchReps times, keeping each side's least. Sub-benchmarks
 // share their function's CPU in proportion to the ns/op they report. When
 // the runner reports no CPU (CommandResult.CPU zero) a round falls back to
 // the reported ns/op, and the evidence says "paired" instead of "paired
@@ -306,7 +308,10 @@ func pairedRound(ctx context.Context, g rules.Gate, sides [2]*benchSide, job ben
 		var wall, onCPU [2]map[string]float64
 		var errs [2]error
 		var wg sync.WaitGroup
-		for side := range 2 {
+		for i := range 2 {
+			// the side started first takes turns: the other starts
+			// while it already runs
+			side := i ^ (rep & 1)
 			wg.Go(func() { wall[side], onCPU[side], errs[side] = sides[side].round(ctx, g, side, job, deadline) })
 		}
 		wg.Wait()
@@ -549,8 +554,9 @@ func planJob(ctx context.Context, g rules.Gate, sides [2]*benchSide, job *benchJ
 // probe runs each side's planned run twice, the sides at once as the
 // rounds run them, and resizes n for want of CPU in the benchmark itself,
 // on the least CPU seen (a probe slowed by a busy moment would make the
-// runs too short for F's noise). It also records each run's expected wall
-// time, for the budget.
+// runs too short for F's noise). Sides of alike cost then share n and F
+// (see shareSize). It also records each run's expected wall time, for the
+// budget.
 func (job *benchJob) probe(ctx context.Context, g rules.Gate, sides [2]*benchSide, want time.Duration, deadline time.Time) error {
 	var least [2]time.Duration
 	var ratio [2]float64 // wall per CPU
@@ -572,23 +578,59 @@ func (job *benchJob) probe(ctx context.Context, g rules.Gate, sides [2]*benchSid
 			return err
 		}
 	}
+	var perOp [2]float64
 	for k := range 2 {
 		if job.n[k] == 0 {
 			continue
 		}
+		perOp[k] = job.cal[k]
 		if least[k] > 0 {
+			perOp[k] = float64(least[k]) / float64(job.n[k])
 			job.n[k] = int64(math.Ceil(float64(job.n[k]) * float64(want) / float64(least[k])))
 		} else {
 			job.n[k] *= 4
 		}
 		job.n[k] = max(job.n[k], 2)
-		perOp := float64(least[k]) / float64(job.n[k])
-		if least[k] <= 0 {
-			perOp = job.cal[k]
-		}
-		job.run[k] = time.Duration(max(ratio[k], 1) * (float64(job.fixed[k]) + perOp*float64(job.n[k])))
+	}
+	job.shareSize(perOp)
+	for k := range 2 {
+		job.run[k] = time.Duration(max(ratio[k], 1) * (float64(job.fixed[k]) + perOp[k]*float64(job.n[k])))
 	}
 	return nil
+}
+
+// alikeCost is the most two sides' costs per iteration may differ by for
+// them to share an iteration count: under load the calibration and the
+// probes each misjudge an unchanged benchmark's two sides by 1.5x, now
+// and then by 2.5x (either look within alikeCost suffices).
+const alikeCost = 2.0
+
+// shareSize gives both sides of job the same n (the geometric mean of the
+// two, the best guess when the costs are the same) and the same F when
+// their costs per iteration are alike by the calibration or by the probes
+// (perOp), two independent looks, so noise rarely splits an unchanged
+// benchmark. A side's CPU-ns/op is (CPU - F) / n, and the F subtracted
+// misses the run's true fixed cost by several ms (start-up under load),
+// an error e that the rounds share: with one n on both sides it is the
+// same e/n on both and the ratio stays 1; with n sized per side (noise
+// alone makes them differ by up to 4x) each side carries its own offset,
+// which every round repeats (identical code measured 0.89 to 1.11 per
+// comparison). Sides far apart keep their own n, so a much slower result
+// runs fewer iterations rather than longer rounds; its offset is small
+// beside the change.
+func (job *benchJob) shareSize(perOp [2]float64) {
+	if job.n[0] == 0 || job.n[1] == 0 || !(alike(job.cal[0], job.cal[1]) || alike(perOp[0], perOp[1])) {
+		return
+	}
+	n := max(int64(math.Round(math.Sqrt(float64(job.n[0])*float64(job.n[1])))), 2)
+	f := (job.fixed[0] + job.fixed[1]) / 2
+	job.n, job.fixed = [2]int64{n, n}, [2]time.Duration{f, f}
+}
+
+// alike reports whether two positive costs are within alikeCost of each
+// other.
+func alike(a, b float64) bool {
+	return a > 0 && b > 0 && max(a, b) <= alikeCost*min(a, b)
 }
 
 // overPlan checks the planned rounds against the time left. Each side's
