@@ -453,7 +453,9 @@ func hide(dirs, files []string) error {
 func openDirs(paths []string) ([]int, error) {
 	var fds []int
 	for _, p := range paths {
-		fd, err := unix.Open(p, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+		// O_NOFOLLOW: cache paths come resolved, dependency directories were
+		// checked to be no symlink; one swapped in since fails the run.
+		fd, err := unix.Open(p, unix.O_PATH|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 		if err != nil {
 			closeFDs(fds)
 			return nil, fmt.Errorf("open %s: %w", p, err)

@@ -48,6 +48,16 @@ type Confinement struct {
 	// Without isolation (mode "none", chosen or degraded to) it cannot be
 	// done: the command runs at Src's own path and Result.Notes says so.
 	MountAs Mount
+
+	// Deps are directories of the tree MountAs.Dst shows (absolute host
+	// paths under Dst: the live tree's node_modules, .venv, Rust's target)
+	// that the copy lacks, shown at their own paths over the copy,
+	// copy-on-write: the command reads the live dependencies, its writes
+	// land in a layer discarded with the sandbox. Each must be a real
+	// directory, not a symlink (one that is, or is not under Dst, is
+	// skipped with a note), so the source never leads out of the tree.
+	// Ignored without MountAs or isolation.
+	Deps []string
 }
 
 // Mount shows a host directory at another path inside a sandbox.

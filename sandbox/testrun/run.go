@@ -171,6 +171,11 @@ func (rn *Runner) Run(ctx context.Context, tr Job) (factory.TestReport, []byte, 
 	rep.Duration = time.Since(start)
 	rep.LogBytes = log.Len()
 	rep.Notes = append(rep.Notes, first.proc.Notes...)
+	if rep.Status != factory.TestPass {
+		if h := networkHint(argv, log.Bytes(), tr.Policy.Network); h != "" {
+			rep.Notes = append(rep.Notes, h)
+		}
+	}
 	if first.proc.Truncated {
 		rep.Notes = append(rep.Notes, fmt.Sprintf("output over %d MiB: the middle was dropped, the report may miss tests", maxTestOutput>>20))
 	}
@@ -298,6 +303,7 @@ func (r *suiteRunner) run(ctx context.Context, argv []string, dir string, log *b
 	}
 	if root := r.rn.ws.Root(); dir != root {
 		c.Confine.MountAs = proc.Mount{Src: dir, Dst: root}
+		c.Confine.Deps = liveDeps(root, dir)
 	}
 	if what == "run" && r.progress != nil {
 		c.Stdout = r.progress.watcher(s.Format)

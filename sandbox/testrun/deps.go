@@ -1,0 +1,83 @@
+package testrun
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+)
+
+// depDirNames are the dependency directories a project keeps ignored in
+// its tree and its tests need: npm's, a Python virtual environment's.
+// Rust's target is one too, as a build cache, where there is a Cargo.toml.
+var depDirNames = []string{"node_modules", ".venv", "venv"}
+
+// liveDeps lists the dependency directories of the live tree root that
+// the copy at dir lacks (ignored, so no snapshot holds them), as paths
+// under root for proc's Confinement.Deps, which shows them over the copy
+// copy-on-write. A name the copy has (tracked, or the copy is the live
+// tree) is left alone; proc itself refuses symlinks.
+func liveDeps(root, dir string) []string {
+	if dir == root {
+		return nil
+	}
+	names := depDirNames
+	if _, err := os.Stat(filepath.Join(dir, "Cargo.toml")); err == nil {
+		names = append(names[:len(names):len(names)], "target")
+	}
+	var out []string
+	for _, n := range names {
+		st, err := os.Lstat(filepath.Join(root, n))
+		if err != nil || (!st.IsDir() && st.Mode()&fs.ModeSymlink == 0) {
+			continue
+		}
+		if _, err := os.Lstat(filepath.Join(dir, n)); !errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		out = append(out, filepath.Join(root, n))
+	}
+	return out
+}
+
+// networkSigns are what npm, npx, pip and cargo print when they reach for
+// a network the sandbox does not give.
+var networkSigns = []string{
+	"EAI_AGAIN", "ENOTFOUND registry", "ENETUNREACH", "getaddrinfo", "Could not resolve host",
+	"Temporary failure in name resolution", "NewConnectionError", "failed to download",
+	"npm ERR! code E", "npm error code E", "Network is unreachable", "network is unreachable",
+}
+
+// networkHint returns a note when a run that did not pass shows its runner
+// reached for the network: the sandbox has none (unless sandbox.network),
+// so the dependencies must already be in the workspace, where the copy
+// finds them (liveDeps).
+func networkHint(argv []string, log []byte, netAllowed bool) string {
+	if netAllowed {
+		return ""
+	}
+	hit := ""
+	for _, s := range networkSigns {
+		if bytes.Contains(log, []byte(s)) {
+			hit = s
+			break
+		}
+	}
+	if hit == "" {
+		return ""
+	}
+	fix := "install the project's dependencies in the workspace"
+	switch filepath.Base(argv[0]) {
+	case "npx", "npm", "node", "pnpm", "yarn":
+		fix = "run `npm ci` (or your package manager's install) in the workspace, so node_modules holds the runner"
+	case "cargo":
+		fix = "run `cargo fetch` in the workspace (and use --offline), so the crates are in the cargo cache"
+	}
+	if strings.Contains(argv[0], "python") || slices.Contains(argv, "pytest") {
+		fix = "create .venv in the workspace and install the test dependencies into it (`python3 -m venv .venv && .venv/bin/pip install -e .[test]`)"
+	}
+	return fmt.Sprintf("the runner tried the network (%q in the log), which the sandbox does not give: %s; dependencies in node_modules, .venv, venv and target are shown to every run. Or allow it with sandbox.network: true", hit, fix)
+}
