@@ -46,7 +46,7 @@ func Build(res *Result, in Input) factory.TestReport {
 	if res == nil {
 		res = &Result{}
 	}
-	if in.Format == factory.FormatExitCode && len(res.Cases) == 0 {
+	if in.Format == factory.FormatExitCode && len(res.Cases) == 0 && len(res.BuildErrors) == 0 {
 		res = mergeExit(res, ParseExitCode(in.Suite, in.ExitCode, in.TimedOut, in.Log))
 	}
 
@@ -122,7 +122,7 @@ func Build(res *Result, in Input) factory.TestReport {
 	case rep.Counts.Total == 0:
 		rep.Status = factory.TestError
 		rep.Notes = append(rep.Notes, "no tests ran")
-	case in.ExitCode != 0:
+	case in.ExitCode != 0 && len(rep.Flaky) == 0: // a flaky failure explains the exit code
 		rep.Status = factory.TestError
 		rep.Notes = append(rep.Notes, fmt.Sprintf("the command exited with %d but reported no failing test; see the full log", in.ExitCode))
 	default:
@@ -208,10 +208,24 @@ func mergeExit(res, exit *Result) *Result {
 // ParseExitCode makes the one case of a suite that reports only an exit
 // code: named after the suite, failed when the code is not zero or the run
 // timed out, with the log's first error-looking line as its message. A run
-// stopped before it printed anything has no case.
+// stopped before it printed anything has no case. A log that is cargo
+// test's (ParseLibtest) gives its cases instead, and the one case only
+// when the command failed with no failing test or build error to show.
 func ParseExitCode(suite string, exitCode int, timedOut bool, log []byte) *Result {
 	if suite == "" {
 		suite = "suite"
+	}
+	if lt, ok := ParseLibtest(log); ok {
+		failed := len(lt.BuildErrors) > 0
+		for _, c := range lt.Cases {
+			failed = failed || c.Status == Fail
+		}
+		if failed || exitCode == 0 && !timedOut {
+			return lt
+		}
+		exit := ParseExitCode(suite, exitCode, timedOut, nil)
+		lt.Cases = append(lt.Cases, exit.Cases...)
+		return lt
 	}
 	out := &Result{}
 	if timedOut && len(log) == 0 {
