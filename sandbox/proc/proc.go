@@ -182,7 +182,9 @@ func Run(ctx context.Context, c Cmd) (Result, error) {
 	}
 	path, err := lookPath(c.Argv[0], envGet(env, "PATH"), c.Dir)
 	if err != nil {
-		return Result{}, factory.Wrap(op, err)
+		if path = depProgram(c); path == "" {
+			return Result{}, factory.Wrap(op, err)
+		}
 	}
 	for attempt := 1; ; attempt++ {
 		l, err := prepare(c, env, path)
@@ -253,6 +255,33 @@ func lookPath(prog, pathEnv, dir string) (string, error) {
 		}
 	}
 	return "", factory.Errorf(factory.ENOTFOUND, "program %s not found in PATH %q", prog, pathEnv)
+}
+
+// depProgram finds a relative program (node_modules/.bin/vitest,
+// .venv/bin/python) that the copy lacks in one of Confine.Deps, which the
+// command will see at that path over the copy; "" when it is in none.
+func depProgram(c Cmd) string {
+	prog := c.Argv[0]
+	if c.Confine == nil || c.Confine.MountAs.Src == "" || filepath.IsAbs(prog) || !strings.Contains(prog, "/") {
+		return ""
+	}
+	mnt, err := checkMount(c)
+	if err != nil {
+		return ""
+	}
+	dir := c.Dir
+	if r, err := filepath.EvalSymlinks(dir); err == nil {
+		dir = r
+	}
+	p := filepath.Join(mnt.inside(dir), prog)
+	for _, d := range c.Confine.Deps {
+		if under(p, filepath.Clean(d)) {
+			if st, err := os.Stat(p); err == nil && !st.IsDir() && st.Mode()&0o111 != 0 {
+				return p
+			}
+		}
+	}
+	return ""
 }
 
 // launch is a prepared command: what to exec and how to clean up.

@@ -35,7 +35,10 @@ func liveDeps(root, dir string) []string {
 		if err != nil || (!st.IsDir() && st.Mode()&fs.ModeSymlink == 0) {
 			continue
 		}
-		if _, err := os.Lstat(filepath.Join(dir, n)); !errors.Is(err, fs.ErrNotExist) {
+		// An empty directory is no snapshot's (git keeps none): it is the
+		// mount point an earlier run in this copy left.
+		if ents, err := os.ReadDir(filepath.Join(dir, n)); err == nil && len(ents) == 0 {
+		} else if _, err := os.Lstat(filepath.Join(dir, n)); !errors.Is(err, fs.ErrNotExist) {
 			continue
 		}
 		out = append(out, filepath.Join(root, n))

@@ -1,6 +1,7 @@
 package testrun
 
 import (
+	"os"
 	"path"
 	"path/filepath"
 	"regexp"
@@ -271,4 +272,58 @@ func cargoValueFlag(a string) bool {
 		return true
 	}
 	return false
+}
+
+// noCache turns a runner's result cache off, so that a run (and a rerun
+// deciding flakiness) is a run: pytest's cacheprovider (its --lf and
+// --ff state, and its .pytest_cache writes).
+func (fw framework) noCache(argv []string) []string {
+	if fw.kind != "pytest" {
+		return argv
+	}
+	for i, a := range argv {
+		if a == "-p" && i+1 < len(argv) && argv[i+1] == "no:cacheprovider" || a == "-pno:cacheprovider" {
+			return argv
+		}
+	}
+	out := append([]string(nil), argv[:fw.at]...)
+	out = append(out, "-p", "no:cacheprovider")
+	return append(out, argv[fw.at:]...)
+}
+
+// selector is the name that selects the one test pkg/name (as the report
+// parsed it) when given to narrow with exact, and false when this runner
+// cannot select it alone: pytest by node id (the JUnit classname's module
+// found as a file under dir), vitest and jest by their space-joined full
+// name, node by the test's own name, mocha by its full title, cargo by its
+// path.
+func (fw framework) selector(dir, pkg, name string) (string, bool) {
+	sel := name
+	switch fw.kind {
+	case "pytest":
+		parts := strings.Split(pkg, ".")
+		sel = ""
+		for k := len(parts); k > 0; k-- {
+			file := strings.Join(parts[:k], "/") + ".py"
+			if st, err := os.Stat(filepath.Join(dir, file)); err == nil && st.Mode().IsRegular() {
+				sel = strings.Join(append(append([]string{file}, parts[k:]...), name), "::")
+				break
+			}
+		}
+		if sel == "" {
+			return "", false
+		}
+		return sel, fw.checkName(sel) == nil
+	case "vitest", "jest":
+		sel = strings.ReplaceAll(name, " > ", " ")
+	case "node":
+		if i := strings.LastIndex(name, " > "); i >= 0 {
+			sel = name[i+3:]
+		}
+	case "cargo":
+		return sel, fw.checkName(sel) == nil
+	case "":
+		return "", false
+	}
+	return sel, sel != "" && !strings.ContainsFunc(sel, func(r rune) bool { return r < ' ' })
 }

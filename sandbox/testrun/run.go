@@ -107,6 +107,11 @@ func (rn *Runner) Run(ctx context.Context, tr Job) (factory.TestReport, []byte, 
 	// A result from go's test cache is not a run: a flaky test would pass
 	// every rerun. Reruns reuse argv, so they are real runs too.
 	argv = gocensus.NoCache(argv)
+	var fw framework
+	if s.Format != factory.FormatGoJSON {
+		fw = frameworkOf(argv)
+		argv = fw.noCache(argv)
+	}
 
 	baseTree, err := resolveTrees(ctx, w, &req)
 	if err != nil {
@@ -124,7 +129,8 @@ func (rn *Runner) Run(ctx context.Context, tr Job) (factory.TestReport, []byte, 
 		dir, snapID = cp.Dir(), cp.Base().ID
 	}
 
-	r := &suiteRunner{rn: rn, suite: s, policy: tr.Policy, progress: newProgress(tr.Progress)}
+	r := &suiteRunner{rn: rn, suite: s, policy: tr.Policy, progress: newProgress(tr.Progress),
+		fw: fw, nameFiltered: fw.kind != "" && req.Test != ""}
 	first, err := r.run(ctx, argv, dir, &log, "run")
 	if err != nil {
 		return factory.TestReport{}, log.Bytes(), factory.Wrap(op, err)
@@ -246,6 +252,10 @@ type suiteRunner struct {
 	suite    factory.Suite
 	policy   factory.SandboxPolicy
 	progress *progress
+	fw       framework // the runner, for suites other than go-json; its kind is "" when unknown
+	// nameFiltered drops skipped cases from every run: the runner reports
+	// the tests its name filter left out as skipped, and they did not run.
+	nameFiltered bool
 }
 
 // outcome is one command's run and its parse.
@@ -340,6 +350,9 @@ func (r *suiteRunner) run(ctx context.Context, argv []string, dir string, log *b
 		out := append(append([]byte(nil), pr.Stdout...), pr.Stderr...)
 		o.res = report.ParseExitCode(s.Name, pr.ExitCode, pr.TimedOut, out)
 	}
+	if r.nameFiltered {
+		o.res.DropSkipped()
+	}
 	return o, nil
 }
 
@@ -370,31 +383,21 @@ func (r *suiteRunner) rerun(ctx context.Context, argv []string, dir string, log 
 		return nil
 	}
 	var notes []string
-	if r.suite.Format != factory.FormatGoJSON {
-		// No portable way to select one test: the whole suite, once.
-		o, err := r.run(ctx, argv, dir, log, "rerun of the suite to look for flaky tests")
-		if err != nil {
-			return []string{"rerun failed to start: " + err.Error()}
-		}
-		if o.stopped() {
-			return []string{"the rerun did not finish: no test was judged flaky"}
-		}
-		for _, f := range todo {
-			if o.res.Passed(f.pkg, f.name) {
-				res.MarkFlaky(f.pkg, f.name)
-			}
-		}
-		return nil
+	if r.suite.Format != factory.FormatGoJSON && r.fw.kind == "" {
+		return r.rerunWhole(ctx, argv, dir, log, res)
 	}
 	if len(todo) > maxRerunTests {
 		notes = append(notes, fmt.Sprintf("%d tests failed: only the first %d were rerun to look for flaky ones", len(todo), maxRerunTests))
 		todo = todo[:maxRerunTests]
 	}
 	for _, f := range todo {
-		if f.pkg == "" || strings.HasPrefix(f.pkg, "-") {
+		a, ok := r.oneTest(argv, dir, f.pkg, f.name)
+		if !ok {
+			if r.fw.kind != "" {
+				notes = append(notes, fmt.Sprintf("%s cannot be selected alone: not rerun", report.Key(f.pkg, f.name)))
+			}
 			continue
 		}
-		a := trGoNarrow(argv, f.pkg, trRunPattern(f.name))
 		for i := 1; i <= n && ctx.Err() == nil; i++ {
 			o, err := r.run(ctx, a, dir, log, fmt.Sprintf("rerun %d of %s %s", i, f.pkg, f.name))
 			if err != nil {
@@ -407,6 +410,41 @@ func (r *suiteRunner) rerun(ctx context.Context, argv []string, dir string, log 
 		}
 	}
 	return notes
+}
+
+// oneTest is argv narrowed to the one test pkg/name, and false when the
+// runner cannot select it alone.
+func (r *suiteRunner) oneTest(argv []string, dir, pkg, name string) ([]string, bool) {
+	if r.suite.Format == factory.FormatGoJSON {
+		if pkg == "" || strings.HasPrefix(pkg, "-") {
+			return nil, false
+		}
+		return trGoNarrow(argv, pkg, trRunPattern(name)), true
+	}
+	sel, ok := r.fw.selector(dir, pkg, name)
+	if !ok {
+		return nil, false
+	}
+	return r.fw.narrow(argv, "", sel, true), true
+}
+
+// rerunWhole reruns the whole (narrowed) suite once, for the commands that
+// have no known way to select one test, and marks the failures of res
+// that pass in it as flaky.
+func (r *suiteRunner) rerunWhole(ctx context.Context, argv []string, dir string, log *bytes.Buffer, res *report.Result) []string {
+	o, err := r.run(ctx, argv, dir, log, "rerun of the suite to look for flaky tests")
+	if err != nil {
+		return []string{"rerun failed to start: " + err.Error()}
+	}
+	if o.stopped() {
+		return []string{"the rerun did not finish: no test was judged flaky"}
+	}
+	for _, c := range res.Cases {
+		if c.Status == report.Fail && o.res.Passed(c.Package, c.Name) {
+			res.MarkFlaky(c.Package, c.Name)
+		}
+	}
+	return nil
 }
 
 // resolveTrees replaces req's Snapshot and Baseline, each a snapshot id or
