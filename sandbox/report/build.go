@@ -68,6 +68,15 @@ func Build(res *Result, in Input) factory.TestReport {
 	}
 	rep.Cached = res.Cached
 	timedOut := false
+	compact := in.Format != factory.FormatGoJSON
+	// Runners other than go test restate their message and place in
+	// their output: compacted before the head and tail are kept.
+	failureOf := func(c Case, root string) factory.TestFailure {
+		if compact {
+			c.Output = compactOutput(c.Output, c.Message, c.File, c.Line)
+		}
+		return failure(c, root)
+	}
 	for _, c := range res.Cases {
 		rep.Counts.Total++
 		if c.Parent == "" {
@@ -77,7 +86,7 @@ func Build(res *Result, in Input) factory.TestReport {
 		case Pass:
 			rep.Counts.Passed++
 			if c.Flaky {
-				rep.Flaky = append(rep.Flaky, failure(c, in.Root))
+				rep.Flaky = append(rep.Flaky, failureOf(c, in.Root))
 			}
 			continue
 		case Skip:
@@ -93,14 +102,14 @@ func Build(res *Result, in Input) factory.TestReport {
 			continue
 		}
 		rep.Counts.Failed++
-		f := failure(c, in.Root)
+		f := failureOf(c, in.Root)
 		f.Subtests = leaves(subs, failingChildren, c.Package)
 		rep.Failures = append(rep.Failures, f)
 	}
 	rep.Failures = group(rep.Failures)
 	for _, c := range res.Crashes {
 		timedOut = timedOut || c.Timeout
-		rep.Failures = append(rep.Failures, failure(c, in.Root))
+		rep.Failures = append(rep.Failures, failureOf(c, in.Root))
 	}
 	rep.Notes = append(rep.Notes, res.Notes...)
 

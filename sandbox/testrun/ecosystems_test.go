@@ -1,6 +1,7 @@
 package testrun_test
 
 import (
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -117,6 +118,12 @@ func ecosystemRepo(t *testing.T, name string) *sandbox.Workspace {
 	return w
 }
 
+func jsonOf(t *testing.T, v any) string {
+	b, err := json.Marshal(v)
+	require.NoError(t, err)
+	return string(b)
+}
+
 func run(t *testing.T, dir string, argv ...string) {
 	t.Helper()
 	c := exec.Command(argv[0], argv[1:]...)
@@ -168,6 +175,7 @@ func TestEcosystemFixtures(t *testing.T) {
 			require.Equal(t, factory.TestFail, rep.Status, "%v\n%s", rep.Notes, log)
 			require.Len(t, rep.Failures, 1, "%s", log)
 			f := rep.Failures[0]
+			t.Logf("the failure as the agent reads it: %s", jsonOf(t, f))
 			assert.Equal(t, e.failAt, f.File, "%+v", f)
 			assert.Equal(t, e.line, f.Line, "%+v", f)
 			assert.Contains(t, f.Message, e.message, "%+v", f)
