@@ -52,6 +52,25 @@ var networkSigns = []string{
 	"EAI_AGAIN", "ENOTFOUND registry", "ENETUNREACH", "getaddrinfo", "Could not resolve host",
 	"Temporary failure in name resolution", "NewConnectionError", "failed to download",
 	"npm ERR! code E", "npm error code E", "Network is unreachable", "network is unreachable",
+	"ENOTCACHED", "--offline was specified",
+}
+
+// offlineEnv is a suite's environment with npm told it is offline when the
+// sandbox has no network (unless the suite says otherwise): npx and npm
+// then fail at once on a package the project did not install, instead of
+// retrying a registry they cannot reach for a minute.
+func offlineEnv(env map[string]string, network bool) map[string]string {
+	if network {
+		return env
+	}
+	if _, set := env["npm_config_offline"]; set {
+		return env
+	}
+	out := map[string]string{"npm_config_offline": "true"}
+	for k, v := range env {
+		out[k] = v
+	}
+	return out
 }
 
 // networkHint returns a note when a run that did not pass shows its runner

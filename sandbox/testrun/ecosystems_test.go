@@ -211,3 +211,34 @@ func TestAttackSuiteWritesLiveNodeModules(t *testing.T) {
 	require.Equal(t, factory.TestPass, rep.Status, "%s", log)
 	attacktest.Unchanged(t, before, nm)
 }
+
+// node --test reports the tests its name pattern left out as skipped:
+// they did not run, and are not counted.
+func TestNodeNameFilterCountsOnlyWhatRan(t *testing.T) {
+	if _, err := exec.LookPath("node"); err != nil {
+		t.Skip("node not installed")
+	}
+	w := fixtureRepo(t, "nodeproj")
+	s := testrun.DetectSuites(w.Root())[0]
+	rep, log := runOrSkip(t, w, testrun.Job{Suite: s, Request: factory.TestRequest{Test: "^adds$"}})
+	require.Equal(t, factory.TestPass, rep.Status, "%v\n%s", rep.Notes, log)
+	assert.Equal(t, factory.TestCounts{Total: 1, Passed: 1}, rep.Counts, "%s", log)
+	assert.Contains(t, string(log), "--test-name-pattern=^adds$")
+}
+
+// A runner that reaches for the network (npx fetching a package the
+// project never installed) fails in the sandbox, at once (npm is told it
+// is offline): the report says so and what to run in the workspace.
+func TestNetworkReachSaysWhatToInstall(t *testing.T) {
+	if _, err := exec.LookPath("npx"); err != nil {
+		t.Skip("npx not installed")
+	}
+	w := fixtureRepo(t, "nodeproj")
+	rep, log := runOrSkip(t, w, testrun.Job{Suite: factory.Suite{Name: "npx", Format: factory.FormatExitCode,
+		Run: []string{"npx", "--yes", "factory-no-such-package-t14@1.0.0"}},
+		Request: factory.TestRequest{Reruns: -1}})
+	require.NotEqual(t, factory.TestPass, rep.Status, "%s", log)
+	notes := strings.Join(rep.Notes, "\n")
+	assert.Contains(t, notes, "the runner tried the network", "%s", log)
+	assert.Contains(t, notes, "npm ci")
+}

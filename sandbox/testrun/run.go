@@ -302,7 +302,7 @@ func (r *suiteRunner) run(ctx context.Context, argv []string, dir string, log *b
 			}
 		}
 	}
-	env := noTestCacheEnv(envWith(r.policy.EnvAllow, s.Env))
+	env := noTestCacheEnv(envWith(r.policy.EnvAllow, offlineEnv(s.Env, r.policy.Network)))
 	if what != "run" {
 		fmt.Fprintf(log, logSeparator, what)
 	}
