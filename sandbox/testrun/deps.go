@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 )
 
 // depDirNames are the dependency directories a project keeps ignored in
@@ -20,7 +21,9 @@ var depDirNames = []string{"node_modules", ".venv", "venv"}
 // the copy at dir lacks (ignored, so no snapshot holds them), as paths
 // under root for proc's Confinement.Deps, which shows them over the copy
 // copy-on-write. A name the copy has (tracked, or the copy is the live
-// tree) is left alone; proc itself refuses symlinks.
+// tree) is left alone; proc itself refuses symlinks. When target is
+// shared, the copy's file times are aligned first (alignTimes), so cargo
+// never takes a changed source for built.
 func liveDeps(root, dir string) []string {
 	if dir == root {
 		return nil
@@ -42,6 +45,9 @@ func liveDeps(root, dir string) []string {
 			continue
 		}
 		out = append(out, filepath.Join(root, n))
+		if n == "target" {
+			alignTimes(root, dir)
+		}
 	}
 	return out
 }
@@ -102,4 +108,56 @@ func networkHint(argv []string, log []byte, netAllowed bool) string {
 		fix = "create .venv in the workspace and install the test dependencies into it (`python3 -m venv .venv && .venv/bin/pip install -e .[test]`)"
 	}
 	return fmt.Sprintf("the runner tried the network (%q in the log), which the sandbox does not give: %s; dependencies in node_modules, .venv, venv and target are shown to every run. Or allow it with sandbox.network: true", hit, fix)
+}
+
+// maxAlignBytes bounds the files alignTimes compares with the live tree's;
+// a larger one is taken as changed.
+const maxAlignBytes = 1 << 20
+
+// alignTimes prepares a copy that will build with the live tree's Rust
+// target directory: cargo decides a crate of the workspace is fresh when
+// no source is newer than its last build, by modification time alone. So
+// each file of the copy (dir) that is byte-identical to the live tree's
+// (root) gets the live file's times, and every other file the time now:
+// what the live tree built from the same sources is reused, and what
+// differs (a snapshot, a baseline, a proposed change) is rebuilt, never
+// taken for fresh because the copy's files were made before the live
+// build.
+func alignTimes(root, dir string) {
+	now := time.Now()
+	_ = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return nil
+		}
+		rel, _ := filepath.Rel(dir, p)
+		if d.IsDir() {
+			if rel == ".git" || rel == "target" || slices.Contains(depDirNames, rel) {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !d.Type().IsRegular() {
+			return nil
+		}
+		mt := now
+		if st, err := os.Lstat(filepath.Join(root, rel)); err == nil && st.Mode().IsRegular() && sameFile(p, filepath.Join(root, rel), st.Size()) {
+			mt = st.ModTime()
+		}
+		_ = os.Chtimes(p, mt, mt)
+		return nil
+	})
+}
+
+// sameFile reports whether the files a and b (of size n) hold the same
+// bytes; files over maxAlignBytes count as different.
+func sameFile(a, b string, n int64) bool {
+	if n > maxAlignBytes {
+		return false
+	}
+	x, err := os.ReadFile(a)
+	if err != nil || int64(len(x)) != n {
+		return false
+	}
+	y, err := os.ReadFile(b)
+	return err == nil && bytes.Equal(x, y)
 }

@@ -1,12 +1,15 @@
 package testrun_test
 
 import (
+	"context"
 	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/factory-dev/factory"
 	"github.com/factory-dev/factory/internal/attacktest"
@@ -32,11 +35,13 @@ type ecosystem struct {
 	line    int    // and line
 	message string // and what its message holds
 	flaky   [2]string
+	verbose []string // the runner's own verbose command, for the size of what it prints
 }
 
 var ecosystems = []ecosystem{
 	{name: "node-vitest", runner: "node_modules/.bin/vitest", total: 3, one: "adds cents", oneRan: "test/money.test.ts.add > adds cents",
-		file: "test/money.test.ts", from: "toBe(400)", to: "toBe(401)", failAt: "test/money.test.ts", line: 6, message: "expected 400 to be 401",
+		verbose: []string{"node_modules/.bin/vitest", "run", "--reporter=verbose"},
+		file:    "test/money.test.ts", from: "toBe(400)", to: "toBe(401)", failAt: "test/money.test.ts", line: 6, message: "expected 400 to be 401",
 		flaky: [2]string{"test/flaky.test.ts", `import { test } from "vitest";
 import { existsSync, writeFileSync } from "node:fs";
 
@@ -47,7 +52,8 @@ test("flaky", () => {
 });
 `}},
 	{name: "py-pytest", runner: ".venv/bin/python", total: 3, one: "test_take_removes", oneRan: "tests.test_inventory.test_take_removes",
-		file: "tests/test_inventory.py", from: `== {"nut": 3}`, to: `== {"nut": 4}`, failAt: "tests/test_inventory.py", line: 7,
+		verbose: []string{".venv/bin/python", "-m", "pytest", "-v", "-p", "no:cacheprovider"},
+		file:    "tests/test_inventory.py", from: `== {"nut": 3}`, to: `== {"nut": 4}`, failAt: "tests/test_inventory.py", line: 7,
 		message: "assert {'nut': 3} == {'nut': 4}",
 		flaky: [2]string{"tests/test_flaky.py", `import os
 
@@ -58,7 +64,8 @@ def test_flaky():
     assert seen, "first run fails"
 `}},
 	{name: "rust-cargo", runner: "cargo", total: 4, one: "balance_sums", oneRan: "src/lib.rs.tests::balance_sums",
-		file: "src/lib.rs", from: "13);", to: "14);", failAt: "src/lib.rs", line: 17, message: "(left: 13, right: 14)",
+		verbose: []string{"cargo", "test", "--offline", "--no-fail-fast"},
+		file:    "src/lib.rs", from: "13);", to: "14);", failAt: "src/lib.rs", line: 17, message: "(left: 13, right: 14)",
 		flaky: [2]string{"tests/flaky.rs", `#[test]
 fn flaky() {
     let seen = std::path::Path::new(".flaky-ran").exists();
@@ -73,7 +80,7 @@ fn flaky() {
 // node_modules installed (hard links to the one make deps installed), a
 // .venv, a built target directory; all gitignored, so no snapshot and no
 // copy holds them. It skips when the toolchain is absent.
-func ecosystemRepo(t *testing.T, name string) *sandbox.Workspace {
+func ecosystemRepo(t testing.TB, name string) *sandbox.Workspace {
 	t.Helper()
 	src := filepath.Join("..", "..", "examples", name)
 	dir := filepath.Join(t.TempDir(), "repo")
@@ -118,13 +125,13 @@ func ecosystemRepo(t *testing.T, name string) *sandbox.Workspace {
 	return w
 }
 
-func jsonOf(t *testing.T, v any) string {
+func jsonOf(t testing.TB, v any) string {
 	b, err := json.Marshal(v)
 	require.NoError(t, err)
 	return string(b)
 }
 
-func run(t *testing.T, dir string, argv ...string) {
+func run(t testing.TB, dir string, argv ...string) {
 	t.Helper()
 	c := exec.Command(argv[0], argv[1:]...)
 	c.Dir = dir
@@ -132,7 +139,7 @@ func run(t *testing.T, dir string, argv ...string) {
 	require.NoError(t, err, "%v: %s", argv, out)
 }
 
-func detected(t *testing.T, w *sandbox.Workspace, e ecosystem) factory.Suite {
+func detected(t testing.TB, w *sandbox.Workspace, e ecosystem) factory.Suite {
 	t.Helper()
 	suites := testrun.DetectSuites(w.Root())
 	require.Len(t, suites, 1, "%+v", suites)
@@ -241,4 +248,94 @@ func TestNetworkReachSaysWhatToInstall(t *testing.T) {
 	notes := strings.Join(rep.Notes, "\n")
 	assert.Contains(t, notes, "the runner tried the network", "%s", log)
 	assert.Contains(t, notes, "npm ci")
+}
+
+// BenchmarkEcosystems measures, for each fixture project, test_run's way
+// (Runner.Run: a snapshot, an isolated copy at the live path, the
+// dependency overlays, the confined run, the report) against the same
+// command run directly in the workspace: 5 rounds, interleaved, per
+// iteration; medians with min and max, and their ratio. Then the size of
+// the report of a run with one failing test (JSON, as the agent gets it)
+// against what the runner itself prints in its verbose mode.
+func BenchmarkEcosystems(b *testing.B) {
+	for _, e := range ecosystems {
+		b.Run(e.name, func(b *testing.B) {
+			w := ecosystemRepo(b, e.name)
+			s := detected(b, w, e)
+			rn := testrun.New(w)
+			job := testrun.Job{Suite: s, Request: factory.TestRequest{Reruns: -1}}
+			direct := func(argv []string) (time.Duration, int) {
+				c := exec.Command(argv[0], argv[1:]...)
+				c.Dir = w.Root()
+				start := time.Now()
+				out, _ := c.CombinedOutput()
+				return time.Since(start), len(out)
+			}
+			sandboxed := func() (time.Duration, factory.TestReport) {
+				start := time.Now()
+				rep, _, err := rn.Run(context.Background(), job)
+				require.NoError(b, err)
+				return time.Since(start), rep
+			}
+			for i := 0; i < b.N; i++ {
+				var ds, rs []time.Duration
+				for range 5 {
+					d, _ := direct(s.Run)
+					r, rep := sandboxed()
+					require.Equal(b, factory.TestPass, rep.Status)
+					ds, rs = append(ds, d), append(rs, r)
+				}
+				slices.Sort(ds)
+				slices.Sort(rs)
+				ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+				b.ReportMetric(ms(ds[2]), "direct-ms")
+				b.ReportMetric(ms(rs[2]), "test_run-ms")
+				b.ReportMetric(ms(rs[0]), "test_run-min-ms")
+				b.ReportMetric(ms(rs[4]), "test_run-max-ms")
+				b.ReportMetric(ms(ds[0]), "direct-min-ms")
+				b.ReportMetric(ms(ds[4]), "direct-max-ms")
+				b.ReportMetric(ms(rs[2]-ds[2]), "overhead-ms")
+				b.ReportMetric(float64(rs[2])/float64(ds[2]), "ratio")
+			}
+			b.StopTimer()
+			p := filepath.Join(w.Root(), e.file)
+			src, err := os.ReadFile(p)
+			require.NoError(b, err)
+			require.NoError(b, os.WriteFile(p, []byte(strings.Replace(string(src), e.from, e.to, 1)), 0o644))
+			defer os.WriteFile(p, src, 0o644)
+			_, rep := sandboxed()
+			require.Equal(b, factory.TestFail, rep.Status)
+			_, verbose := direct(e.verbose)
+			b.ReportMetric(float64(len(jsonOf(b, rep))), "report-bytes")
+			b.ReportMetric(float64(verbose), "verbose-bytes")
+		})
+	}
+}
+
+// attack: the live tree's Rust sources are changed and built after the
+// snapshot under test was copied, so the copy's sources look older than
+// the live target's binaries -> cargo in the copy still rebuilds what
+// differs: the snapshot's own code is what the run tests, and the live
+// target is byte-identical afterwards
+func TestAttackStaleTargetTakenForBuilt(t *testing.T) {
+	w := ecosystemRepo(t, "rust-cargo")
+	s := detected(t, w, ecosystems[2])
+	head := git(t, w.Root(), "rev-parse", "HEAD")
+	// The snapshot's tree is materialised now, before the live build.
+	rep, log := runOrSkip(t, w, testrun.Job{Suite: s, Request: factory.TestRequest{Snapshot: strings.TrimSpace(head), Reruns: -1}})
+	require.Equal(t, factory.TestPass, rep.Status, "%s", log)
+
+	p := filepath.Join(w.Root(), "src", "lib.rs")
+	b, err := os.ReadFile(p)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(p, []byte(strings.Replace(string(b), "entries.iter().sum()", "entries.iter().sum::<i64>() + 1", 1)), 0o644))
+	run(t, w.Root(), "cargo", "build", "--tests", "--offline", "-q")
+	target := filepath.Join(w.Root(), "target")
+	before := attacktest.Take(t, target)
+
+	rep, log = runOrSkip(t, w, testrun.Job{Suite: s, Request: factory.TestRequest{Snapshot: strings.TrimSpace(head), Reruns: -1}})
+	assert.Equal(t, factory.TestPass, rep.Status, "the snapshot's code, not the live build, was tested: %s", log)
+	rep, log = runOrSkip(t, w, testrun.Job{Suite: s, Request: factory.TestRequest{Reruns: -1}})
+	assert.Equal(t, factory.TestFail, rep.Status, "the live tree's change is what a live run tests: %s", log)
+	attacktest.Unchanged(t, before, target)
 }
