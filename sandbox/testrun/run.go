@@ -70,12 +70,17 @@ const (
 // test that crashes its package's binary (a panic, os.Exit) would hide the
 // tests after it: they are run again without it (see afterCrashes), and
 // it is reported as crashed. Failures are rerun (Request.Reruns, default 2):
-// go-json suites rerun each failing test alone (-run anchored per subtest
-// level, in its package) up to that many times, for at most 10 tests; other
-// formats, which have no portable way to select one test, rerun the whole
-// (narrowed) suite once. A failure that passes on a rerun is moved to
-// Flaky. With Request.Baseline the suite also runs on that snapshot (its
-// failures are cached per tree, suite and narrowing) and NewFailures lists
+// each failing test alone, up to that many times, for at most 10 tests, as
+// its runner selects one test (go-json: -run anchored per subtest level,
+// in its package; pytest, vitest, jest, mocha, node --test and cargo: see
+// frameworkOf and selector); other commands, which have no known way to
+// select one test, rerun the whole (narrowed) suite once. A failure that
+// passes on a rerun is moved to Flaky. The live tree's ignored dependency
+// directories are shown in the copy (liveDeps); npm is told it is offline
+// when the sandbox has no network, and a run that reached for the network
+// gets a note saying what to install. With Request.Baseline the suite
+// also runs on that snapshot (its failures are cached per tree, suite and
+// narrowing) and NewFailures lists
 // the failures the baseline does not have; a baseline that cannot run is a
 // note, an unknown baseline id an error before anything runs.
 //
