@@ -1,9 +1,13 @@
 package testrun_test
 
 import (
+	"context"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/factory-dev/factory"
+	"github.com/factory-dev/factory/internal/attacktest"
 	"github.com/factory-dev/factory/sandbox/testrun"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -65,7 +69,8 @@ func TestNarrowArgvFrameworks(t *testing.T) {
 // attack: the model narrows a pytest, vitest, node or cargo suite with a
 // test name or path that is a flag (--rootdir=/, -p evil, --config=/etc/x,
 // --test-reporter-destination=/etc/passwd, --manifest-path), a path out of
-// the root, or a name with control characters -> EINVALID, nothing runs
+// the root, or a name with control characters -> EINVALID, nothing runs:
+// the workspace and the paths aimed at are byte-identical
 func TestAttackNarrowInjectsFlags(t *testing.T) {
 	for _, tc := range []struct {
 		suite     factory.Suite
@@ -93,4 +98,19 @@ func TestAttackNarrowInjectsFlags(t *testing.T) {
 		require.Error(t, err, "%s %q %q -> %q", tc.suite.Name, tc.pkg, tc.test, argv)
 		assert.Equal(t, factory.EINVALID, factory.ErrorCode(err), err.Error())
 	}
+
+	// Through a real run: refused before anything starts, the workspace
+	// and the path the flag aimed at untouched.
+	w := fixtureRepo(t, "nodeproj")
+	aim := filepath.Join(t.TempDir(), "aimed")
+	require.NoError(t, os.MkdirAll(aim, 0o755))
+	before := attacktest.Take(t, w.Root(), aim)
+	s := testrun.DetectSuites(w.Root())[0]
+	for _, test := range []string{"--test-reporter-destination=" + aim + "/x.xml", "-r" + aim + "/evil.js"} {
+		_, _, err := testrun.New(w).Run(context.Background(), testrun.Job{Suite: s, Request: factory.TestRequest{Test: test}})
+		assert.Equal(t, factory.EINVALID, factory.ErrorCode(err), "%v", err)
+	}
+	_, _, err := testrun.New(w).Run(context.Background(), testrun.Job{Suite: s, Request: factory.TestRequest{Package: "--import=" + aim + "/evil.mjs"}})
+	assert.Equal(t, factory.EINVALID, factory.ErrorCode(err), "%v", err)
+	attacktest.Unchanged(t, before, w.Root(), aim)
 }

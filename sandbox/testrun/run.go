@@ -156,21 +156,7 @@ func (rn *Runner) Run(ctx context.Context, tr Job) (factory.TestReport, []byte, 
 	}
 
 	if req.Baseline != "" && !first.stopped() && ctx.Err() == nil {
-		base, note, err := r.baseline(ctx, argv, req.Baseline, baseTree, &log)
-		if note != "" {
-			rep.Notes = append(rep.Notes, note)
-		}
-		if err != nil {
-			rep.Notes = append(rep.Notes, "no comparison with the baseline: "+factory.ErrorMessage(err))
-		} else {
-			for _, f := range rep.Failures {
-				for _, n := range f.Names() {
-					if k := report.Key(f.Package, n); !base[k] {
-						rep.NewFailures = append(rep.NewFailures, k)
-					}
-				}
-			}
-		}
+		r.compareBaseline(ctx, argv, req.Baseline, baseTree, &log, &rep)
 	}
 
 	if s.Format == factory.FormatGoJSON {
@@ -450,6 +436,27 @@ func (r *suiteRunner) rerunWhole(ctx context.Context, argv []string, dir string,
 		}
 	}
 	return nil
+}
+
+// compareBaseline runs argv on the baseline snapshot id (tree) and lists
+// in rep.NewFailures the failures of rep it does not have; a baseline that
+// cannot run is a note.
+func (r *suiteRunner) compareBaseline(ctx context.Context, argv []string, id, tree string, log *bytes.Buffer, rep *factory.TestReport) {
+	base, note, err := r.baseline(ctx, argv, id, tree, log)
+	if note != "" {
+		rep.Notes = append(rep.Notes, note)
+	}
+	if err != nil {
+		rep.Notes = append(rep.Notes, "no comparison with the baseline: "+factory.ErrorMessage(err))
+		return
+	}
+	for _, f := range rep.Failures {
+		for _, n := range f.Names() {
+			if k := report.Key(f.Package, n); !base[k] {
+				rep.NewFailures = append(rep.NewFailures, k)
+			}
+		}
+	}
 }
 
 // resolveTrees replaces req's Snapshot and Baseline, each a snapshot id or
