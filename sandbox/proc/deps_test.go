@@ -28,8 +28,9 @@ func depsPair(t *testing.T) (copyDir, live string) {
 	return copyDir, live
 }
 
-// attack: a test run in the copy writes, deletes and replaces files inside
-// the live tree's node_modules and .venv/bin that it sees through the copy
+// attack: a test run in the copy writes, deletes and replaces files and
+// whole directories inside the live tree's node_modules and .venv/bin that
+// it sees through the copy
 // -> it reads them, its writes land in a discarded layer, the live
 // directories are byte-identical
 func TestAttackDepsWritesDiscarded(t *testing.T) {
@@ -40,6 +41,7 @@ func TestAttackDepsWritesDiscarded(t *testing.T) {
 echo evil > node_modules/lib/index.js
 rm -f .venv/bin/python node_modules/.bin/tool
 mkdir node_modules/new && echo x > node_modules/new/f
+rm -rf node_modules/lib || exit 8
 ls node_modules
 `
 		res, err := Run(context.Background(), Cmd{

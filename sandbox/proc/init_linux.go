@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"sort"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"unsafe"
@@ -418,10 +419,30 @@ func mountOverlay(dst string, lower int) error {
 	}
 	defer unix.Close(upper)
 	opts := fmt.Sprintf("lowerdir=/proc/self/fd/%d,upperdir=/proc/self/fd/%d/u,workdir=/proc/self/fd/%d/w", lower, upper, upper)
+	// In a user namespace overlayfs cannot set its trusted.* attributes:
+	// without userxattr, removing a directory of the lower layer (rm -rf
+	// node_modules/x) fails with EIO. Kernels before 5.11 do not know the
+	// option: mounted without it there.
+	if inUserNS() {
+		if err := unix.Mount("overlay", dst, "overlay", 0, opts+",userxattr"); err == nil {
+			return nil
+		}
+	}
 	if err := unix.Mount("overlay", dst, "overlay", 0, opts); err != nil {
 		return fmt.Errorf("overlay on %s: %w", dst, err)
 	}
 	return nil
+}
+
+// inUserNS reports whether this process is in a user namespace other than
+// the initial one, whose uid map is the whole range onto itself.
+func inUserNS() bool {
+	b, err := os.ReadFile("/proc/self/uid_map")
+	if err != nil {
+		return false
+	}
+	f := strings.Fields(string(b))
+	return !(len(f) == 3 && f[0] == "0" && f[1] == "0" && f[2] == "4294967295")
 }
 
 // hide shows an empty read-only tmpfs on each of dirs and an empty file

@@ -206,17 +206,26 @@ func TestEcosystemFixtures(t *testing.T) {
 // the writes land in a discarded layer: the live node_modules is
 // byte-identical and the next run finds vitest whole and passes
 func TestAttackSuiteWritesLiveNodeModules(t *testing.T) {
-	w := ecosystemRepo(t, "node-vitest")
-	s := detected(t, w, ecosystems[0])
-	nm := filepath.Join(w.Root(), "node_modules")
-	before := attacktest.Take(t, nm)
-	rep, log := runOrSkip(t, w, testrun.Job{Suite: factory.Suite{Name: "poke", Format: factory.FormatExitCode,
-		Run: []string{"/bin/sh", "-c", "ls node_modules/.bin/vitest && rm -rf node_modules/vitest node_modules/.bin/vitest && echo x > node_modules/.bin/vitest && mkdir -p node_modules/.vite/x"}}})
-	require.Equal(t, factory.TestPass, rep.Status, "%s", log)
-	attacktest.Unchanged(t, before, nm)
-	rep, log = runOrSkip(t, w, testrun.Job{Suite: s})
-	require.Equal(t, factory.TestPass, rep.Status, "%s", log)
-	attacktest.Unchanged(t, before, nm)
+	for _, mode := range isolationModes(t) {
+		t.Run(mode, func(t *testing.T) {
+			w := ecosystemRepo(t, "node-vitest")
+			s := detected(t, w, ecosystems[0])
+			pol := factory.SandboxPolicy{Isolation: mode}
+			nm := filepath.Join(w.Root(), "node_modules")
+			before := attacktest.Take(t, nm)
+			rep, log := runOrSkip(t, w, testrun.Job{Suite: factory.Suite{Name: "poke", Format: factory.FormatExitCode,
+				Run: []string{"/bin/sh", "-c", "ls node_modules/.bin/vitest && rm -rf node_modules/vitest node_modules/.bin/vitest && echo x > node_modules/.bin/vitest && mkdir -p node_modules/.vite/x"}},
+				Policy: pol})
+			require.Equal(t, factory.TestPass, rep.Status, "%s", log)
+			attacktest.Unchanged(t, before, nm)
+			// The suite's program itself lives in node_modules, under
+			// either isolation.
+			rep, log = runOrSkip(t, w, testrun.Job{Suite: s, Policy: pol})
+			require.Equal(t, factory.TestPass, rep.Status, "%s", log)
+			assert.Equal(t, mode, rep.Isolation)
+			attacktest.Unchanged(t, before, nm)
+		})
+	}
 }
 
 // node --test reports the tests its name pattern left out as skipped:
