@@ -23,10 +23,12 @@ help: ## list the targets
 build: ## build bin/factory (with SQLite FTS5)
 	$(GO) build -tags '$(TAGS)' -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/factory
 
-deps: ## install what the tests need: the e2e client (npm) and bubblewrap (Debian)
+deps: ## install what the tests need: the e2e client and the fixtures' vitest (npm), bubblewrap and python3-pytest (Debian)
 	@command -v bwrap >/dev/null || { echo "installing bubblewrap"; (apt-get update -qq && apt-get install -y -qq bubblewrap) >/dev/null || echo "warning: bubblewrap not installed; the bwrap isolation path will be skipped"; }
 	@[ -d e2e/node_modules/@modelcontextprotocol/sdk ] || (cd e2e && npm ci --no-audit --no-fund --loglevel=error)
 	@[ -d examples/ts-stack/node_modules/vitest ] || (cd examples/ts-stack && npm ci --no-audit --no-fund --loglevel=error)
+	@[ -x examples/node-vitest/node_modules/.bin/vitest ] || (cd examples/node-vitest && npm ci --no-audit --no-fund --loglevel=error)
+	@/usr/bin/python3 -c 'import pytest' 2>/dev/null || { echo "installing python3-pytest"; (apt-get update -qq && apt-get install -y -qq python3-pytest) >/dev/null || echo "warning: python3-pytest not installed; the pytest fixture tests will fail"; }
 
 test: deps build ## the whole suite: vet, cross-checks, unit and integration tests, end-to-end, fuzz, factory check
 	$(GO) vet -tags '$(TAGS)' $(PKGS)

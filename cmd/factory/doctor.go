@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/factory-dev/factory/invariants/rules"
+	"github.com/factory-dev/factory/sandbox"
+	"github.com/factory-dev/factory/sandbox/testrun"
 	"github.com/factory-dev/factory/tools"
 )
 
@@ -25,6 +28,7 @@ func runDoctor(ctx context.Context, env *cliEnv, args []string) error {
 	} else {
 		defer a.close()
 		rep = tools.Diagnose(ctx, a.deps(nil))
+		addSuiteChecks(ctx, &rep, a.ws)
 	}
 	if *asJSON {
 		enc := json.NewEncoder(env.stdout)
@@ -51,6 +55,21 @@ func runDoctor(ctx context.Context, env *cliEnv, args []string) error {
 		return exitError{1}
 	}
 	return nil
+}
+
+// addSuiteChecks adds, for each suite of the rules (committed at HEAD, or
+// detected when none are), whether its command exists and its report will
+// be written; a failed one fails the report. Rules that do not load are
+// the config check's business.
+func addSuiteChecks(ctx context.Context, rep *tools.DoctorReport, ws *sandbox.Workspace) {
+	cfg, _, err := rules.LoadOrDetect(ctx, ws, ws.Root(), "", testrun.DetectSuites)
+	if err != nil {
+		return
+	}
+	for _, c := range testrun.CheckSuites(ws.Root(), cfg.Suites) {
+		rep.Checks = append(rep.Checks, tools.Check{Name: "suite", OK: c.OK, Detail: c.Detail, Fix: c.Fix})
+		rep.OK = rep.OK && c.OK
+	}
 }
 
 func runVersion(ctx context.Context, env *cliEnv, args []string) error {

@@ -54,6 +54,9 @@ branch (a git pre-commit hook, Claude Code's PreToolUse and Stop hooks in
 		return err
 	}
 	fmt.Fprintf(env.stdout, "wrote %s (%d suites detected)\n", path, len(suites))
+	if len(suites) == 0 {
+		fmt.Fprintln(env.stdout, "no test suite detected: the suite in factory.yaml is a placeholder; replace its run command with the one that runs your tests (factory doctor checks it)")
+	}
 	for _, s := range suites {
 		if strings.HasPrefix(s.JUnitPath, ".factory/") {
 			added, err := ignoreLine(filepath.Join(a.ws.Root(), ".gitignore"), ".factory/")

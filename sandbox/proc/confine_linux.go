@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -80,7 +81,7 @@ func (l *launch) confine(c Cmd, f Features, lay fsLayout, mnt Mount) error {
 		l.notes = append(l.notes, "memory limit approximated per process with RLIMIT_DATA")
 	}
 	spec.Cgroups = cg.procsFiles()
-	spec.Overlays = lay.overlays
+	spec.Overlays = append(slices.Clone(lay.overlays), lay.deps...)
 	spec.Seccomp = f.Seccomp
 	switch l.mode {
 	case IsoBwrap:
@@ -237,6 +238,16 @@ func (b bwrapSpec) args() []string {
 	}
 	if b.mnt.Src != "" {
 		bind("--bind", b.mnt.Src, b.mnt.Dst)
+		// Sources are taken from the host's view (the child's overlay on
+		// the live directory), destinations inside, in the copy: sorted
+		// after the copy's bind, they lie on it.
+		kind := "--ro-bind"
+		if b.overlays {
+			kind = "--bind"
+		}
+		for _, p := range b.lay.deps {
+			bind(kind, p, p)
+		}
 	}
 	for _, p := range b.lay.protect {
 		bind("--ro-bind", p, b.mnt.inside(p))

@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"sort"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"unsafe"
@@ -418,10 +419,30 @@ func mountOverlay(dst string, lower int) error {
 	}
 	defer unix.Close(upper)
 	opts := fmt.Sprintf("lowerdir=/proc/self/fd/%d,upperdir=/proc/self/fd/%d/u,workdir=/proc/self/fd/%d/w", lower, upper, upper)
+	// In a user namespace overlayfs cannot set its trusted.* attributes:
+	// without userxattr, removing a directory of the lower layer (rm -rf
+	// node_modules/x) fails with EIO. Kernels before 5.11 do not know the
+	// option: mounted without it there.
+	if inUserNS() {
+		if err := unix.Mount("overlay", dst, "overlay", 0, opts+",userxattr"); err == nil {
+			return nil
+		}
+	}
 	if err := unix.Mount("overlay", dst, "overlay", 0, opts); err != nil {
 		return fmt.Errorf("overlay on %s: %w", dst, err)
 	}
 	return nil
+}
+
+// inUserNS reports whether this process is in a user namespace other than
+// the initial one, whose uid map is the whole range onto itself.
+func inUserNS() bool {
+	b, err := os.ReadFile("/proc/self/uid_map")
+	if err != nil {
+		return false
+	}
+	f := strings.Fields(string(b))
+	return !(len(f) == 3 && f[0] == "0" && f[1] == "0" && f[2] == "4294967295")
 }
 
 // hide shows an empty read-only tmpfs on each of dirs and an empty file
@@ -453,7 +474,9 @@ func hide(dirs, files []string) error {
 func openDirs(paths []string) ([]int, error) {
 	var fds []int
 	for _, p := range paths {
-		fd, err := unix.Open(p, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+		// O_NOFOLLOW: cache paths come resolved, dependency directories were
+		// checked to be no symlink; one swapped in since fails the run.
+		fd, err := unix.Open(p, unix.O_PATH|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 		if err != nil {
 			closeFDs(fds)
 			return nil, fmt.Errorf("open %s: %w", p, err)

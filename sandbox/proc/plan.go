@@ -20,6 +20,7 @@ type fsLayout struct {
 	// a layer that is discarded with the sandbox: reads hit the host's
 	// entries, writes never reach them.
 	overlays  []string
+	deps      []string // Confinement.Deps that passed: overlays shown at their own path over the copy
 	protect   []string // git dirs inside a writable tree, made read-only again
 	hideDirs  []string // as seen inside: replaced by an empty read-only tmpfs
 	hideFiles []string // as seen inside: replaced by an empty file
@@ -99,8 +100,40 @@ func fsPlan(c Cmd, env []string, path string, mnt Mount) (fsLayout, error) {
 		trees = append(slices.Clone(trees), mnt.Src)
 	}
 	lay.protect = gitDirs(trees)
+	lay.deps, lay.notes = depDirs(c.Confine.Deps, mnt, lay.notes)
 	lay.hideDirs, lay.hideFiles = hiddenPaths(c.Confine.Policy, home, mnt)
 	return lay, nil
+}
+
+// depDirs keeps the dependency directories that are real directories
+// under mnt.Dst, checked without following a symlink at any level below
+// it: a node_modules that is a symlink (to /etc, to a hidden secret place)
+// would otherwise show its target inside. The child opens them again with
+// O_NOFOLLOW, so a swap after this check fails the run instead.
+func depDirs(deps []string, mnt Mount, notes []string) ([]string, []string) {
+	var out []string
+	for _, d := range deps {
+		d = filepath.Clean(d)
+		rel, err := filepath.Rel(mnt.Dst, d)
+		if mnt.Dst == "" || err != nil || !filepath.IsAbs(d) || rel == "." || strings.HasPrefix(rel, "..") {
+			notes = append(notes, "dependency directory "+d+" skipped: not inside the tree the copy stands for")
+			continue
+		}
+		ok, p := true, mnt.Dst
+		for _, part := range strings.Split(rel, "/") {
+			p = filepath.Join(p, part)
+			if st, err := os.Lstat(p); err != nil || !st.IsDir() {
+				ok = false
+				break
+			}
+		}
+		if !ok {
+			notes = append(notes, "dependency directory "+d+" skipped: not a directory (a symlink is never followed out of the tree)")
+			continue
+		}
+		out = append(out, d)
+	}
+	return out, notes
 }
 
 // expandHome turns "~" and "~/x" into paths under home.

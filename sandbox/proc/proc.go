@@ -48,6 +48,16 @@ type Confinement struct {
 	// Without isolation (mode "none", chosen or degraded to) it cannot be
 	// done: the command runs at Src's own path and Result.Notes says so.
 	MountAs Mount
+
+	// Deps are directories of the tree MountAs.Dst shows (absolute host
+	// paths under Dst: the live tree's node_modules, .venv, Rust's target)
+	// that the copy lacks, shown at their own paths over the copy,
+	// copy-on-write: the command reads the live dependencies, its writes
+	// land in a layer discarded with the sandbox. Each must be a real
+	// directory, not a symlink (one that is, or is not under Dst, is
+	// skipped with a note), so the source never leads out of the tree.
+	// Ignored without MountAs or isolation.
+	Deps []string
 }
 
 // Mount shows a host directory at another path inside a sandbox.
@@ -172,7 +182,9 @@ func Run(ctx context.Context, c Cmd) (Result, error) {
 	}
 	path, err := lookPath(c.Argv[0], envGet(env, "PATH"), c.Dir)
 	if err != nil {
-		return Result{}, factory.Wrap(op, err)
+		if path = depProgram(c); path == "" {
+			return Result{}, factory.Wrap(op, err)
+		}
 	}
 	for attempt := 1; ; attempt++ {
 		l, err := prepare(c, env, path)
@@ -243,6 +255,33 @@ func lookPath(prog, pathEnv, dir string) (string, error) {
 		}
 	}
 	return "", factory.Errorf(factory.ENOTFOUND, "program %s not found in PATH %q", prog, pathEnv)
+}
+
+// depProgram finds a relative program (node_modules/.bin/vitest,
+// .venv/bin/python) that the copy lacks in one of Confine.Deps, which the
+// command will see at that path over the copy; "" when it is in none.
+func depProgram(c Cmd) string {
+	prog := c.Argv[0]
+	if c.Confine == nil || c.Confine.MountAs.Src == "" || filepath.IsAbs(prog) || !strings.Contains(prog, "/") {
+		return ""
+	}
+	mnt, err := checkMount(c)
+	if err != nil {
+		return ""
+	}
+	dir := c.Dir
+	if r, err := filepath.EvalSymlinks(dir); err == nil {
+		dir = r
+	}
+	p := filepath.Join(mnt.inside(dir), prog)
+	for _, d := range c.Confine.Deps {
+		if under(p, filepath.Clean(d)) {
+			if st, err := os.Stat(p); err == nil && !st.IsDir() && st.Mode()&0o111 != 0 {
+				return p
+			}
+		}
+	}
+	return ""
 }
 
 // launch is a prepared command: what to exec and how to clean up.

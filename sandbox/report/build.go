@@ -46,7 +46,7 @@ func Build(res *Result, in Input) factory.TestReport {
 	if res == nil {
 		res = &Result{}
 	}
-	if in.Format == factory.FormatExitCode && len(res.Cases) == 0 {
+	if in.Format == factory.FormatExitCode && len(res.Cases) == 0 && len(res.BuildErrors) == 0 {
 		res = mergeExit(res, ParseExitCode(in.Suite, in.ExitCode, in.TimedOut, in.Log))
 	}
 
@@ -68,6 +68,15 @@ func Build(res *Result, in Input) factory.TestReport {
 	}
 	rep.Cached = res.Cached
 	timedOut := false
+	compact := in.Format != factory.FormatGoJSON
+	// Runners other than go test restate their message and place in
+	// their output: compacted before the head and tail are kept.
+	failureOf := func(c Case, root string) factory.TestFailure {
+		if compact {
+			c.Output = compactOutput(c.Output, c.Message, c.File, c.Line)
+		}
+		return failure(c, root)
+	}
 	for _, c := range res.Cases {
 		rep.Counts.Total++
 		if c.Parent == "" {
@@ -77,7 +86,7 @@ func Build(res *Result, in Input) factory.TestReport {
 		case Pass:
 			rep.Counts.Passed++
 			if c.Flaky {
-				rep.Flaky = append(rep.Flaky, failure(c, in.Root))
+				rep.Flaky = append(rep.Flaky, failureOf(c, in.Root))
 			}
 			continue
 		case Skip:
@@ -93,14 +102,14 @@ func Build(res *Result, in Input) factory.TestReport {
 			continue
 		}
 		rep.Counts.Failed++
-		f := failure(c, in.Root)
+		f := failureOf(c, in.Root)
 		f.Subtests = leaves(subs, failingChildren, c.Package)
 		rep.Failures = append(rep.Failures, f)
 	}
 	rep.Failures = group(rep.Failures)
 	for _, c := range res.Crashes {
 		timedOut = timedOut || c.Timeout
-		rep.Failures = append(rep.Failures, failure(c, in.Root))
+		rep.Failures = append(rep.Failures, failureOf(c, in.Root))
 	}
 	rep.Notes = append(rep.Notes, res.Notes...)
 
@@ -122,7 +131,7 @@ func Build(res *Result, in Input) factory.TestReport {
 	case rep.Counts.Total == 0:
 		rep.Status = factory.TestError
 		rep.Notes = append(rep.Notes, "no tests ran")
-	case in.ExitCode != 0:
+	case in.ExitCode != 0 && len(rep.Flaky) == 0: // a flaky failure explains the exit code
 		rep.Status = factory.TestError
 		rep.Notes = append(rep.Notes, fmt.Sprintf("the command exited with %d but reported no failing test; see the full log", in.ExitCode))
 	default:
@@ -208,10 +217,24 @@ func mergeExit(res, exit *Result) *Result {
 // ParseExitCode makes the one case of a suite that reports only an exit
 // code: named after the suite, failed when the code is not zero or the run
 // timed out, with the log's first error-looking line as its message. A run
-// stopped before it printed anything has no case.
+// stopped before it printed anything has no case. A log that is cargo
+// test's (ParseLibtest) gives its cases instead, and the one case only
+// when the command failed with no failing test or build error to show.
 func ParseExitCode(suite string, exitCode int, timedOut bool, log []byte) *Result {
 	if suite == "" {
 		suite = "suite"
+	}
+	if lt, ok := ParseLibtest(log); ok {
+		failed := len(lt.BuildErrors) > 0
+		for _, c := range lt.Cases {
+			failed = failed || c.Status == Fail
+		}
+		if failed || exitCode == 0 && !timedOut {
+			return lt
+		}
+		exit := ParseExitCode(suite, exitCode, timedOut, nil)
+		lt.Cases = append(lt.Cases, exit.Cases...)
+		return lt
 	}
 	out := &Result{}
 	if timedOut && len(log) == 0 {

@@ -111,3 +111,19 @@ func (r *Result) Merge(other *Result, pkg string, names []string) int {
 	}
 	return len(ran)
 }
+
+// DropSkipped removes the skipped cases: under a name filter, runners such
+// as node --test, vitest and jest report the tests the filter left out as
+// skipped, and those did not run.
+func (r *Result) DropSkipped() {
+	if r == nil {
+		return
+	}
+	kept := r.Cases[:0]
+	for _, c := range r.Cases {
+		if c.Status != Skip {
+			kept = append(kept, c)
+		}
+	}
+	r.Cases = kept
+}

@@ -2,6 +2,7 @@ package testrun_test
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
@@ -28,8 +29,14 @@ func TestDetectSuites(t *testing.T) {
 		{"node --test through a shell", map[string]string{"package.json": `{"scripts":{"test":"node --test test/*.js && eslint ."}}`},
 			[]factory.Suite{{Name: "node", Run: []string{"npm", "test"}, Format: factory.FormatExitCode, Timeout: tm}}},
 		{"vitest", map[string]string{"package.json": `{"scripts":{"test":"vitest run src"}}`},
-			[]factory.Suite{{Name: "node", Run: []string{"npx", "--no-install", "vitest", "run", "--reporter=junit", "--outputFile=.factory/junit-vitest.xml", "src"},
-				Format: factory.FormatJUnit, JUnitPath: ".factory/junit-vitest.xml", Timeout: tm}}},
+			[]factory.Suite{vitestSuite(tm, "src")}},
+		{"vitest config, no script", map[string]string{"package.json": `{"devDependencies":{"vitest":"^3"}}`, "vitest.config.ts": ""},
+			[]factory.Suite{vitestSuite(tm)}},
+		{"jest with jest-junit", map[string]string{"package.json": `{"scripts":{"test":"jest src"},"devDependencies":{"jest":"^29","jest-junit":"^16"}}`},
+			[]factory.Suite{{Name: "node", Run: []string{"node_modules/.bin/jest", "--ci", "--reporters=jest-junit", "src"}, Env: map[string]string{"JEST_JUNIT_OUTPUT_FILE": ".factory/junit-jest.xml"},
+				Format: factory.FormatJUnit, JUnitPath: ".factory/junit-jest.xml", Timeout: tm}}},
+		{"mocha", map[string]string{"package.json": `{"scripts":{"test":"mocha test/"}}`},
+			[]factory.Suite{{Name: "node", Run: []string{"node_modules/.bin/mocha", "--reporter=tap", "test/"}, Format: factory.FormatTAP, Timeout: tm}}},
 		{"tape", map[string]string{"package.json": `{"scripts":{"test":"tape test/*.js"}}`},
 			[]factory.Suite{{Name: "node", Run: []string{"npm", "test", "--silent"}, Format: factory.FormatTAP, Timeout: tm}}},
 		{"jest", map[string]string{"package.json": `{"scripts":{"test":"jest"}}`},
@@ -42,14 +49,16 @@ func TestDetectSuites(t *testing.T) {
 		{"pyproject dependency", map[string]string{"pyproject.toml": "[project.optional-dependencies]\ntest = [\"pytest>=8\"]\n"}, []factory.Suite{pySuite(tm)}},
 		{"setup.cfg", map[string]string{"setup.cfg": "[tool:pytest]\ntestpaths = tests\n"}, []factory.Suite{pySuite(tm)}},
 		{"tox.ini", map[string]string{"tox.ini": "[pytest]\n"}, []factory.Suite{pySuite(tm)}},
+		{"tox.ini commands", map[string]string{"tox.ini": "[testenv]\ncommands = py.test {posargs}\n"}, []factory.Suite{pySuite(tm)}},
+		{"tests directory", map[string]string{"tests/test_x.py": "def test_x(): pass\n"}, []factory.Suite{pySuite(tm)}},
+		{"Makefile with a test target", map[string]string{"Makefile": "all:\n\ttrue\ntest: all\n\t./run\n"},
+			[]factory.Suite{{Name: "make", Run: []string{"make", "test"}, Format: factory.FormatExitCode, Timeout: tm}}},
+		{"Makefile without a test target", map[string]string{"Makefile": "all:\n\ttrue\ntest_x = 1\n"}, nil},
 		{"pyproject without pytest", map[string]string{"pyproject.toml": "[project]\nname = \"x\"\n"}, nil},
 		{"cargo", map[string]string{"Cargo.toml": "[package]\nname = \"x\"\n"},
-			[]factory.Suite{{Name: "rust", Run: []string{"cargo", "test"}, Format: factory.FormatExitCode, Timeout: tm}}},
-		{"cargo nextest junit", map[string]string{"Cargo.toml": "[package]\n", ".config/nextest.toml": "[profile.default]\nretries = 0\n\n[profile.default.junit]\npath = \"junit.xml\"\n"},
-			[]factory.Suite{{Name: "rust", Run: []string{"cargo", "nextest", "run", "--no-fail-fast"}, Format: factory.FormatJUnit,
-				JUnitPath: "target/nextest/default/junit.xml", Timeout: tm}}},
+			[]factory.Suite{cargoSuite(tm)}},
 		{"nextest junit path escaping", map[string]string{"Cargo.toml": "[package]\n", ".config/nextest.toml": "[profile.default.junit]\npath = \"../../x.xml\"\n"},
-			[]factory.Suite{{Name: "rust", Run: []string{"cargo", "test"}, Format: factory.FormatExitCode, Timeout: tm}}},
+			[]factory.Suite{cargoSuite(tm)}},
 		{"polyglot", map[string]string{"go.mod": "module x\n", "conftest.py": ""}, []factory.Suite{goSuite, pySuite(tm)}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -59,14 +68,49 @@ func TestDetectSuites(t *testing.T) {
 				require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
 				require.NoError(t, os.WriteFile(p, []byte(body), 0o644))
 			}
-			assert.Equal(t, tc.want, testrun.DetectSuites(dir))
+			want := tc.want
+			for i := range want {
+				if want[i].Name == "python" {
+					want[i].Run[0] = testrun.Python(dir)
+				}
+			}
+			assert.Equal(t, want, testrun.DetectSuites(dir))
 		})
 	}
 }
 
 func pySuite(tm time.Duration) factory.Suite {
-	return factory.Suite{Name: "python", Run: []string{"python3", "-m", "pytest", "-q", "--junitxml=.factory/junit-python.xml"},
+	return factory.Suite{Name: "python", Run: []string{"python3", "-m", "pytest", "-q", "-p", "no:cacheprovider", "--junitxml=.factory/junit-python.xml"},
 		Format: factory.FormatJUnit, JUnitPath: ".factory/junit-python.xml", Timeout: tm}
+}
+
+func vitestSuite(tm time.Duration, args ...string) factory.Suite {
+	return factory.Suite{Name: "node", Run: append([]string{"node_modules/.bin/vitest", "run", "--reporter=junit", "--outputFile=.factory/junit-vitest.xml"}, args...),
+		Format: factory.FormatJUnit, JUnitPath: ".factory/junit-vitest.xml", Timeout: tm}
+}
+
+// cargoSuite is cargo test's suite on this machine: nextest is not
+// installed here (the nextest case is chosen only when it is).
+func cargoSuite(tm time.Duration) factory.Suite {
+	return factory.Suite{Name: "rust", Run: []string{"cargo", "test", "--offline", "--no-fail-fast"}, Format: factory.FormatExitCode, Timeout: tm}
+}
+
+// The interpreter: the project's .venv first, else one that imports
+// pytest, tried in PATH order then /usr/bin/python3.
+func TestPythonInterpreter(t *testing.T) {
+	dir := t.TempDir()
+	bin := t.TempDir()
+	// A python3 first on PATH that cannot import pytest, as pyenv's shim.
+	require.NoError(t, os.WriteFile(filepath.Join(bin, "python3"), []byte("#!/bin/sh\nexit 1\n"), 0o755))
+	t.Setenv("PATH", bin+string(os.PathListSeparator)+os.Getenv("PATH"))
+	got := testrun.Python(dir)
+	assert.NotEqual(t, filepath.Join(bin, "python3"), got, "an interpreter that cannot import pytest is passed over")
+	if _, err := os.Stat("/usr/bin/python3"); err == nil && exec.Command("/usr/bin/python3", "-c", "import pytest").Run() == nil {
+		assert.True(t, filepath.IsAbs(got), "some interpreter imports pytest: %s", got)
+	}
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, ".venv", "bin"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, ".venv", "bin", "python"), []byte("#!/bin/sh\n"), 0o755))
+	assert.Equal(t, ".venv/bin/python", testrun.Python(dir))
 }
 
 // The detected suite of the Go fixture module is runnable as is.

@@ -34,6 +34,7 @@ func (rn *Runner) RunCommand(ctx context.Context, c gates.Command) (gates.Comman
 	cmd.Confine = &proc.Confinement{Policy: c.Policy, Writable: []string{tree}}
 	if root := rn.ws.Root(); tree != root {
 		cmd.Confine.MountAs = proc.Mount{Src: tree, Dst: root}
+		cmd.Confine.Deps = liveDeps(root, tree)
 	}
 	res, err := proc.Run(ctx, cmd)
 	if err != nil {

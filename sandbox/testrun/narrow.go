@@ -18,9 +18,16 @@ var trRelPathRe = regexp.MustCompile(`^[A-Za-z0-9_.@+/-]+$`)
 // regular expression and not begin with '-'; an existing -run is replaced)
 // and pkg replaces the suite's package patterns (./..., ./x) (it must be a
 // relative path "./x", "./x/...", "." or "./...", with no ".." and no
-// leading '-'). For the other formats, pkg is appended as a path, which
-// must be relative and inside the root; test is refused, as those runners
-// share no way to select a test by name.
+// leading '-').
+//
+// For the runners it recognises (frameworkOf: pytest, vitest, jest, mocha,
+// node --test, cargo test), pkg replaces the suite's own path arguments
+// (cargo: a crate becomes -p, tests/x.rs becomes --test x) and test
+// replaces its name selection: pytest -k (or a node id path::name, which
+// replaces the paths), vitest and jest -t, mocha --grep, node
+// --test-name-pattern, cargo's filter. For other commands pkg is appended
+// as a path and test is refused, as they share no way to select a test
+// by name.
 //
 // Errors: EINVALID, saying what to send instead. NarrowArgv never changes
 // s.Run.
@@ -32,31 +39,50 @@ func NarrowArgv(s factory.Suite, pkg, test string) ([]string, error) {
 	if pkg == "" && test == "" {
 		return argv, nil
 	}
-	if pkg != "" {
-		if err := trCheckPath(pkg, s.Format == factory.FormatGoJSON); err != nil {
-			return nil, err
-		}
+	if s.Format == factory.FormatGoJSON {
+		return goNarrowChecked(argv, pkg, test)
 	}
-	switch s.Format {
-	case factory.FormatGoJSON:
+	fw := frameworkOf(argv)
+	if fw.kind == "" {
 		if test != "" {
-			if strings.HasPrefix(test, "-") {
-				return nil, factory.Errorf(factory.EINVALID, "test pattern %q must not begin with '-': give a test name or a regular expression such as ^TestName$", test)
-			}
-			if _, err := regexp.Compile(test); err != nil {
-				return nil, factory.Errorf(factory.EINVALID, "test pattern %q is not a valid Go regular expression (%v): give a test name or a regular expression such as ^TestName$", test, err)
-			}
+			return nil, factory.Errorf(factory.EINVALID, "suite %q (%s) is no runner factory knows how to select a test of by name; narrow it with a path (package) instead", s.Name, argv[0])
 		}
-		if pkg != "" && !strings.HasPrefix(pkg, ".") {
-			pkg = "./" + pkg
-		}
-		return trGoNarrow(argv, pkg, test), nil
-	default:
-		if test != "" {
-			return nil, factory.Errorf(factory.EINVALID, "suite %q (format %s) cannot select a test by name; narrow it with a path (package) instead", s.Name, s.Format)
+		if err := trCheckPath(pkg, false); err != nil {
+			return nil, err
 		}
 		return append(argv, path.Clean(pkg)), nil
 	}
+	if pkg != "" {
+		if err := fw.checkPackage(pkg); err != nil {
+			return nil, err
+		}
+	}
+	if test != "" {
+		if err := fw.checkName(test); err != nil {
+			return nil, err
+		}
+	}
+	return fw.narrow(argv, pkg, test, false), nil
+}
+
+func goNarrowChecked(argv []string, pkg, test string) ([]string, error) {
+	if pkg != "" {
+		if err := trCheckPath(pkg, true); err != nil {
+			return nil, err
+		}
+	}
+	if test != "" {
+		if strings.HasPrefix(test, "-") {
+			return nil, factory.Errorf(factory.EINVALID, "test pattern %q must not begin with '-': give a test name or a regular expression such as ^TestName$", test)
+		}
+		if _, err := regexp.Compile(test); err != nil {
+			return nil, factory.Errorf(factory.EINVALID, "test pattern %q is not a valid Go regular expression (%v): give a test name or a regular expression such as ^TestName$", test, err)
+		}
+	}
+	if pkg != "" && !strings.HasPrefix(pkg, ".") {
+		pkg = "./" + pkg
+	}
+	return trGoNarrow(argv, pkg, test), nil
 }
 
 // trCheckPath accepts a clean relative path inside the root; goPattern

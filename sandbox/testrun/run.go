@@ -70,12 +70,17 @@ const (
 // test that crashes its package's binary (a panic, os.Exit) would hide the
 // tests after it: they are run again without it (see afterCrashes), and
 // it is reported as crashed. Failures are rerun (Request.Reruns, default 2):
-// go-json suites rerun each failing test alone (-run anchored per subtest
-// level, in its package) up to that many times, for at most 10 tests; other
-// formats, which have no portable way to select one test, rerun the whole
-// (narrowed) suite once. A failure that passes on a rerun is moved to
-// Flaky. With Request.Baseline the suite also runs on that snapshot (its
-// failures are cached per tree, suite and narrowing) and NewFailures lists
+// each failing test alone, up to that many times, for at most 10 tests, as
+// its runner selects one test (go-json: -run anchored per subtest level,
+// in its package; pytest, vitest, jest, mocha, node --test and cargo: see
+// frameworkOf and selector); other commands, which have no known way to
+// select one test, rerun the whole (narrowed) suite once. A failure that
+// passes on a rerun is moved to Flaky. The live tree's ignored dependency
+// directories are shown in the copy (liveDeps); npm is told it is offline
+// when the sandbox has no network, and a run that reached for the network
+// gets a note saying what to install. With Request.Baseline the suite
+// also runs on that snapshot (its failures are cached per tree, suite and
+// narrowing) and NewFailures lists
 // the failures the baseline does not have; a baseline that cannot run is a
 // note, an unknown baseline id an error before anything runs.
 //
@@ -107,6 +112,11 @@ func (rn *Runner) Run(ctx context.Context, tr Job) (factory.TestReport, []byte, 
 	// A result from go's test cache is not a run: a flaky test would pass
 	// every rerun. Reruns reuse argv, so they are real runs too.
 	argv = gocensus.NoCache(argv)
+	var fw framework
+	if s.Format != factory.FormatGoJSON {
+		fw = frameworkOf(argv)
+		argv = fw.noCache(argv)
+	}
 
 	baseTree, err := resolveTrees(ctx, w, &req)
 	if err != nil {
@@ -124,7 +134,8 @@ func (rn *Runner) Run(ctx context.Context, tr Job) (factory.TestReport, []byte, 
 		dir, snapID = cp.Dir(), cp.Base().ID
 	}
 
-	r := &suiteRunner{rn: rn, suite: s, policy: tr.Policy, progress: newProgress(tr.Progress)}
+	r := &suiteRunner{rn: rn, suite: s, policy: tr.Policy, progress: newProgress(tr.Progress),
+		fw: fw, nameFiltered: fw.kind != "" && req.Test != ""}
 	first, err := r.run(ctx, argv, dir, &log, "run")
 	if err != nil {
 		return factory.TestReport{}, log.Bytes(), factory.Wrap(op, err)
@@ -145,21 +156,7 @@ func (rn *Runner) Run(ctx context.Context, tr Job) (factory.TestReport, []byte, 
 	}
 
 	if req.Baseline != "" && !first.stopped() && ctx.Err() == nil {
-		base, note, err := r.baseline(ctx, argv, req.Baseline, baseTree, &log)
-		if note != "" {
-			rep.Notes = append(rep.Notes, note)
-		}
-		if err != nil {
-			rep.Notes = append(rep.Notes, "no comparison with the baseline: "+factory.ErrorMessage(err))
-		} else {
-			for _, f := range rep.Failures {
-				for _, n := range f.Names() {
-					if k := report.Key(f.Package, n); !base[k] {
-						rep.NewFailures = append(rep.NewFailures, k)
-					}
-				}
-			}
-		}
+		r.compareBaseline(ctx, argv, req.Baseline, baseTree, &log, &rep)
 	}
 
 	if s.Format == factory.FormatGoJSON {
@@ -171,6 +168,11 @@ func (rn *Runner) Run(ctx context.Context, tr Job) (factory.TestReport, []byte, 
 	rep.Duration = time.Since(start)
 	rep.LogBytes = log.Len()
 	rep.Notes = append(rep.Notes, first.proc.Notes...)
+	if rep.Status != factory.TestPass {
+		if h := networkHint(argv, log.Bytes(), tr.Policy.Network); h != "" {
+			rep.Notes = append(rep.Notes, h)
+		}
+	}
 	if first.proc.Truncated {
 		rep.Notes = append(rep.Notes, fmt.Sprintf("output over %d MiB: the middle was dropped, the report may miss tests", maxTestOutput>>20))
 	}
@@ -241,6 +243,10 @@ type suiteRunner struct {
 	suite    factory.Suite
 	policy   factory.SandboxPolicy
 	progress *progress
+	fw       framework // the runner, for suites other than go-json; its kind is "" when unknown
+	// nameFiltered drops skipped cases from every run: the runner reports
+	// the tests its name filter left out as skipped, and they did not run.
+	nameFiltered bool
 }
 
 // outcome is one command's run and its parse.
@@ -287,7 +293,7 @@ func (r *suiteRunner) run(ctx context.Context, argv []string, dir string, log *b
 			}
 		}
 	}
-	env := noTestCacheEnv(envWith(r.policy.EnvAllow, s.Env))
+	env := noTestCacheEnv(envWith(r.policy.EnvAllow, offlineEnv(s.Env, r.policy.Network)))
 	if what != "run" {
 		fmt.Fprintf(log, logSeparator, what)
 	}
@@ -298,6 +304,7 @@ func (r *suiteRunner) run(ctx context.Context, argv []string, dir string, log *b
 	}
 	if root := r.rn.ws.Root(); dir != root {
 		c.Confine.MountAs = proc.Mount{Src: dir, Dst: root}
+		c.Confine.Deps = liveDeps(root, dir)
 	}
 	if what == "run" && r.progress != nil {
 		c.Stdout = r.progress.watcher(s.Format)
@@ -334,6 +341,9 @@ func (r *suiteRunner) run(ctx context.Context, argv []string, dir string, log *b
 		out := append(append([]byte(nil), pr.Stdout...), pr.Stderr...)
 		o.res = report.ParseExitCode(s.Name, pr.ExitCode, pr.TimedOut, out)
 	}
+	if r.nameFiltered {
+		o.res.DropSkipped()
+	}
 	return o, nil
 }
 
@@ -364,31 +374,21 @@ func (r *suiteRunner) rerun(ctx context.Context, argv []string, dir string, log 
 		return nil
 	}
 	var notes []string
-	if r.suite.Format != factory.FormatGoJSON {
-		// No portable way to select one test: the whole suite, once.
-		o, err := r.run(ctx, argv, dir, log, "rerun of the suite to look for flaky tests")
-		if err != nil {
-			return []string{"rerun failed to start: " + err.Error()}
-		}
-		if o.stopped() {
-			return []string{"the rerun did not finish: no test was judged flaky"}
-		}
-		for _, f := range todo {
-			if o.res.Passed(f.pkg, f.name) {
-				res.MarkFlaky(f.pkg, f.name)
-			}
-		}
-		return nil
+	if r.suite.Format != factory.FormatGoJSON && r.fw.kind == "" {
+		return r.rerunWhole(ctx, argv, dir, log, res)
 	}
 	if len(todo) > maxRerunTests {
 		notes = append(notes, fmt.Sprintf("%d tests failed: only the first %d were rerun to look for flaky ones", len(todo), maxRerunTests))
 		todo = todo[:maxRerunTests]
 	}
 	for _, f := range todo {
-		if f.pkg == "" || strings.HasPrefix(f.pkg, "-") {
+		a, ok := r.oneTest(argv, dir, f.pkg, f.name)
+		if !ok {
+			if r.fw.kind != "" {
+				notes = append(notes, fmt.Sprintf("%s cannot be selected alone: not rerun", report.Key(f.pkg, f.name)))
+			}
 			continue
 		}
-		a := trGoNarrow(argv, f.pkg, trRunPattern(f.name))
 		for i := 1; i <= n && ctx.Err() == nil; i++ {
 			o, err := r.run(ctx, a, dir, log, fmt.Sprintf("rerun %d of %s %s", i, f.pkg, f.name))
 			if err != nil {
@@ -401,6 +401,62 @@ func (r *suiteRunner) rerun(ctx context.Context, argv []string, dir string, log 
 		}
 	}
 	return notes
+}
+
+// oneTest is argv narrowed to the one test pkg/name, and false when the
+// runner cannot select it alone.
+func (r *suiteRunner) oneTest(argv []string, dir, pkg, name string) ([]string, bool) {
+	if r.suite.Format == factory.FormatGoJSON {
+		if pkg == "" || strings.HasPrefix(pkg, "-") {
+			return nil, false
+		}
+		return trGoNarrow(argv, pkg, trRunPattern(name)), true
+	}
+	sel, ok := r.fw.selector(dir, pkg, name)
+	if !ok {
+		return nil, false
+	}
+	return r.fw.narrow(argv, "", sel, true), true
+}
+
+// rerunWhole reruns the whole (narrowed) suite once, for the commands that
+// have no known way to select one test, and marks the failures of res
+// that pass in it as flaky.
+func (r *suiteRunner) rerunWhole(ctx context.Context, argv []string, dir string, log *bytes.Buffer, res *report.Result) []string {
+	o, err := r.run(ctx, argv, dir, log, "rerun of the suite to look for flaky tests")
+	if err != nil {
+		return []string{"rerun failed to start: " + err.Error()}
+	}
+	if o.stopped() {
+		return []string{"the rerun did not finish: no test was judged flaky"}
+	}
+	for _, c := range res.Cases {
+		if c.Status == report.Fail && o.res.Passed(c.Package, c.Name) {
+			res.MarkFlaky(c.Package, c.Name)
+		}
+	}
+	return nil
+}
+
+// compareBaseline runs argv on the baseline snapshot id (tree) and lists
+// in rep.NewFailures the failures of rep it does not have; a baseline that
+// cannot run is a note.
+func (r *suiteRunner) compareBaseline(ctx context.Context, argv []string, id, tree string, log *bytes.Buffer, rep *factory.TestReport) {
+	base, note, err := r.baseline(ctx, argv, id, tree, log)
+	if note != "" {
+		rep.Notes = append(rep.Notes, note)
+	}
+	if err != nil {
+		rep.Notes = append(rep.Notes, "no comparison with the baseline: "+factory.ErrorMessage(err))
+		return
+	}
+	for _, f := range rep.Failures {
+		for _, n := range f.Names() {
+			if k := report.Key(f.Package, n); !base[k] {
+				rep.NewFailures = append(rep.NewFailures, k)
+			}
+		}
+	}
 }
 
 // resolveTrees replaces req's Snapshot and Baseline, each a snapshot id or

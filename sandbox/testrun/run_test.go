@@ -316,7 +316,9 @@ func TestRunTestsNodeJUnit(t *testing.T) {
 	assert.Equal(t, factory.TestCounts{Total: 8, Passed: 3, Failed: 3, Skipped: 2}, rep.Counts)
 	assert.Equal(t, "test/math.test.js", rep.Failures[0].File)
 	assert.Equal(t, 12, rep.Failures[0].Line)
-	assert.Contains(t, string(log), "rerun of the suite")
+	// Each failure is rerun alone, selected by its own name.
+	assert.Contains(t, string(log), "$ node --test-name-pattern=^adds wrongly$ --test")
+	assert.NotContains(t, string(log), "rerun of the suite")
 }
 
 func TestRunTestsRefusesBadRequests(t *testing.T) {
