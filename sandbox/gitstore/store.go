@@ -31,6 +31,10 @@ type Config struct {
 	TempDir string
 	// Logger receives diagnostics. Nil means slog.Default().
 	Logger *slog.Logger
+	// Watcher, when set, tells captures of Root which paths were touched
+	// since the previous one, so they re-read only those. Nil means every
+	// capture walks the whole tree (with the stat caches).
+	Watcher Watcher
 }
 
 // Store is one repository's object database seen by the capture engine.
@@ -50,6 +54,8 @@ type Store struct {
 	capMu  sync.Mutex // serialises captures
 	index  *gitIndex
 	caches map[string]*statCache // by absolute directory captured
+	live   *liveBase             // the last capture of Root, for the next incremental one
+	last   CaptureInfo           // what that capture read
 
 	treeMu sync.Mutex
 	trees  map[plumbing.Hash][]Entry // decoded trees (bounded)

@@ -73,21 +73,37 @@ type walker struct {
 
 	sem chan struct{} // tokens for walking sibling directories in parallel
 
-	mu     sync.Mutex
-	cache  map[string]cachedFile
-	hashed int // files hashed (for tests and benchmarks)
+	watch Watcher                              // armed on each directory before it is listed (may be nil)
+	plan  *plan                                // what an incremental walk re-reads (nil: everything)
+	trees func(plumbing.Hash) ([]Entry, error) // reads the previous capture's trees
+
+	mu       sync.Mutex
+	cache    map[string]cachedFile
+	hashed   int      // files hashed (for tests and benchmarks)
+	listed   int      // directories listed
+	gitlinks []string // directories holding a gitlink
 }
 
 // walkResult is what a capture walk produced.
 type walkResult struct {
-	tree   plumbing.Hash
-	cache  *statCache
-	hashed int
+	tree     plumbing.Hash
+	cache    *statCache
+	hashed   int
+	listed   int
+	gitlinks []string
+}
+
+// walkOpts are the optional parts of a capture walk: the watcher to arm,
+// and for an incremental walk its plan and the previous tree.
+type walkOpts struct {
+	watch Watcher
+	plan  *plan
+	prev  plumbing.Hash
 }
 
 // captureWalk builds and stores the tree of root. idx lists the tracked
 // paths; index, when non-nil, also vouches for their stat data.
-func (s *Store) captureWalk(ctx context.Context, root string, idx []indexEntry, index *gitIndex, old *statCache, rules *ignoreRules) (walkResult, error) {
+func (s *Store) captureWalk(ctx context.Context, root string, idx []indexEntry, index *gitIndex, old *statCache, rules *ignoreRules, o walkOpts) (walkResult, error) {
 	wk := &walker{
 		ctx:   ctx,
 		root:  root,
@@ -101,8 +117,12 @@ func (s *Store) captureWalk(ctx context.Context, root string, idx []indexEntry, 
 		attrs: attributesNeedGit,
 		sem:   make(chan struct{}, max(runtime.GOMAXPROCS(0)-1, 0)),
 		cache: make(map[string]cachedFile),
+		watch: o.watch,
+		plan:  o.plan,
+		trees: s.ReadTree,
 	}
-	h, _, err := wk.dir(topDir, root, rules, "", 0, len(idx), false)
+	in := incState{full: o.plan == nil || o.plan.deep[""], prev: o.prev}
+	h, _, err := wk.dir(topDir, root, rules, "", 0, len(idx), false, in)
 	if err != nil {
 		return walkResult{}, err
 	}
@@ -112,7 +132,7 @@ func (s *Store) captureWalk(ctx context.Context, root string, idx []indexEntry, 
 			return walkResult{}, err
 		}
 	}
-	return walkResult{tree: h, cache: &statCache{entries: wk.cache}, hashed: wk.hashed}, nil
+	return walkResult{tree: h, cache: &statCache{entries: wk.cache}, hashed: wk.hashed, listed: wk.listed, gitlinks: wk.gitlinks}, nil
 }
 
 // idxChild is what the index says about one name inside a directory.
@@ -162,15 +182,22 @@ func (wk *walker) children(rel string, lo, hi int) map[string]*idxChild {
 
 // dir captures directory rel ("" or "a/b/"), named name inside the
 // directory open as parent (the top: topDir and wk.root), and
-// returns its tree id, or a zero id when nothing in it is taken.
-func (wk *walker) dir(parent dirHandle, name string, rules *ignoreRules, rel string, lo, hi int, ignored bool) (plumbing.Hash, bool, error) {
+// returns its tree id, or a zero id when nothing in it is taken. in says
+// whether it is walked whole or re-read incrementally.
+func (wk *walker) dir(parent dirHandle, name string, rules *ignoreRules, rel string, lo, hi int, ignored bool, in incState) (plumbing.Hash, bool, error) {
 	if err := wk.ctx.Err(); err != nil {
 		return plumbing.ZeroHash, false, err
+	}
+	if wk.watch != nil {
+		wk.watch.Watch(rel) // armed before the listing: no edit slips between
 	}
 	dirfd, des, err := openDir(parent, name)
 	if err != nil {
 		return plumbing.ZeroHash, false, wk.openError(err, rel, lo, hi)
 	}
+	wk.mu.Lock()
+	wk.listed++
+	wk.mu.Unlock()
 	// Kept open until the subdirectories are done: they are opened, and
 	// files are lstat'ed, relative to it.
 	defer closeDir(dirfd)
@@ -182,7 +209,7 @@ func (wk *walker) dir(parent dirHandle, name string, rules *ignoreRules, rel str
 		return plumbing.ZeroHash, false, err
 	}
 	if len(subs) > 0 {
-		if entries, err = wk.subdirs(dirfd, entries, subs, rules, rel); err != nil {
+		if entries, err = wk.subdirs(dirfd, entries, subs, rules, rel, in); err != nil {
 			return plumbing.ZeroHash, false, err
 		}
 	}
@@ -297,6 +324,7 @@ func (wk *walker) dirEntry(name string, kid *idxChild, rules *ignoreRules, rel s
 		return Entry{Name: name, Mode: modeTree}, &subdir{name: name, lo: kid.lo, hi: kid.hi, ign: ign}, true
 	}
 	if kid != nil && kid.file >= 0 && wk.idx[kid.file].st.mode == 0o160000 {
+		wk.sawGitlink(rel)
 		h, _, ok := wk.head(wk.abs(rel, name))
 		if !ok {
 			h = wk.idx[kid.file].hash
@@ -307,6 +335,7 @@ func (wk *walker) dirEntry(name string, kid *idxChild, rules *ignoreRules, rel s
 		return Entry{}, nil, false
 	}
 	if h, isRepo, ok := wk.head(wk.abs(rel, name)); isRepo {
+		wk.sawGitlink(rel)
 		return Entry{Name: name, Mode: 0o160000, Hash: h}, nil, ok
 	}
 	return Entry{Name: name, Mode: modeTree}, &subdir{name: name}, true
@@ -314,12 +343,17 @@ func (wk *walker) dirEntry(name string, kid *idxChild, rules *ignoreRules, rel s
 
 // subdirs walks the subdirectories, some of them in parallel when a token
 // is free, fills in their trees and drops those that turned out empty.
-func (wk *walker) subdirs(dirfd dirHandle, entries []Entry, subs []subdir, rules *ignoreRules, rel string) ([]Entry, error) {
+func (wk *walker) subdirs(dirfd dirHandle, entries []Entry, subs []subdir, rules *ignoreRules, rel string, in incState) ([]Entry, error) {
 	var wg sync.WaitGroup
 	errs := make([]error, len(subs))
 	for i, s := range subs {
+		st, reuse, h, err := wk.subState(in, rel, s.name)
+		if err != nil || reuse {
+			entries[s.slot].Hash, errs[i] = h, err
+			continue
+		}
 		run := func() {
-			h, _, err := wk.dir(dirfd, s.name, rules, rel+s.name+"/", s.lo, s.hi, s.ign)
+			h, _, err := wk.dir(dirfd, s.name, rules, rel+s.name+"/", s.lo, s.hi, s.ign, st)
 			entries[s.slot].Hash = h
 			errs[i] = err
 		}
@@ -373,12 +407,13 @@ func (wk *walker) file(dirfd dirHandle, rel, name string, ie *indexEntry) (Entry
 		return Entry{}, false, nil
 	}
 	e := Entry{Name: name, Mode: filemode.FileMode(st.mode)}
-	if ie != nil && wk.index != nil && sameStat(ie.st, st) && !wk.index.racy(ie.st.mtime) {
+	full := rel + name
+	force := wk.forced(full)
+	if !force && ie != nil && wk.index != nil && sameStat(ie.st, st) && !wk.index.racy(ie.st.mtime) {
 		e.Hash = ie.hash
 		return e, true, nil
 	}
-	full := rel + name
-	if wk.old != nil {
+	if !force && wk.old != nil {
 		if c, ok := wk.old.entries[full]; ok && sameStat(c.st, st) {
 			e.Hash = c.hash
 			wk.remember(full, c)
@@ -402,6 +437,12 @@ func (wk *walker) file(dirfd dirHandle, rel, name string, ie *indexEntry) (Entry
 		wk.remember(full, cachedFile{st: st, hash: h})
 	}
 	return e, true, nil
+}
+
+func (wk *walker) sawGitlink(rel string) {
+	wk.mu.Lock()
+	wk.gitlinks = append(wk.gitlinks, rel)
+	wk.mu.Unlock()
 }
 
 func (wk *walker) remember(full string, c cachedFile) {
