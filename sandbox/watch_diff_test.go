@@ -23,17 +23,6 @@ import (
 // against `git add -A && git write-tree` on a temporary index: a snapshot
 // that builds on the previous one must hold exactly what a full walk would.
 
-// openWatched opens dir with the watcher on, holding at most queue touched
-// paths between two snapshots (0: the default).
-func openWatched(t testing.TB, dir string, queue int) *sandbox.Workspace {
-	t.Helper()
-	w, err := sandbox.Open(context.Background(), sandbox.Config{Root: dir, Watch: true, WatchQueue: queue})
-	require.NoError(t, err)
-	t.Cleanup(func() { w.Close() })
-	require.Empty(t, w.WatchStatus())
-	return w
-}
-
 // watchEdit makes one random edit: the generator's (files, symlinks,
 // modes, nested .gitignore, commits, nested repositories, global rules),
 // or one the watcher finds hardest: a directory renamed or moved, a file

@@ -78,7 +78,8 @@ func (s *Store) captureLocked(ctx context.Context, dir string, live bool, touche
 	}
 	old := s.caches[dir]
 	s.objects.refresh()
-	rules, rulesKey := globalRules(s.cfg.GitDir, cfg)
+	rules := globalRules(s.cfg.GitDir, cfg)
+	rulesKey := globalRulesKey(rules)
 	var o walkOpts
 	if live {
 		o.watch = s.cfg.Watcher

@@ -2,7 +2,6 @@ package gitstore
 
 import (
 	"bytes"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -194,22 +193,18 @@ func attributesNeedGit(b []byte) bool {
 }
 
 // globalRules returns the ignore rules that apply everywhere: info/exclude
-// first (it wins over core.excludesFile), then core.excludesFile; and a
-// key that differs whenever they do (an incremental capture may build only
-// on a capture that applied the same rules).
-func globalRules(gitDir string, cfg captureConfig) (*ignoreRules, string) {
+// first (it wins over core.excludesFile), then core.excludesFile.
+func globalRules(gitDir string, cfg captureConfig) *ignoreRules {
 	r := &ignoreRules{}
-	var key strings.Builder
 	for _, f := range []string{filepath.Join(CommonDir(gitDir), "info", "exclude"), cfg.excludesFile} {
 		if f == "" {
 			continue
 		}
 		if b, err := os.ReadFile(f); err == nil {
-			fmt.Fprintf(&key, "%s\x00%d\x00%s\x00", f, len(b), b)
 			if l := parseIgnore("", b); len(l.patterns) > 0 {
 				r.global = append(r.global, l)
 			}
 		}
 	}
-	return r, key.String()
+	return r
 }

@@ -122,6 +122,26 @@ func (wk *walker) prevEntry(prev plumbing.Hash, name string) (plumbing.Hash, err
 	return plumbing.ZeroHash, nil
 }
 
+// prevFiles returns, for a directory re-listed by an incremental walk, the
+// files and symlinks its previous tree held, by name; nil when the
+// directory is walked whole.
+func (wk *walker) prevFiles(in incState) (map[string]Entry, error) {
+	if wk.plan == nil || in.full {
+		return nil, nil
+	}
+	es, err := wk.trees(in.prev)
+	if err != nil {
+		return nil, err
+	}
+	m := make(map[string]Entry, len(es))
+	for _, e := range es {
+		if e.Mode != modeTree && e.Mode != 0o160000 {
+			m[e.Name] = e
+		}
+	}
+	return m, nil
+}
+
 // forced reports whether file full must be re-hashed whatever its stat
 // data say: the watcher saw it written.
 func (wk *walker) forced(full string) bool {

@@ -94,7 +94,7 @@ func (s *Store) CaptureOverlay(ctx context.Context, ov *Overlay) (plumbing.Hash,
 	}
 	s.index = idx
 	s.objects.refresh()
-	rules, _ := globalRules(s.cfg.GitDir, cfg)
+	rules := globalRules(s.cfg.GitDir, cfg)
 	var pack time.Time
 	if fi, err := os.Stat(filepath.Join(s.common, "objects", "pack")); err == nil {
 		pack = fi.ModTime()

@@ -123,14 +123,11 @@ func (s *Store) captureWalk(ctx context.Context, root string, idx []indexEntry, 
 	}
 	in := incState{full: o.plan == nil || o.plan.deep[""], prev: o.prev}
 	h, _, err := wk.dir(topDir, root, rules, "", 0, len(idx), false, in)
+	if err == nil && h.IsZero() {
+		h, err = wk.putTree(nil)
+	}
 	if err != nil {
 		return walkResult{}, err
-	}
-	if h.IsZero() {
-		h, err = wk.putTree(nil)
-		if err != nil {
-			return walkResult{}, err
-		}
 	}
 	return walkResult{tree: h, cache: &statCache{entries: wk.cache}, hashed: wk.hashed, listed: wk.listed, gitlinks: wk.gitlinks}, nil
 }
@@ -204,7 +201,11 @@ func (wk *walker) dir(parent dirHandle, name string, rules *ignoreRules, rel str
 	if rules, err = wk.ownRules(dirfd, des, rules, rel, ignored); err != nil {
 		return plumbing.ZeroHash, false, err
 	}
-	entries, subs, err := wk.list(dirfd, des, rules, rel, lo, hi, ignored)
+	prev, err := wk.prevFiles(in)
+	if err != nil {
+		return plumbing.ZeroHash, false, err
+	}
+	entries, subs, err := wk.list(dirfd, des, rules, rel, lo, hi, ignored, prev)
 	if err != nil {
 		return plumbing.ZeroHash, false, err
 	}
@@ -272,7 +273,9 @@ type subdir struct {
 // list decides each directory entry: files are hashed (or taken from the
 // index or the stat cache), gitlinks resolved, and subdirectories to walk
 // returned with a placeholder entry each.
-func (wk *walker) list(dirfd dirHandle, des []dirent, rules *ignoreRules, rel string, lo, hi int, ignored bool) ([]Entry, []subdir, error) {
+// prev, in an incremental walk, holds the previous tree's file entries of
+// this directory: an untouched file is taken from it without a stat.
+func (wk *walker) list(dirfd dirHandle, des []dirent, rules *ignoreRules, rel string, lo, hi int, ignored bool, prev map[string]Entry) ([]Entry, []subdir, error) {
 	kids := wk.children(rel, lo, hi)
 	entries := make([]Entry, 0, len(des))
 	var subs []subdir
@@ -283,6 +286,12 @@ func (wk *walker) list(dirfd dirHandle, des []dirent, rules *ignoreRules, rel st
 		}
 		kid := kids[name]
 		switch t := de.typ; {
+		case (t == 0 || t == fs.ModeSymlink) && prev != nil && !wk.forced(rel+name):
+			// Untouched since the previous capture, as the watcher
+			// vouches: as it was then (absent when it was not taken).
+			if e, ok := prev[name]; ok {
+				entries = append(entries, e)
+			}
 		case t == 0 || t == fs.ModeSymlink:
 			tracked := kid != nil && kid.file >= 0
 			if !tracked && (ignored || rules.excluded(rel+name, name, false)) {
@@ -479,12 +488,17 @@ func (wk *walker) hashFile(p string, symlink bool, size int64) (plumbing.Hash, e
 }
 
 func (wk *walker) putBlob(b []byte) (plumbing.Hash, error) {
-	h := hashObject(plumbing.BlobObject, b)
+	return wk.put(plumbing.BlobObject, b)
+}
+
+// put stores object b of type t unless the object database has it.
+func (wk *walker) put(t plumbing.ObjectType, b []byte) (plumbing.Hash, error) {
+	h := hashObject(t, b)
 	if wk.store.isKnown(h) {
 		return h, nil
 	}
 	if !wk.exist(h) {
-		if err := wk.store.writeLoose(h, plumbing.BlobObject, b); err != nil {
+		if err := wk.store.writeLoose(h, t, b); err != nil {
 			return plumbing.ZeroHash, err
 		}
 	}
@@ -530,18 +544,7 @@ func (wk *walker) putBigBlob(p string) (plumbing.Hash, error) {
 }
 
 func (wk *walker) putTree(es []Entry) (plumbing.Hash, error) {
-	b := encodeTree(es)
-	h := hashObject(plumbing.TreeObject, b)
-	if wk.store.isKnown(h) {
-		return h, nil
-	}
-	if !wk.exist(h) {
-		if err := wk.store.writeLoose(h, plumbing.TreeObject, b); err != nil {
-			return plumbing.ZeroHash, err
-		}
-	}
-	wk.store.remember(h)
-	return h, nil
+	return wk.put(plumbing.TreeObject, encodeTree(es))
 }
 
 // parallelDepth reports whether subdirectories of rel may be handed to

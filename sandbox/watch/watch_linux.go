@@ -27,6 +27,8 @@ type Watcher struct {
 	fd   int    // the inotify instance (non-blocking)
 	stop [2]int // a pipe: closing the write end stops the reader
 	done chan struct{}
+	once sync.Once // Close
+	err  error     // of Close
 
 	mu      sync.Mutex
 	dirs    map[int32]string // watch descriptor -> directory ("" or "a/b/")
@@ -59,12 +61,16 @@ func New(cfg Config) (*Watcher, error) {
 	return w, nil
 }
 
-// Close stops the watcher and releases its watches.
+// Close stops the watcher and releases its watches. Closing again does
+// nothing (the descriptors may belong to someone else by then).
 func (w *Watcher) Close() error {
-	unix.Close(w.stop[1])
-	<-w.done
-	unix.Close(w.stop[0])
-	return unix.Close(w.fd)
+	w.once.Do(func() {
+		unix.Close(w.stop[1])
+		<-w.done
+		unix.Close(w.stop[0])
+		w.err = unix.Close(w.fd)
+	})
+	return w.err
 }
 
 // run drains the kernel queue as events arrive, so that it does not
