@@ -309,3 +309,33 @@ func TestWatchedSnapshotFirstIsFull(t *testing.T) {
 	require.Zero(t, info.Listed, "nothing was touched: nothing to list")
 	require.Equal(t, exactGitTree(t, g.Dir), s.Tree)
 }
+
+// TestWatchedSnapshotAfterObjectsCollected: another process deletes every
+// snapshot ref and collects the unreachable objects, the previous tree
+// among them; the next watched snapshot must not build on it, and every
+// object of its tree must exist.
+func TestWatchedSnapshotAfterObjectsCollected(t *testing.T) {
+	isolateGit(t)
+	ctx := context.Background()
+	g := NewRandomWorkspace(t, 12)
+	w := openWatched(t, g.Dir, 0)
+	g.write("gone/state.txt", "one\n")
+	_, err := w.Snapshot(ctx, "")
+	require.NoError(t, err)
+	g.write("gone/state.txt", "two\n")
+	s, err := w.Snapshot(ctx, "")
+	require.NoError(t, err)
+	for _, ref := range strings.Fields(g.Git("for-each-ref", "--format=%(refname)", "refs/factory/")) {
+		g.Git("update-ref", "-d", ref)
+	}
+	g.Git("reflog", "expire", "--expire=now", "--all")
+	g.Git("gc", "-q", "--prune=now")
+	require.Error(t, exec.Command("git", "-C", g.Dir, "cat-file", "-e", s.Tree).Run(), "the previous tree should be collected")
+
+	g.write("gone/state.txt", "three\n")
+	s, err = w.Snapshot(ctx, "")
+	require.NoError(t, err)
+	require.False(t, sandbox.LastCaptureOf(w).Incremental, "built on a tree that no longer exists")
+	require.Equal(t, exactGitTree(t, g.Dir), s.Tree)
+	checkObjects(t, g.Dir, s.Tree)
+}
