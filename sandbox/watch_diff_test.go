@@ -320,11 +320,13 @@ func TestWatchedSnapshotAfterObjectsCollected(t *testing.T) {
 	g := NewRandomWorkspace(t, 12)
 	w := openWatched(t, g.Dir, 0)
 	g.write("gone/state.txt", "one\n")
+	g.write("kept/deep/untracked.md", "only ever in snapshots\n") // a subtree no commit holds
 	_, err := w.Snapshot(ctx, "")
 	require.NoError(t, err)
 	g.write("gone/state.txt", "two\n")
 	s, err := w.Snapshot(ctx, "")
 	require.NoError(t, err)
+	require.True(t, sandbox.LastCaptureOf(w).Incremental)
 	for _, ref := range strings.Fields(g.Git("for-each-ref", "--format=%(refname)", "refs/factory/")) {
 		g.Git("update-ref", "-d", ref)
 	}

@@ -153,7 +153,8 @@ func (wk *walker) forced(full string) bool {
 // tree still in the object store.
 func (s *Store) usableBase(idx *gitIndex, rulesKey string) *liveBase {
 	b := s.live
-	if b == nil || b.index != idx || b.rulesKey != rulesKey || !s.HasObject(b.tree) {
+	sameIndex := b != nil && (b.index == idx || b.index.absent && idx.absent)
+	if !sameIndex || b.rulesKey != rulesKey || !s.HasObject(b.tree) {
 		return nil
 	}
 	return b
