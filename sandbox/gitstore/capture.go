@@ -79,7 +79,7 @@ func (s *Store) captureLocked(ctx context.Context, dir string, live bool, touche
 	old := s.caches[dir]
 	s.objects.refresh()
 	rules := globalRules(s.cfg.GitDir, cfg)
-	rulesKey := globalRulesKey(rules)
+	rulesKey := rules.GlobalKey()
 	var o walkOpts
 	if live {
 		o.watch = s.cfg.Watcher

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/factory-dev/factory"
+	"github.com/factory-dev/factory/sandbox/gitstore/gitignore"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 )
@@ -103,7 +104,7 @@ type walkOpts struct {
 
 // captureWalk builds and stores the tree of root. idx lists the tracked
 // paths; index, when non-nil, also vouches for their stat data.
-func (s *Store) captureWalk(ctx context.Context, root string, idx []indexEntry, index *gitIndex, old *statCache, rules *ignoreRules, o walkOpts) (walkResult, error) {
+func (s *Store) captureWalk(ctx context.Context, root string, idx []indexEntry, index *gitIndex, old *statCache, rules *gitignore.Rules, o walkOpts) (walkResult, error) {
 	wk := &walker{
 		ctx:   ctx,
 		root:  root,
@@ -181,7 +182,7 @@ func (wk *walker) children(rel string, lo, hi int) map[string]*idxChild {
 // directory open as parent (the top: topDir and wk.root), and
 // returns its tree id, or a zero id when nothing in it is taken. in says
 // whether it is walked whole or re-read incrementally.
-func (wk *walker) dir(parent dirHandle, name string, rules *ignoreRules, rel string, lo, hi int, ignored bool, in incState) (plumbing.Hash, bool, error) {
+func (wk *walker) dir(parent dirHandle, name string, rules *gitignore.Rules, rel string, lo, hi int, ignored bool, in incState) (plumbing.Hash, bool, error) {
 	if err := wk.ctx.Err(); err != nil {
 		return plumbing.ZeroHash, false, err
 	}
@@ -239,7 +240,7 @@ func (wk *walker) openError(err error, rel string, lo, hi int) error {
 // ownRules reads the directory's own .gitignore (added to rules) and
 // .gitattributes (errNeedGit when it asks for filters), which apply before
 // any other entry.
-func (wk *walker) ownRules(dirfd dirHandle, des []dirent, rules *ignoreRules, rel string, ignored bool) (*ignoreRules, error) {
+func (wk *walker) ownRules(dirfd dirHandle, des []dirent, rules *gitignore.Rules, rel string, ignored bool) (*gitignore.Rules, error) {
 	for _, de := range des {
 		switch de.name {
 		case ".gitignore":
@@ -248,7 +249,7 @@ func (wk *walker) ownRules(dirfd dirHandle, des []dirent, rules *ignoreRules, re
 				if err != nil && !errors.Is(err, fs.ErrNotExist) {
 					return nil, &fs.PathError{Op: "read", Path: wk.abs(rel, ".gitignore"), Err: err}
 				}
-				rules = rules.with(parseIgnore(rel, b))
+				rules = rules.With(gitignore.Parse(rel, b))
 			}
 		case ".gitattributes":
 			if de.typ == 0 {
@@ -275,7 +276,7 @@ type subdir struct {
 // returned with a placeholder entry each.
 // prev, in an incremental walk, holds the previous tree's file entries of
 // this directory: an untouched file is taken from it without a stat.
-func (wk *walker) list(dirfd dirHandle, des []dirent, rules *ignoreRules, rel string, lo, hi int, ignored bool, prev map[string]Entry) ([]Entry, []subdir, error) {
+func (wk *walker) list(dirfd dirHandle, des []dirent, rules *gitignore.Rules, rel string, lo, hi int, ignored bool, prev map[string]Entry) ([]Entry, []subdir, error) {
 	kids := wk.children(rel, lo, hi)
 	entries := make([]Entry, 0, len(des))
 	var subs []subdir
@@ -294,7 +295,7 @@ func (wk *walker) list(dirfd dirHandle, des []dirent, rules *ignoreRules, rel st
 			}
 		case t == 0 || t == fs.ModeSymlink:
 			tracked := kid != nil && kid.file >= 0
-			if !tracked && (ignored || rules.excluded(rel+name, name, false)) {
+			if !tracked && (ignored || rules.Excluded(rel+name, name, false)) {
 				continue
 			}
 			var ie *indexEntry
@@ -327,9 +328,9 @@ func (wk *walker) list(dirfd dirHandle, des []dirent, rules *ignoreRules, rel st
 // gitlink (a tracked submodule, or an untracked directory holding a
 // repository with a commit), or nothing (ok false: ignored, or a
 // repository without commits, which git refuses to add).
-func (wk *walker) dirEntry(name string, kid *idxChild, rules *ignoreRules, rel string, ignored bool) (e Entry, sub *subdir, ok bool) {
+func (wk *walker) dirEntry(name string, kid *idxChild, rules *gitignore.Rules, rel string, ignored bool) (e Entry, sub *subdir, ok bool) {
 	if kid != nil && kid.hi > kid.lo {
-		ign := ignored || rules.excluded(rel+name, name, true)
+		ign := ignored || rules.Excluded(rel+name, name, true)
 		return Entry{Name: name, Mode: modeTree}, &subdir{name: name, lo: kid.lo, hi: kid.hi, ign: ign}, true
 	}
 	if kid != nil && kid.file >= 0 && wk.idx[kid.file].st.mode == 0o160000 {
@@ -340,7 +341,7 @@ func (wk *walker) dirEntry(name string, kid *idxChild, rules *ignoreRules, rel s
 		}
 		return Entry{Name: name, Mode: 0o160000, Hash: h}, nil, true
 	}
-	if ignored || rules.excluded(rel+name, name, true) {
+	if ignored || rules.Excluded(rel+name, name, true) {
 		return Entry{}, nil, false
 	}
 	if h, isRepo, ok := wk.head(wk.abs(rel, name)); isRepo {
@@ -352,7 +353,7 @@ func (wk *walker) dirEntry(name string, kid *idxChild, rules *ignoreRules, rel s
 
 // subdirs walks the subdirectories, some of them in parallel when a token
 // is free, fills in their trees and drops those that turned out empty.
-func (wk *walker) subdirs(dirfd dirHandle, entries []Entry, subs []subdir, rules *ignoreRules, rel string, in incState) ([]Entry, error) {
+func (wk *walker) subdirs(dirfd dirHandle, entries []Entry, subs []subdir, rules *gitignore.Rules, rel string, in incState) ([]Entry, error) {
 	var wg sync.WaitGroup
 	errs := make([]error, len(subs))
 	for i, s := range subs {

@@ -132,12 +132,19 @@ func (w *Watcher) Abort() {
 // before the capture reads it. A directory it cannot watch makes the next
 // capture walk everything; at the kernel's watch limit the watcher stops.
 func (w *Watcher) Watch(rel string) {
+	// The system call runs outside the lock, so that the walk's parallel
+	// goroutines arm their directories at once. An event the reader drains
+	// before the map below knows its descriptor is dropped, which is safe:
+	// it happened before the walk lists the directory, so the walk sees it.
+	wd, err := unix.InotifyAddWatch(w.fd, filepath.Join(w.cfg.Root, filepath.FromSlash(rel)), mask)
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.broken != "" {
+		if err == nil {
+			unix.InotifyRmWatch(w.fd, uint32(wd))
+		}
 		return
 	}
-	wd, err := unix.InotifyAddWatch(w.fd, filepath.Join(w.cfg.Root, filepath.FromSlash(rel)), mask)
 	if errors.Is(err, unix.ENOSPC) {
 		w.stopFor("the kernel's inotify watch limit is reached (fs.inotify.max_user_watches); raise it (sysctl fs.inotify.max_user_watches=524288) and restart serve")
 		return
