@@ -9,6 +9,8 @@
 //
 // Sub-packages hold the parts, each below the facade:
 //   - gitstore: the object database, index, ignore rules and capture walk;
+//   - watch: the file watcher that lets a snapshot re-read only what was
+//     touched (Config.Watch; serve turns it on);
 //   - copies: disposable directories holding a tree (overlay or plain);
 //   - textdiff: line diff, unified patches, rename scoring, three-way merge;
 //   - proc: confined process execution, the one way factory runs a command;

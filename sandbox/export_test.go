@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/factory-dev/factory"
+	"github.com/factory-dev/factory/sandbox/gitstore"
 	"github.com/go-git/go-git/v5/plumbing"
 )
 
@@ -35,3 +36,6 @@ func SetTestNoIncremental(w *Workspace, v bool) { w.noIncremental = v }
 // SetTestNoFastCopySnap lets the external benchmarks force the full walk
 // when capturing an overlay copy of w.
 func SetTestNoFastCopySnap(w *Workspace, v bool) { w.noFastOverlay = v }
+
+// LastCaptureOf says what the last capture of w's live tree read.
+func LastCaptureOf(w *Workspace) gitstore.CaptureInfo { return w.store.LastCapture() }

@@ -11,6 +11,7 @@ import (
 	"github.com/factory-dev/factory"
 	"github.com/factory-dev/factory/sandbox/copies"
 	"github.com/factory-dev/factory/sandbox/gitstore"
+	"github.com/factory-dev/factory/sandbox/watch"
 )
 
 // Open opens the workspace that contains cfg.Root. It fails with EINVALID
@@ -39,12 +40,26 @@ func Open(ctx context.Context, cfg Config) (*Workspace, error) {
 	if err != nil {
 		return nil, err
 	}
-	store, err := gitstore.Open(gitstore.Config{Root: top, GitDir: gitDir, TempDir: cfg.TempDir, Logger: cfg.Logger})
+	var wt *watch.Watcher
+	sc := gitstore.Config{Root: top, GitDir: gitDir, TempDir: cfg.TempDir, Logger: cfg.Logger}
+	if cfg.Watch {
+		if wt, err = watch.New(watch.Config{Root: top, QueueSize: cfg.WatchQueue, Logger: cfg.Logger}); err != nil {
+			// No inotify instance left (max_user_instances): snapshots
+			// walk, as without a watcher.
+			cfg.Logger.Warn("workspace watcher off: every snapshot walks the whole tree", "err", err)
+		} else {
+			sc.Watcher = wt
+		}
+	}
+	store, err := gitstore.Open(sc)
 	if err != nil {
+		if wt != nil {
+			wt.Close()
+		}
 		return nil, err
 	}
 	cp := copies.New(copies.Config{Store: store, TempDir: cfg.TempDir, Logger: cfg.Logger})
-	return &Workspace{cfg: cfg, root: top, gitDir: gitDir, store: store, copies: cp}, nil
+	return &Workspace{cfg: cfg, root: top, gitDir: gitDir, store: store, copies: cp, watch: wt}, nil
 }
 
 // findRepo walks up from dir to the first directory holding .git (a

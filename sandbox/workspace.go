@@ -6,6 +6,7 @@ import (
 
 	"github.com/factory-dev/factory/sandbox/copies"
 	"github.com/factory-dev/factory/sandbox/gitstore"
+	"github.com/factory-dev/factory/sandbox/watch"
 )
 
 // Config configures a Workspace.
@@ -24,6 +25,15 @@ type Config struct {
 	// into commit messages (the object store keeps them for good). Nil
 	// keeps labels as given; cmd/factory passes the run log's redactor.
 	Redact func(string) string
+	// Watch makes snapshots of the live tree re-read only what a file
+	// watcher saw touched since the previous one (sandbox/watch); the
+	// workspace must then be closed. False means every snapshot walks the
+	// tree. cmd/factory serve sets it; one-shot commands do not.
+	Watch bool
+	// WatchQueue is the watcher's QueueSize (touched paths held between
+	// two snapshots before it gives up and the next snapshot walks
+	// everything). Zero means the watcher's default.
+	WatchQueue int
 }
 
 // Workspace is one git working tree and its object store. It is safe for
@@ -36,7 +46,8 @@ type Workspace struct {
 	store *gitstore.Store // the object database and its caches
 	snap  snapState       // the snapshot engine's caches (snapshot.go)
 
-	copies *copies.Maker // isolated copies and the cache of materialised trees
+	copies *copies.Maker  // isolated copies and the cache of materialised trees
+	watch  *watch.Watcher // nil unless Config.Watch
 
 	land sync.Mutex // held while a change lands (LockLanding, commit.go)
 
@@ -55,3 +66,21 @@ func (w *Workspace) Root() string { return w.root }
 
 // GitDir returns the absolute path of the repository's git directory.
 func (w *Workspace) GitDir() string { return w.gitDir }
+
+// Close stops the file watcher, if any. The workspace stays usable; its
+// snapshots walk the whole tree from then on.
+func (w *Workspace) Close() error {
+	if w.watch == nil {
+		return nil
+	}
+	return w.watch.Close()
+}
+
+// WatchStatus says why snapshots walk the whole tree although Config.Watch
+// asked for a watcher ("" when it works or was not asked for).
+func (w *Workspace) WatchStatus() string {
+	if w.watch == nil {
+		return ""
+	}
+	return w.watch.Status()
+}

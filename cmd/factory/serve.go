@@ -26,6 +26,7 @@ at start and printed to stderr.`)
 	if fs.NArg() > 0 {
 		return usageError{fmt.Sprintf("unexpected argument %q", fs.Arg(0))}
 	}
+	c.watch = true
 	a, err := c.open(ctx, env)
 	if err != nil {
 		return err

@@ -22,6 +22,10 @@ type common struct {
 	db       string
 	logFile  string
 	logLevel string
+	// watch turns on the workspace's file watcher: snapshots then re-read
+	// only what changed. Set by serve, whose workspace lives long enough
+	// for that to pay; one-shot commands walk once and exit.
+	watch bool
 }
 
 func (c *common) register(fs *flag.FlagSet, env *cliEnv) {
@@ -57,7 +61,7 @@ func (c *common) open(ctx context.Context, env *cliEnv) (*app, error) {
 			return nil, err
 		}
 	}
-	ws, err := sandbox.Open(ctx, sandbox.Config{Root: root, Logger: log, Redact: redact.Stored})
+	ws, err := sandbox.Open(ctx, sandbox.Config{Root: root, Logger: log, Redact: redact.Stored, Watch: c.watch})
 	if err != nil {
 		closeLog()
 		return nil, err
@@ -73,10 +77,12 @@ func (c *common) open(ctx context.Context, env *cliEnv) (*app, error) {
 	// takes its place, and every tool result and doctor say why.
 	store, err := traces.OpenOrStandIn(ctx, traces.Config{Path: dbPath, Logger: log})
 	if err != nil {
+		ws.Close()
 		closeLog()
 		return nil, fmt.Errorf("open run log %s: %w", dbPath, err)
 	}
 	return &app{ws: ws, store: store, dbPath: dbPath, log: log, close: func() {
+		ws.Close()
 		store.Close()
 		closeLog()
 	}}, nil

@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	gitconfig "github.com/go-git/go-git/v5/plumbing/format/config"
+
+	"github.com/factory-dev/factory/sandbox/gitstore/gitignore"
 )
 
 // captureConfig is what the capture needs from git's configuration.
@@ -194,16 +196,14 @@ func attributesNeedGit(b []byte) bool {
 
 // globalRules returns the ignore rules that apply everywhere: info/exclude
 // first (it wins over core.excludesFile), then core.excludesFile.
-func globalRules(gitDir string, cfg captureConfig) *ignoreRules {
-	r := &ignoreRules{}
+func globalRules(gitDir string, cfg captureConfig) *gitignore.Rules {
+	r := &gitignore.Rules{}
 	for _, f := range []string{filepath.Join(CommonDir(gitDir), "info", "exclude"), cfg.excludesFile} {
 		if f == "" {
 			continue
 		}
 		if b, err := os.ReadFile(f); err == nil {
-			if l := parseIgnore("", b); len(l.patterns) > 0 {
-				r.global = append(r.global, l)
-			}
+			r.AddGlobal(gitignore.Parse("", b))
 		}
 	}
 	return r

@@ -46,6 +46,7 @@ type gitIndex struct {
 	entries []indexEntry
 	mtime   int64
 	key     fileKey
+	absent  bool // there is no index file (a repository where nothing was staged)
 }
 
 // fileKey identifies one version of a file cheaply (to reuse a parse).
@@ -77,7 +78,7 @@ func gitMode(m fs.FileMode) uint32 {
 func readIndex(path string, prev *gitIndex) (*gitIndex, error) {
 	fi, err := os.Stat(path)
 	if errors.Is(err, fs.ErrNotExist) {
-		return &gitIndex{}, nil
+		return &gitIndex{absent: true}, nil
 	}
 	if err != nil {
 		return nil, err

@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"io/fs"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
@@ -193,8 +195,7 @@ func (s *objectStore) loosePath(h plumbing.Hash) string {
 }
 
 // writeLoose writes object h (type typ, body b) as a loose object unless a
-// loose copy already exists. It never overwrites: a present file is an
-// identical object.
+// loose copy already exists.
 func (s *objectStore) writeLoose(h plumbing.Hash, typ plumbing.ObjectType, b []byte) error {
 	return s.writeLooseFrom(h, typ, int64(len(b)), func(w io.Writer) error {
 		_, err := w.Write(b)
@@ -204,21 +205,22 @@ func (s *objectStore) writeLoose(h plumbing.Hash, typ plumbing.ObjectType, b []b
 
 // writeLooseFrom is writeLoose for content produced by fill (size bytes).
 // The object is verified against h before it is renamed into place, so a
-// file that changed since it was hashed never lands under the wrong name.
+// file that changed since it was hashed never lands under the wrong name;
+// a copy written meanwhile by someone else is the same object, so the
+// rename replaces it with identical bytes. Each system call counts here
+// (a snapshot after a few edits writes tens of objects, and on a busy disk
+// each metadata operation waits): the fan-out directory is made only when
+// the create says it is missing, the file is created read-only instead of
+// chmod'ed, and one rename replaces git's link and unlink.
 func (s *objectStore) writeLooseFrom(h plumbing.Hash, typ plumbing.ObjectType, size int64, fill func(io.Writer) error) error {
 	final := s.loosePath(h)
 	if _, err := os.Lstat(final); err == nil {
 		return nil
 	}
-	dir := filepath.Dir(final)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	f, err := os.CreateTemp(dir, "tmp_obj_")
+	f, tmp, err := createObjectTemp(filepath.Dir(final))
 	if err != nil {
 		return err
 	}
-	tmp := f.Name()
 	ok := false
 	defer func() {
 		if !ok {
@@ -245,23 +247,35 @@ func (s *objectStore) writeLooseFrom(h plumbing.Hash, typ plumbing.ObjectType, s
 	if err := z.Close(); err != nil {
 		return err
 	}
-	if err := f.Chmod(0o444); err != nil {
-		return err
-	}
 	if err := f.Close(); err != nil {
 		return err
 	}
 	ok = true
-	if err := os.Link(tmp, final); err != nil && !os.IsExist(err) {
-		// Filesystems without hard links: rename (git's fallback too).
-		if err := os.Rename(tmp, final); err != nil {
-			os.Remove(tmp)
-			return err
-		}
-		return nil
+	if err := os.Rename(tmp, final); err != nil {
+		os.Remove(tmp)
+		return err
 	}
-	os.Remove(tmp)
 	return nil
+}
+
+// createObjectTemp creates a new read-only temporary file in the object
+// fan-out directory dir, making dir if it is missing.
+func createObjectTemp(dir string) (*os.File, string, error) {
+	for try := 0; ; try++ {
+		tmp := filepath.Join(dir, "tmp_obj_"+strconv.FormatUint(rand.Uint64(), 36))
+		f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o444)
+		switch {
+		case err == nil:
+			return f, tmp, nil
+		case errors.Is(err, fs.ErrNotExist) && try == 0:
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				return nil, "", err
+			}
+		case errors.Is(err, fs.ErrExist) && try < 10:
+		default:
+			return nil, "", err
+		}
+	}
 }
 
 type countWriter struct {

@@ -33,12 +33,13 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
+
+	"github.com/factory-dev/factory/sandbox/gitstore/gitignore"
 )
 
 // errFastGiveUp says the fast capture of a copy cannot be trusted; the full
@@ -99,7 +100,7 @@ func (s *Store) CaptureOverlay(ctx context.Context, ov *Overlay) (plumbing.Hash,
 	if fi, err := os.Stat(filepath.Join(s.common, "objects", "pack")); err == nil {
 		pack = fi.ModTime()
 	}
-	s.lower.reset(idx, globalRulesKey(rules), pack)
+	s.lower.reset(idx, rules.GlobalKey(), pack)
 
 	fc := &fastCapture{
 		s:  s,
@@ -114,7 +115,7 @@ func (s *Store) CaptureOverlay(ctx context.Context, ov *Overlay) (plumbing.Hash,
 			attrs: attributesNeedGit,
 			cache: make(map[string]cachedFile),
 		},
-		lists: map[string]*ignoreList{},
+		lists: map[string]*gitignore.List{},
 	}
 	h, err := fc.upperDir(ov.LowerTree, "", rules, "", 0, len(idx.entries), false)
 	if err == nil && h.IsZero() {
@@ -127,26 +128,17 @@ func (s *Store) CaptureOverlay(ctx context.Context, ov *Overlay) (plumbing.Hash,
 	return h, true
 }
 
-// globalRulesKey identifies the content of the global ignore rules.
-func globalRulesKey(r *ignoreRules) string {
-	var b strings.Builder
-	for _, l := range r.global {
-		fmt.Fprintf(&b, "%v;", l.patterns)
-	}
-	return b.String()
-}
-
 // fastCapture is one fast capture of a copy.
 type fastCapture struct {
 	s     *Store
 	ov    *Overlay
-	wk    *walker                // the capture engine's hashing and tree writing
-	lists map[string]*ignoreList // parsed .gitignore files by rel and blob id
+	wk    *walker                    // the capture engine's hashing and tree writing
+	lists map[string]*gitignore.List // parsed .gitignore files by rel and blob id
 }
 
 // withIgnore returns the rules and rules key of directory rel once its
 // .gitignore (content b, blob id h) is added.
-func (fc *fastCapture) withIgnore(rules *ignoreRules, rkey, rel string, h plumbing.Hash, b func() ([]byte, error)) (*ignoreRules, string, error) {
+func (fc *fastCapture) withIgnore(rules *gitignore.Rules, rkey, rel string, h plumbing.Hash, b func() ([]byte, error)) (*gitignore.Rules, string, error) {
 	k := rel + "\x00" + h.String()
 	l, ok := fc.lists[k]
 	if !ok {
@@ -154,10 +146,10 @@ func (fc *fastCapture) withIgnore(rules *ignoreRules, rkey, rel string, h plumbi
 		if err != nil {
 			return nil, "", err
 		}
-		l = parseIgnore(rel, content)
+		l = gitignore.Parse(rel, content)
 		fc.lists[k] = l
 	}
-	return rules.with(l), rkey + k + "\x00", nil
+	return rules.With(l), rkey + k + "\x00", nil
 }
 
 // isFileMode reports whether a tree entry of mode m is materialised as a
@@ -179,7 +171,7 @@ func diskMode(m filemode.FileMode) filemode.FileMode {
 // lowerDir returns the tree the walk would write for directory rel whose
 // content on disk is the materialisation of tree h (EmptyTree for the empty
 // directory a submodule leaves), or a zero hash when nothing is taken.
-func (fc *fastCapture) lowerDir(h plumbing.Hash, rel string, rules *ignoreRules, rkey string, lo, hi int, ignored bool) (plumbing.Hash, error) {
+func (fc *fastCapture) lowerDir(h plumbing.Hash, rel string, rules *gitignore.Rules, rkey string, lo, hi int, ignored bool) (plumbing.Hash, error) {
 	if err := fc.wk.ctx.Err(); err != nil {
 		return plumbing.ZeroHash, err
 	}
@@ -254,14 +246,14 @@ func (fc *fastCapture) lowerDir(h plumbing.Hash, rel string, rules *ignoreRules,
 
 // lowerEntry decides, as the walk does, what entry e of the lower tree
 // (materialised in directory rel, untouched by the upper dir) becomes.
-func (fc *fastCapture) lowerEntry(e Entry, rel string, rules *ignoreRules, rkey string, kid *idxChild, ignored bool) (Entry, bool, error) {
+func (fc *fastCapture) lowerEntry(e Entry, rel string, rules *gitignore.Rules, rkey string, kid *idxChild, ignored bool) (Entry, bool, error) {
 	name := e.Name
 	if name == ".git" {
 		return Entry{}, false, nil
 	}
 	if isFileMode(e.Mode) || e.Mode == 0o120000 {
 		tracked := kid != nil && kid.file >= 0
-		if !tracked && (ignored || rules.excluded(rel+name, name, false)) {
+		if !tracked && (ignored || rules.Excluded(rel+name, name, false)) {
 			return Entry{}, false, nil
 		}
 		return Entry{Name: name, Mode: diskMode(e.Mode), Hash: e.Hash}, true, nil
@@ -277,13 +269,13 @@ func (fc *fastCapture) lowerEntry(e Entry, rel string, rules *ignoreRules, rkey 
 	var err error
 	switch {
 	case kid != nil && kid.hi > kid.lo:
-		ign := ignored || rules.excluded(rel+name, name, true)
+		ign := ignored || rules.Excluded(rel+name, name, true)
 		h, err = fc.lowerDir(sub, rel+name+"/", rules, rkey, kid.lo, kid.hi, ign)
 	case kid != nil && kid.file >= 0 && fc.wk.idx[kid.file].st.mode == 0o160000:
 		// The materialised directory holds no repository: the index's
 		// commit is kept.
 		return Entry{Name: name, Mode: 0o160000, Hash: plumbing.Hash(fc.wk.idx[kid.file].hash)}, true, nil
-	case ignored || rules.excluded(rel+name, name, true):
+	case ignored || rules.Excluded(rel+name, name, true):
 		return Entry{}, false, nil
 	default:
 		h, err = fc.lowerDir(sub, rel+name+"/", rules, rkey, 0, 0, false)
@@ -297,7 +289,7 @@ func (fc *fastCapture) lowerEntry(e Entry, rel string, rules *ignoreRules, rkey 
 // upperDir returns the tree the walk would write for directory rel, which
 // the upper dir holds; lower is the lower tree's subtree visible under it
 // (zero when none is: a new or opaque directory).
-func (fc *fastCapture) upperDir(lower plumbing.Hash, rel string, rules *ignoreRules, rkey string, lo, hi int, ignored bool) (plumbing.Hash, error) {
+func (fc *fastCapture) upperDir(lower plumbing.Hash, rel string, rules *gitignore.Rules, rkey string, lo, hi int, ignored bool) (plumbing.Hash, error) {
 	if err := fc.wk.ctx.Err(); err != nil {
 		return plumbing.ZeroHash, err
 	}
@@ -345,7 +337,7 @@ func (fc *fastCapture) upperDir(lower plumbing.Hash, rel string, rules *ignoreRu
 type upperLevel struct {
 	fc                    *fastCapture
 	rel                   string
-	rules                 *ignoreRules
+	rules                 *gitignore.Rules
 	rkey                  string
 	ignored               bool
 	upperPath, mergedPath string
@@ -443,7 +435,7 @@ func (u *upperLevel) entry(de dirent) (Entry, bool, error) {
 // file hashes a file or symlink the upper dir holds.
 func (u *upperLevel) file(name string, kid *idxChild) (Entry, bool, error) {
 	tracked := kid != nil && kid.file >= 0
-	if !tracked && (u.ignored || u.rules.excluded(u.rel+name, name, false)) {
+	if !tracked && (u.ignored || u.rules.Excluded(u.rel+name, name, false)) {
 		return Entry{}, false, nil
 	}
 	st, size, err := lstatAt(u.dirfd, name)
@@ -477,7 +469,7 @@ func (u *upperLevel) subdir(name string, kid *idxChild) (Entry, bool, error) {
 	var err error
 	switch {
 	case kid != nil && kid.hi > kid.lo:
-		ign := u.ignored || u.rules.excluded(rel+name, name, true)
+		ign := u.ignored || u.rules.Excluded(rel+name, name, true)
 		h, err = fc.upperDir(sub, rel+name+"/", u.rules, u.rkey, kid.lo, kid.hi, ign)
 	case kid != nil && kid.file >= 0 && fc.wk.idx[kid.file].st.mode == 0o160000:
 		gh, _, ok := fc.wk.head(filepath.Join(u.mergedPath, name))
@@ -485,7 +477,7 @@ func (u *upperLevel) subdir(name string, kid *idxChild) (Entry, bool, error) {
 			gh = plumbing.Hash(fc.wk.idx[kid.file].hash)
 		}
 		return Entry{Name: name, Mode: 0o160000, Hash: gh}, true, nil
-	case u.ignored || u.rules.excluded(rel+name, name, true):
+	case u.ignored || u.rules.Excluded(rel+name, name, true):
 		return Entry{}, false, nil
 	default:
 		if gh, isRepo, ok := fc.wk.head(filepath.Join(u.mergedPath, name)); isRepo {

@@ -31,6 +31,10 @@ type Config struct {
 	TempDir string
 	// Logger receives diagnostics. Nil means slog.Default().
 	Logger *slog.Logger
+	// Watcher, when set, tells captures of Root which paths were touched
+	// since the previous one, so they re-read only those. Nil means every
+	// capture walks the whole tree (with the stat caches).
+	Watcher Watcher
 }
 
 // Store is one repository's object database seen by the capture engine.
@@ -50,6 +54,8 @@ type Store struct {
 	capMu  sync.Mutex // serialises captures
 	index  *gitIndex
 	caches map[string]*statCache // by absolute directory captured
+	live   *liveBase             // the last capture of Root, for the next incremental one
+	last   CaptureInfo           // what that capture read
 
 	treeMu sync.Mutex
 	trees  map[plumbing.Hash][]Entry // decoded trees (bounded)
@@ -91,6 +97,11 @@ func (s *Store) WithRepo(fn func(*git.Repository) error) error {
 	return fn(s.repo)
 }
 
+// freshWithin is how recently a loose object must have been written or
+// freshened for HasObject to leave its mtime alone: far inside git's
+// two-week prune grace period.
+const freshWithin = time.Hour
+
 // Forget empties the memory of known objects: after refs were deleted,
 // objects may be collected.
 func (s *Store) Forget() { s.objects.forget() }
@@ -98,12 +109,16 @@ func (s *Store) Forget() { s.objects.forget() }
 // HasObject asks the object database (loose objects, packs) whether h
 // exists. A loose object found is freshened (its mtime set to now), as git
 // does before reusing an object, so that `git prune` (which spares objects
-// younger than two weeks) does not delete it from under a new snapshot.
+// younger than two weeks) does not delete it from under a new snapshot;
+// one freshened within the last hour is left as it is, since a metadata
+// write per reused tree made the first snapshot of a fresh server pay one
+// per directory.
 func (s *Store) HasObject(h plumbing.Hash) bool {
 	p := s.objects.loosePath(h)
-	if _, err := os.Lstat(p); err == nil {
-		now := time.Now()
-		os.Chtimes(p, now, now)
+	if fi, err := os.Lstat(p); err == nil {
+		if now := time.Now(); now.Sub(fi.ModTime()) > freshWithin {
+			os.Chtimes(p, now, now)
+		}
 		return true
 	}
 	s.mu.Lock()

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/factory-dev/factory"
+	"github.com/factory-dev/factory/sandbox/gitstore/gitignore"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 )
@@ -73,21 +74,37 @@ type walker struct {
 
 	sem chan struct{} // tokens for walking sibling directories in parallel
 
-	mu     sync.Mutex
-	cache  map[string]cachedFile
-	hashed int // files hashed (for tests and benchmarks)
+	watch Watcher                              // armed on each directory before it is listed (may be nil)
+	plan  *plan                                // what an incremental walk re-reads (nil: everything)
+	trees func(plumbing.Hash) ([]Entry, error) // reads the previous capture's trees
+
+	mu       sync.Mutex
+	cache    map[string]cachedFile
+	hashed   int      // files hashed (for tests and benchmarks)
+	listed   int      // directories listed
+	gitlinks []string // directories holding a gitlink
 }
 
 // walkResult is what a capture walk produced.
 type walkResult struct {
-	tree   plumbing.Hash
-	cache  *statCache
-	hashed int
+	tree     plumbing.Hash
+	cache    *statCache
+	hashed   int
+	listed   int
+	gitlinks []string
+}
+
+// walkOpts are the optional parts of a capture walk: the watcher to arm,
+// and for an incremental walk its plan and the previous tree.
+type walkOpts struct {
+	watch Watcher
+	plan  *plan
+	prev  plumbing.Hash
 }
 
 // captureWalk builds and stores the tree of root. idx lists the tracked
 // paths; index, when non-nil, also vouches for their stat data.
-func (s *Store) captureWalk(ctx context.Context, root string, idx []indexEntry, index *gitIndex, old *statCache, rules *ignoreRules) (walkResult, error) {
+func (s *Store) captureWalk(ctx context.Context, root string, idx []indexEntry, index *gitIndex, old *statCache, rules *gitignore.Rules, o walkOpts) (walkResult, error) {
 	wk := &walker{
 		ctx:   ctx,
 		root:  root,
@@ -101,18 +118,19 @@ func (s *Store) captureWalk(ctx context.Context, root string, idx []indexEntry, 
 		attrs: attributesNeedGit,
 		sem:   make(chan struct{}, max(runtime.GOMAXPROCS(0)-1, 0)),
 		cache: make(map[string]cachedFile),
+		watch: o.watch,
+		plan:  o.plan,
+		trees: s.ReadTree,
 	}
-	h, _, err := wk.dir(topDir, root, rules, "", 0, len(idx), false)
+	in := incState{full: o.plan == nil || o.plan.deep[""], prev: o.prev}
+	h, _, err := wk.dir(topDir, root, rules, "", 0, len(idx), false, in)
+	if err == nil && h.IsZero() {
+		h, err = wk.putTree(nil)
+	}
 	if err != nil {
 		return walkResult{}, err
 	}
-	if h.IsZero() {
-		h, err = wk.putTree(nil)
-		if err != nil {
-			return walkResult{}, err
-		}
-	}
-	return walkResult{tree: h, cache: &statCache{entries: wk.cache}, hashed: wk.hashed}, nil
+	return walkResult{tree: h, cache: &statCache{entries: wk.cache}, hashed: wk.hashed, listed: wk.listed, gitlinks: wk.gitlinks}, nil
 }
 
 // idxChild is what the index says about one name inside a directory.
@@ -162,27 +180,38 @@ func (wk *walker) children(rel string, lo, hi int) map[string]*idxChild {
 
 // dir captures directory rel ("" or "a/b/"), named name inside the
 // directory open as parent (the top: topDir and wk.root), and
-// returns its tree id, or a zero id when nothing in it is taken.
-func (wk *walker) dir(parent dirHandle, name string, rules *ignoreRules, rel string, lo, hi int, ignored bool) (plumbing.Hash, bool, error) {
+// returns its tree id, or a zero id when nothing in it is taken. in says
+// whether it is walked whole or re-read incrementally.
+func (wk *walker) dir(parent dirHandle, name string, rules *gitignore.Rules, rel string, lo, hi int, ignored bool, in incState) (plumbing.Hash, bool, error) {
 	if err := wk.ctx.Err(); err != nil {
 		return plumbing.ZeroHash, false, err
+	}
+	if wk.watch != nil {
+		wk.watch.Watch(rel) // armed before the listing: no edit slips between
 	}
 	dirfd, des, err := openDir(parent, name)
 	if err != nil {
 		return plumbing.ZeroHash, false, wk.openError(err, rel, lo, hi)
 	}
+	wk.mu.Lock()
+	wk.listed++
+	wk.mu.Unlock()
 	// Kept open until the subdirectories are done: they are opened, and
 	// files are lstat'ed, relative to it.
 	defer closeDir(dirfd)
 	if rules, err = wk.ownRules(dirfd, des, rules, rel, ignored); err != nil {
 		return plumbing.ZeroHash, false, err
 	}
-	entries, subs, err := wk.list(dirfd, des, rules, rel, lo, hi, ignored)
+	prev, err := wk.prevFiles(in)
+	if err != nil {
+		return plumbing.ZeroHash, false, err
+	}
+	entries, subs, err := wk.list(dirfd, des, rules, rel, lo, hi, ignored, prev)
 	if err != nil {
 		return plumbing.ZeroHash, false, err
 	}
 	if len(subs) > 0 {
-		if entries, err = wk.subdirs(dirfd, entries, subs, rules, rel); err != nil {
+		if entries, err = wk.subdirs(dirfd, entries, subs, rules, rel, in); err != nil {
 			return plumbing.ZeroHash, false, err
 		}
 	}
@@ -211,7 +240,7 @@ func (wk *walker) openError(err error, rel string, lo, hi int) error {
 // ownRules reads the directory's own .gitignore (added to rules) and
 // .gitattributes (errNeedGit when it asks for filters), which apply before
 // any other entry.
-func (wk *walker) ownRules(dirfd dirHandle, des []dirent, rules *ignoreRules, rel string, ignored bool) (*ignoreRules, error) {
+func (wk *walker) ownRules(dirfd dirHandle, des []dirent, rules *gitignore.Rules, rel string, ignored bool) (*gitignore.Rules, error) {
 	for _, de := range des {
 		switch de.name {
 		case ".gitignore":
@@ -220,7 +249,7 @@ func (wk *walker) ownRules(dirfd dirHandle, des []dirent, rules *ignoreRules, re
 				if err != nil && !errors.Is(err, fs.ErrNotExist) {
 					return nil, &fs.PathError{Op: "read", Path: wk.abs(rel, ".gitignore"), Err: err}
 				}
-				rules = rules.with(parseIgnore(rel, b))
+				rules = rules.With(gitignore.Parse(rel, b))
 			}
 		case ".gitattributes":
 			if de.typ == 0 {
@@ -245,7 +274,9 @@ type subdir struct {
 // list decides each directory entry: files are hashed (or taken from the
 // index or the stat cache), gitlinks resolved, and subdirectories to walk
 // returned with a placeholder entry each.
-func (wk *walker) list(dirfd dirHandle, des []dirent, rules *ignoreRules, rel string, lo, hi int, ignored bool) ([]Entry, []subdir, error) {
+// prev, in an incremental walk, holds the previous tree's file entries of
+// this directory: an untouched file is taken from it without a stat.
+func (wk *walker) list(dirfd dirHandle, des []dirent, rules *gitignore.Rules, rel string, lo, hi int, ignored bool, prev map[string]Entry) ([]Entry, []subdir, error) {
 	kids := wk.children(rel, lo, hi)
 	entries := make([]Entry, 0, len(des))
 	var subs []subdir
@@ -256,9 +287,15 @@ func (wk *walker) list(dirfd dirHandle, des []dirent, rules *ignoreRules, rel st
 		}
 		kid := kids[name]
 		switch t := de.typ; {
+		case (t == 0 || t == fs.ModeSymlink) && prev != nil && !wk.forced(rel+name):
+			// Untouched since the previous capture, as the watcher
+			// vouches: as it was then (absent when it was not taken).
+			if e, ok := prev[name]; ok {
+				entries = append(entries, e)
+			}
 		case t == 0 || t == fs.ModeSymlink:
 			tracked := kid != nil && kid.file >= 0
-			if !tracked && (ignored || rules.excluded(rel+name, name, false)) {
+			if !tracked && (ignored || rules.Excluded(rel+name, name, false)) {
 				continue
 			}
 			var ie *indexEntry
@@ -291,22 +328,24 @@ func (wk *walker) list(dirfd dirHandle, des []dirent, rules *ignoreRules, rel st
 // gitlink (a tracked submodule, or an untracked directory holding a
 // repository with a commit), or nothing (ok false: ignored, or a
 // repository without commits, which git refuses to add).
-func (wk *walker) dirEntry(name string, kid *idxChild, rules *ignoreRules, rel string, ignored bool) (e Entry, sub *subdir, ok bool) {
+func (wk *walker) dirEntry(name string, kid *idxChild, rules *gitignore.Rules, rel string, ignored bool) (e Entry, sub *subdir, ok bool) {
 	if kid != nil && kid.hi > kid.lo {
-		ign := ignored || rules.excluded(rel+name, name, true)
+		ign := ignored || rules.Excluded(rel+name, name, true)
 		return Entry{Name: name, Mode: modeTree}, &subdir{name: name, lo: kid.lo, hi: kid.hi, ign: ign}, true
 	}
 	if kid != nil && kid.file >= 0 && wk.idx[kid.file].st.mode == 0o160000 {
+		wk.sawGitlink(rel)
 		h, _, ok := wk.head(wk.abs(rel, name))
 		if !ok {
 			h = wk.idx[kid.file].hash
 		}
 		return Entry{Name: name, Mode: 0o160000, Hash: h}, nil, true
 	}
-	if ignored || rules.excluded(rel+name, name, true) {
+	if ignored || rules.Excluded(rel+name, name, true) {
 		return Entry{}, nil, false
 	}
 	if h, isRepo, ok := wk.head(wk.abs(rel, name)); isRepo {
+		wk.sawGitlink(rel)
 		return Entry{Name: name, Mode: 0o160000, Hash: h}, nil, ok
 	}
 	return Entry{Name: name, Mode: modeTree}, &subdir{name: name}, true
@@ -314,12 +353,17 @@ func (wk *walker) dirEntry(name string, kid *idxChild, rules *ignoreRules, rel s
 
 // subdirs walks the subdirectories, some of them in parallel when a token
 // is free, fills in their trees and drops those that turned out empty.
-func (wk *walker) subdirs(dirfd dirHandle, entries []Entry, subs []subdir, rules *ignoreRules, rel string) ([]Entry, error) {
+func (wk *walker) subdirs(dirfd dirHandle, entries []Entry, subs []subdir, rules *gitignore.Rules, rel string, in incState) ([]Entry, error) {
 	var wg sync.WaitGroup
 	errs := make([]error, len(subs))
 	for i, s := range subs {
+		st, reuse, h, err := wk.subState(in, rel, s.name)
+		if err != nil || reuse {
+			entries[s.slot].Hash, errs[i] = h, err
+			continue
+		}
 		run := func() {
-			h, _, err := wk.dir(dirfd, s.name, rules, rel+s.name+"/", s.lo, s.hi, s.ign)
+			h, _, err := wk.dir(dirfd, s.name, rules, rel+s.name+"/", s.lo, s.hi, s.ign, st)
 			entries[s.slot].Hash = h
 			errs[i] = err
 		}
@@ -373,12 +417,13 @@ func (wk *walker) file(dirfd dirHandle, rel, name string, ie *indexEntry) (Entry
 		return Entry{}, false, nil
 	}
 	e := Entry{Name: name, Mode: filemode.FileMode(st.mode)}
-	if ie != nil && wk.index != nil && sameStat(ie.st, st) && !wk.index.racy(ie.st.mtime) {
+	full := rel + name
+	force := wk.forced(full)
+	if !force && ie != nil && wk.index != nil && sameStat(ie.st, st) && !wk.index.racy(ie.st.mtime) {
 		e.Hash = ie.hash
 		return e, true, nil
 	}
-	full := rel + name
-	if wk.old != nil {
+	if !force && wk.old != nil {
 		if c, ok := wk.old.entries[full]; ok && sameStat(c.st, st) {
 			e.Hash = c.hash
 			wk.remember(full, c)
@@ -402,6 +447,12 @@ func (wk *walker) file(dirfd dirHandle, rel, name string, ie *indexEntry) (Entry
 		wk.remember(full, cachedFile{st: st, hash: h})
 	}
 	return e, true, nil
+}
+
+func (wk *walker) sawGitlink(rel string) {
+	wk.mu.Lock()
+	wk.gitlinks = append(wk.gitlinks, rel)
+	wk.mu.Unlock()
 }
 
 func (wk *walker) remember(full string, c cachedFile) {
@@ -438,12 +489,17 @@ func (wk *walker) hashFile(p string, symlink bool, size int64) (plumbing.Hash, e
 }
 
 func (wk *walker) putBlob(b []byte) (plumbing.Hash, error) {
-	h := hashObject(plumbing.BlobObject, b)
+	return wk.put(plumbing.BlobObject, b)
+}
+
+// put stores object b of type t unless the object database has it.
+func (wk *walker) put(t plumbing.ObjectType, b []byte) (plumbing.Hash, error) {
+	h := hashObject(t, b)
 	if wk.store.isKnown(h) {
 		return h, nil
 	}
 	if !wk.exist(h) {
-		if err := wk.store.writeLoose(h, plumbing.BlobObject, b); err != nil {
+		if err := wk.store.writeLoose(h, t, b); err != nil {
 			return plumbing.ZeroHash, err
 		}
 	}
@@ -489,18 +545,7 @@ func (wk *walker) putBigBlob(p string) (plumbing.Hash, error) {
 }
 
 func (wk *walker) putTree(es []Entry) (plumbing.Hash, error) {
-	b := encodeTree(es)
-	h := hashObject(plumbing.TreeObject, b)
-	if wk.store.isKnown(h) {
-		return h, nil
-	}
-	if !wk.exist(h) {
-		if err := wk.store.writeLoose(h, plumbing.TreeObject, b); err != nil {
-			return plumbing.ZeroHash, err
-		}
-	}
-	wk.store.remember(h)
-	return h, nil
+	return wk.put(plumbing.TreeObject, encodeTree(es))
 }
 
 // parallelDepth reports whether subdirectories of rel may be handed to

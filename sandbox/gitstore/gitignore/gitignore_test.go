@@ -1,4 +1,4 @@
-package gitstore
+package gitignore
 
 import (
 	"regexp"
@@ -54,13 +54,13 @@ func TestWildmatchFollowsGit(t *testing.T) {
 }
 
 func TestIgnorePrecedence(t *testing.T) {
-	top := parseIgnore("", []byte("*.log\n!keep.log\nbuild/\n/only-top\n# comment\n\\!bang\ntrail\\ \nspaces   \n"))
-	sub := parseIgnore("sub/", []byte("!*.log\nx/*.txt\n"))
-	global := parseIgnore("", []byte("*.o\n!keep.log\n"))
-	r := &ignoreRules{dirs: []*ignoreList{top}, global: []*ignoreList{global}}
-	rs := r.with(sub)
+	top := Parse("", []byte("*.log\n!keep.log\nbuild/\n/only-top\n# comment\n\\!bang\ntrail\\ \nspaces   \n"))
+	sub := Parse("sub/", []byte("!*.log\nx/*.txt\n"))
+	Global := Parse("", []byte("*.o\n!keep.log\n"))
+	r := &Rules{dirs: []*List{top}, Global: []*List{Global}}
+	rs := r.With(sub)
 	cases := []struct {
-		rules *ignoreRules
+		rules *Rules
 		path  string
 		dir   bool
 		want  bool
@@ -74,7 +74,7 @@ func TestIgnorePrecedence(t *testing.T) {
 		{r, "!bang", false, true},
 		{r, "trail ", false, true},
 		{r, "spaces", false, true},
-		{r, "x.o", false, true},         // from the global list
+		{r, "x.o", false, true},         // from the Global list
 		{rs, "sub/a.log", false, false}, // the deeper file wins
 		{rs, "sub/x/a.txt", false, true},
 		{rs, "x/a.txt", false, false}, // anchored to sub/
@@ -82,7 +82,7 @@ func TestIgnorePrecedence(t *testing.T) {
 	}
 	for _, c := range cases {
 		name := c.path[strings.LastIndexByte(c.path, '/')+1:]
-		assert.Equal(t, c.want, c.rules.excluded(c.path, name, c.dir), "%q dir=%v", c.path, c.dir)
+		assert.Equal(t, c.want, c.rules.Excluded(c.path, name, c.dir), "%q dir=%v", c.path, c.dir)
 	}
 }
 

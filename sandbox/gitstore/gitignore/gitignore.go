@@ -1,17 +1,10 @@
-package gitstore
+package gitignore
 
 import (
 	"bytes"
+	"fmt"
 	"strings"
 )
-
-// This file implements git's ignore rules as `git add -A` applies them
-// (dir.c in git 2.39): patterns from every .gitignore on the way down,
-// then $GIT_DIR/info/exclude, then core.excludesFile. Within one file the
-// last matching pattern wins; a deeper .gitignore beats a shallower one;
-// .gitignore files beat info/exclude, which beats core.excludesFile. A
-// directory that is excluded is not descended into, so nothing below it can
-// be re-included by a negation.
 
 // ignorePattern is one parsed line of an ignore file.
 type ignorePattern struct {
@@ -24,18 +17,18 @@ type ignorePattern struct {
 	suffix  string // non-empty for "*.ext"-style patterns
 }
 
-// ignoreList is the patterns of one file, and the directory (relative to
+// List is the patterns of one file, and the directory (relative to
 // the top of the working tree, "" for the top, else ending in '/') that its
 // non-base patterns are anchored to.
-type ignoreList struct {
+type List struct {
 	dir      string
 	patterns []ignorePattern
 }
 
-// parseIgnore parses the content of an ignore file whose patterns are
+// Parse parses the content of an ignore file whose patterns are
 // anchored at dir ("" or "a/b/").
-func parseIgnore(dir string, content []byte) *ignoreList {
-	l := &ignoreList{dir: dir}
+func Parse(dir string, content []byte) *List {
+	l := &List{dir: dir}
 	content = bytes.TrimPrefix(content, []byte("\xef\xbb\xbf"))
 	for len(content) > 0 {
 		var line []byte
@@ -138,7 +131,7 @@ func (p *ignorePattern) match(dir, path, name string, isDir bool) bool {
 
 // decide returns whether the last pattern of l that matches excludes
 // (+1) or re-includes (-1) the path, or 0 when none matches.
-func (l *ignoreList) decide(path, name string, isDir bool) int {
+func (l *List) decide(path, name string, isDir bool) int {
 	for i := len(l.patterns) - 1; i >= 0; i-- {
 		p := &l.patterns[i]
 		if p.match(l.dir, path, name, isDir) {
@@ -151,25 +144,25 @@ func (l *ignoreList) decide(path, name string, isDir bool) int {
 	return 0
 }
 
-// ignoreRules is the set of rules in force in one directory: the
+// Rules is the set of rules in force in one directory: the
 // .gitignore lists from the top down to that directory (deepest last),
 // then the repository-wide lists (info/exclude first, core.excludesFile
 // last: earlier ones win).
-type ignoreRules struct {
-	dirs   []*ignoreList
-	global []*ignoreList
+type Rules struct {
+	dirs   []*List
+	Global []*List
 }
 
-// excluded reports whether path (whose basename is name) is ignored. It does
+// Excluded reports whether path (whose basename is name) is ignored. It does
 // not consider whether a parent directory is ignored: the walk never looks
 // inside an ignored directory for untracked files.
-func (r *ignoreRules) excluded(path, name string, isDir bool) bool {
+func (r *Rules) Excluded(path, name string, isDir bool) bool {
 	for i := len(r.dirs) - 1; i >= 0; i-- {
 		if d := r.dirs[i].decide(path, name, isDir); d != 0 {
 			return d > 0
 		}
 	}
-	for _, l := range r.global {
+	for _, l := range r.Global {
 		if d := l.decide(path, name, isDir); d != 0 {
 			return d > 0
 		}
@@ -177,14 +170,14 @@ func (r *ignoreRules) excluded(path, name string, isDir bool) bool {
 	return false
 }
 
-// with returns the rules of a subdirectory whose .gitignore is l (nil: none).
-func (r *ignoreRules) with(l *ignoreList) *ignoreRules {
+// With returns the rules of a subdirectory whose .gitignore is l (nil: none).
+func (r *Rules) With(l *List) *Rules {
 	if l == nil || len(l.patterns) == 0 {
 		return r
 	}
-	dirs := make([]*ignoreList, len(r.dirs), len(r.dirs)+1)
+	dirs := make([]*List, len(r.dirs), len(r.dirs)+1)
 	copy(dirs, r.dirs)
-	return &ignoreRules{dirs: append(dirs, l), global: r.global}
+	return &Rules{dirs: append(dirs, l), Global: r.Global}
 }
 
 // wildmatch matches text against a git wildmatch pattern with WM_PATHNAME:
@@ -402,4 +395,22 @@ func matchClass(class string, c byte) (match, known bool) {
 		return isDigit || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'), true
 	}
 	return false, false
+}
+
+// AddGlobal appends a repository-wide list (info/exclude, then
+// core.excludesFile: earlier ones win); an empty one is dropped.
+func (r *Rules) AddGlobal(l *List) {
+	if len(l.patterns) > 0 {
+		r.Global = append(r.Global, l)
+	}
+}
+
+// GlobalKey identifies the content of the repository-wide lists: equal
+// keys, same rules.
+func (r *Rules) GlobalKey() string {
+	var b strings.Builder
+	for _, l := range r.Global {
+		fmt.Fprintf(&b, "%v;", l.patterns)
+	}
+	return b.String()
 }
