@@ -138,7 +138,10 @@ func TestAttackBenchSetsBN(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs benchmarks")
 	}
-	repo := benchFixture(t, "{bench: {pattern: BenchmarkSum, packages: [./work]}}")
+	// A benchmark that resets b.N never reaches its benchtime, so Go's
+	// testing package calibrates it until the budget ends: a short budget
+	// keeps the test short without changing what it shows.
+	repo := benchFixture(t, "{bench: {pattern: BenchmarkSum, packages: [./work], budget: 8s}}")
 	v, res := proposeBench(t, repo, func(d string) {
 		slowerSum(t, "3")(d)
 		invariants.ReplaceInForTest(t, d, "work/work_test.go", "func BenchmarkSum(b *testing.B) {\n", "func BenchmarkSum(b *testing.B) {\n\tb.N = 1\n")
