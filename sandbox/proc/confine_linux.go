@@ -2,6 +2,7 @@ package proc
 
 import (
 	"fmt"
+	"github.com/factory-dev/factory/sandbox/proc/cgroup"
 	"os"
 	"path/filepath"
 	"slices"
@@ -73,14 +74,14 @@ func (l *launch) confine(c Cmd, f Features, lay fsLayout, mnt Mount) error {
 		l.notes = append(l.notes, describe(l.mode, bw.uid, f.Seccomp, "read-only (proc.Init was not called: no discarding overlay)", lay))
 		return nil
 	}
-	cg, cgNotes := newCgroup(layout, mem, procs)
+	cg, cgNotes := cgroup.New(layout, mem, procs)
 	l.cg = cg
 	l.notes = append(l.notes, cgNotes...)
 	if cg == nil && f.Cgroup == "" && !f.Root {
 		spec.Rlimits = append(spec.Rlimits, rlimit{Resource: unix.RLIMIT_DATA, Cur: uint64(mem), Max: uint64(mem)})
 		l.notes = append(l.notes, "memory limit approximated per process with RLIMIT_DATA")
 	}
-	spec.Cgroups = cg.procsFiles()
+	spec.Cgroups = cg.ProcsFiles()
 	spec.Overlays = append(slices.Clone(lay.overlays), lay.deps...)
 	spec.Seccomp = f.Seccomp
 	switch l.mode {
@@ -146,7 +147,7 @@ func (l *launch) nativeChild(spec *childSpec, f Features, pol factory.SandboxPol
 func (l *launch) reexec(spec childSpec) error {
 	raw, err := marshalSpec(spec)
 	if err != nil {
-		l.cg.destroy(time.Second)
+		l.cg.Destroy(time.Second)
 		return factory.Errorf(factory.EINTERNAL, "encode child spec: %v", err)
 	}
 	// /proc/self/exe still works when the binary was replaced or deleted
@@ -154,7 +155,7 @@ func (l *launch) reexec(spec childSpec) error {
 	self := "/proc/self/exe"
 	if _, err := os.Stat(self); err != nil {
 		if self, err = os.Executable(); err != nil {
-			l.cg.destroy(time.Second)
+			l.cg.Destroy(time.Second)
 			return factory.Errorf(factory.EUNAVAILABLE, "cannot re-execute self: %v", err)
 		}
 	}

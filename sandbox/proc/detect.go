@@ -1,6 +1,10 @@
 package proc
 
-import "sync"
+import (
+	"sync"
+
+	"github.com/factory-dev/factory/sandbox/proc/cgroup"
+)
 
 // Features is what this machine offers for isolation.
 type Features struct {
@@ -25,7 +29,7 @@ type Features struct {
 var (
 	detectOnce sync.Once
 	detected   Features
-	layout     cgroupLayout
+	layout     cgroup.Layout
 )
 
 // Detect probes the machine once (a few short trial processes) and caches

@@ -2,6 +2,7 @@ package proc
 
 import (
 	"context"
+	"github.com/factory-dev/factory/sandbox/proc/cgroup"
 	"os"
 	"os/exec"
 	"strconv"
@@ -12,7 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-func probe() (Features, cgroupLayout) {
+func probe() (Features, cgroup.Layout) {
 	var f Features
 	f.Root = os.Geteuid() == 0
 	trueBin, _ := exec.LookPath("true")
@@ -37,9 +38,9 @@ func probe() (Features, cgroupLayout) {
 		f.PidNS = try(syscall.CLONE_NEWUSER | syscall.CLONE_NEWPID)
 		f.MountNS = try(syscall.CLONE_NEWUSER | syscall.CLONE_NEWNS)
 	}
-	l := detectCgroups()
-	f.Cgroup = l.version
-	f.Notes = append(f.Notes, l.notes...)
+	l := cgroup.Detect()
+	f.Cgroup = l.Version
+	f.Notes = append(f.Notes, l.Notes...)
 	f.Seccomp = seccompAvailable()
 	f.Landlock = landlockABI()
 	if f.Landlock == 0 {

@@ -6,12 +6,14 @@ import (
 	"os"
 	"runtime"
 	"strconv"
+
+	"github.com/factory-dev/factory/sandbox/proc/cgroup"
 )
 
 // probe finds what isolation this platform has: Seatbelt on macOS, when
 // sandbox-exec is there; nothing on Windows. There are no namespaces, no
 // cgroups, no seccomp and no Landlock off Linux, so those stay false.
-func probe() (Features, cgroupLayout) {
+func probe() (Features, cgroup.Layout) {
 	f := Features{Root: os.Geteuid() == 0, Best: IsoNone}
 	var why string
 	f.Seatbelt, why = seatbeltExec()
@@ -27,7 +29,7 @@ func probe() (Features, cgroupLayout) {
 	if runtime.GOOS == "windows" {
 		f.Notes = append(f.Notes, "process tree kill not enforced on windows: only the first process is killed on timeout")
 	}
-	return f, cgroupLayout{}
+	return f, cgroup.Layout{}
 }
 
 // nativeReason: the native mode is made of Linux namespaces.

@@ -3,6 +3,7 @@ package proc
 import (
 	"context"
 	"errors"
+	"github.com/factory-dev/factory/sandbox/proc/cgroup"
 	"io"
 	"os"
 	"os/exec"
@@ -293,7 +294,7 @@ type launch struct {
 	dir   string // to start the process (bwrap or the re-executed child) in, on the host
 	seen  string // the command's working directory as it sees it
 	sys   *syscall.SysProcAttr
-	cg    *cgroup
+	cg    *cgroup.Group
 	child bool       // a re-executed child that reports setup errors on errFD
 	files []*os.File // passed from descriptor 3 on (bwrap run directly: seccompFD and on)
 	notes []string
@@ -435,7 +436,7 @@ func (l *launch) run(ctx context.Context, c Cmd) (Result, error) {
 	outCap, errCap := newCapture(max, c.Stdout), newCapture(max, c.Stderr)
 	p, err := l.openPipes()
 	if err != nil {
-		l.cg.destroy(time.Second)
+		l.cg.Destroy(time.Second)
 		return res, err
 	}
 	cmd := &exec.Cmd{Path: l.path, Args: l.argv, Env: l.env, Dir: l.dir, Stdin: c.Stdin,
@@ -448,7 +449,7 @@ func (l *launch) run(ctx context.Context, c Cmd) (Result, error) {
 	}
 	if err := ctx.Err(); err != nil {
 		p.closeAll()
-		l.cg.destroy(time.Second)
+		l.cg.Destroy(time.Second)
 		res.Cancelled, res.ExitCode = true, -1
 		return res, nil
 	}
@@ -527,7 +528,7 @@ func (l *launch) start(cmd *exec.Cmd, p *pipes) error {
 		return nil
 	}
 	closeAll(p.rOut, p.rErr, p.errR)
-	l.cg.destroy(time.Second)
+	l.cg.Destroy(time.Second)
 	code := factory.EINTERNAL
 	if errors.Is(err, os.ErrNotExist) {
 		code = factory.ENOTFOUND
@@ -615,8 +616,8 @@ func (l *launch) watch(ctx context.Context, timeout time.Duration, pid int, exit
 // it returns the notes of the cgroup.
 func (l *launch) reap(cmd *exec.Cmd, pid int) []string {
 	l.signal(pid, syscall.SIGKILL)
-	notes := l.cg.events()
-	if !l.cg.destroy(5 * time.Second) {
+	notes := l.cg.Events()
+	if !l.cg.Destroy(5 * time.Second) {
 		notes = append(notes, "some processes survived the cgroup kill")
 	}
 	_ = cmd.Wait() // reaps; its error is in ProcessState

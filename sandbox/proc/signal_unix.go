@@ -21,7 +21,7 @@ func (l *launch) signal(pgid int, sig syscall.Signal) {
 	if sig != syscall.SIGKILL {
 		targets := processTree(pgid)
 		if l.cg != nil {
-			targets = append(targets, l.cg.pids()...)
+			targets = append(targets, l.cg.Pids()...)
 		}
 		seen := map[int]bool{}
 		for _, p := range targets {
@@ -51,5 +51,5 @@ func (l *launch) signal(pgid int, sig syscall.Signal) {
 	for _, p := range below {
 		_ = syscall.Kill(p, sig)
 	}
-	l.cg.signal(sig)
+	l.cg.Signal(sig)
 }

@@ -1,4 +1,4 @@
-package proc
+package cgroup
 
 import (
 	"bufio"
@@ -13,14 +13,14 @@ import (
 	"time"
 )
 
-// cgroupLayout says where this process may create child cgroups for the
+// Layout says where this process may create child cgroups for the
 // memory and pids controllers. A dir is "" when the controller is unusable.
-type cgroupLayout struct {
-	version string // "v1", "v2" or ""
+type Layout struct {
+	Version string // "v1", "v2" or ""
 	memV1   string // v1: <memory mount>/<own path>/factory
 	pidsV1  string // v1: <pids mount>/<own path>/factory
 	v2      string // v2: <cgroup2 mount>/<own path>/factory, with memory and pids enabled
-	notes   []string
+	Notes   []string
 }
 
 // mountEntry is one line of /proc/self/mountinfo, reduced.
@@ -95,11 +95,11 @@ func ownCgroups() map[string]string {
 	return out
 }
 
-// detectCgroups finds usable memory and pids controllers, preferring v1
+// Detect finds usable memory and pids controllers, preferring v1
 // hierarchies when a controller is bound there (hybrid machines), else the
 // unified v2 hierarchy when it offers the controller.
-func detectCgroups() cgroupLayout {
-	var l cgroupLayout
+func Detect() Layout {
+	var l Layout
 	own := ownCgroups()
 	mounts := readMountinfo()
 	var v2mount string
@@ -123,46 +123,46 @@ func detectCgroups() cgroupLayout {
 		}
 	}
 	if l.memV1 != "" || l.pidsV1 != "" {
-		l.version = "v1"
+		l.Version = "v1"
 		if l.memV1 == "" {
-			l.notes = append(l.notes, "memory limit not enforced: no memory cgroup controller")
+			l.Notes = append(l.Notes, "memory limit not enforced: no memory cgroup controller")
 		}
 		if l.pidsV1 == "" {
-			l.notes = append(l.notes, "process limit not enforced: no pids cgroup controller")
+			l.Notes = append(l.Notes, "process limit not enforced: no pids cgroup controller")
 		}
 		return l
 	}
 	if v2mount == "" {
-		l.notes = append(l.notes, "memory and process limits not enforced: no cgroup hierarchy mounted")
+		l.Notes = append(l.Notes, "memory and process limits not enforced: no cgroup hierarchy mounted")
 		return l
 	}
 	p, ok := own[""]
 	if !ok {
-		l.notes = append(l.notes, "memory and process limits not enforced: not in a cgroup v2 hierarchy")
+		l.Notes = append(l.Notes, "memory and process limits not enforced: not in a cgroup v2 hierarchy")
 		return l
 	}
 	base := filepath.Join(v2mount, p)
 	ctrl, _ := os.ReadFile(filepath.Join(v2mount, "cgroup.controllers"))
 	if !hasWords(string(ctrl), "memory", "pids") {
-		l.notes = append(l.notes, "memory and process limits not enforced: cgroup v2 lacks the memory or pids controller")
+		l.Notes = append(l.Notes, "memory and process limits not enforced: cgroup v2 lacks the memory or pids controller")
 		return l
 	}
 	// Children of base can only get controllers if base enables them, which
 	// the kernel refuses while base holds processes (unless it is the root).
 	if err := enableControllers(base); err != nil {
-		l.notes = append(l.notes, "memory and process limits not enforced: cannot delegate cgroup v2 controllers below "+base+": "+err.Error())
+		l.Notes = append(l.Notes, "memory and process limits not enforced: cannot delegate cgroup v2 controllers below "+base+": "+err.Error())
 		return l
 	}
 	dir := filepath.Join(base, "factory")
 	if err := os.Mkdir(dir, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
-		l.notes = append(l.notes, "memory and process limits not enforced: "+err.Error())
+		l.Notes = append(l.Notes, "memory and process limits not enforced: "+err.Error())
 		return l
 	}
 	if err := enableControllers(dir); err != nil {
-		l.notes = append(l.notes, "memory and process limits not enforced: "+err.Error())
+		l.Notes = append(l.Notes, "memory and process limits not enforced: "+err.Error())
 		return l
 	}
-	l.version, l.v2 = "v2", dir
+	l.Version, l.v2 = "v2", dir
 	return l
 }
 
@@ -195,18 +195,18 @@ func enableControllers(dir string) error {
 
 var cgroupSeq atomic.Int64
 
-// cgroup is the set of cgroup directories one run lives in.
-type cgroup struct {
+// Group is the set of cgroup directories one run lives in.
+type Group struct {
 	v2   bool
 	dirs []string // leaf directories, one per hierarchy
 }
 
-// newCgroup creates the run's cgroup(s) with the given limits. It returns
+// New creates the run's cgroup(s) with the given limits. It returns
 // nil and notes when limits cannot be enforced; it never fails the run.
-func newCgroup(l cgroupLayout, memory int64, pids int) (*cgroup, []string) {
-	notes := append([]string(nil), l.notes...)
+func New(l Layout, memory int64, pids int) (*Group, []string) {
+	notes := append([]string(nil), l.Notes...)
 	id := fmt.Sprintf("%d-%d", os.Getpid(), cgroupSeq.Add(1))
-	cg := &cgroup{}
+	cg := &Group{}
 	mk := func(parent string) (string, error) {
 		if err := os.MkdirAll(parent, 0o755); err != nil {
 			return "", err
@@ -218,7 +218,7 @@ func newCgroup(l cgroupLayout, memory int64, pids int) (*cgroup, []string) {
 		cg.dirs = append(cg.dirs, d)
 		return d, nil
 	}
-	switch l.version {
+	switch l.Version {
 	case "v1":
 		if l.memV1 != "" {
 			if d, err := mk(l.memV1); err != nil {
@@ -263,8 +263,8 @@ func writeCg(dir, file string, v int64) error {
 	return os.WriteFile(filepath.Join(dir, file), []byte(strconv.FormatInt(v, 10)), 0)
 }
 
-// procsFiles are the files a process writes its pid to, to join.
-func (cg *cgroup) procsFiles() []string {
+// ProcsFiles are the files a process writes its pid to, to join.
+func (cg *Group) ProcsFiles() []string {
 	if cg == nil {
 		return nil
 	}
@@ -275,8 +275,8 @@ func (cg *cgroup) procsFiles() []string {
 	return out
 }
 
-// pids lists the processes in the run's cgroups.
-func (cg *cgroup) pids() []int {
+// Pids lists the processes in the run's cgroups.
+func (cg *Group) Pids() []int {
 	var out []int
 	for _, d := range cg.dirs {
 		data, err := os.ReadFile(filepath.Join(d, "cgroup.procs"))
@@ -292,8 +292,8 @@ func (cg *cgroup) pids() []int {
 	return out
 }
 
-// signal sends sig to every process in the run's cgroups.
-func (cg *cgroup) signal(sig syscall.Signal) {
+// Signal sends sig to every process in the run's cgroups.
+func (cg *Group) Signal(sig syscall.Signal) {
 	if cg == nil {
 		return
 	}
@@ -302,13 +302,13 @@ func (cg *cgroup) signal(sig syscall.Signal) {
 			_ = os.WriteFile(filepath.Join(d, "cgroup.kill"), []byte("1"), 0)
 		}
 	}
-	for _, p := range cg.pids() {
+	for _, p := range cg.Pids() {
 		_ = syscall.Kill(p, sig)
 	}
 }
 
-// events reports limit hits as notes for the agent.
-func (cg *cgroup) events() []string {
+// Events reports limit hits as notes for the agent.
+func (cg *Group) Events() []string {
 	if cg == nil {
 		return nil
 	}
@@ -341,23 +341,23 @@ func statField(path, name string) int64 {
 	return 0
 }
 
-// destroy kills whatever is left in the cgroups, waits for them to empty
+// Destroy kills whatever is left in the cgroups, waits for them to empty
 // (at most limit) and removes them. It reports whether they emptied.
-func (cg *cgroup) destroy(limit time.Duration) bool {
+func (cg *Group) Destroy(limit time.Duration) bool {
 	if cg == nil {
 		return true
 	}
 	deadline := time.Now().Add(limit)
 	empty := false
 	for {
-		if len(cg.pids()) == 0 {
+		if len(cg.Pids()) == 0 {
 			empty = true
 			break
 		}
 		if time.Now().After(deadline) {
 			break
 		}
-		cg.signal(syscall.SIGKILL)
+		cg.Signal(syscall.SIGKILL)
 		time.Sleep(2 * time.Millisecond)
 	}
 	for _, d := range cg.dirs {
@@ -371,3 +371,7 @@ func (cg *cgroup) destroy(limit time.Duration) bool {
 	}
 	return empty
 }
+
+// Full reports whether both limits, memory and processes, are in force: on
+// v1 each lives in a hierarchy of its own, and either may be missing.
+func (cg *Group) Full() bool { return cg != nil && (cg.v2 || len(cg.dirs) == 2) }
