@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path"
@@ -47,6 +48,12 @@ type Options struct {
 	// that swap, to prove the rollback).
 	beforeWrite, beforeCommit func()
 	beforeSwap                func(path string) error
+	// beforeExchange runs between the last check of path and its exchange,
+	// where only the check of the file taken out can see a change.
+	beforeExchange func(path string)
+	// noExchange makes every swap check and rename, as on a file system
+	// that cannot exchange two names, so tests cover that path too.
+	noExchange bool
 }
 
 // Paths returns the workspace-relative paths a patch touches (old and new
@@ -201,9 +208,14 @@ type tree struct {
 	opt       Options
 	readStart time.Time // before the first file was read
 
-	mu    sync.Mutex          // guards dirs and stats, used by parallel loads and writes
-	dirs  map[string]*os.Root // directories opened without symlinks (dirs.go)
-	stats map[string]lstat
+	mu       sync.Mutex          // guards dirs, dirFiles and stats, used by parallel loads and writes
+	dirs     map[string]*os.Root // directories opened without symlinks (dirs.go)
+	dirFiles map[string]*os.File // the same directories as files, for exchange
+	stats    map[string]lstat
+
+	// noExchange is set once exchange reports that the file system cannot
+	// swap two names: every later swap checks and renames instead.
+	noExchange atomic.Bool
 
 	nodes   map[string]*node
 	order   []string
@@ -262,7 +274,7 @@ func (t *tree) load(p string) loaded {
 		}
 		n.origExists, n.origLink, n.origData = true, true, []byte(target)
 	case info.Mode().IsRegular():
-		data, err := dr.ReadFile(base)
+		data, err := readFile(dr, base, info.Size())
 		if err != nil {
 			return loaded{err: err}
 		}
@@ -270,6 +282,29 @@ func (t *tree) load(p string) loaded {
 	}
 	n.origInfo = info
 	return loaded{n: n, info: info}
+}
+
+// readFile reads the regular file name in dr, which its lstat said holds
+// size bytes: in one read when it still does (open, read, close, where
+// os.ReadFile adds a stat and a read to find the end). A file that grew
+// meanwhile was read short, but it no longer matches the lstat, and the
+// checks before and after the swap refuse it.
+func readFile(dr *os.Root, name string, size int64) ([]byte, error) {
+	f, err := dr.OpenFile(name, os.O_RDONLY|openFlags, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data := make([]byte, size+1)
+	n, err := f.Read(data)
+	if err == nil && int64(n) == size {
+		return data[:n], nil
+	}
+	if err != nil && !errors.Is(err, io.EOF) {
+		return nil, err
+	}
+	rest, err := io.ReadAll(f)
+	return append(data[:n], rest...), err
 }
 
 // prefetch reads, in parallel, every path the patch will read whose
