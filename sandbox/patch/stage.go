@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path"
+	"slices"
 )
 
 // errNoExchange says the file system or kernel cannot exchange two names.
@@ -33,6 +34,7 @@ type staged struct {
 // it staged, for the caller to discard.
 func (t *tree) stageAll(writes []*node) ([]*staged, error) {
 	all := make([]*staged, len(writes))
+	writes = spread(writes)
 	err := parallelErr(len(writes), func(i int) error {
 		var err error
 		all[i], err = t.stage(writes[i])
@@ -45,6 +47,23 @@ func (t *tree) stageAll(writes []*node) ([]*staged, error) {
 		}
 	}
 	return out, err
+}
+
+// spread orders nodes so that neighbours lie in different directories:
+// the first file of every directory, then the second of every one... A
+// directory takes one creation or rename at a time, so workers given files
+// of the same directory would wait for each other.
+func spread(nodes []*node) []*node {
+	rank := make(map[*node]int, len(nodes))
+	seen := map[string]int{}
+	for _, n := range nodes {
+		d := path.Dir(n.path)
+		rank[n] = seen[d]
+		seen[d]++
+	}
+	out := slices.Clone(nodes)
+	slices.SortStableFunc(out, func(a, b *node) int { return rank[a] - rank[b] })
+	return out
 }
 
 func (t *tree) stage(n *node) (*staged, error) {
