@@ -1,10 +1,12 @@
 package patch
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"testing"
 
+	"github.com/factory-dev/factory"
 	"github.com/factory-dev/factory/internal/attacktest"
 	"github.com/stretchr/testify/require"
 )
@@ -134,4 +136,31 @@ func TestAttackConcurrentChangeWithoutExchange(t *testing.T) {
 		}
 		return nil
 	}}, &wrote)
+}
+
+// attack: another program edits f.txt after Prepare read it and before Write (the window in which the workspace takes its lock and snapshot) -> ECONFLICT from Write, the edit kept, nothing of the patch written; a second Write of the same prepared patch is refused
+func TestAttackEditBetweenPrepareAndWrite(t *testing.T) {
+	w := newAdvWorkspace(t)
+	root, err := os.OpenRoot(w.dir)
+	require.NoError(t, err)
+	defer root.Close()
+	ctx := context.Background()
+	p, rep, err := Prepare(ctx, root, editFAndA, Options{})
+	require.NoError(t, err)
+	require.False(t, rep.Applied)
+	appendTo(t, filepath.Join(w.dir, "f.txt"), "edited meanwhile\n")
+	before := attacktest.Take(t, w.dir, w.outside)
+	rep, err = p.Write(ctx)
+	require.Equal(t, factory.ECONFLICT, factory.ErrorCode(err), "%v", err)
+	require.False(t, rep.Applied)
+	_, err = p.Write(ctx)
+	require.Equal(t, factory.EINVALID, factory.ErrorCode(err), "%v", err)
+	attacktest.Unchanged(t, before, w.dir, w.outside)
+
+	// Prepared again, it applies on the edited file.
+	p, _, err = Prepare(ctx, root, editFAndA, Options{})
+	require.NoError(t, err)
+	rep, err = p.Write(ctx)
+	require.NoError(t, err)
+	require.True(t, rep.Applied)
 }
