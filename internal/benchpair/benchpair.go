@@ -45,13 +45,15 @@ type Result struct {
 // own ns/op is the time of a whole round (every side and its preparation)
 // over b.N: the timer keeps running, so -benchtime in seconds still ends.
 func Pair(b *testing.B, rounds int, factory func() time.Duration, ref Side) Result {
-	return Compare(b, rounds, factory, ref)[0]
+	return Compare(b, rounds, nil, factory, ref)[0]
 }
 
 // Compare is Pair against several references, each timed in every round
 // (for a reference that is a step of another, say). It reports the first
 // as Pair does and the others with their names, as the package says.
-func Compare(b *testing.B, rounds int, factory func() time.Duration, refs ...Side) []Result {
+// setup, when not nil, runs untimed at the start of every round, for what
+// every side of the round works on (a fresh copy, a new snapshot).
+func Compare(b *testing.B, rounds int, setup func(), factory func() time.Duration, refs ...Side) []Result {
 	b.Helper()
 	if len(refs) == 0 {
 		b.Fatal("benchpair: no reference to compare with")
@@ -60,6 +62,9 @@ func Compare(b *testing.B, rounds int, factory func() time.Duration, refs ...Sid
 	sides := append([]Side{{Name: "factory", Run: factory}}, refs...)
 	times := make([][]time.Duration, len(sides))
 	for r := 0; r < n; r++ {
+		if setup != nil {
+			setup()
+		}
 		for k := range sides {
 			i := (k + r) % len(sides) // rotate who goes first
 			times[i] = append(times[i], sides[i].Run())

@@ -26,13 +26,15 @@ func TestCompareRotatesAndReports(t *testing.T) {
 	var got []Result
 	res := testing.Benchmark(func(b *testing.B) {
 		order = nil
-		got = Compare(b, 3, side("f", 10, 20, 30, 40, 50),
+		got = Compare(b, 3, func() { order = append(order, "setup") }, side("f", 10, 20, 30, 40, 50),
 			Side{"git", side("g", 20)}, Side{"read-tree", side("r", 10)})
 	})
 	n := max(MinRounds, res.N)
-	require.Len(t, order, 3*n)
+	require.Len(t, order, 4*n)
 	for r := 0; r < n; r++ {
-		require.Equal(t, []string{"f", "g", "r"}[r%3], order[3*r], "round %d starts with a rotating side", r)
+		require.Equal(t, "setup", order[4*r], "round %d starts with its setup", r)
+		require.Equal(t, []string{"f", "g", "r"}[r%3], order[4*r+1], "round %d then a rotating side", r)
+		require.ElementsMatch(t, []string{"f", "g", "r"}, order[4*r+1:4*r+4], "round %d runs every side once", r)
 	}
 	require.Equal(t, "git", got[0].Ref)
 	require.InDelta(t, 1.5, got[0].Median, 1e-9, "ratios 0.5 1 1.5 2 2.5 (and repeats) have median 1.5 when n=5")
