@@ -89,49 +89,7 @@ func BenchmarkIncrementalCopy(b *testing.B) {
 			benchpair.Side{Name: "materialize", Run: materialize}, checkoutIndexSide(b, dir, idxEnv, func() string { return s.Tree }))
 	})
 
-	b.Run("snapshotdir", func(b *testing.B) {
-		// Each round snapshots a new copy holding 10 edits; every side
-		// captures the same copy, and must find the same tree.
-		var c *sandbox.Copy
-		var trees []string
-		endRound := func() {
-			if c != nil {
-				require.NoError(b, c.Close())
-			}
-			require.Len(b, slices.Compact(trees), min(len(trees), 1), "fast and full capture agree")
-			trees = nil
-		}
-		newCopy := func() {
-			endRound()
-			edit10(dir)
-			s, err := w.Snapshot(ctx, "")
-			require.NoError(b, err)
-			c, err = w.Isolate(ctx, s.ID)
-			require.NoError(b, err)
-			edit10(c.Dir())
-		}
-		capture := func(full bool) func() time.Duration {
-			return func() time.Duration {
-				sandbox.SetTestNoFastCopySnap(w, full)
-				defer sandbox.SetTestNoFastCopySnap(w, false)
-				t0 := time.Now()
-				r, err := c.Snapshot(ctx, "")
-				d := time.Since(t0)
-				require.NoError(b, err)
-				trees = append(trees, r.Tree)
-				return d
-			}
-		}
-		gitAdd := func() time.Duration {
-			runIn(b, dir, nil, "cp", ".git/index", tmpIdx)
-			t0 := time.Now()
-			runIn(b, dir, idxEnv, "git", "--work-tree="+c.Dir(), "add", "-A")
-			return time.Since(t0)
-		}
-		benchpair.Compare(b, benchpair.MinRounds, newCopy, capture(false),
-			benchpair.Side{Name: "full-walk", Run: capture(true)}, benchpair.Side{Name: "git-add", Run: gitAdd})
-		endRound()
-	})
+	b.Run("snapshotdir", func(b *testing.B) { benchCopySnapshot(b, w, dir, edit10, tmpIdx) })
 
 	b.Run("cycle", func(b *testing.B) {
 		var snap, iso, snapDir, closeT time.Duration
@@ -161,4 +119,51 @@ func BenchmarkIncrementalCopy(b *testing.B) {
 		b.ReportMetric(ms(snapDir), "snapshotdir-ms/op")
 		b.ReportMetric(ms(closeT), "close-ms/op")
 	})
+}
+
+// benchCopySnapshot is BenchmarkIncrementalCopy/snapshotdir: each round
+// snapshots a new copy holding 10 edits; every side captures the same
+// copy, and must find the same tree.
+func benchCopySnapshot(b *testing.B, w *sandbox.Workspace, dir string, edit10 func(string), tmpIdx string) {
+	ctx := context.Background()
+	idxEnv := []string{"GIT_INDEX_FILE=" + tmpIdx}
+	var c *sandbox.Copy
+	var trees []string
+	endRound := func() {
+		if c != nil {
+			require.NoError(b, c.Close())
+		}
+		require.Len(b, slices.Compact(trees), min(len(trees), 1), "fast and full capture agree")
+		trees = nil
+	}
+	newCopy := func() {
+		endRound()
+		edit10(dir)
+		s, err := w.Snapshot(ctx, "")
+		require.NoError(b, err)
+		c, err = w.Isolate(ctx, s.ID)
+		require.NoError(b, err)
+		edit10(c.Dir())
+	}
+	capture := func(full bool) func() time.Duration {
+		return func() time.Duration {
+			sandbox.SetTestNoFastCopySnap(w, full)
+			defer sandbox.SetTestNoFastCopySnap(w, false)
+			t0 := time.Now()
+			r, err := c.Snapshot(ctx, "")
+			d := time.Since(t0)
+			require.NoError(b, err)
+			trees = append(trees, r.Tree)
+			return d
+		}
+	}
+	gitAdd := func() time.Duration {
+		runIn(b, dir, nil, "cp", ".git/index", tmpIdx)
+		t0 := time.Now()
+		runIn(b, dir, idxEnv, "git", "--work-tree="+c.Dir(), "add", "-A")
+		return time.Since(t0)
+	}
+	benchpair.Compare(b, benchpair.MinRounds, newCopy, capture(false),
+		benchpair.Side{Name: "full-walk", Run: capture(true)}, benchpair.Side{Name: "git-add", Run: gitAdd})
+	endRound()
 }
