@@ -359,7 +359,7 @@ func (t *tree) unchanged(n *node, dr *os.Root, name string, c checks) error {
 		return changedError(n.path, "it was modified and its modification time put back")
 	}
 	if c&checkContent != 0 && !n.origLink && !o.ModTime().Before(t.readStart.Add(-racyWindow)) {
-		if data, err := dr.ReadFile(name); err != nil || !bytes.Equal(data, n.origData) {
+		if data, err := readFile(dr, name, info.Size()); err != nil || !bytes.Equal(data, n.origData) {
 			return changedError(n.path, "its content changed")
 		}
 	}
