@@ -13,8 +13,8 @@ import (
 var errNoExchange = errors.New("exchange not supported")
 
 // staged is one write prepared next to its file: the new content under a
-// temporary name, swapped in by a rename once the old file is checked to
-// be the one the patch read.
+// temporary name, swapped in (exchanged, or renamed over it) once the old
+// file is checked to be the one the patch read.
 //
 // A program that holds the old file open and writes to it after the swap
 // writes to a file no longer in the tree; the checks right before the
