@@ -65,10 +65,12 @@ fuzz: ## run each fuzz target for FUZZTIME inputs
 		$(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 2000x ./sandbox/patch/ || exit 1; \
 	done
 
-bench: build ## benchmarks against their references (native git, direct commands); ratios in the output
-	$(GO) test -tags '$(TAGS)' -run '^$$' -bench . -skip '^BenchmarkIngest$$' -benchtime $(BENCHTIME) -timeout 60m $(PKGS)
-	$(GO) test -tags '$(TAGS)' -run '^$$' -bench '^BenchmarkIngest$$' -benchtime 50000x ./traces
+bench: build ## benchmarks against their references (native git, direct commands), then one markdown table of the ratios
+	@mkdir -p bin
+	set -o pipefail; $(GO) test -tags '$(TAGS)' -run '^$$' -bench . -skip '^BenchmarkIngest$$' -benchtime $(BENCHTIME) -timeout 60m $(PKGS) | tee bin/bench.txt
+	set -o pipefail; $(GO) test -tags '$(TAGS)' -run '^$$' -bench '^BenchmarkIngest$$' -benchtime 50000x ./traces | tee -a bin/bench.txt
 	set -o pipefail; FACTORY_PERF_POWER=1 $(GO) test -tags '$(TAGS)' -count=1 -run '^(TestPerfCompareIdenticalTreesShowNoChange|TestPerfCompareBiasOnIdenticalCodeUnderLoad)$$' -v ./investigate/ | grep -E 'try|alarm|over all|ok|FAIL'
+	@echo; $(GO) run ./internal/benchtable/cmd/benchtable bin/bench.txt
 
 demo: build ## build and run the scripted demo on the embedded example workspace
 	cd e2e && [ -d node_modules/@modelcontextprotocol/sdk ] || npm ci --no-audit --no-fund --loglevel=error

@@ -101,7 +101,5 @@ func applyIn(ctx context.Context, dir string, req factory.PatchRequest) (factory
 			factory.Errorf(factory.EINVALID, "cannot open %s as the directory to patch: %v", dir, err)
 	}
 	defer root.Close()
-	return patch.Apply(ctx, root, req.Patch, patch.Options{
-		DryRun: req.DryRun, Fuzz: req.Fuzz, MaxWriteBytes: req.MaxWriteBytes, MaxFileBytes: req.MaxFileBytes,
-	})
+	return patch.Apply(ctx, root, req.Patch, patchOptions(req))
 }

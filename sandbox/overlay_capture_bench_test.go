@@ -7,16 +7,20 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
+	"github.com/factory-dev/factory"
+	"github.com/factory-dev/factory/internal/benchpair"
 	"github.com/factory-dev/factory/sandbox"
 	"github.com/stretchr/testify/require"
 )
 
 // BenchmarkIncrementalCopy measures, on the generated 20,000-file workspace,
 // what a proposal pays for its copy when the live tree moved on since the
-// tree cached for overlays (10 files edited before every iteration):
+// tree cached for overlays (10 files edited before every round), in paired
+// rounds (internal/benchpair):
 //
 //   - isolate: Isolate of the new snapshot (an overlay over the cached tree,
 //     the 10 files written through it), against, in the same run,
@@ -57,70 +61,35 @@ func BenchmarkIncrementalCopy(b *testing.B) {
 	idxEnv := []string{"GIT_INDEX_FILE=" + tmpIdx}
 
 	b.Run("isolate", func(b *testing.B) {
-		var fac, mat, nat time.Duration
-		for i := 0; i < b.N; i++ {
+		var s factory.Snapshot
+		newSnapshot := func() {
 			edit10(dir)
-			s, err := w.Snapshot(ctx, "")
+			var err error
+			s, err = w.Snapshot(ctx, "")
 			require.NoError(b, err)
+		}
+		isolate := func() time.Duration {
 			t0 := time.Now()
 			c, err := w.Isolate(ctx, s.ID)
-			fac += time.Since(t0)
+			d := time.Since(t0)
 			require.NoError(b, err)
 			require.Equal(b, sandbox.CopyOverlay, c.Kind())
 			require.NoError(b, c.Close())
-
+			return d
+		}
+		materialize := func() time.Duration {
 			out := filepath.Join(b.TempDir(), "m")
-			t0 = time.Now()
-			require.NoError(b, w.Materialize(ctx, s.ID, out))
-			mat += time.Since(t0)
-			require.NoError(b, os.RemoveAll(out))
-
-			t0 = time.Now()
-			runIn(b, dir, idxEnv, "git", "read-tree", s.Tree)
-			runIn(b, dir, idxEnv, "git", "checkout-index", "-a", "--prefix="+out+"/")
-			nat += time.Since(t0)
-			require.NoError(b, os.RemoveAll(out))
-		}
-		b.ReportMetric(float64(fac.Nanoseconds())/float64(b.N), "factory-ns/op")
-		b.ReportMetric(float64(mat.Nanoseconds())/float64(b.N), "materialize-ns/op")
-		b.ReportMetric(float64(fac)/float64(mat), "ratio-vs-materialize")
-		b.ReportMetric(float64(fac)/float64(nat), "ratio-vs-checkout-index")
-	})
-
-	b.Run("snapshotdir", func(b *testing.B) {
-		var fast, full, nat time.Duration
-		for i := 0; i < b.N; i++ {
-			edit10(dir)
-			s, err := w.Snapshot(ctx, "")
-			require.NoError(b, err)
-			c, err := w.Isolate(ctx, s.ID)
-			require.NoError(b, err)
-			edit10(c.Dir())
-
 			t0 := time.Now()
-			r1, err := c.Snapshot(ctx, "")
-			fast += time.Since(t0)
-			require.NoError(b, err)
-
-			sandbox.SetTestNoFastCopySnap(w, true)
-			t0 = time.Now()
-			r2, err := c.Snapshot(ctx, "")
-			full += time.Since(t0)
-			sandbox.SetTestNoFastCopySnap(w, false)
-			require.NoError(b, err)
-			require.Equal(b, r2.Tree, r1.Tree)
-
-			runIn(b, dir, nil, "cp", ".git/index", tmpIdx)
-			t0 = time.Now()
-			runIn(b, dir, idxEnv, "git", "--work-tree="+c.Dir(), "add", "-A")
-			nat += time.Since(t0)
-			require.NoError(b, c.Close())
+			require.NoError(b, w.Materialize(ctx, s.ID, out))
+			d := time.Since(t0)
+			require.NoError(b, os.RemoveAll(out))
+			return d
 		}
-		b.ReportMetric(float64(fast.Nanoseconds())/float64(b.N), "factory-ns/op")
-		b.ReportMetric(float64(full.Nanoseconds())/float64(b.N), "full-walk-ns/op")
-		b.ReportMetric(float64(fast)/float64(full), "ratio-vs-full-walk")
-		b.ReportMetric(float64(fast)/float64(nat), "ratio-vs-git-add")
+		benchpair.Compare(b, benchpair.MinRounds, newSnapshot, isolate,
+			benchpair.Side{Name: "materialize", Run: materialize}, checkoutIndexSide(b, dir, idxEnv, func() string { return s.Tree }))
 	})
+
+	b.Run("snapshotdir", func(b *testing.B) { benchCopySnapshot(b, w, dir, edit10, tmpIdx) })
 
 	b.Run("cycle", func(b *testing.B) {
 		var snap, iso, snapDir, closeT time.Duration
@@ -150,4 +119,51 @@ func BenchmarkIncrementalCopy(b *testing.B) {
 		b.ReportMetric(ms(snapDir), "snapshotdir-ms/op")
 		b.ReportMetric(ms(closeT), "close-ms/op")
 	})
+}
+
+// benchCopySnapshot is BenchmarkIncrementalCopy/snapshotdir: each round
+// snapshots a new copy holding 10 edits; every side captures the same
+// copy, and must find the same tree.
+func benchCopySnapshot(b *testing.B, w *sandbox.Workspace, dir string, edit10 func(string), tmpIdx string) {
+	ctx := context.Background()
+	idxEnv := []string{"GIT_INDEX_FILE=" + tmpIdx}
+	var c *sandbox.Copy
+	var trees []string
+	endRound := func() {
+		if c != nil {
+			require.NoError(b, c.Close())
+		}
+		require.Len(b, slices.Compact(trees), min(len(trees), 1), "fast and full capture agree")
+		trees = nil
+	}
+	newCopy := func() {
+		endRound()
+		edit10(dir)
+		s, err := w.Snapshot(ctx, "")
+		require.NoError(b, err)
+		c, err = w.Isolate(ctx, s.ID)
+		require.NoError(b, err)
+		edit10(c.Dir())
+	}
+	capture := func(full bool) func() time.Duration {
+		return func() time.Duration {
+			sandbox.SetTestNoFastCopySnap(w, full)
+			defer sandbox.SetTestNoFastCopySnap(w, false)
+			t0 := time.Now()
+			r, err := c.Snapshot(ctx, "")
+			d := time.Since(t0)
+			require.NoError(b, err)
+			trees = append(trees, r.Tree)
+			return d
+		}
+	}
+	gitAdd := func() time.Duration {
+		runIn(b, dir, nil, "cp", ".git/index", tmpIdx)
+		t0 := time.Now()
+		runIn(b, dir, idxEnv, "git", "--work-tree="+c.Dir(), "add", "-A")
+		return time.Since(t0)
+	}
+	benchpair.Compare(b, benchpair.MinRounds, newCopy, capture(false),
+		benchpair.Side{Name: "full-walk", Run: capture(true)}, benchpair.Side{Name: "git-add", Run: gitAdd})
+	endRound()
 }

@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path"
@@ -47,6 +48,12 @@ type Options struct {
 	// that swap, to prove the rollback).
 	beforeWrite, beforeCommit func()
 	beforeSwap                func(path string) error
+	// beforeExchange runs between the last check of path and its exchange,
+	// where only the check of the file taken out can see a change.
+	beforeExchange func(path string)
+	// noExchange makes every swap check and rename, as on a file system
+	// that cannot exchange two names, so tests cover that path too.
+	noExchange bool
 }
 
 // Paths returns the workspace-relative paths a patch touches (old and new
@@ -72,10 +79,10 @@ func Paths(text string) ([]string, error) {
 }
 
 // Apply applies the unified diff text to the tree under root, all or
-// nothing. Every resulting file is computed in memory and every path is
-// checked before the first write; files are replaced atomically (temporary
-// file and rename in the same directory); if a write fails, what was written
-// is restored.
+// nothing: Prepare, then Write. Every resulting file is computed in memory
+// and every path is checked before the first write; files are replaced
+// atomically (swapped with a new file in the same directory); if a write
+// fails, what was written is restored.
 //
 // Errors, always returned with the report so far (Applied false, nothing
 // written):
@@ -91,12 +98,32 @@ func Paths(text string) ([]string, error) {
 //
 // With opt.DryRun the same report is computed and nothing is written.
 func Apply(ctx context.Context, root *os.Root, text string, opt Options) (factory.PatchReport, error) {
+	p, rep, err := Prepare(ctx, root, text, opt)
+	if err != nil || opt.DryRun {
+		return rep, err
+	}
+	return p.Write(ctx)
+}
+
+// Prepared is a patch read and computed against a tree, not yet written.
+type Prepared struct {
+	t       *tree
+	rep     factory.PatchReport
+	written bool
+}
+
+// Prepare does all of Apply but the writes: it parses text, reads every
+// file the patch touches and computes the result, and returns the report
+// (Applied true only for opt.DryRun) with the errors Apply documents. The
+// files are read once: Write checks that each is still as read, so the
+// caller may take a lock or a snapshot between the two.
+func Prepare(ctx context.Context, root *os.Root, text string, opt Options) (*Prepared, factory.PatchReport, error) {
 	rep := factory.PatchReport{DryRun: opt.DryRun, Files: []factory.PatchFile{}}
 	if err := ctx.Err(); err != nil {
-		return rep, factory.Wrap("apply patch", err)
+		return nil, rep, factory.Wrap("apply patch", err)
 	}
 	if err := opt.validate(); err != nil {
-		return rep, err
+		return nil, rep, err
 	}
 	exists := func(p string) bool {
 		if checkPath(p) != nil {
@@ -107,55 +134,75 @@ func Apply(ctx context.Context, root *os.Root, text string, opt Options) (factor
 	}
 	parsed, err := parse(text, opt.MaxPatchBytes, exists)
 	if err != nil {
-		return rep, err
+		return nil, rep, err
 	}
 	rep.Notes = parsed.notes
 	t := &tree{root: root, opt: opt, readStart: time.Now(), nodes: map[string]*node{}, stats: map[string]lstat{}, budget: newBudget(opt)}
+	// Write opens its own handles: the patch may change which directories
+	// exist, and a handle must not outlive the check that opened it.
 	defer t.resetDirs()
 	t.prefetch(parsed.files)
 	for _, fp := range parsed.files {
 		if err := ctx.Err(); err != nil {
-			return rep, factory.Wrap("apply patch", err)
+			return nil, rep, factory.Wrap("apply patch", err)
 		}
 		pf, conflicts, err := t.applyFile(fp, opt)
 		if err != nil {
-			return rep, err
+			return nil, rep, err
 		}
-		if fp.created {
-			rep.Notes = append(rep.Notes, fmt.Sprintf("%s: created (the file did not exist and the patch only adds lines at -0,0)", pf.Path))
-		}
-		for _, o := range pf.Offsets {
-			dir, n := "later", o.Offset
-			if n < 0 {
-				dir, n = "earlier", -n
-			}
-			rep.Notes = append(rep.Notes, fmt.Sprintf("%s hunk %d: applied %d line(s) %s than its header says (the context matched exactly there)", pf.Path, o.Hunk, n, dir))
-		}
-		if pf.Fuzz > 0 {
-			rep.Notes = append(rep.Notes, fmt.Sprintf("%s: applied with fuzz %d (context lines ignored at hunk ends)", pf.Path, pf.Fuzz))
-		}
+		rep.Notes = append(rep.Notes, fileNotes(fp, pf)...)
 		rep.Files = append(rep.Files, pf)
 		rep.Conflicts = append(rep.Conflicts, conflicts...)
 	}
 	rep.Conflicts = append(rep.Conflicts, t.finalChecks()...)
 	if len(rep.Conflicts) > 0 {
-		return rep, conflictError(rep.Conflicts)
+		return nil, rep, conflictError(rep.Conflicts)
 	}
 	if err := t.checkLinks(); err != nil {
-		return rep, err
+		return nil, rep, err
 	}
-	if opt.DryRun {
-		rep.Applied = true
-		return rep, nil
+	rep.Applied = opt.DryRun
+	return &Prepared{t: t, rep: rep}, rep, nil
+}
+
+// Write writes the prepared patch, all or nothing, refusing (ECONFLICT,
+// nothing written) if a file changed on disk since Prepare read it. It
+// returns the report with Applied true, or the errors Apply documents. A
+// prepared dry run, or a second Write, is refused (EINVALID).
+func (p *Prepared) Write(ctx context.Context) (factory.PatchReport, error) {
+	rep := p.rep
+	if p.t.opt.DryRun || p.written {
+		return rep, factory.Errorf(factory.EINVALID, "apply patch: this prepared patch is a dry run or was already written; prepare it again")
 	}
+	p.written = true
 	if err := ctx.Err(); err != nil {
 		return rep, factory.Wrap("apply patch", err)
 	}
-	if err := t.write(); err != nil {
+	defer p.t.resetDirs()
+	if err := p.t.write(); err != nil {
 		return rep, err
 	}
 	rep.Applied = true
 	return rep, nil
+}
+
+// fileNotes are the report's notes on one applied file section.
+func fileNotes(fp *filePatch, pf factory.PatchFile) []string {
+	var notes []string
+	if fp.created {
+		notes = append(notes, fmt.Sprintf("%s: created (the file did not exist and the patch only adds lines at -0,0)", pf.Path))
+	}
+	for _, o := range pf.Offsets {
+		dir, n := "later", o.Offset
+		if n < 0 {
+			dir, n = "earlier", -n
+		}
+		notes = append(notes, fmt.Sprintf("%s hunk %d: applied %d line(s) %s than its header says (the context matched exactly there)", pf.Path, o.Hunk, n, dir))
+	}
+	if pf.Fuzz > 0 {
+		notes = append(notes, fmt.Sprintf("%s: applied with fuzz %d (context lines ignored at hunk ends)", pf.Path, pf.Fuzz))
+	}
+	return notes
 }
 
 func conflictError(cs []factory.HunkConflict) error {
@@ -201,9 +248,14 @@ type tree struct {
 	opt       Options
 	readStart time.Time // before the first file was read
 
-	mu    sync.Mutex          // guards dirs and stats, used by parallel loads and writes
-	dirs  map[string]*os.Root // directories opened without symlinks (dirs.go)
-	stats map[string]lstat
+	mu       sync.Mutex          // guards dirs, dirFiles and stats, used by parallel loads and writes
+	dirs     map[string]*os.Root // directories opened without symlinks (dirs.go)
+	dirFiles map[string]*os.File // the same directories as files, for exchange
+	stats    map[string]lstat
+
+	// noExchange is set once exchange reports that the file system cannot
+	// swap two names: every later swap checks and renames instead.
+	noExchange atomic.Bool
 
 	nodes   map[string]*node
 	order   []string
@@ -262,7 +314,7 @@ func (t *tree) load(p string) loaded {
 		}
 		n.origExists, n.origLink, n.origData = true, true, []byte(target)
 	case info.Mode().IsRegular():
-		data, err := dr.ReadFile(base)
+		data, err := readFile(dr, base, info.Size())
 		if err != nil {
 			return loaded{err: err}
 		}
@@ -270,6 +322,29 @@ func (t *tree) load(p string) loaded {
 	}
 	n.origInfo = info
 	return loaded{n: n, info: info}
+}
+
+// readFile reads the regular file name in dr, which its lstat said holds
+// size bytes: in one read when it still does (open, read, close, where
+// os.ReadFile adds a stat and a read to find the end). A file that grew
+// meanwhile was read short, but it no longer matches the lstat, and the
+// checks before and after the swap refuse it.
+func readFile(dr *os.Root, name string, size int64) ([]byte, error) {
+	f, err := dr.OpenFile(name, os.O_RDONLY|openFlags, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data := make([]byte, size+1)
+	n, err := f.Read(data)
+	if err == nil && int64(n) == size {
+		return data[:n], nil
+	}
+	if err != nil && !errors.Is(err, io.EOF) {
+		return nil, err
+	}
+	rest, err := io.ReadAll(f)
+	return append(data[:n], rest...), err
 }
 
 // prefetch reads, in parallel, every path the patch will read whose

@@ -7,11 +7,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/factory-dev/factory/internal/benchpair"
 	"github.com/stretchr/testify/require"
 )
 
@@ -67,64 +67,49 @@ func setupBench(b *testing.B) {
 }
 
 // BenchmarkApply600Files applies a 600-file patch to a 3000-file tree with
-// factory and with `git apply` in the same run, on identical copies, and
-// reports factory's time over git's as ratio-vs-git. Each iteration undoes
-// both with the reverse patch, untimed.
+// factory and with `git apply` (a process, as an agent would run it) on
+// identical copies, in paired rounds (internal/benchpair): ratio-vs-git is
+// the median of the rounds' factory/git ratios. Each side undoes its apply
+// with the reverse patch, untimed, so both start every round from the same,
+// equally warm tree; and the two copies change hands every round, since
+// where a copy's files sit on disk changes what creating a file there
+// costs (ext4 skips inodes freed recently, scanning past each of them).
 func BenchmarkApply600Files(b *testing.B) {
 	setupBench(b)
 	w := &benchWorkspace
-	fwd, rev := filepath.Join(w.theirs, ".git", "fwd.diff"), filepath.Join(w.theirs, ".git", "rev.diff")
-	require.NoError(b, os.WriteFile(fwd, []byte(w.forward), 0o644))
-	require.NoError(b, os.WriteFile(rev, []byte(w.reverse), 0o644))
-	root, err := os.OpenRoot(w.mine)
-	require.NoError(b, err)
-	defer root.Close()
+	dirs := [2]string{w.mine, w.theirs}
+	var roots [2]*os.Root
+	for i, d := range dirs {
+		require.NoError(b, os.WriteFile(filepath.Join(d, ".git", "fwd.diff"), []byte(w.forward), 0o644))
+		require.NoError(b, os.WriteFile(filepath.Join(d, ".git", "rev.diff"), []byte(w.reverse), 0o644))
+		r, err := os.OpenRoot(d)
+		require.NoError(b, err)
+		defer r.Close()
+		roots[i] = r
+	}
 	ctx := context.Background()
-	var mine, theirs time.Duration
-	var ratios []float64
-	runMine := func() time.Duration {
+	round := 0
+	swap := func() { round++ }
+	mine := func() time.Duration {
+		root := roots[round%2]
 		start := time.Now()
 		rep, err := Apply(ctx, root, w.forward, Options{})
 		d := time.Since(start)
 		require.NoError(b, err)
 		require.Len(b, rep.Files, benchTouched)
+		_, err = Apply(ctx, root, w.reverse, Options{})
+		require.NoError(b, err)
 		return d
 	}
-	runGit := func() time.Duration {
+	git := func() time.Duration {
+		dir := dirs[(round+1)%2]
 		start := time.Now()
-		out, err := gitCmd(b, w.theirs, "", "apply", fwd)
+		out, err := gitCmd(b, dir, "", "apply", filepath.Join(dir, ".git", "fwd.diff"))
 		d := time.Since(start)
 		require.NoError(b, err, out)
+		out, err = gitCmd(b, dir, "", "apply", filepath.Join(dir, ".git", "rev.diff"))
+		require.NoError(b, err, out)
 		return d
 	}
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		// Alternate who goes first; the timer counts factory only.
-		var m, g time.Duration
-		if i%2 == 0 {
-			m = runMine()
-			b.StopTimer()
-			g = runGit()
-		} else {
-			b.StopTimer()
-			g = runGit()
-			b.StartTimer()
-			m = runMine()
-			b.StopTimer()
-		}
-		mine, theirs = mine+m, theirs+g
-		ratios = append(ratios, float64(m)/float64(g))
-
-		_, err := Apply(ctx, root, w.reverse, Options{})
-		require.NoError(b, err)
-		out, err := gitCmd(b, w.theirs, "", "apply", rev)
-		require.NoError(b, err, out)
-		b.StartTimer()
-	}
-	// The median of per-iteration ratios: each pair runs back to back, so
-	// the load of a shared machine cancels out better than in the sums.
-	slices.Sort(ratios)
-	b.ReportMetric(ratios[len(ratios)/2], "ratio-vs-git")
-	b.ReportMetric(float64(mine)/float64(theirs), "sum-ratio-vs-git")
-	b.ReportMetric(float64(theirs.Nanoseconds())/float64(b.N), "git-ns/op")
+	benchpair.Compare(b, benchpair.MinRounds, swap, mine, benchpair.Side{Name: "git", Run: git})
 }

@@ -99,24 +99,53 @@ func (t *tree) openDirLocked(dir string, created *[]string) (*os.Root, error) {
 	return r, nil
 }
 
-// resetDirs closes every cached directory handle.
-func (t *tree) resetDirs() {
+// dirFile returns the directory dir as an open file, for the system calls
+// os.Root does not offer (exchange): the directory opened through its
+// cached handle, so it is the very directory that handle checked.
+func (t *tree) dirFile(dir string) (*os.File, error) {
+	r, err := t.openDir(dir, nil)
+	if err != nil {
+		return nil, err
+	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	for k, r := range t.dirs {
-		r.Close()
-		delete(t.dirs, k)
+	if f, ok := t.dirFiles[dir]; ok {
+		return f, nil
 	}
+	f, err := r.OpenFile(".", os.O_RDONLY|openFlags, 0)
+	if err != nil {
+		return nil, fmt.Errorf("open directory %s: %w", dir, err)
+	}
+	if t.dirFiles == nil {
+		t.dirFiles = map[string]*os.File{}
+	}
+	t.dirFiles[dir] = f
+	return f, nil
+}
+
+// resetDirs closes every cached directory handle.
+func (t *tree) resetDirs() {
+	t.forgetIf(func(string) bool { return true })
 }
 
 // forget closes the cached handles at or under d (d was removed).
 func (t *tree) forget(d string) {
+	t.forgetIf(func(k string) bool { return k == d || strings.HasPrefix(k, d+"/") })
+}
+
+func (t *tree) forgetIf(match func(dir string) bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	for k, r := range t.dirs {
-		if k == d || strings.HasPrefix(k, d+"/") {
+		if match(k) {
 			r.Close()
 			delete(t.dirs, k)
+		}
+	}
+	for k, f := range t.dirFiles {
+		if match(k) {
+			f.Close()
+			delete(t.dirFiles, k)
 		}
 	}
 }

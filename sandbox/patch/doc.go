@@ -5,9 +5,14 @@
 // a/ b/ prefixes resolved, CRLF patches read as LF), parsing with
 // bluekeyes/go-gitdiff, path safety checks done before any write, exact hunk
 // matching with the nearest exact offset (fuzz only when asked), per-hunk
-// conflict reports, and atomic per-file replacement with rollback.
+// conflict reports, and atomic per-file replacement with rollback: a new
+// file staged beside each one and exchanged with it (renameat2 on Linux, so
+// the old file can be checked once more after the swap and swapped back),
+// or renamed over it where the file system cannot exchange. Prepare and
+// Write split Apply around whatever the caller must do in between (a lock,
+// a snapshot); Write refuses any file changed since it was read.
 //
 // It needs no git repository. It imports the root package factory, the
-// standard library and go-gitdiff only; it never imports sandbox or any
-// other factory package.
+// standard library, golang.org/x/sys/unix and go-gitdiff only; it never
+// imports sandbox or any other factory package.
 package patch

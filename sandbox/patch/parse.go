@@ -77,13 +77,19 @@ func parse(text string, maxBytes int, exists existsFunc) (*parsed, error) {
 		return nil, factory.Errorf(factory.EINVALID, "patch line %d: hunk without a file header (add the --- a/path and +++ b/path lines before it)", i+1)
 	}
 	notes = append(notes, pp.notes...)
-	out := &parsed{}
-	for _, seg := range pp.segments {
-		fp, err := parseSegment(pp, seg, exists)
-		if err != nil {
-			return nil, err
-		}
-		out.files = append(out.files, fp)
+	// Segments are independent: go-gitdiff reads them in parallel, and the
+	// first error in patch order is the one reported, as when read in turn.
+	fps := make([]*filePatch, len(pp.segments))
+	if err := parallelErr(len(pp.segments), func(i int) error {
+		var err error
+		fps[i], err = parseSegment(pp, pp.segments[i], exists)
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	out := &parsed{files: fps}
+	for i, seg := range pp.segments {
+		fp := fps[i]
 		for k, h := range seg.hunks {
 			if h.recounted {
 				notes = append(notes, fmt.Sprintf("%s hunk %d (patch line %d): header %q miscounts its lines; recounted from the body as %q",

@@ -67,12 +67,12 @@ func (t *tree) write() (err error) {
 	var undo []func() error
 	var staged []*staged
 	defer func() {
-		for _, s := range staged {
-			s.discard()
-		}
+		// Undo first: a swapped file's undo needs the old file, which
+		// waits under its temporary name until discarded.
 		if err != nil {
 			err = t.rollback(undo, err)
 		}
+		parallel(len(staged), func(i int) { staged[i].discard() })
 	}()
 	if t.opt.beforeWrite != nil {
 		t.opt.beforeWrite()
@@ -110,7 +110,13 @@ func (t *tree) write() (err error) {
 	}
 	// Check every file before the first swap, so a change anywhere stops
 	// the patch before it writes anything; commit checks each once more.
-	if err := parallelErr(len(staged), func(i int) error { return staged[i].check(true) }); err != nil {
+	// An exchange compares the content of a recently modified file after
+	// the swap, so it is read once, not twice.
+	c := checkCtime
+	if !t.exchanges() {
+		c |= checkContent
+	}
+	if err := parallelErr(len(staged), func(i int) error { return staged[i].check(c) }); err != nil {
 		return err
 	}
 	errs := make([]error, len(staged))
@@ -166,7 +172,7 @@ func (t *tree) remove(n *node) ([]func() error, error) {
 	if err := dr.Rename(base, aside); err != nil {
 		return nil, t.changedOr(n, fmt.Errorf("remove %s: %w", n.path, err))
 	}
-	if err := t.unchanged(n, dr, aside, true); err != nil {
+	if err := t.unchanged(n, dr, aside, checkContent); err != nil {
 		if rerr := dr.Rename(aside, base); rerr != nil {
 			return nil, fmt.Errorf("%v, and putting it back failed (%v): it is at %s", err, rerr, path.Join(path.Dir(n.path), aside))
 		}
@@ -261,7 +267,7 @@ func writeTemp(dr *os.Root, data []byte, link bool, perm fs.FileMode, exact bool
 		}
 		return tmp, info, err
 	}
-	f, err := dr.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
+	f, err := dr.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL|openFlags, perm)
 	if err != nil {
 		return "", nil, err
 	}
@@ -319,10 +325,23 @@ func changedError(p, what string) error {
 // without its time changing, so its content is compared too.
 const racyWindow = 50 * time.Millisecond
 
+// What unchanged compares besides inode, mode, size and modification time.
+type checks uint8
+
+const (
+	// checkContent compares the content when the time cannot tell: the
+	// file was modified this close to the moment it was read.
+	checkContent checks = 1 << iota
+	// checkCtime compares the change time too, which a program cannot set
+	// (a modification time can be put back); only where the name was not
+	// moved by the patch, since a rename or exchange sets it.
+	checkCtime
+)
+
 // unchanged returns ECONFLICT unless name in dr is still the file n was
-// read from: same inode, mode, size and modification time, and (when
-// asked, and the time cannot tell) the same content.
-func (t *tree) unchanged(n *node, dr *os.Root, name string, content bool) error {
+// read from: same inode, mode, size and modification time, and what c
+// asks for.
+func (t *tree) unchanged(n *node, dr *os.Root, name string, c checks) error {
 	info, err := dr.Lstat(name)
 	o := n.origInfo
 	switch {
@@ -336,14 +355,19 @@ func (t *tree) unchanged(n *node, dr *os.Root, name string, content bool) error 
 		return changedError(n.path, fmt.Sprintf("its size went from %d to %d bytes", o.Size(), info.Size()))
 	case !o.ModTime().Equal(info.ModTime()):
 		return changedError(n.path, "it was modified")
+	case c&checkCtime != 0 && !sameChangeTime(o, info):
+		return changedError(n.path, "it was modified and its modification time put back")
 	}
-	if content && !n.origLink && !o.ModTime().Before(t.readStart.Add(-racyWindow)) {
-		if data, err := dr.ReadFile(name); err != nil || !bytes.Equal(data, n.origData) {
+	if c&checkContent != 0 && !n.origLink && !o.ModTime().Before(t.readStart.Add(-racyWindow)) {
+		if data, err := readFile(dr, name, info.Size()); err != nil || !bytes.Equal(data, n.origData) {
 			return changedError(n.path, "its content changed")
 		}
 	}
 	return nil
 }
+
+// exchanges reports whether swaps exchange the two names.
+func (t *tree) exchanges() bool { return !t.opt.noExchange && !t.noExchange.Load() }
 
 // parallelErr runs fn like parallel and returns the error of the lowest
 // index, if any.

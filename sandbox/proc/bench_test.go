@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/factory-dev/factory"
+	"github.com/factory-dev/factory/internal/benchpair"
 )
 
 var (
@@ -44,7 +45,7 @@ func buildHello(b *testing.B) string {
 }
 
 // BenchmarkRun measures Run in each mode against exec'ing the same program
-// directly with os/exec, reporting the ratio and the added milliseconds.
+// directly with os/exec, in paired rounds (ratio-vs-direct).
 func BenchmarkRun(b *testing.B) {
 	trueBin, err := exec.LookPath("true")
 	if err != nil {
@@ -74,26 +75,22 @@ func BenchmarkRun(b *testing.B) {
 				if m.confine {
 					c.Confine = &Confinement{Policy: factory.SandboxPolicy{Isolation: m.name}, Writable: []string{work}}
 				}
-				// The reference is timed in the same loop, interleaved, so load
-				// from elsewhere on the machine hits both alike.
+				// Paired rounds (internal/benchpair): load from elsewhere on
+				// the machine hits both alike.
 				direct()
-				var ref, run time.Duration
-				b.ResetTimer()
-				for i := 0; i < b.N; i++ {
+				benchpair.Pair(b, benchpair.MinRounds, func() time.Duration {
 					t0 := time.Now()
-					direct()
-					t1 := time.Now()
 					res, err := Run(context.Background(), c)
-					run += time.Since(t1)
-					ref += t1.Sub(t0)
+					d := time.Since(t0)
 					if err != nil || res.ExitCode != 0 {
 						b.Fatalf("%v %+v", err, res)
 					}
-				}
-				b.ReportMetric(float64(run)/float64(ref), "ratio-vs-direct")
-				b.ReportMetric(float64(run-ref)/1e6/float64(b.N), "added-ms")
-				b.ReportMetric(float64(run)/1e6/float64(b.N), "run-ms")
-				b.ReportMetric(float64(ref)/1e6/float64(b.N), "direct-ms")
+					return d
+				}, benchpair.Side{Name: "direct", Run: func() time.Duration {
+					t0 := time.Now()
+					direct()
+					return time.Since(t0)
+				}})
 			})
 		}
 	}

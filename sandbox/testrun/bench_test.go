@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/factory-dev/factory"
+	"github.com/factory-dev/factory/internal/benchpair"
 	"github.com/factory-dev/factory/sandbox"
 	"github.com/factory-dev/factory/sandbox/proc"
 	"github.com/factory-dev/factory/sandbox/testrun"
@@ -68,7 +69,8 @@ func benchModule(b *testing.B) *sandbox.Workspace {
 }
 
 // BenchmarkRunTests compares RunTests on a 200-test Go module with running
-// the same command directly in the workspace, in the same loop. Variants:
+// the same command directly in the workspace, in paired rounds
+// (internal/benchpair). Variants:
 // copy (the default: an isolated copy, confined), copy-trimpath (the same
 // with GOFLAGS=-trimpath for both sides, so the build cache is shared across
 // copies whose paths differ; the copy is now shown at the live root's path
@@ -113,29 +115,7 @@ func BenchmarkRunTests(b *testing.B) {
 			}
 			direct() // warm the build cache for both
 			viaFactory()
-			var d, f time.Duration
-			var ratios []float64
-			n := 0
-			for b.Loop() {
-				// Alternate which side goes first, so neither always gets
-				// the warmer page cache or the quieter moment.
-				var dd, ff time.Duration
-				if n%2 == 0 {
-					dd, ff = direct(), viaFactory()
-				} else {
-					ff, dd = viaFactory(), direct()
-				}
-				d, f = d+dd, f+ff
-				ratios = append(ratios, float64(ff)/float64(dd))
-				n++
-			}
-			// On a shared machine a burst of load in one iteration skews
-			// the ratio of sums; the median of the pairs' ratios resists it.
-			slices.Sort(ratios)
-			b.ReportMetric(float64(f)/float64(d), "ratio-vs-direct")
-			b.ReportMetric((ratios[(n-1)/2]+ratios[n/2])/2, "median-ratio")
-			b.ReportMetric(float64(f-d)/float64(n)/1e6, "delta-ms/op")
-			b.ReportMetric(float64(d)/float64(n)/1e6, "direct-ms/op")
+			benchpair.Pair(b, benchpair.MinRounds, viaFactory, benchpair.Side{Name: "direct", Run: direct})
 		})
 	}
 }
