@@ -9,11 +9,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/factory-dev/factory/internal/benchpair"
 	"github.com/factory-dev/factory/sandbox"
 	"github.com/stretchr/testify/require"
 )
@@ -113,55 +113,10 @@ func nativeSnapshot(b *testing.B, dir string, n int) time.Duration {
 	return cpu
 }
 
-// pairedRounds runs at least five rounds (and at least b.N) of fac and ref,
-// interleaved and taking turns at going first (the second finds the
-// first's blobs in the object store), with prepare before each round, and
-// reports the medians of their times and of the per-round ratio
-// (factory-ns/op, <name>-ns/op, ratio-vs-<name>) with the ratio's min and
-// max (ratio-min, ratio-max) and the rounds: a single lucky round cannot
-// decide the figure. The names are those of internal/benchpair, which
-// make bench's ratio table reads.
-func pairedRounds(b *testing.B, name string, prepare func(round int), fac, ref func(round int) time.Duration) {
-	rounds := max(b.N, 5)
-	facT := make([]float64, rounds)
-	refT := make([]float64, rounds)
-	ratio := make([]float64, rounds)
-	b.StopTimer()
-	for i := 0; i < rounds; i++ {
-		prepare(i)
-		for turn := 0; turn < 2; turn++ {
-			if (i+turn)%2 == 0 {
-				b.StartTimer()
-				facT[i] = float64(fac(i))
-				b.StopTimer()
-			} else {
-				refT[i] = float64(ref(i))
-			}
-		}
-		ratio[i] = facT[i] / refT[i]
-	}
-	b.ReportMetric(median(facT), "factory-ns/op")
-	b.ReportMetric(median(refT), name+"-ns/op")
-	b.ReportMetric(median(ratio), "ratio-vs-"+name)
-	b.ReportMetric(slices.Min(ratio), "ratio-min")
-	b.ReportMetric(slices.Max(ratio), "ratio-max")
-	b.ReportMetric(float64(rounds), "rounds")
-}
-
-func median(xs []float64) float64 {
-	s := slices.Clone(xs)
-	slices.Sort(s)
-	n := len(s)
-	if n%2 == 1 {
-		return s[n/2]
-	}
-	return (s[n/2-1] + s[n/2]) / 2
-}
-
 // BenchmarkSnapshot compares Snapshot with native git doing the same work
 // (cp .git/index T; GIT_INDEX_FILE=T git add -A; git write-tree; git
-// commit-tree; git update-ref) on the same tree, in paired rounds
-// (pairedRounds): a warm server (one Workspace kept open with its file
+// commit-tree; git update-ref) on an identical twin of the tree, in paired rounds
+// (internal/benchpair): a warm server (one Workspace kept open with its file
 // watcher, as serve runs) on a clean tree and after 10 edits, and the
 // first snapshot of a fresh server (a new Workspace each round). With
 // FACTORY_BENCH_100K=1 it also runs on 100,000 files.
@@ -191,8 +146,13 @@ func openWatched(t testing.TB, dir string, queue int) *sandbox.Workspace {
 	return w
 }
 
+// benchSnapshotScale measures Snapshot on one repository and native git on
+// a twin built the same way and edited alike: on one shared object store
+// whichever side went second found the other's new blobs and trees
+// already written, so the order of a round, not the code, decided it.
 func benchSnapshotScale(b *testing.B, scale int) {
 	dir := benchWorkspaceScaled(b, scale)
+	twin := benchWorkspaceScaled(b, scale)
 	ctx := context.Background()
 	w := openWatched(b, dir, 0)
 	_, err := w.Snapshot(ctx, "") // warm: the first capture arms the watcher and fills the caches
@@ -203,34 +163,38 @@ func benchSnapshotScale(b *testing.B, scale int) {
 		require.NoError(b, err)
 		return time.Since(t0)
 	}
-	native := func(i int) time.Duration {
+	round := 0
+	native := benchpair.Side{Name: "git", Run: func() time.Duration {
+		round++
 		t0 := time.Now()
-		nativeSnapshot(b, dir, i)
+		nativeSnapshot(b, twin, round)
 		return time.Since(t0)
-	}
+	}}
 	b.Run("clean", func(b *testing.B) {
-		pairedRounds(b, "git", func(int) {}, func(int) time.Duration { return snap(w) }, native)
+		benchpair.Pair(b, benchpair.MinRounds, func() time.Duration { return snap(w) }, native)
 	})
 	n := 0
 	b.Run("10-edits", func(b *testing.B) {
-		edit := func(int) {
+		edit := func() {
 			for k := 0; k < 10; k++ {
 				n++
-				p := filepath.Join(dir, fmt.Sprintf("pkg%02d/mod%d/dir%d/file%d.go", n%(20*scale), n%10, (n/10)%10, n%7))
-				require.NoError(b, os.WriteFile(p, []byte(fmt.Sprintf("edit %d\n", n)), 0o644))
+				rel := fmt.Sprintf("pkg%02d/mod%d/dir%d/file%d.go", n%(20*scale), n%10, (n/10)%10, n%7)
+				for _, d := range []string{dir, twin} {
+					require.NoError(b, os.WriteFile(filepath.Join(d, rel), []byte(fmt.Sprintf("edit %d\n", n)), 0o644))
+				}
 			}
 		}
-		pairedRounds(b, "git", edit, func(int) time.Duration { return snap(w) }, native)
+		benchpair.Compare(b, benchpair.MinRounds, edit, func() time.Duration { return snap(w) }, native)
 	})
 	b.Run("first-of-fresh-server", func(b *testing.B) {
 		var fresh *sandbox.Workspace
-		open := func(int) {
+		open := func() {
 			if fresh != nil {
 				fresh.Close()
 			}
 			fresh = openWatched(b, dir, 0)
 		}
-		pairedRounds(b, "git", open, func(int) time.Duration { return snap(fresh) }, native)
+		benchpair.Compare(b, benchpair.MinRounds, open, func() time.Duration { return snap(fresh) }, native)
 		fresh.Close()
 	})
 }
