@@ -76,6 +76,15 @@ func (w *Workspace) Close() error {
 	return w.watch.Close()
 }
 
+// Watched is how many directories the file watcher watches: 0 when there
+// is none (Config.Watch off, or the watcher gave up: see WatchStatus).
+func (w *Workspace) Watched() int {
+	if w.watch == nil || w.watch.Status() != "" {
+		return 0
+	}
+	return w.watch.Watched()
+}
+
 // WatchStatus says why snapshots walk the whole tree although Config.Watch
 // asked for a watcher ("" when it works or was not asked for).
 func (w *Workspace) WatchStatus() string {

@@ -62,8 +62,21 @@ func Diagnose(ctx context.Context, d Deps) DoctorReport {
 			r.add(c, true)
 		}
 		r.add(HooksCheck(ctx, d.Workspace), false)
+		r.add(watchCheck(d.Workspace), false)
 	}
 	return r
+}
+
+// watchCheck says whether snapshots re-read only what changed (the file
+// watcher serve runs) or walk the whole tree, and why.
+func watchCheck(w *sandbox.Workspace) Check {
+	if why := w.WatchStatus(); why != "" {
+		return Check{Name: "watcher", Detail: why, Fix: "snapshots stay correct, only slower on large trees; see docs/ARCHITECTURE.md (the file watcher)"}
+	}
+	if n := w.Watched(); n > 0 {
+		return Check{Name: "watcher", OK: true, Detail: fmt.Sprintf("inotify on %d directories: a snapshot re-reads only what changed since the last", n)}
+	}
+	return Check{Name: "watcher", OK: true, Detail: "not running in this process (factory serve watches the workspace); snapshots here walk the whole tree"}
 }
 
 // DiagnoseUnopened is Diagnose for a workspace that could not be opened:

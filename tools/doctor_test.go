@@ -6,9 +6,11 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"runtime"
 	"testing"
 
 	"github.com/factory-dev/factory"
+	"github.com/factory-dev/factory/sandbox"
 	"github.com/factory-dev/factory/tools"
 	"github.com/factory-dev/factory/traces"
 	"github.com/stretchr/testify/assert"
@@ -59,4 +61,39 @@ func TestDiagnoseUnopenedSaysWhyAndHow(t *testing.T) {
 			assert.Contains(t, c.Fix, "git init")
 		}
 	}
+}
+
+// doctor says whether snapshots re-read only what changed: a workspace
+// opened with the watcher (as serve opens it) counts its directories, one
+// without says snapshots walk the whole tree.
+func TestDiagnoseSaysWhetherTheWatcherRuns(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("inotify is Linux's")
+	}
+	dir := t.TempDir()
+	git(t, dir, "init", "-q")
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "a", "b"), 0o755))
+	write(t, dir, "a/b/c.txt", "x\n")
+	git(t, dir, "add", "-A")
+	git(t, dir, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "start")
+	watcher := func(cfg sandbox.Config) tools.Check {
+		ws, err := sandbox.Open(context.Background(), cfg)
+		require.NoError(t, err)
+		defer ws.Close()
+		_, err = ws.Snapshot(context.Background(), "") // the first capture arms the watches
+		require.NoError(t, err)
+		for _, c := range tools.Diagnose(context.Background(), tools.Deps{Workspace: ws}).Checks {
+			if c.Name == "watcher" {
+				return c
+			}
+		}
+		t.Fatal("no watcher check")
+		return tools.Check{}
+	}
+	on := watcher(sandbox.Config{Root: dir, Watch: true})
+	assert.True(t, on.OK)
+	assert.Regexp(t, `^inotify on [3-9] directories`, on.Detail)
+	off := watcher(sandbox.Config{Root: dir})
+	assert.True(t, off.OK)
+	assert.Contains(t, off.Detail, "walk the whole tree")
 }
