@@ -126,6 +126,28 @@ func (s *Store) HasObject(h plumbing.Hash) bool {
 	return s.repo.Storer.HasEncodedObject(h) == nil
 }
 
+// refreshObjects drops what the store remembers of the object database
+// when it may be stale (objectStore.refresh), and go-git's pack indexes
+// when the pack directory changed.
+func (s *Store) refreshObjects() {
+	changed, err := s.objects.refresh()
+	if err != nil {
+		s.cfg.Logger.Warn("object store: a pack without its index could not be indexed", "err", err)
+	}
+	if changed {
+		s.reindex()
+	}
+}
+
+// reindex makes go-git list the packs again on its next packed read.
+func (s *Store) reindex() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if r, ok := s.repo.Storer.(interface{ Reindex() }); ok {
+		r.Reindex()
+	}
+}
+
 // ReadObject returns the body of object h of type t (plumbing.AnyObject
 // for any). go-git loads pack indexes once; when an object is missing, the
 // indexes are reloaded and the read tried again, so objects that git gc
