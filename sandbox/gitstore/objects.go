@@ -22,11 +22,12 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 )
 
-// This file reads and writes git objects for the capture engine. Blobs,
-// trees and commits are written as loose objects straight into the object
-// directory (zlib, temp file, rename: the same thing git does), which is
-// safe alongside go-git readers and git itself; reads go through go-git's
-// storer under Store.mu.
+// This file reads and writes git objects for the capture engine. Objects
+// are written straight into the object directory (temp file, rename: the
+// same thing git does), which is safe alongside go-git readers and git
+// itself: the new objects of a capture as one pack when there are several
+// (pack.go), others loose; reads go through go-git's storer under
+// Store.mu.
 
 // Entry is one entry of a git tree object. In a Change, Name is the
 // entry's base name and the path is the Change's.

@@ -96,7 +96,7 @@ func (s *objectStore) flush(b *packBatch) (bool, error) {
 	}
 	packed := len(objs) >= minPackObjects
 	if packed {
-		if err := s.writePack(objs); err != nil {
+		if _, err := s.writePack(objs); err != nil {
 			return false, err
 		}
 	} else {
@@ -129,12 +129,12 @@ func (s *objectStore) ownPackWrite() {
 }
 
 // writePack writes objs as one pack and its index, renaming the .pack into
-// place before the .idx.
-func (s *objectStore) writePack(objs []pendingObject) error {
+// place before the .idx, and returns the pack's base name ("pack-<id>").
+func (s *objectStore) writePack(objs []pendingObject) (string, error) {
 	dir := filepath.Join(s.dir, "pack")
 	pf, ptmp, err := createObjectTemp(dir, "tmp_pack_")
 	if err != nil {
-		return err
+		return "", err
 	}
 	idx, sum, err := encodePack(pf, objs)
 	if cerr := pf.Close(); err == nil {
@@ -142,29 +142,29 @@ func (s *objectStore) writePack(objs []pendingObject) error {
 	}
 	if err != nil {
 		os.Remove(ptmp)
-		return err
+		return "", err
 	}
 	base := filepath.Join(dir, "pack-"+sum.String())
 	itmp, err := writeIdxTemp(dir, idx)
 	if err != nil {
 		os.Remove(ptmp)
-		return err
+		return "", err
 	}
 	if err := os.Rename(ptmp, base+".pack"); err != nil {
 		os.Remove(ptmp)
 		os.Remove(itmp)
-		return err
+		return "", err
 	}
 	if s.beforeIdxRename != nil {
 		if err := s.beforeIdxRename(); err != nil {
-			return err // a simulated crash: the .pack stays, its .idx does not
+			return "", err // a simulated crash: the .pack stays, its .idx does not
 		}
 	}
 	if err := os.Rename(itmp, base+".idx"); err != nil {
 		os.Remove(itmp)
-		return err
+		return "", err
 	}
-	return nil
+	return filepath.Base(base), nil
 }
 
 // encodePack writes objs to w as a version 2 pack of whole objects and

@@ -3,7 +3,6 @@ package gitstore
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -143,24 +142,38 @@ func (s *Store) refreshObjects() {
 func (s *Store) reindex() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if r, ok := s.repo.Storer.(interface{ Reindex() }); ok {
+	s.reindexLocked()
+}
+
+// reindexLocked is reindex under s.mu; false when the storer cannot.
+func (s *Store) reindexLocked() bool {
+	r, ok := s.repo.Storer.(interface{ Reindex() })
+	if ok {
 		r.Reindex()
 	}
+	return ok
+}
+
+// afterPack is called when a capture wrote a pack: go-git must list the
+// packs again to find it, and small packs are merged when they pile up.
+func (s *Store) afterPack() {
+	if _, err := s.objects.mergeSmallPacks(); err != nil {
+		s.cfg.Logger.Warn("object store: small packs not merged", "err", err)
+	}
+	s.reindex()
 }
 
 // ReadObject returns the body of object h of type t (plumbing.AnyObject
-// for any). go-git loads pack indexes once; when an object is missing, the
-// indexes are reloaded and the read tried again, so objects that git gc
-// moved into a new pack are found.
+// for any). go-git loads pack indexes once; when a read fails (the object
+// is missing, or the pack its stale index names was deleted by a merge or
+// a repack), the indexes are reloaded and the read tried again, so objects
+// that moved into a new pack are found.
 func (s *Store) ReadObject(t plumbing.ObjectType, h plumbing.Hash) ([]byte, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	o, err := s.repo.Storer.EncodedObject(t, h)
-	if errors.Is(err, plumbing.ErrObjectNotFound) {
-		if r, ok := s.repo.Storer.(interface{ Reindex() }); ok {
-			r.Reindex()
-			o, err = s.repo.Storer.EncodedObject(t, h)
-		}
+	if err != nil && s.reindexLocked() {
+		o, err = s.repo.Storer.EncodedObject(t, h)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read object %s: %w", h, err)

@@ -134,7 +134,7 @@ func (s *Store) captureWalk(ctx context.Context, root string, idx []indexEntry, 
 	// blobs) may already name them.
 	packed, ferr := s.objects.flush(wk.batch)
 	if packed {
-		s.reindex()
+		s.afterPack()
 	}
 	if err == nil {
 		err = ferr
