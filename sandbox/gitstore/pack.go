@@ -44,37 +44,69 @@ const maxBatchBytes = 64 << 20
 type pendingObject struct {
 	h    plumbing.Hash
 	typ  plumbing.ObjectType
-	body []byte
+	size int64  // of the body
+	body []byte // nil once deflated, but for the first few of a batch (written loose if the batch stays that small)
+	z    []byte // body deflated, as a pack entry holds it; nil: not yet
 }
 
 // packBatch collects the new objects of one capture. Every body was
 // hashed by the caller from the very bytes kept here, so a pack written
-// from them holds each object under its own id.
+// from them holds each object under its own id. Bodies are deflated as
+// they are added, by the walk's goroutines in parallel, as loose writes
+// were.
 type packBatch struct {
 	mu    sync.Mutex
 	objs  []pendingObject
 	has   map[plumbing.Hash]bool
 	bytes int
+	zw    sync.Pool // *zlib.Writer: each holds about a megabyte of state
 }
 
 // add keeps object h unless it is already pending; false when the batch is
 // full and the caller must write the object itself.
 func (b *packBatch) add(h plumbing.Hash, typ plumbing.ObjectType, body []byte) bool {
+	z, err := b.deflate(body)
+	if err != nil {
+		return false
+	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.has[h] {
 		return true
 	}
-	if b.bytes+len(body) > maxBatchBytes {
+	if b.bytes+len(z) > maxBatchBytes {
 		return false
 	}
 	if b.has == nil {
 		b.has = make(map[plumbing.Hash]bool)
 	}
 	b.has[h] = true
-	b.bytes += len(body)
-	b.objs = append(b.objs, pendingObject{h: h, typ: typ, body: body})
+	b.bytes += len(z)
+	o := pendingObject{h: h, typ: typ, size: int64(len(body)), z: z}
+	if len(b.objs) < minPackObjects {
+		o.body = body
+	}
+	b.objs = append(b.objs, o)
 	return true
+}
+
+// deflate compresses body with a pooled writer.
+func (b *packBatch) deflate(body []byte) ([]byte, error) {
+	var buf bytes.Buffer
+	zw, _ := b.zw.Get().(*zlib.Writer)
+	if zw == nil {
+		zw = zlib.NewWriter(&buf)
+	} else {
+		zw.Reset(&buf)
+	}
+	defer b.zw.Put(zw)
+	if _, err := zw.Write(body); err != nil {
+		return nil, err
+	}
+	if err := zw.Close(); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
 }
 
 // pending reports whether h waits in the batch.
@@ -180,24 +212,22 @@ func encodePack(w io.Writer, objs []pendingObject) (*idxfile.MemoryIndex, plumbi
 	pos := int64(len(hdr))
 	iw := new(idxfile.Writer)
 	iw.OnHeader(uint32(len(objs)))
-	var z bytes.Buffer
-	zw := zlib.NewWriter(&z)
+	var zb packBatch // for the objects not deflated yet (a merge's)
 	for _, o := range objs {
-		z.Reset()
-		zw.Reset(&z)
-		if _, err := zw.Write(o.body); err != nil {
-			return nil, plumbing.ZeroHash, err
+		z := o.z
+		if z == nil {
+			var err error
+			if z, err = zb.deflate(o.body); err != nil {
+				return nil, plumbing.ZeroHash, err
+			}
 		}
-		if err := zw.Close(); err != nil {
-			return nil, plumbing.ZeroHash, err
-		}
-		eh := packEntryHeader(o.typ, int64(len(o.body)))
+		eh := packEntryHeader(o.typ, o.size)
 		crc := crc32.ChecksumIEEE(eh)
-		crc = crc32.Update(crc, crc32.IEEETable, z.Bytes())
+		crc = crc32.Update(crc, crc32.IEEETable, z)
 		bw.Write(eh)
-		bw.Write(z.Bytes())
+		bw.Write(z)
 		iw.Add(o.h, uint64(pos), crc)
-		pos += int64(len(eh) + z.Len())
+		pos += int64(len(eh) + len(z))
 	}
 	if err := bw.Flush(); err != nil {
 		return nil, plumbing.ZeroHash, err

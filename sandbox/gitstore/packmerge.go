@@ -151,7 +151,7 @@ func readPackObjects(dir, base string, objs []pendingObject, seen map[plumbing.H
 			return objs, fmt.Errorf("object %s hashes to %s", o.Hash(), got)
 		}
 		seen[o.Hash()] = true
-		objs = append(objs, pendingObject{h: o.Hash(), typ: o.Type(), body: body})
+		objs = append(objs, pendingObject{h: o.Hash(), typ: o.Type(), size: int64(len(body)), body: body})
 	}
 }
 
