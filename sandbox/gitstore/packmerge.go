@@ -108,7 +108,7 @@ func (s *objectStore) mergeSmallPacks() (bool, error) {
 }
 
 // readPackObjects appends the objects of pack base in dir that are not yet
-// in seen, each checked against its id.
+// in seen, every one checked against its id.
 func readPackObjects(dir, base string, objs []pendingObject, seen map[plumbing.Hash]bool) ([]pendingObject, error) {
 	fi, err := os.Open(filepath.Join(dir, base+".idx"))
 	if err != nil {
@@ -127,31 +127,37 @@ func readPackObjects(dir, base string, objs []pendingObject, seen map[plumbing.H
 	}
 	p := packfile.NewPackfile(idx, fs, f, 0)
 	defer p.Close()
-	it, err := p.GetAll()
+	it, err := idx.Entries()
 	if err != nil {
 		return objs, err
 	}
 	defer it.Close()
 	for {
-		o, err := it.Next()
+		e, err := it.Next()
 		if err == io.EOF {
 			return objs, nil
 		}
 		if err != nil {
 			return objs, err
 		}
-		if seen[o.Hash()] {
-			continue
+		o, err := p.GetByOffset(int64(e.Offset))
+		if err != nil {
+			return objs, err
 		}
+		// Checked against the name the index gives it, even when seen:
+		// a forged copy refuses the merge whichever pack is read first.
 		body, err := readEncoded(o)
 		if err != nil {
 			return objs, err
 		}
-		if got := hashObject(o.Type(), body); got != o.Hash() {
-			return objs, fmt.Errorf("object %s hashes to %s", o.Hash(), got)
+		if got := hashObject(o.Type(), body); got != e.Hash {
+			return objs, fmt.Errorf("object %s hashes to %s", e.Hash, got)
 		}
-		seen[o.Hash()] = true
-		objs = append(objs, pendingObject{h: o.Hash(), typ: o.Type(), size: int64(len(body)), body: body})
+		if seen[e.Hash] {
+			continue
+		}
+		seen[e.Hash] = true
+		objs = append(objs, pendingObject{h: e.Hash, typ: o.Type(), size: int64(len(body)), body: body})
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/factory-dev/factory/internal/attacktest"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/stretchr/testify/require"
 )
@@ -71,4 +72,35 @@ func TestSmallPacksMerge(t *testing.T) {
 		require.Equal(t, "merge 0\n", string(b))
 	}
 	require.Equal(t, gitTree(t, dir), trees[len(trees)-1].String())
+}
+
+// blobObjects makes n blob objects whose contents start with tag.
+func blobObjects(tag string, n int) []pendingObject {
+	var objs []pendingObject
+	for i := 0; i < n; i++ {
+		b := []byte(fmt.Sprintf("%s %d\n", tag, i))
+		objs = append(objs, pendingObject{h: hashObject(plumbing.BlobObject, b), typ: plumbing.BlobObject, size: int64(len(b)), body: b})
+	}
+	return objs
+}
+
+// attack: plant, among the small packs, one whose index names an object by an id its content does not hash to, hoping the merge copies it under that name and deletes the honest copies -> the merge refuses, every pack stays as it was
+func TestAttackMergeRefusesMismatchedObject(t *testing.T) {
+	dir, s := packRepo(t)
+	for i := 0; i < mergePacksAbove; i++ {
+		_, err := s.objects.writePack(blobObjects(fmt.Sprintf("honest %d", i), 5))
+		require.NoError(t, err)
+	}
+	bad := blobObjects("forged", 5)
+	bad[2].h = blobObjects("honest 0", 1)[0].h // an id another pack holds honestly
+	_, err := s.objects.writePack(bad)
+	require.NoError(t, err)
+	watched := []string{filepath.Join(dir, ".git", "objects"), filepath.Join(dir, ".git", "refs")}
+	before := attacktest.Take(t, watched...)
+
+	merged, err := s.objects.mergeSmallPacks()
+	require.ErrorContains(t, err, "hashes to")
+	require.False(t, merged)
+	attacktest.Unchanged(t, before, watched...)
+	require.Equal(t, "blob\n", gitIn(t, dir, "cat-file", "-t", bad[2].h.String())+"\n")
 }
