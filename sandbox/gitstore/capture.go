@@ -77,7 +77,7 @@ func (s *Store) captureLocked(ctx context.Context, dir string, live bool, touche
 		s.caches = make(map[string]*statCache)
 	}
 	old := s.caches[dir]
-	s.objects.refresh()
+	s.refreshObjects()
 	rules := globalRules(s.cfg.GitDir, cfg)
 	rulesKey := rules.GlobalKey()
 	var o walkOpts

@@ -154,7 +154,7 @@ func (wk *walker) forced(full string) bool {
 func (s *Store) usableBase(idx *gitIndex, rulesKey string) *liveBase {
 	b := s.live
 	sameIndex := b != nil && (b.index == idx || b.index.absent && idx.absent)
-	if !sameIndex || b.rulesKey != rulesKey || !s.HasObject(b.tree) {
+	if !sameIndex || b.rulesKey != rulesKey || !s.objects.isKnown(b.tree) && !s.HasObject(b.tree) {
 		return nil
 	}
 	return b

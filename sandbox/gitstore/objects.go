@@ -22,11 +22,12 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 )
 
-// This file reads and writes git objects for the capture engine. Blobs,
-// trees and commits are written as loose objects straight into the object
-// directory (zlib, temp file, rename: the same thing git does), which is
-// safe alongside go-git readers and git itself; reads go through go-git's
-// storer under Store.mu.
+// This file reads and writes git objects for the capture engine. Objects
+// are written straight into the object directory (temp file, rename: the
+// same thing git does), which is safe alongside go-git readers and git
+// itself: the new objects of a capture as one pack when there are several
+// (pack.go), others loose; reads go through go-git's storer under
+// Store.mu.
 
 // Entry is one entry of a git tree object. In a Change, Name is the
 // entry's base name and the path is the Change's.
@@ -139,7 +140,12 @@ type objectStore struct {
 	mu    sync.Mutex
 	known map[plumbing.Hash]struct{}
 	since time.Time // when known was last emptied
-	pack  time.Time // mtime of objects/pack when known was last emptied
+	pack  time.Time // mtime of objects/pack when last seen (refresh, ownPackWrite)
+
+	// beforeIdxRename, when set (by tests), runs between the renames of
+	// a new pack and its index; an error stops writePack there, as a
+	// crash would.
+	beforeIdxRename func() error
 }
 
 // knownTTL bounds how long the store trusts its memory of an object's
@@ -148,19 +154,36 @@ type objectStore struct {
 const knownTTL = 10 * time.Minute
 
 // refresh forgets known objects when they may have been collected: after
-// knownTTL, or when objects/pack changed (a repack ran).
-func (s *objectStore) refresh() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+// knownTTL, or when objects/pack changed (a repack ran). When objects/pack
+// changed, it also indexes any pack left without its index (a crash
+// between writePack's renames) and reports true: the caller's go-git
+// pack index is stale.
+func (s *objectStore) refresh() (packsChanged bool, err error) {
 	var pm time.Time
 	if fi, err := os.Stat(filepath.Join(s.dir, "pack")); err == nil {
 		pm = fi.ModTime()
 	}
-	if s.known == nil || time.Since(s.since) > knownTTL || !pm.Equal(s.pack) {
+	s.mu.Lock()
+	changed := !pm.Equal(s.pack)
+	if s.known == nil || time.Since(s.since) > knownTTL || changed {
 		s.known = make(map[plumbing.Hash]struct{})
 		s.since = time.Now()
 		s.pack = pm
 	}
+	s.mu.Unlock()
+	if !changed {
+		return false, nil
+	}
+	_, err = s.repairOrphanPacks()
+	return true, err
+}
+
+// packStamp is the pack directory's mtime as refresh or ownPackWrite last
+// saw it.
+func (s *objectStore) packStamp() time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.pack
 }
 
 // forget empties the memory of known objects (after refs were deleted).
@@ -217,7 +240,7 @@ func (s *objectStore) writeLooseFrom(h plumbing.Hash, typ plumbing.ObjectType, s
 	if _, err := os.Lstat(final); err == nil {
 		return nil
 	}
-	f, tmp, err := createObjectTemp(filepath.Dir(final))
+	f, tmp, err := createObjectTemp(filepath.Dir(final), "tmp_obj_")
 	if err != nil {
 		return err
 	}
@@ -258,11 +281,12 @@ func (s *objectStore) writeLooseFrom(h plumbing.Hash, typ plumbing.ObjectType, s
 	return nil
 }
 
-// createObjectTemp creates a new read-only temporary file in the object
-// fan-out directory dir, making dir if it is missing.
-func createObjectTemp(dir string) (*os.File, string, error) {
+// createObjectTemp creates a new read-only temporary file named
+// prefix+random in the object directory dir (a fan-out directory or
+// pack), making dir if it is missing.
+func createObjectTemp(dir, prefix string) (*os.File, string, error) {
 	for try := 0; ; try++ {
-		tmp := filepath.Join(dir, "tmp_obj_"+strconv.FormatUint(rand.Uint64(), 36))
+		tmp := filepath.Join(dir, prefix+strconv.FormatUint(rand.Uint64(), 36))
 		f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o444)
 		switch {
 		case err == nil:

@@ -31,7 +31,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"sync"
 	"time"
@@ -94,13 +93,11 @@ func (s *Store) CaptureOverlay(ctx context.Context, ov *Overlay) (plumbing.Hash,
 		return plumbing.ZeroHash, false
 	}
 	s.index = idx
-	s.objects.refresh()
+	s.refreshObjects()
 	rules := globalRules(s.cfg.GitDir, cfg)
-	var pack time.Time
-	if fi, err := os.Stat(filepath.Join(s.common, "objects", "pack")); err == nil {
-		pack = fi.ModTime()
-	}
-	s.lower.reset(idx, rules.GlobalKey(), pack)
+	// The pack directory as refresh last saw it: a pack of our own
+	// snapshots (ownPackWrite) does not empty the memo, a repack does.
+	s.lower.reset(idx, rules.GlobalKey(), s.objects.packStamp())
 
 	fc := &fastCapture{
 		s:  s,

@@ -3,7 +3,6 @@ package gitstore
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -126,19 +125,55 @@ func (s *Store) HasObject(h plumbing.Hash) bool {
 	return s.repo.Storer.HasEncodedObject(h) == nil
 }
 
+// refreshObjects drops what the store remembers of the object database
+// when it may be stale (objectStore.refresh), and go-git's pack indexes
+// when the pack directory changed.
+func (s *Store) refreshObjects() {
+	changed, err := s.objects.refresh()
+	if err != nil {
+		s.cfg.Logger.Warn("object store: a pack without its index could not be indexed", "err", err)
+	}
+	if changed {
+		s.reindex()
+	}
+}
+
+// reindex makes go-git list the packs again on its next packed read.
+func (s *Store) reindex() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.reindexLocked()
+}
+
+// reindexLocked is reindex under s.mu; false when the storer cannot.
+func (s *Store) reindexLocked() bool {
+	r, ok := s.repo.Storer.(interface{ Reindex() })
+	if ok {
+		r.Reindex()
+	}
+	return ok
+}
+
+// afterPack is called when a capture wrote a pack: go-git must list the
+// packs again to find it, and small packs are merged when they pile up.
+func (s *Store) afterPack() {
+	if _, err := s.objects.mergeSmallPacks(); err != nil {
+		s.cfg.Logger.Warn("object store: small packs not merged", "err", err)
+	}
+	s.reindex()
+}
+
 // ReadObject returns the body of object h of type t (plumbing.AnyObject
-// for any). go-git loads pack indexes once; when an object is missing, the
-// indexes are reloaded and the read tried again, so objects that git gc
-// moved into a new pack are found.
+// for any). go-git loads pack indexes once; when a read fails (the object
+// is missing, or the pack its stale index names was deleted by a merge or
+// a repack), the indexes are reloaded and the read tried again, so objects
+// that moved into a new pack are found.
 func (s *Store) ReadObject(t plumbing.ObjectType, h plumbing.Hash) ([]byte, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	o, err := s.repo.Storer.EncodedObject(t, h)
-	if errors.Is(err, plumbing.ErrObjectNotFound) {
-		if r, ok := s.repo.Storer.(interface{ Reindex() }); ok {
-			r.Reindex()
-			o, err = s.repo.Storer.EncodedObject(t, h)
-		}
+	if err != nil && s.reindexLocked() {
+		o, err = s.repo.Storer.EncodedObject(t, h)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read object %s: %w", h, err)

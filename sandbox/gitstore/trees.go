@@ -174,11 +174,16 @@ func (s *Store) FlatTree(ctx context.Context, h plumbing.Hash) (map[string]Entry
 	return out, nil
 }
 
-// ReadBlob returns the content of blob h.
+// ReadBlob returns the content of blob h (reloading go-git's pack indexes
+// and trying again after a failure, as ReadObject does).
 func (s *Store) ReadBlob(h plumbing.Hash) ([]byte, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return readBlobFrom(s.repo.Storer, h)
+	b, err := readBlobFrom(s.repo.Storer, h)
+	if err != nil && s.reindexLocked() {
+		b, err = readBlobFrom(s.repo.Storer, h)
+	}
+	return b, err
 }
 
 func readBlobFrom(s storer.EncodedObjectStorer, h plumbing.Hash) ([]byte, error) {

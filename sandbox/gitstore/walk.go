@@ -69,6 +69,7 @@ type walker struct {
 	stamp int64        // files with mtime before this may enter the cache
 	store *objectStore
 	exist func(plumbing.Hash) bool // asks the object database (packs included)
+	batch *packBatch               // new objects wait here for one pack (nil: written loose)
 	head  func(dir string) (plumbing.Hash, bool, bool)
 	attrs func(content []byte) bool // reports whether .gitattributes content needs git
 
@@ -121,11 +122,22 @@ func (s *Store) captureWalk(ctx context.Context, root string, idx []indexEntry, 
 		watch: o.watch,
 		plan:  o.plan,
 		trees: s.ReadTree,
+		batch: &packBatch{},
 	}
 	in := incState{full: o.plan == nil || o.plan.deep[""], prev: o.prev}
 	h, _, err := wk.dir(topDir, root, rules, "", 0, len(idx), false, in)
 	if err == nil && h.IsZero() {
 		h, err = wk.putTree(nil)
+	}
+	// Written even when the walk failed: the objects are whole and
+	// correct, and some written loose (past the batch's bound, or big
+	// blobs) may already name them.
+	packed, ferr := s.objects.flush(wk.batch)
+	if packed {
+		s.afterPack()
+	}
+	if err == nil {
+		err = ferr
 	}
 	if err != nil {
 		return walkResult{}, err
@@ -495,10 +507,13 @@ func (wk *walker) putBlob(b []byte) (plumbing.Hash, error) {
 // put stores object b of type t unless the object database has it.
 func (wk *walker) put(t plumbing.ObjectType, b []byte) (plumbing.Hash, error) {
 	h := hashObject(t, b)
-	if wk.store.isKnown(h) {
+	if wk.store.isKnown(h) || wk.batch != nil && wk.batch.pending(h) {
 		return h, nil
 	}
 	if !wk.exist(h) {
+		if wk.batch != nil && wk.batch.add(h, t, b) {
+			return h, nil // remembered when the batch is written
+		}
 		if err := wk.store.writeLoose(h, t, b); err != nil {
 			return plumbing.ZeroHash, err
 		}
