@@ -9,8 +9,6 @@ import (
 	"fmt"
 	"hash"
 	"io"
-	"io/fs"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
@@ -18,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/factory-dev/factory/sandbox/gitstore/packs"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 )
@@ -240,7 +239,7 @@ func (s *objectStore) writeLooseFrom(h plumbing.Hash, typ plumbing.ObjectType, s
 	if _, err := os.Lstat(final); err == nil {
 		return nil
 	}
-	f, tmp, err := createObjectTemp(filepath.Dir(final), "tmp_obj_")
+	f, tmp, err := packs.CreateTemp(filepath.Dir(final), "tmp_obj_")
 	if err != nil {
 		return err
 	}
@@ -279,27 +278,6 @@ func (s *objectStore) writeLooseFrom(h plumbing.Hash, typ plumbing.ObjectType, s
 		return err
 	}
 	return nil
-}
-
-// createObjectTemp creates a new read-only temporary file named
-// prefix+random in the object directory dir (a fan-out directory or
-// pack), making dir if it is missing.
-func createObjectTemp(dir, prefix string) (*os.File, string, error) {
-	for try := 0; ; try++ {
-		tmp := filepath.Join(dir, prefix+strconv.FormatUint(rand.Uint64(), 36))
-		f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o444)
-		switch {
-		case err == nil:
-			return f, tmp, nil
-		case errors.Is(err, fs.ErrNotExist) && try == 0:
-			if err := os.MkdirAll(dir, 0o755); err != nil {
-				return nil, "", err
-			}
-		case errors.Is(err, fs.ErrExist) && try < 10:
-		default:
-			return nil, "", err
-		}
-	}
 }
 
 type countWriter struct {

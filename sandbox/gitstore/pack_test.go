@@ -182,10 +182,3 @@ func TestAttackCrashBetweenPackAndIdx(t *testing.T) {
 
 	attacktest.Unchanged(t, before, watched...)
 }
-
-// A pack entry's header encodes type and size as git reads them.
-func TestPackEntryHeader(t *testing.T) {
-	require.Equal(t, []byte{0x3f}, packEntryHeader(plumbing.BlobObject, 15))
-	require.Equal(t, []byte{0xb0, 0x01}, packEntryHeader(plumbing.BlobObject, 16))
-	require.Equal(t, []byte{0x9f, 0x80, 0x01}, packEntryHeader(plumbing.CommitObject, 15+16*128))
-}

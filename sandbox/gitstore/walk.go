@@ -15,6 +15,7 @@ import (
 
 	"github.com/factory-dev/factory"
 	"github.com/factory-dev/factory/sandbox/gitstore/gitignore"
+	"github.com/factory-dev/factory/sandbox/gitstore/packs"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 )
@@ -69,7 +70,7 @@ type walker struct {
 	stamp int64        // files with mtime before this may enter the cache
 	store *objectStore
 	exist func(plumbing.Hash) bool // asks the object database (packs included)
-	batch *packBatch               // new objects wait here for one pack (nil: written loose)
+	batch *packs.Batch             // new objects wait here for one pack (nil: written loose)
 	head  func(dir string) (plumbing.Hash, bool, bool)
 	attrs func(content []byte) bool // reports whether .gitattributes content needs git
 
@@ -122,7 +123,7 @@ func (s *Store) captureWalk(ctx context.Context, root string, idx []indexEntry, 
 		watch: o.watch,
 		plan:  o.plan,
 		trees: s.ReadTree,
-		batch: &packBatch{},
+		batch: &packs.Batch{},
 	}
 	in := incState{full: o.plan == nil || o.plan.deep[""], prev: o.prev}
 	h, _, err := wk.dir(topDir, root, rules, "", 0, len(idx), false, in)
@@ -507,11 +508,11 @@ func (wk *walker) putBlob(b []byte) (plumbing.Hash, error) {
 // put stores object b of type t unless the object database has it.
 func (wk *walker) put(t plumbing.ObjectType, b []byte) (plumbing.Hash, error) {
 	h := hashObject(t, b)
-	if wk.store.isKnown(h) || wk.batch != nil && wk.batch.pending(h) {
+	if wk.store.isKnown(h) || wk.batch != nil && wk.batch.Pending(h) {
 		return h, nil
 	}
 	if !wk.exist(h) {
-		if wk.batch != nil && wk.batch.add(h, t, b) {
+		if wk.batch != nil && wk.batch.Add(h, t, b) {
 			return h, nil // remembered when the batch is written
 		}
 		if err := wk.store.writeLoose(h, t, b); err != nil {
