@@ -189,7 +189,7 @@ func encode(w io.Writer, objs []Object) (*idxfile.MemoryIndex, plumbing.Hash, er
 	if err := bw.Flush(); err != nil {
 		return nil, plumbing.ZeroHash, err
 	}
-	sum := sumHash(d)
+	sum := plumbing.Hash(d.Sum(nil))
 	if _, err := w.Write(sum[:]); err != nil {
 		return nil, plumbing.ZeroHash, err
 	}
@@ -471,11 +471,4 @@ func readEncoded(o plumbing.EncodedObject) ([]byte, error) {
 	}
 	defer r.Close()
 	return io.ReadAll(r)
-}
-
-// sumHash is the SHA-1 d has computed, as a hash.
-func sumHash(d interface{ Sum([]byte) []byte }) plumbing.Hash {
-	var h plumbing.Hash
-	d.Sum(h[:0])
-	return h
 }
