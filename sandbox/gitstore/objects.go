@@ -234,6 +234,10 @@ func (s *objectStore) writeLoose(h plumbing.Hash, typ plumbing.ObjectType, b []b
 // each metadata operation waits): the fan-out directory is made only when
 // the create says it is missing, the file is created read-only instead of
 // chmod'ed, and one rename replaces git's link and unlink.
+// errObjectChanged is writeLooseFrom's answer when what fill wrote is not
+// the object it was asked to store.
+var errObjectChanged = errors.New("object changed while being written")
+
 func (s *objectStore) writeLooseFrom(h plumbing.Hash, typ plumbing.ObjectType, size int64, fill func(io.Writer) error) error {
 	final := s.loosePath(h)
 	if _, err := os.Lstat(final); err == nil {
@@ -261,10 +265,10 @@ func (s *objectStore) writeLooseFrom(h plumbing.Hash, typ plumbing.ObjectType, s
 		return err
 	}
 	if cw.n != size {
-		return fmt.Errorf("object changed while being written (%d bytes, expected %d)", cw.n, size)
+		return fmt.Errorf("%w (%d bytes, expected %d)", errObjectChanged, cw.n, size)
 	}
 	if got := sumHash(d); got != h {
-		return fmt.Errorf("object changed while being written (hash %s, expected %s)", got, h)
+		return fmt.Errorf("%w (hash %s, expected %s)", errObjectChanged, got, h)
 	}
 	if err := z.Close(); err != nil {
 		return err

@@ -523,7 +523,28 @@ func (wk *walker) put(t plumbing.ObjectType, b []byte) (plumbing.Hash, error) {
 	return h, nil
 }
 
+// putBigBlob streams the file at p into the store: the size its open
+// handle has at the start is what is read (as git add does), so a file that
+// grows while it is read is taken as it was then. A file that shrinks or is
+// rewritten between the hash and the write is read again, and one that
+// keeps changing is a conflict, not a broken store.
 func (wk *walker) putBigBlob(p string) (plumbing.Hash, error) {
+	var err error
+	for try := 0; try < 3; try++ {
+		var h plumbing.Hash
+		h, err = wk.putBigBlobOnce(p)
+		if !errors.Is(err, errChangedWhileRead) {
+			return h, err
+		}
+	}
+	return plumbing.ZeroHash, factory.Errorf(factory.ECONFLICT,
+		"%s kept changing while the snapshot read it (%v); wait for the program writing it to finish, or list it in .gitignore, then try again", p, err)
+}
+
+// errChangedWhileRead marks a file that changed between two reads of it.
+var errChangedWhileRead = errors.New("changed while being read")
+
+func (wk *walker) putBigBlobOnce(p string) (plumbing.Hash, error) {
 	f, err := os.Open(p)
 	if err != nil {
 		return plumbing.ZeroHash, err
@@ -533,13 +554,14 @@ func (wk *walker) putBigBlob(p string) (plumbing.Hash, error) {
 	if err != nil {
 		return plumbing.ZeroHash, err
 	}
-	d := newObjectHasher(plumbing.BlobObject, fi.Size())
-	n, err := io.Copy(d, f)
+	size := fi.Size()
+	d := newObjectHasher(plumbing.BlobObject, size)
+	n, err := io.Copy(d, io.LimitReader(f, size))
 	if err != nil {
 		return plumbing.ZeroHash, err
 	}
-	if n != fi.Size() {
-		return plumbing.ZeroHash, fmt.Errorf("%s changed while being read", p)
+	if n != size {
+		return plumbing.ZeroHash, fmt.Errorf("%w: read %d bytes of %d", errChangedWhileRead, n, size)
 	}
 	h := sumHash(d)
 	if wk.store.isKnown(h) || wk.exist(h) {
@@ -550,9 +572,12 @@ func (wk *walker) putBigBlob(p string) (plumbing.Hash, error) {
 		if _, err := f.Seek(0, io.SeekStart); err != nil {
 			return err
 		}
-		_, err := io.Copy(w, f)
+		_, err := io.Copy(w, io.LimitReader(f, size))
 		return err
 	})
+	if errors.Is(err, errObjectChanged) {
+		return plumbing.ZeroHash, fmt.Errorf("%w: %v", errChangedWhileRead, err)
+	}
 	if err != nil {
 		return plumbing.ZeroHash, err
 	}
