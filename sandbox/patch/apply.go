@@ -51,6 +51,9 @@ type Options struct {
 	// beforeExchange runs between the last check of path and its exchange,
 	// where only the check of the file taken out can see a change.
 	beforeExchange func(path string)
+	// beforeReuse runs before path is staged in the file, named tmp in
+	// its directory, that the previous swap there took out.
+	beforeReuse func(path, tmp string)
 	// noExchange makes every swap check and rename, as on a file system
 	// that cannot exchange two names, so tests cover that path too.
 	noExchange bool

@@ -37,3 +37,10 @@ func sameChangeTime(a, b os.FileInfo) bool {
 	sb, okb := b.Sys().(*syscall.Stat_t)
 	return !oka || !okb || sa.Ctim == sb.Ctim
 }
+
+// soleOwnFile reports whether info, from stat, is a file with one name,
+// owned by this process's user and group, as a file it creates would be.
+func soleOwnFile(info os.FileInfo) bool {
+	st, ok := info.Sys().(*syscall.Stat_t)
+	return ok && st.Nlink == 1 && int(st.Uid) == os.Geteuid() && int(st.Gid) == os.Getegid()
+}
