@@ -16,14 +16,15 @@ var errNotReusable = errors.New("the file taken out cannot be reused")
 // file may hold another write: it is still that very file (not a file or
 // link put under its name since), a regular file with no other name (a
 // hard link elsewhere, in .git or outside the workspace, would see the
-// write), owned by this process's user and group like a new file.
-func reuse(dr *os.Root, name string, want fs.FileInfo) (*os.File, error) {
+// write), owned by this process's user and group like a new file (owner,
+// read once per patch: two system calls per file otherwise).
+func reuse(dr *os.Root, name string, want fs.FileInfo, owner [2]int) (*os.File, error) {
 	f, err := dr.OpenFile(name, os.O_WRONLY|syscall.O_NOFOLLOW|openFlags, 0)
 	if err != nil {
 		return nil, errNotReusable
 	}
 	info, err := f.Stat()
-	if err != nil || !info.Mode().IsRegular() || !os.SameFile(info, want) || !soleOwnFile(info) {
+	if err != nil || !info.Mode().IsRegular() || !os.SameFile(info, want) || !soleOwnFile(info, owner[0], owner[1]) {
 		f.Close()
 		return nil, errNotReusable
 	}

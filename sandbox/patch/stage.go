@@ -30,35 +30,61 @@ type staged struct {
 	reused    bool // tmp is the old file of another write, rewritten: check it is still as made before the swap
 }
 
-// stageAll groups the writes by directory and stages, in parallel, the
-// first write of each directory and every write that cannot take a used
-// file (a symlink, a new file, no exchange): the others are staged by
-// commitGroup in the file the previous swap of their directory took out.
-// Creating a file costs more than anything else a write does (ext4 scans
-// past every inode freed recently), so a directory of k changed files
-// creates one file instead of k. On error it still returns what it staged,
-// for the caller to discard.
+// stageAll groups the writes by directory (see chains) and stages, in
+// parallel, the first write of each group and every write that cannot
+// take a used file (a symlink, a new file, no exchange): the others are
+// staged by commitGroup in the file the previous swap of their group took
+// out. Creating a file costs more than anything else a write does (ext4
+// scans past every inode freed recently), so a group of k changed files
+// creates one file instead of k. On error it still returns what it
+// staged, for the caller to discard.
 func (t *tree) stageAll(writes []*node) ([][]*staged, error) {
-	var groups [][]*staged
+	var dirs [][]*node
 	at := map[string]int{}
-	var eager []*staged
 	for _, n := range writes {
 		d := path.Dir(n.path)
 		i, ok := at[d]
 		if !ok {
-			i = len(groups)
+			i = len(dirs)
 			at[d] = i
-			groups = append(groups, nil)
+			dirs = append(dirs, nil)
 		}
-		s := &staged{t: t, n: n}
-		if len(groups[i]) == 0 || !s.reusable() {
-			eager = append(eager, s)
+		dirs[i] = append(dirs[i], n)
+	}
+	var groups [][]*staged
+	var eager []*staged
+	for _, d := range dirs {
+		for _, c := range chains(d, len(writes)) {
+			g := make([]*staged, len(c))
+			for i, n := range c {
+				g[i] = &staged{t: t, n: n}
+				if i == 0 || !g[i].reusable() {
+					eager = append(eager, g[i])
+				}
+			}
+			groups = append(groups, g)
 		}
-		groups[i] = append(groups[i], s)
 	}
 	err := parallelErr(len(eager), func(i int) error { return eager[i].stage() })
 	return groups, err
 }
+
+// chains splits the writes of one directory into groups swapped in one
+// after the other, each starting with a new file: one group, unless the
+// directory holds a large share of a large patch (up to parallelism
+// groups of at least minChain writes when it holds them all), so a patch
+// of one big directory still runs in parallel.
+func chains(dir []*node, total int) [][]*node {
+	k := max(1, min(parallelism*len(dir)/max(total, 1), len(dir)/minChain))
+	out := make([][]*node, k)
+	for i, n := range dir {
+		out[i%k] = append(out[i%k], n)
+	}
+	return out
+}
+
+// minChain is the fewest writes a directory's group is split down to.
+const minChain = 8
 
 // reusable reports whether s may be staged in the old file of another
 // write: both are regular files and the swap exchanges.
@@ -105,7 +131,7 @@ func (s *staged) restage(prev *staged) error {
 	if s.t.opt.beforeReuse != nil {
 		s.t.opt.beforeReuse(s.n.path, prev.tmp)
 	}
-	f, err := reuse(s.dir, prev.tmp, prev.n.origInfo)
+	f, err := reuse(s.dir, prev.tmp, prev.n.origInfo, s.t.owner)
 	if err != nil {
 		return s.stage()
 	}

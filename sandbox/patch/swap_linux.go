@@ -39,8 +39,8 @@ func sameChangeTime(a, b os.FileInfo) bool {
 }
 
 // soleOwnFile reports whether info, from stat, is a file with one name,
-// owned by this process's user and group, as a file it creates would be.
-func soleOwnFile(info os.FileInfo) bool {
+// owned by the user and group uid and gid.
+func soleOwnFile(info os.FileInfo, uid, gid int) bool {
 	st, ok := info.Sys().(*syscall.Stat_t)
-	return ok && st.Nlink == 1 && int(st.Uid) == os.Geteuid() && int(st.Gid) == os.Getegid()
+	return ok && st.Nlink == 1 && int(st.Uid) == uid && int(st.Gid) == gid
 }
