@@ -18,27 +18,29 @@ var errNotReusable = errors.New("the file taken out cannot be reused")
 // hard link elsewhere, in .git or outside the workspace, would see the
 // write), owned by this process's user and group like a new file (owner,
 // read once per patch: two system calls per file otherwise).
-func reuse(dr *os.Root, name string, want fs.FileInfo, owner [2]int) (*os.File, error) {
+func reuse(dr *os.Root, name string, want fs.FileInfo, owner [2]int) (*os.File, int64, error) {
 	f, err := dr.OpenFile(name, os.O_WRONLY|syscall.O_NOFOLLOW|openFlags, 0)
 	if err != nil {
-		return nil, errNotReusable
+		return nil, 0, errNotReusable
 	}
 	info, err := f.Stat()
 	if err != nil || !info.Mode().IsRegular() || !os.SameFile(info, want) || !soleOwnFile(info, owner[0], owner[1]) {
 		f.Close()
-		return nil, errNotReusable
+		return nil, 0, errNotReusable
 	}
-	return f, nil
+	return f, info.Size(), nil
 }
 
-// rewrite makes f hold data with the mode a new file would get, closes it
-// and returns what it made. The data is written over the old bytes and
-// the file then cut to its length, never truncated to zero first: ext4
-// writes a file truncated to zero out on close (auto_da_alloc), as it does
-// on a rename over a file.
-func rewrite(f *os.File, data []byte, perm fs.FileMode, exact bool) (fs.FileInfo, error) {
+// rewrite makes f, of size size, hold data with the mode a new file would
+// get, closes it and returns what it made. The data is written over the
+// old bytes and the file then cut to its length if it was longer, never
+// truncated to zero first: ext4 writes a file truncated to zero out on
+// close (auto_da_alloc), as it does on a rename over a file; and a
+// truncation costs a journalled orphan entry, so it is skipped when the
+// data covers the old bytes.
+func rewrite(f *os.File, size int64, data []byte, perm fs.FileMode, exact bool) (fs.FileInfo, error) {
 	_, err := f.WriteAt(data, 0)
-	if err == nil {
+	if err == nil && size > int64(len(data)) {
 		err = f.Truncate(int64(len(data)))
 	}
 	want := perm

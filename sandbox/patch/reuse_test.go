@@ -25,10 +25,14 @@ func reuseWorkspace(t *testing.T) (dir, text string) {
 		body := fmt.Sprintf("line 1\nline %d%s\n", i, strings.Repeat("z", i%5))
 		require.NoError(t, os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644))
 		require.NoError(t, os.Chmod(filepath.Join(dir, name), modes[i%3]))
-		text += fmt.Sprintf("--- a/%s\n+++ b/%s\n@@ -1,2 +1,2 @@\n line 1\n-line %d%s\n+x\n", name, name, i, strings.Repeat("z", i%5))
+		text += fmt.Sprintf("--- a/%s\n+++ b/%s\n@@ -1,2 +1,2 @@\n line 1\n-line %d%s\n+%s\n", name, name, i, strings.Repeat("z", i%5), newLine(i))
 	}
 	return dir, text
 }
+
+// newLine is the second line the patch gives file i: shorter or longer
+// than the old content of the file whose old file it may be written into.
+func newLine(i int) string { return "x" + strings.Repeat("y", i*3%20) }
 
 // TestReusedFilesKeepModeAndContent applies a patch whose writes are
 // staged in the old files of other writes, and requires each file to end
@@ -55,7 +59,10 @@ func TestReusedFilesKeepModeAndContent(t *testing.T) {
 		require.Equal(t, mode, info.Mode(), name)
 		data, err := os.ReadFile(filepath.Join(dir, name))
 		require.NoError(t, err)
-		require.Equal(t, "line 1\nx\n", string(data), name)
+		var i int
+		_, err = fmt.Sscanf(name, "f%02d.txt", &i)
+		require.NoError(t, err)
+		require.Equal(t, "line 1\n"+newLine(i)+"\n", string(data), name)
 	}
 	entries, err := os.ReadDir(dir)
 	require.NoError(t, err)

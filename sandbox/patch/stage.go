@@ -131,7 +131,7 @@ func (s *staged) restage(prev *staged) error {
 	if s.t.opt.beforeReuse != nil {
 		s.t.opt.beforeReuse(s.n.path, prev.tmp)
 	}
-	f, err := reuse(s.dir, prev.tmp, prev.n.origInfo, s.t.owner)
+	f, size, err := reuse(s.dir, prev.tmp, prev.n.origInfo, s.t.owner)
 	if err != nil {
 		return s.stage()
 	}
@@ -139,7 +139,7 @@ func (s *staged) restage(prev *staged) error {
 	// swap back.
 	prev.swapped = false
 	s.tmp, prev.tmp = prev.tmp, ""
-	s.made, err = rewrite(f, s.n.data, s.n.perm, s.n.exactPerm)
+	s.made, err = rewrite(f, size, s.n.data, s.n.perm, s.n.exactPerm)
 	s.reused = true
 	if err != nil {
 		return fmt.Errorf("write %s: %w", s.n.path, err)
