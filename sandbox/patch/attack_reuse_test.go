@@ -9,6 +9,7 @@ import (
 
 	"github.com/factory-dev/factory/internal/attacktest"
 	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
 )
 
 // The writes of one directory are staged, after the first, in the old file
@@ -93,4 +94,18 @@ func applyReused(t *testing.T, w advWorkspace, opt Options) {
 	for _, e := range entries {
 		require.False(t, strings.HasPrefix(e.Name(), ".factory-patch-"), "left behind: %s", e.Name())
 	}
+}
+
+// attack: a.txt carries an extended attribute (as an access list granting another user would be), hoping the reuse of the old a.txt hands it to f.txt's new content -> the old file is not reused, the patch applies, f.txt carries no attribute
+func TestAttackAttributesNotCarriedOver(t *testing.T) {
+	w := newAdvWorkspace(t)
+	if err := unix.Setxattr(filepath.Join(w.dir, "a.txt"), "user.grant", []byte("uid 1000 rw"), 0); err != nil {
+		t.Skipf("this file system keeps no user attributes: %v", err)
+	}
+	before := attacktest.Take(t, w.outside, filepath.Join(w.dir, ".git"))
+	applyReused(t, w, Options{})
+	n, err := unix.Listxattr(filepath.Join(w.dir, "f.txt"), nil)
+	require.NoError(t, err)
+	require.Zero(t, n, "f.txt carries the attributes of the old a.txt")
+	attacktest.Unchanged(t, before, w.outside, filepath.Join(w.dir, ".git"))
 }

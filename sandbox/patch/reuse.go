@@ -17,14 +17,15 @@ var errNotReusable = errors.New("the file taken out cannot be reused")
 // link put under its name since), a regular file with no other name (a
 // hard link elsewhere, in .git or outside the workspace, would see the
 // write), owned by this process's user and group like a new file (owner,
-// read once per patch: two system calls per file otherwise).
+// read once per patch: two system calls per file otherwise), with no
+// extended attribute (an access list would carry over to the new content).
 func reuse(dr *os.Root, name string, want fs.FileInfo, owner [2]int) (*os.File, int64, error) {
 	f, err := dr.OpenFile(name, os.O_WRONLY|syscall.O_NOFOLLOW|openFlags, 0)
 	if err != nil {
 		return nil, 0, errNotReusable
 	}
 	info, err := f.Stat()
-	if err != nil || !info.Mode().IsRegular() || !os.SameFile(info, want) || !soleOwnFile(info, owner[0], owner[1]) {
+	if err != nil || !info.Mode().IsRegular() || !os.SameFile(info, want) || !soleOwnFile(info, owner[0], owner[1]) || !bareFile(f) {
 		f.Close()
 		return nil, 0, errNotReusable
 	}
