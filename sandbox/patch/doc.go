@@ -13,8 +13,9 @@
 // an existing regular file gets a new file: the next is written into the
 // old file the previous exchange took out, once that is checked to be the
 // very file read, with no other name (a hard link could lead outside the
-// workspace) and owned by this process's user and group; its undo writes
-// the old content anew. A crash leaves each file old or new, and staged
+// workspace), owned by this process's user and group and without extended
+// attributes, as a new file would be; its undo writes the old content
+// anew. A crash leaves each file old or new, and staged
 // .factory-patch-* files beside them (one per directory being swapped,
 // plus one per new file or symlink). A program that held a replaced file
 // open may see it turn into another file's new content (and, writing to
