@@ -37,3 +37,25 @@ func sameChangeTime(a, b os.FileInfo) bool {
 	sb, okb := b.Sys().(*syscall.Stat_t)
 	return !oka || !okb || sa.Ctim == sb.Ctim
 }
+
+// soleOwnFile reports whether info, from stat, is a file with one name,
+// owned by the user and group uid and gid.
+func soleOwnFile(info os.FileInfo, uid, gid int) bool {
+	st, ok := info.Sys().(*syscall.Stat_t)
+	return ok && st.Nlink == 1 && int(st.Uid) == uid && int(st.Gid) == gid
+}
+
+// bareFile reports whether f carries no extended attribute (an access
+// control list, a security label, a capability), which the content
+// written into it would inherit where a new file would not.
+func bareFile(f *os.File) bool {
+	c, err := f.SyscallConn()
+	if err != nil {
+		return false
+	}
+	n := -1
+	if err := c.Control(func(fd uintptr) { n, _ = unix.Flistxattr(int(fd), nil) }); err != nil {
+		return false
+	}
+	return n == 0
+}

@@ -13,3 +13,9 @@ func exchange(dir *os.File, tmp, base string) error { return errNoExchange }
 
 // sameChangeTime is true: the change time is compared on Linux only.
 func sameChangeTime(a, b os.FileInfo) bool { return true }
+
+// soleOwnFile is false: files are reused only where they are exchanged.
+func soleOwnFile(info os.FileInfo, uid, gid int) bool { return false }
+
+// bareFile is false: files are reused only where they are exchanged.
+func bareFile(f *os.File) bool { return false }
