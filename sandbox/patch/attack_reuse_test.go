@@ -2,6 +2,7 @@ package patch
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,27 +16,53 @@ import (
 // The writes of one directory are staged, after the first, in the old file
 // the previous swap there took out. These attacks aim at that reused file.
 
-// attack: a program holding a.txt open appends to it after the patch swapped a.txt and rewrote the old a.txt with f.txt's new content, before f.txt's swap -> ECONFLICT from the check of the staged file, f.txt never swapped, a.txt written anew with its old content (the held write lost with the old file, as it is when a.txt is replaced)
+// attack: a program opens the staged file by its temporary name (the old a.txt, rewritten with f.txt's new content) and appends to it before f.txt's swap -> ECONFLICT from the check of the staged file, f.txt never swapped, a.txt written anew with its old content
 func TestAttackWriteReusedFileBetweenSwaps(t *testing.T) {
 	w := newAdvWorkspace(t)
 	expected := attacktest.Take(t, w.dir, w.outside)
-	held, err := os.OpenFile(filepath.Join(w.dir, "a.txt"), os.O_WRONLY|os.O_APPEND, 0)
-	require.NoError(t, err)
-	defer held.Close()
 	var wrote attacktest.State
-	reused := false
+	staged := ""
 	concurrentAttack(t, w, editFAndA, Options{
-		beforeReuse: func(p, _ string) { reused = p == "f.txt" },
+		beforeReuse: func(p, tmp string) {
+			if p == "f.txt" {
+				staged = filepath.Join(w.dir, tmp)
+			}
+		},
 		beforeSwap: func(p string) error {
 			if p == "f.txt" {
-				_, err := held.WriteString("held write\n")
-				require.NoError(t, err)
+				require.NotEmpty(t, staged, "f.txt was not staged in the old a.txt")
+				appendTo(t, staged, "written through the temporary name\n")
 				wrote = expected
 			}
 			return nil
 		},
 	}, &wrote)
-	require.True(t, reused, "f.txt was not staged in the old a.txt")
+}
+
+// attack: a program holds a.txt open across the patch (an editor, a logger) and writes to it after the patch returned, hoping the write lands in the file its old a.txt became -> a file open elsewhere is never reused (no write lease), f.txt and a.txt hold exactly the patch's content, and the late write reaches no file of the tree
+func TestAttackHeldFileNotReused(t *testing.T) {
+	w := newAdvWorkspace(t)
+	held, err := os.OpenFile(filepath.Join(w.dir, "a.txt"), os.O_WRONLY, 0)
+	require.NoError(t, err)
+	defer held.Close()
+	reused := false
+	applyReused(t, w, Options{beforeReuse: func(p, _ string) { reused = reused || p == "f.txt" }})
+	before := attacktest.Take(t, w.dir, w.outside)
+	_, err = held.WriteAt([]byte("late write from the holder\n"), 0)
+	require.NoError(t, err)
+	attacktest.Unchanged(t, before, w.dir, w.outside)
+	want := "line 1\nline two\n"
+	for i := 3; i <= 10; i++ {
+		want += fmt.Sprintf("line %d\n", i)
+	}
+	f, err := os.ReadFile(filepath.Join(w.dir, "f.txt"))
+	require.NoError(t, err)
+	require.Equal(t, want, string(f))
+	// Without the holder the same patch reuses the old a.txt: the guard,
+	// not the layout, decided.
+	w2 := newAdvWorkspace(t)
+	applyReused(t, w2, Options{beforeReuse: func(p, _ string) { reused = reused || p == "f.txt" }})
+	require.True(t, reused, "f.txt was never staged in the old a.txt, held or not")
 }
 
 // attack: a.txt is a hard link to a file outside the workspace, so the patch's rewrite of the old a.txt (taken out by its swap) would write outside -> the old file is not reused (it has another name), the patch applies, the outside file byte-identical

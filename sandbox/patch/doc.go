@@ -14,13 +14,13 @@
 // old file the previous exchange took out, once that is checked to be the
 // very file read, with no other name (a hard link could lead outside the
 // workspace), owned by this process's user and group and without extended
-// attributes, as a new file would be; its undo writes the old content
-// anew. A crash leaves each file old or new, and staged
-// .factory-patch-* files beside them (one per directory being swapped,
-// plus one per new file or symlink). A program that held a replaced file
-// open may see it turn into another file's new content (and, writing to
-// it later, change that file), where a fresh file would have left it the
-// old one. Prepare and Write split Apply around whatever the caller must
+// attributes, as a new file would be, and open nowhere else (a write lease
+// is granted only then): a program that held the old file open keeps it,
+// and its later writes reach no file of the tree, as with a fresh file.
+// Its undo writes the old content anew. A crash leaves each file old or
+// new, and staged .factory-patch-* files beside them (one per directory
+// being swapped, plus one per new file or symlink). Prepare and Write
+// split Apply around whatever the caller must
 // do in between (a lock, a snapshot); Write refuses any file changed since
 // it was read.
 //

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"io/fs"
 	"os"
-	"syscall"
 )
 
 // errNotReusable says a file taken out by an exchange may not hold the
@@ -18,14 +17,16 @@ var errNotReusable = errors.New("the file taken out cannot be reused")
 // hard link elsewhere, in .git or outside the workspace, would see the
 // write), owned by this process's user and group like a new file (owner,
 // read once per patch: two system calls per file otherwise), with no
-// extended attribute (an access list would carry over to the new content).
+// extended attribute (an access list would carry over to the new content),
+// and open nowhere else: a program that held the old file open (an editor,
+// a logger) would otherwise write, later, into another file's content.
 func reuse(dr *os.Root, name string, want fs.FileInfo, owner [2]int) (*os.File, int64, error) {
-	f, err := dr.OpenFile(name, os.O_WRONLY|syscall.O_NOFOLLOW|openFlags, 0)
+	f, err := dr.OpenFile(name, os.O_WRONLY|noFollow|openFlags, 0)
 	if err != nil {
 		return nil, 0, errNotReusable
 	}
 	info, err := f.Stat()
-	if err != nil || !info.Mode().IsRegular() || !os.SameFile(info, want) || !soleOwnFile(info, owner[0], owner[1]) || !bareFile(f) {
+	if err != nil || !info.Mode().IsRegular() || !os.SameFile(info, want) || !soleOwnFile(info, owner[0], owner[1]) || !bareFile(f) || !onlyOpener(f) {
 		f.Close()
 		return nil, 0, errNotReusable
 	}
