@@ -51,6 +51,9 @@ type Options struct {
 	// beforeExchange runs between the last check of path and its exchange,
 	// where only the check of the file taken out can see a change.
 	beforeExchange func(path string)
+	// beforeReuse runs before path is staged in the file, named tmp in
+	// its directory, that the previous swap there took out.
+	beforeReuse func(path, tmp string)
 	// noExchange makes every swap check and rename, as on a file system
 	// that cannot exchange two names, so tests cover that path too.
 	noExchange bool
@@ -137,7 +140,8 @@ func Prepare(ctx context.Context, root *os.Root, text string, opt Options) (*Pre
 		return nil, rep, err
 	}
 	rep.Notes = parsed.notes
-	t := &tree{root: root, opt: opt, readStart: time.Now(), nodes: map[string]*node{}, stats: map[string]lstat{}, budget: newBudget(opt)}
+	t := &tree{root: root, opt: opt, readStart: time.Now(), nodes: map[string]*node{}, stats: map[string]lstat{}, budget: newBudget(opt),
+		owner: [2]int{os.Geteuid(), os.Getegid()}}
 	// Write opens its own handles: the patch may change which directories
 	// exist, and a handle must not outlive the check that opened it.
 	defer t.resetDirs()
@@ -252,6 +256,8 @@ type tree struct {
 	dirs     map[string]*os.Root // directories opened without symlinks (dirs.go)
 	dirFiles map[string]*os.File // the same directories as files, for exchange
 	stats    map[string]lstat
+
+	owner [2]int // this process's effective user and group ids
 
 	// noExchange is set once exchange reports that the file system cannot
 	// swap two names: every later swap checks and renames instead.

@@ -6,7 +6,6 @@ import (
 	"io/fs"
 	"os"
 	"path"
-	"slices"
 )
 
 // errNoExchange says the file system or kernel cannot exchange two names.
@@ -28,54 +27,124 @@ type staged struct {
 	made      fs.FileInfo // the new file as written, to tell a later change
 	committed bool
 	swapped   bool // committed by exchange: the old file is under tmp until discarded
+	reused    bool // tmp is the old file of another write, rewritten: check it is still as made before the swap
 }
 
-// stageAll stages every write, in parallel. On error it still returns what
-// it staged, for the caller to discard.
-func (t *tree) stageAll(writes []*node) ([]*staged, error) {
-	all := make([]*staged, len(writes))
-	writes = spread(writes)
-	err := parallelErr(len(writes), func(i int) error {
-		var err error
-		all[i], err = t.stage(writes[i])
-		return err
-	})
-	var out []*staged
-	for _, s := range all {
-		if s != nil {
-			out = append(out, s)
+// stageAll groups the writes by directory (see chains) and stages, in
+// parallel, the first write of each group and every write that cannot
+// take a used file (a symlink, a new file, no exchange): the others are
+// staged by commitGroup in the file the previous swap of their group took
+// out. Creating a file costs more than anything else a write does (ext4
+// scans past every inode freed recently), so a group of k changed files
+// creates one file instead of k. On error it still returns what it
+// staged, for the caller to discard.
+func (t *tree) stageAll(writes []*node) ([][]*staged, error) {
+	var dirs [][]*node
+	at := map[string]int{}
+	for _, n := range writes {
+		d := path.Dir(n.path)
+		i, ok := at[d]
+		if !ok {
+			i = len(dirs)
+			at[d] = i
+			dirs = append(dirs, nil)
+		}
+		dirs[i] = append(dirs[i], n)
+	}
+	var groups [][]*staged
+	var eager []*staged
+	for _, d := range dirs {
+		for _, c := range chains(d, len(writes)) {
+			g := make([]*staged, len(c))
+			for i, n := range c {
+				g[i] = &staged{t: t, n: n}
+				if i == 0 || !g[i].reusable() {
+					eager = append(eager, g[i])
+				}
+			}
+			groups = append(groups, g)
 		}
 	}
-	return out, err
+	err := parallelErr(len(eager), func(i int) error { return eager[i].stage() })
+	return groups, err
 }
 
-// spread orders nodes so that neighbours lie in different directories:
-// the first file of every directory, then the second of every one... A
-// directory takes one creation or rename at a time, so workers given files
-// of the same directory would wait for each other.
-func spread(nodes []*node) []*node {
-	rank := make(map[*node]int, len(nodes))
-	seen := map[string]int{}
-	for _, n := range nodes {
-		d := path.Dir(n.path)
-		rank[n] = seen[d]
-		seen[d]++
+// chains splits the writes of one directory into groups swapped in one
+// after the other, each starting with a new file: one group, unless the
+// directory holds a large share of a large patch (up to parallelism
+// groups of at least minChain writes when it holds them all), so a patch
+// of one big directory still runs in parallel.
+func chains(dir []*node, total int) [][]*node {
+	k := max(1, min(parallelism*len(dir)/max(total, 1), len(dir)/minChain))
+	out := make([][]*node, k)
+	for i, n := range dir {
+		out[i%k] = append(out[i%k], n)
 	}
-	out := slices.Clone(nodes)
-	slices.SortStableFunc(out, func(a, b *node) int { return rank[a] - rank[b] })
 	return out
 }
 
-func (t *tree) stage(n *node) (*staged, error) {
-	dr, base, err := t.in(n.path)
-	if err != nil {
-		return nil, t.resolveError(n.path, err)
+// minChain is the fewest writes a directory's group is split down to.
+const minChain = 8
+
+// reusable reports whether s may be staged in the old file of another
+// write: both are regular files and the swap exchanges.
+func (s *staged) reusable() bool {
+	return s.n.origExists && !s.n.origLink && !s.n.link && s.t.exchanges()
+}
+
+// stage writes s's new content into a new file beside its target.
+func (s *staged) stage() error {
+	if err := s.open(); err != nil {
+		return err
 	}
-	tmp, made, err := writeTemp(dr, n.data, n.link, n.perm, n.exactPerm)
+	tmp, made, err := writeTemp(s.dir, s.n.data, s.n.link, s.n.perm, s.n.exactPerm)
 	if err != nil {
-		return nil, fmt.Errorf("write %s: %w", n.path, err)
+		return fmt.Errorf("write %s: %w", s.n.path, err)
 	}
-	return &staged{t: t, n: n, dir: dr, base: base, tmp: tmp, made: made}, nil
+	s.tmp, s.made = tmp, made
+	return nil
+}
+
+// open finds the directory of s's file.
+func (s *staged) open() error {
+	if s.dir != nil {
+		return nil
+	}
+	dr, base, err := s.t.in(s.n.path)
+	if err != nil {
+		return s.t.resolveError(s.n.path, err)
+	}
+	s.dir, s.base = dr, base
+	return nil
+}
+
+// restage stages s in the old file prev's exchange took out, when that
+// file may be reused (see reuse), else in a new file. prev's old content
+// is then gone: its undo writes it anew.
+func (s *staged) restage(prev *staged) error {
+	if err := s.open(); err != nil {
+		return err
+	}
+	if prev == nil || !prev.swapped || prev.n.origLink || !s.reusable() {
+		return s.stage()
+	}
+	if s.t.opt.beforeReuse != nil {
+		s.t.opt.beforeReuse(s.n.path, prev.tmp)
+	}
+	f, size, err := reuse(s.dir, prev.tmp, prev.n.origInfo, s.t.owner)
+	if err != nil {
+		return s.stage()
+	}
+	// From the first byte written, the old file is no longer there to
+	// swap back.
+	prev.swapped = false
+	s.tmp, prev.tmp = prev.tmp, ""
+	s.made, err = rewrite(f, size, s.n.data, s.n.perm, s.n.exactPerm)
+	s.reused = true
+	if err != nil {
+		return fmt.Errorf("write %s: %w", s.n.path, err)
+	}
+	return nil
 }
 
 // check verifies that the old file is still the one read (content
@@ -109,6 +178,11 @@ func (s *staged) commit() error {
 		}
 		s.committed = true
 		return nil
+	}
+	if s.reused {
+		if err := s.asMade(); err != nil {
+			return err
+		}
 	}
 	// The last check of the name before the swap.
 	if err := s.check(checkCtime); err != nil {

@@ -14,6 +14,9 @@ import (
 // open of a FIFO planted meanwhile does not block.
 const openFlags = syscall.O_NONBLOCK
 
+// noFollow opens the name itself, never what a symlink there names.
+const noFollow = syscall.O_NOFOLLOW
+
 // exchange atomically swaps the names tmp and base in the directory dir:
 // at every instant base is the old file or the new one. Replacing a file
 // with rename(2) makes ext4 start writing the new file out at once
@@ -36,4 +39,44 @@ func sameChangeTime(a, b os.FileInfo) bool {
 	sa, oka := a.Sys().(*syscall.Stat_t)
 	sb, okb := b.Sys().(*syscall.Stat_t)
 	return !oka || !okb || sa.Ctim == sb.Ctim
+}
+
+// soleOwnFile reports whether info, from stat, is a file with one name,
+// owned by the user and group uid and gid.
+func soleOwnFile(info os.FileInfo, uid, gid int) bool {
+	st, ok := info.Sys().(*syscall.Stat_t)
+	return ok && st.Nlink == 1 && int(st.Uid) == uid && int(st.Gid) == gid
+}
+
+// bareFile reports whether f carries no extended attribute (an access
+// control list, a security label, a capability), which the content
+// written into it would inherit where a new file would not.
+func bareFile(f *os.File) bool {
+	c, err := f.SyscallConn()
+	if err != nil {
+		return false
+	}
+	n := -1
+	if err := c.Control(func(fd uintptr) { n, _ = unix.Flistxattr(int(fd), nil) }); err != nil {
+		return false
+	}
+	return n == 0
+}
+
+// onlyOpener reports whether f, open for writing, is the only open file
+// of its inode anywhere: a write lease is granted only then (the kernel
+// counts every open file description, those kept by a mapping included).
+// The lease lasts until f is closed; a program that opens the file
+// meanwhile waits for that. A file system or kernel without leases
+// answers false.
+func onlyOpener(f *os.File) bool {
+	c, err := f.SyscallConn()
+	if err != nil {
+		return false
+	}
+	var lerr error = errNotReusable
+	if err := c.Control(func(fd uintptr) { _, lerr = unix.FcntlInt(fd, unix.F_SETLEASE, unix.F_WRLCK) }); err != nil {
+		return false
+	}
+	return lerr == nil
 }

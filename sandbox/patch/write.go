@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"path"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -65,14 +66,18 @@ func (t *tree) changes() (removals, writes []*node) {
 func (t *tree) write() (err error) {
 	removals, writes := t.changes()
 	var undo []func() error
-	var staged []*staged
+	var groups [][]*staged
 	defer func() {
 		// Undo first: a swapped file's undo needs the old file, which
 		// waits under its temporary name until discarded.
 		if err != nil {
 			err = t.rollback(undo, err)
 		}
-		parallel(len(staged), func(i int) { staged[i].discard() })
+		parallel(len(groups), func(i int) {
+			for _, s := range groups[i] {
+				s.discard()
+			}
+		})
 	}()
 	if t.opt.beforeWrite != nil {
 		t.opt.beforeWrite()
@@ -102,7 +107,7 @@ func (t *tree) write() (err error) {
 			return t.resolveError(n.path, err)
 		}
 	}
-	if staged, err = t.stageAll(writes); err != nil {
+	if groups, err = t.stageAll(writes); err != nil {
 		return err
 	}
 	if t.opt.beforeCommit != nil {
@@ -116,17 +121,41 @@ func (t *tree) write() (err error) {
 	if !t.exchanges() {
 		c |= checkContent
 	}
-	if err := parallelErr(len(staged), func(i int) error { return staged[i].check(c) }); err != nil {
+	all := slices.Concat(groups...)
+	if err := parallelErr(len(all), func(i int) error {
+		if err := all[i].open(); err != nil {
+			return err
+		}
+		return all[i].check(c)
+	}); err != nil {
 		return err
 	}
-	errs := make([]error, len(staged))
-	parallel(len(staged), func(i int) { errs[i] = staged[i].commit() })
-	for i, s := range staged {
-		if errs[i] == nil {
+	err = parallelErr(len(groups), func(i int) error { return commitGroup(groups[i]) })
+	for _, s := range all {
+		if s.committed {
 			undo = append(undo, s.undo)
 		}
 	}
-	return firstError(errs)
+	return err
+}
+
+// commitGroup swaps in the writes of one directory in turn, each staged
+// (when not already) in the old file the previous one took out, and
+// stops at the first failure.
+func commitGroup(group []*staged) error {
+	var prev *staged
+	for _, s := range group {
+		if s.tmp == "" {
+			if err := s.restage(prev); err != nil {
+				return err
+			}
+		}
+		if err := s.commit(); err != nil {
+			return err
+		}
+		prev = s
+	}
+	return nil
 }
 
 // rollback runs the undos in reverse and returns the error to report: a

@@ -1,0 +1,95 @@
+package patch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// reuseWorkspace is one directory of 40 files, one in three 0600 and one
+// in three 0755 (so most reused files change mode), and a patch editing
+// every one, whose sizes differ.
+func reuseWorkspace(t *testing.T) (dir, text string) {
+	dir = t.TempDir()
+	modes := []fs.FileMode{0o644, 0o600, 0o755}
+	for i := 0; i < 40; i++ {
+		name := fmt.Sprintf("f%02d.txt", i)
+		body := fmt.Sprintf("line 1\nline %d%s\n", i, strings.Repeat("z", i%5))
+		require.NoError(t, os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644))
+		require.NoError(t, os.Chmod(filepath.Join(dir, name), modes[i%3]))
+		text += fmt.Sprintf("--- a/%s\n+++ b/%s\n@@ -1,2 +1,2 @@\n line 1\n-line %d%s\n+%s\n", name, name, i, strings.Repeat("z", i%5), newLine(i))
+	}
+	return dir, text
+}
+
+// newLine is the second line the patch gives file i: shorter or longer
+// than the old content of the file whose old file it may be written into.
+func newLine(i int) string { return "x" + strings.Repeat("y", i*3%20) }
+
+// TestReusedFilesKeepModeAndContent applies a patch whose writes are
+// staged in the old files of other writes, and requires each file to end
+// with exactly its new content and its own mode. The directory holds all
+// the writes, so it is split into 5 groups of 8 (see chains).
+func TestReusedFilesKeepModeAndContent(t *testing.T) {
+	dir, text := reuseWorkspace(t)
+	modes := map[string]fs.FileMode{}
+	for i := 0; i < 40; i++ {
+		info, err := os.Stat(filepath.Join(dir, fmt.Sprintf("f%02d.txt", i)))
+		require.NoError(t, err)
+		modes[info.Name()] = info.Mode()
+	}
+	var reused atomic.Int32
+	root, err := os.OpenRoot(dir)
+	require.NoError(t, err)
+	_, err = Apply(context.Background(), root, text, Options{beforeReuse: func(string, string) { reused.Add(1) }})
+	root.Close()
+	require.NoError(t, err)
+	require.Positive(t, reused.Load())
+	for name, mode := range modes {
+		info, err := os.Stat(filepath.Join(dir, name))
+		require.NoError(t, err)
+		require.Equal(t, mode, info.Mode(), name)
+		data, err := os.ReadFile(filepath.Join(dir, name))
+		require.NoError(t, err)
+		var i int
+		_, err = fmt.Sscanf(name, "f%02d.txt", &i)
+		require.NoError(t, err)
+		require.Equal(t, "line 1\n"+newLine(i)+"\n", string(data), name)
+	}
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	require.Len(t, entries, 40, "a staged file was left behind")
+}
+
+// TestRollbackOfReusedFiles fails the 30th swap of one directory, after
+// earlier files' old files were rewritten for later writes, and requires
+// every file back: content, mode and modification time.
+func TestRollbackOfReusedFiles(t *testing.T) {
+	dir, text := reuseWorkspace(t)
+	before := filesFingerprint(t, dir)
+	root, err := os.OpenRoot(dir)
+	require.NoError(t, err)
+	defer root.Close()
+	var swaps, reused atomic.Int32
+	_, err = Apply(context.Background(), root, text, Options{
+		beforeReuse: func(string, string) { reused.Add(1) },
+		beforeSwap: func(p string) error {
+			if swaps.Add(1) == 30 {
+				return errors.New("disk full")
+			}
+			return nil
+		},
+	})
+	require.ErrorContains(t, err, "disk full")
+	require.ErrorContains(t, err, "every file was restored")
+	require.Positive(t, reused.Load())
+	require.Equal(t, before, filesFingerprint(t, dir))
+}
