@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/factory-dev/factory"
+	"github.com/factory-dev/factory/sandbox/gitstore/gitdir"
 	"github.com/factory-dev/factory/sandbox/proc"
 	"github.com/go-git/go-git/v5/plumbing"
 )
@@ -41,7 +42,7 @@ func (w *Workspace) MarkAccepted(ctx context.Context, snapshotID string) error {
 	if _, ok := w.Accepted(ctx, s.Tree); ok {
 		return nil
 	}
-	dir := filepath.Join(gitstore.CommonDir(w.gitDir), filepath.FromSlash(acceptedRefPrefix))
+	dir := filepath.Join(gitdir.CommonDir(w.gitDir), filepath.FromSlash(acceptedRefPrefix))
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return factory.Wrap("mark accepted", err)
 	}
@@ -70,11 +71,11 @@ func (w *Workspace) MarkAccepted(ctx context.Context, snapshotID string) error {
 // the snapshot commit that records it. A ref that does not name a snapshot
 // commit of factory's with exactly that tree does not count.
 func (w *Workspace) Accepted(ctx context.Context, tree string) (commit string, ok bool) {
-	t, ok := gitstore.ParseHex(tree)
+	t, ok := gitdir.ParseHex(tree)
 	if !ok || ctx.Err() != nil {
 		return "", false
 	}
-	c, ok := gitstore.ResolveRef(w.gitDir, gitstore.CommonDir(w.gitDir), acceptedRefPrefix+t.String(), 0)
+	c, ok := gitdir.ResolveRef(w.gitDir, gitdir.CommonDir(w.gitDir), acceptedRefPrefix+t.String(), 0)
 	if !ok {
 		return "", false
 	}
@@ -178,7 +179,7 @@ func (w *Workspace) IndexTree(ctx context.Context, indexFile string) (string, er
 	if res.ExitCode != 0 {
 		return "", factory.Errorf(factory.ECONFLICT, "%s: git write-tree exited %d (unresolved conflicts in the index?): %s", op, res.ExitCode, textdiff.Clip(strings.TrimSpace(string(res.Stderr)), 300))
 	}
-	h, ok := gitstore.ParseHex(strings.TrimSpace(string(res.Stdout)))
+	h, ok := gitdir.ParseHex(strings.TrimSpace(string(res.Stdout)))
 	if !ok {
 		return "", factory.Errorf(factory.EUNAVAILABLE, "%s: git write-tree printed %q; factory supports SHA-1 repositories only", op, textdiff.Clip(string(res.Stdout), 80))
 	}
@@ -193,7 +194,7 @@ func (w *Workspace) UpstreamTree(ctx context.Context) (tree string, ok bool) {
 	if err != nil || res.ExitCode != 0 {
 		return "", false
 	}
-	h, ok := gitstore.ParseHex(strings.TrimSpace(string(res.Stdout)))
+	h, ok := gitdir.ParseHex(strings.TrimSpace(string(res.Stdout)))
 	return h.String(), ok
 }
 
@@ -202,7 +203,7 @@ func (w *Workspace) UpstreamTree(ctx context.Context) (tree string, ok bool) {
 // or the most recently accepted one, whichever is closer. total is how
 // many there are.
 func (w *Workspace) Unjudged(ctx context.Context, st GateStatus, limit int) (paths []string, total int, err error) {
-	live, ok := gitstore.ParseHex(st.Live)
+	live, ok := gitdir.ParseHex(st.Live)
 	if !ok {
 		return nil, 0, factory.Errorf(factory.EINVALID, "unjudged: %q is not a tree id", textdiff.Clip(st.Live, 60))
 	}
@@ -231,7 +232,7 @@ func (w *Workspace) Unjudged(ctx context.Context, st GateStatus, limit int) (pat
 // newestAccepted returns the most recently recorded accepted tree (loose
 // refs only: packed ones are older).
 func (w *Workspace) newestAccepted(ctx context.Context) (plumbing.Hash, bool) {
-	for _, t := range revwalk.RefsByAge(filepath.Join(gitstore.CommonDir(w.gitDir), filepath.FromSlash(acceptedRefPrefix))) {
+	for _, t := range revwalk.RefsByAge(filepath.Join(gitdir.CommonDir(w.gitDir), filepath.FromSlash(acceptedRefPrefix))) {
 		if _, ok := w.Accepted(ctx, t.String()); ok {
 			return t, true
 		}

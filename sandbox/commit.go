@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/factory-dev/factory"
-	"github.com/factory-dev/factory/sandbox/gitstore"
+	"github.com/factory-dev/factory/sandbox/gitstore/gitdir"
 	"github.com/factory-dev/factory/sandbox/proc"
 	"github.com/factory-dev/factory/sandbox/textdiff"
 	"github.com/go-git/go-git/v5/plumbing"
@@ -36,7 +36,7 @@ func safeGitEnv(extra ...string) []string {
 // .git/factory/land.lock, so two server processes on one repository take
 // turns too. It waits until both are held or ctx ends (ETIMEOUT).
 func (w *Workspace) LockLanding(ctx context.Context) (unlock func(), err error) {
-	dir := filepath.Join(gitstore.CommonDir(w.gitDir), "factory")
+	dir := filepath.Join(gitdir.CommonDir(w.gitDir), "factory")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, factory.Wrap("lock landing", err)
 	}
@@ -83,7 +83,7 @@ type CommitRequest struct {
 // could not be updated, the commit id is returned with the error.
 func (w *Workspace) Commit(ctx context.Context, req CommitRequest) (string, error) {
 	const op = "commit"
-	tree, ok := gitstore.ParseHex(req.Tree)
+	tree, ok := gitdir.ParseHex(req.Tree)
 	if !ok {
 		return "", factory.Errorf(factory.EINVALID, "commit: %q is not a full tree id", textdiff.Clip(req.Tree, 60))
 	}
@@ -122,7 +122,7 @@ func (w *Workspace) Commit(ctx context.Context, req CommitRequest) (string, erro
 	if err != nil {
 		return "", factory.Wrap(op, err)
 	}
-	c, ok := gitstore.ParseHex(out)
+	c, ok := gitdir.ParseHex(out)
 	if !ok {
 		return "", factory.Errorf(factory.EINTERNAL, "commit: git commit-tree printed %q", textdiff.Clip(out, 80))
 	}

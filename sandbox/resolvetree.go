@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/factory-dev/factory"
-	"github.com/factory-dev/factory/sandbox/gitstore"
+	"github.com/factory-dev/factory/sandbox/gitstore/gitdir"
 	"github.com/factory-dev/factory/sandbox/proc"
 	"github.com/factory-dev/factory/sandbox/textdiff"
 	"github.com/go-git/go-git/v5/plumbing"
@@ -79,7 +79,7 @@ func (w *Workspace) revParse(ctx context.Context, rev string) (plumbing.Hash, er
 	if err != nil {
 		return plumbing.ZeroHash, factory.Wrap("git rev-parse", err)
 	}
-	h, ok := gitstore.ParseHex(strings.TrimSpace(string(res.Stdout)))
+	h, ok := gitdir.ParseHex(strings.TrimSpace(string(res.Stdout)))
 	if res.ExitCode != 0 || !ok {
 		return plumbing.ZeroHash, bad
 	}

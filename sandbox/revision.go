@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/factory-dev/factory"
-	"github.com/factory-dev/factory/sandbox/gitstore"
+	"github.com/factory-dev/factory/sandbox/gitstore/gitdir"
 	"github.com/factory-dev/factory/sandbox/proc"
 	"github.com/factory-dev/factory/sandbox/textdiff"
 	"github.com/go-git/go-git/v5/plumbing"
@@ -27,17 +27,17 @@ func (w *Workspace) resolveRevision(ctx context.Context, rev string) (plumbing.H
 	if rev == "" || strings.HasPrefix(rev, "-") || strings.ContainsRune(rev, 0) {
 		return plumbing.ZeroHash, factory.Errorf(factory.EINVALID, "%q is not a revision factory reads; %s", textdiff.Clip(rev, 60), revisionHint)
 	}
-	if h, ok := gitstore.ParseHex(rev); ok {
+	if h, ok := gitdir.ParseHex(rev); ok {
 		return h, nil
 	}
 	if !strings.Contains(rev, "..") && !strings.ContainsAny(rev, "\\ ~^:@{") {
-		common := gitstore.CommonDir(w.gitDir)
+		common := gitdir.CommonDir(w.gitDir)
 		names := []string{rev}
 		if rev != "HEAD" && !strings.HasPrefix(rev, "refs/") {
 			names = []string{"refs/heads/" + rev, "refs/tags/" + rev}
 		}
 		for _, n := range names {
-			if h, ok := gitstore.ResolveRef(w.gitDir, common, n, 0); ok {
+			if h, ok := gitdir.ResolveRef(w.gitDir, common, n, 0); ok {
 				return h, nil
 			}
 		}
@@ -62,7 +62,7 @@ func (w *Workspace) revisionTree(ctx context.Context, rev string) (commit, tree 
 		}
 		line, _, _ := strings.Cut(string(b), "\n")
 		if t, ok := strings.CutPrefix(line, "object "); ok { // an annotated tag
-			if c, ok = gitstore.ParseHex(t); !ok {
+			if c, ok = gitdir.ParseHex(t); !ok {
 				break
 			}
 			continue

@@ -20,6 +20,7 @@ import (
 
 	"github.com/factory-dev/factory"
 	"github.com/factory-dev/factory/sandbox/gitstore"
+	"github.com/factory-dev/factory/sandbox/gitstore/gitdir"
 	"github.com/factory-dev/factory/sandbox/textdiff"
 	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
@@ -252,7 +253,7 @@ func decodeSnapshotCommit(commit plumbing.Hash, b []byte) (factory.Snapshot, boo
 // way git does (a .lock file created exclusively, then renamed). It never
 // replaces an existing ref.
 func (w *Workspace) createSnapshotRef(c plumbing.Hash) (string, error) {
-	common := gitstore.CommonDir(w.gitDir)
+	common := gitdir.CommonDir(w.gitDir)
 	dir := filepath.Join(common, filepath.FromSlash(snapshotRefPrefix))
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", err
@@ -396,8 +397,8 @@ func (w *Workspace) allSnapshots(ctx context.Context) ([]factory.Snapshot, error
 // latestLocked returns the newest snapshot, or nil. Caller holds snap.mu.
 func (w *Workspace) latestLocked(ctx context.Context) *factory.Snapshot {
 	if l := w.snap.latest; l != nil {
-		common := gitstore.CommonDir(w.gitDir)
-		if h, ok := gitstore.ResolveRef(w.gitDir, common, snapshotRefPrefix+l.ID, 0); ok && h.String() == l.Commit {
+		common := gitdir.CommonDir(w.gitDir)
+		if h, ok := gitdir.ResolveRef(w.gitDir, common, snapshotRefPrefix+l.ID, 0); ok && h.String() == l.Commit {
 			return l
 		}
 		w.snap.latest = nil
@@ -451,7 +452,7 @@ func (w *Workspace) Resolve(ctx context.Context, id string) (factory.Snapshot, e
 		}
 		return factory.Snapshot{}, err
 	}
-	c, ok := gitstore.ResolveRef(w.gitDir, gitstore.CommonDir(w.gitDir), snapshotRefPrefix+sid, 0)
+	c, ok := gitdir.ResolveRef(w.gitDir, gitdir.CommonDir(w.gitDir), snapshotRefPrefix+sid, 0)
 	if !ok {
 		if what := w.describeNonSnapshot(sid); what != "" {
 			return factory.Snapshot{}, factory.Errorf(factory.EINVALID,
@@ -479,7 +480,7 @@ func (w *Workspace) describeNonSnapshot(name string) string {
 	if name == "" || strings.HasPrefix(name, "-") || strings.Contains(name, "..") || strings.ContainsAny(name, "\x00\\") {
 		return ""
 	}
-	common := gitstore.CommonDir(w.gitDir)
+	common := gitdir.CommonDir(w.gitDir)
 	if name == "HEAD" {
 		return "git's HEAD"
 	}
@@ -489,7 +490,7 @@ func (w *Workspace) describeNonSnapshot(name string) string {
 		if strings.HasPrefix(name, "refs/") && c.prefix != "" {
 			continue
 		}
-		if _, ok := gitstore.ResolveRef(w.gitDir, common, c.prefix+name, 0); ok && (c.prefix != "" || strings.HasPrefix(name, "refs/")) {
+		if _, ok := gitdir.ResolveRef(w.gitDir, common, c.prefix+name, 0); ok && (c.prefix != "" || strings.HasPrefix(name, "refs/")) {
 			return c.what
 		}
 	}

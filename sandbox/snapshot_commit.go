@@ -5,7 +5,7 @@ import (
 	"time"
 
 	"github.com/factory-dev/factory"
-	"github.com/factory-dev/factory/sandbox/gitstore"
+	"github.com/factory-dev/factory/sandbox/gitstore/gitdir"
 	"github.com/go-git/go-git/v5/plumbing"
 )
 
@@ -18,7 +18,7 @@ func (w *Workspace) SnapshotCommit(ctx context.Context, commit, label string) (s
 	if err := checkLabel(label); err != nil {
 		return "", err
 	}
-	c, ok := gitstore.ParseHex(commit)
+	c, ok := gitdir.ParseHex(commit)
 	if !ok {
 		return "", factory.Errorf(factory.EINVALID, "%q is not a full commit id", commit)
 	}

@@ -22,6 +22,7 @@ import (
 
 	"github.com/factory-dev/factory"
 	"github.com/factory-dev/factory/sandbox/gitstore"
+	"github.com/factory-dev/factory/sandbox/gitstore/gitdir"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 )
@@ -52,7 +53,7 @@ func (m *Maker) incrementalBase(ctx context.Context, tree plumbing.Hash) (dir st
 	}
 	var cands []cand
 	for _, e := range ents {
-		h, okh := gitstore.ParseHex(e.Name())
+		h, okh := gitdir.ParseHex(e.Name())
 		if !e.IsDir() || !okh || h.String() != e.Name() || h == tree {
 			continue
 		}

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/factory-dev/factory"
+	"github.com/factory-dev/factory/sandbox/gitstore/gitdir"
 	"github.com/factory-dev/factory/sandbox/proc"
 	"github.com/factory-dev/factory/sandbox/textdiff"
 	"github.com/go-git/go-git/v5/plumbing"
@@ -53,7 +54,7 @@ func (s *Store) gitCaptureTree(ctx context.Context, dir, why string) (plumbing.H
 	if err != nil {
 		return plumbing.ZeroHash, err
 	}
-	h, ok := ParseHex(out)
+	h, ok := gitdir.ParseHex(out)
 	if !ok {
 		return plumbing.ZeroHash, factory.Errorf(factory.EUNAVAILABLE, "git write-tree printed %q; factory supports SHA-1 repositories only", textdiff.Clip(out, 80))
 	}

@@ -8,6 +8,7 @@ import (
 
 	gitconfig "github.com/go-git/go-git/v5/plumbing/format/config"
 
+	"github.com/factory-dev/factory/sandbox/gitstore/gitdir"
 	"github.com/factory-dev/factory/sandbox/gitstore/gitignore"
 )
 
@@ -18,20 +19,6 @@ type captureConfig struct {
 	// needGit is non-empty when a setting changes what `git add` stores in
 	// a way the native walk does not reproduce; it names the setting.
 	needGit string
-}
-
-// commonDir returns the repository's common git dir (the main .git of a
-// linked worktree; the git dir itself otherwise).
-func CommonDir(gitDir string) string {
-	b, err := os.ReadFile(filepath.Join(gitDir, "commondir"))
-	if err != nil {
-		return gitDir
-	}
-	c := strings.TrimSpace(string(b))
-	if !filepath.IsAbs(c) {
-		c = filepath.Join(gitDir, c)
-	}
-	return filepath.Clean(c)
 }
 
 // gitConfigFiles lists the configuration files git reads, lowest priority
@@ -55,7 +42,7 @@ func gitConfigFiles(gitDir string) []string {
 			files = append(files, filepath.Join(h, ".gitconfig"))
 		}
 	}
-	common := CommonDir(gitDir)
+	common := gitdir.CommonDir(gitDir)
 	files = append(files, filepath.Join(common, "config"))
 	if common != gitDir {
 		files = append(files, filepath.Join(gitDir, "config.worktree"))
@@ -146,7 +133,7 @@ func readCaptureConfig(gitDir string) captureConfig {
 		c.needGit = "core.worktree"
 	}
 	if c.needGit == "" {
-		for _, f := range []string{c.attributesFile, filepath.Join(CommonDir(gitDir), "info", "attributes")} {
+		for _, f := range []string{c.attributesFile, filepath.Join(gitdir.CommonDir(gitDir), "info", "attributes")} {
 			if b, err := os.ReadFile(f); err == nil && attributesNeedGit(b) {
 				c.needGit = f
 			}
@@ -198,7 +185,7 @@ func attributesNeedGit(b []byte) bool {
 // first (it wins over core.excludesFile), then core.excludesFile.
 func globalRules(gitDir string, cfg captureConfig) *gitignore.Rules {
 	r := &gitignore.Rules{}
-	for _, f := range []string{filepath.Join(CommonDir(gitDir), "info", "exclude"), cfg.excludesFile} {
+	for _, f := range []string{filepath.Join(gitdir.CommonDir(gitDir), "info", "exclude"), cfg.excludesFile} {
 		if f == "" {
 			continue
 		}

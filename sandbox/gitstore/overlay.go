@@ -38,6 +38,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 
+	"github.com/factory-dev/factory/sandbox/gitstore/gitdir"
 	"github.com/factory-dev/factory/sandbox/gitstore/gitignore"
 )
 
@@ -108,7 +109,7 @@ func (s *Store) CaptureOverlay(ctx context.Context, ov *Overlay) (plumbing.Hash,
 			idx:   idx.entries,
 			store: s.objects,
 			exist: s.HasObject,
-			head:  nestedHead,
+			head:  gitdir.NestedHead,
 			attrs: attributesNeedGit,
 			cache: make(map[string]cachedFile),
 		},

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/factory-dev/factory/internal/attacktest"
+	git "github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/stretchr/testify/require"
 )
@@ -181,4 +182,49 @@ func TestAttackCrashBetweenPackAndIdx(t *testing.T) {
 	require.NotContains(t, gitIn(t, dir, "count-objects", "-v"), "no corresponding .idx")
 
 	attacktest.Unchanged(t, before, watched...)
+}
+
+// go-git's pack indexes are not reloaded after each pack of ours (see
+// afterPack), yet each read finds the new objects at once: HasObject,
+// ReadObject, ReadBlob and go-git itself through WithRepo, each first
+// after a pack written once go-git had loaded its indexes.
+func TestNewPackFoundWithoutEagerReindex(t *testing.T) {
+	dir, s := packRepo(t)
+	head := gitIn(t, dir, "rev-parse", "HEAD^{tree}")
+	_, err := s.ReadTree(plumbing.NewHash(head)) // go-git loads its indexes now
+	require.NoError(t, err)
+	reads := map[string]func(tree, blob plumbing.Hash) error{
+		"HasObject": func(_, blob plumbing.Hash) error {
+			if !s.HasObject(blob) {
+				return errors.New("not found")
+			}
+			return nil
+		},
+		"ReadObject": func(tree, _ plumbing.Hash) error { // not the decoded-tree cache
+			_, err := s.ReadObject(plumbing.TreeObject, tree)
+			return err
+		},
+		"ReadBlob": func(_, blob plumbing.Hash) error {
+			_, err := s.ReadBlob(blob)
+			return err
+		},
+		"WithRepo": func(_, blob plumbing.Hash) error {
+			return s.WithRepo(func(r *git.Repository) error {
+				_, err := r.BlobObject(blob)
+				return err
+			})
+		},
+	}
+	for name, read := range reads {
+		before, _ := packsIn(t, dir)
+		writeFiles(t, dir, name, 10)
+		tree, err := s.Capture(context.Background(), dir)
+		require.NoError(t, err)
+		after, _ := packsIn(t, dir)
+		require.Len(t, after, len(before)+1, "the capture wrote a pack")
+		sub, err := s.Lookup(tree, name+"/d4/f.txt")
+		require.NoError(t, err)
+		require.NoError(t, read(tree, sub.Hash), name)
+		require.Equal(t, gitTree(t, dir), tree.String())
+	}
 }

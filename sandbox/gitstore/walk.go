@@ -9,11 +9,13 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/factory-dev/factory"
+	"github.com/factory-dev/factory/sandbox/gitstore/gitdir"
 	"github.com/factory-dev/factory/sandbox/gitstore/gitignore"
 	"github.com/factory-dev/factory/sandbox/gitstore/packs"
 	"github.com/go-git/go-git/v5/plumbing"
@@ -79,6 +81,7 @@ type walker struct {
 	watch Watcher                              // armed on each directory before it is listed (may be nil)
 	plan  *plan                                // what an incremental walk re-reads (nil: everything)
 	trees func(plumbing.Hash) ([]Entry, error) // reads the previous capture's trees
+	keep  func(plumbing.Hash, []Entry)         // remembers a tree written, decoded
 
 	mu       sync.Mutex
 	cache    map[string]cachedFile
@@ -115,8 +118,9 @@ func (s *Store) captureWalk(ctx context.Context, root string, idx []indexEntry, 
 		old:   old,
 		stamp: time.Now().Add(-racyMargin).UnixNano(),
 		store: s.objects,
-		exist: s.HasObject,
-		head:  nestedHead,
+		exist: s.hasObjectLoaded,
+		keep:  s.keepTree,
+		head:  gitdir.NestedHead,
 		attrs: attributesNeedGit,
 		sem:   make(chan struct{}, max(runtime.GOMAXPROCS(0)-1, 0)),
 		cache: make(map[string]cachedFile),
@@ -586,7 +590,11 @@ func (wk *walker) putBigBlobOnce(p string) (plumbing.Hash, error) {
 }
 
 func (wk *walker) putTree(es []Entry) (plumbing.Hash, error) {
-	return wk.put(plumbing.TreeObject, encodeTree(es))
+	h, err := wk.put(plumbing.TreeObject, encodeTree(es))
+	if err == nil && wk.keep != nil {
+		wk.keep(h, slices.Clone(es))
+	}
+	return h, err
 }
 
 // parallelDepth reports whether subdirectories of rel may be handed to

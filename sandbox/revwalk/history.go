@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/factory-dev/factory/sandbox/gitstore"
+	"github.com/factory-dev/factory/sandbox/gitstore/gitdir"
 	"github.com/go-git/go-git/v5/plumbing"
 )
 
@@ -59,7 +60,7 @@ func parseCommit(c plumbing.Hash, b []byte) (CommitInfo, plumbing.Hash) {
 		case "tree":
 			info.Tree = v
 		case "parent":
-			if h, ok := gitstore.ParseHex(v); ok && parent.IsZero() {
+			if h, ok := gitdir.ParseHex(v); ok && parent.IsZero() {
 				parent = h
 			}
 		case "committer":

@@ -9,6 +9,7 @@ import (
 
 	"github.com/factory-dev/factory"
 	"github.com/factory-dev/factory/sandbox/gitstore"
+	"github.com/factory-dev/factory/sandbox/gitstore/gitdir"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 )
@@ -62,7 +63,7 @@ func RefsByAge(dir string) []plumbing.Hash {
 	}
 	var rs []rec
 	for _, e := range es {
-		if h, ok := gitstore.ParseHex(e.Name()); ok {
+		if h, ok := gitdir.ParseHex(e.Name()); ok {
 			if fi, err := e.Info(); err == nil {
 				rs = append(rs, rec{h, fi.ModTime()})
 			}

@@ -1,4 +1,7 @@
-package gitstore
+// Package gitdir reads a repository's layout on disk without go-git: where
+// a working tree's git dir and common dir are, and which commit a ref
+// names (loose, symbolic or packed).
+package gitdir
 
 import (
 	"bufio"
@@ -11,23 +14,30 @@ import (
 	"github.com/go-git/go-git/v5/plumbing"
 )
 
-// nestedHead looks for a git repository whose working tree is dir (a
+// CommonDir returns the repository's common git dir (the main .git of a
+// linked worktree; the git dir itself otherwise).
+func CommonDir(gitDir string) string {
+	b, err := os.ReadFile(filepath.Join(gitDir, "commondir"))
+	if err != nil {
+		return gitDir
+	}
+	c := strings.TrimSpace(string(b))
+	if !filepath.IsAbs(c) {
+		c = filepath.Join(gitDir, c)
+	}
+	return filepath.Clean(c)
+}
+
+// NestedHead looks for a git repository whose working tree is dir (a
 // directory holding a .git directory or a "gitdir:" file). isRepo says
 // whether there is one; ok whether its HEAD names a commit, returned in h.
 // This is git's resolve_gitlink_ref(dir, "HEAD").
-func nestedHead(dir string) (h plumbing.Hash, isRepo, ok bool) {
+func NestedHead(dir string) (h plumbing.Hash, isRepo, ok bool) {
 	gitDir, ok := gitDirOf(dir)
 	if !ok {
 		return plumbing.ZeroHash, false, false
 	}
-	common := gitDir
-	if b, err := os.ReadFile(filepath.Join(gitDir, "commondir")); err == nil {
-		c := strings.TrimSpace(string(b))
-		if !filepath.IsAbs(c) {
-			c = filepath.Join(gitDir, c)
-		}
-		common = c
-	}
+	common := CommonDir(gitDir)
 	if !isGitDir(gitDir, common) {
 		return plumbing.ZeroHash, false, false
 	}
@@ -77,7 +87,7 @@ func isGitDir(gitDir, common string) bool {
 	return true
 }
 
-// resolveRef resolves a ref (HEAD or refs/...) of the repository at gitDir
+// ResolveRef resolves a ref (HEAD or refs/...) of the repository at gitDir
 // (common: its common dir) to a commit id, following symbolic refs.
 func ResolveRef(gitDir, common, name string, depth int) (plumbing.Hash, bool) {
 	if depth > 5 {
@@ -106,6 +116,7 @@ func ResolveRef(gitDir, common, name string, depth int) (plumbing.Hash, bool) {
 	return ParseHex(s)
 }
 
+// packedRef looks name up in the packed-refs file of common.
 func packedRef(common, name string) (plumbing.Hash, bool) {
 	f, err := os.Open(filepath.Join(common, "packed-refs"))
 	if err != nil {
@@ -124,6 +135,8 @@ func packedRef(common, name string) (plumbing.Hash, bool) {
 	return plumbing.ZeroHash, false
 }
 
+// ParseHex parses a full 40-digit object id; false for anything else or
+// the zero id.
 func ParseHex(s string) (plumbing.Hash, bool) {
 	var h plumbing.Hash
 	if len(s) != 40 {
