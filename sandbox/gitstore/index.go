@@ -9,6 +9,9 @@ import (
 	"io/fs"
 	"os"
 	"sort"
+	"strconv"
+
+	"github.com/go-git/go-git/v5/plumbing"
 )
 
 // This file reads git's index (.git/index) as a stat cache, never writing
@@ -44,6 +47,7 @@ type indexEntry struct {
 // index file's own mtime for the racy-timestamp rule.
 type gitIndex struct {
 	entries []indexEntry
+	trees   map[string]plumbing.Hash // the TREE extension: see cacheTree
 	mtime   int64
 	key     fileKey
 	absent  bool // there is no index file (a repository where nothing was staged)
@@ -194,12 +198,58 @@ func parseIndex(b []byte) (*gitIndex, error) {
 		if sig[0] < 'A' || sig[0] > 'Z' {
 			return nil, fmt.Errorf("%w: extension %q", errIndexUnsupported, sig)
 		}
+		if string(sig) == "TREE" && off+8+size <= len(body) {
+			idx.trees = cacheTree(body[off+8 : off+8+size])
+		}
 		off += 8 + size
 	}
 	if !sort.SliceIsSorted(idx.entries, func(i, j int) bool { return idx.entries[i].path < idx.entries[j].path }) {
 		return nil, fmt.Errorf("%w: entries out of order", errIndexUnsupported)
 	}
 	return idx, nil
+}
+
+// cacheTree decodes the index's TREE extension: the id of the tree git
+// last wrote for each directory whose entries have not changed since ("" for
+// the root, else "a/b/"). git wrote those trees, so a capture that builds
+// the same tree for a directory need not ask whether it is stored. Nil when
+// the extension does not parse.
+func cacheTree(b []byte) map[string]plumbing.Hash {
+	out := map[string]plumbing.Hash{}
+	type frame struct {
+		prefix string
+		left   int // subtrees still to come
+	}
+	var stack []frame
+	for len(b) > 0 {
+		name, rest, ok1 := bytes.Cut(b, []byte{0})
+		counts, rest, ok2 := bytes.Cut(rest, []byte{'\n'})
+		ents, subs, ok3 := bytes.Cut(counts, []byte{' '})
+		n, err1 := strconv.Atoi(string(ents))
+		k, err2 := strconv.Atoi(string(subs))
+		if !ok1 || !ok2 || !ok3 || err1 != nil || err2 != nil || k < 0 {
+			return nil
+		}
+		prefix := ""
+		if len(stack) > 0 {
+			top := &stack[len(stack)-1]
+			prefix = top.prefix + string(name) + "/"
+			top.left--
+		}
+		if n >= 0 { // -1: invalidated, no id follows
+			if len(rest) < 20 {
+				return nil
+			}
+			out[prefix] = plumbing.Hash(rest[:20])
+			rest = rest[20:]
+		}
+		b = rest
+		stack = append(stack, frame{prefix, k})
+		for len(stack) > 0 && stack[len(stack)-1].left <= 0 {
+			stack = stack[:len(stack)-1]
+		}
+	}
+	return out
 }
 
 // readOffsetVarint decodes git's "offset" varint (used by index v4).

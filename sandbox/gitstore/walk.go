@@ -236,8 +236,26 @@ func (wk *walker) dir(parent dirHandle, name string, rules *gitignore.Rules, rel
 		return plumbing.ZeroHash, false, nil
 	}
 	sortTreeEntries(entries)
-	h, err := wk.putTree(entries)
+	h, err := wk.putDirTree(rel, entries)
 	return h, true, err
+}
+
+// putDirTree is putTree for the directory rel: a tree the index's
+// TREE extension names for rel is stored already (git wrote it), so it
+// is remembered without asking the object database.
+func (wk *walker) putDirTree(rel string, es []Entry) (plumbing.Hash, error) {
+	if wk.index != nil && wk.index.trees != nil {
+		if want, ok := wk.index.trees[rel]; ok {
+			if h := hashObject(plumbing.TreeObject, encodeTree(es)); h == want {
+				wk.store.remember(h)
+				if wk.keep != nil {
+					wk.keep(h, slices.Clone(es))
+				}
+				return h, nil
+			}
+		}
+	}
+	return wk.putTree(es)
 }
 
 // openError is the outcome of a directory that cannot be opened: nil for
