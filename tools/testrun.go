@@ -77,15 +77,23 @@ func testRun(d Deps) Tool {
 		})
 }
 
+// detect is d.Detect, or DetectSuites when Deps did not come through New.
+func (d Deps) detect() func(string) []factory.Suite {
+	if d.Detect != nil {
+		return d.Detect
+	}
+	return testrun.DetectSuites
+}
+
 // loadConfig reads factory.yaml as committed (the gate's revision, else
 // HEAD), never the working copy: the suite and the sandbox policy are
 // rules too. Without a committed one, defaults apply and suites are
 // detected from the project's files.
 func loadConfig(ctx context.Context, d Deps) (*rules.Config, string, error) {
 	if d.Gate != nil {
-		return d.Gate.RulesOrDetect(ctx, testrun.DetectSuites)
+		return d.Gate.RulesOrDetect(ctx, d.detect())
 	}
-	return rules.LoadOrDetect(ctx, d.Workspace, d.Workspace.Root(), "", testrun.DetectSuites)
+	return rules.LoadOrDetect(ctx, d.Workspace, d.Workspace.Root(), "", d.detect())
 }
 
 func pickSuite(cfg *rules.Config, name, root string) (factory.Suite, error) {

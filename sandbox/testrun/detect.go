@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/factory-dev/factory"
@@ -51,7 +53,62 @@ const detectedTimeout = 10 * time.Minute
 // It reads a few small files, runs the candidate Python interpreters
 // (unconfined, import pytest, a few seconds at most) and never fails: what
 // it cannot read it does not propose. The order is Go, Node, Python, Rust.
-func DetectSuites(root string) []factory.Suite {
+func DetectSuites(root string) []factory.Suite { return (*Detector)(nil).Suites(root) }
+
+// Detector proposes suites as DetectSuites does, for a caller that asks
+// again and again (the server, on each test_run of a workspace without a
+// factory.yaml): it keeps each probe's answer for probeTTL while the
+// program probed is the same file, so that a test_run does not spend half
+// a second asking every python3 on PATH whether it imports pytest. A nil
+// *Detector remembers nothing. Safe for concurrent use.
+type Detector struct {
+	mu     sync.Mutex
+	probes map[string]probeMemo // by argv
+}
+
+// probeMemo is one probe's answer and the program file it ran.
+type probeMemo struct {
+	prog os.FileInfo
+	at   time.Time
+	ok   bool
+}
+
+// probeTTL bounds how long an answer is kept: installing pytest changes
+// what python3 answers without changing python3 itself.
+const probeTTL = 2 * time.Minute
+
+// probe is the package's probe, remembered (see Detector).
+func (d *Detector) probe(argv ...string) bool {
+	if d == nil {
+		return probe(argv...)
+	}
+	path, err := exec.LookPath(argv[0])
+	if err != nil {
+		return false
+	}
+	st, err := os.Stat(path)
+	if err != nil {
+		return probe(argv...)
+	}
+	key := strings.Join(argv, "\x00")
+	d.mu.Lock()
+	m, ok := d.probes[key]
+	d.mu.Unlock()
+	if ok && time.Since(m.at) < probeTTL && os.SameFile(m.prog, st) && m.prog.ModTime().Equal(st.ModTime()) && m.prog.Size() == st.Size() {
+		return m.ok
+	}
+	res := probe(argv...)
+	d.mu.Lock()
+	if d.probes == nil {
+		d.probes = map[string]probeMemo{}
+	}
+	d.probes[key] = probeMemo{prog: st, at: time.Now(), ok: res}
+	d.mu.Unlock()
+	return res
+}
+
+// Suites is DetectSuites with d's memory of probes.
+func (d *Detector) Suites(root string) []factory.Suite {
 	var out []factory.Suite
 	has := func(name string) bool {
 		_, err := os.Stat(filepath.Join(root, name))
@@ -77,11 +134,11 @@ func DetectSuites(root string) []factory.Suite {
 	}
 	if detectPytest(root, has, read) {
 		out = append(out, factory.Suite{Name: "python",
-			Run:    []string{Python(root), "-m", "pytest", "-q", "-p", "no:cacheprovider", "--junitxml=" + junitPython},
+			Run:    []string{d.python(root), "-m", "pytest", "-q", "-p", "no:cacheprovider", "--junitxml=" + junitPython},
 			Format: factory.FormatJUnit, JUnitPath: junitPython, Timeout: detectedTimeout})
 	}
 	if has("Cargo.toml") {
-		if p, ok := nextestJUnit(read(".config/nextest.toml")); ok && nextestInstalled() {
+		if p, ok := nextestJUnit(read(".config/nextest.toml")); ok && d.probe("cargo", "nextest", "--version") {
 			out = append(out, factory.Suite{Name: "rust", Run: []string{"cargo", "nextest", "run", "--no-fail-fast"},
 				Format: factory.FormatJUnit, JUnitPath: p, Timeout: detectedTimeout})
 		} else {
@@ -220,7 +277,9 @@ func detectPytest(root string, has func(string) bool, read func(string) string) 
 // python3 programs on PATH, then /usr/bin/python3, that can import pytest
 // (several coexist on many machines: pyenv's shim without pytest, the
 // distribution's with python3-pytest), as an absolute path; else python3.
-func Python(root string) string {
+func Python(root string) string { return (*Detector)(nil).python(root) }
+
+func (d *Detector) python(root string) string {
 	for _, v := range []string{".venv", "venv"} {
 		rel := filepath.Join(v, "bin", "python")
 		if st, err := os.Stat(filepath.Join(root, rel)); err == nil && !st.IsDir() {
@@ -241,7 +300,7 @@ func Python(root string) string {
 			continue
 		}
 		seen[c] = true
-		if probe(c, "-c", "import pytest") {
+		if d.probe(c, "-c", "import pytest") {
 			return c
 		}
 	}
@@ -255,8 +314,6 @@ func probe(argv ...string) bool {
 	res, err := proc.Run(ctx, proc.Cmd{Argv: argv, Dir: os.TempDir(), Timeout: 10 * time.Second, MaxOutput: 4096})
 	return err == nil && res.ExitCode == 0
 }
-
-func nextestInstalled() bool { return probe("cargo", "nextest", "--version") }
 
 var nextestJUnitPathRe = regexp.MustCompile(`(?m)^\s*path\s*=\s*"([^"]+)"`)
 

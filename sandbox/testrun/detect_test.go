@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -121,4 +122,37 @@ func TestDetectSuitesOnFixtures(t *testing.T) {
 	got = testrun.DetectSuites(filepath.Join("testdata", "testrun", "nodeproj"))
 	require.Len(t, got, 1)
 	assert.Equal(t, factory.FormatJUnit, got[0].Format)
+}
+
+// A Detector asks each python3 once whether it imports pytest, not on
+// every detection, and asks again once the program file changed;
+// DetectSuites, without memory, asks every time.
+func TestDetectorRemembersProbes(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "pytest.ini"), []byte("[pytest]\n"), 0o644))
+	bin := t.TempDir()
+	count := filepath.Join(t.TempDir(), "probes")
+	py := filepath.Join(bin, "python3")
+	script := "#!/bin/sh\necho probed >> " + count + "\nexit 0\n"
+	require.NoError(t, os.WriteFile(py, []byte(script), 0o755))
+	t.Setenv("PATH", bin)
+	probes := func() int {
+		b, _ := os.ReadFile(count)
+		return len(strings.Fields(string(b)))
+	}
+	var d testrun.Detector
+	for range 3 {
+		s := d.Suites(dir)
+		require.Len(t, s, 1)
+		require.Equal(t, py, s[0].Run[0])
+	}
+	require.Equal(t, 1, probes(), "one probe for three detections")
+	// The interpreter replaced (a new python3, or pytest installed into
+	// a new one): asked again.
+	require.NoError(t, os.WriteFile(py, []byte(script+"# v2\n"), 0o755))
+	d.Suites(dir)
+	require.Equal(t, 2, probes())
+	testrun.DetectSuites(dir)
+	testrun.DetectSuites(dir)
+	require.Equal(t, 4, probes(), "DetectSuites keeps nothing")
 }
