@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/factory-dev/factory"
 	"github.com/factory-dev/factory/invariants/benchstat"
@@ -86,18 +87,15 @@ func (r Tree) benchBinaries(ctx context.Context, g rules.Gate) ([]benchBin, erro
 	return bins, nil
 }
 
-// benchRound runs every binary's benchmarks once (-test.count=1).
-func (r Tree) benchRound(ctx context.Context, g rules.Gate, bins []benchBin) ([]byte, error) {
+// benchRound runs every binary's benchmarks once (-test.count=1), cut
+// short at deadline (none when zero).
+func (r Tree) benchRound(ctx context.Context, g rules.Gate, bins []benchBin, deadline time.Time) ([]byte, error) {
 	pat, _, bt := benchDefaults(g)
 	var out []byte
 	for _, b := range bins {
-		res, err := r.runner.RunCommand(ctx, Command{Argv: []string{b.bin, "-test.run=^$", "-test.bench=" + pat, "-test.benchtime=" + bt, "-test.count=1"},
-			Dir: b.dir, Root: r.dir, Env: g.Env, Timeout: g.Timeout, Policy: r.cfg.Sandbox})
+		res, err := r.benchRun(ctx, g, b, pat, bt, deadline)
 		if err != nil {
 			return nil, err
-		}
-		if res.ExitCode != 0 {
-			return nil, factory.Errorf(factory.EINVALID, "benchmarks failed (exit code %d): %s", res.ExitCode, excerpt(append(res.Stdout, res.Stderr...), 3, 10))
 		}
 		out = append(out, res.Stdout...)
 	}
@@ -124,7 +122,7 @@ func (r Tree) bench(ctx context.Context, g rules.Gate) (any, error) {
 		}
 		_, count, _ := benchDefaults(g)
 		for i := 0; i < count; i++ {
-			o, err := r.benchRound(ctx, g, bins)
+			o, err := r.benchRound(ctx, g, bins, time.Time{})
 			if err != nil {
 				return nil, err
 			}

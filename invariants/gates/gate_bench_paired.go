@@ -398,13 +398,16 @@ func (r Tree) benchCalibrate(ctx context.Context, g rules.Gate, bins []benchBin,
 }
 
 // benchRun runs one binary's benchmarks matching pat once, cut short at
-// deadline (an overBudget error).
+// deadline (an overBudget error; no deadline when it is zero).
 func (r Tree) benchRun(ctx context.Context, g rules.Gate, b benchBin, pat, benchtime string, deadline time.Time) (CommandResult, error) {
 	timeout := g.Timeout
 	if timeout <= 0 {
 		timeout = 10 * time.Minute
 	}
 	left := time.Until(deadline)
+	if deadline.IsZero() {
+		left = timeout // no budget: the gate's timeout alone
+	}
 	if left <= 0 {
 		return CommandResult{}, overBudget{}
 	}

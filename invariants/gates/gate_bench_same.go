@@ -60,14 +60,9 @@ func sameBenchmarks(sides [2]*benchSide, diff *DiffFacts) bool {
 // for: one run of the baseline names them and gives their cost, and each
 // compares as unchanged, without rounds that could only measure noise.
 func identicalFacts(ctx context.Context, g rules.Gate, base *benchSide, deadline time.Time) (benchstat.BenchFacts, benchstat.BenchFacts, error) {
-	pat, _, bt := benchDefaults(g)
-	var out []byte
-	for _, b := range base.bins {
-		res, err := base.run.benchRun(ctx, g, b, pat, bt, deadline)
-		if err != nil {
-			return benchstat.BenchFacts{}, benchstat.BenchFacts{}, onSide(0, err)
-		}
-		out = append(out, res.Stdout...)
+	out, err := base.run.benchRound(ctx, g, base.bins, deadline)
+	if err != nil {
+		return benchstat.BenchFacts{}, benchstat.BenchFacts{}, onSide(0, err)
 	}
 	fb, err := benchFacts(g, out)
 	if err != nil {
