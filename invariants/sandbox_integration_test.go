@@ -25,7 +25,11 @@ func TestMain(m *testing.M) {
 	proc.Init() // the native isolation path re-executes the test binary
 	// Benchmarks on both sides of a change read another package's tests
 	// as load: the packages that measure them take turns.
-	os.Exit(testlock.Run(m, "benchmarks"))
+	code := testlock.Run(m, "benchmarks")
+	if bigRepo != "" {
+		os.RemoveAll(bigRepo) // the benchmarks' 20,000-file repository
+	}
+	os.Exit(code)
 }
 
 func openSandbox(t testing.TB, repo string) (*sandbox.Workspace, *invariants.Controller, *invariants.StepRecorderForTest, map[string]func()) {

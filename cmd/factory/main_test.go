@@ -28,7 +28,11 @@ import (
 
 func TestMain(m *testing.M) {
 	proc.Init()
-	os.Exit(m.Run())
+	code := m.Run()
+	if buildOnce.dir != "" {
+		os.RemoveAll(buildOnce.dir) // the binary built for the tests
+	}
+	os.Exit(code)
 }
 
 // gitRepo makes a repository with one commit.
@@ -136,6 +140,7 @@ func TestCallExitCodesAndRunsAndTrace(t *testing.T) {
 var buildOnce struct {
 	sync.Once
 	path string
+	dir  string // made for the binary, removed by TestMain
 	err  error
 }
 
@@ -151,7 +156,7 @@ func binary(t testing.TB) string {
 			buildOnce.err = err
 			return
 		}
-		buildOnce.path = filepath.Join(dir, "factory")
+		buildOnce.dir, buildOnce.path = dir, filepath.Join(dir, "factory")
 		out, err := exec.Command("go", "build", "-tags", "sqlite_fts5", "-o", buildOnce.path, ".").CombinedOutput()
 		if err != nil {
 			buildOnce.err = fmt.Errorf("%v: %s", err, out)

@@ -12,5 +12,9 @@ import (
 // child, and returns at once in the test process itself.
 func TestMain(m *testing.M) {
 	proc.Init()
-	os.Exit(m.Run())
+	code := m.Run()
+	if benchModDir != "" {
+		os.RemoveAll(benchModDir) // the benchmarks' generated module
+	}
+	os.Exit(code)
 }
