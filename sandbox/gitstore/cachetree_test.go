@@ -56,3 +56,36 @@ func TestCacheTreeMalformed(t *testing.T) {
 		require.Empty(t, m, "%q", b)
 	}
 }
+
+// attack: the index's TREE extension names trees the object database lacks (a repository whose loose trees were deleted or never fetched) -> the capture stores them (git write-tree checks them too), and the tree is git add -A's
+func TestAttackCacheTreeNamesMissingTrees(t *testing.T) {
+	dir, _ := packRepo(t)
+	writeFiles(t, dir, "a/b", 3)
+	writeFiles(t, dir, "c", 2)
+	gitIn(t, dir, "add", "-A")
+	gitIn(t, dir, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "more")
+	// Staging in c/ leaves a/ and a/b/ valid in the extension under an
+	// invalidated root; then their tree objects go missing.
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "c", "d0", "f.txt"), []byte("staged\n"), 0o644))
+	gitIn(t, dir, "add", "c")
+	missing := []string{gitIn(t, dir, "rev-parse", "HEAD:a"), gitIn(t, dir, "rev-parse", "HEAD:a/b")}
+	for _, h := range missing {
+		require.NoError(t, os.Remove(filepath.Join(dir, ".git", "objects", h[:2], h[2:])))
+	}
+	idx, err := readIndex(filepath.Join(dir, ".git", "index"), nil)
+	require.NoError(t, err)
+	require.Contains(t, idx.trees, "a/")
+	require.NotContains(t, idx.trees, "")
+
+	s, err := Open(Config{Root: dir, GitDir: filepath.Join(dir, ".git")})
+	require.NoError(t, err)
+	tree, err := s.Capture(context.Background(), dir)
+	require.NoError(t, err)
+	for i, p := range []string{"a", "a/b"} {
+		e, err := s.Lookup(tree, p)
+		require.NoError(t, err)
+		require.Equal(t, missing[i], e.Hash.String())
+		require.Equal(t, "tree", gitIn(t, dir, "cat-file", "-t", e.Hash.String()), "%s is stored again", p)
+	}
+	require.Equal(t, gitTree(t, dir), tree.String())
+}

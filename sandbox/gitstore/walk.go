@@ -7,6 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -85,9 +86,17 @@ type walker struct {
 
 	mu       sync.Mutex
 	cache    map[string]cachedFile
-	hashed   int      // files hashed (for tests and benchmarks)
-	listed   int      // directories listed
-	gitlinks []string // directories holding a gitlink
+	hashed   int                    // files hashed (for tests and benchmarks)
+	listed   int                    // directories listed
+	gitlinks []string               // directories holding a gitlink
+	trusted  map[string]trustedTree // trees taken from the index's TREE extension, by directory
+}
+
+// trustedTree is a tree the walk built that the index's TREE extension
+// names for its directory, kept until verifyTrusted.
+type trustedTree struct {
+	h    plumbing.Hash
+	body []byte
 }
 
 // walkResult is what a capture walk produced.
@@ -133,6 +142,9 @@ func (s *Store) captureWalk(ctx context.Context, root string, idx []indexEntry, 
 	h, _, err := wk.dir(topDir, root, rules, "", 0, len(idx), false, in)
 	if err == nil && h.IsZero() {
 		h, err = wk.putTree(nil)
+	}
+	if err == nil {
+		err = wk.verifyTrusted()
 	}
 	// Written even when the walk failed: the objects are whole and
 	// correct, and some written loose (past the batch's bound, or big
@@ -246,8 +258,14 @@ func (wk *walker) dir(parent dirHandle, name string, rules *gitignore.Rules, rel
 func (wk *walker) putDirTree(rel string, es []Entry) (plumbing.Hash, error) {
 	if wk.index != nil && wk.index.trees != nil {
 		if want, ok := wk.index.trees[rel]; ok {
-			if h := hashObject(plumbing.TreeObject, encodeTree(es)); h == want {
-				wk.store.remember(h)
+			b := encodeTree(es)
+			if h := hashObject(plumbing.TreeObject, b); h == want {
+				wk.mu.Lock()
+				if wk.trusted == nil {
+					wk.trusted = map[string]trustedTree{}
+				}
+				wk.trusted[rel] = trustedTree{h: h, body: b}
+				wk.mu.Unlock()
 				if wk.keep != nil {
 					wk.keep(h, slices.Clone(es))
 				}
@@ -256,6 +274,33 @@ func (wk *walker) putDirTree(rel string, es []Entry) (plumbing.Hash, error) {
 		}
 	}
 	return wk.putTree(es)
+}
+
+// verifyTrusted makes sure the trees taken from the index's TREE extension
+// are stored, as git's write-tree does before it reuses one: each such
+// tree whose parent was not one of them is looked up (git wrote its
+// subtrees before it), and when one is missing every one of them is
+// stored as any other new tree.
+func (wk *walker) verifyTrusted() error {
+	stored := true
+	for rel, t := range wk.trusted {
+		parent, _ := path.Split(strings.TrimSuffix(rel, "/"))
+		if _, up := wk.trusted[parent]; rel != "" && up {
+			continue
+		}
+		if !wk.store.isKnown(t.h) && !wk.exist(t.h) {
+			stored = false
+			break
+		}
+	}
+	for _, t := range wk.trusted {
+		if stored {
+			wk.store.remember(t.h)
+		} else if _, err := wk.put(plumbing.TreeObject, t.body); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // openError is the outcome of a directory that cannot be opened: nil for
