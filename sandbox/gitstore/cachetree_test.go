@@ -10,15 +10,23 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// The TREE extension git writes names, for each directory, the tree that
-// git rev-parse HEAD:<dir> gives; a directory changed in the index since
-// (invalidated, count -1) is left out.
-func TestCacheTreeMatchesGit(t *testing.T) {
+// nestedRepo is packRepo with a/b/ and c/ committed on top: directories
+// three deep, for the TREE extension.
+func nestedRepo(t *testing.T) string {
+	t.Helper()
 	dir, _ := packRepo(t)
 	writeFiles(t, dir, "a/b", 3)
 	writeFiles(t, dir, "c", 2)
 	gitIn(t, dir, "add", "-A")
 	gitIn(t, dir, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "more")
+	return dir
+}
+
+// The TREE extension git writes names, for each directory, the tree that
+// git rev-parse HEAD:<dir> gives; a directory changed in the index since
+// (invalidated, count -1) is left out.
+func TestCacheTreeMatchesGit(t *testing.T) {
+	dir := nestedRepo(t)
 	idx, err := readIndex(filepath.Join(dir, ".git", "index"), nil)
 	require.NoError(t, err)
 	require.NotNil(t, idx.trees, "git wrote no TREE extension")
@@ -59,11 +67,7 @@ func TestCacheTreeMalformed(t *testing.T) {
 
 // attack: the index's TREE extension names trees the object database lacks (a repository whose loose trees were deleted or never fetched) -> the capture stores them (git write-tree checks them too), and the tree is git add -A's
 func TestAttackCacheTreeNamesMissingTrees(t *testing.T) {
-	dir, _ := packRepo(t)
-	writeFiles(t, dir, "a/b", 3)
-	writeFiles(t, dir, "c", 2)
-	gitIn(t, dir, "add", "-A")
-	gitIn(t, dir, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "more")
+	dir := nestedRepo(t)
 	// Staging in c/ leaves a/ and a/b/ valid in the extension under an
 	// invalidated root; then their tree objects go missing.
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "c", "d0", "f.txt"), []byte("staged\n"), 0o644))
