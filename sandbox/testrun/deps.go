@@ -2,6 +2,7 @@ package testrun
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -10,6 +11,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/goccy/go-yaml"
 )
 
 // depDirNames are the dependency directories a project keeps ignored in
@@ -32,6 +35,9 @@ func liveDeps(root, dir string) []string {
 	if _, err := os.Stat(filepath.Join(dir, "Cargo.toml")); err == nil {
 		names = append(names[:len(names):len(names)], "target")
 	}
+	for _, w := range jsWorkspaces(root) {
+		names = append(names[:len(names):len(names)], filepath.Join(w, "node_modules"))
+	}
 	var out []string
 	for _, n := range names {
 		st, err := os.Lstat(filepath.Join(root, n))
@@ -51,6 +57,55 @@ func liveDeps(root, dir string) []string {
 	}
 	return out
 }
+
+// jsWorkspaces lists the package directories of a JavaScript monorepo at
+// root, relative to it: package.json's "workspaces" (a list, or an object
+// with "packages") and pnpm-workspace.yaml's packages, each a glob of
+// directories ("packages/*"; a "**" or "!" pattern is left out). Their own
+// node_modules (pnpm keeps one per package; npm and yarn when versions
+// clash) are dependency directories too. At most maxWorkspaces.
+func jsWorkspaces(root string) []string {
+	var pats []string
+	if b, err := os.ReadFile(filepath.Join(root, "package.json")); err == nil && len(b) < 1<<20 {
+		var pj struct {
+			Workspaces json.RawMessage `json:"workspaces"`
+		}
+		if json.Unmarshal(b, &pj) == nil && len(pj.Workspaces) > 0 {
+			var obj struct {
+				Packages []string `json:"packages"`
+			}
+			if json.Unmarshal(pj.Workspaces, &pats) != nil && json.Unmarshal(pj.Workspaces, &obj) == nil {
+				pats = obj.Packages
+			}
+		}
+	}
+	if b, err := os.ReadFile(filepath.Join(root, "pnpm-workspace.yaml")); err == nil && len(b) < 1<<20 {
+		var pw struct {
+			Packages []string `yaml:"packages"`
+		}
+		if yaml.Unmarshal(b, &pw) == nil {
+			pats = append(pats, pw.Packages...)
+		}
+	}
+	var out []string
+	for _, pat := range pats {
+		pat = strings.TrimSuffix(filepath.ToSlash(pat), "/")
+		if pat == "" || strings.HasPrefix(pat, "!") || strings.Contains(pat, "**") || strings.HasPrefix(pat, "/") || slices.Contains(strings.Split(pat, "/"), "..") {
+			continue
+		}
+		dirs, _ := filepath.Glob(filepath.Join(root, filepath.FromSlash(pat)))
+		for _, d := range dirs {
+			rel, err := filepath.Rel(root, d)
+			if st, serr := os.Lstat(d); err == nil && serr == nil && st.IsDir() && rel != "." && !slices.Contains(out, rel) {
+				out = append(out, rel)
+			}
+		}
+	}
+	return out[:min(len(out), maxWorkspaces)]
+}
+
+// maxWorkspaces bounds the package directories jsWorkspaces lists.
+const maxWorkspaces = 200
 
 // networkSigns are what npm, npx, pip and cargo print when they reach for
 // a network the sandbox does not give.

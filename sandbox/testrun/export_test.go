@@ -1,0 +1,4 @@
+package testrun
+
+// JSWorkspaces exposes jsWorkspaces to the external tests.
+var JSWorkspaces = jsWorkspaces
