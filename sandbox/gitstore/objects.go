@@ -225,6 +225,10 @@ func (s *objectStore) writeLoose(h plumbing.Hash, typ plumbing.ObjectType, b []b
 	})
 }
 
+// errObjectChanged is writeLooseFrom's answer when what fill wrote is not
+// the object it was asked to store.
+var errObjectChanged = errors.New("object changed while being written")
+
 // writeLooseFrom is writeLoose for content produced by fill (size bytes).
 // The object is verified against h before it is renamed into place, so a
 // file that changed since it was hashed never lands under the wrong name;
@@ -234,10 +238,6 @@ func (s *objectStore) writeLoose(h plumbing.Hash, typ plumbing.ObjectType, b []b
 // each metadata operation waits): the fan-out directory is made only when
 // the create says it is missing, the file is created read-only instead of
 // chmod'ed, and one rename replaces git's link and unlink.
-// errObjectChanged is writeLooseFrom's answer when what fill wrote is not
-// the object it was asked to store.
-var errObjectChanged = errors.New("object changed while being written")
-
 func (s *objectStore) writeLooseFrom(h plumbing.Hash, typ plumbing.ObjectType, size int64, fill func(io.Writer) error) error {
 	final := s.loosePath(h)
 	if _, err := os.Lstat(final); err == nil {

@@ -120,7 +120,16 @@ func (s *Store) Forget() { s.objects.forget() }
 // one freshened within the last hour is left as it is, since a metadata
 // write per reused tree made the first snapshot of a fresh server pay one
 // per directory.
-func (s *Store) HasObject(h plumbing.Hash) bool {
+func (s *Store) HasObject(h plumbing.Hash) bool { return s.hasObject(h, true) }
+
+// hasObjectLoaded is HasObject without reloading go-git's pack indexes: an
+// object in a pack of ours written since they were loaded is missed. The
+// capture walk asks it only about objects it does not know it wrote, and a
+// miss there costs a duplicate object, never a wrong tree.
+func (s *Store) hasObjectLoaded(h plumbing.Hash) bool { return s.hasObject(h, false) }
+
+// hasObject is HasObject; reload says whether a miss reloads stale indexes.
+func (s *Store) hasObject(h plumbing.Hash, reload bool) bool {
 	p := s.objects.loosePath(h)
 	if fi, err := os.Lstat(p); err == nil {
 		if now := time.Now(); now.Sub(fi.ModTime()) > freshWithin {
@@ -133,20 +142,7 @@ func (s *Store) HasObject(h plumbing.Hash) bool {
 	if s.repo.Storer.HasEncodedObject(h) == nil {
 		return true
 	}
-	return s.stale && s.reindexLocked() && s.repo.Storer.HasEncodedObject(h) == nil
-}
-
-// hasObjectLoaded is HasObject without reloading go-git's pack indexes: an
-// object in a pack of ours written since they were loaded is missed. The
-// capture walk asks it only about objects it does not know it wrote, and a
-// miss there costs a duplicate object, never a wrong tree.
-func (s *Store) hasObjectLoaded(h plumbing.Hash) bool {
-	if _, err := os.Lstat(s.objects.loosePath(h)); err == nil {
-		return s.HasObject(h) // freshened as HasObject does
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.repo.Storer.HasEncodedObject(h) == nil
+	return reload && s.stale && s.reindexLocked() && s.repo.Storer.HasEncodedObject(h) == nil
 }
 
 // refreshObjects drops what the store remembers of the object database

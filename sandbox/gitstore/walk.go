@@ -252,28 +252,26 @@ func (wk *walker) dir(parent dirHandle, name string, rules *gitignore.Rules, rel
 	return h, true, err
 }
 
-// putDirTree is putTree for the directory rel: a tree the index's
-// TREE extension names for rel is stored already (git wrote it), so it
-// is remembered without asking the object database.
+// putDirTree is putTree for the directory rel: a tree the index's TREE
+// extension names for rel is stored already (git wrote it), so it is set
+// aside for verifyTrusted instead of looked up.
 func (wk *walker) putDirTree(rel string, es []Entry) (plumbing.Hash, error) {
-	if wk.index != nil && wk.index.trees != nil {
-		if want, ok := wk.index.trees[rel]; ok {
-			b := encodeTree(es)
-			if h := hashObject(plumbing.TreeObject, b); h == want {
-				wk.mu.Lock()
-				if wk.trusted == nil {
-					wk.trusted = map[string]trustedTree{}
-				}
-				wk.trusted[rel] = trustedTree{h: h, body: b}
-				wk.mu.Unlock()
-				if wk.keep != nil {
-					wk.keep(h, slices.Clone(es))
-				}
-				return h, nil
-			}
+	b := encodeTree(es)
+	h := hashObject(plumbing.TreeObject, b)
+	if wk.index != nil && wk.index.trees[rel] == h {
+		wk.mu.Lock()
+		if wk.trusted == nil {
+			wk.trusted = map[string]trustedTree{}
 		}
+		wk.trusted[rel] = trustedTree{h: h, body: b}
+		wk.mu.Unlock()
+	} else if err := wk.putHashed(h, plumbing.TreeObject, b); err != nil {
+		return plumbing.ZeroHash, err
 	}
-	return wk.putTree(es)
+	if wk.keep != nil {
+		wk.keep(h, slices.Clone(es))
+	}
+	return h, nil
 }
 
 // verifyTrusted makes sure the trees taken from the index's TREE extension
@@ -296,7 +294,7 @@ func (wk *walker) verifyTrusted() error {
 	for _, t := range wk.trusted {
 		if stored {
 			wk.store.remember(t.h)
-		} else if _, err := wk.put(plumbing.TreeObject, t.body); err != nil {
+		} else if err := wk.putHashed(t.h, plumbing.TreeObject, t.body); err != nil {
 			return err
 		}
 	}
@@ -575,19 +573,24 @@ func (wk *walker) putBlob(b []byte) (plumbing.Hash, error) {
 // put stores object b of type t unless the object database has it.
 func (wk *walker) put(t plumbing.ObjectType, b []byte) (plumbing.Hash, error) {
 	h := hashObject(t, b)
+	return h, wk.putHashed(h, t, b) // callers read h only without an error
+}
+
+// putHashed is put for b whose id h is known.
+func (wk *walker) putHashed(h plumbing.Hash, t plumbing.ObjectType, b []byte) error {
 	if wk.store.isKnown(h) || wk.batch != nil && wk.batch.Pending(h) {
-		return h, nil
+		return nil
 	}
 	if !wk.exist(h) {
 		if wk.batch != nil && wk.batch.Add(h, t, b) {
-			return h, nil // remembered when the batch is written
+			return nil // remembered when the batch is written
 		}
 		if err := wk.store.writeLoose(h, t, b); err != nil {
-			return plumbing.ZeroHash, err
+			return err
 		}
 	}
 	wk.store.remember(h)
-	return h, nil
+	return nil
 }
 
 // putBigBlob streams the file at p into the store: the size its open
