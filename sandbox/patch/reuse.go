@@ -26,7 +26,7 @@ func reuse(dr *os.Root, name string, want fs.FileInfo, owner [2]int) (*os.File, 
 		return nil, 0, errNotReusable
 	}
 	info, err := f.Stat()
-	if err != nil || !info.Mode().IsRegular() || !os.SameFile(info, want) || !soleOwnFile(info, owner[0], owner[1]) || !bareFile(f) || !onlyOpener(f) {
+	if err != nil || !info.Mode().IsRegular() || !os.SameFile(info, want) || !soleOwnFile(info, owner[0], owner[1]) || !unshared(f) {
 		f.Close()
 		return nil, 0, errNotReusable
 	}

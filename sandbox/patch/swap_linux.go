@@ -48,35 +48,29 @@ func soleOwnFile(info os.FileInfo, uid, gid int) bool {
 	return ok && st.Nlink == 1 && int(st.Uid) == uid && int(st.Gid) == gid
 }
 
-// bareFile reports whether f carries no extended attribute (an access
-// control list, a security label, a capability), which the content
-// written into it would inherit where a new file would not.
-func bareFile(f *os.File) bool {
-	c, err := f.SyscallConn()
-	if err != nil {
-		return false
-	}
-	n := -1
-	if err := c.Control(func(fd uintptr) { n, _ = unix.Flistxattr(int(fd), nil) }); err != nil {
-		return false
-	}
-	return n == 0
-}
-
-// onlyOpener reports whether f, open for writing, is the only open file
-// of its inode anywhere: a write lease is granted only then (the kernel
-// counts every open file description, those kept by a mapping included).
-// The lease lasts until f is closed; a program that opens the file
-// meanwhile waits for that. A file system or kernel without leases
+// unshared reports whether the content written into f is seen by no one
+// but the file's next name: f carries no extended attribute (an access
+// control list, a security label, a capability, which the content would
+// inherit where a new file would not), and f, open for writing, is the only
+// open file of its inode anywhere (a write lease is granted only then: the
+// kernel counts every open file description, those kept by a mapping
+// included). The lease lasts until f is closed; a program that opens the
+// file meanwhile waits for that. A file system or kernel without leases
 // answers false.
-func onlyOpener(f *os.File) bool {
+func unshared(f *os.File) bool {
 	c, err := f.SyscallConn()
 	if err != nil {
 		return false
 	}
-	var lerr error = errNotReusable
-	if err := c.Control(func(fd uintptr) { _, lerr = unix.FcntlInt(fd, unix.F_SETLEASE, unix.F_WRLCK) }); err != nil {
+	ok := false
+	if err := c.Control(func(fd uintptr) {
+		n, err := unix.Flistxattr(int(fd), nil)
+		if err == nil && n == 0 {
+			_, err = unix.FcntlInt(fd, unix.F_SETLEASE, unix.F_WRLCK)
+			ok = err == nil
+		}
+	}); err != nil {
 		return false
 	}
-	return lerr == nil
+	return ok
 }

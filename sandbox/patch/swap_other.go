@@ -20,8 +20,5 @@ func sameChangeTime(a, b os.FileInfo) bool { return true }
 // soleOwnFile is false: files are reused only where they are exchanged.
 func soleOwnFile(info os.FileInfo, uid, gid int) bool { return false }
 
-// bareFile is false: files are reused only where they are exchanged.
-func bareFile(f *os.File) bool { return false }
-
-// onlyOpener is false: files are reused only where they are exchanged.
-func onlyOpener(f *os.File) bool { return false }
+// unshared is false: files are reused only where they are exchanged.
+func unshared(f *os.File) bool { return false }
