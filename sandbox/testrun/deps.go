@@ -89,11 +89,11 @@ func jsWorkspaces(root string) []string {
 	}
 	var out []string
 	for _, pat := range pats {
-		pat = strings.TrimSuffix(filepath.ToSlash(pat), "/")
-		if pat == "" || strings.HasPrefix(pat, "!") || strings.Contains(pat, "**") || strings.HasPrefix(pat, "/") || slices.Contains(strings.Split(pat, "/"), "..") {
+		pat = filepath.FromSlash(strings.TrimSuffix(filepath.ToSlash(pat), "/"))
+		if strings.HasPrefix(pat, "!") || strings.Contains(pat, "**") || !filepath.IsLocal(pat) {
 			continue
 		}
-		dirs, _ := filepath.Glob(filepath.Join(root, filepath.FromSlash(pat)))
+		dirs, _ := filepath.Glob(filepath.Join(root, pat))
 		for _, d := range dirs {
 			rel, err := filepath.Rel(root, d)
 			if st, serr := os.Lstat(d); err == nil && serr == nil && st.IsDir() && rel != "." && !slices.Contains(out, rel) {
