@@ -8,7 +8,6 @@ import (
 	"github.com/factory-dev/factory/invariants"
 	"github.com/factory-dev/factory/invariants/rules"
 	"github.com/factory-dev/factory/sandbox"
-	"github.com/factory-dev/factory/sandbox/testrun"
 	"github.com/factory-dev/factory/traces"
 )
 
@@ -45,8 +44,9 @@ type Deps struct {
 	Runs      Runs               // nil leaves out run_start
 	Version   string             // factory's version, for doctor
 	DBPath    string             // the run log's path, for doctor
-	// Detect proposes suites for a workspace without factory.yaml; nil
-	// means one testrun.Detector shared by the tools New returns.
+	// Detect proposes suites for a workspace without factory.yaml (a
+	// testrun.Detector's, shared by every tool and the completer, keeps its
+	// probes' answers); nil means testrun.DetectSuites, which keeps none.
 	Detect func(root string) []factory.Suite
 }
 
@@ -55,9 +55,6 @@ type Deps struct {
 func New(d Deps) []Tool {
 	if d.Log == nil {
 		d.Log = slog.Default()
-	}
-	if d.Detect == nil {
-		d.Detect = (&testrun.Detector{}).Suites
 	}
 	var out []Tool
 	for _, ts := range registry() {

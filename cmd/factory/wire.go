@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/factory-dev/factory/sandbox"
+	"github.com/factory-dev/factory/sandbox/testrun"
 	"github.com/factory-dev/factory/server"
 	"github.com/factory-dev/factory/tools"
 	"github.com/factory-dev/factory/traces"
@@ -131,7 +132,8 @@ func (a *app) serverFor(toolsets string, readOnly bool) (*server.Server, error) 
 }
 
 func (a *app) deps(runs tools.Runs) tools.Deps {
-	d := tools.Deps{Log: a.log, Store: a.store, Workspace: a.ws, Runs: runs, Version: factoryVersion(), DBPath: a.dbPath}
+	d := tools.Deps{Log: a.log, Store: a.store, Workspace: a.ws, Runs: runs, Version: factoryVersion(), DBPath: a.dbPath,
+		Detect: (&testrun.Detector{}).Suites} // one memory of probes for the tools and the completer
 	if gate, err := a.controller(server.ChildSteps{Store: a.store}); err == nil {
 		d.Gate = gate
 	} else {
