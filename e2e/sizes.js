@@ -41,8 +41,16 @@ try {
   await call('invariant_list', {});
   await call('invariant_check', {});
   await call('change_propose', { patch: '--- a/core/core.go\n+++ b/core/core.go\n@@ -1,1 +1,2 @@\n+// a comment\n package core\n' });
+  await call('file_read', { path: 'core/core.go', at: 'HEAD', start_line: 1, end_line: 20 });
+  await call('flaky_check', { package: './core', test: 'TestCounterCountsWordsCaseInsensitively', runs: 5 });
+  await call('perf_compare', { base: 'HEAD', pattern: 'BenchmarkChecksum', packages: ['./core'], budget_seconds: 30 });
+  await call('invariant_drift', { from: 'HEAD' });
   await call('trace_query', { run: 'current' });
   await call('doctor', {});
+  // a commit that breaks a test, for the bisection's typical call
+  writeFileSync(core, readFileSync(core, 'utf8').replace('strings.ToLower(word)', 'word'));
+  git('commit', '-qam', 'count as written');
+  await call('regression_find', { good: 'HEAD~1', bad: 'HEAD', package: './core', test: 'TestCounterCountsWordsCaseInsensitively' });
   for (const [name, args, n, status] of rows) {
     console.log(`${name.padEnd(18)} ${String(n).padStart(6)} bytes ~${String(Math.round(n / 4)).padStart(5)} tokens  ${status}  ${args}`);
   }
