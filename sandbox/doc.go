@@ -15,6 +15,7 @@
 //   - textdiff: line diff, unified patches, rename scoring, three-way merge;
 //   - proc: confined process execution, the one way factory runs a command;
 //   - patch: parsing and atomic application of unified diffs via os.Root;
+//   - txn: the all-or-nothing write of restore and promote via os.Root;
 //   - report: test output parsers;
 //   - testrun: test suites and gate commands in copies; the sandbox side of
 //     invariants, the one sub-package above the facade.

@@ -11,6 +11,7 @@ import (
 	"github.com/factory-dev/factory"
 	"github.com/factory-dev/factory/sandbox/gitstore"
 	"github.com/factory-dev/factory/sandbox/textdiff"
+	"github.com/factory-dev/factory/sandbox/txn"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 )
@@ -133,7 +134,7 @@ func (w *Workspace) movedSince(ctx context.Context, baseT, liveT plumbing.Hash) 
 // promoteOps decides each path of the change base->result against the
 // live tree: nothing to do, a write or deletion, a clean merge, or a
 // conflict. liveAbsent marks written paths the live snapshot lacks.
-func (w *Workspace) promoteOps(change []gitstore.Change, moved map[string]gitstore.Change) (ops []fileOp, conflicts []FileConflict, liveAbsent map[string]bool, err error) {
+func (w *Workspace) promoteOps(change []gitstore.Change, moved map[string]gitstore.Change) (ops []txn.Op, conflicts []FileConflict, liveAbsent map[string]bool, err error) {
 	liveAbsent = map[string]bool{}
 	for _, c := range change {
 		b, r := c.From, c.To
@@ -149,18 +150,18 @@ func (w *Workspace) promoteOps(change []gitstore.Change, moved map[string]gitsto
 			continue
 		case sameEntry(l, b):
 			if r == nil {
-				ops = append(ops, fileOp{Path: c.Path, Cur: l})
+				ops = append(ops, txn.Op{Path: c.Path, Cur: l})
 				continue
 			}
 			if l != nil && l.Hash == r.Hash && l.IsFile() && r.IsFile() {
-				ops = append(ops, fileOp{Path: c.Path, Cur: l, To: r, ModeOnly: true})
+				ops = append(ops, txn.Op{Path: c.Path, Cur: l, To: r, ModeOnly: true})
 				continue
 			}
 			data, err := w.store.ReadBlob(r.Hash)
 			if err != nil {
 				return nil, nil, nil, err
 			}
-			ops = append(ops, fileOp{Path: c.Path, Cur: l, To: r, Data: data})
+			ops = append(ops, txn.Op{Path: c.Path, Cur: l, To: r, Data: data})
 			liveAbsent[c.Path] = l == nil
 		default:
 			o, fc, err := w.mergeEntry(c.Path, b, l, r)
@@ -180,7 +181,7 @@ func (w *Workspace) promoteOps(change []gitstore.Change, moved map[string]gitsto
 // layoutConflicts finds writes that cannot happen without deleting what
 // the live tree has: an ignored file where the change adds one, or a file
 // the live tree (but not the base) has where the change needs a directory.
-func (w *Workspace) layoutConflicts(ops []fileOp, liveAbsent map[string]bool, moved map[string]gitstore.Change) []FileConflict {
+func (w *Workspace) layoutConflicts(ops []txn.Op, liveAbsent map[string]bool, moved map[string]gitstore.Change) []FileConflict {
 	var conflicts []FileConflict
 	for _, o := range ops {
 		if o.To == nil {
@@ -213,8 +214,8 @@ func sameEntry(a, b *gitstore.Entry) bool {
 
 // mergeEntry merges one path that both the live tree (l) and the change
 // (b→r) modified. It returns the op to write, or the conflict.
-func (w *Workspace) mergeEntry(p string, b, l, r *gitstore.Entry) (*fileOp, *FileConflict, error) {
-	conflict := func(reason string) (*fileOp, *FileConflict, error) {
+func (w *Workspace) mergeEntry(p string, b, l, r *gitstore.Entry) (*txn.Op, *FileConflict, error) {
+	conflict := func(reason string) (*txn.Op, *FileConflict, error) {
 		return nil, &FileConflict{Path: p, Reason: reason}, nil
 	}
 	switch {
@@ -250,5 +251,5 @@ func (w *Workspace) mergeEntry(p string, b, l, r *gitstore.Entry) (*fileOp, *Fil
 	if len(regions) > 0 {
 		return nil, &FileConflict{Path: p, Reason: "edited on both sides", Regions: regions}, nil
 	}
-	return &fileOp{Path: p, Cur: l, To: &gitstore.Entry{Mode: mode}, Data: merged}, nil, nil
+	return &txn.Op{Path: p, Cur: l, To: &gitstore.Entry{Mode: mode}, Data: merged}, nil, nil
 }

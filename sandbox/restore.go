@@ -10,6 +10,7 @@ import (
 
 	"github.com/factory-dev/factory"
 	"github.com/factory-dev/factory/sandbox/gitstore"
+	"github.com/factory-dev/factory/sandbox/txn"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 )
@@ -91,6 +92,15 @@ func (w *Workspace) Restore(ctx context.Context, id string, paths []string) (fac
 	return res, nil
 }
 
+// applyOps writes ops into the live tree as one transaction (txn.Apply).
+// On error the tree is put back as it was and the error says what failed.
+func (w *Workspace) applyOps(ctx context.Context, ops []txn.Op) (written, deleted []string, err error) {
+	if w.hooks.beforeApply != nil {
+		w.hooks.beforeApply()
+	}
+	return txn.Apply(ctx, w.root, w.gitDir, ops, txn.Options{Hook: w.hooks.write})
+}
+
 // cleanPaths validates user paths; nil in, nil out (the whole tree).
 func cleanPaths(paths []string) ([]string, error) {
 	if len(paths) == 0 {
@@ -110,14 +120,14 @@ func cleanPaths(paths []string) ([]string, error) {
 // opsFor turns tree changes (from the live tree to the wanted one) into
 // file operations with their content read, restricted to roots when given.
 // Gitlinks are skipped on either side.
-func (w *Workspace) opsFor(changes []gitstore.Change, roots []string) ([]fileOp, error) {
+func (w *Workspace) opsFor(changes []gitstore.Change, roots []string) ([]txn.Op, error) {
 	gitlinks := map[string]bool{}
 	for _, c := range changes {
 		if (c.From != nil && c.From.Mode == filemode.Submodule) || (c.To != nil && c.To.Mode == filemode.Submodule) {
 			gitlinks[c.Path] = true
 		}
 	}
-	var ops []fileOp
+	var ops []txn.Op
 	for _, c := range changes {
 		if roots != nil && !underAny(c.Path, roots) {
 			continue
@@ -126,18 +136,18 @@ func (w *Workspace) opsFor(changes []gitstore.Change, roots []string) ([]fileOp,
 			continue // a submodule or an embedded repository: not ours to write
 		}
 		if c.To == nil {
-			ops = append(ops, fileOp{Path: c.Path, Cur: c.From})
+			ops = append(ops, txn.Op{Path: c.Path, Cur: c.From})
 			continue
 		}
 		if c.From != nil && c.From.Hash == c.To.Hash && c.From.IsFile() && c.To.IsFile() {
-			ops = append(ops, fileOp{Path: c.Path, Cur: c.From, To: c.To, ModeOnly: true})
+			ops = append(ops, txn.Op{Path: c.Path, Cur: c.From, To: c.To, ModeOnly: true})
 			continue
 		}
 		b, err := w.store.ReadBlob(c.To.Hash)
 		if err != nil {
 			return nil, err
 		}
-		ops = append(ops, fileOp{Path: c.Path, Cur: c.From, To: c.To, Data: b})
+		ops = append(ops, txn.Op{Path: c.Path, Cur: c.From, To: c.To, Data: b})
 	}
 	return ops, nil
 }

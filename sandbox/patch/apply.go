@@ -828,4 +828,4 @@ func onlyAdds(f *gitdiff.File) bool {
 }
 
 // parallelism is how many file operations run at once.
-var parallelism = 8
+const parallelism = 8

@@ -1,4 +1,4 @@
-package sandbox
+package txn
 
 import (
 	"context"
@@ -19,9 +19,9 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 )
 
-// fileOp is one path to change in the live tree: write To (with Data, the
-// file content or the symlink target), or delete the path when To is nil.
-type fileOp struct {
+// Op is one path to change in the tree: write To (with Data, the file
+// content or the symlink target), or delete the path when To is nil.
+type Op struct {
 	Path string
 	To   *gitstore.Entry
 	Data []byte
@@ -35,16 +35,21 @@ type fileOp struct {
 	Cur *gitstore.Entry
 }
 
+// Options are for tests; the zero value is what callers pass.
+type Options struct {
+	// Hook is called before each write or delete; an error fails that
+	// step, and the transaction rolls back.
+	Hook func(op, path string) error
+}
+
 // undoStep reverts one step of a transaction.
 type undoStep func() error
 
-// txn writes a set of fileOps into a directory tree through os.Root, all or
-// nothing: every replaced or deleted entry is first moved (or hard-linked)
-// into a backup directory, so a failure midway puts back the very same
-// files (inodes, modes and mtimes) in reverse order.
+// txn is one transaction under way: what it wrote and deleted, and the
+// steps that undo it.
 type txn struct {
 	root    *os.Root
-	hook    func(op, path string) error // tests: called before each write or delete; may fail it
+	hook    func(op, path string) error // Options.Hook
 	bakDir  string                      // relative to root
 	bakN    int
 	undo    []undoStep
@@ -59,33 +64,31 @@ func backupDirFor(rootDir, gitDir string) string {
 	var b [6]byte
 	_, _ = rand.Read(b[:])
 	name := "factory-txn-" + hex.EncodeToString(b[:])
-	if rel, err := filepath.Rel(rootDir, gitDir); err == nil && !strings.HasPrefix(rel, "..") && fi(gitDir) {
+	if rel, err := filepath.Rel(rootDir, gitDir); err == nil && !strings.HasPrefix(rel, "..") && isDir(gitDir) {
 		return filepath.ToSlash(filepath.Join(rel, name))
 	}
 	return "." + name
 }
 
-func fi(dir string) bool {
+func isDir(dir string) bool {
 	st, err := os.Stat(dir)
 	return err == nil && st.IsDir()
 }
 
-// applyOps writes ops into the live tree as one transaction. On error the
-// tree is put back as it was and the error says what failed.
-func (w *Workspace) applyOps(ctx context.Context, ops []fileOp) (written, deleted []string, err error) {
-	dir := w.root
-	root, err := os.OpenRoot(dir)
+// Apply writes ops into the tree at rootDir as one transaction, keeping
+// its backups inside gitDir when that lies within the tree, and returns
+// the paths it wrote and those it deleted. On error the tree is put back as
+// it was and the error says what failed.
+func Apply(ctx context.Context, rootDir, gitDir string, ops []Op, opt Options) (written, deleted []string, err error) {
+	root, err := os.OpenRoot(rootDir)
 	if err != nil {
 		return nil, nil, factory.Wrap("open workspace root", err)
 	}
 	defer root.Close()
-	if w.hooks.beforeApply != nil {
-		w.hooks.beforeApply()
-	}
 	if err := precheck(root, ops); err != nil {
 		return nil, nil, err
 	}
-	t := &txn{root: root, hook: w.hooks.write, bakDir: backupDirFor(dir, w.gitDir)}
+	t := &txn{root: root, hook: opt.Hook, bakDir: backupDirFor(rootDir, gitDir)}
 	if err := root.MkdirAll(t.bakDir, 0o700); err != nil {
 		return nil, nil, factory.Wrap("make backup directory", err)
 	}
@@ -106,7 +109,7 @@ func (w *Workspace) applyOps(ctx context.Context, ops []fileOp) (written, delete
 // path needs a directory, or inside a directory standing where a written
 // path needs a file. Ignored files are in no snapshot, so removing one
 // could not be undone.
-func precheck(root *os.Root, ops []fileOp) error {
+func precheck(root *os.Root, ops []Op) error {
 	dels := map[string]bool{}
 	for _, op := range ops {
 		if op.To == nil {
@@ -173,7 +176,7 @@ func precheck(root *os.Root, ops []fileOp) error {
 }
 
 // checkCurrent verifies that the disk still holds op.Cur at op.Path.
-func checkCurrent(root *os.Root, op fileOp) error {
+func checkCurrent(root *os.Root, op Op) error {
 	if op.Cur == nil || op.Cur.Mode == filemode.Submodule {
 		return nil
 	}
@@ -211,8 +214,8 @@ func checkCurrent(root *os.Root, op fileOp) error {
 	return nil
 }
 
-func (t *txn) run(ctx context.Context, ops []fileOp) error {
-	var dels, writes []fileOp
+func (t *txn) run(ctx context.Context, ops []Op) error {
+	var dels, writes []Op
 	for _, op := range ops {
 		if op.To == nil {
 			dels = append(dels, op)
@@ -331,7 +334,7 @@ func (t *txn) mkdirs(p string) error {
 	return nil
 }
 
-func (t *txn) write(op fileOp) error {
+func (t *txn) write(op Op) error {
 	if t.hook != nil {
 		if err := t.hook("write", op.Path); err != nil {
 			return err
