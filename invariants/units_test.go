@@ -232,14 +232,15 @@ func TestDescribe(t *testing.T) {
 	assert.Equal(t, []string{"tests"}, d.Invariants[6].Gates)
 }
 
-// The factory.yaml proposed for factory itself parses, and its layering
-// rules hold on the repository as it is (go list on the real module,
-// read-only).
+// factory's own factory.yaml parses, and its layering rules hold on the
+// repository as it is (go list on the real module, read-only). It reads the
+// file at the repository root, not a copy, so the rules it checks are the
+// ones `make check` enforces.
 func TestSelfConfigLayeringHoldsToday(t *testing.T) {
 	if testing.Short() {
 		t.Skip("lists every package of the module")
 	}
-	cfg, err := rules.Load("testdata/factory-self.yaml")
+	cfg, err := rules.Load("../factory.yaml")
 	require.NoError(t, err)
 	p := newPlan(cfg)
 	root, err := filepath.Abs("..")
@@ -257,7 +258,7 @@ func TestSelfConfigLayeringHoldsToday(t *testing.T) {
 			assert.Equal(t, factory.VerdictPass, v.Status, "%s: %s %v", c.ID, v.Message, v.Evidence)
 		}
 	}
-	assert.Equal(t, 7, n)
+	assert.GreaterOrEqual(t, n, 16, "every layering rule of factory.yaml is evaluated")
 
 	// and the rules bite: an edge from sandbox to invariants is denied
 	f := facts["imports"].Facts.(gates.ImportsFacts)
