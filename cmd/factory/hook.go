@@ -8,35 +8,16 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/factory-dev/factory"
+	"github.com/factory-dev/factory/internal/gatedoor"
 	"github.com/factory-dev/factory/internal/gatehooks"
 	"github.com/factory-dev/factory/sandbox"
 )
 
-// The hooks that make the gate the way into the branch. What each command
-// must find accepted before it runs:
-//
-//   - git commit (any form: -a, paths, --amend, staged changes) and every
-//     other command that makes or moves commits (merge, rebase,
-//     cherry-pick, revert, am, pull, commit-tree, update-ref, an alias):
-//     the live working tree as a snapshot captures it AND the index's tree.
-//     The live tree covers `git add -A && git commit` in one command (the
-//     add runs after the check) and commit -a; the index covers what is
-//     staged already. Each is fine when the gate accepted it or when it is
-//     HEAD's tree (nothing new).
-//   - git push: HEAD's tree, unless it equals the upstream's (nothing new
-//     to publish). Only HEAD is checked, not every commit being pushed:
-//     commits made with change_propose {commit: true} carry accepted
-//     trees, and the pre-commit hook refuses the others.
-//   - a command factory cannot read (eval of a variable, a computed
-//     command name, a parse error): both of the above.
-//
-// The git pre-commit hook checks the one tree git is about to record: the
-// tree of the index git hands the hook (GIT_INDEX_FILE, which for commit
-// -a or commit <paths> is git's temporary index).
+// The hooks that make the gate the way into the branch: this file reads
+// each client's input and turns gatedoor's answers into exit codes.
 
 const hookSynopsis = "EVENT [--root DIR]"
 
@@ -147,60 +128,12 @@ func preToolUse(ctx context.Context, env *cliEnv, flagRoot string) (err error) {
 	if err != nil {
 		return block(factory.ErrorMessage(err) + "; blocked to be safe")
 	}
-	if why, err := gateRefusal(ctx, ws, a); err != nil {
+	if why, err := gatedoor.CommandRefusal(ctx, ws, a); err != nil {
 		return block("cannot check the working tree against the gate (" + factory.ErrorMessage(err) + "); blocked to be safe")
 	} else if why != "" {
 		return block(why)
 	}
 	return nil
-}
-
-// gateRefusal says why the command analysed as a must not run now, or ""
-// when everything it could land or publish was accepted.
-func gateRefusal(ctx context.Context, ws *sandbox.Workspace, a gatehooks.Analysis) (string, error) {
-	what := "this command"
-	if len(a.What) > 0 {
-		what = "`" + strings.Join(a.What, "`, `") + "`"
-	}
-	if a.Unknown != "" {
-		what += " (" + a.Unknown + ")"
-	}
-	st, err := ws.Gate(ctx, "")
-	if err != nil {
-		return "", err
-	}
-	if a.Commit || a.Unknown != "" {
-		if !st.LiveAccepted {
-			files, err := unjudgedList(ctx, ws, st)
-			if err != nil {
-				return "", err
-			}
-			return "blocked " + what + ": the working tree holds changes no gate has judged (" + files + "). " +
-				"Call the change_propose tool to judge them: when it accepts, they are recorded as gated (commit: true also commits exactly the judged tree, no hook needed). Commit only what it accepted.", nil
-		}
-		if !st.IndexAccepted {
-			return "blocked " + what + ": the index (staged changes) holds a tree no gate has accepted. Stage exactly the accepted working tree (git add -A) or call the change_propose tool on it.", nil
-		}
-	}
-	if a.Push || a.Unknown != "" {
-		if up, ok := ws.UpstreamTree(ctx); st.Head != "" && !st.HeadAccepted && !(ok && up == st.Head) {
-			return "blocked " + what + ": HEAD's tree was never accepted by the gate, so it would publish ungated work. Land changes with the change_propose tool (commit: true), then push.", nil
-		}
-	}
-	return "", nil
-}
-
-// unjudgedList names the unjudged paths, at most ten.
-func unjudgedList(ctx context.Context, ws *sandbox.Workspace, st sandbox.GateStatus) (string, error) {
-	paths, total, err := ws.Unjudged(ctx, st, 10)
-	if err != nil {
-		return "", err
-	}
-	s := strings.Join(paths, ", ")
-	if total > len(paths) {
-		s += fmt.Sprintf(" and %d more", total-len(paths))
-	}
-	return s, nil
 }
 
 // stopHook tells the agent, once per stop, which working-tree changes no
@@ -235,18 +168,7 @@ func stopReason(ctx context.Context, env *cliEnv, flagRoot string, in claudeInpu
 	if err != nil {
 		return "", err
 	}
-	st, err := ws.Gate(ctx, "")
-	if err != nil {
-		return "", err
-	}
-	if st.LiveAccepted {
-		return "", nil
-	}
-	files, err := unjudgedList(ctx, ws, st)
-	if err != nil {
-		return "", err
-	}
-	return "These working-tree changes have not been judged by a gate: " + files + ". Call the change_propose tool to judge (and land) them, or revert them; if you leave them, say so plainly in your answer.", nil
+	return gatedoor.StopReason(ctx, ws)
 }
 
 // gitPreCommit refuses (exit 1, git aborts) a commit whose tree the gate
@@ -279,12 +201,12 @@ func gitPreCommit(ctx context.Context, env *cliEnv, flagRoot string) (err error)
 	if err != nil {
 		return refuse(factory.ErrorMessage(err))
 	}
-	tree, err := ws.IndexTree(ctx, index)
+	why, err := gatedoor.CommitRefusal(ctx, ws, index)
 	if err != nil {
 		return refuse("cannot read the tree being committed: " + factory.ErrorMessage(err))
 	}
-	if !ws.Committable(ctx, tree) {
-		return refuse("this commit's tree " + tree[:12] + " was not accepted by the gate. Let the agent call the change_propose tool on these changes (commit: true commits exactly the judged tree), or commit only a tree it accepted")
+	if why != "" {
+		return refuse(why)
 	}
 	return nil
 }

@@ -5,8 +5,9 @@
 // lands (a git pre-commit hook, and Claude Code's PreToolUse and Stop hooks
 // in .claude/settings.json), chaining a hook already there.
 //
-// The decision itself (is this tree accepted?) is the sandbox's; the hook
-// entry points are `factory hook ...` in cmd/factory. This package knows
+// The decision (may this command, stop or commit go ahead, given the trees
+// the gate accepted?) is internal/gatedoor's; the hook entry points are
+// `factory hook ...` in cmd/factory. This package knows
 // files and shell syntax only: it imports the standard library and
 // mvdan.cc/sh's parser, nothing of factory.
 package gatehooks
