@@ -1,11 +1,13 @@
 package patch
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path"
+	"slices"
 )
 
 // errNoExchange says the file system or kernel cannot exchange two names.
@@ -54,6 +56,11 @@ func (t *tree) stageAll(writes []*node) ([][]*staged, error) {
 	var groups [][]*staged
 	var eager []*staged
 	for _, d := range dirs {
+		// Smallest new content first: a file taken out is then rarely
+		// longer than the next content, and never in a patch that only
+		// grows its files, so it needs no truncation (a journalled orphan
+		// entry and a block release, as dear as the write).
+		slices.SortStableFunc(d, func(a, b *node) int { return cmp.Compare(len(a.data), len(b.data)) })
 		for _, c := range chains(d, len(writes)) {
 			g := make([]*staged, len(c))
 			for i, n := range c {
