@@ -3,6 +3,7 @@ package patch
 import (
 	"fmt"
 	"strings"
+	"unsafe"
 
 	"github.com/bluekeyes/go-gitdiff/gitdiff"
 	"github.com/factory-dev/factory"
@@ -60,8 +61,11 @@ type textApplier struct {
 	fuzz  int        // largest fuzz allowed
 }
 
+// newTextApplier splits data, which must not change while the applier's
+// lines are used, without copying it: the file contents read are never
+// written to.
 func newTextApplier(data []byte, fuzz int) *textApplier {
-	s := string(data)
+	s := unsafe.String(unsafe.SliceData(data), len(data))
 	return &textApplier{img: splitLines(s), crlf: isCRLFText(s), fuzz: fuzz}
 }
 

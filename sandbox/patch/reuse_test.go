@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -94,4 +95,42 @@ func TestRollbackOfReusedFiles(t *testing.T) {
 	require.ErrorContains(t, err, "every file was restored")
 	require.Positive(t, reused.Load())
 	require.Equal(t, before, filesFingerprint(t, dir))
+}
+
+// sized is a file's lstat as byFit reads it: its size only.
+type sized struct {
+	fs.FileInfo
+	n int64
+}
+
+func (s sized) Size() int64 { return s.n }
+
+// byFit cuts no old file for a patch that grows every file, and one where
+// size order cuts all but the first for a patch that shrinks every file
+// by more than the gap between two sizes; every write is kept, once.
+func TestByFitAvoidsTruncation(t *testing.T) {
+	cuts := func(c []*node) int {
+		k := 0
+		for i := 1; i < len(c); i++ {
+			if c[i-1].origInfo.Size() > int64(len(c[i].data)) {
+				k++
+			}
+		}
+		return k
+	}
+	for _, delta := range []int{9, -15} {
+		var c []*node
+		for i := 0; i < 50; i++ {
+			size := 3000 + 10*i
+			c = append(c, &node{path: fmt.Sprint(i), data: make([]byte, size), origExists: true, origInfo: sized{n: int64(size - delta)}})
+		}
+		out := byFit(slices.Clone(c))
+		require.ElementsMatch(t, c, out)
+		if delta > 0 {
+			require.Zero(t, cuts(out))
+		} else {
+			require.Equal(t, 49, cuts(c), "size order")
+			require.LessOrEqual(t, cuts(out), 1)
+		}
+	}
 }
