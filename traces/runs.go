@@ -80,7 +80,7 @@ func prepareStep(st *factory.Step) (generated bool, err error) {
 }
 
 // RecordStep records a finished step in one write. An empty Status means
-// ok, or error when Error is set. An empty ID gets "st-" and 13
+// ok, or error when Error is set. An empty ID gets "st-" and 18
 // time-ordered and random characters; a zero Started gets the current time.
 // Args is redacted (redact.JSON), Result and Error redacted (redact.Text), each
 // capped at 4 KiB before storage.
