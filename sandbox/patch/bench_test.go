@@ -19,10 +19,10 @@ import (
 // directories), a copy of it, the git diff of edits to 600 of them (two
 // hunks each) and the reverse diff, built once per process and file system.
 type benchSpace struct {
-	once                   sync.Once
-	base                   string // removed by TestMain
-	mine, theirs           string
-	forward, reverse, err_ string
+	once             sync.Once
+	base             string // removed by TestMain
+	mine, theirs     string
+	forward, reverse string
 }
 
 // benchSpaces are the file systems the benchmark runs on: the default
