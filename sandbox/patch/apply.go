@@ -17,9 +17,11 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+	"unsafe"
 
 	"github.com/bluekeyes/go-gitdiff/gitdiff"
 	"github.com/factory-dev/factory"
+	"github.com/factory-dev/factory/sandbox/patch/hunks"
 )
 
 // Options tunes Apply.
@@ -320,7 +322,7 @@ func (t *tree) load(p string) loaded {
 		}
 		n.origExists, n.origLink, n.origData = true, true, []byte(target)
 	case info.Mode().IsRegular():
-		data, err := readFile(dr, base, info.Size())
+		data, err := t.readRegular(dr, p, info.Size())
 		if err != nil {
 			return loaded{err: err}
 		}
@@ -359,6 +361,7 @@ func readFile(dr *os.Root, name string, size int64) ([]byte, error) {
 func (t *tree) prefetch(files []*filePatch) {
 	var paths []string
 	seen := map[string]bool{}
+	early := earlyText(files)
 	for _, fp := range files {
 		for _, p := range []string{fp.oldPath, fp.newPath} {
 			if p != "" && !seen[p] && t.checkAncestors(p, 0) == nil {
@@ -368,7 +371,12 @@ func (t *tree) prefetch(files []*filePatch) {
 		}
 	}
 	res := make([]loaded, len(paths))
-	parallel(len(paths), func(i int) { res[i] = t.load(paths[i]) })
+	parallel(len(paths), func(i int) {
+		res[i] = t.load(paths[i])
+		if fp := early[paths[i]]; fp != nil && res[i].err == nil && res[i].n.origExists && !res[i].n.origLink {
+			fp.early = applyText(fp, res[i].n.origData, t.opt.Fuzz)
+		}
+	})
 	t.preload = make(map[string]loaded, len(paths))
 	for i, p := range paths {
 		if res[i].err == nil {
@@ -642,25 +650,12 @@ func (t *tree) content(fp *filePatch, base []byte, opt Options, pf *factory.Patc
 		pf.Applied = 1
 		return result, nil, nil
 	case len(f.TextFragments) > 0:
-		var conflicts []factory.HunkConflict
-		a := newTextApplier(base, opt.Fuzz)
-		for k, frag := range f.TextFragments {
-			hdr := fp.hunks[k].header
-			r, c := a.apply(pf.Path, k+1, hdr, frag)
-			if c != nil {
-				conflicts = append(conflicts, *c)
-				continue
-			}
-			pf.Applied++
-			if r.offset != 0 {
-				pf.Offsets = append(pf.Offsets, factory.HunkOffset{Hunk: k + 1, Offset: r.offset})
-			}
-			pf.Fuzz = max(pf.Fuzz, r.fuzz)
+		r := fp.early
+		if r == nil || !sameBytes(r.base, base) {
+			r = applyText(fp, base, opt.Fuzz)
 		}
-		if len(conflicts) > 0 {
-			return nil, conflicts, nil
-		}
-		return a.bytes(), nil, nil
+		pf.Applied, pf.Offsets, pf.Fuzz = r.Applied, r.Offsets, r.Fuzz
+		return r.Data, r.Conflicts, nil
 	default:
 		return base, nil, nil
 	}
@@ -829,3 +824,42 @@ func onlyAdds(f *gitdiff.File) bool {
 
 // parallelism is how many file operations run at once.
 const parallelism = 8
+
+// textResult is what a file section's text hunks made of base.
+type textResult struct {
+	base []byte
+	hunks.Result
+}
+
+// applyText applies fp's text hunks to base.
+func applyText(fp *filePatch, base []byte, fuzz int) *textResult {
+	header := func(k int) string { return fp.hunks[k].header }
+	return &textResult{base: base, Result: hunks.Apply(base, fp.f, fp.name(), header, fuzz)}
+}
+
+// sameBytes reports whether a and b are the very same bytes in memory.
+func sameBytes(a, b []byte) bool {
+	return len(a) == len(b) && unsafe.SliceData(a) == unsafe.SliceData(b)
+}
+
+// earlyText returns the file sections whose hunks can be applied while
+// their file is read: text edits in place of a path no other section of
+// the patch names. Any other section is applied in patch order.
+func earlyText(files []*filePatch) map[string]*filePatch {
+	count := map[string]int{}
+	for _, fp := range files {
+		count[fp.oldPath]++
+		if fp.newPath != fp.oldPath {
+			count[fp.newPath]++
+		}
+	}
+	out := map[string]*filePatch{}
+	for _, fp := range files {
+		f := fp.f
+		if fp.oldPath != "" && fp.oldPath == fp.newPath && count[fp.oldPath] == 1 && !f.IsNew && !f.IsDelete && !f.IsRename && !f.IsCopy &&
+			f.BinaryFragment == nil && len(f.TextFragments) > 0 && (fp.seg.git || !onlyAdds(f)) && f.OldMode&modeType != modeLink {
+			out[fp.oldPath] = fp
+		}
+	}
+	return out
+}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/factory-dev/factory/internal/attacktest"
@@ -18,13 +19,13 @@ import (
 // The writes of one directory are staged, after the first, in the old file
 // the previous swap there took out. These attacks aim at that reused file.
 
-// attack: a program opens the staged file by its temporary name (the old a.txt, rewritten with f.txt's new content) and appends to it before f.txt's swap -> ECONFLICT from the check of the staged file, f.txt never swapped, a.txt written anew with its old content
+// attack: a program opens the staged file by its temporary name (the old a.txt, rewritten with f.txt's new content) to write to it before f.txt's swap -> the patch holds that file under its write lease until the swap, so the open waits for the swap (or, not waiting, is refused: EWOULDBLOCK) and no write reaches what the swap puts in place: f.txt and a.txt hold exactly the patch's content
 func TestAttackWriteReusedFileBetweenSwaps(t *testing.T) {
 	w := newAdvWorkspace(t)
-	expected := attacktest.Take(t, w.dir, w.outside)
-	var wrote attacktest.State
 	staged := ""
-	concurrentAttack(t, w, editFAndA, Options{
+	var opened error
+	tried := false
+	applyReused(t, w, Options{
 		beforeReuse: func(p, tmp string) {
 			if p == "f.txt" {
 				staged = filepath.Join(w.dir, tmp)
@@ -33,12 +34,21 @@ func TestAttackWriteReusedFileBetweenSwaps(t *testing.T) {
 		beforeSwap: func(p string) error {
 			if p == "f.txt" {
 				require.NotEmpty(t, staged, "f.txt was not staged in the old a.txt")
-				appendTo(t, staged, "written through the temporary name\n")
-				wrote = expected
+				f, err := os.OpenFile(staged, os.O_WRONLY|os.O_APPEND|syscall.O_NONBLOCK, 0)
+				if err == nil {
+					_, _ = f.WriteString("written through the temporary name\n")
+					f.Close()
+				}
+				opened, tried = err, true
 			}
 			return nil
 		},
-	}, &wrote)
+	})
+	require.True(t, tried, "the swap hook did not run")
+	require.ErrorIs(t, opened, syscall.EWOULDBLOCK, "the staged file could be opened before its swap")
+	f, err := os.ReadFile(filepath.Join(w.dir, "f.txt"))
+	require.NoError(t, err)
+	require.NotContains(t, string(f), "temporary name")
 }
 
 // attack: a program holds a.txt open across the patch (an editor, a logger) and writes to it after the patch returned, hoping the write lands in the file its old a.txt became -> a file open elsewhere is never reused (no write lease), f.txt and a.txt hold exactly the patch's content, and the late write reaches no file of the tree

@@ -165,6 +165,23 @@ func shiftable(t testing.TB, p string) []string {
 	return out
 }
 
+// editedRepo returns a repository whose HEAD holds base and whose index
+// holds edited.
+func editedRepo(t *testing.T, base, edited map[string]*genFile) string {
+	repo := t.TempDir()
+	writeTree(t, repo, base)
+	mustGit(t, repo, "init", "-q")
+	mustGit(t, repo, "config", "core.autocrlf", "false")
+	mustGit(t, repo, "add", "-A")
+	mustGit(t, repo, "commit", "-qm", "base")
+	for n := range base {
+		require.NoError(t, os.Remove(filepath.Join(repo, n)))
+	}
+	writeTree(t, repo, edited)
+	mustGit(t, repo, "add", "-A")
+	return repo
+}
+
 // TestDifferential compares factory with `git apply` on random edits of
 // random trees: the git diff itself, its --no-prefix form (git apply -p0),
 // a miscounted form (git apply --recount), and the diff applied to trees
@@ -180,17 +197,7 @@ func TestDifferential(t *testing.T) {
 		base := genTree(r, 12+r.IntN(12))
 		edited := editTree(r, base)
 
-		repo := t.TempDir()
-		writeTree(t, repo, base)
-		mustGit(t, repo, "init", "-q")
-		mustGit(t, repo, "config", "core.autocrlf", "false")
-		mustGit(t, repo, "add", "-A")
-		mustGit(t, repo, "commit", "-qm", "base")
-		for n := range base {
-			require.NoError(t, os.Remove(filepath.Join(repo, n)))
-		}
-		writeTree(t, repo, edited)
-		mustGit(t, repo, "add", "-A")
+		repo := editedRepo(t, base, edited)
 		plain := mustGit(t, repo, "diff", "--cached", "-M", "HEAD")
 		noPrefix := mustGit(t, repo, "diff", "--cached", "-M", "--no-prefix", "HEAD")
 		require.NotEmpty(t, plain)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/bluekeyes/go-gitdiff/gitdiff"
 	"github.com/factory-dev/factory"
+	"github.com/factory-dev/factory/sandbox/patch/hunks"
 )
 
 // DefaultMaxPatchBytes is the size limit on patch text when Options leaves
@@ -25,8 +26,9 @@ type filePatch struct {
 	newPath  string // "" when the file is deleted
 	hunks    []hunkAt
 	seg      *segment
-	stripped bool // a traditional header's unusual prefixes were stripped
-	created  bool // a traditional patch creating a file without /dev/null
+	stripped bool        // a traditional header's unusual prefixes were stripped
+	created  bool        // a traditional patch creating a file without /dev/null
+	early    *textResult // the hunks applied while the file was read (prefetch)
 }
 
 // parsed is a whole patch.
@@ -54,7 +56,7 @@ func parse(text string, maxBytes int, exists existsFunc) (*parsed, error) {
 		line := strings.Count(text[:strings.IndexByte(text, 0)], "\n") + 1
 		return nil, factory.Errorf(factory.EINVALID, "patch line %d: contains a NUL byte; patches are text (binary files need git diff --binary)", line)
 	}
-	if isCRLFText(text) {
+	if hunks.IsCRLF(text) {
 		text = strings.ReplaceAll(text, "\r\n", "\n")
 		notes = append(notes, "the patch had CRLF line endings; it was read as LF (each file keeps its own line endings)")
 	}

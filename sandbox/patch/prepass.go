@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/factory-dev/factory"
+	"github.com/factory-dev/factory/sandbox/patch/hunks"
 )
 
 // The pre-pass reads the patch line by line before go-gitdiff does. It
@@ -45,34 +46,6 @@ type prepass struct {
 	lines    []string // patch lines with their "\n"; hunk and git headers rewritten
 	segments []*segment
 	notes    []string
-}
-
-// splitLines splits s after each "\n"; the last line may lack one.
-func splitLines(s string) []string {
-	if s == "" {
-		return nil
-	}
-	n := strings.Count(s, "\n")
-	if !strings.HasSuffix(s, "\n") {
-		n++
-	}
-	out := make([]string, 0, n)
-	for len(s) > 0 {
-		i := strings.IndexByte(s, '\n')
-		if i < 0 {
-			out = append(out, s)
-			break
-		}
-		out = append(out, s[:i+1])
-		s = s[i+1:]
-	}
-	return out
-}
-
-// isCRLFText reports whether s has line breaks and every one is "\r\n".
-func isCRLFText(s string) bool {
-	n := strings.Count(s, "\n")
-	return n > 0 && strings.Count(s, "\r\n") == n
 }
 
 func isNoNewlineMarker(l string) bool { return len(l) >= 12 && l[0] == '\\' && l[1] == ' ' }
@@ -184,7 +157,7 @@ func parseHeaderNumber(s string) (int, bool, error) {
 // header whose numbers are out of range and for a hunk body broken by a line
 // that is not a diff line.
 func runPrepass(text string) (*prepass, error) {
-	pp := &prepass{lines: splitLines(text)}
+	pp := &prepass{lines: hunks.SplitLines(text)}
 	lines := pp.lines
 	var cur *segment
 	closeSeg := func(i int) {

@@ -29,8 +29,8 @@ type staged struct {
 	tmp       string      // the new content, until committed; then the old file if swapped
 	made      fs.FileInfo // the new file as written, to tell a later change
 	committed bool
-	swapped   bool // committed by exchange: the old file is under tmp until discarded
-	reused    bool // tmp is the old file of another write, rewritten: check it is still as made before the swap
+	swapped   bool      // committed by exchange: the old file is under tmp until discarded
+	held      *heldFile // tmp is the old file of another write, rewritten and held open until the swap (reuse.go)
 }
 
 // stageAll groups the writes by directory (see chains) and stages, in
@@ -171,19 +171,22 @@ func (s *staged) restage(prev *staged) error {
 	if s.t.opt.beforeReuse != nil {
 		s.t.opt.beforeReuse(s.n.path, prev.tmp)
 	}
-	f, size, err := reuse(s.dir, prev.tmp, prev.n.origInfo, s.t.owner)
+	dir, err := s.t.dirFile(path.Dir(s.n.path))
+	if err != nil {
+		return s.t.resolveError(s.n.path, err)
+	}
+	h, size, err := reuse(dir, prev.tmp, prev.n.origInfo, s.t.owner)
 	if err != nil {
 		return s.stage()
 	}
 	// From the first byte written, the old file is no longer there to
 	// swap back.
 	prev.swapped = false
-	s.tmp, prev.tmp = prev.tmp, ""
-	s.made, err = rewrite(f, size, s.n.data, s.n.perm, s.n.exactPerm)
-	s.reused = true
-	if err != nil {
+	s.tmp, prev.tmp, s.held = prev.tmp, "", h
+	if err := h.rewrite(size, s.n.data, s.n.perm, s.n.exactPerm); err != nil {
 		return fmt.Errorf("write %s: %w", s.n.path, err)
 	}
+	s.made = h.made
 	return nil
 }
 
@@ -219,11 +222,7 @@ func (s *staged) commit() error {
 		s.committed = true
 		return nil
 	}
-	if s.reused {
-		if err := s.asMade(); err != nil {
-			return err
-		}
-	}
+	defer s.released()
 	// The last check of the name before the swap.
 	if err := s.check(checkCtime); err != nil {
 		return err
@@ -273,7 +272,7 @@ func (s *staged) exchange() error {
 // itself changed since: that change would be lost, so it stays.
 func (s *staged) undo() error {
 	info, err := s.dir.Lstat(s.base)
-	if err != nil || !os.SameFile(info, s.made) || info.Size() != s.made.Size() || !info.ModTime().Equal(s.made.ModTime()) {
+	if err != nil || !sameFile(info, s.made) || info.Size() != s.made.Size() || !info.ModTime().Equal(s.made.ModTime()) {
 		return fmt.Errorf("%s changed on disk after the patch wrote it, so it was left as it is", s.n.path)
 	}
 	n := s.n
@@ -309,6 +308,7 @@ func (s *staged) undo() error {
 // discard removes the temporary file: the new content of a write not
 // swapped in, or the old file a swap took out.
 func (s *staged) discard() {
+	s.released()
 	if s.tmp != "" {
 		_ = s.dir.Remove(s.tmp)
 		s.tmp = ""

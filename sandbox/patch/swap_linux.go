@@ -2,8 +2,11 @@ package patch
 
 import (
 	"errors"
+	"io/fs"
 	"os"
+	"path"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -41,36 +44,157 @@ func sameChangeTime(a, b os.FileInfo) bool {
 	return !oka || !okb || sa.Ctim == sb.Ctim
 }
 
-// soleOwnFile reports whether info, from stat, is a file with one name,
-// owned by the user and group uid and gid.
-func soleOwnFile(info os.FileInfo, uid, gid int) bool {
-	st, ok := info.Sys().(*syscall.Stat_t)
-	return ok && st.Nlink == 1 && int(st.Uid) == uid && int(st.Gid) == gid
+// reuse opens for writing the file name in dir, which an exchange took
+// out of the tree and checked to be want, the file the patch read, when
+// that file may hold another write: it is still that very file (not a file
+// or link put under its name since), a regular file with no other name (a
+// hard link elsewhere, in .git or outside the workspace, would see the
+// write), owned by this process's user and group like a new file, with no
+// extended attribute (an access list would carry over to the new
+// content), and open nowhere else, which the write lease it then holds
+// proves: a program that held the old file open (an editor, a logger)
+// would otherwise write, later, into another file's content. It opens and
+// stats the file by descriptor, without the runtime's file (whose poller
+// registration costs a system call per file).
+func reuse(dir *os.File, name string, want fs.FileInfo, owner [2]int) (*heldFile, int64, error) {
+	fd, err := unix.Openat(int(dir.Fd()), name, unix.O_WRONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, 0, errNotReusable
+	}
+	w, _ := want.Sys().(*syscall.Stat_t)
+	var st syscall.Stat_t
+	if w == nil || syscall.Fstat(fd, &st) != nil || st.Mode&syscall.S_IFMT != syscall.S_IFREG || st.Dev != w.Dev || st.Ino != w.Ino ||
+		st.Nlink != 1 || int(st.Uid) != owner[0] || int(st.Gid) != owner[1] || !unshared(fd) {
+		unix.Close(fd)
+		return nil, 0, errNotReusable
+	}
+	return &heldFile{fd: fd}, st.Size, nil
 }
 
-// unshared reports whether the content written into f is seen by no one
-// but the file's next name: f carries no extended attribute (an access
+// unshared reports whether the content written into fd is seen by no one
+// but the file's next name: it carries no extended attribute (an access
 // control list, a security label, a capability, which the content would
-// inherit where a new file would not), and f, open for writing, is the only
-// open file of its inode anywhere (a write lease is granted only then: the
-// kernel counts every open file description, those kept by a mapping
-// included). The lease lasts until f is closed; a program that opens the
-// file meanwhile waits for that. A file system or kernel without leases
-// answers false.
-func unshared(f *os.File) bool {
-	c, err := f.SyscallConn()
-	if err != nil {
+// inherit where a new file would not), and fd, open for writing, is the
+// only open file of its inode anywhere (a write lease is granted only
+// then: the kernel counts every open file description, those kept by a
+// mapping included). The lease lasts until fd is closed. A file system or
+// kernel without leases answers false.
+func unshared(fd int) bool {
+	n, err := unix.Flistxattr(fd, nil)
+	if err != nil || n != 0 {
 		return false
 	}
-	ok := false
-	if err := c.Control(func(fd uintptr) {
-		n, err := unix.Flistxattr(int(fd), nil)
-		if err == nil && n == 0 {
-			_, err = unix.FcntlInt(fd, unix.F_SETLEASE, unix.F_WRLCK)
-			ok = err == nil
+	_, err = unix.FcntlInt(uintptr(fd), unix.F_SETLEASE, unix.F_WRLCK)
+	return err == nil
+}
+
+// rewrite makes h's file, of size size, hold data with the mode a new
+// file would get, and records what it made; the file stays open. The data
+// is written over the old bytes and the file then cut to its length if it
+// was longer, never truncated to zero first: ext4 writes a file truncated
+// to zero out on close (auto_da_alloc), as it does on a rename over a
+// file; and a truncation costs a journalled orphan entry, so it is skipped
+// when the data covers the old bytes.
+func (h *heldFile) rewrite(size int64, data []byte, perm fs.FileMode, exact bool) error {
+	for off := 0; off < len(data); {
+		n, err := unix.Pwrite(h.fd, data[off:], int64(off))
+		if err != nil {
+			return err
 		}
-	}); err != nil {
-		return false
+		off += n
 	}
-	return ok
+	if size > int64(len(data)) {
+		if err := unix.Ftruncate(h.fd, int64(len(data))); err != nil {
+			return err
+		}
+	}
+	want := perm
+	if !exact {
+		want = perm &^ processUmask()
+	}
+	var st syscall.Stat_t
+	if err := syscall.Fstat(h.fd, &st); err != nil {
+		return err
+	}
+	if fileMode(st.Mode) != want {
+		if err := unix.Fchmod(h.fd, uint32(want.Perm())); err != nil {
+			return err
+		}
+		if err := syscall.Fstat(h.fd, &st); err != nil {
+			return err
+		}
+	}
+	h.made = statInfo{st}
+	return nil
+}
+
+func (h *heldFile) close() { unix.Close(h.fd) }
+
+// statInfo is the fs.FileInfo of a regular file stated by descriptor.
+type statInfo struct{ st syscall.Stat_t }
+
+func (i statInfo) Name() string       { return "" }
+func (i statInfo) Size() int64        { return i.st.Size }
+func (i statInfo) Mode() fs.FileMode  { return fileMode(i.st.Mode) }
+func (i statInfo) ModTime() time.Time { return time.Unix(i.st.Mtim.Unix()) }
+func (i statInfo) IsDir() bool        { return false }
+func (i statInfo) Sys() any           { return &i.st }
+
+// fileMode is the fs.FileMode of a regular file's st_mode.
+func fileMode(m uint32) fs.FileMode {
+	mode := fs.FileMode(m & 0o777)
+	if m&syscall.S_ISUID != 0 {
+		mode |= fs.ModeSetuid
+	}
+	if m&syscall.S_ISGID != 0 {
+		mode |= fs.ModeSetgid
+	}
+	if m&syscall.S_ISVTX != 0 {
+		mode |= fs.ModeSticky
+	}
+	return mode
+}
+
+// sameFile reports whether a and b, from stat, are the same file.
+func sameFile(a, b fs.FileInfo) bool {
+	sa, oka := a.Sys().(*syscall.Stat_t)
+	sb, okb := b.Sys().(*syscall.Stat_t)
+	return oka && okb && sa.Dev == sb.Dev && sa.Ino == sb.Ino
+}
+
+// readRegular reads the regular file p, in dr, which its lstat said holds
+// size bytes: by descriptor in its directory, like readFile (in one read
+// when the file still holds size bytes) but without the runtime's file and
+// its poller registration, a system call per file.
+func (t *tree) readRegular(dr *os.Root, p string, size int64) ([]byte, error) {
+	dir, err := t.dirFile(path.Dir(p))
+	if err != nil {
+		return nil, err
+	}
+	fd, err := unix.Openat(int(dir.Fd()), path.Base(p), unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, &fs.PathError{Op: "open", Path: p, Err: err}
+	}
+	defer unix.Close(fd)
+	data := make([]byte, 0, size+1)
+	for {
+		n, err := unix.Read(fd, data[len(data):cap(data)])
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return nil, &fs.PathError{Op: "read", Path: p, Err: err}
+		}
+		if n == 0 {
+			return data, nil
+		}
+		first := len(data) == 0
+		data = data[:len(data)+n]
+		if first && int64(n) == size {
+			return data, nil
+		}
+		if len(data) == cap(data) {
+			data = append(data, 0)[:len(data)]
+		}
+	}
 }

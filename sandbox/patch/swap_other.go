@@ -2,7 +2,11 @@
 
 package patch
 
-import "os"
+import (
+	"io/fs"
+	"os"
+	"path"
+)
 
 // openFlags are added to every open of a file: none here.
 const openFlags = 0
@@ -17,8 +21,22 @@ func exchange(dir *os.File, tmp, base string) error { return errNoExchange }
 // sameChangeTime is true: the change time is compared on Linux only.
 func sameChangeTime(a, b os.FileInfo) bool { return true }
 
-// soleOwnFile is false: files are reused only where they are exchanged.
-func soleOwnFile(info os.FileInfo, uid, gid int) bool { return false }
+// reuse refuses: files are reused only where they are exchanged.
+func reuse(dir *os.File, name string, want fs.FileInfo, owner [2]int) (*heldFile, int64, error) {
+	return nil, 0, errNotReusable
+}
 
-// unshared is false: files are reused only where they are exchanged.
-func unshared(f *os.File) bool { return false }
+func (h *heldFile) rewrite(size int64, data []byte, perm fs.FileMode, exact bool) error {
+	return errNotReusable
+}
+
+func (h *heldFile) close() {}
+
+// sameFile is os.SameFile.
+func sameFile(a, b fs.FileInfo) bool { return os.SameFile(a, b) }
+
+// readRegular reads the regular file p, in dr, which its lstat said holds
+// size bytes.
+func (t *tree) readRegular(dr *os.Root, p string, size int64) ([]byte, error) {
+	return readFile(dr, path.Base(p), size)
+}

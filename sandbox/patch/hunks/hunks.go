@@ -1,4 +1,11 @@
-package patch
+// Package hunks places the text hunks of one file section of a unified
+// diff in the file's content: in one pass where each hunk sits at its own
+// line (Exact), else line by line at the nearest exact offset, with fuzz
+// when asked, and with a conflict report for a hunk that fits nowhere.
+//
+// It imports the root package factory, the standard library and go-gitdiff
+// only.
+package hunks
 
 import (
 	"fmt"
@@ -66,7 +73,7 @@ type textApplier struct {
 // written to.
 func newTextApplier(data []byte, fuzz int) *textApplier {
 	s := unsafe.String(unsafe.SliceData(data), len(data))
-	return &textApplier{img: splitLines(s), crlf: isCRLFText(s), fuzz: fuzz}
+	return &textApplier{img: SplitLines(s), crlf: IsCRLF(s), fuzz: fuzz}
 }
 
 func (a *textApplier) bytes() []byte {
@@ -291,4 +298,48 @@ func (a *textApplier) findIgnoringSpace(want int, old []string) int {
 		return x, x.number(img)
 	}
 	return findNearest(img, want, pat, numbered)
+}
+
+// Result is what a file section's text hunks make of a file.
+type Result struct {
+	Data      []byte // the new content, nil when a hunk conflicts
+	Conflicts []factory.HunkConflict
+	Applied   int                  // hunks applied
+	Offsets   []factory.HunkOffset // hunks applied away from their line
+	Fuzz      int                  // the most context dropped for a hunk
+}
+
+// Apply applies f's text hunks to base: Exact when it can, else
+// LineByLine.
+func Apply(base []byte, f *gitdiff.File, file string, header func(k int) string, fuzz int) Result {
+	if out, ok := Exact(base, f); ok {
+		return Result{Data: out, Applied: len(f.TextFragments)}
+	}
+	return LineByLine(base, f, file, header, fuzz)
+}
+
+// LineByLine applies f's text hunks to base in turn, each at the nearest
+// exact match to its line (the ends of the file first for a hunk git
+// anchors there), dropping up to fuzz context lines at each end when it
+// matches nowhere. file names the file in conflicts, and header(k) is
+// hunk k's header as the patch wrote it. base is never written to.
+func LineByLine(base []byte, f *gitdiff.File, file string, header func(k int) string, fuzz int) Result {
+	var r Result
+	a := newTextApplier(base, fuzz)
+	for k, frag := range f.TextFragments {
+		h, c := a.apply(file, k+1, header(k), frag)
+		if c != nil {
+			r.Conflicts = append(r.Conflicts, *c)
+			continue
+		}
+		r.Applied++
+		if h.offset != 0 {
+			r.Offsets = append(r.Offsets, factory.HunkOffset{Hunk: k + 1, Offset: h.offset})
+		}
+		r.Fuzz = max(r.Fuzz, h.fuzz)
+	}
+	if len(r.Conflicts) == 0 {
+		r.Data = a.bytes()
+	}
+	return r
 }
