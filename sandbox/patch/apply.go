@@ -185,11 +185,19 @@ func (p *Prepared) Write(ctx context.Context) (factory.PatchReport, error) {
 		return rep, factory.Wrap("apply patch", err)
 	}
 	defer p.t.resetDirs()
+	defer p.t.forgetContents()
 	if err := p.t.write(); err != nil {
 		return rep, err
 	}
 	rep.Applied = true
 	return rep, nil
+}
+
+// forgetContents drops every node, then gives the buffers of their
+// contents back (buffers.go).
+func (t *tree) forgetContents() {
+	t.nodes, t.preload, t.order = nil, nil, nil
+	t.buf.release()
 }
 
 // fileNotes are the report's notes on one applied file section.
@@ -269,6 +277,7 @@ type tree struct {
 	order   []string
 	preload map[string]loaded // read ahead in parallel; consumed by get
 	budget  budget            // what the patch may still write
+	buf     arena             // file contents read and computed, given back after Write
 }
 
 func (t *tree) lstat(p string) (fs.FileInfo, error) {
@@ -307,7 +316,7 @@ func (t *tree) load(p string) loaded {
 	case err != nil:
 		return loaded{err: err}
 	}
-	info, err := dr.Lstat(base)
+	info, err := t.lstatIn(dr, p, base)
 	switch {
 	case errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR):
 		return loaded{n: n}
@@ -374,7 +383,7 @@ func (t *tree) prefetch(files []*filePatch) {
 	parallel(len(paths), func(i int) {
 		res[i] = t.load(paths[i])
 		if fp := early[paths[i]]; fp != nil && res[i].err == nil && res[i].n.origExists && !res[i].n.origLink {
-			fp.early = applyText(fp, res[i].n.origData, t.opt.Fuzz)
+			fp.early = t.applyText(fp, res[i].n.origData)
 		}
 	})
 	t.preload = make(map[string]loaded, len(paths))
@@ -652,7 +661,7 @@ func (t *tree) content(fp *filePatch, base []byte, opt Options, pf *factory.Patc
 	case len(f.TextFragments) > 0:
 		r := fp.early
 		if r == nil || !sameBytes(r.base, base) {
-			r = applyText(fp, base, opt.Fuzz)
+			r = t.applyText(fp, base)
 		}
 		pf.Applied, pf.Offsets, pf.Fuzz = r.Applied, r.Offsets, r.Fuzz
 		return r.Data, r.Conflicts, nil
@@ -832,9 +841,9 @@ type textResult struct {
 }
 
 // applyText applies fp's text hunks to base.
-func applyText(fp *filePatch, base []byte, fuzz int) *textResult {
-	header := func(k int) string { return fp.hunks[k].header }
-	return &textResult{base: base, Result: hunks.Apply(base, fp.f, fp.name(), header, fuzz)}
+func (t *tree) applyText(fp *filePatch, base []byte) *textResult {
+	opt := hunks.Options{File: fp.name(), Header: func(k int) string { return fp.hunks[k].header }, Fuzz: t.opt.Fuzz, Alloc: t.buf.alloc}
+	return &textResult{base: base, Result: hunks.Apply(base, fp.f, opt)}
 }
 
 // sameBytes reports whether a and b are the very same bytes in memory.

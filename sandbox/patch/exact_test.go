@@ -15,7 +15,7 @@ import (
 // lineByLine applies f's hunks with the line-by-line applier alone, each
 // at its own line (offset true: anywhere).
 func lineByLine(base []byte, f *gitdiff.File, offset bool) ([]byte, bool) {
-	r := hunks.LineByLine(base, f, "f", func(int) string { return "" }, 0)
+	r := hunks.LineByLine(base, f, hunks.Options{File: "f", Header: func(int) string { return "" }})
 	return r.Data, len(r.Conflicts) == 0 && (offset || len(r.Offsets) == 0)
 }
 
@@ -39,7 +39,7 @@ func TestExactIsTheLineByLineResult(t *testing.T) {
 				continue
 			}
 			orig := base[f.OldName].bytes()
-			got, ok := hunks.Exact(orig, f)
+			got, ok := hunks.Exact(orig, f, nil)
 			want, wok := lineByLine(orig, f, false)
 			require.True(t, wok, "%s: git's own diff does not apply in place", f.OldName)
 			if ok {
@@ -49,7 +49,7 @@ func TestExactIsTheLineByLineResult(t *testing.T) {
 			}
 			shifted := base[f.OldName].clone()
 			shifted.lines = append([]string{"shifted in"}, shifted.lines...)
-			if got, ok := hunks.Exact(shifted.bytes(), f); ok {
+			if got, ok := hunks.Exact(shifted.bytes(), f, nil); ok {
 				want, _ := lineByLine(shifted.bytes(), f, true)
 				require.Equal(t, string(want), string(got), "round %d %s shifted", round, f.OldName)
 			} else {

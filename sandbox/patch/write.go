@@ -371,12 +371,12 @@ const (
 // read from: same inode, mode, size and modification time, and what c
 // asks for.
 func (t *tree) unchanged(n *node, dr *os.Root, name string, c checks) error {
-	info, err := dr.Lstat(name)
+	info, err := t.lstatIn(dr, n.path, name)
 	o := n.origInfo
 	switch {
 	case err != nil:
 		return changedError(n.path, "it is gone")
-	case !os.SameFile(o, info):
+	case !sameFile(o, info):
 		return changedError(n.path, "another file replaced it")
 	case o.Mode() != info.Mode():
 		return changedError(n.path, fmt.Sprintf("its mode went from %v to %v", o.Mode(), info.Mode()))
@@ -388,7 +388,7 @@ func (t *tree) unchanged(n *node, dr *os.Root, name string, c checks) error {
 		return changedError(n.path, "it was modified and its modification time put back")
 	}
 	if c&checkContent != 0 && !n.origLink && !o.ModTime().Before(t.readStart.Add(-racyWindow)) {
-		if data, err := readFile(dr, name, info.Size()); err != nil || !bytes.Equal(data, n.origData) {
+		if data, err := t.readRegular(dr, path.Join(path.Dir(n.path), name), info.Size()); err != nil || !bytes.Equal(data, n.origData) {
 			return changedError(n.path, "its content changed")
 		}
 	}

@@ -14,7 +14,8 @@ import (
 // a header that miscounts its body), which the line-by-line applier then
 // handles. Where it reports true, the result is the one that applier
 // would compute: a hunk that matches at its own line is the nearest match.
-func Exact(base []byte, f *gitdiff.File) ([]byte, bool) {
+// The result is built in alloc(n), or a new buffer when alloc is nil.
+func Exact(base []byte, f *gitdiff.File, alloc func(n int) []byte) ([]byte, bool) {
 	if IsCRLF(unsafe.String(unsafe.SliceData(base), len(base))) {
 		return nil, false
 	}
@@ -41,7 +42,12 @@ func Exact(base []byte, f *gitdiff.File) ([]byte, bool) {
 	if size < 0 {
 		return nil, false
 	}
-	out := make([]byte, 0, size)
+	var out []byte
+	if alloc != nil {
+		out = alloc(size)
+	} else {
+		out = make([]byte, 0, size)
+	}
 	line, off := 0, 0 // base[:off] holds lines [0, line) and is in out
 	for _, frag := range f.TextFragments {
 		target := int(frag.OldPosition) - 1

@@ -309,25 +309,32 @@ type Result struct {
 	Fuzz      int                  // the most context dropped for a hunk
 }
 
+// Options says how to report and where to build the result.
+type Options struct {
+	File   string             // the file's name in conflicts
+	Header func(k int) string // hunk k's header as the patch wrote it
+	Fuzz   int                // context lines a hunk may drop at each end when it matches nowhere
+	Alloc  func(n int) []byte // an empty buffer of capacity n for Exact's result; nil: make
+}
+
 // Apply applies f's text hunks to base: Exact when it can, else
 // LineByLine.
-func Apply(base []byte, f *gitdiff.File, file string, header func(k int) string, fuzz int) Result {
-	if out, ok := Exact(base, f); ok {
+func Apply(base []byte, f *gitdiff.File, opt Options) Result {
+	if out, ok := Exact(base, f, opt.Alloc); ok {
 		return Result{Data: out, Applied: len(f.TextFragments)}
 	}
-	return LineByLine(base, f, file, header, fuzz)
+	return LineByLine(base, f, opt)
 }
 
 // LineByLine applies f's text hunks to base in turn, each at the nearest
 // exact match to its line (the ends of the file first for a hunk git
 // anchors there), dropping up to fuzz context lines at each end when it
-// matches nowhere. file names the file in conflicts, and header(k) is
-// hunk k's header as the patch wrote it. base is never written to.
-func LineByLine(base []byte, f *gitdiff.File, file string, header func(k int) string, fuzz int) Result {
+// matches nowhere (opt.Fuzz). base is never written to.
+func LineByLine(base []byte, f *gitdiff.File, opt Options) Result {
 	var r Result
-	a := newTextApplier(base, fuzz)
+	a := newTextApplier(base, opt.Fuzz)
 	for k, frag := range f.TextFragments {
-		h, c := a.apply(file, k+1, header(k), frag)
+		h, c := a.apply(opt.File, k+1, opt.Header(k), frag)
 		if c != nil {
 			r.Conflicts = append(r.Conflicts, *c)
 			continue

@@ -40,3 +40,8 @@ func sameFile(a, b fs.FileInfo) bool { return os.SameFile(a, b) }
 func (t *tree) readRegular(dr *os.Root, p string, size int64) ([]byte, error) {
 	return readFile(dr, path.Base(p), size)
 }
+
+// lstatIn is dr.Lstat(name), for name in the directory of the path p.
+func (t *tree) lstatIn(dr *os.Root, p, name string) (fs.FileInfo, error) {
+	return dr.Lstat(name)
+}

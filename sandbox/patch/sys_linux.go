@@ -124,25 +124,44 @@ func (h *heldFile) rewrite(size int64, data []byte, perm fs.FileMode, exact bool
 			return err
 		}
 	}
-	h.made = statInfo{st}
+	h.made = &statInfo{st: st}
 	return nil
 }
 
 func (h *heldFile) close() { unix.Close(h.fd) }
 
-// statInfo is the fs.FileInfo of a regular file stated by descriptor.
-type statInfo struct{ st syscall.Stat_t }
+// statInfo is the fs.FileInfo of a stat made without the runtime's
+// os.Root (which allocates a path split and a name per call): its Sys is a
+// *syscall.Stat_t, as os's is, so the two compare.
+type statInfo struct {
+	name string
+	st   syscall.Stat_t
+}
 
-func (i statInfo) Name() string       { return "" }
-func (i statInfo) Size() int64        { return i.st.Size }
-func (i statInfo) Mode() fs.FileMode  { return fileMode(i.st.Mode) }
-func (i statInfo) ModTime() time.Time { return time.Unix(i.st.Mtim.Unix()) }
-func (i statInfo) IsDir() bool        { return false }
-func (i statInfo) Sys() any           { return &i.st }
+func (i *statInfo) Name() string       { return i.name }
+func (i *statInfo) Size() int64        { return i.st.Size }
+func (i *statInfo) Mode() fs.FileMode  { return fileMode(i.st.Mode) }
+func (i *statInfo) ModTime() time.Time { return time.Unix(i.st.Mtim.Unix()) }
+func (i *statInfo) IsDir() bool        { return i.Mode().IsDir() }
+func (i *statInfo) Sys() any           { return &i.st }
 
-// fileMode is the fs.FileMode of a regular file's st_mode.
+// fileMode is the fs.FileMode of an st_mode, as os reports it.
 func fileMode(m uint32) fs.FileMode {
 	mode := fs.FileMode(m & 0o777)
+	switch m & syscall.S_IFMT {
+	case syscall.S_IFBLK:
+		mode |= fs.ModeDevice
+	case syscall.S_IFCHR:
+		mode |= fs.ModeDevice | fs.ModeCharDevice
+	case syscall.S_IFDIR:
+		mode |= fs.ModeDir
+	case syscall.S_IFIFO:
+		mode |= fs.ModeNamedPipe
+	case syscall.S_IFLNK:
+		mode |= fs.ModeSymlink
+	case syscall.S_IFSOCK:
+		mode |= fs.ModeSocket
+	}
 	if m&syscall.S_ISUID != 0 {
 		mode |= fs.ModeSetuid
 	}
@@ -153,6 +172,27 @@ func fileMode(m uint32) fs.FileMode {
 		mode |= fs.ModeSticky
 	}
 	return mode
+}
+
+// lstatIn is dr.Lstat(name), for name in the directory of the path p,
+// made on that directory's descriptor.
+func (t *tree) lstatIn(dr *os.Root, p, name string) (fs.FileInfo, error) {
+	dir, err := t.dirFile(path.Dir(p))
+	if err != nil {
+		return nil, err
+	}
+	var st unix.Stat_t
+	for {
+		err = unix.Fstatat(int(dir.Fd()), name, &st, unix.AT_SYMLINK_NOFOLLOW)
+		if err != unix.EINTR {
+			break
+		}
+	}
+	if err != nil {
+		return nil, &fs.PathError{Op: "lstat", Path: path.Join(path.Dir(p), name), Err: err}
+	}
+	return &statInfo{name: name, st: syscall.Stat_t{Dev: st.Dev, Ino: st.Ino, Nlink: st.Nlink, Mode: st.Mode, Uid: st.Uid, Gid: st.Gid,
+		Rdev: st.Rdev, Size: st.Size, Mtim: syscall.Timespec(st.Mtim), Ctim: syscall.Timespec(st.Ctim)}}, nil
 }
 
 // sameFile reports whether a and b, from stat, are the same file.
@@ -176,7 +216,7 @@ func (t *tree) readRegular(dr *os.Root, p string, size int64) ([]byte, error) {
 		return nil, &fs.PathError{Op: "open", Path: p, Err: err}
 	}
 	defer unix.Close(fd)
-	data := make([]byte, 0, size+1)
+	data := t.buf.alloc(int(size) + 1)
 	for {
 		n, err := unix.Read(fd, data[len(data):cap(data)])
 		if err == unix.EINTR {
