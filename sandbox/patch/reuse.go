@@ -1,9 +1,6 @@
 package patch
 
-import (
-	"errors"
-	"io/fs"
-)
+import "errors"
 
 // errNotReusable says a file taken out by an exchange may not hold the
 // next write of its directory: a new file is made instead.
@@ -25,10 +22,4 @@ func (s *staged) released() {
 		s.held.close()
 		s.held = nil
 	}
-}
-
-// heldFile is a reused file, open for writing under its write lease.
-type heldFile struct {
-	fd   int
-	made fs.FileInfo // what rewrite made
 }

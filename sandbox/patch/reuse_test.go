@@ -3,6 +3,7 @@
 package patch
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -133,4 +134,38 @@ func TestByFitAvoidsTruncation(t *testing.T) {
 			require.LessOrEqual(t, cuts(out), 1)
 		}
 	}
+}
+
+// attack: after a write staged in a reused file was swapped in, another program rewrites that file in place with content of the same size, and a later write of the patch fails -> the rollback finds the file is not what the patch wrote (its content, not its times, decides) and leaves the other program's content, saying so; every other file is put back
+func TestAttackRewriteOfAReusedFileSurvivesTheRollback(t *testing.T) {
+	dir, text := reuseWorkspace(t)
+	// Eight files of one directory are one chain, swapped in turn.
+	lines := strings.SplitAfter(text, "\n")
+	text = strings.Join(lines[:8*6], "")
+	root, err := os.OpenRoot(dir)
+	require.NoError(t, err)
+	defer root.Close()
+	var reused []string
+	swaps := 0
+	_, err = Apply(context.Background(), root, text, Options{
+		beforeReuse: func(p, _ string) { reused = append(reused, p) },
+		beforeSwap: func(p string) error {
+			if swaps++; swaps != 6 {
+				return nil
+			}
+			// The first write staged in a reused file was swapped in at
+			// the second swap.
+			f := filepath.Join(dir, reused[0])
+			data, err := os.ReadFile(f)
+			require.NoError(t, err)
+			require.NoError(t, os.WriteFile(f, bytes.Repeat([]byte("w"), len(data)), 0))
+			return errors.New("disk full")
+		},
+	})
+	require.ErrorContains(t, err, "disk full")
+	require.ErrorContains(t, err, reused[0]+" changed on disk after the patch wrote it, so it was left as it is")
+	data, err := os.ReadFile(filepath.Join(dir, reused[0]))
+	require.NoError(t, err)
+	require.Equal(t, strings.Repeat("w", len(data)), string(data))
+	require.Len(t, reused, 5, "the writes before the failure were not staged in reused files")
 }

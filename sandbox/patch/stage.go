@@ -1,6 +1,7 @@
 package patch
 
 import (
+	"bytes"
 	"cmp"
 	"errors"
 	"fmt"
@@ -31,6 +32,7 @@ type staged struct {
 	committed bool
 	swapped   bool      // committed by exchange: the old file is under tmp until discarded
 	held      *heldFile // tmp is the old file of another write, rewritten and held open until the swap (reuse.go)
+	untimed   bool      // made carries no times: the undo compares content
 }
 
 // stageAll groups the writes by directory (see chains) and stages, in
@@ -186,7 +188,7 @@ func (s *staged) restage(prev *staged) error {
 	if err := h.rewrite(size, s.n.data, s.n.perm, s.n.exactPerm); err != nil {
 		return fmt.Errorf("write %s: %w", s.n.path, err)
 	}
-	s.made = h.made
+	s.made, s.untimed = h.made, true
 	return nil
 }
 
@@ -272,7 +274,14 @@ func (s *staged) exchange() error {
 // itself changed since: that change would be lost, so it stays.
 func (s *staged) undo() error {
 	info, err := s.dir.Lstat(s.base)
-	if err != nil || !sameFile(info, s.made) || info.Size() != s.made.Size() || !info.ModTime().Equal(s.made.ModTime()) {
+	same := err == nil && sameFile(info, s.made) && info.Size() == s.made.Size()
+	if same && s.untimed {
+		data, err := s.t.readRegular(s.dir, s.n.path, info.Size())
+		same = err == nil && bytes.Equal(data, s.n.data)
+	} else if same {
+		same = info.ModTime().Equal(s.made.ModTime())
+	}
+	if !same {
 		return fmt.Errorf("%s changed on disk after the patch wrote it, so it was left as it is", s.n.path)
 	}
 	n := s.n

@@ -44,6 +44,13 @@ func sameChangeTime(a, b os.FileInfo) bool {
 	return !oka || !okb || sa.Ctim == sb.Ctim
 }
 
+// heldFile is a reused file, open for writing under its write lease.
+type heldFile struct {
+	fd   int
+	st   syscall.Stat_t // the file as reuse found it
+	made fs.FileInfo    // what rewrite made, its times aside
+}
+
 // reuse opens for writing the file name in dir, which an exchange took
 // out of the tree and checked to be want, the file the patch read, when
 // that file may hold another write: it is still that very file (not a file
@@ -68,7 +75,7 @@ func reuse(dir *os.File, name string, want fs.FileInfo, owner [2]int) (*heldFile
 		unix.Close(fd)
 		return nil, 0, errNotReusable
 	}
-	return &heldFile{fd: fd}, st.Size, nil
+	return &heldFile{fd: fd, st: st}, st.Size, nil
 }
 
 // unshared reports whether the content written into fd is seen by no one
@@ -89,12 +96,15 @@ func unshared(fd int) bool {
 }
 
 // rewrite makes h's file, of size size, hold data with the mode a new
-// file would get, and records what it made; the file stays open. The data
-// is written over the old bytes and the file then cut to its length if it
-// was longer, never truncated to zero first: ext4 writes a file truncated
-// to zero out on close (auto_da_alloc), as it does on a rename over a
-// file; and a truncation costs a journalled orphan entry, so it is skipped
-// when the data covers the old bytes.
+// file would get, and records what it made, all but its times (the undo
+// compares content instead); the file stays open. The data is written
+// over the old bytes and the file then cut to its length if it was
+// longer, never truncated to zero first: ext4 writes a file truncated to
+// zero out on close (auto_da_alloc), as it does on a rename over a file;
+// and a truncation costs a journalled orphan entry, so it is skipped when
+// the data covers the old bytes. The mode is set only when the old one
+// differs: a write only ever clears bits (set-user-id, set-group-id), and
+// the mode set is exact.
 func (h *heldFile) rewrite(size int64, data []byte, perm fs.FileMode, exact bool) error {
 	for off := 0; off < len(data); {
 		n, err := unix.Pwrite(h.fd, data[off:], int64(off))
@@ -112,18 +122,14 @@ func (h *heldFile) rewrite(size int64, data []byte, perm fs.FileMode, exact bool
 	if !exact {
 		want = perm &^ processUmask()
 	}
-	var st syscall.Stat_t
-	if err := syscall.Fstat(h.fd, &st); err != nil {
-		return err
-	}
+	st := h.st
 	if fileMode(st.Mode) != want {
 		if err := unix.Fchmod(h.fd, uint32(want.Perm())); err != nil {
 			return err
 		}
-		if err := syscall.Fstat(h.fd, &st); err != nil {
-			return err
-		}
+		st.Mode = syscall.S_IFREG | uint32(want.Perm())
 	}
+	st.Size = int64(len(data))
 	h.made = &statInfo{st: st}
 	return nil
 }

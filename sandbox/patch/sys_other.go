@@ -21,6 +21,10 @@ func exchange(dir *os.File, tmp, base string) error { return errNoExchange }
 // sameChangeTime is true: the change time is compared on Linux only.
 func sameChangeTime(a, b os.FileInfo) bool { return true }
 
+// heldFile is never made here: files are reused only where they are
+// exchanged.
+type heldFile struct{ made fs.FileInfo }
+
 // reuse refuses: files are reused only where they are exchanged.
 func reuse(dir *os.File, name string, want fs.FileInfo, owner [2]int) (*heldFile, int64, error) {
 	return nil, 0, errNotReusable
