@@ -146,7 +146,11 @@ func Prepare(ctx context.Context, root *os.Root, text string, opt Options) (*Pre
 		owner: [2]int{os.Geteuid(), os.Getegid()}}
 	// Write opens its own handles: the patch may change which directories
 	// exist, and a handle must not outlive the check that opened it.
-	defer t.resetDirs()
+	t.reading = true
+	defer func() {
+		t.resetDirs()
+		t.reading = false
+	}()
 	t.prefetch(parsed.files)
 	for _, fp := range parsed.files {
 		if err := ctx.Err(); err != nil {
@@ -265,6 +269,8 @@ type tree struct {
 	mu       sync.Mutex          // guards dirs, dirFiles and stats, used by parallel loads and writes
 	dirs     map[string]*os.Root // directories opened without symlinks (dirs.go)
 	dirFiles map[string]*os.File // the same directories as files, for exchange
+	readDirs map[string]int      // Prepare's directory descriptors (sys_linux.go)
+	reading  bool                // in Prepare: directories are read through readDirs
 	stats    map[string]lstat
 
 	owner [2]int // this process's effective user and group ids
@@ -306,7 +312,7 @@ type loaded struct {
 // parallel.
 func (t *tree) load(p string) loaded {
 	n := &node{path: p}
-	dr, base, err := t.in(p)
+	dr, base, err := t.locate(p)
 	var sl *symlinkOnPath
 	switch {
 	case errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR):
@@ -325,7 +331,7 @@ func (t *tree) load(p string) loaded {
 	case info.IsDir():
 		n.dir = true
 	case info.Mode()&fs.ModeSymlink != 0:
-		target, err := dr.Readlink(base)
+		target, err := t.readlinkIn(dr, p, base)
 		if err != nil {
 			return loaded{err: err}
 		}

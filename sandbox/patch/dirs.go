@@ -148,4 +148,10 @@ func (t *tree) forgetIf(match func(dir string) bool) {
 			delete(t.dirFiles, k)
 		}
 	}
+	for k, fd := range t.readDirs {
+		if match(k) {
+			closeFD(fd)
+			delete(t.readDirs, k)
+		}
+	}
 }

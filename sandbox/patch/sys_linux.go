@@ -183,13 +183,13 @@ func fileMode(m uint32) fs.FileMode {
 // lstatIn is dr.Lstat(name), for name in the directory of the path p,
 // made on that directory's descriptor.
 func (t *tree) lstatIn(dr *os.Root, p, name string) (fs.FileInfo, error) {
-	dir, err := t.dirFile(path.Dir(p))
+	dir, err := t.dirFD(path.Dir(p))
 	if err != nil {
 		return nil, err
 	}
 	var st unix.Stat_t
 	for {
-		err = unix.Fstatat(int(dir.Fd()), name, &st, unix.AT_SYMLINK_NOFOLLOW)
+		err = unix.Fstatat(dir, name, &st, unix.AT_SYMLINK_NOFOLLOW)
 		if err != unix.EINTR {
 			break
 		}
@@ -213,11 +213,11 @@ func sameFile(a, b fs.FileInfo) bool {
 // when the file still holds size bytes) but without the runtime's file and
 // its poller registration, a system call per file.
 func (t *tree) readRegular(dr *os.Root, p string, size int64) ([]byte, error) {
-	dir, err := t.dirFile(path.Dir(p))
+	dir, err := t.dirFD(path.Dir(p))
 	if err != nil {
 		return nil, err
 	}
-	fd, err := unix.Openat(int(dir.Fd()), path.Base(p), unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	fd, err := unix.Openat(dir, path.Base(p), unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, &fs.PathError{Op: "open", Path: p, Err: err}
 	}
@@ -244,3 +244,89 @@ func (t *tree) readRegular(dr *os.Root, p string, size int64) ([]byte, error) {
 		}
 	}
 }
+
+// Prepare only reads, so on Linux it reads through plain directory
+// descriptors, each opened from its parent's with O_NOFOLLOW|O_DIRECTORY
+// (the open itself refuses a symlink or a file): an os.Root per directory
+// and a second descriptor for the system calls it does not offer cost six
+// more system calls a directory. Write, which creates, renames and
+// removes, opens its directories as os.Roots again (dirs.go).
+
+// locate returns the directory handle of p and p's last component: in
+// Prepare, no handle (dirFD serves), but the same errors t.in returns.
+func (t *tree) locate(p string) (*os.Root, string, error) {
+	if !t.reading {
+		return t.in(p)
+	}
+	_, err := t.dirFD(path.Dir(p))
+	return nil, path.Base(p), err
+}
+
+// dirFD returns a descriptor of the directory dir: from readDirs in
+// Prepare, else the file of its os.Root handle.
+func (t *tree) dirFD(dir string) (int, error) {
+	if !t.reading || dir == "." || dir == "" {
+		f, err := t.dirFile(dir)
+		if err != nil {
+			return -1, err
+		}
+		return int(f.Fd()), nil
+	}
+	t.mu.Lock()
+	fd, ok := t.readDirs[dir]
+	t.mu.Unlock()
+	if ok {
+		return fd, nil
+	}
+	parent, err := t.dirFD(path.Dir(dir))
+	if err != nil {
+		return -1, err
+	}
+	name := path.Base(dir)
+	fd, err = unix.Openat(parent, name, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	switch {
+	case err == unix.ELOOP || err == unix.ENOTDIR || err == unix.EMLINK:
+		var st unix.Stat_t
+		if unix.Fstatat(parent, name, &st, unix.AT_SYMLINK_NOFOLLOW) == nil && st.Mode&unix.S_IFMT == unix.S_IFLNK {
+			return -1, &symlinkOnPath{dir: dir}
+		}
+		return -1, &fs.PathError{Op: "open", Path: dir, Err: syscall.ENOTDIR}
+	case err != nil:
+		return -1, &fs.PathError{Op: "open", Path: dir, Err: err}
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if first, ok := t.readDirs[dir]; ok {
+		unix.Close(fd)
+		return first, nil
+	}
+	if t.readDirs == nil {
+		t.readDirs = map[string]int{}
+	}
+	t.readDirs[dir] = fd
+	return fd, nil
+}
+
+// readlinkIn is dr.Readlink(base) for the symlink p.
+func (t *tree) readlinkIn(dr *os.Root, p, base string) (string, error) {
+	if !t.reading {
+		return dr.Readlink(base)
+	}
+	dir, err := t.dirFD(path.Dir(p))
+	if err != nil {
+		return "", err
+	}
+	buf := make([]byte, 256)
+	for {
+		n, err := unix.Readlinkat(dir, base, buf)
+		if err != nil {
+			return "", &fs.PathError{Op: "readlink", Path: p, Err: err}
+		}
+		if n < len(buf) {
+			return string(buf[:n]), nil
+		}
+		buf = make([]byte, 2*len(buf))
+	}
+}
+
+func closeFD(fd int) { unix.Close(fd) }

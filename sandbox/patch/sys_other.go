@@ -49,3 +49,12 @@ func (t *tree) readRegular(dr *os.Root, p string, size int64) ([]byte, error) {
 func (t *tree) lstatIn(dr *os.Root, p, name string) (fs.FileInfo, error) {
 	return dr.Lstat(name)
 }
+
+// locate is t.in: Prepare reads through os.Root handles here.
+func (t *tree) locate(p string) (*os.Root, string, error) { return t.in(p) }
+
+// readlinkIn is dr.Readlink(base).
+func (t *tree) readlinkIn(dr *os.Root, p, base string) (string, error) { return dr.Readlink(base) }
+
+// closeFD is never called: readDirs stays empty here.
+func closeFD(fd int) {}
