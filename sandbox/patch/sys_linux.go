@@ -2,6 +2,7 @@ package patch
 
 import (
 	"errors"
+	"io"
 	"io/fs"
 	"os"
 	"path"
@@ -108,8 +109,13 @@ func unshared(fd int) bool {
 func (h *heldFile) rewrite(size int64, data []byte, perm fs.FileMode, exact bool) error {
 	for off := 0; off < len(data); {
 		n, err := unix.Pwrite(h.fd, data[off:], int64(off))
-		if err != nil {
+		switch {
+		case err == unix.EINTR:
+			continue
+		case err != nil:
 			return err
+		case n == 0:
+			return io.ErrShortWrite
 		}
 		off += n
 	}
@@ -130,6 +136,7 @@ func (h *heldFile) rewrite(size int64, data []byte, perm fs.FileMode, exact bool
 		st.Mode = syscall.S_IFREG | uint32(want.Perm())
 	}
 	st.Size = int64(len(data))
+	st.Mtim, st.Ctim = syscall.Timespec{}, syscall.Timespec{} // unknown: never the old file's
 	h.made = &statInfo{st: st}
 	return nil
 }
