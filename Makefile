@@ -67,7 +67,7 @@ fuzz: ## run each fuzz target for FUZZTIME inputs
 
 bench: build ## benchmarks against their references (native git, direct commands), then one markdown table of the ratios
 	@mkdir -p bin
-	set -o pipefail; $(GO) test -tags '$(TAGS)' -run '^$$' -bench . -skip '^BenchmarkIngest$$' -benchtime $(BENCHTIME) -timeout 60m $(PKGS) | tee bin/bench.txt
+	set -o pipefail; $(GO) test -p 1 -tags '$(TAGS)' -run '^$$' -bench . -skip '^BenchmarkIngest$$' -benchtime $(BENCHTIME) -timeout 60m $(PKGS) | tee bin/bench.txt
 	set -o pipefail; $(GO) test -tags '$(TAGS)' -run '^$$' -bench '^BenchmarkIngest$$' -benchtime 50000x ./traces | tee -a bin/bench.txt
 	set -o pipefail; FACTORY_PERF_POWER=1 $(GO) test -tags '$(TAGS)' -count=1 -run '^(TestPerfCompareIdenticalTreesShowNoChange|TestPerfCompareBiasOnIdenticalCodeUnderLoad)$$' -v ./investigate/ | grep -E 'try|alarm|over all|ok|FAIL'
 	@echo; $(GO) run ./internal/benchtable/cmd/benchtable bin/bench.txt
