@@ -16,6 +16,7 @@ import (
 
 	"github.com/factory-dev/factory"
 	"github.com/factory-dev/factory/internal/attacktest"
+	"github.com/factory-dev/factory/internal/gittest"
 	"github.com/factory-dev/factory/invariants"
 	"github.com/factory-dev/factory/invariants/rules"
 	"github.com/stretchr/testify/assert"
@@ -44,22 +45,13 @@ invariants:
 func attackRepo(t *testing.T, files map[string]string) string {
 	t.Helper()
 	repo := t.TempDir()
-	gitRun(t, repo, "init", "-q", "-b", "main")
-	gitRun(t, repo, "config", "user.name", "factory attack")
-	gitRun(t, repo, "config", "user.email", "attack@factory.invalid")
+	gittest.Out(t, repo, "init", "-q", "-b", "main")
+	gittest.Out(t, repo, "config", "user.name", "factory attack")
+	gittest.Out(t, repo, "config", "user.email", "attack@factory.invalid")
 	invariants.WriteFilesForTest(t, repo, files)
-	gitRun(t, repo, "add", "-A")
-	gitRun(t, repo, "commit", "-q", "-m", "initial")
+	gittest.Out(t, repo, "add", "-A")
+	gittest.Out(t, repo, "commit", "-q", "-m", "initial")
 	return repo
-}
-
-func gitRun(t testing.TB, dir string, args ...string) string {
-	t.Helper()
-	cmd := exec.Command("git", args...)
-	cmd.Dir = dir
-	out, err := cmd.CombinedOutput()
-	require.NoError(t, err, "git %v: %s", args, out)
-	return strings.TrimSpace(string(out))
 }
 
 // hostState fingerprints the live tree and .git, leaving out what factory
@@ -159,9 +151,9 @@ func TestAttackCommitThroughATrackedHook(t *testing.T) {
 	hook := "#!/bin/sh\necho pwned > " + marker + "\n"
 	repo := attackRepo(t, goModule(map[string]string{".githooks/pre-commit": hook}))
 	require.NoError(t, os.Chmod(filepath.Join(repo, ".githooks", "pre-commit"), 0o755))
-	gitRun(t, repo, "add", "--chmod=+x", ".githooks/pre-commit")
-	gitRun(t, repo, "commit", "-q", "-m", "hook")
-	gitRun(t, repo, "config", "core.hooksPath", ".githooks")
+	gittest.Out(t, repo, "add", "--chmod=+x", ".githooks/pre-commit")
+	gittest.Out(t, repo, "commit", "-q", "-m", "hook")
+	gittest.Out(t, repo, "config", "core.hooksPath", ".githooks")
 	for _, h := range []string{"pre-commit", "post-commit", "reference-transaction", "post-index-change"} {
 		require.NoError(t, os.WriteFile(filepath.Join(repo, ".git", "hooks", h), []byte(hook), 0o755))
 	}
@@ -174,7 +166,7 @@ func TestAttackCommitThroughATrackedHook(t *testing.T) {
 	})
 	guard := []string{marker, filepath.Join(repo, ".git", "hooks"), filepath.Join(repo, ".git", "config")}
 	before := attacktest.Take(t, guard...)
-	head := gitRun(t, repo, "rev-parse", "HEAD")
+	head := gittest.Out(t, repo, "rev-parse", "HEAD")
 
 	res, err := c.Propose(context.Background(), invariants.ProposeRequest{Patch: patch, Commit: true, Message: "add Twice"})
 	require.NoError(t, err)
@@ -183,12 +175,12 @@ func TestAttackCommitThroughATrackedHook(t *testing.T) {
 	require.NotEmpty(t, res.Commit)
 	attacktest.Unchanged(t, before, guard...)
 	assert.NoFileExists(t, marker)
-	assert.Equal(t, res.Commit, gitRun(t, repo, "rev-parse", "HEAD"))
-	assert.Equal(t, head, gitRun(t, repo, "rev-parse", "HEAD^"))
+	assert.Equal(t, res.Commit, gittest.Out(t, repo, "rev-parse", "HEAD"))
+	assert.Equal(t, head, gittest.Out(t, repo, "rev-parse", "HEAD^"))
 	gated, err := ws.Resolve(context.Background(), res.Result)
 	require.NoError(t, err)
-	assert.Equal(t, gated.Tree, gitRun(t, repo, "rev-parse", "HEAD^{tree}"), "the commit is the gated tree")
-	assert.Equal(t, "", gitRun(t, repo, "-c", "core.hooksPath=/dev/null", "status", "--porcelain"))
+	assert.Equal(t, gated.Tree, gittest.Out(t, repo, "rev-parse", "HEAD^{tree}"), "the commit is the gated tree")
+	assert.Equal(t, "", gittest.Out(t, repo, "-c", "core.hooksPath=/dev/null", "status", "--porcelain"))
 	assert.NoFileExists(t, marker, "git status ran no hook either")
 }
 

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/factory-dev/factory"
+	"github.com/factory-dev/factory/internal/gittest"
 	"github.com/factory-dev/factory/invariants"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -77,11 +78,11 @@ func TestSandboxProposeTreeRejectsThenCommits(t *testing.T) {
 	assert.Empty(t, string(ran), "no repository hook ran")
 	gated, err := ws.Resolve(ctx, res.Result)
 	require.NoError(t, err)
-	assert.Equal(t, gated.Tree, gitRun(t, repo, "rev-parse", "HEAD^{tree}"), "HEAD's tree is the gated tree")
-	assert.Equal(t, res.Commit, gitRun(t, repo, "rev-parse", "HEAD"))
-	assert.Empty(t, gitRun(t, repo, "status", "--porcelain"), "index and working tree match the commit")
-	assert.Equal(t, "calc/sub.go", gitRun(t, repo, "ls-files", "calc/sub.go"), "the untracked file is committed")
-	msg := gitRun(t, repo, "log", "-1", "--format=%B")
+	assert.Equal(t, gated.Tree, gittest.Out(t, repo, "rev-parse", "HEAD^{tree}"), "HEAD's tree is the gated tree")
+	assert.Equal(t, res.Commit, gittest.Out(t, repo, "rev-parse", "HEAD"))
+	assert.Empty(t, gittest.Out(t, repo, "status", "--porcelain"), "index and working tree match the commit")
+	assert.Equal(t, "calc/sub.go", gittest.Out(t, repo, "ls-files", "calc/sub.go"), "the untracked file is committed")
+	msg := gittest.Out(t, repo, "log", "-1", "--format=%B")
 	assert.Contains(t, msg, "calc: Sub")
 	assert.Contains(t, msg, "Factory-Verdicts: ")
 	assert.Contains(t, msg, "no-new-failures=pass")
@@ -132,10 +133,10 @@ func TestAttackProposeTreeBaseDodgesProtect(t *testing.T) {
 	requireSame(t, before, hostState(t, repo))
 
 	// a person commits a protected edit; a base before it is only for the diff
-	gitRun(t, repo, "checkout", "-q", "--", "golden/want.txt")
-	old := gitRun(t, repo, "rev-parse", "HEAD")
+	gittest.Out(t, repo, "checkout", "-q", "--", "golden/want.txt")
+	old := gittest.Out(t, repo, "rev-parse", "HEAD")
 	invariants.WriteFilesForTest(t, repo, map[string]string{"golden/want.txt": "reviewed\n"})
-	gitRun(t, repo, "commit", "-qam", "golden: reviewed", "--no-verify")
+	gittest.Out(t, repo, "commit", "-qam", "golden: reviewed", "--no-verify")
 	res, err := c.Propose(ctx, invariants.ProposeRequest{Base: old})
 	require.NoError(t, err)
 	require.True(t, res.Accepted, "%s %+v", res.Reason, res.Verdicts)
@@ -155,7 +156,7 @@ func TestAttackProposeTreeEditAfterTheGate(t *testing.T) {
 		invariants.WriteFilesForTest(t, repo, map[string]string{"calc/late.go": "package calc\n\nfunc Late() int { return \"x\" }\n"})
 		before = hostState(t, repo)
 	}
-	head := gitRun(t, repo, "rev-parse", "HEAD")
+	head := gittest.Out(t, repo, "rev-parse", "HEAD")
 	res, err := c.Propose(context.Background(), invariants.ProposeRequest{Commit: true})
 	require.NoError(t, err)
 	require.NotNil(t, before, "the landing phase ran")
@@ -163,7 +164,7 @@ func TestAttackProposeTreeEditAfterTheGate(t *testing.T) {
 	assert.Empty(t, res.Commit)
 	assert.Contains(t, res.CommitError, "the working tree changed after it was gated")
 	assert.Contains(t, res.Reason, "nothing was committed")
-	assert.Equal(t, head, gitRun(t, repo, "rev-parse", "HEAD"))
+	assert.Equal(t, head, gittest.Out(t, repo, "rev-parse", "HEAD"))
 	requireSame(t, before, hostState(t, repo))
 }
 

@@ -7,6 +7,7 @@ import (
 
 	"github.com/factory-dev/factory"
 	"github.com/factory-dev/factory/internal/attacktest"
+	"github.com/factory-dev/factory/internal/gittest"
 	"github.com/factory-dev/factory/investigate"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -102,7 +103,7 @@ func TestInvariantDriftAlongAcceptedChanges(t *testing.T) {
 	// back to clean layers, then two accepted changes: one harmless, one
 	// that breaks the layering
 	write(t, repo, map[string]string{"ui/ui.go": "package ui\n\nfunc Show() int { return 2 }\n"})
-	git(t, repo, "commit", "-qam", "clean again")
+	gittest.Out(t, repo, "commit", "-qam", "clean again")
 	ws, c := open(t, repo)
 	ctx := context.Background()
 	accept := func(body string) string {

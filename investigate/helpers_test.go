@@ -2,11 +2,10 @@ package investigate_test
 
 import (
 	"context"
+	"github.com/factory-dev/factory/internal/gittest"
 	"github.com/factory-dev/factory/internal/testlock"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/factory-dev/factory/invariants"
@@ -23,18 +22,6 @@ func TestMain(m *testing.M) {
 	os.Exit(testlock.Run(m, "benchmarks"))
 }
 
-// git runs git in dir with a fixed identity and no user configuration.
-func git(t testing.TB, dir string, args ...string) string {
-	t.Helper()
-	cmd := exec.Command("git", args...)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@t", "GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@t",
-		"GIT_CONFIG_GLOBAL=/dev/null", "GIT_CONFIG_NOSYSTEM=1")
-	out, err := cmd.CombinedOutput()
-	require.NoError(t, err, "git %v: %s", args, out)
-	return strings.TrimSpace(string(out))
-}
-
 // write writes files (slash paths) under dir.
 func write(t testing.TB, dir string, files map[string]string) {
 	t.Helper()
@@ -49,16 +36,16 @@ func write(t testing.TB, dir string, files map[string]string) {
 func commit(t testing.TB, dir, msg string, files map[string]string) string {
 	t.Helper()
 	write(t, dir, files)
-	git(t, dir, "add", "-A")
-	git(t, dir, "commit", "-q", "-m", msg)
-	return git(t, dir, "rev-parse", "HEAD")
+	gittest.Out(t, dir, "add", "-A")
+	gittest.Out(t, dir, "commit", "-q", "-m", msg)
+	return gittest.Out(t, dir, "rev-parse", "HEAD")
 }
 
 // newRepo makes a git repository in a temporary directory.
 func newRepo(t testing.TB) string {
 	t.Helper()
 	dir := t.TempDir()
-	git(t, dir, "init", "-q", "-b", "main")
+	gittest.Out(t, dir, "init", "-q", "-b", "main")
 	return dir
 }
 

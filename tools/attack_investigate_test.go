@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/factory-dev/factory/internal/attacktest"
+	"github.com/factory-dev/factory/internal/gittest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -27,8 +28,8 @@ func TestAttackProbesCannotTouchTheLiveTree(t *testing.T) {
 	e := newEnv(t)
 	cs := commitStates(t, e, "fine", "fine", "fine", "broken", "broken")
 	write(t, e.dir, "factory.yaml", strings.Replace(envConfig, `[sh, -c, "echo all good"]`, hostileSuite, 1))
-	git(t, e.dir, "add", "-A")
-	git(t, e.dir, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "hostile suite")
+	gittest.Run(t, e.dir, "add", "-A")
+	gittest.Run(t, e.dir, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "hostile suite")
 	before := attacktest.Take(t, watched(e)...)
 
 	got, toolErr := e.call(t, "regression_find", map[string]any{"good": cs[0]})

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/factory-dev/factory/internal/attacktest"
+	"github.com/factory-dev/factory/internal/gittest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -37,7 +38,7 @@ func TestAttackSecretInFullDiff(t *testing.T) {
 func TestAttackSecretInTestLog(t *testing.T) {
 	e := newEnv(t)
 	write(t, e.dir, "factory.yaml", "version: 1\nsuites:\n  unit: {run: [sh, -c, \"echo token: "+secret+"\"], format: exit-code}\n")
-	git(t, e.dir, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qam", "leaky suite")
+	gittest.Run(t, e.dir, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qam", "leaky suite")
 	s := e.snapshot(t, "")
 	// The tree and git's own state; .git/factory is where factory caches
 	// trees for copies.

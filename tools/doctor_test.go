@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/factory-dev/factory"
+	"github.com/factory-dev/factory/internal/gittest"
 	"github.com/factory-dev/factory/sandbox"
 	"github.com/factory-dev/factory/tools"
 	"github.com/factory-dev/factory/traces"
@@ -71,11 +72,11 @@ func TestDiagnoseSaysWhetherTheWatcherRuns(t *testing.T) {
 		t.Skip("inotify is Linux's")
 	}
 	dir := t.TempDir()
-	git(t, dir, "init", "-q")
+	gittest.Run(t, dir, "init", "-q")
 	require.NoError(t, os.MkdirAll(filepath.Join(dir, "a", "b"), 0o755))
 	write(t, dir, "a/b/c.txt", "x\n")
-	git(t, dir, "add", "-A")
-	git(t, dir, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "start")
+	gittest.Run(t, dir, "add", "-A")
+	gittest.Run(t, dir, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "start")
 	watcher := func(cfg sandbox.Config) tools.Check {
 		ws, err := sandbox.Open(context.Background(), cfg)
 		require.NoError(t, err)

@@ -5,12 +5,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/factory-dev/factory"
+	"github.com/factory-dev/factory/internal/gittest"
 	"github.com/factory-dev/factory/sandbox"
 	"github.com/factory-dev/factory/tools"
 	"github.com/factory-dev/factory/traces"
@@ -44,11 +44,11 @@ invariants:
 func newEnv(t *testing.T) *env {
 	t.Helper()
 	dir := t.TempDir()
-	git(t, dir, "init", "-q")
+	gittest.Run(t, dir, "init", "-q")
 	write(t, dir, "a.txt", "one\ntwo\nthree\n")
 	write(t, dir, "factory.yaml", envConfig)
-	git(t, dir, "add", "-A")
-	git(t, dir, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "start")
+	gittest.Run(t, dir, "add", "-A")
+	gittest.Run(t, dir, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "start")
 	ctx := context.Background()
 	ws, err := sandbox.Open(ctx, sandbox.Config{Root: dir})
 	require.NoError(t, err)
@@ -114,13 +114,6 @@ func (e *env) snapshot(t *testing.T, label string) factory.Snapshot {
 func (e *env) recorded(id string) bool {
 	_, err := e.store.Snapshot(context.Background(), id)
 	return err == nil
-}
-
-func git(t *testing.T, dir string, args ...string) string {
-	t.Helper()
-	out, err := exec.Command("git", append([]string{"-C", dir}, args...)...).CombinedOutput()
-	require.NoError(t, err, "git %v: %s", args, out)
-	return string(out)
 }
 
 func write(t *testing.T, dir, name, content string) {

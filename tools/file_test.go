@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/factory-dev/factory/internal/attacktest"
+	"github.com/factory-dev/factory/internal/gittest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -17,11 +18,11 @@ import (
 func commitEdit(t *testing.T, e *env) {
 	t.Helper()
 	write(t, e.dir, "a.txt", "one\n2\nthree\n")
-	git(t, e.dir, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qam", "edit")
+	gittest.Run(t, e.dir, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qam", "edit")
 }
 
 func revParse(t *testing.T, e *env, rev string) string {
-	return strings.TrimSpace(git(t, e.dir, "rev-parse", rev))
+	return strings.TrimSpace(gittest.Run(t, e.dir, "rev-parse", rev))
 }
 
 // revisionCases are the cases of the tools that take a tree, given as a
@@ -69,8 +70,8 @@ func revisionCases() map[string][]handlerCase {
 			{name: "end before start", setup: args(map[string]any{"path": "a.txt", "start_line": 3, "end_line": 2}), want: "start_line <= end_line"},
 			{name: "binary", setup: func(t *testing.T, e *env) map[string]any {
 				require.NoError(t, os.WriteFile(filepath.Join(e.dir, "b.bin"), []byte{0, 1, 2, 0xff}, 0o644))
-				git(t, e.dir, "add", "b.bin")
-				git(t, e.dir, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "bin")
+				gittest.Run(t, e.dir, "add", "b.bin")
+				gittest.Run(t, e.dir, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "bin")
 				return map[string]any{"path": "b.bin"}
 			}, want: "the file is binary (4 bytes)"},
 		},
@@ -87,8 +88,8 @@ func revisionCases() map[string][]handlerCase {
 		"snapshot_restore": {
 			{name: "to HEAD~1", setup: withHistory(map[string]any{"id": "HEAD~1"}), check: func(t *testing.T, e *env, got map[string]any) {
 				assert.Equal(t, "one\ntwo\nthree\n", read(t, e.dir, "a.txt"))
-				assert.Equal(t, "edit", strings.TrimSpace(git(t, e.dir, "log", "-1", "--format=%s")), "HEAD and the branch stay")
-				assert.Equal(t, "M a.txt", strings.TrimSpace(git(t, e.dir, "status", "--porcelain")), "only the working tree moved")
+				assert.Equal(t, "edit", strings.TrimSpace(gittest.Run(t, e.dir, "log", "-1", "--format=%s")), "HEAD and the branch stay")
+				assert.Equal(t, "M a.txt", strings.TrimSpace(gittest.Run(t, e.dir, "status", "--porcelain")), "only the working tree moved")
 			}},
 		},
 		"test_run": {
@@ -112,8 +113,8 @@ func TestAttackFileReadOutside(t *testing.T) {
 	e := newEnv(t)
 	require.NoError(t, os.Symlink("/etc/passwd", filepath.Join(e.dir, "link")))
 	require.NoError(t, os.Symlink("..", filepath.Join(e.dir, "up")))
-	git(t, e.dir, "add", "link", "up")
-	git(t, e.dir, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "links")
+	gittest.Run(t, e.dir, "add", "link", "up")
+	gittest.Run(t, e.dir, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "links")
 	out := filepath.Join(t.TempDir(), "x")
 	paths := []string{e.dir, "/etc/passwd", out}
 	before := attacktest.Take(t, paths...)

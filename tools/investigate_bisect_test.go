@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/factory-dev/factory/internal/gittest"
 	"github.com/factory-dev/factory/traces"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -19,9 +20,9 @@ func commitStates(t *testing.T, e *env, states ...string) []string {
 	var out []string
 	for i, s := range states {
 		write(t, e.dir, "state.txt", s+"\n")
-		git(t, e.dir, "add", "-A")
-		git(t, e.dir, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "--allow-empty", "-qm", fmt.Sprintf("step %d", i))
-		out = append(out, strings.TrimSpace(git(t, e.dir, "rev-parse", "HEAD")))
+		gittest.Run(t, e.dir, "add", "-A")
+		gittest.Run(t, e.dir, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "--allow-empty", "-qm", fmt.Sprintf("step %d", i))
+		out = append(out, strings.TrimSpace(gittest.Run(t, e.dir, "rev-parse", "HEAD")))
 	}
 	return out
 }

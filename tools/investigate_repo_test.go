@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/factory-dev/factory/internal/gittest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -59,9 +60,9 @@ func bisectRepo(t *testing.T, e *env) map[int]string {
 			src += "\nvar broken = undefinedName\n"
 		}
 		write(t, e.dir, "lib.go", src)
-		git(t, e.dir, "add", "-A")
-		git(t, e.dir, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", fmt.Sprintf("commit %d", i))
-		commits[i] = strings.TrimSpace(git(t, e.dir, "rev-parse", "HEAD"))
+		gittest.Run(t, e.dir, "add", "-A")
+		gittest.Run(t, e.dir, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", fmt.Sprintf("commit %d", i))
+		commits[i] = strings.TrimSpace(gittest.Run(t, e.dir, "rev-parse", "HEAD"))
 	}
 	return commits
 }
@@ -140,8 +141,8 @@ func TestBroken(t *testing.T) { t.Fatal("want 2, got 3") }
 
 func TestFine(t *testing.T) {}
 `)
-	git(t, e.dir, "add", "-A")
-	git(t, e.dir, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "coin")
+	gittest.Run(t, e.dir, "add", "-A")
+	gittest.Run(t, e.dir, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "coin")
 	start := time.Now()
 	got, toolErr := e.call(t, "flaky_check", map[string]any{"runs": 20, "shuffle": true})
 	require.Empty(t, toolErr)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/factory-dev/factory"
 	"github.com/factory-dev/factory/internal/attacktest"
+	"github.com/factory-dev/factory/internal/gittest"
 	"github.com/factory-dev/factory/tools"
 	"github.com/factory-dev/factory/traces"
 	"github.com/mark3labs/mcp-go/mcp"
@@ -150,8 +151,8 @@ func TestBoom(t *testing.T) { panic("first test panics") }
 func TestLater(t *testing.T) { t.Error("later failure: want 1") }
 func TestFine(t *testing.T) {}
 `)
-	git(t, e.dir, "add", "-A")
-	git(t, e.dir, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "go suite")
+	gittest.Run(t, e.dir, "add", "-A")
+	gittest.Run(t, e.dir, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "go suite")
 	out, msg := e.call(t, "test_run", map[string]any{"reruns": -1})
 	require.Empty(t, msg)
 	assert.Equal(t, "fail", out["status"])

@@ -9,12 +9,12 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/factory-dev/factory/internal/attacktest"
+	"github.com/factory-dev/factory/internal/gittest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -23,20 +23,13 @@ import (
 func committedRepo(t *testing.T, files map[string]string) string {
 	t.Helper()
 	repo := t.TempDir()
-	git(t, repo, "init", "-q", "-b", "main")
-	git(t, repo, "config", "user.name", "factory attack")
-	git(t, repo, "config", "user.email", "attack@factory.invalid")
+	gittest.Out(t, repo, "init", "-q", "-b", "main")
+	gittest.Out(t, repo, "config", "user.name", "factory attack")
+	gittest.Out(t, repo, "config", "user.email", "attack@factory.invalid")
 	writeAll(t, repo, files)
-	git(t, repo, "add", "-A")
-	git(t, repo, "commit", "-q", "-m", "initial")
+	gittest.Out(t, repo, "add", "-A")
+	gittest.Out(t, repo, "commit", "-q", "-m", "initial")
 	return repo
-}
-
-func git(t testing.TB, dir string, args ...string) string {
-	t.Helper()
-	out, err := exec.Command("git", append([]string{"-C", dir}, args...)...).CombinedOutput()
-	require.NoError(t, err, "git %v: %s", args, out)
-	return strings.TrimSpace(string(out))
 }
 
 func writeAll(t testing.TB, dir string, files map[string]string) {
@@ -53,8 +46,8 @@ func writeAll(t testing.TB, dir string, files map[string]string) {
 func diffOf(t testing.TB, repo string, files map[string]string) string {
 	t.Helper()
 	writeAll(t, repo, files)
-	patch := git(t, repo, "diff") + "\n"
-	git(t, repo, "checkout", "--", ".")
+	patch := gittest.Out(t, repo, "diff") + "\n"
+	gittest.Out(t, repo, "checkout", "--", ".")
 	return patch
 }
 
@@ -150,7 +143,7 @@ func TestAttackLoosenTheSandboxThenRunTests(t *testing.T) {
 	requireUnchanged(t, before, guardedState(t, repo, marker))
 
 	// The probe can tell: once a person commits the loosening, it applies.
-	git(t, repo, "commit", "-q", "-am", "loosen the sandbox")
+	gittest.Out(t, repo, "commit", "-q", "-am", "loosen the sandbox")
 	_, out, _ = callJSON(t, repo, "test_run", map[string]any{})
 	require.NoError(t, json.Unmarshal([]byte(out), &rep), out)
 	assert.Equal(t, "fail", rep.Status, out)
@@ -193,7 +186,7 @@ func TestAttackRaisePatchLimitInTheWorkingTree(t *testing.T) {
 	requireUnchanged(t, before, guardedState(t, repo))
 
 	// once a person commits a higher limit, the same patch applies
-	git(t, repo, "commit", "-qam", "raise the patch limit")
+	gittest.Out(t, repo, "commit", "-qam", "raise the patch limit")
 	code, _, errOut = callJSON(t, repo, "patch_apply", map[string]any{"patch": patch})
 	require.Equal(t, 0, code, errOut)
 	require.Equal(t, big, readAt(t, repo, "a.txt"))

@@ -3,32 +3,26 @@ package gatedoor_test
 import (
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 
 	"github.com/factory-dev/factory/internal/gatedoor"
 	"github.com/factory-dev/factory/internal/gatehooks"
+	"github.com/factory-dev/factory/internal/gittest"
 	"github.com/factory-dev/factory/sandbox"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
-
-func git(t *testing.T, dir string, args ...string) {
-	t.Helper()
-	out, err := exec.Command("git", append([]string{"-C", dir, "-c", "user.email=t@example.com", "-c", "user.name=t"}, args...)...).CombinedOutput()
-	require.NoError(t, err, "%s", out)
-}
 
 // A repository with one commit whose tree is recorded as accepted, as
 // factory init --hooks leaves it.
 func gatedRepo(t *testing.T) (string, *sandbox.Workspace) {
 	t.Helper()
 	dir := t.TempDir()
-	git(t, dir, "init", "-q", "-b", "main")
+	gittest.Out(t, dir, "init", "-q", "-b", "main")
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "a.txt"), []byte("one\n"), 0o644))
-	git(t, dir, "add", "-A")
-	git(t, dir, "commit", "-qm", "base")
+	gittest.Out(t, dir, "add", "-A")
+	gittest.Out(t, dir, "commit", "-qm", "base")
 	ctx := context.Background()
 	ws, err := sandbox.Open(ctx, sandbox.Config{Root: dir})
 	require.NoError(t, err)
@@ -64,7 +58,7 @@ func TestAttackUngatedEditIsRefusedUntilAccepted(t *testing.T) {
 	why, err = gatedoor.StopReason(ctx, ws)
 	require.NoError(t, err)
 	assert.Contains(t, why, "a.txt")
-	git(t, dir, "add", "-A")
+	gittest.Out(t, dir, "add", "-A")
 	why, err = gatedoor.CommitRefusal(ctx, ws, "")
 	require.NoError(t, err)
 	assert.Contains(t, why, "was not accepted by the gate")

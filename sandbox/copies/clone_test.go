@@ -7,9 +7,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 
+	"github.com/factory-dev/factory/internal/gittest"
 	"github.com/factory-dev/factory/sandbox/gitstore"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/stretchr/testify/assert"
@@ -18,15 +18,6 @@ import (
 
 // copyTree stands in for APFS's clonefile on Linux: a real, separate copy.
 func copyTree(src, dst string) error { return exec.Command("cp", "-a", src, dst).Run() }
-
-func git(t *testing.T, dir string, args ...string) string {
-	t.Helper()
-	cmd := exec.Command("git", append([]string{"-c", "user.name=t", "-c", "user.email=t@t"}, args...)...)
-	cmd.Dir = dir
-	out, err := cmd.CombinedOutput()
-	require.NoError(t, err, "git %v: %s", args, out)
-	return strings.TrimSpace(string(out))
-}
 
 func write(t *testing.T, root, rel, content string, mode os.FileMode) {
 	t.Helper()
@@ -38,9 +29,9 @@ func write(t *testing.T, root, rel, content string, mode os.FileMode) {
 
 // tree commits the work tree and returns its tree id.
 func tree(t *testing.T, repo string) plumbing.Hash {
-	git(t, repo, "add", "-A")
-	git(t, repo, "commit", "-qm", "x", "--allow-empty")
-	return plumbing.NewHash(git(t, repo, "rev-parse", "HEAD^{tree}"))
+	gittest.Out(t, repo, "add", "-A")
+	gittest.Out(t, repo, "commit", "-qm", "x", "--allow-empty")
+	return plumbing.NewHash(gittest.Out(t, repo, "rev-parse", "HEAD^{tree}"))
 }
 
 // listing is every path under dir with its kind, executable bit and
@@ -76,7 +67,7 @@ func listing(t *testing.T, dir string) map[string]string {
 func TestCloneIncrementalMatchesMaterialize(t *testing.T) {
 	ctx := context.Background()
 	repo := t.TempDir()
-	git(t, repo, "init", "-q")
+	gittest.Out(t, repo, "init", "-q")
 	for i := range 80 {
 		write(t, repo, fmt.Sprintf("pkg%d/f%d.go", i%7, i), fmt.Sprintf("package p\n// %d\n", i), 0o644)
 	}

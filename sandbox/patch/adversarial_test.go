@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/factory-dev/factory"
+	"github.com/factory-dev/factory/internal/gittest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -27,7 +28,7 @@ func newAdvWorkspace(t *testing.T) advWorkspace {
 	require.NoError(t, os.MkdirAll(filepath.Join(w.dir, "sub"), 0o755))
 	require.NoError(t, os.MkdirAll(w.outside, 0o755))
 	require.NoError(t, os.WriteFile(filepath.Join(w.outside, "secret.txt"), []byte("secret\n"), 0o644))
-	mustGit(t, w.dir, "init", "-q")
+	gittest.Run(t, w.dir, "init", "-q")
 	var lines strings.Builder
 	for i := 1; i <= 10; i++ {
 		fmt.Fprintf(&lines, "line %d\n", i)
@@ -42,8 +43,8 @@ func newAdvWorkspace(t *testing.T) advWorkspace {
 	require.NoError(t, os.Symlink(w.outside, filepath.Join(w.dir, "out")))
 	require.NoError(t, os.Symlink(filepath.Join(w.outside, "secret.txt"), filepath.Join(w.dir, "linkfile")))
 	require.NoError(t, os.Symlink("sub", filepath.Join(w.dir, "inlink")))
-	mustGit(t, w.dir, "add", "-A")
-	mustGit(t, w.dir, "commit", "-qm", "base")
+	gittest.Run(t, w.dir, "add", "-A")
+	gittest.Run(t, w.dir, "commit", "-qm", "base")
 	return w
 }
 
@@ -62,12 +63,12 @@ func binaryData(seed byte, n int) []byte {
 // gitBinaryPatch makes a real `git diff --binary` of bin.bin from `from` to `to`.
 func gitBinaryPatch(t *testing.T, from, to []byte) string {
 	d := t.TempDir()
-	mustGit(t, d, "init", "-q")
+	gittest.Run(t, d, "init", "-q")
 	require.NoError(t, os.WriteFile(filepath.Join(d, "bin.bin"), from, 0o644))
-	mustGit(t, d, "add", "-A")
-	mustGit(t, d, "commit", "-qm", "x")
+	gittest.Run(t, d, "add", "-A")
+	gittest.Run(t, d, "commit", "-qm", "x")
 	require.NoError(t, os.WriteFile(filepath.Join(d, "bin.bin"), to, 0o644))
-	return mustGit(t, d, "diff", "--binary")
+	return gittest.Run(t, d, "diff", "--binary")
 }
 
 func newFile(name, body string) string {

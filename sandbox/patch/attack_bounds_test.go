@@ -14,6 +14,7 @@ import (
 	"github.com/bluekeyes/go-gitdiff/gitdiff"
 	"github.com/factory-dev/factory"
 	"github.com/factory-dev/factory/internal/attacktest"
+	"github.com/factory-dev/factory/internal/gittest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -111,8 +112,8 @@ func TestAttackCopyBomb(t *testing.T) {
 	w := newAdvWorkspace(t)
 	big := strings.Repeat("0123456789abcdef\n", 1<<16) // about 1.1 MB
 	require.NoError(t, os.WriteFile(filepath.Join(w.dir, "big.txt"), []byte(big), 0o644))
-	mustGit(t, w.dir, "add", "big.txt")
-	mustGit(t, w.dir, "commit", "-qm", "big")
+	gittest.Run(t, w.dir, "add", "big.txt")
+	gittest.Run(t, w.dir, "commit", "-qm", "big")
 	var p strings.Builder
 	for i := 0; i < 100; i++ {
 		fmt.Fprintf(&p, "diff --git a/big.txt b/copy%d.txt\nsimilarity index 100%%\ncopy from big.txt\ncopy to copy%d.txt\n", i, i)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/factory-dev/factory"
 	"github.com/factory-dev/factory/internal/attacktest"
+	"github.com/factory-dev/factory/internal/gittest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -24,8 +25,8 @@ func newExec(name, body string) string {
 // withGitHooksLink adds a committed symlink gh -> .git/hooks.
 func withGitHooksLink(t *testing.T, w advWorkspace) {
 	require.NoError(t, os.Symlink(".git/hooks", filepath.Join(w.dir, "gh")))
-	mustGit(t, w.dir, "add", "gh")
-	mustGit(t, w.dir, "commit", "-qm", "gh")
+	gittest.Run(t, w.dir, "add", "gh")
+	gittest.Run(t, w.dir, "commit", "-qm", "gh")
 }
 
 // attack: delete the committed symlink gh -> .git/hooks and add gh/pre-commit (100755) in the same patch, in either order -> EINVALID, .git/hooks untouched

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/factory-dev/factory/internal/benchpair"
+	"github.com/factory-dev/factory/internal/gittest"
 	"github.com/stretchr/testify/require"
 )
 
@@ -68,9 +69,9 @@ func setupBench(b *testing.B, w *benchSpace, parent string) {
 		}
 		gen := filepath.Join(base, "gen")
 		writeTree(b, gen, files)
-		mustGit(b, gen, "init", "-q")
-		mustGit(b, gen, "add", "-A")
-		mustGit(b, gen, "commit", "-qm", "base")
+		gittest.Run(b, gen, "init", "-q")
+		gittest.Run(b, gen, "add", "-A")
+		gittest.Run(b, gen, "commit", "-qm", "base")
 		for i := 0; i < benchTouched; i++ {
 			name := fmt.Sprintf("pkg%02d/file%04d.go", (i*5)%60, i*5)
 			f := files[name].clone()
@@ -78,9 +79,9 @@ func setupBench(b *testing.B, w *benchSpace, parent string) {
 			f.lines = append(f.lines[:60], append([]string{"// inserted", "// lines"}, f.lines[60:]...)...)
 			writeTree(b, gen, map[string]*genFile{name: f})
 		}
-		w.forward = mustGit(b, gen, "diff")
-		w.reverse = mustGit(b, gen, "diff", "-R")
-		mustGit(b, gen, "checkout", "-q", "--", ".")
+		w.forward = gittest.Run(b, gen, "diff")
+		w.reverse = gittest.Run(b, gen, "diff", "-R")
+		gittest.Run(b, gen, "checkout", "-q", "--", ".")
 		w.mine, w.theirs = filepath.Join(base, "mine"), filepath.Join(base, "theirs")
 		for _, d := range []string{w.mine, w.theirs} {
 			out, err := exec.Command("cp", "-a", gen, d).CombinedOutput()
@@ -136,10 +137,10 @@ func benchApply(b *testing.B, w *benchSpace, parent string) {
 	git := func() time.Duration {
 		dir := dirs[(round+1)%2]
 		start := time.Now()
-		out, err := gitCmd(b, dir, "", "apply", filepath.Join(dir, ".git", "fwd.diff"))
+		out, err := gittest.Cmd(dir, "", "apply", filepath.Join(dir, ".git", "fwd.diff"))
 		d := time.Since(start)
 		require.NoError(b, err, out)
-		out, err = gitCmd(b, dir, "", "apply", filepath.Join(dir, ".git", "rev.diff"))
+		out, err = gittest.Cmd(dir, "", "apply", filepath.Join(dir, ".git", "rev.diff"))
 		require.NoError(b, err, out)
 		return d
 	}

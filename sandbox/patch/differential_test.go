@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/bluekeyes/go-gitdiff/gitdiff"
+	"github.com/factory-dev/factory/internal/gittest"
 	"github.com/stretchr/testify/require"
 )
 
@@ -170,15 +171,15 @@ func shiftable(t testing.TB, p string) []string {
 func editedRepo(t *testing.T, base, edited map[string]*genFile) string {
 	repo := t.TempDir()
 	writeTree(t, repo, base)
-	mustGit(t, repo, "init", "-q")
-	mustGit(t, repo, "config", "core.autocrlf", "false")
-	mustGit(t, repo, "add", "-A")
-	mustGit(t, repo, "commit", "-qm", "base")
+	gittest.Run(t, repo, "init", "-q")
+	gittest.Run(t, repo, "config", "core.autocrlf", "false")
+	gittest.Run(t, repo, "add", "-A")
+	gittest.Run(t, repo, "commit", "-qm", "base")
 	for n := range base {
 		require.NoError(t, os.Remove(filepath.Join(repo, n)))
 	}
 	writeTree(t, repo, edited)
-	mustGit(t, repo, "add", "-A")
+	gittest.Run(t, repo, "add", "-A")
 	return repo
 }
 
@@ -198,8 +199,8 @@ func TestDifferential(t *testing.T) {
 		edited := editTree(r, base)
 
 		repo := editedRepo(t, base, edited)
-		plain := mustGit(t, repo, "diff", "--cached", "-M", "HEAD")
-		noPrefix := mustGit(t, repo, "diff", "--cached", "-M", "--no-prefix", "HEAD")
+		plain := gittest.Run(t, repo, "diff", "--cached", "-M", "HEAD")
+		noPrefix := gittest.Run(t, repo, "diff", "--cached", "-M", "--no-prefix", "HEAD")
 		require.NotEmpty(t, plain)
 
 		variants := []struct {
@@ -233,10 +234,10 @@ func TestDifferential(t *testing.T) {
 			mine, theirs := t.TempDir(), t.TempDir()
 			writeTree(t, mine, tree)
 			writeTree(t, theirs, tree)
-			mustGit(t, theirs, "init", "-q")
+			gittest.Run(t, theirs, "init", "-q")
 			pf := filepath.Join(t.TempDir(), "p.diff")
 			require.NoError(t, os.WriteFile(pf, []byte(v.patch), 0o644))
-			gout, gerr := gitCmd(t, theirs, "", append(append([]string{"apply"}, v.gitArgs...), pf)...)
+			gout, gerr := gittest.Cmd(theirs, "", append(append([]string{"apply"}, v.gitArgs...), pf)...)
 			require.NoError(t, gerr, "%s: git apply: %s", name, gout)
 
 			root, err := os.OpenRoot(mine)

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/bluekeyes/go-gitdiff/gitdiff"
+	"github.com/factory-dev/factory/internal/gittest"
 	"github.com/factory-dev/factory/sandbox/patch/hunks"
 	"github.com/stretchr/testify/require"
 )
@@ -32,7 +33,7 @@ func TestExactIsTheLineByLineResult(t *testing.T) {
 		base := genTree(r, 20)
 		edited := editTree(r, base)
 		repo := editedRepo(t, base, edited)
-		files, _, err := gitdiff.Parse(strings.NewReader(mustGit(t, repo, "diff", "--cached", "HEAD")))
+		files, _, err := gitdiff.Parse(strings.NewReader(gittest.Run(t, repo, "diff", "--cached", "HEAD")))
 		require.NoError(t, err)
 		for _, f := range files {
 			if f.IsNew || f.IsDelete || f.IsRename || len(f.TextFragments) == 0 {

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/factory-dev/factory"
+	"github.com/factory-dev/factory/internal/gittest"
 	"github.com/stretchr/testify/require"
 )
 
@@ -66,11 +67,11 @@ func TestGolden(t *testing.T) {
 			if gitArgs, ok := a.directive("git"); ok {
 				gdir := t.TempDir()
 				materialize(t, gdir, a)
-				mustGit(t, gdir, "init", "-q")
+				gittest.Run(t, gdir, "init", "-q")
 				pf := filepath.Join(t.TempDir(), "p.diff")
 				require.NoError(t, os.WriteFile(pf, patchText, 0o644))
 				args := append([]string{"apply"}, strings.Fields(strings.TrimPrefix(gitArgs, "refuses"))...)
-				gout, gerr := gitCmd(t, gdir, "", append(args, pf)...)
+				gout, gerr := gittest.Cmd(gdir, "", append(args, pf)...)
 				if strings.HasPrefix(gitArgs, "refuses") {
 					require.Error(t, gerr, "git apply accepted it: %s", gout)
 					require.Equal(t, beforeTree, dumpTree(t, gdir))

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -198,27 +197,4 @@ func fingerprint(t testing.TB, dir string) string {
 	})
 	require.NoError(t, err)
 	return hex.EncodeToString(h.Sum(nil))
-}
-
-// gitCmd runs the real git in dir with a clean, fixed environment.
-func gitCmd(t testing.TB, dir string, stdin string, args ...string) (string, error) {
-	cmd := exec.Command("git", args...)
-	cmd.Dir = dir
-	cmd.Env = []string{
-		"PATH=" + os.Getenv("PATH"), "HOME=" + dir, "GIT_CONFIG_NOSYSTEM=1",
-		"GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@t", "GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@t",
-		"LC_ALL=C",
-	}
-	if stdin != "" {
-		cmd.Stdin = strings.NewReader(stdin)
-	}
-	out, err := cmd.CombinedOutput()
-	return string(out), err
-}
-
-func mustGit(t testing.TB, dir string, args ...string) string {
-	t.Helper()
-	out, err := gitCmd(t, dir, "", args...)
-	require.NoError(t, err, "git %v: %s", args, out)
-	return out
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/factory-dev/factory"
 	"github.com/factory-dev/factory/internal/attacktest"
+	"github.com/factory-dev/factory/internal/gittest"
 	"github.com/factory-dev/factory/sandbox"
 	"github.com/factory-dev/factory/sandbox/testrun"
 	"github.com/stretchr/testify/assert"
@@ -50,9 +51,9 @@ func TestEveryOther(t *testing.T) {
 		require.NoError(t, os.MkdirAll(filepath.Dir(filepath.Join(dir, p)), 0o755))
 		require.NoError(t, os.WriteFile(filepath.Join(dir, p), []byte(c), 0o644))
 	}
-	git(t, dir, "init", "-q")
-	git(t, dir, "add", "-A")
-	git(t, dir, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "fixture")
+	gittest.Run(t, dir, "init", "-q")
+	gittest.Run(t, dir, "add", "-A")
+	gittest.Run(t, dir, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "fixture")
 	w, err := sandbox.Open(context.Background(), sandbox.Config{Root: dir})
 	require.NoError(t, err)
 	runsDir := t.TempDir()
@@ -123,8 +124,8 @@ func TestRunTestsMarksCachedPackages(t *testing.T) {
 	require.NoError(t, err)
 	require.Contains(t, string(out), "(cached)", "go test answered from its cache")
 	require.NoError(t, os.WriteFile(cached, out, 0o644))
-	git(t, dir, "add", "cached.json")
-	git(t, dir, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "log")
+	gittest.Run(t, dir, "add", "cached.json")
+	gittest.Run(t, dir, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "log")
 	rep, _ := runOrSkip(t, w, testrun.Job{Suite: factory.Suite{Name: "replay", Run: []string{"cat", "cached.json"}, Format: factory.FormatGoJSON}})
 	assert.Equal(t, []string{"example.com/everyother/alt"}, rep.Cached)
 	assert.Zero(t, rep.Counts.Total, "a cached result is not a run")

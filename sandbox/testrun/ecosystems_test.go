@@ -13,6 +13,7 @@ import (
 
 	"github.com/factory-dev/factory"
 	"github.com/factory-dev/factory/internal/attacktest"
+	"github.com/factory-dev/factory/internal/gittest"
 	"github.com/factory-dev/factory/sandbox"
 	"github.com/factory-dev/factory/sandbox/testrun"
 	"github.com/stretchr/testify/assert"
@@ -329,7 +330,7 @@ func BenchmarkEcosystems(b *testing.B) {
 func TestAttackStaleTargetTakenForBuilt(t *testing.T) {
 	w := ecosystemRepo(t, "rust-cargo")
 	s := detected(t, w, ecosystems[2])
-	head := git(t, w.Root(), "rev-parse", "HEAD")
+	head := gittest.Run(t, w.Root(), "rev-parse", "HEAD")
 	// The snapshot's tree is materialised now, before the live build.
 	rep, log := runOrSkip(t, w, testrun.Job{Suite: s, Request: factory.TestRequest{Snapshot: strings.TrimSpace(head), Reruns: -1}})
 	require.Equal(t, factory.TestPass, rep.Status, "%s", log)

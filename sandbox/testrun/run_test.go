@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/factory-dev/factory"
+	"github.com/factory-dev/factory/internal/gittest"
 	"github.com/factory-dev/factory/sandbox"
 	"github.com/factory-dev/factory/sandbox/proc"
 	"github.com/factory-dev/factory/sandbox/testrun"
@@ -37,19 +38,12 @@ func fixtureRepo(t testing.TB, name string) *sandbox.Workspace {
 // opens it.
 func commitAndOpen(t testing.TB, dir string) *sandbox.Workspace {
 	t.Helper()
-	git(t, dir, "init", "-q")
-	git(t, dir, "add", "-A")
-	git(t, dir, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "fixture")
+	gittest.Run(t, dir, "init", "-q")
+	gittest.Run(t, dir, "add", "-A")
+	gittest.Run(t, dir, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "fixture")
 	w, err := sandbox.Open(context.Background(), sandbox.Config{Root: dir})
 	require.NoError(t, err)
 	return w
-}
-
-func git(t testing.TB, dir string, args ...string) string {
-	t.Helper()
-	out, err := exec.Command("git", append([]string{"-C", dir}, args...)...).CombinedOutput()
-	require.NoError(t, err, string(out))
-	return string(out)
 }
 
 // isolationModes are the two confinement paths every fixture must pass.
@@ -380,16 +374,16 @@ func TestPanic(t *testing.T) {
 	for name, body := range files {
 		require.NoError(t, os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644))
 	}
-	git(t, dir, "init", "-q")
-	git(t, dir, "add", "-A")
-	git(t, dir, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "where")
+	gittest.Run(t, dir, "init", "-q")
+	gittest.Run(t, dir, "add", "-A")
+	gittest.Run(t, dir, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "where")
 	ctx := context.Background()
 	w, err := sandbox.Open(ctx, sandbox.Config{Root: dir})
 	require.NoError(t, err)
 	snap, err := w.Snapshot(ctx, "before the live edit")
 	require.NoError(t, err)
 	require.NoError(t, os.WriteFile(filepath.Join(w.Root(), "where", "marker.txt"), []byte("live"), 0o644))
-	status := git(t, w.Root(), "status", "--porcelain")
+	status := gittest.Run(t, w.Root(), "status", "--porcelain")
 
 	suite := factory.Suite{Name: "where", Run: []string{"go", "test", "-json", "-count=1", "./..."},
 		Format: factory.FormatGoJSON, Timeout: 3 * time.Minute}
@@ -411,7 +405,7 @@ func TestPanic(t *testing.T) {
 			assert.Equal(t, "where/where_test.go", rep.Failures[0].File)
 			assert.Equal(t, "where/where_test.go", rep.Failures[1].File, "the panic's absolute frame is made relative to the root")
 			assert.NoFileExists(t, filepath.Join(w.Root(), "where", "written.txt"))
-			assert.Equal(t, status, git(t, w.Root(), "status", "--porcelain"), "the live tree is unchanged")
+			assert.Equal(t, status, gittest.Run(t, w.Root(), "status", "--porcelain"), "the live tree is unchanged")
 		})
 	}
 }
