@@ -8,7 +8,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path"
@@ -156,7 +155,7 @@ func Prepare(ctx context.Context, root *os.Root, text string, opt Options) (*Pre
 		if err := ctx.Err(); err != nil {
 			return nil, rep, factory.Wrap("apply patch", err)
 		}
-		pf, conflicts, err := t.applyFile(fp, opt)
+		pf, conflicts, err := t.applyFile(fp)
 		if err != nil {
 			return nil, rep, err
 		}
@@ -347,29 +346,6 @@ func (t *tree) load(p string) loaded {
 	return loaded{n: n, info: info}
 }
 
-// readFile reads the regular file name in dr, which its lstat said holds
-// size bytes: in one read when it still does (open, read, close, where
-// os.ReadFile adds a stat and a read to find the end). A file that grew
-// meanwhile was read short, but it no longer matches the lstat, and the
-// checks before and after the swap refuse it.
-func readFile(dr *os.Root, name string, size int64) ([]byte, error) {
-	f, err := dr.OpenFile(name, os.O_RDONLY|openFlags, 0)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	data := make([]byte, size+1)
-	n, err := f.Read(data)
-	if err == nil && int64(n) == size {
-		return data[:n], nil
-	}
-	if err != nil && !errors.Is(err, io.EOF) {
-		return nil, err
-	}
-	rest, err := io.ReadAll(f)
-	return append(data[:n], rest...), err
-}
-
 // prefetch reads, in parallel, every path the patch will read whose
 // directories pass checkAncestors. Anything unusual is left to get, which
 // reports it in patch order.
@@ -516,7 +492,7 @@ func withExec(perm fs.FileMode, exec bool) fs.FileMode {
 // applyFile applies one file section to the in-memory tree, in phases:
 // describe the section, find its source and destination, compute the new
 // content, and set the destination's new state.
-func (t *tree) applyFile(fp *filePatch, opt Options) (factory.PatchFile, []factory.HunkConflict, error) {
+func (t *tree) applyFile(fp *filePatch) (factory.PatchFile, []factory.HunkConflict, error) {
 	if err := t.creates(fp); err != nil {
 		return factory.PatchFile{Path: fp.name()}, nil, err
 	}
@@ -532,7 +508,7 @@ func (t *tree) applyFile(fp *filePatch, opt Options) (factory.PatchFile, []facto
 	if src != nil {
 		base = src.data
 	}
-	result, conflicts, err := t.content(fp, base, opt, &pf)
+	result, conflicts, err := t.content(fp, base, &pf)
 	if err != nil || len(conflicts) > 0 {
 		return pf, conflicts, err
 	}
@@ -651,7 +627,7 @@ func (t *tree) endpoints(fp *filePatch) (src, dst *node, conflicts []factory.Hun
 // content computes the new content from base: the binary patch, the text
 // hunks (counting applied hunks, offsets and fuzz into pf), or base itself
 // for a section without hunks.
-func (t *tree) content(fp *filePatch, base []byte, opt Options, pf *factory.PatchFile) ([]byte, []factory.HunkConflict, error) {
+func (t *tree) content(fp *filePatch, base []byte, pf *factory.PatchFile) ([]byte, []factory.HunkConflict, error) {
 	f := fp.f
 	switch {
 	case f.BinaryFragment != nil:

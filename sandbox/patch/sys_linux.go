@@ -18,9 +18,6 @@ import (
 // open of a FIFO planted meanwhile does not block.
 const openFlags = syscall.O_NONBLOCK
 
-// noFollow opens the name itself, never what a symlink there names.
-const noFollow = syscall.O_NOFOLLOW
-
 // exchange atomically swaps the names tmp and base in the directory dir:
 // at every instant base is the old file or the new one. Replacing a file
 // with rename(2) makes ext4 start writing the new file out at once
@@ -216,9 +213,9 @@ func sameFile(a, b fs.FileInfo) bool {
 }
 
 // readRegular reads the regular file p, in dr, which its lstat said holds
-// size bytes: by descriptor in its directory, like readFile (in one read
-// when the file still holds size bytes) but without the runtime's file and
-// its poller registration, a system call per file.
+// size bytes: by descriptor in its directory, like readFile on other
+// systems (in one read when the file still holds size bytes) but without
+// the runtime's file and its poller registration, a system call per file.
 func (t *tree) readRegular(dr *os.Root, p string, size int64) ([]byte, error) {
 	dir, err := t.dirFD(path.Dir(p))
 	if err != nil {

@@ -3,6 +3,8 @@
 package patch
 
 import (
+	"errors"
+	"io"
 	"io/fs"
 	"os"
 	"path"
@@ -10,9 +12,6 @@ import (
 
 // openFlags are added to every open of a file: none here.
 const openFlags = 0
-
-// noFollow is unused here: files are reused only where they are exchanged.
-const noFollow = 0
 
 // exchange is Linux's renameat2(RENAME_EXCHANGE); elsewhere files are
 // checked and replaced with a rename.
@@ -58,3 +57,26 @@ func (t *tree) readlinkIn(dr *os.Root, p, base string) (string, error) { return 
 
 // closeFD is never called: readDirs stays empty here.
 func closeFD(fd int) {}
+
+// readFile reads the regular file name in dr, which its lstat said holds
+// size bytes: in one read when it still does (open, read, close, where
+// os.ReadFile adds a stat and a read to find the end). A file that grew
+// meanwhile was read short, but it no longer matches the lstat, and the
+// checks before and after the swap refuse it.
+func readFile(dr *os.Root, name string, size int64) ([]byte, error) {
+	f, err := dr.OpenFile(name, os.O_RDONLY|openFlags, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data := make([]byte, size+1)
+	n, err := f.Read(data)
+	if err == nil && int64(n) == size {
+		return data[:n], nil
+	}
+	if err != nil && !errors.Is(err, io.EOF) {
+		return nil, err
+	}
+	rest, err := io.ReadAll(f)
+	return append(data[:n], rest...), err
+}
