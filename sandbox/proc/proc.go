@@ -209,15 +209,22 @@ const bwrapSetupTries = 3
 // bwrapSetupRace reports a bwrap that failed while it set up the mount
 // tree because a mount of the host vanished under it: `--ro-bind / /`
 // binds every host mount, and another copy's overlay unmounted in between
-// (copies come and go in parallel gates). The command never started, so
-// starting it again is safe.
+// (copies come and go in parallel gates). The mount is gone before bwrap
+// binds it (ENOENT) or while it remounts the copy read-only (the detached
+// mount answers EINVAL). The command never started, so starting it again
+// is safe.
 func bwrapSetupRace(res Result) bool {
 	if res.ExitCode != 1 || len(res.Stdout) > 0 {
 		return false
 	}
 	e := string(res.Stderr)
-	return strings.HasPrefix(e, "bwrap: ") && (strings.Contains(e, "Unable to apply mount flags") ||
-		strings.Contains(e, "Can't bind mount /oldroot/")) && strings.Contains(e, "No such file or directory")
+	if !strings.HasPrefix(e, "bwrap: ") {
+		return false
+	}
+	gone := (strings.Contains(e, "Unable to apply mount flags") || strings.Contains(e, "Can't bind mount /oldroot/")) &&
+		strings.Contains(e, "No such file or directory")
+	detached := strings.Contains(e, "Unable to apply mount flags: remount ") && strings.Contains(e, "Invalid argument")
+	return gone || detached
 }
 
 // lookPath resolves prog like execvp would with the given PATH, relative

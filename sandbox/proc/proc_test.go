@@ -528,3 +528,25 @@ func TestWithoutInit(t *testing.T) {
 	assert.FileExists(t, filepath.Join(work, "f"))
 	assert.NoFileExists(t, "/f")
 }
+
+// TestBwrapSetupRace: only bwrap's own set-up failures over a host mount
+// that vanished are started again; a command's failure, or any other
+// set-up failure, is reported as it is.
+func TestBwrapSetupRace(t *testing.T) {
+	const remount = `bwrap: Can't bind mount /oldroot/ on /newroot/: Unable to apply mount flags: remount "/newroot/tmp/x/factory-copy-1/tree": `
+	for _, c := range []struct {
+		res  Result
+		race bool
+	}{
+		{Result{ExitCode: 1, Stderr: []byte(remount + "Invalid argument\n")}, true},
+		{Result{ExitCode: 1, Stderr: []byte(remount + "No such file or directory\n")}, true},
+		{Result{ExitCode: 1, Stderr: []byte("bwrap: Can't bind mount /oldroot/tmp/x on /newroot/tmp/x: No such file or directory\n")}, true},
+		{Result{ExitCode: 1, Stderr: []byte(remount + "Operation not permitted\n")}, false},
+		{Result{ExitCode: 1, Stderr: []byte("bwrap: execvp go: Invalid argument\n")}, false},
+		{Result{ExitCode: 1, Stderr: []byte("FAIL: Unable to apply mount flags: remount x: Invalid argument\n")}, false},
+		{Result{ExitCode: 1, Stdout: []byte("ok\n"), Stderr: []byte(remount + "Invalid argument\n")}, false},
+		{Result{ExitCode: 2, Stderr: []byte(remount + "Invalid argument\n")}, false},
+	} {
+		assert.Equal(t, c.race, bwrapSetupRace(c.res), "%d %q %q", c.res.ExitCode, c.res.Stdout, c.res.Stderr)
+	}
+}
