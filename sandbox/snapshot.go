@@ -318,6 +318,9 @@ func packedRefNames(common, prefix string) map[string]bool {
 }
 
 // snapshotRefs lists every snapshot ref (loose and packed) as id -> commit.
+// A name that is not a snapshot id is not one: go-git lists the
+// "s-….lock" file of a snapshot another process is creating
+// (createSnapshotRef) as a ref.
 func (w *Workspace) snapshotRefs() (map[string]plumbing.Hash, error) {
 	out := map[string]plumbing.Hash{}
 	err := w.store.WithRepo(func(repo *git.Repository) error {
@@ -326,7 +329,7 @@ func (w *Workspace) snapshotRefs() (map[string]plumbing.Hash, error) {
 			return err
 		}
 		return it.ForEach(func(r *plumbing.Reference) error {
-			if id, ok := strings.CutPrefix(r.Name().String(), snapshotRefPrefix); ok && r.Type() == plumbing.HashReference {
+			if id, ok := strings.CutPrefix(r.Name().String(), snapshotRefPrefix); ok && r.Type() == plumbing.HashReference && validSnapshotID(id) {
 				out[id] = r.Hash()
 			}
 			return nil

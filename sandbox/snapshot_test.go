@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -527,4 +528,25 @@ func TestSnapshotInLinkedWorktree(t *testing.T) {
 	assert.Equal(t, wg.Git("rev-parse", "HEAD"), s.Parent)
 	// The ref is shared: the main worktree sees it.
 	assert.Equal(t, s.Commit, g.Git("rev-parse", "refs/factory/snapshots/"+s.ID))
+}
+
+// TestSnapshotsSkipAnotherProcessesLockFile: a process creating a snapshot
+// holds refs/factory/snapshots/<id>.lock, which holds a commit id as a ref
+// does; another workspace listing snapshots meanwhile must not take it for
+// a snapshot (proposals racing in two processes isolated "s-….lock").
+func TestSnapshotsSkipAnotherProcessesLockFile(t *testing.T) {
+	isolateGit(t)
+	ctx := context.Background()
+	g := NewRandomWorkspace(t, 1)
+	g.Git("add", "-A")
+	g.Git("commit", "-q", "--allow-empty", "-m", "base")
+	w := openWorkspace(t, g.Dir)
+	s1, err := w.Snapshot(ctx, "one")
+	require.NoError(t, err)
+	lock := filepath.Join(g.Dir, ".git", "refs", "factory", "snapshots", "s-abcdef0.lock")
+	require.NoError(t, os.WriteFile(lock, []byte(s1.Commit+"\n"), 0o644))
+	all, err := w.Snapshots(ctx, sandbox.SnapshotFilter{})
+	require.NoError(t, err)
+	require.Len(t, all, 1)
+	assert.Equal(t, s1.ID, all[0].ID)
 }
