@@ -117,6 +117,7 @@ func TestAdversarial(t *testing.T) {
 		{"absolute rename target", "diff --git a/f.txt b/f.txt\nsimilarity index 100%\nrename from f.txt\nrename to /tmp/evil\n", nil, factory.EINVALID, "absolute"},
 		{"absolute after prefix", "diff --git a//etc/passwd b//etc/passwd\n--- a//etc/passwd\n+++ b//etc/passwd\n@@ -1 +1 @@\n-x\n+y\n", nil, factory.EINVALID, "absolute"},
 		{"copy to traversal", "diff --git a/f.txt b/../copy.txt\nsimilarity index 100%\ncopy from f.txt\ncopy to ../copy.txt\n", nil, factory.EINVALID, `".." component`},
+		{"name too long", "--- a/" + strings.Repeat("n", 256) + "\n+++ b/" + strings.Repeat("n", 256) + "\n@@ -1 +1 @@\n-x\n+y\n", nil, factory.EINVALID, "a component of 256 bytes"},
 		{".git hooks", newFile(".git/hooks/pre-commit", "#!/bin/sh"), nil, factory.EINVALID, "goes into .git"},
 		{".GIT upper case", newFile(".GIT/config", "[core]"), nil, factory.EINVALID, "goes into .git"},
 		{".Git nested", newFile("sub/.Git/hooks/post-checkout", "x"), nil, factory.EINVALID, "goes into .git"},

@@ -9,6 +9,12 @@ import (
 	"github.com/factory-dev/factory"
 )
 
+// maxNameBytes is the longest file name (one path component) the file
+// systems a workspace sits on hold: NAME_MAX of Linux and the BSDs. A
+// longer one fails every lookup with ENAMETOOLONG, which is the patch's
+// fault, not the disk's.
+const maxNameBytes = 255
+
 // checkPath returns why p is not a safe workspace-relative path, or nil.
 func checkPath(p string) error {
 	switch {
@@ -34,6 +40,8 @@ func checkPath(p string) error {
 			return fmt.Errorf("has a %q component (paths must stay inside the workspace)", c)
 		case strings.EqualFold(c, ".git"):
 			return errors.New("goes into .git (the repository's own files are never patched)")
+		case len(c) > maxNameBytes:
+			return fmt.Errorf("has a component of %d bytes; a file name holds at most %d", len(c), maxNameBytes)
 		}
 	}
 	return nil
